@@ -1,0 +1,29 @@
+// Three projects so a developer can run one level alone (`jest --selectProjects unit`).
+// Unit specs sit beside the code; anything that needs a server lives under test/ or the emulator's own folder.
+const tsJest = {
+  '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.json', isolatedModules: true, diagnostics: false }],
+};
+const common = {
+  transform: tsJest,
+  testEnvironment: 'node',
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
+module.exports = {
+  globalSetup: '<rootDir>/test/support/global-setup.ts',
+  globalTeardown: '<rootDir>/test/support/global-teardown.ts',
+  maxWorkers: 2,
+  projects: [
+    { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'emulator',
+      testMatch: ['<rootDir>/tools/dropbox-emulator/**/*.spec.ts'],
+    },
+    {
+      ...common,
+      displayName: 'integration',
+      testMatch: ['<rootDir>/test/**/*.spec.ts'],
+      testTimeout: 60000,
+    },
+  ],
+};

@@ -1,0 +1,75 @@
+import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { PostgreSqlDriver } from '@mikro-orm/postgresql';
+import { DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
+import { LoggerModule } from 'nestjs-pino';
+import { createHash } from 'node:crypto';
+import { CsrfGuard } from './common/http/csrf';
+import { HttpCommonModule } from './common/http/http-common.module';
+import { HttpExceptionFilter } from './common/http/http-exception.filter';
+import { ViewLocalsInterceptor } from './common/http/view-locals.interceptor';
+import { loggerParams } from './common/logging';
+import { RedisModule, RedisService } from './common/redis/redis.module';
+import { APP_CONFIG, AppConfig } from './config/app-config';
+import { ConfigModule } from './config/config.module';
+import { mikroOrmOptions } from './config/mikro-orm.config';
+import { JobsModule } from './jobs/jobs.module';
+import { AccountsModule } from './modules/accounts/accounts.module';
+import { AuthGuard } from './modules/accounts/guards/auth.guard';
+import { DashboardModule } from './modules/dashboard/dashboard.module';
+import { HealthModule } from './modules/health/health.module';
+
+export interface AppModuleOptions {
+  config: AppConfig;
+  /** Run queue processors in this process. */
+  workers: boolean;
+}
+
+@Module({})
+export class AppModule {
+  static register({ config, workers }: AppModuleOptions): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggerModule.forRoot(loggerParams(config)),
+        MikroOrmModule.forRootAsync({
+          inject: [APP_CONFIG],
+          useFactory: (cfg: AppConfig) => ({ ...mikroOrmOptions(cfg.database.url), registerRequestContext: true }),
+          driver: PostgreSqlDriver,
+        }),
+        RedisModule,
+        ThrottlerModule.forRootAsync({
+          inject: [RedisService],
+          useFactory: (redis: RedisService) => ({
+            // A generous ceiling for every route; sign-in, setup and public share routes set tighter ones.
+            throttlers: [{ name: 'default', ttl: 60_000, limit: 600 }],
+            storage: new ThrottlerStorageRedisService(redis.client),
+            // Keys live under this installation's prefix, like every other key.
+            generateKey: (context, tracker, throttlerName) =>
+              redis.key(
+                'throttle',
+                createHash('sha256')
+                  .update(`${context.getClass().name}.${context.getHandler().name}.${throttlerName}.${tracker}`)
+                  .digest('base64url'),
+              ),
+          }),
+        }),
+        JobsModule.register({ workers }),
+        HttpCommonModule,
+        AccountsModule,
+        HealthModule,
+        DashboardModule,
+      ],
+      providers: [
+        { provide: APP_GUARD, useClass: ThrottlerGuard },
+        { provide: APP_GUARD, useExisting: AuthGuard },
+        { provide: APP_GUARD, useExisting: CsrfGuard },
+        { provide: APP_INTERCEPTOR, useExisting: ViewLocalsInterceptor },
+        { provide: APP_FILTER, useClass: HttpExceptionFilter },
+      ],
+    };
+  }
+}

@@ -1,0 +1,121 @@
+import { INestApplication } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { RedisStore } from 'connect-redis';
+import cookieParser from 'cookie-parser';
+import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import session from 'express-session';
+import helmet from 'helmet';
+import { Logger } from 'nestjs-pino';
+import { AppModule } from './app.module';
+import { createValidationPipe } from './common/http/validation';
+import { wantsJson } from './common/http/wants-json';
+import { PUBLIC_DIR, VIEWS_DIR } from './common/paths';
+import { RedisService } from './common/redis/redis.module';
+import { registerViewEngine } from './common/views/handlebars';
+import type { AppConfig } from './config/app-config';
+import { SESSION_TTL_SECONDS, SessionsService } from './modules/accounts/sessions.service';
+
+/** Builds the web application exactly as `main.ts` runs it; tests use the same function. */
+export async function createWebApp(config: AppConfig, options: { workers: boolean }): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ config, workers: options.workers }), {
+    bufferLogs: true,
+  });
+  app.useLogger(app.get(Logger));
+  await configureHttp(app, config);
+  app.enableShutdownHooks();
+  return app;
+}
+
+async function configureHttp(app: NestExpressApplication, config: AppConfig): Promise<void> {
+  // One proxy hop (the reverse proxy in front of us) is trusted for X-Forwarded-For/-Proto when asked.
+  app.set('trust proxy', config.http.trustProxy ? 1 : false);
+  app.disable('x-powered-by');
+
+  app.use(
+    helmet({
+      contentSecurityPolicy: {
+        useDefaults: true,
+        directives: {
+          'default-src': ["'self'"],
+          'script-src': ["'self'"],
+          'style-src': ["'self'"],
+          'img-src': ["'self'", 'data:'],
+          'media-src': ["'self'"],
+          'connect-src': ["'self'"],
+          'form-action': ["'self'", config.dropbox.authorizeUrl],
+          'frame-ancestors': ["'none'"],
+          'upgrade-insecure-requests': config.http.secureCookies ? [] : null,
+        },
+      },
+      strictTransportSecurity: config.http.secureCookies,
+      referrerPolicy: { policy: 'same-origin' },
+    }),
+  );
+  app.use(cookieParser());
+
+  const redis = app.get(RedisService);
+  const sessions = app.get(SessionsService);
+  const sessionMiddleware = session({
+    name: config.http.secureCookies ? '__Host-pd.sid' : 'pd.sid',
+    store: new RedisStore({ client: redis.client, prefix: sessions.sessionKeyPrefix(), ttl: SESSION_TTL_SECONDS }),
+    secret: config.session.secret,
+    resave: false,
+    saveUninitialized: false,
+    rolling: true,
+    cookie: {
+      httpOnly: true,
+      sameSite: 'lax',
+      // Behind an HTTPS proxy with TRUST_PROXY, 'auto' marks the cookie Secure from X-Forwarded-Proto.
+      secure: config.http.secureCookies ? true : 'auto',
+      maxAge: SESSION_TTL_SECONDS * 1000,
+      path: '/',
+    },
+  });
+  app.use(withoutStackTraces(sessionMiddleware));
+
+  app.useStaticAssets(PUBLIC_DIR, { prefix: '/static/', maxAge: config.env === 'production' ? '7d' : 0 });
+  app.setBaseViewsDir(VIEWS_DIR);
+  app.setViewEngine('hbs');
+  app.set('view options', { layout: 'layouts/main' });
+  await registerViewEngine();
+
+  app.useGlobalPipes(createValidationPipe());
+  mountApiDocs(app);
+}
+
+/**
+ * Session loading runs before Nest's routing, so its failures (Redis unreachable) would reach Express's
+ * default handler, which prints stack traces. Answer 503 instead.
+ */
+function withoutStackTraces(middleware: RequestHandler): RequestHandler {
+  return (req: Request, res: Response, next: NextFunction) =>
+    middleware(req, res, (err?: unknown) => {
+      if (!err) return next();
+      res.status(503).setHeader('Retry-After', '5');
+      if (wantsJson(req)) {
+        res.json({ statusCode: 503, error: 'Service Unavailable', message: 'sessions are unavailable, try again shortly' });
+      } else {
+        res.type('text/plain').send('The server is temporarily unavailable. Please try again in a few seconds.');
+      }
+    });
+}
+
+function mountApiDocs(app: INestApplication): void {
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Producer Dashboard API')
+      .setDescription(
+        'Every owner action of the dashboard. Authenticate with a personal access token from Settings ' +
+          '(`Authorization: Bearer pdat_…`) or the session cookie plus an `X-CSRF-Token` header for writes.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .addCookieAuth('pd.sid')
+      .build(),
+  );
+  document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1')));
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
+}

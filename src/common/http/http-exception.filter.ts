@@ -1,0 +1,93 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { wantsJson } from './wants-json';
+
+export interface FieldError {
+  field: string;
+  message: string;
+}
+
+const TITLES: Record<number, string> = {
+  400: 'That did not work',
+  401: 'Please sign in',
+  403: 'Not allowed',
+  404: 'Not found',
+  409: 'Conflict',
+  410: 'Gone',
+  413: 'Too large',
+  429: 'Slow down',
+  503: 'Temporarily unavailable',
+};
+
+function describe(exception: HttpException): { message: string; errors?: FieldError[] } {
+  const body = exception.getResponse();
+  if (typeof body === 'string') return { message: body };
+  const record = body as { message?: unknown; errors?: FieldError[]; field?: string };
+  const message = Array.isArray(record.message) ? record.message.join('; ') : String(record.message ?? exception.message);
+  if (record.errors) return { message, errors: record.errors };
+  if (record.field) return { message, errors: [{ field: record.field, message }] };
+  return { message };
+}
+
+/**
+ * Every error leaves as a clean answer: JSON `{statusCode, error, message, errors?}` for the API, an error
+ * page for browsers, a redirect to sign in for pages that need it. Never a stack trace; unexpected errors are
+ * logged with the request id and answered with a generic 500.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HttpExceptionFilter');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const ctx = host.switchToHttp();
+    const req = ctx.getRequest<Request>();
+    const res = ctx.getResponse<Response>();
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+
+    let status: number;
+    let message: string;
+    let errors: FieldError[] | undefined;
+    let retryAfter: string | undefined;
+    if (exception instanceof HttpException) {
+      status = exception.getStatus();
+      ({ message, errors } = describe(exception));
+      if (status === HttpStatus.TOO_MANY_REQUESTS) retryAfter = res.getHeader('Retry-After')?.toString();
+    } else if (isBodyParserError(exception)) {
+      status = exception.status;
+      message = exception.status === 413 ? 'request body is too large' : 'request body is malformed';
+    } else {
+      status = HttpStatus.INTERNAL_SERVER_ERROR;
+      message = 'Something went wrong on our side. It has been logged.';
+      this.logger.error({ err: exception, reqId: (req as { id?: unknown }).id }, 'unhandled error');
+    }
+
+    if (wantsJson(req)) {
+      res.status(status).json({ statusCode: status, error: HttpStatus[status] ?? 'Error', message, errors });
+      return;
+    }
+    if (status === HttpStatus.UNAUTHORIZED && req.method === 'GET') {
+      res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+      return;
+    }
+    res.status(status).render('errors/error', {
+      title: TITLES[status] ?? 'Error',
+      status,
+      message,
+      errors,
+      retryAfter,
+      layout: 'layouts/main',
+    });
+  }
+}
+
+function isBodyParserError(err: unknown): err is { status: number; type: string } {
+  return (
+    typeof err === 'object' &&
+    err !== null &&
+    typeof (err as { status?: unknown }).status === 'number' &&
+    typeof (err as { type?: unknown }).type === 'string'
+  );
+}

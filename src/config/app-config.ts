@@ -1,0 +1,194 @@
+import { plainToInstance, Transform } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  MinLength,
+  validateSync,
+  ValidationError,
+} from 'class-validator';
+
+/**
+ * Every environment variable the server reads, validated once at boot.
+ * Nobody else reads process.env: they inject {@link AppConfig}.
+ * README.md and .env.example document the same list; keep the three in step.
+ */
+export class EnvSchema {
+  @IsIn(['development', 'production', 'test'])
+  NODE_ENV: 'development' | 'production' | 'test' = 'development';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'PORT must be an integer between 1 and 65535' })
+  @Min(1, { message: 'PORT must be an integer between 1 and 65535' })
+  @Max(65535, { message: 'PORT must be an integer between 1 and 65535' })
+  PORT = 3000;
+
+  @IsString()
+  HOST = '0.0.0.0';
+
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, {
+    message: 'PUBLIC_URL must be an absolute http(s) URL such as https://share.example.com',
+  })
+  PUBLIC_URL?: string;
+
+  @Matches(/^postgres(ql)?:\/\/[^\s]+$/, {
+    message: 'DATABASE_URL must be a postgres:// URL such as postgres://user:pass@host:5432/dbname',
+  })
+  DATABASE_URL: string;
+
+  @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// URL such as redis://127.0.0.1:6379' })
+  REDIS_URL = 'redis://127.0.0.1:6379';
+
+  @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'REDIS_PREFIX must be 1-32 letters, digits, _ or -' })
+  REDIS_PREFIX = 'pd';
+
+  @IsString()
+  @MinLength(32, { message: 'SESSION_SECRET must be at least 32 characters (e.g. `openssl rand -base64 48`)' })
+  SESSION_SECRET: string;
+
+  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+    message: 'ENCRYPTION_KEY must be 32 bytes as base64 (44 chars) or hex (64 chars), e.g. `openssl rand -base64 32`',
+  })
+  ENCRYPTION_KEY: string;
+
+  @IsOptional()
+  @Matches(/^(?:[A-Za-z0-9+/]{43}=|[0-9a-fA-F]{64})$/, {
+    message: 'ENCRYPTION_KEY_PREVIOUS must be 32 bytes as base64 (44 chars) or hex (64 chars)',
+  })
+  ENCRYPTION_KEY_PREVIOUS?: string;
+
+  @IsIn(['on', 'off'], { message: 'WORKERS must be "on" or "off"' })
+  WORKERS: 'on' | 'off' = 'on';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'WORKER_CONCURRENCY must be an integer between 1 and 64' })
+  @Min(1, { message: 'WORKER_CONCURRENCY must be an integer between 1 and 64' })
+  @Max(64, { message: 'WORKER_CONCURRENCY must be an integer between 1 and 64' })
+  WORKER_CONCURRENCY = 4;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL: string = 'info';
+
+  @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be "json" or "pretty"' })
+  LOG_FORMAT: 'json' | 'pretty' = 'json';
+
+  @Transform(({ value }) => (value === undefined ? value : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase())))
+  @IsBoolean()
+  TRUST_PROXY = false;
+
+  @IsOptional()
+  @IsString()
+  DROPBOX_APP_KEY?: string;
+
+  @IsOptional()
+  @IsString()
+  DROPBOX_APP_SECRET?: string;
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'DROPBOX_API_URL must be an absolute URL' })
+  DROPBOX_API_URL = 'https://api.dropboxapi.com';
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'DROPBOX_CONTENT_URL must be an absolute URL' })
+  DROPBOX_CONTENT_URL = 'https://content.dropboxapi.com';
+
+  @IsUrl({ require_tld: false, require_protocol: true }, { message: 'DROPBOX_AUTHORIZE_URL must be an absolute URL' })
+  DROPBOX_AUTHORIZE_URL = 'https://www.dropbox.com/oauth2/authorize';
+}
+
+export interface AppConfig {
+  env: 'development' | 'production' | 'test';
+  http: { port: number; host: string; publicUrl: string; trustProxy: boolean; secureCookies: boolean };
+  database: { url: string };
+  redis: { url: string; prefix: string };
+  session: { secret: string };
+  encryption: { key: Buffer; previousKey?: Buffer };
+  workers: { enabled: boolean; concurrency: number };
+  log: { level: string; pretty: boolean };
+  dropbox: {
+    appKey?: string;
+    appSecret?: string;
+    apiUrl: string;
+    contentUrl: string;
+    authorizeUrl: string;
+  };
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+function decodeKey(value: string): Buffer {
+  return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
+}
+
+function flatten(errors: ValidationError[]): string[] {
+  return errors.flatMap((e) => {
+    const constraints = Object.values(e.constraints ?? {});
+    const message = constraints[0] ?? 'is invalid';
+    // Name the variable even when the message is a generic class-validator one.
+    return [message.startsWith(e.property) ? message : `${e.property}: ${message}`];
+  });
+}
+
+/** Parses and validates the environment; throws {@link ConfigError} naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): AppConfig {
+  const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = plainToInstance(EnvSchema, defined, { exposeDefaultValues: true });
+  const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
+  if (errors.length > 0) throw new ConfigError(flatten(errors));
+
+  const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
+  return {
+    env: parsed.NODE_ENV,
+    http: {
+      port: parsed.PORT,
+      host: parsed.HOST,
+      publicUrl,
+      trustProxy: parsed.TRUST_PROXY,
+      secureCookies: publicUrl.startsWith('https://'),
+    },
+    database: { url: parsed.DATABASE_URL },
+    redis: { url: parsed.REDIS_URL, prefix: parsed.REDIS_PREFIX },
+    session: { secret: parsed.SESSION_SECRET },
+    encryption: {
+      key: decodeKey(parsed.ENCRYPTION_KEY),
+      previousKey: parsed.ENCRYPTION_KEY_PREVIOUS ? decodeKey(parsed.ENCRYPTION_KEY_PREVIOUS) : undefined,
+    },
+    workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY },
+    log: { level: parsed.LOG_LEVEL, pretty: parsed.LOG_FORMAT === 'pretty' },
+    dropbox: {
+      appKey: parsed.DROPBOX_APP_KEY,
+      appSecret: parsed.DROPBOX_APP_SECRET,
+      apiUrl: parsed.DROPBOX_API_URL.replace(/\/+$/, ''),
+      contentUrl: parsed.DROPBOX_CONTENT_URL.replace(/\/+$/, ''),
+      authorizeUrl: parsed.DROPBOX_AUTHORIZE_URL,
+    },
+  };
+}
+
+/**
+ * The one place that reads process.env. Exits with a readable message instead of a stack trace,
+ * so a typo in a compose file is obvious from the container log.
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined> = process.env): AppConfig {
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\nSee README.md#configuration or .env.example.\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');

@@ -1,0 +1,9 @@
+import { Migration20261127000001_accounts } from './Migration20261127000001_accounts';
+
+/**
+ * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
+ * Docker image. Add new ones at the end; never edit one that has shipped.
+ */
+export const MIGRATIONS = [
+  { name: 'Migration20261127000001_accounts', class: Migration20261127000001_accounts },
+];

@@ -1,0 +1,69 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, NotFoundException } from '@nestjs/common';
+import { createHash, randomBytes } from 'node:crypto';
+import { ApiToken } from './entities/api-token.entity';
+import { User } from './entities/user.entity';
+
+const TOKEN_PREFIX = 'pdat_';
+
+export interface ApiTokenView {
+  id: string;
+  name: string;
+  prefix: string;
+  createdAt: string;
+  lastUsedAt: string | null;
+}
+
+function toView(token: ApiToken): ApiTokenView {
+  return {
+    id: token.id,
+    name: token.name,
+    prefix: token.prefix,
+    createdAt: token.createdAt.toISOString(),
+    lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
+  };
+}
+
+function digest(secret: string): string {
+  return createHash('sha256').update(secret).digest('hex');
+}
+
+@Injectable()
+export class ApiTokensService {
+  constructor(private readonly em: EntityManager) {}
+
+  /** Returns the secret once; only its hash is kept. */
+  async create(userId: string, name: string): Promise<{ token: ApiTokenView; secret: string }> {
+    const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
+    const token = this.em.create(ApiToken, {
+      user: this.em.getReference(User, userId),
+      name: name.trim(),
+      tokenHash: digest(secret),
+      prefix: secret.slice(0, TOKEN_PREFIX.length + 6),
+    });
+    await this.em.persistAndFlush(token);
+    return { token: toView(token), secret };
+  }
+
+  async list(userId: string): Promise<ApiTokenView[]> {
+    const tokens = await this.em.find(ApiToken, { user: userId }, { orderBy: { createdAt: 'desc' } });
+    return tokens.map(toView);
+  }
+
+  async revoke(userId: string, tokenId: string): Promise<void> {
+    const deleted = await this.em.nativeDelete(ApiToken, { id: tokenId, user: userId });
+    if (deleted === 0) throw new NotFoundException('token not found');
+  }
+
+  /** The enabled user a bearer secret belongs to, or null. */
+  async authenticate(secret: string): Promise<User | null> {
+    if (!secret.startsWith(TOKEN_PREFIX)) return null;
+    const token = await this.em.findOne(ApiToken, { tokenHash: digest(secret) }, { populate: ['user'] });
+    if (!token || token.user.disabled) return null;
+    // Coarse on purpose: one write per token per minute at most.
+    if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) {
+      await this.em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
+    }
+    return token.user;
+  }
+}

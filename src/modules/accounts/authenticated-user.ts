@@ -1,0 +1,11 @@
+import type { UserRole } from './entities/user.entity';
+
+/** What a request knows about its caller; never the entity itself. */
+export interface AuthenticatedUser {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  /** How the caller proved who they are: a personal access token needs no CSRF token. */
+  via: 'session' | 'token';
+}

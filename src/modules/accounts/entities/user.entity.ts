@@ -1,0 +1,32 @@
+import { Entity, Enum, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+
+export type UserRole = 'admin' | 'producer';
+
+@Entity({ tableName: 'users' })
+export class User {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  /** Stored lower-cased so sign-in and uniqueness ignore case. */
+  @Property({ type: 'string', length: 320, unique: true })
+  email: string;
+
+  @Property({ type: 'string', length: 120 })
+  name: string;
+
+  @Property({ type: 'string', length: 255, hidden: true, lazy: true })
+  passwordHash: string;
+
+  @Enum({ items: ['admin', 'producer'], type: 'string' })
+  role: UserRole = 'producer';
+
+  @Property({ type: 'boolean' })
+  disabled: boolean & Opt = false;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}

@@ -1,0 +1,67 @@
+import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Render, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CsrfService } from '../../common/http/csrf';
+import { errorsByField, validateForm } from '../../common/http/validation';
+import { populateViewLocals } from '../../common/http/view-locals.interceptor';
+import { ApiTokensService } from './api-tokens.service';
+import { AuthenticatedUser } from './authenticated-user';
+import { CurrentUser } from './decorators';
+import { CreateTokenDto } from './dto/account.dto';
+
+@ApiExcludeController()
+@Controller('settings')
+export class SettingsController {
+  constructor(
+    private readonly tokens: ApiTokensService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get()
+  @Render('dashboard/settings')
+  async page(@CurrentUser() user: AuthenticatedUser) {
+    return { title: 'Settings', nav: 'settings', user, tokens: await this.tokens.list(user.id) };
+  }
+
+  @Post('tokens')
+  async createToken(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Body() body: unknown,
+  ): Promise<void> {
+    const form = validateForm(CreateTokenDto, body);
+    if (form.errors) {
+      populateViewLocals(req, res, this.csrf);
+      return res.status(400).render('dashboard/settings', {
+        title: 'Settings',
+        nav: 'settings',
+        user,
+        tokens: await this.tokens.list(user.id),
+        tokenErrors: errorsByField(form.errors),
+      });
+    }
+    const { secret, token } = await this.tokens.create(user.id, form.value.name);
+    // Shown once, on the very next page, then gone.
+    populateViewLocals(req, res, this.csrf);
+    res.status(201).render('dashboard/settings', {
+      title: 'Settings',
+      nav: 'settings',
+      user,
+      tokens: await this.tokens.list(user.id),
+      newToken: { name: token.name, secret },
+    });
+  }
+
+  @Post('tokens/:id/revoke')
+  async revokeToken(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    await this.tokens.revoke(user.id, id);
+    req.session.flash = { kind: 'success', message: 'Token revoked.' };
+    res.redirect(303, '/settings#tokens');
+  }
+}

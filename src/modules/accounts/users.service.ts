@@ -1,0 +1,106 @@
+import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { User, UserRole } from './entities/user.entity';
+import { hashPassword, timingDecoyHash, verifyPassword } from './passwords';
+
+export interface UserView {
+  id: string;
+  email: string;
+  name: string;
+  role: UserRole;
+  disabled: boolean;
+  createdAt: string;
+}
+
+export function toUserView(user: User): UserView {
+  return {
+    id: user.id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    disabled: user.disabled,
+    createdAt: user.createdAt.toISOString(),
+  };
+}
+
+@Injectable()
+export class UsersService {
+  constructor(private readonly em: EntityManager) {}
+
+  count(): Promise<number> {
+    return this.em.count(User, {});
+  }
+
+  async create(input: { email: string; name: string; password: string; role: UserRole }): Promise<User> {
+    const user = this.em.create(User, {
+      email: input.email.trim().toLowerCase(),
+      name: input.name.trim(),
+      passwordHash: await hashPassword(input.password),
+      role: input.role,
+    });
+    try {
+      await this.em.persistAndFlush(user);
+    } catch (err) {
+      this.em.clear();
+      if (err instanceof UniqueConstraintViolationException) {
+        throw new ConflictException({ field: 'email', message: 'email is already used by another account' });
+      }
+      throw err;
+    }
+    return user;
+  }
+
+  /**
+   * Creates the first admin only while no user exists. A transaction-level advisory lock makes two
+   * concurrent setup submissions produce one admin, not two.
+   */
+  async createFirstAdmin(input: { email: string; name: string; password: string }): Promise<User | null> {
+    const passwordHash = await hashPassword(input.password);
+    return this.em.transactional(async (em) => {
+      await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['producer-dashboard:first-run-setup']);
+      if ((await em.count(User, {})) > 0) return null;
+      const user = em.create(User, {
+        email: input.email.trim().toLowerCase(),
+        name: input.name.trim(),
+        passwordHash,
+        role: 'admin',
+      });
+      em.persist(user);
+      return user;
+    });
+  }
+
+  findActiveById(id: string): Promise<User | null> {
+    return this.em.findOne(User, { id, disabled: false });
+  }
+
+  /** Returns the user only for the right password of an enabled account; the same work is done either way. */
+  async verifyCredentials(email: string, password: string): Promise<User | null> {
+    const user = await this.em.findOne(
+      User,
+      { email: email.trim().toLowerCase() },
+      { populate: ['passwordHash'] },
+    );
+    if (!user) {
+      await verifyPassword(await timingDecoyHash(), password);
+      return null;
+    }
+    const ok = await verifyPassword(user.passwordHash, password);
+    return ok && !user.disabled ? user : null;
+  }
+
+  list(): Promise<User[]> {
+    return this.em.find(User, {}, { orderBy: { role: 'asc', createdAt: 'asc' } });
+  }
+
+  async setDisabled(actorId: string, userId: string, disabled: boolean): Promise<User> {
+    const user = await this.em.findOne(User, { id: userId });
+    if (!user) throw new NotFoundException('user not found');
+    if (user.id === actorId && disabled) {
+      throw new ConflictException({ field: 'id', message: 'you cannot disable your own account' });
+    }
+    user.disabled = disabled;
+    await this.em.flush();
+    return user;
+  }
+}

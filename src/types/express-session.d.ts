@@ -1,0 +1,10 @@
+import 'express-session';
+
+declare module 'express-session' {
+  interface SessionData {
+    userId?: string;
+    /** Set when an anonymous visitor gets a form, so the session (and its CSRF binding) is kept. */
+    visitor?: true;
+    flash?: { kind: 'success' | 'error'; message: string };
+  }
+}
