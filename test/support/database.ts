@@ -1,0 +1,104 @@
+import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Client, DatabaseError } from 'pg';
+import { delay, PostgresServer } from '../../tools/services';
+import { serverDatabaseUrl, TEST_DATABASE_PREFIX } from './database-names';
+
+export interface TestDatabase {
+  /** A freshly migrated database of its own. */
+  url: string;
+  drop(): Promise<void>;
+}
+
+function requireEnv(name: string): string {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run the test through jest, whose global setup provides it`);
+  return value;
+}
+
+/** PostgreSQL's "source database is being accessed by other users" when a session sits on the template. */
+const OBJECT_IN_USE = '55006';
+
+/**
+ * Clones the migrated template made by global setup: a few milliseconds instead of running migrations, and no
+ * state shared with any other spec. Call `drop()` in afterAll; teardown drops forgotten ones at the end of the run.
+ */
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const adminUrl = requireEnv('PD_TEST_ADMIN_DATABASE_URL');
+  const template = requireEnv('PD_TEST_TEMPLATE_DB');
+  const name = `${TEST_DATABASE_PREFIX}${requireEnv('PD_TEST_RUN_ID')}_${randomBytes(5).toString('hex')}`;
+  const admin = new Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await admin.query(`create database ${admin.escapeIdentifier(name)} template ${admin.escapeIdentifier(template)}`);
+        break;
+      } catch (err) {
+        // The template refuses connections, so only a brief overlap (a connection still closing) gets here.
+        if (!(err instanceof DatabaseError && err.code === OBJECT_IN_USE) || attempt === 20) throw err;
+        await delay(100 * attempt);
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+  return {
+    url: serverDatabaseUrl(adminUrl, name),
+    drop: async () => {
+      const client = new Client({ connectionString: adminUrl });
+      await client.connect();
+      try {
+        await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+export interface PrivatePostgres {
+  /** The server's `postgres` database, as the superuser. */
+  url: string;
+  port: number;
+  dataDir: string;
+  /** Creates `database` if needed and returns its URL. */
+  database(name: string): Promise<string>;
+  /** Stops the server (fast shutdown); the data stays for restart(). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port with the same data (stopping it first if it runs). */
+  restart(): Promise<void>;
+  /** Stops it and deletes its data. */
+  destroy(): Promise<void>;
+}
+
+/**
+ * A PostgreSQL server owned by one test, for tests that stop or restart the database to check the app copes.
+ * Takes about a second (initdb).
+ */
+export async function startPrivatePostgres(): Promise<PrivatePostgres> {
+  const dir = mkdtempSync(join(tmpdir(), 'pd-private-pg-'));
+  // As root the server runs as the postgres account, which must be able to enter the directory.
+  chmodSync(dir, 0o755);
+  let server: PostgresServer;
+  try {
+    server = await PostgresServer.start({ dataDir: join(dir, 'data'), durable: false });
+  } catch (err) {
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+  return {
+    url: server.url(),
+    port: server.port,
+    dataDir: server.dataDir,
+    database: (name) => server.ensureDatabase(name),
+    stop: () => server.stop(),
+    restart: () => server.restart(),
+    destroy: async () => {
+      await server.stop();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

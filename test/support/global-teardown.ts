@@ -1,0 +1,18 @@
+import { rmSync } from 'node:fs';
+import { dropDatabases, TEST_DATABASE_PREFIX } from './database-names';
+import { loadTestRun, type TestRun } from './run-state';
+
+/** Drops this run's template and any clone a spec forgot, then stops the servers setup started. */
+export default async function globalTeardown(): Promise<void> {
+  const run = loadTestRun();
+  if (run) await releaseTestRun(run);
+}
+
+export async function releaseTestRun(run: TestRun): Promise<void> {
+  try {
+    if (run.adminUrl) await dropDatabases(run.adminUrl, `${TEST_DATABASE_PREFIX}${run.runId}_`);
+  } finally {
+    for (const stop of [...run.stops].reverse()) await stop();
+    if (run.tempDir) rmSync(run.tempDir, { recursive: true, force: true });
+  }
+}

@@ -1,0 +1,18 @@
+/** What global setup hands to global teardown; both run in Jest's parent process, so a global carries it. */
+export interface TestRun {
+  runId: string;
+  adminUrl?: string;
+  tempDir?: string;
+  stops: Array<() => Promise<void>>;
+}
+
+const KEY = '__pdTestRun';
+type WithRun = typeof globalThis & { [KEY]?: TestRun };
+
+export function saveTestRun(run: TestRun): void {
+  (globalThis as WithRun)[KEY] = run;
+}
+
+export function loadTestRun(): TestRun | undefined {
+  return (globalThis as WithRun)[KEY];
+}
