@@ -57,6 +57,8 @@ export interface ManagedProcessOptions {
    * in order (the app before the databases it drains into).
    */
   detached?: boolean;
+  /** Let the child write straight to our stdout/stderr (the demo's app logs) instead of keeping its output. */
+  inheritOutput?: boolean;
 }
 
 const OUTPUT_TAIL_CHARS = 8_000;
@@ -83,7 +85,7 @@ export class ManagedProcess {
       uid: options.uid,
       gid: options.gid,
       detached: options.detached ?? false,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: ['ignore', options.inheritOutput ? 'inherit' : 'pipe', options.inheritOutput ? 'inherit' : 'pipe'],
     });
     const keep = (chunk: Buffer): void => {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS);
@@ -126,7 +128,8 @@ export class ManagedProcess {
   /** Describes an unexpected exit, with the output that explains it. */
   describeExit(status: ExitStatus): string {
     const how = status.signal ? `was killed by ${status.signal}` : `exited with code ${String(status.code)}`;
-    return `${this.options.name} ${how}:\n${this.output().trim()}`;
+    const output = this.options.inheritOutput ? '(its output is above)' : this.output().trim();
+    return `${this.options.name} ${how}:\n${output}`;
   }
 
   /** Asks the process to stop, waits up to `graceMs`, then kills it. Resolves once it is gone. */
@@ -148,7 +151,7 @@ export class ManagedProcess {
 export async function runToCompletion(
   command: string,
   args: readonly string[],
-  options: Omit<ManagedProcessOptions, 'stopSignal' | 'exitSignal' | 'detached'>,
+  options: Omit<ManagedProcessOptions, 'stopSignal' | 'exitSignal'>,
 ): Promise<string> {
   const proc = new ManagedProcess(command, args, options);
   const status = await proc.exited;
