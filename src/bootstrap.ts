@@ -73,7 +73,11 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
       path: '/',
     },
   });
-  app.use(withoutStackTraces(sessionMiddleware));
+  // Probes and static files need no session (and must answer while Redis is away).
+  const sessions503 = withoutStackTraces(sessionMiddleware);
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    req.path.startsWith('/health/') || req.path.startsWith('/static/') ? next() : sessions503(req, res, next),
+  );
 
   app.useStaticAssets(PUBLIC_DIR, { prefix: '/static/', maxAge: config.env === 'production' ? '7d' : 0 });
   app.setBaseViewsDir(VIEWS_DIR);

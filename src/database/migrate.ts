@@ -1,9 +1,12 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { mikroOrmOptions } from '../config/mikro-orm.config';
+import { migrationOptions } from './migration-options';
 
 /** Applies pending migrations; returns the names applied. Used by `npm run migrate`, the demo and the tests. */
 export async function runMigrations(databaseUrl: string): Promise<string[]> {
-  const orm = await MikroORM.init(mikroOrmOptions(databaseUrl, { poolMax: 2 }));
+  const orm = await MikroORM.init({
+    ...migrationOptions(databaseUrl),
+    logger: () => undefined,
+  });
   try {
     const applied = await orm.getMigrator().up();
     return applied.map((m) => m.name);

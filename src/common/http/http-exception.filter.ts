@@ -1,4 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ConnectionException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
 import { wantsJson } from './wants-json';
 
@@ -51,10 +52,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
     let message: string;
     let errors: FieldError[] | undefined;
     let retryAfter: string | undefined;
+    if (exception instanceof HttpException && isHealthReport(exception.getResponse())) {
+      // Terminus reports which dependency is down; probes and operators need that detail.
+      res.status(exception.getStatus()).json(exception.getResponse());
+      return;
+    }
     if (exception instanceof HttpException) {
       status = exception.getStatus();
       ({ message, errors } = describe(exception));
       if (status === HttpStatus.TOO_MANY_REQUESTS) retryAfter = res.getHeader('Retry-After')?.toString();
+    } else if (isDependencyOutage(exception)) {
+      status = HttpStatus.SERVICE_UNAVAILABLE;
+      message = 'The server is temporarily unavailable. Please try again in a few seconds.';
+      retryAfter = '5';
+      res.setHeader('Retry-After', retryAfter);
+      this.logger.warn({ err: exception, reqId: (req as { id?: unknown }).id }, 'dependency unavailable');
     } else if (isBodyParserError(exception)) {
       status = exception.status;
       message = exception.status === 413 ? 'request body is too large' : 'request body is malformed';
@@ -81,6 +93,19 @@ export class HttpExceptionFilter implements ExceptionFilter {
       layout: 'layouts/main',
     });
   }
+}
+
+/** Redis or PostgreSQL unreachable: a temporary condition, not a bug. */
+function isDependencyOutage(err: unknown): boolean {
+  if (!(err instanceof Error)) return false;
+  if (err instanceof ConnectionException) return true;
+  if (err.name === 'MaxRetriesPerRequestError') return true;
+  const code = (err as { code?: unknown }).code;
+  return err.message === 'Connection is closed.' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+}
+
+function isHealthReport(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && 'details' in body && 'status' in body;
 }
 
 function isBodyParserError(err: unknown): err is { status: number; type: string } {

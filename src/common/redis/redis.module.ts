@@ -2,11 +2,14 @@ import { Global, Inject, Injectable, Module, OnApplicationShutdown } from '@nest
 import Redis, { RedisOptions } from 'ioredis';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 
-/** Connection options shared by every ioredis client of the process (BullMQ included). */
-export function redisOptions(config: AppConfig): RedisOptions {
+/**
+ * Options of the general-purpose client. Requests must not hang while Redis is away: a command waits
+ * through two reconnection attempts (well under a second) and then fails, so the page answers 503.
+ * (BullMQ's own connections wait indefinitely instead: see jobs/redis-connection.ts.)
+ */
+export function redisOptions(): RedisOptions {
   return {
-    // BullMQ workers need blocking commands to wait as long as Redis is away rather than fail.
-    maxRetriesPerRequest: null,
+    maxRetriesPerRequest: 2,
     enableReadyCheck: true,
     retryStrategy: (times) => Math.min(times * 200, 2000),
     lazyConnect: false,
@@ -24,7 +27,7 @@ export class RedisService implements OnApplicationShutdown {
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.prefix = config.redis.prefix;
-    this.client = new Redis(config.redis.url, { ...redisOptions(config), connectionName: `${this.prefix}-app` });
+    this.client = new Redis(config.redis.url, { ...redisOptions(), connectionName: `${this.prefix}-app` });
     // Errors surface through health checks and failing requests; an unhandled 'error' event would crash the process.
     this.client.on('error', () => undefined);
   }

@@ -26,6 +26,13 @@ export function formatDuration(seconds: number): string {
 
 let registered: Promise<void> | undefined;
 
+// hbs accepts options (its @types omit them).
+const registerPartials = hbs.registerPartials.bind(hbs) as unknown as (
+  dir: string,
+  options: { rename: (name: string) => string },
+  done: (err?: unknown) => void,
+) => void;
+
 /** Partials and helpers, registered once per process before the first render. */
 export function registerViewEngine(): Promise<void> {
   registered ??= (async () => {
@@ -38,7 +45,12 @@ export function registerViewEngine(): Promise<void> {
       return d.toISOString().slice(0, 16).replace('T', ' ') + ' UTC';
     });
     hbs.registerHelper('year', () => new Date().getUTCFullYear());
-    await new Promise<void>((resolve) => hbs.registerPartials(join(VIEWS_DIR, 'partials'), () => resolve()));
+    await new Promise<void>((resolve, reject) =>
+      // Keep partial names as the files are named (hbs would turn '-' into '_').
+      registerPartials(join(VIEWS_DIR, 'partials'), { rename: (name: string) => name }, (err?: unknown) =>
+        err ? reject(err) : resolve(),
+      ),
+    );
   })();
   return registered;
 }
