@@ -1,0 +1,186 @@
+import { EmulatorSettings } from './config';
+import { CountersSnapshot } from './counters';
+import { Emulator } from './emulator';
+import { Fault, FaultSpec } from './faults';
+import { AccountRecord } from './state';
+import { ALL_SCOPES } from './tokens';
+
+export interface EmulatorAccount {
+  account_id: string;
+  email: string;
+  display_name: string;
+  autoAccept: boolean;
+}
+
+export interface RegisterAccountInput {
+  email: string;
+  display_name?: string;
+  /** Invitations to this email join at once instead of staying pending. Default false. */
+  autoAccept?: boolean;
+}
+
+export interface IssueTokenInput {
+  /** The account, by id or by email (one of them). */
+  account_id?: string;
+  email?: string;
+  /** Default: every scope. */
+  scope?: string[];
+  /** Default: the emulator's `accessTokenLifetimeMs`. */
+  lifetimeMs?: number;
+}
+
+export interface IssuedToken {
+  access_token: string;
+  refresh_token: string;
+  expires_in: number;
+  account_id: string;
+  scope: string;
+}
+
+export interface AcceptedInvite {
+  shared_folder_id: string;
+  email: string;
+  account_id: string;
+}
+
+/** A control request that can't be honoured; the HTTP control API answers it with `status`. */
+export class ControlError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Test controls, in process. The HTTP control API under `/_emulator/` maps onto these methods one to one.
+ */
+export class EmulatorControl {
+  constructor(private readonly emulator: Emulator) {}
+
+  registerAccount(input: RegisterAccountInput): EmulatorAccount {
+    if (typeof input.email !== 'string' || !input.email.includes('@')) throw new ControlError(400, 'email is required');
+    const account = this.emulator.state.registerAccount(input);
+    this.emulator.changed();
+    return publicAccount(account);
+  }
+
+  accounts(): EmulatorAccount[] {
+    return this.emulator.state.allAccounts().map(publicAccount);
+  }
+
+  /** Tokens for an account without the OAuth pages (a grant with a refresh token, like a code exchange). */
+  issueToken(input: IssueTokenInput): IssuedToken {
+    const { state } = this.emulator;
+    const account = input.account_id ? state.account(input.account_id) : input.email && state.accountByEmail(input.email);
+    if (!account) throw new ControlError(404, 'no such account');
+    const issued = state.tokens.issue(account.account_id, input.scope ?? ALL_SCOPES, undefined, input.lifetimeMs);
+    this.emulator.changed();
+    return issued;
+  }
+
+  /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
+  expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
+    const expired = this.emulator.state.tokens.expire({ accessToken: filter.access_token, accountId: filter.account_id });
+    this.emulator.changed();
+    return { expired };
+  }
+
+  /** Revokes grants (refresh token and its access tokens): by either token, by account, or all. */
+  revokeTokens(filter: { refresh_token?: string; access_token?: string; account_id?: string } = {}): {
+    revoked: number;
+  } {
+    const revoked = this.emulator.state.tokens.revoke({
+      refreshToken: filter.refresh_token,
+      accessToken: filter.access_token,
+      accountId: filter.account_id,
+    });
+    this.emulator.changed();
+    return { revoked };
+  }
+
+  addFault(spec: FaultSpec): Fault {
+    if (typeof spec.route !== 'string' || spec.route === '') throw new ControlError(400, 'route is required ("*" for all)');
+    return this.emulator.faults.add(spec);
+  }
+
+  faults(): Fault[] {
+    return this.emulator.faults.list();
+  }
+
+  removeFault(id: string): boolean {
+    return this.emulator.faults.remove(id);
+  }
+
+  clearFaults(): void {
+    this.emulator.faults.clear();
+  }
+
+  settings(): EmulatorSettings {
+    return { ...this.emulator.settings };
+  }
+
+  updateSettings(changes: Partial<EmulatorSettings>): EmulatorSettings {
+    const settings = this.emulator.settings;
+    for (const [key, value] of Object.entries(changes)) {
+      if (!(key in settings)) throw new ControlError(400, `unknown setting ${key}`);
+      const expected = typeof settings[key as keyof EmulatorSettings];
+      const valid = expected === 'boolean' ? typeof value === 'boolean' : typeof value === 'number' && value >= 0;
+      if (!valid) throw new ControlError(400, `${key} must be a ${expected === 'boolean' ? 'boolean' : 'number ≥ 0'}`);
+    }
+    Object.assign(settings, changes);
+    return this.settings();
+  }
+
+  /**
+   * Accepts pending invitations, as the invitees would: by folder and/or email, or all of them. An invitee
+   * without an account gets one.
+   */
+  acceptInvites(filter: { shared_folder_id?: string; email?: string } = {}): AcceptedInvite[] {
+    const { state } = this.emulator;
+    const accepted: AcceptedInvite[] = [];
+    for (const folder of state.sharedFolders.all()) {
+      if (filter.shared_folder_id && folder.id !== filter.shared_folder_id) continue;
+      for (const invitee of [...folder.invitees]) {
+        if (filter.email && invitee.email.toLowerCase() !== filter.email.toLowerCase()) continue;
+        const account = state.registerAccount({ email: invitee.email });
+        state.sharedFolders.accept(folder, invitee, account.account_id);
+        accepted.push({ shared_folder_id: folder.id, email: invitee.email, account_id: account.account_id });
+      }
+    }
+    this.emulator.changed();
+    return accepted;
+  }
+
+  /** list_folder/continue answers `reset` for every cursor issued so far (of one account, or of all). */
+  invalidateCursors(filter: { account_id?: string } = {}): void {
+    const { state } = this.emulator;
+    const namespaces = filter.account_id ? [state.namespace(filter.account_id)] : state.allNamespaces();
+    for (const namespace of namespaces) namespace.cursorGeneration++;
+  }
+
+  counters(): CountersSnapshot {
+    return this.emulator.counters.snapshot();
+  }
+
+  resetCounters(): void {
+    this.emulator.counters.reset();
+  }
+
+  /** Back to an empty Dropbox: no accounts, files, shares or tokens; faults and counters cleared. */
+  reset(): void {
+    this.emulator.resetState();
+    this.emulator.faults.clear();
+    this.emulator.counters.reset();
+  }
+}
+
+function publicAccount(account: AccountRecord): EmulatorAccount {
+  return {
+    account_id: account.account_id,
+    email: account.email,
+    display_name: account.display_name,
+    autoAccept: account.autoAccept,
+  };
+}

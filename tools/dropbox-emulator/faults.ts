@@ -1,0 +1,95 @@
+import { DropboxApiError, Union, errorSummary, rateLimitError, unionFromTagPath } from './errors';
+
+/** A failure (or delay) to inject into matching API calls. */
+export interface FaultSpec {
+  /** An API route such as `files/upload`, or `*` for every route. */
+  route: string;
+  /** Only calls of this account match; every account when absent. */
+  accountId?: string;
+  /**
+   * Status to answer. Defaults to 409 when `errorTag`/`error` is given, else to 500 when `body` is given; with
+   * none of them the fault only delays the call (`latencyMs`).
+   */
+  status?: number;
+  /**
+   * Shorthand for the error union as a tag chain: `path/not_found` → `{".tag":"path","path":{".tag":"not_found"}}`.
+   * For 429 the rate-limit reason (`too_many_requests` by default), for 401 the auth error tag.
+   */
+  errorTag?: string;
+  /** The full error union (wrapped with its `error_summary`), for errors carrying values. */
+  error?: Union;
+  /** A raw body (JSON value, or a string sent as text/plain), replacing the generated one. */
+  body?: unknown;
+  /** Seconds for the Retry-After header (and a 429's `retry_after`). 429s default to 1. */
+  retryAfterSeconds?: number;
+  /** Delay before answering (or before running the call, for a delay-only fault). */
+  latencyMs?: number;
+  /** Chance that a matching call is hit, 0..1. Default 1. */
+  probability?: number;
+  /** Hit only the next N matching calls, then disappear. Unlimited when absent. */
+  times?: number;
+}
+
+export interface Fault extends FaultSpec {
+  id: string;
+  /** Calls this fault has hit so far. */
+  hits: number;
+}
+
+export class FaultRegistry {
+  private faults: Fault[] = [];
+  private nextId = 1;
+
+  add(spec: FaultSpec): Fault {
+    const fault: Fault = { ...spec, id: `fault-${this.nextId++}`, hits: 0 };
+    this.faults.push(fault);
+    return fault;
+  }
+
+  list(): Fault[] {
+    return this.faults.map((fault) => ({ ...fault }));
+  }
+
+  remove(id: string): boolean {
+    const before = this.faults.length;
+    this.faults = this.faults.filter((fault) => fault.id !== id);
+    return this.faults.length < before;
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  /** The first fault that hits this call (used up if it was limited to N calls). */
+  take(route: string, accountId: string | undefined): Fault | undefined {
+    const fault = this.faults.find(
+      (candidate) =>
+        (candidate.route === '*' || candidate.route === route) &&
+        (!candidate.accountId || candidate.accountId === accountId) &&
+        Math.random() < (candidate.probability ?? 1),
+    );
+    if (!fault) return undefined;
+    fault.hits++;
+    if (fault.times !== undefined && fault.hits >= fault.times) this.remove(fault.id);
+    return fault;
+  }
+}
+
+/** The error a fault answers with, or undefined for a delay-only fault. */
+export function faultError(fault: FaultSpec): DropboxApiError | undefined {
+  const hasError = fault.errorTag !== undefined || fault.error !== undefined;
+  const status = fault.status ?? (hasError ? 409 : fault.body !== undefined ? 500 : undefined);
+  if (status === undefined) return undefined;
+  const headers: Record<string, string> =
+    fault.retryAfterSeconds !== undefined ? { 'Retry-After': String(fault.retryAfterSeconds) } : {};
+  if (fault.body !== undefined) return new DropboxApiError(status, fault.body, headers);
+  if (status === 429) {
+    const reason = fault.errorTag === 'too_many_write_operations' ? fault.errorTag : 'too_many_requests';
+    return rateLimitError(reason, fault.retryAfterSeconds ?? 1);
+  }
+  if (hasError) {
+    const error = fault.error ?? unionFromTagPath(fault.errorTag!);
+    return new DropboxApiError(status, { error_summary: errorSummary(error), error }, headers);
+  }
+  return new DropboxApiError(status, status >= 500 ? 'Internal Server Error' : `Error ${status}`, headers);
+}

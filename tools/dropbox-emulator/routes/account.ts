@@ -1,0 +1,44 @@
+import type { users } from 'dropbox';
+import { ApiRoute, json } from './route';
+
+export const accountRoutes: Record<string, ApiRoute> = {
+  'users/get_current_account': {
+    style: 'rpc',
+    scope: 'account_info.read',
+    handle({ account }) {
+      const [givenName, ...rest] = account.display_name.split(' ');
+      const result: users.FullAccount = {
+        account_id: account.account_id,
+        name: {
+          given_name: givenName,
+          surname: rest.join(' '),
+          familiar_name: givenName,
+          display_name: account.display_name,
+          abbreviated_name: account.display_name
+            .split(' ')
+            .map((word) => word.charAt(0).toUpperCase())
+            .join(''),
+        },
+        email: account.email,
+        email_verified: true,
+        disabled: false,
+        country: 'US',
+        locale: 'en',
+        referral_link: `https://www.dropbox.com/referrals/${account.uid}`,
+        is_paired: false,
+        account_type: { '.tag': 'basic' },
+        root_info: { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId },
+      };
+      return json(result);
+    },
+  },
+
+  /** Revokes the calling token's grant: its refresh token and every access token minted from it. */
+  'auth/token/revoke': {
+    style: 'rpc',
+    handle({ emulator, refreshToken }) {
+      emulator.state.tokens.revokeGrant(refreshToken);
+      return json(null);
+    },
+  },
+};

@@ -1,0 +1,39 @@
+import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
+import { handleApiCall } from './api';
+import { EmulatorControl } from './control';
+import { Emulator } from './emulator';
+import { sendText } from './http-io';
+import { handleControl } from './routes/control';
+import { handleOAuth } from './routes/oauth';
+import { handleTempLink } from './routes/temp-link';
+
+/**
+ * One port for everything, so a client only has to swap hosts: `/2/<route>` for both the RPC and the content
+ * API, `/oauth2/*`, temporary links under `/_tl/`, and the control API under `/_emulator/`.
+ */
+export function createEmulatorServer(emulator: Emulator, control: EmulatorControl): Server {
+  return createServer((req, res) => {
+    res.on('finish', () => emulator.counters.responded(res.statusCode));
+    dispatch(emulator, control, req, res).catch((error: unknown) => {
+      process.stderr.write(`dropbox-emulator: ${error instanceof Error ? error.stack : String(error)}\n`);
+      if (res.headersSent) res.destroy();
+      else sendText(res, 500, 'Internal Server Error');
+    });
+  });
+}
+
+async function dispatch(emulator: Emulator, control: EmulatorControl, req: IncomingMessage, res: ServerResponse) {
+  const path = new URL(req.url ?? '/', 'http://emulator').pathname;
+  if (path.startsWith('/2/')) return handleApiCall(emulator, path.slice(3), req, res);
+  if (path.startsWith('/oauth2/')) {
+    await handleOAuth(emulator, path, req, res);
+    return emulator.changed();
+  }
+  if (path.startsWith('/_tl/')) return handleTempLink(emulator, path.split('/')[2] ?? '', req, res);
+  if (path.startsWith('/_emulator/')) {
+    await handleControl(emulator, control, path.slice('/_emulator/'.length), req, res);
+    return emulator.changed();
+  }
+  req.resume();
+  sendText(res, 404, 'Not Found');
+}
