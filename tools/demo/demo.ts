@@ -183,6 +183,7 @@ async function run(running: Running[]): Promise<number> {
     detached: true,
     inheritOutput: true,
     stopSignal: 'SIGTERM',
+    exitSignal: 'SIGTERM',
   });
   running.push({ name: 'the app', stop: async () => void (await app.stop(15_000)) });
 

@@ -48,8 +48,8 @@ export interface ManagedProcessOptions {
   /** How to ask the process to stop cleanly; escalated to SIGKILL after the grace period. */
   stopSignal?: NodeJS.Signals;
   /**
-   * Sent synchronously if our own process exits while the child still runs, so an aborted test run or demo does
-   * not leave a server behind. PostgreSQL wants SIGQUIT here: it takes its backends down with it.
+   * Sent to the child if our own process ends while the child still runs, so an aborted test run or demo leaves
+   * no server behind. PostgreSQL wants SIGQUIT here: it takes its backends down with it. Default SIGKILL.
    */
   exitSignal?: NodeJS.Signals;
   /**
@@ -62,6 +62,13 @@ export interface ManagedProcessOptions {
 }
 
 const OUTPUT_TAIL_CHARS = 8_000;
+
+/**
+ * On Linux, util-linux's setpriv sets the child's parent-death signal before it execs the real program, so the
+ * child goes down with us even when we are killed outright (a Jest worker force-killed, the demo killed with -9),
+ * which no 'exit' handler of ours would see.
+ */
+const SETPRIV = process.platform === 'linux' ? findExecutable('setpriv') : undefined;
 
 /**
  * A long-running child (a database server, the app) whose output is kept for error messages and which is
@@ -79,7 +86,11 @@ export class ManagedProcess {
     args: readonly string[],
     private readonly options: ManagedProcessOptions,
   ) {
-    this.child = spawn(command, args, {
+    const exitSignal = options.exitSignal ?? 'SIGKILL';
+    const [file, argv] = SETPRIV
+      ? [SETPRIV, ['--pdeathsig', exitSignal, '--', command, ...args]]
+      : [command, [...args]];
+    this.child = spawn(file, argv, {
       cwd: options.cwd,
       env: options.env ?? process.env,
       uid: options.uid,
@@ -93,7 +104,7 @@ export class ManagedProcess {
     this.child.stdout?.on('data', keep);
     this.child.stderr?.on('data', keep);
     this.killOnExit = () => {
-      if (this.running) this.child.kill(options.exitSignal ?? 'SIGKILL');
+      if (this.running) this.child.kill(exitSignal);
     };
     process.once('exit', this.killOnExit);
     this.exited = new Promise((resolve) => {
