@@ -1,0 +1,118 @@
+import { Readable } from 'node:stream';
+import type { files } from 'dropbox';
+import { DropboxContentHasher, dropboxContentHash } from './content-hash';
+import { EmulatorFixture, dropboxError, startFixture } from './spec-support';
+
+describe('upload sessions', () => {
+  let fixture: EmulatorFixture;
+
+  beforeAll(async () => {
+    fixture = await startFixture();
+  });
+
+  afterAll(async () => {
+    await fixture.emulator.close();
+  });
+
+  it('resumes after incorrect_offset and commits closed sessions with finish_batch_v2', async () => {
+    const { dbx } = fixture;
+    const first = (await dbx.filesUploadSessionStart({ contents: Buffer.from('stem-') })).result.session_id;
+    await dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: 5 }, contents: Buffer.from('vocals-') });
+
+    // A retried append whose first attempt did arrive: the offset is stale.
+    const stale = await dropboxError<files.UploadSessionAppendError>(
+      dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: 5 }, contents: Buffer.from('vocals-') }),
+    );
+    expect(stale.status).toBe(409);
+    expect(stale.error).toEqual({
+      error_summary: 'incorrect_offset/..',
+      error: { '.tag': 'incorrect_offset', correct_offset: 12 },
+    });
+    const resumeAt = (stale.error.error as files.UploadSessionLookupErrorIncorrectOffset).correct_offset;
+    await dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: resumeAt }, contents: Buffer.from('take2'), close: true });
+
+    const closed = await dropboxError<files.UploadSessionAppendError>(
+      dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: 17 }, contents: Buffer.from('more') }),
+    );
+    expect(closed.error.error_summary).toBe('closed/..');
+
+    const open = (await dbx.filesUploadSessionStart({ contents: Buffer.from('open') })).result.session_id;
+    const result = (
+      await dbx.filesUploadSessionFinishBatchV2({
+        entries: [
+          { cursor: { session_id: first, offset: 17 }, commit: { path: '/Stems/Vocals.wav' } },
+          { cursor: { session_id: open, offset: 4 }, commit: { path: '/Stems/Open.wav' } },
+          { cursor: { session_id: 'pid_upload_session:unknown', offset: 0 }, commit: { path: '/Stems/Unknown.wav' } },
+        ],
+      })
+    ).result;
+    const [committed, notClosed, unknown] = result.entries;
+    if (committed['.tag'] !== 'success') throw new Error('expected the closed session to commit');
+    expect(committed).toMatchObject({ path_display: '/Stems/Vocals.wav', size: 17 });
+    expect(committed.content_hash).toBe(dropboxContentHash(Buffer.from('stem-vocals-take2')));
+    expect(notClosed).toEqual({ '.tag': 'failure', failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_closed' } } });
+    expect(unknown).toEqual({ '.tag': 'failure', failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_found' } } });
+
+    const download = await dbx.filesDownload({ path: '/stems/vocals.wav' });
+    expect((download.result as files.FileMetadata & { fileBinary: Buffer }).fileBinary.toString()).toBe('stem-vocals-take2');
+
+    const finishedAlready = await dropboxError<files.UploadSessionFinishError>(
+      dbx.filesUploadSessionFinish({ cursor: { session_id: first, offset: 17 }, commit: { path: '/again.wav' } }),
+    );
+    expect(finishedAlready.error.error_summary).toBe('lookup_failed/not_found/..');
+  });
+
+  it('keeps a session whose finish hit a conflict, so the finish can be retried', async () => {
+    const { dbx } = fixture;
+    await dbx.filesUpload({ path: '/Conflict/Mix.wav', contents: Buffer.from('original') });
+    const session = (await dbx.filesUploadSessionStart({ contents: Buffer.from('new ') })).result.session_id;
+    const conflict = await dropboxError<files.UploadSessionFinishError>(
+      dbx.filesUploadSessionFinish({ cursor: { session_id: session, offset: 4 }, commit: { path: '/conflict/mix.wav' }, contents: Buffer.from('mix') }),
+    );
+    expect(conflict.error).toEqual({
+      error_summary: 'path/conflict/file/..',
+      error: { '.tag': 'path', path: { '.tag': 'conflict', conflict: { '.tag': 'file' } } },
+    });
+    const retried = await dbx.filesUploadSessionFinish({
+      cursor: { session_id: session, offset: 7 },
+      commit: { path: '/conflict/mix.wav', mode: { '.tag': 'overwrite' } },
+    });
+    expect(retried.result.size).toBe(7);
+    expect(retried.result.content_hash).toBe(dropboxContentHash(Buffer.from('new mix')));
+  });
+
+  it('rejects data whose content_hash argument does not match', async () => {
+    const mismatch = await dropboxError<files.UploadError>(
+      fixture.dbx.filesUpload({ path: '/hash.txt', contents: Buffer.from('abc'), content_hash: dropboxContentHash(Buffer.from('abd')) }),
+    );
+    expect(mismatch.error.error_summary).toBe('content_hash_mismatch/..');
+  });
+
+  it('streams a ~50 MB upload to disk without growing the process memory by its size', async () => {
+    const size = 50 * 1024 * 1024;
+    const chunkSize = 256 * 1024;
+    const expected = new DropboxContentHasher();
+    let sent = 0;
+    const source = new Readable({
+      read() {
+        if (sent >= size) return this.push(null);
+        const chunk = Buffer.alloc(chunkSize, sent / chunkSize);
+        expected.update(chunk);
+        sent += chunk.length;
+        this.push(chunk);
+      },
+    });
+    // Peak resident memory while the bytes flow: an emulator that buffered the body would need all 50 MB at once.
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 5);
+    try {
+      const { result } = await fixture.dbx.filesUpload({ path: '/Big/Session.wav', contents: source });
+      expect(result.size).toBe(size);
+      expect(result.content_hash).toBe(expected.digest());
+    } finally {
+      clearInterval(sampler);
+    }
+    expect(peak - before).toBeLessThan(size * 0.75);
+  });
+});
