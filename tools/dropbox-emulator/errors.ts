@@ -33,9 +33,9 @@ export function unionFromTagPath(tagPath: string): Union {
 }
 
 /**
- * Dropbox's `error_summary`: the chain of tags joined by "/" and a trailing "/..". The chain follows a member
- * named like the tag (nested union) or else the first member that is itself a union (a struct flattened into the
- * union, e.g. `UploadWriteFailed.reason`).
+ * Dropbox's `error_summary`: the chain of tags joined by "/" and a trailing "/..". The chain follows the member
+ * named like the tag (a nested union) or else a `reason` member (a struct flattened into the union, e.g.
+ * `UploadWriteFailed.reason` → `path/conflict/file/..`; a 429's RateLimitError → `too_many_requests/..`).
  */
 export function errorSummary(error: unknown): string {
   const tags: string[] = [];
@@ -44,7 +44,7 @@ export function errorSummary(error: unknown): string {
     const tag = node['.tag'];
     if (typeof tag === 'string') tags.push(tag);
     const named = typeof tag === 'string' ? node[tag] : undefined;
-    node = isObject(named) ? named : Object.values(node).find((value) => isObject(value) && '.tag' in value);
+    node = isObject(named) ? named : node.reason;
   }
   return `${tags.join('/')}/..`;
 }

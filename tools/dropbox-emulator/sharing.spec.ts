@@ -1,0 +1,159 @@
+import type { files, sharing } from 'dropbox';
+import { emulatorDropboxClient } from './index';
+import { EmulatorFixture, dropboxError, startFixture } from './spec-support';
+
+describe('sharing routes', () => {
+  let fixture: EmulatorFixture;
+
+  beforeAll(async () => {
+    fixture = await startFixture({ asyncPolls: 2 });
+    fixture.emulator.control.registerAccount({ email: 'drummer@example.com', display_name: 'Dee Drummer', autoAccept: true });
+    fixture.emulator.control.registerAccount({ email: 'bassist@example.com', display_name: 'Bo Bassist' });
+  });
+
+  afterAll(async () => {
+    await fixture.emulator.close();
+  });
+
+  async function shareFolder(path: string): Promise<sharing.SharedFolderMetadata> {
+    const launch = (await fixture.dbx.sharingShareFolder({ path, force_async: true })).result;
+    if (launch['.tag'] === 'complete') return launch;
+    for (;;) {
+      const status = (await fixture.dbx.sharingCheckShareJobStatus({ async_job_id: launch.async_job_id })).result;
+      if (status['.tag'] === 'complete') return status;
+      if (status['.tag'] === 'failed') throw new Error('share failed');
+    }
+  }
+
+  it('shares a new folder (creating it), shows the share in metadata, and reports already_shared with the id', async () => {
+    const shared = await shareFolder('/Shares/Song One');
+    expect(shared).toMatchObject({ name: 'Song One', path_lower: '/shares/song one', access_type: { '.tag': 'owner' } });
+
+    const folder = (await fixture.dbx.filesGetMetadata({ path: '/shares/song one' })).result as files.FolderMetadataReference;
+    expect(folder.sharing_info?.shared_folder_id).toBe(shared.shared_folder_id);
+
+    await fixture.dbx.filesUpload({ path: '/Shares/Song One/Stem.wav', contents: Buffer.from('stem') });
+    const inside = (await fixture.dbx.filesGetMetadata({ path: '/Shares/Song One/Stem.wav' })).result as files.FileMetadataReference;
+    expect(inside.sharing_info?.parent_shared_folder_id).toBe(shared.shared_folder_id);
+
+    const again = await dropboxError<sharing.ShareFolderError>(fixture.dbx.sharingShareFolder({ path: '/shares/SONG ONE' }));
+    expect(again.status).toBe(409);
+    expect(again.error.error_summary).toBe('bad_path/already_shared/..');
+    const badPath = again.error.error as sharing.ShareFolderErrorBaseBadPath;
+    const alreadyShared = badPath.bad_path as sharing.SharePathErrorAlreadyShared;
+    expect(alreadyShared['.tag']).toBe('already_shared');
+    expect(alreadyShared.shared_folder_id).toBe(shared.shared_folder_id);
+
+    const nested = await dropboxError<sharing.ShareFolderError>(fixture.dbx.sharingShareFolder({ path: '/Shares/Song One/Inner' }));
+    expect(nested.error.error_summary).toBe('bad_path/inside_shared_folder/..');
+    const isFile = await dropboxError<sharing.ShareFolderError>(fixture.dbx.sharingShareFolder({ path: '/Shares/Song One/Stem.wav' }));
+    expect(isFile.error.error_summary).toBe('bad_path/is_file/..');
+  });
+
+  it('invites members: auto-accepting accounts join, others stay invitees until accepted', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Song Two');
+    await fixture.dbx.sharingAddFolderMember({
+      shared_folder_id,
+      members: [
+        { member: { '.tag': 'email', email: 'drummer@example.com' }, access_level: { '.tag': 'editor' } },
+        { member: { '.tag': 'email', email: 'bassist@example.com' }, access_level: { '.tag': 'editor' } },
+        { member: { '.tag': 'email', email: 'singer@example.com' }, access_level: { '.tag': 'viewer' } },
+      ],
+      quiet: true,
+    });
+    // Adding someone again is no error and changes nothing.
+    await fixture.dbx.sharingAddFolderMember({
+      shared_folder_id,
+      members: [{ member: { '.tag': 'email', email: 'DRUMMER@example.com' } }],
+    });
+
+    const members: sharing.SharedFolderMembers = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(members.users.map((user) => [user.user.email, user.access_type['.tag']])).toEqual([
+      ['producer@example.com', 'owner'],
+      ['drummer@example.com', 'editor'],
+    ]);
+    expect(members.invitees.map((invitee) => (invitee.invitee as sharing.InviteeInfoEmail).email)).toEqual([
+      'bassist@example.com',
+      'singer@example.com',
+    ]);
+    expect(members.invitees[0].user?.display_name).toBe('Bo Bassist');
+
+    const accepted = fixture.emulator.control.acceptInvites({ shared_folder_id, email: 'bassist@example.com' });
+    expect(accepted).toEqual([expect.objectContaining({ email: 'bassist@example.com' })]);
+    const after = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(after.users.map((user) => user.user.email)).toContain('bassist@example.com');
+    expect(after.invitees.map((invitee) => (invitee.invitee as sharing.InviteeInfoEmail).email)).toEqual(['singer@example.com']);
+
+    const firstPage = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id, limit: 2 })).result;
+    expect(firstPage.users).toHaveLength(2);
+    const rest = (await fixture.dbx.sharingListFolderMembersContinue({ cursor: firstPage.cursor! })).result;
+    expect(rest.users.length + rest.invitees.length).toBe(2);
+    expect(rest.cursor).toBeUndefined();
+  });
+
+  it('fails add_folder_member as a whole on a bad email, and for unknown folders', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Song Three');
+    const bad = await dropboxError<sharing.AddFolderMemberError>(
+      fixture.dbx.sharingAddFolderMember({
+        shared_folder_id,
+        members: [
+          { member: { '.tag': 'email', email: 'fine@example.com' } },
+          { member: { '.tag': 'email', email: 'not-an-email' } },
+        ],
+      }),
+    );
+    expect(bad.error).toEqual({
+      error_summary: 'bad_member/invalid_email/..',
+      error: { '.tag': 'bad_member', bad_member: { '.tag': 'invalid_email', invalid_email: 'not-an-email' } },
+    });
+    const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(members.invitees).toHaveLength(0);
+
+    const unknown = await dropboxError<sharing.AddFolderMemberError>(
+      fixture.dbx.sharingAddFolderMember({ shared_folder_id: '123', members: [] }),
+    );
+    expect(unknown.error.error_summary).toBe('access_error/invalid_id/..');
+  });
+
+  it('lets a joined member see the folder, removes members and unshares through async jobs', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Song Four');
+    await fixture.dbx.sharingAddFolderMember({
+      shared_folder_id,
+      members: [{ member: { '.tag': 'email', email: 'drummer@example.com' } }, { member: { '.tag': 'email', email: 'keys@example.com' } }],
+    });
+    const drummer = fixture.emulator.control.accounts().find((account) => account.email === 'drummer@example.com')!;
+    const drummerClient = emulatorDropboxClient(
+      fixture.emulator.url,
+      fixture.emulator.control.issueToken({ account_id: drummer.account_id }).access_token,
+    );
+    expect((await drummerClient.sharingListFolderMembers({ shared_folder_id })).result.users).toHaveLength(2);
+
+    const launch = (
+      await fixture.dbx.sharingRemoveFolderMember({ shared_folder_id, member: { '.tag': 'email', email: 'keys@example.com' }, leave_a_copy: false })
+    ).result;
+    if (launch['.tag'] !== 'async_job_id') throw new Error('expected an async job');
+    const statuses: string[] = [];
+    for (;;) {
+      const status = (await fixture.dbx.sharingCheckRemoveMemberJobStatus({ async_job_id: launch.async_job_id })).result;
+      statuses.push(status['.tag']);
+      if (status['.tag'] !== 'in_progress') break;
+    }
+    expect(statuses).toEqual(['in_progress', 'in_progress', 'complete']);
+
+    const notMember = await dropboxError<sharing.RemoveFolderMemberError>(
+      fixture.dbx.sharingRemoveFolderMember({ shared_folder_id, member: { '.tag': 'email', email: 'keys@example.com' }, leave_a_copy: false }),
+    );
+    expect(notMember.error.error_summary).toBe('member_error/not_a_member/..');
+
+    const unshare = (await fixture.dbx.sharingUnshareFolder({ shared_folder_id })).result;
+    if (unshare['.tag'] !== 'async_job_id') throw new Error('expected an async job');
+    let done: sharing.JobStatus;
+    do done = (await fixture.dbx.sharingCheckJobStatus({ async_job_id: unshare.async_job_id })).result;
+    while (done['.tag'] === 'in_progress');
+    expect(done['.tag']).toBe('complete');
+    const folder = (await fixture.dbx.filesGetMetadata({ path: '/Shares/Song Four' })).result as files.FolderMetadataReference;
+    expect(folder.sharing_info).toBeUndefined();
+    const gone = await dropboxError(fixture.dbx.sharingListFolderMembers({ shared_folder_id }));
+    expect(gone.error.error_summary).toBe('access_error/invalid_id/..');
+  });
+});
