@@ -1,0 +1,30 @@
+# One image for every process of Producer Dashboard. The default command runs the web process; docker-compose.yml
+# runs the same image as `migrate` (node dist/src/database/migrate.js) and `worker` (node dist/src/worker.js).
+ARG NODE_IMAGE=node:20-bookworm-slim
+
+# ---- build: compile TypeScript with the dev dependencies --------------------------------------------------------
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# No install scripts: compiling needs none, and they would only prepare dev-only tools.
+RUN npm ci --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npx tsc -p tsconfig.build.json
+
+# ---- runtime: production dependencies, compiled code, views and static files ------------------------------------
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+# Native parts (argon2, msgpackr) come as prebuilt optional packages, so no install script has to run.
+RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/dist/src ./dist/src
+COPY views ./views
+COPY public ./public
+# The official image's unprivileged user; the app writes nothing to its own folder.
+USER node
+EXPOSE 3000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health/live').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]
+CMD ["node", "dist/src/main.js"]
