@@ -42,7 +42,10 @@ export class BlobStore {
   /** Streams `source` into a new blob; a payload over `maxBytes` is drained and discarded. */
   async write(source: Readable, maxBytes?: number): Promise<StoredContent & { tooLarge: boolean }> {
     const blob = `${newSecret(18)}.bin`;
-    const received = await this.receive(source, this.pathOf(blob), 'w', [], maxBytes);
+    const received = await this.receive(source, this.pathOf(blob), 'w', [], maxBytes).catch(async (error: unknown) => {
+      await this.remove(blob);
+      throw error;
+    });
     if (received.tooLarge) await this.remove(blob);
     return { blob, size: received.bytes, contentHash: received.contentHash, tooLarge: received.tooLarge };
   }

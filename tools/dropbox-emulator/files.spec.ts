@@ -117,6 +117,11 @@ describe('files routes', () => {
     const malformed = await dropboxError<files.GetMetadataError>(fixture.dbx.filesGetMetadata({ path: '/a//b' }));
     expect(malformed.error.error_summary).toBe('path/malformed_path/..');
 
+    const badUpload = await dropboxError<files.UploadError>(
+      fixture.dbx.filesUpload({ path: '/bad//name.txt', contents: Buffer.from('x') }),
+    );
+    expect(badUpload.error.error_summary).toBe('path/malformed_path/..');
+
     const deleteMissing = await dropboxError<files.DeleteError>(fixture.dbx.filesDeleteV2({ path: '/nowhere' }));
     expect(deleteMissing.error.error_summary).toBe('path_lookup/not_found/..');
   });

@@ -174,10 +174,10 @@ export class Namespace {
       if (!autorename) throw new OperationFailure('write', u('conflict', u(occupant.tag)));
       toDisplay = this.freePath(toDisplay, entry.tag === 'folder', false);
     }
-    this.ensureParents(toDisplay);
     if (this.sharedFolderAt(parentOf(lowerPath(toDisplay))) && this.subtree(entry).some(isSharedFolder)) {
       throw new OperationFailure('other', u('cant_nest_shared_folder'));
     }
+    this.ensureParents(toDisplay);
     const fromDisplay = entry.pathDisplay;
     const moving = this.subtree(entry);
     for (const item of [...moving].reverse()) {

@@ -75,6 +75,7 @@ function authorizeProblem(emulator: Emulator, params: Params): string | undefine
   if (!params.client_id) return 'Missing client_id.';
   if (emulator.options.appKey && params.client_id !== emulator.options.appKey) return 'Invalid client_id.';
   if (!params.redirect_uri) return 'Missing redirect_uri.';
+  if (!URL.canParse(params.redirect_uri)) return 'redirect_uri must be an absolute URL.';
   const method = params.code_challenge_method;
   if (params.code_challenge && method && method !== 'S256' && method !== 'plain') {
     return 'code_challenge_method must be "S256" or "plain".';

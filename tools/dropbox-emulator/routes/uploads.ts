@@ -3,7 +3,7 @@ import { Args } from '../args';
 import { DropboxApiError, OperationFailure, Union, routeError, u } from '../errors';
 import { dropboxTimestamp } from '../ids';
 import { fileMetadata } from '../metadata';
-import { CommitOptions } from '../namespace';
+import { CommitOptions, CommitOutcome, StoredContent } from '../namespace';
 import { PathRef, parsePath } from '../paths';
 import { UploadSessionRecord } from '../upload-sessions';
 import { ApiCall, ApiRoute, json } from './route';
@@ -14,7 +14,8 @@ const CONTENT_WRITE = 'files.content.write';
 export const MAX_UPLOAD_REQUEST_BYTES = 150 * 1024 * 1024;
 
 interface Commit {
-  ref: PathRef;
+  /** The target, or why it can't be one: a malformed path fails the commit, after the bytes have arrived. */
+  ref: PathRef | OperationFailure;
   options: CommitOptions;
 }
 
@@ -35,7 +36,7 @@ export const uploadRoutes: Record<string, ApiRoute> = {
         throw routeError(u('content_hash_mismatch'));
       }
       try {
-        const outcome = namespace.commitFile(commit.ref, stored, commit.options);
+        const outcome = commitTo(call, commit, stored);
         if (!outcome.written) await emulator.blobs.remove(stored.blob);
         return json(fileMetadata(namespace, outcome.entry) satisfies files.FileMetadata);
       } catch (error) {
@@ -53,7 +54,9 @@ export const uploadRoutes: Record<string, ApiRoute> = {
     async handle(call) {
       const { emulator, args, account } = call;
       const close = args.boolean('close', false);
-      args.tagOf('session_type', ['sequential'], 'sequential');
+      if (args.union('session_type', 'sequential')['.tag'] !== 'sequential') {
+        throw args.fail('session_type: only sequential upload sessions are emulated');
+      }
       const expectedHash = args.optionalString('content_hash');
       const sessions = emulator.state.uploadSessions;
       const session = sessions.create(account.account_id, emulator.blobs.newSessionFile());
@@ -144,8 +147,16 @@ function readCommit(call: ApiCall, commit: Args): Commit {
   const modeTag = commit.tagOf('mode', ['add', 'overwrite', 'update'], 'add') as CommitOptions['mode'];
   if (modeTag === 'update' && typeof mode.update !== 'string') throw commit.fail("mode: missing required field 'update'");
   const clientModified = commit.optionalString('client_modified');
+  const path = commit.string('path');
+  let ref: Commit['ref'];
+  try {
+    ref = parsePath(call.route, 'path', path, { allowId: true, failure: 'write' });
+  } catch (error) {
+    if (!(error instanceof OperationFailure)) throw error;
+    ref = error;
+  }
   return {
-    ref: parsePath(call.route, 'path', commit.string('path'), { allowId: true, failure: 'write' }),
+    ref,
     options: {
       mode: modeTag,
       rev: modeTag === 'update' ? (mode.update as string) : undefined,
@@ -225,7 +236,7 @@ async function finishSession(call: ApiCall, session: UploadSessionRecord, commit
   const contentHash = hasher ? hasher.digest() : await emulator.blobs.hashSessionFile(session.file);
   const blob = await emulator.blobs.adoptSessionFile(session.file);
   try {
-    const outcome = namespace.commitFile(commit.ref, { blob, size: session.offset, contentHash }, commit.options);
+    const outcome = commitTo(call, commit, { blob, size: session.offset, contentHash });
     sessions.remove(session.id);
     if (!outcome.written) await emulator.blobs.remove(blob);
     return fileMetadata(namespace, outcome.entry);
@@ -233,6 +244,11 @@ async function finishSession(call: ApiCall, session: UploadSessionRecord, commit
     await emulator.blobs.restoreSessionFile(blob, session.file);
     throw error;
   }
+}
+
+function commitTo(call: ApiCall, commit: Commit, content: StoredContent): CommitOutcome {
+  if (commit.ref instanceof OperationFailure) throw commit.ref;
+  return call.namespace.commitFile(commit.ref, content, commit.options);
 }
 
 /** Parks an uploaded blob in a fresh, open upload session (files/upload's `upload_session_id`). */
