@@ -19,6 +19,8 @@ import { JobsModule } from './jobs/jobs.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthGuard } from './modules/accounts/guards/auth.guard';
 import { DashboardModule } from './modules/dashboard/dashboard.module';
+import { DropboxModule } from './modules/dropbox/dropbox.module';
+import { CryptoModule } from './common/crypto/crypto.module';
 import { HealthModule } from './modules/health/health.module';
 
 export interface AppModuleOptions {
@@ -41,6 +43,7 @@ export class AppModule {
           driver: PostgreSqlDriver,
         }),
         RedisModule,
+        CryptoModule,
         ThrottlerModule.forRootAsync({
           inject: [RedisService],
           useFactory: (redis: RedisService) => ({
@@ -61,6 +64,7 @@ export class AppModule {
         HttpCommonModule,
         AccountsModule,
         HealthModule,
+        DropboxModule,
         DashboardModule,
       ],
       providers: [

@@ -1,6 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import {
   IsBoolean,
+  IsDivisibleBy,
   IsIn,
   IsInt,
   IsOptional,
@@ -99,6 +100,13 @@ export class EnvSchema {
 
   @IsUrl({ require_tld: false, require_protocol: true }, { message: 'DROPBOX_AUTHORIZE_URL must be an absolute URL' })
   DROPBOX_AUTHORIZE_URL = 'https://www.dropbox.com/oauth2/authorize';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
+  @Min(4, { message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
+  @Max(148, { message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
+  @IsDivisibleBy(4, { message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
+  DROPBOX_UPLOAD_CHUNK_MIB = 8;
 }
 
 export interface AppConfig {
@@ -116,6 +124,8 @@ export interface AppConfig {
     apiUrl: string;
     contentUrl: string;
     authorizeUrl: string;
+    redirectUri: string;
+    uploadChunkBytes: number;
   };
 }
 
@@ -171,6 +181,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       apiUrl: parsed.DROPBOX_API_URL.replace(/\/+$/, ''),
       contentUrl: parsed.DROPBOX_CONTENT_URL.replace(/\/+$/, ''),
       authorizeUrl: parsed.DROPBOX_AUTHORIZE_URL,
+      redirectUri: `${publicUrl}/settings/dropbox/callback`,
+      uploadChunkBytes: parsed.DROPBOX_UPLOAD_CHUNK_MIB * 1024 * 1024,
     },
   };
 }

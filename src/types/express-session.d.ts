@@ -6,5 +6,7 @@ declare module 'express-session' {
     /** Set when an anonymous visitor gets a form, so the session (and its CSRF binding) is kept. */
     visitor?: true;
     flash?: { kind: 'success' | 'error'; message: string };
+    /** An OAuth attempt in flight: its state and PKCE verifier, until Dropbox sends the producer back. */
+    dropboxAuthorization?: { state: string; codeVerifier: string; startedAt: number };
   }
 }

@@ -1,4 +1,5 @@
 import { Migration20261127000001_accounts } from './Migration20261127000001_accounts';
+import { Migration20261127000002_dropbox_connections } from './Migration20261127000002_dropbox_connections';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -6,4 +7,5 @@ import { Migration20261127000001_accounts } from './Migration20261127000001_acco
  */
 export const MIGRATIONS = [
   { name: 'Migration20261127000001_accounts', class: Migration20261127000001_accounts },
+  { name: 'Migration20261127000002_dropbox_connections', class: Migration20261127000002_dropbox_connections },
 ];

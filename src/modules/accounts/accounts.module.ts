@@ -12,9 +12,10 @@ import { SessionsService } from './sessions.service';
 import { SettingsController } from './settings.controller';
 import { SetupController } from './setup.controller';
 import { UsersService } from './users.service';
+import { DropboxModule } from '../dropbox/dropbox.module';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([User, ApiToken])],
+  imports: [MikroOrmModule.forFeature([User, ApiToken]), DropboxModule],
   controllers: [
     AuthController,
     SetupController,

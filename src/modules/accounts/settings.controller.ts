@@ -8,6 +8,7 @@ import { ApiTokensService } from './api-tokens.service';
 import { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './decorators';
 import { CreateTokenDto } from './dto/account.dto';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 
 @ApiExcludeController()
 @Controller('settings')
@@ -15,12 +16,24 @@ export class SettingsController {
   constructor(
     private readonly tokens: ApiTokensService,
     private readonly csrf: CsrfService,
+    private readonly dropbox: DropboxConnectionsService,
   ) {}
+
+  private async model(user: AuthenticatedUser, extra: Record<string, unknown> = {}) {
+    return {
+      title: 'Settings',
+      nav: 'settings',
+      user,
+      tokens: await this.tokens.list(user.id),
+      dropbox: await this.dropbox.status(user.id),
+      ...extra,
+    };
+  }
 
   @Get()
   @Render('dashboard/settings')
-  async page(@CurrentUser() user: AuthenticatedUser) {
-    return { title: 'Settings', nav: 'settings', user, tokens: await this.tokens.list(user.id) };
+  page(@CurrentUser() user: AuthenticatedUser) {
+    return this.model(user);
   }
 
   @Post('tokens')
@@ -33,24 +46,12 @@ export class SettingsController {
     const form = validateForm(CreateTokenDto, body);
     if (form.errors) {
       populateViewLocals(req, res, this.csrf);
-      return res.status(400).render('dashboard/settings', {
-        title: 'Settings',
-        nav: 'settings',
-        user,
-        tokens: await this.tokens.list(user.id),
-        tokenErrors: errorsByField(form.errors),
-      });
+      return res.status(400).render('dashboard/settings', await this.model(user, { tokenErrors: errorsByField(form.errors) }));
     }
     const { secret, token } = await this.tokens.create(user.id, form.value.name);
     // Shown once, on the very next page, then gone.
     populateViewLocals(req, res, this.csrf);
-    res.status(201).render('dashboard/settings', {
-      title: 'Settings',
-      nav: 'settings',
-      user,
-      tokens: await this.tokens.list(user.id),
-      newToken: { name: token.name, secret },
-    });
+    res.status(201).render('dashboard/settings', await this.model(user, { newToken: { name: token.name, secret } }));
   }
 
   @Post('tokens/:id/revoke')

@@ -1,0 +1,166 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Injectable, Logger } from '@nestjs/common';
+import { timingSafeEqual } from 'node:crypto';
+import { User } from '../accounts/entities/user.entity';
+import { DropboxAuthExpired, DropboxError } from './dropbox.errors';
+import { DropboxAccountClient, DropboxGateway } from './dropbox.gateway';
+import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
+import { DropboxTokensService } from './dropbox-tokens.service';
+import { DropboxConnection } from './entities/dropbox-connection.entity';
+
+/** The part of an authorization attempt kept in the producer's session until Dropbox sends them back. */
+export interface PendingAuthorization {
+  state: string;
+  codeVerifier: string;
+  startedAt: number;
+}
+
+export interface DropboxConnectionView {
+  connected: boolean;
+  configured: boolean;
+  status?: 'active' | 'expired';
+  statusReason?: string | null;
+  accountId?: string;
+  email?: string;
+  displayName?: string;
+  connectedAt?: string;
+  lastRefreshedAt?: string | null;
+}
+
+/** A connect attempt that must be started again; the message is for the producer. */
+export class ConnectFailed extends Error {}
+
+const AUTHORIZATION_TTL_MS = 15 * 60_000;
+
+function sameState(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+@Injectable()
+export class DropboxConnectionsService {
+  private readonly logger = new Logger(DropboxConnectionsService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly oauth: DropboxOAuthClient,
+    private readonly tokens: DropboxTokensService,
+    private readonly gateway: DropboxGateway,
+  ) {}
+
+  get configured(): boolean {
+    return this.oauth.configured;
+  }
+
+  startAuthorization(): { url: string; pending: PendingAuthorization } {
+    const request = this.oauth.authorizationRequest();
+    return { url: request.url, pending: { state: request.state, codeVerifier: request.codeVerifier, startedAt: Date.now() } };
+  }
+
+  /**
+   * Finishes the OAuth round trip. Checks `state` against the attempt started in this session, exchanges the code
+   * (PKCE), reads the account and stores the connection with its tokens sealed. Nothing is stored on failure.
+   */
+  async completeAuthorization(
+    userId: string,
+    pending: PendingAuthorization | undefined,
+    callback: { code?: string; state?: string; error?: string; errorDescription?: string },
+  ): Promise<DropboxConnectionView> {
+    if (!pending || !callback.state || !sameState(pending.state, callback.state) || Date.now() - pending.startedAt > AUTHORIZATION_TTL_MS) {
+      throw new ConnectFailed('This connection attempt is no longer valid (it expired or came from another window). Please start again.');
+    }
+    if (callback.error) {
+      throw new ConnectFailed(
+        callback.error === 'access_denied'
+          ? 'Dropbox access was not granted, so nothing was connected. You can try again at any time.'
+          : `Dropbox could not complete the connection (${callback.error}). Please try again.`,
+      );
+    }
+    if (!callback.code) throw new ConnectFailed('Dropbox did not send an authorization code. Please start again.');
+
+    let grant;
+    try {
+      grant = await this.oauth.exchangeCode(callback.code, pending.codeVerifier);
+    } catch (err) {
+      if (err instanceof OAuthGrantRejected) {
+        throw new ConnectFailed('Dropbox refused the authorization code (it was already used or has expired). Please start again.');
+      }
+      throw err;
+    }
+    if (!grant.refreshToken) throw new ConnectFailed('Dropbox did not grant offline access. Please start again.');
+    const account = await this.gateway.currentAccount(grant.accessToken);
+
+    const em = this.em.fork();
+    const existing = await em.findOne(DropboxConnection, { user: userId });
+    const connection =
+      existing ??
+      em.create(DropboxConnection, {
+        user: em.getReference(User, userId),
+        accountId: account.accountId,
+        email: account.email,
+        displayName: account.displayName,
+        refreshTokenSealed: '',
+        scopes: '',
+      });
+    connection.accountId = account.accountId;
+    connection.email = account.email;
+    connection.displayName = account.displayName;
+    connection.refreshTokenSealed = this.tokens.sealRefreshToken(connection.id, grant.refreshToken);
+    connection.accessTokenSealed = this.tokens.sealAccessToken(connection.id, grant.accessToken);
+    connection.accessTokenExpiresAt = new Date(Date.now() + grant.expiresInSeconds * 1000);
+    connection.scopes = grant.scope ?? '';
+    connection.status = 'active';
+    connection.statusReason = null;
+    connection.connectedAt = new Date();
+    em.persist(connection);
+    await em.flush();
+    this.logger.log({ userId, accountId: account.accountId }, 'Dropbox connected');
+    return this.toView(connection);
+  }
+
+  /** Revokes the token at Dropbox (best effort: it may already be dead) and forgets the connection. */
+  async disconnect(userId: string): Promise<boolean> {
+    const em = this.em.fork();
+    const connection = await em.findOne(DropboxConnection, { user: userId });
+    if (!connection) return false;
+    try {
+      const token = await this.tokens.accessToken(connection.id);
+      await this.gateway.revoke(token);
+    } catch (err) {
+      if (!(err instanceof DropboxError)) throw err;
+      this.logger.warn({ userId, error: err.message }, 'could not revoke the Dropbox token; forgetting it anyway');
+    }
+    await em.nativeDelete(DropboxConnection, { id: connection.id });
+    return true;
+  }
+
+  async status(userId: string): Promise<DropboxConnectionView> {
+    const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
+    return connection ? this.toView(connection) : { connected: false, configured: this.configured };
+  }
+
+  /** The active connection's client, or an error that tells the producer to connect or reconnect. */
+  async clientFor(userId: string): Promise<DropboxAccountClient> {
+    const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
+    if (!connection) throw new DropboxAuthExpired('Dropbox is not connected: connect it in Settings', ['not_connected']);
+    if (connection.status !== 'active') {
+      throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [connection.statusReason ?? 'expired']);
+    }
+    return this.gateway.account(connection);
+  }
+
+  private toView(connection: DropboxConnection): DropboxConnectionView {
+    return {
+      connected: true,
+      configured: this.configured,
+      status: connection.status,
+      statusReason: connection.statusReason,
+      accountId: connection.accountId,
+      email: connection.email,
+      displayName: connection.displayName,
+      connectedAt: connection.connectedAt.toISOString(),
+      lastRefreshedAt: connection.lastRefreshedAt?.toISOString() ?? null,
+    };
+  }
+}

@@ -1,0 +1,83 @@
+import { Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { CurrentUser } from '../accounts/decorators';
+import { DropboxError } from './dropbox.errors';
+import { ConnectFailed, DropboxConnectionsService } from './dropbox-connections.service';
+
+const SETTINGS = '/settings#dropbox';
+
+@ApiTags('dropbox')
+@ApiBearerAuth()
+@ApiCookieAuth()
+@Controller()
+export class DropboxSettingsController {
+  constructor(private readonly connections: DropboxConnectionsService) {}
+
+  /** Starts the OAuth code flow (PKCE, offline access); the state and verifier stay in the session. */
+  @ApiExcludeEndpoint()
+  @Post('settings/dropbox/connect')
+  async connect(@Req() req: Request, @Res() res: Response): Promise<void> {
+    if (!this.connections.configured) {
+      req.session.flash = { kind: 'error', message: 'Dropbox is not configured on this server: set DROPBOX_APP_KEY (see README).' };
+      return res.redirect(303, SETTINGS);
+    }
+    const { url, pending } = this.connections.startAuthorization();
+    req.session.dropboxAuthorization = pending;
+    await new Promise<void>((resolve, reject) => req.session.save((err) => (err ? reject(err) : resolve())));
+    res.redirect(303, url);
+  }
+
+  @ApiExcludeEndpoint()
+  @Get('settings/dropbox/callback')
+  async callback(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() req: Request,
+    @Res() res: Response,
+    @Query() query: Record<string, unknown>,
+  ): Promise<void> {
+    const pending = req.session.dropboxAuthorization;
+    // One use only, whatever happens next.
+    delete req.session.dropboxAuthorization;
+    const str = (v: unknown) => (typeof v === 'string' && v.length <= 4096 ? v : undefined);
+    try {
+      const view = await this.connections.completeAuthorization(user.id, pending, {
+        code: str(query.code),
+        state: str(query.state),
+        error: str(query.error),
+        errorDescription: str(query.error_description),
+      });
+      req.session.flash = { kind: 'success', message: `Dropbox connected: ${view.displayName} (${view.email}).` };
+    } catch (err) {
+      if (err instanceof ConnectFailed) req.session.flash = { kind: 'error', message: err.message };
+      else if (err instanceof DropboxError) {
+        req.session.flash = { kind: 'error', message: `Dropbox could not be reached to finish connecting (${err.message}). Please try again.` };
+      } else throw err;
+    }
+    res.redirect(303, SETTINGS);
+  }
+
+  @ApiExcludeEndpoint()
+  @Post('settings/dropbox/disconnect')
+  async disconnectForm(@CurrentUser() user: AuthenticatedUser, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const removed = await this.connections.disconnect(user.id);
+    req.session.flash = removed
+      ? { kind: 'success', message: 'Dropbox disconnected. Your files in Dropbox are untouched.' }
+      : { kind: 'error', message: 'Dropbox was not connected.' };
+    res.redirect(303, SETTINGS);
+  }
+
+  @ApiOperation({ summary: 'The Dropbox connection of the signed-in producer and its health' })
+  @Get('api/v1/dropbox')
+  status(@CurrentUser() user: AuthenticatedUser) {
+    return this.connections.status(user.id);
+  }
+
+  @ApiOperation({ summary: 'Revoke and forget the Dropbox connection (files in Dropbox are untouched)' })
+  @Delete('api/v1/dropbox')
+  @HttpCode(204)
+  async disconnect(@CurrentUser() user: AuthenticatedUser): Promise<void> {
+    await this.connections.disconnect(user.id);
+  }
+}

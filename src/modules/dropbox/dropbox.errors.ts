@@ -1,0 +1,126 @@
+/**
+ * Domain errors for every Dropbox failure, decided from the HTTP status and the nested `.tag` chain of the
+ * error body — never by matching `error_summary` text. Callers branch on the class; jobs use `retryable`.
+ */
+export abstract class DropboxError extends Error {
+  abstract readonly retryable: boolean;
+  constructor(
+    message: string,
+    /** The `.tag` chain, outermost first, e.g. ['path', 'not_found']. */
+    readonly tags: string[] = [],
+    readonly route?: string,
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+}
+
+/** Something is already at the path (409 …/conflict/…). */
+export class DropboxConflict extends DropboxError {
+  readonly retryable = false;
+}
+
+/** Nothing at the path or id (409 …/not_found). */
+export class DropboxNotFound extends DropboxError {
+  readonly retryable = false;
+}
+
+/** 429, or lock contention (`too_many_write_operations`): wait at least `retryAfterMs`. */
+export class DropboxRateLimited extends DropboxError {
+  readonly retryable = true;
+  constructor(
+    message: string,
+    readonly retryAfterMs: number,
+    tags: string[] = [],
+    route?: string,
+  ) {
+    super(message, tags, route);
+  }
+}
+
+/** The connection no longer works (refresh token revoked, invalid token, missing scope): reconnect. */
+export class DropboxAuthExpired extends DropboxError {
+  readonly retryable = false;
+}
+
+/** 5xx or the network: try again later. */
+export class DropboxTransient extends DropboxError {
+  readonly retryable = true;
+}
+
+/** Dropbox refused for good (bad input, plan limits, invalid email…): show `tags` to the user, don't retry. */
+export class DropboxPermanent extends DropboxError {
+  readonly retryable = false;
+}
+
+/** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
+export class DropboxIntegrityError extends DropboxError {
+  readonly retryable = true;
+}
+
+/** The `.tag` chain of a Dropbox error union, outermost first. */
+export function tagChain(error: unknown): string[] {
+  const tags: string[] = [];
+  let node: unknown = error;
+  for (let depth = 0; depth < 8 && node && typeof node === 'object'; depth += 1) {
+    const tag = (node as Record<string, unknown>)['.tag'];
+    if (typeof tag !== 'string') break;
+    tags.push(tag);
+    node = (node as Record<string, unknown>)[tag];
+  }
+  return tags;
+}
+
+interface HeadersLike {
+  get(name: string): string | null;
+}
+
+export interface RawDropboxFailure {
+  status: number;
+  headers?: HeadersLike | Record<string, string> | null;
+  /** The parsed body: `{ error_summary, error }` for 409/401/429, text otherwise. */
+  body: unknown;
+}
+
+function header(headers: RawDropboxFailure['headers'], name: string): string | undefined {
+  if (!headers) return undefined;
+  if (typeof (headers as HeadersLike).get === 'function') return (headers as HeadersLike).get(name) ?? undefined;
+  const record = headers as Record<string, string>;
+  return record[name] ?? record[name.toLowerCase()];
+}
+
+const DEFAULT_RETRY_AFTER_MS = 1_000;
+
+function retryAfterMs(failure: RawDropboxFailure, errorNode: Record<string, unknown> | undefined): number {
+  const fromBody = Number(errorNode?.retry_after);
+  const fromHeader = Number(header(failure.headers, 'retry-after'));
+  const seconds = Math.max(Number.isFinite(fromBody) ? fromBody : 0, Number.isFinite(fromHeader) ? fromHeader : 0);
+  return seconds > 0 ? seconds * 1000 : DEFAULT_RETRY_AFTER_MS;
+}
+
+/** Turns a failed Dropbox response into the domain error that says what to do about it. */
+export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): DropboxError {
+  const body = failure.body && typeof failure.body === 'object' ? (failure.body as Record<string, unknown>) : undefined;
+  const errorNode = body?.error && typeof body.error === 'object' ? (body.error as Record<string, unknown>) : undefined;
+  const tags = tagChain(errorNode);
+  const where = route ? ` (${route})` : '';
+
+  if (failure.status === 429) {
+    const reason = tagChain(errorNode?.reason);
+    return new DropboxRateLimited(`Dropbox asked us to slow down${where}`, retryAfterMs(failure, errorNode), reason, route);
+  }
+  if (failure.status === 401) {
+    return new DropboxAuthExpired(`Dropbox no longer accepts this connection: ${tags.join('/') || 'unauthorized'}`, tags, route);
+  }
+  if (failure.status === 409) {
+    if (tags.includes('too_many_write_operations')) {
+      return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
+    }
+    if (tags.includes('conflict')) return new DropboxConflict(`already exists in Dropbox${where}: ${tags.join('/')}`, tags, route);
+    if (tags.includes('not_found')) return new DropboxNotFound(`not found in Dropbox${where}: ${tags.join('/')}`, tags, route);
+    return new DropboxPermanent(`Dropbox refused${where}: ${tags.join('/') || 'unknown error'}`, tags, route);
+  }
+  if (failure.status >= 500) return new DropboxTransient(`Dropbox is having trouble (${failure.status})${where}`, [], route);
+  const text = typeof failure.body === 'string' ? failure.body.slice(0, 200) : '';
+  return new DropboxPermanent(`Dropbox rejected the request (${failure.status})${where}${text ? `: ${text}` : ''}`, ['bad_request'], route);
+}

@@ -1,0 +1,433 @@
+import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Dropbox, DropboxResponseError, files } from 'dropbox';
+import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
+import { withRedisLock } from '../../common/redis/redis-lock';
+import { RedisService } from '../../common/redis/redis.module';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DROPBOX_HASH_BLOCK, DropboxContentHasher } from './content-hash';
+import {
+  DropboxAuthExpired,
+  DropboxError,
+  DropboxIntegrityError,
+  DropboxPermanent,
+  DropboxRateLimited,
+  DropboxTransient,
+  mapDropboxFailure,
+} from './dropbox.errors';
+import { DropboxTokensService } from './dropbox-tokens.service';
+import type {
+  DropboxAccountInfo,
+  DropboxEntry,
+  TemporaryLink,
+  UploadCheckpoint,
+  UploadOptions,
+  UploadSource,
+} from './dropbox.types';
+
+/** How hard a single gateway call tries before handing the failure to its caller (a job retries later). */
+export interface DropboxCallPolicy {
+  maxAttempts: number;
+  baseBackoffMs: number;
+  maxBackoffMs: number;
+  /** A Retry-After longer than this is not waited out in-process: the caller (a job) gets DropboxRateLimited. */
+  maxInlineWaitMs: number;
+  /** How long a write waits for the account's write slot. */
+  writeSlotWaitMs: number;
+}
+
+export const DROPBOX_CALL_POLICY = Symbol('DROPBOX_CALL_POLICY');
+
+export const DEFAULT_CALL_POLICY: DropboxCallPolicy = {
+  maxAttempts: 5,
+  baseBackoffMs: 500,
+  maxBackoffMs: 30_000,
+  maxInlineWaitMs: 60_000,
+  writeSlotWaitMs: 10 * 60_000,
+};
+
+const WRITE_SLOT_TTL_MS = 60_000;
+const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * The SDK's fetch: node-fetch (the SDK needs its `buffer()`), with Dropbox's hosts swapped for the configured
+ * base URLs — identical in production, the emulator in tests and the demo.
+ */
+function dropboxFetch(config: AppConfig) {
+  const { apiUrl, contentUrl } = config.dropbox;
+  return (url: RequestInfo, init?: RequestInit) => {
+    const target =
+      typeof url === 'string'
+        ? url.replace(DROPBOX_HOSTS, (_match, host: string) => (host === 'content' ? contentUrl : apiUrl))
+        : url;
+    return nodeFetch(target, init);
+  };
+}
+
+function toEntry(meta: files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference | files.FileMetadata): DropboxEntry | null {
+  const tag = (meta as { '.tag'?: string })['.tag'] ?? ('rev' in meta ? 'file' : 'folder');
+  if (tag === 'deleted') return null;
+  if (tag === 'file') {
+    const f = meta as files.FileMetadata;
+    return {
+      kind: 'file',
+      id: f.id,
+      name: f.name,
+      pathLower: f.path_lower ?? '',
+      pathDisplay: f.path_display ?? '',
+      rev: f.rev,
+      size: f.size,
+      contentHash: f.content_hash,
+      serverModified: f.server_modified,
+    };
+  }
+  const d = meta as files.FolderMetadata;
+  return {
+    kind: 'folder',
+    id: d.id,
+    name: d.name,
+    pathLower: d.path_lower ?? '',
+    pathDisplay: d.path_display ?? '',
+    sharedFolderId: d.sharing_info?.shared_folder_id ?? d.shared_folder_id,
+  };
+}
+
+/** A field anywhere in a Dropbox error body (struct variants are inlined beside their `.tag`). */
+function findField(node: unknown, name: string, depth = 0): unknown {
+  if (!node || typeof node !== 'object' || depth > 6) return undefined;
+  const record = node as Record<string, unknown>;
+  if (name in record) return record[name];
+  for (const value of Object.values(record)) {
+    const found = findField(value, name, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/** Reads a stream into fixed-size chunks; at most one chunk (plus the stream's buffer) is in memory. */
+async function* chunksOf(stream: AsyncIterable<Buffer>, chunkSize: number): AsyncGenerator<Buffer> {
+  let chunk = Buffer.allocUnsafe(chunkSize);
+  let fill = 0;
+  for await (const piece of stream) {
+    let offset = 0;
+    while (offset < piece.length) {
+      const take = Math.min(chunkSize - fill, piece.length - offset);
+      piece.copy(chunk, fill, offset, offset + take);
+      fill += take;
+      offset += take;
+      if (fill === chunkSize) {
+        yield chunk;
+        chunk = Buffer.allocUnsafe(chunkSize);
+        fill = 0;
+      }
+    }
+  }
+  if (fill > 0) yield chunk.subarray(0, fill);
+}
+
+/**
+ * The only door to Dropbox. Per account: tokens (refreshed single-flight), one write at a time across all
+ * processes, Retry-After honoured by every process of the account, jittered retries for transient failures,
+ * and SDK errors turned into domain errors.
+ */
+@Injectable()
+export class DropboxGateway {
+  private readonly fetch: ReturnType<typeof dropboxFetch>;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly tokens: DropboxTokensService,
+    private readonly redis: RedisService,
+    @Optional() @Inject(DROPBOX_CALL_POLICY) private readonly policy: DropboxCallPolicy = DEFAULT_CALL_POLICY,
+  ) {
+    this.fetch = dropboxFetch(config);
+  }
+
+  /** A client for a stored connection. */
+  account(connection: { id: string; accountId: string }): DropboxAccountClient {
+    return new DropboxAccountClient(connection.id, connection.accountId, this, this.policy ?? DEFAULT_CALL_POLICY);
+  }
+
+  /** Who a freshly issued access token belongs to (at connect time, before anything is stored). */
+  async currentAccount(accessToken: string): Promise<DropboxAccountInfo> {
+    try {
+      const { result } = await this.sdk(accessToken).usersGetCurrentAccount();
+      return { accountId: result.account_id, email: result.email, displayName: result.name.display_name };
+    } catch (err) {
+      throw this.toDomainError(err, 'users/get_current_account');
+    }
+  }
+
+  /** Revokes a token; a token Dropbox already forgot counts as revoked. */
+  async revoke(accessToken: string): Promise<void> {
+    try {
+      await this.sdk(accessToken).authTokenRevoke();
+    } catch (err) {
+      const mapped = this.toDomainError(err, 'auth/token/revoke');
+      if (!(mapped instanceof DropboxAuthExpired)) throw mapped;
+    }
+  }
+
+  /** @internal used by DropboxAccountClient */
+  sdk(accessToken: string): Dropbox {
+    return new Dropbox({ accessToken, fetch: this.fetch });
+  }
+
+  /** @internal */
+  get tokenService(): DropboxTokensService {
+    return this.tokens;
+  }
+
+  /** @internal */
+  get redisService(): RedisService {
+    return this.redis;
+  }
+
+  /** @internal */
+  get uploadChunkBytes(): number {
+    return this.config.dropbox.uploadChunkBytes;
+  }
+
+  /** @internal */
+  toDomainError(err: unknown, route: string): DropboxError {
+    if (err instanceof DropboxError) return err;
+    if (err instanceof DropboxResponseError) {
+      return mapDropboxFailure({ status: err.status, headers: err.headers, body: err.error }, route);
+    }
+    const message = err instanceof Error ? err.message : String(err);
+    // node-fetch's FetchError and socket errors: the network, not Dropbox's answer.
+    return new DropboxTransient(`Dropbox could not be reached (${route}): ${message}`, [], route);
+  }
+}
+
+export class DropboxAccountClient {
+  private readonly logger = new Logger('DropboxGateway');
+
+  constructor(
+    readonly connectionId: string,
+    readonly accountId: string,
+    private readonly gateway: DropboxGateway,
+    private readonly policy: DropboxCallPolicy,
+  ) {}
+
+  async getMetadata(pathOrId: string): Promise<DropboxEntry> {
+    const meta = await this.call('files/get_metadata', 'read', (dbx) => dbx.filesGetMetadata({ path: pathOrId }));
+    const entry = toEntry(meta as files.FileMetadataReference);
+    if (!entry) throw new DropboxPermanent(`${pathOrId} is deleted`, ['path', 'not_found']);
+    return entry;
+  }
+
+  async createFolder(path: string): Promise<DropboxEntry> {
+    const result = await this.call('files/create_folder_v2', 'write', (dbx) => dbx.filesCreateFolderV2({ path, autorename: false }));
+    return toEntry({ ...result.metadata, '.tag': 'folder' } as files.FolderMetadataReference)!;
+  }
+
+  /** Every entry under `path` (recursive if asked), following cursors; a `reset` cursor restarts the listing. */
+  async listFolder(path: string, options: { recursive?: boolean } = {}): Promise<DropboxEntry[]> {
+    for (let restart = 0; restart < 3; restart += 1) {
+      const entries: DropboxEntry[] = [];
+      let page = await this.call('files/list_folder', 'read', (dbx) =>
+        dbx.filesListFolder({ path, recursive: options.recursive ?? false, limit: 2000, include_deleted: false }),
+      );
+      let reset = false;
+      for (;;) {
+        for (const meta of page.entries) {
+          const entry = toEntry(meta);
+          if (entry) entries.push(entry);
+        }
+        if (!page.has_more) return entries;
+        const cursor = page.cursor;
+        try {
+          page = await this.call('files/list_folder/continue', 'read', (dbx) => dbx.filesListFolderContinue({ cursor }));
+        } catch (err) {
+          if (err instanceof DropboxPermanent && err.tags.includes('reset')) {
+            reset = true;
+            break;
+          }
+          throw err;
+        }
+      }
+      if (!reset) return entries;
+      this.logger.warn({ path }, 'Dropbox reset the listing cursor; listing again');
+    }
+    throw new DropboxTransient(`listing ${path} kept being reset`, ['reset']);
+  }
+
+  /** A fresh 4-hour link; callers normally go through TemporaryLinksService, which caches it. */
+  async temporaryLink(pathOrId: string): Promise<TemporaryLink> {
+    const result = await this.call('files/get_temporary_link', 'read', (dbx) => dbx.filesGetTemporaryLink({ path: pathOrId }));
+    return { link: result.link, entry: toEntry({ ...result.metadata, '.tag': 'file' } as files.FileMetadataReference)! };
+  }
+
+  /**
+   * Streams a file of any size into Dropbox: one `files/upload` when it fits a chunk, otherwise an upload
+   * session whose cursor and hash state are handed to `onCheckpoint` after each chunk, so a retry (even in
+   * another process) resumes where it stopped. The content hash is computed while streaming and must match
+   * Dropbox's.
+   */
+  async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<DropboxEntry> {
+    const chunkSize = this.gateway.uploadChunkBytes;
+    const commit: files.CommitInfo = {
+      path,
+      mode: { '.tag': options.mode ?? 'add' },
+      autorename: options.autorename ?? false,
+      mute: true,
+    };
+
+    if (source.size <= chunkSize && !options.checkpoint) {
+      const hasher = new DropboxContentHasher();
+      const parts: Buffer[] = [];
+      for await (const piece of source.open(0) as AsyncIterable<Buffer>) {
+        hasher.update(piece);
+        parts.push(piece);
+      }
+      const contents = Buffer.concat(parts);
+      const expected = hasher.digest();
+      const meta = await this.call('files/upload', 'write', (dbx) =>
+        dbx.filesUpload({ ...commit, contents, content_hash: expected } as files.UploadArg),
+      );
+      options.onProgress?.(contents.length);
+      return this.verified(meta, expected);
+    }
+
+    let checkpoint = options.checkpoint ?? null;
+    const hasher = new DropboxContentHasher(checkpoint?.blockDigests ?? []);
+    let offset = checkpoint?.offset ?? 0;
+    let sessionId = checkpoint?.sessionId;
+    for await (const chunk of chunksOf(source.open(offset) as AsyncIterable<Buffer>, chunkSize)) {
+      if (chunk.length % DROPBOX_HASH_BLOCK !== 0 && offset + chunk.length !== source.size) {
+        throw new DropboxIntegrityError(`the source of ${path} is shorter than its announced size`);
+      }
+      hasher.update(chunk);
+      if (!sessionId) {
+        const started = await this.call('files/upload_session/start', 'read', (dbx) =>
+          dbx.filesUploadSessionStart({ close: false, contents: chunk }),
+        );
+        sessionId = started.session_id;
+      } else {
+        await this.appendChunk(sessionId, offset, chunk);
+      }
+      offset += chunk.length;
+      options.onProgress?.(offset);
+      if (offset < source.size) {
+        checkpoint = { sessionId, offset, blockDigests: hasher.savedState() };
+        await options.onCheckpoint?.(checkpoint);
+      }
+    }
+    if (!sessionId || offset !== source.size) {
+      throw new DropboxIntegrityError(`read ${offset} of ${source.size} bytes of ${path}`);
+    }
+    const finalSession = sessionId;
+    const expected = hasher.digest();
+    const meta = await this.call('files/upload_session/finish', 'write', (dbx) =>
+      dbx.filesUploadSessionFinish({ cursor: { session_id: finalSession, offset }, commit }),
+    );
+    await options.onCheckpoint?.(null);
+    return this.verified(meta, expected);
+  }
+
+  private async appendChunk(sessionId: string, offset: number, chunk: Buffer): Promise<void> {
+    try {
+      await this.call('files/upload_session/append_v2', 'read', (dbx) =>
+        dbx.filesUploadSessionAppendV2({ cursor: { session_id: sessionId, offset }, close: false, contents: chunk }),
+      );
+    } catch (err) {
+      // A retried append whose first attempt did arrive: Dropbox already holds these bytes.
+      if (err instanceof DropboxPermanent && err.tags.includes('incorrect_offset')) {
+        const correct = Number((err as DropboxPermanent & { correctOffset?: number }).correctOffset);
+        if (correct === offset + chunk.length) return;
+      }
+      throw err;
+    }
+  }
+
+  private verified(meta: files.FileMetadata, expectedHash: string): DropboxEntry {
+    if (meta.content_hash && meta.content_hash !== expectedHash) {
+      throw new DropboxIntegrityError(`Dropbox stored different bytes for ${meta.path_display}: hash mismatch`);
+    }
+    return toEntry({ ...meta, '.tag': 'file' } as files.FileMetadataReference)!;
+  }
+
+  /**
+   * One Dropbox call with the account's rules: wait out a Retry-After any process of this account received,
+   * hold the account's write slot for writes, refresh an expired token once, retry transient failures.
+   */
+  private async call<T>(route: string, kind: 'read' | 'write', fn: (dbx: Dropbox) => Promise<{ result: T }>): Promise<T> {
+    const tokens = this.gateway.tokenService;
+    let refreshedFor: string | undefined;
+    for (let attempt = 1; ; attempt += 1) {
+      const token = await tokens.accessToken(this.connectionId, refreshedFor);
+      try {
+        const run = async () => {
+          await this.waitForAccountPause();
+          return (await fn(this.gateway.sdk(token))).result;
+        };
+        return kind === 'write' ? await this.withWriteSlot(run) : await run();
+      } catch (raw) {
+        const err = this.decorate(this.gateway.toDomainError(raw, route), raw);
+        if (err instanceof DropboxAuthExpired) {
+          if (err.tags[0] === 'expired_access_token' && refreshedFor !== token) {
+            refreshedFor = token; // forces one refresh, then one retry
+            attempt -= 1;
+            continue;
+          }
+          await tokens.markExpired(this.connectionId, err.tags.join('/') || 'unauthorized');
+          throw err;
+        }
+        if (err instanceof DropboxRateLimited) await this.pauseAccount(err.retryAfterMs);
+        if (!err.retryable || attempt >= this.policy.maxAttempts) throw err;
+        const wait = this.retryDelay(err, attempt);
+        if (wait > this.policy.maxInlineWaitMs) throw err;
+        this.logger.warn({ route, attempt, waitMs: wait, error: err.name }, 'retrying Dropbox call');
+        await sleep(wait);
+      }
+    }
+  }
+
+  private retryDelay(err: DropboxError, attempt: number): number {
+    const backoff = Math.min(this.policy.baseBackoffMs * 2 ** (attempt - 1), this.policy.maxBackoffMs);
+    const jittered = backoff / 2 + Math.random() * (backoff / 2);
+    // Never sooner than Dropbox asked; a little later so many waiters don't return at once.
+    return err instanceof DropboxRateLimited ? err.retryAfterMs + Math.random() * Math.min(1000, err.retryAfterMs * 0.2) : jittered;
+  }
+
+  /** Keeps fields Dropbox sends beside the tag (the correct offset of `incorrect_offset`). */
+  private decorate(err: DropboxError, raw: unknown): DropboxError {
+    if (raw instanceof DropboxResponseError && err.tags.includes('incorrect_offset')) {
+      Object.assign(err, { correctOffset: findField(raw.error, 'correct_offset') });
+    }
+    return err;
+  }
+
+  private pauseKey(): string {
+    return this.gateway.redisService.key('dbx', 'pause', this.accountId);
+  }
+
+  private async pauseAccount(ms: number): Promise<void> {
+    const until = Date.now() + ms;
+    // Keep the latest deadline if several 429s arrive together.
+    await this.gateway.redisService.client.eval(
+      `local cur = tonumber(redis.call('get', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1`,
+      1,
+      this.pauseKey(),
+      String(until),
+      String(ms),
+    );
+  }
+
+  private async waitForAccountPause(): Promise<void> {
+    const until = Number(await this.gateway.redisService.client.get(this.pauseKey()));
+    if (until > Date.now()) await sleep(until - Date.now());
+  }
+
+  private withWriteSlot<T>(work: () => Promise<T>): Promise<T> {
+    const redis = this.gateway.redisService;
+    return withRedisLock(
+      redis.client,
+      redis.key('dbx', 'write', this.accountId),
+      { ttlMs: WRITE_SLOT_TTL_MS, waitMs: this.policy.writeSlotWaitMs },
+      work,
+    );
+  }
+}

@@ -1,0 +1,17 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { DropboxGateway } from './dropbox.gateway';
+import { DropboxConnectionsService } from './dropbox-connections.service';
+import { DropboxOAuthClient } from './dropbox-oauth.client';
+import { DropboxSettingsController } from './dropbox-settings.controller';
+import { DropboxTokensService } from './dropbox-tokens.service';
+import { DropboxConnection } from './entities/dropbox-connection.entity';
+import { TemporaryLinksService } from './temporary-links.service';
+
+@Module({
+  imports: [MikroOrmModule.forFeature([DropboxConnection])],
+  controllers: [DropboxSettingsController],
+  providers: [DropboxOAuthClient, DropboxTokensService, DropboxGateway, DropboxConnectionsService, TemporaryLinksService],
+  exports: [DropboxConnectionsService, DropboxGateway, TemporaryLinksService],
+})
+export class DropboxModule {}

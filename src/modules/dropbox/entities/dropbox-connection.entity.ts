@@ -1,0 +1,52 @@
+import { Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { User } from '../../accounts/entities/user.entity';
+
+export type DropboxConnectionStatus = 'active' | 'expired';
+
+/**
+ * A producer's link to their Dropbox. Tokens are sealed with AES-256-GCM (common/crypto/secret-box) and
+ * bound to this row's id, so a sealed value copied to another row does not open.
+ */
+@Entity({ tableName: 'dropbox_connections' })
+export class DropboxConnection {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @OneToOne(() => User, { owner: true, unique: true, deleteRule: 'cascade' })
+  user: User;
+
+  @Property({ type: 'string', length: 64 })
+  accountId: string;
+
+  @Property({ type: 'string', length: 320 })
+  email: string;
+
+  @Property({ type: 'string', length: 255 })
+  displayName: string;
+
+  @Property({ type: 'text', hidden: true })
+  refreshTokenSealed: string;
+
+  @Property({ type: 'text', nullable: true, hidden: true })
+  accessTokenSealed?: string | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  accessTokenExpiresAt?: Date | null;
+
+  @Enum({ items: ['active', 'expired'], type: 'string' })
+  status: DropboxConnectionStatus & Opt = 'active';
+
+  /** Why Dropbox stopped accepting the connection, in its own words (an error tag). */
+  @Property({ type: 'string', length: 255, nullable: true })
+  statusReason?: string | null;
+
+  @Property({ type: 'string', length: 1024 })
+  scopes: string;
+
+  @Property({ type: 'datetime' })
+  connectedAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', nullable: true })
+  lastRefreshedAt?: Date | null;
+}
