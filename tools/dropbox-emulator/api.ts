@@ -8,7 +8,11 @@ import { drain, headerSafeJson, readBody, sendContent, sendError, sendJson, send
 import { apiRoutes } from './routes';
 import { ApiResult, ApiRoute } from './routes/route';
 
-const RPC_CONTENT_TYPES = ['application/json', 'application/json; charset=utf-8', 'text/plain; charset=dropbox-cors-hack'];
+const RPC_CONTENT_TYPES = [
+  'application/json',
+  'application/json; charset=utf-8',
+  'text/plain; charset=dropbox-cors-hack',
+];
 
 /**
  * One call to `/2/<route>`, in Dropbox's order: authentication and scope, then (for writes) the namespace lock,
@@ -24,7 +28,9 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
   }
   let writer: string | undefined;
   try {
-    if (req.method !== 'POST') throw new DropboxApiError(405, `Error in call to API function "${name}": Method not allowed`);
+    if (req.method !== 'POST') {
+      throw new DropboxApiError(405, `Error in call to API function "${name}": Method not allowed`);
+    }
     const caller = authenticate(emulator, name, route, req);
     emulator.counters.callBy(caller.accountId);
     if (route.write) {
@@ -91,10 +97,8 @@ async function readArgs(name: string, route: ApiRoute, req: IncomingMessage, onB
   const body = await readBody(req, onBytes);
   const contentType = req.headers['content-type'];
   if (body.length > 0 && !RPC_CONTENT_TYPES.includes(contentType?.toLowerCase() ?? '')) {
-    throw badRequest(
-      name,
-      `Bad HTTP "Content-Type" header: "${contentType ?? ''}".  Expecting one of ${RPC_CONTENT_TYPES.map((type) => `"${type}"`).join(', ')}.`,
-    );
+    const expected = RPC_CONTENT_TYPES.map((type) => `"${type}"`).join(', ');
+    throw badRequest(name, `Bad HTTP "Content-Type" header: "${contentType ?? ''}".  Expecting one of ${expected}.`);
   }
   return Args.parse(name, 'request body', body.toString('utf8'));
 }

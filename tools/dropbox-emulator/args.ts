@@ -50,13 +50,17 @@ export class Args {
   integer(name: string, fallback?: number): number {
     if (!this.has(name) && fallback !== undefined) return fallback;
     const value = this.required(name);
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) throw this.typeError(name, 'integer', value);
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+      throw this.typeError(name, 'integer', value);
+    }
     return value;
   }
 
   object(name: string): Args {
     const value = this.required(name);
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw this.typeError(name, 'object', value);
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+      throw this.typeError(name, 'object', value);
+    }
     return new Args(this.route, `${this.where}: ${name}`, value as Record<string, unknown>);
   }
 

@@ -1,5 +1,5 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, truncate } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -27,11 +27,11 @@ export class BlobStore {
     await mkdir(join(this.root, 'sessions'), { recursive: true });
   }
 
-  pathOf(blob: string): string {
+  private pathOf(blob: string): string {
     return join(this.root, 'blobs', blob);
   }
 
-  sessionPath(name: string): string {
+  private sessionPath(name: string): string {
     return join(this.root, 'sessions', name);
   }
 
@@ -109,13 +109,6 @@ export class BlobStore {
 
   read(blob: string, range?: { start: number; end: number }): Readable {
     return createReadStream(this.pathOf(blob), range);
-  }
-
-  async exists(blob: string): Promise<boolean> {
-    return stat(this.pathOf(blob)).then(
-      () => true,
-      () => false,
-    );
   }
 
   async remove(blob: string): Promise<void> {

@@ -28,7 +28,8 @@ async function main(): Promise<void> {
     appSecret: values['app-secret'],
     strict: values.strict,
   });
-  process.stdout.write(`Dropbox emulator listening on ${emulator.url}${values['data-dir'] ? ` (data in ${values['data-dir']})` : ''}\n`);
+  const persistence = values['data-dir'] ? ` (data in ${values['data-dir']})` : '';
+  process.stdout.write(`Dropbox emulator listening on ${emulator.url}${persistence}\n`);
   const stop = () => {
     emulator.close().then(
       () => process.exit(0),

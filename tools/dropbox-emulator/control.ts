@@ -73,7 +73,9 @@ export class EmulatorControl {
   /** Tokens for an account without the OAuth pages (a grant with a refresh token, like a code exchange). */
   issueToken(input: IssueTokenInput): IssuedToken {
     const { state } = this.emulator;
-    const account = input.account_id ? state.account(input.account_id) : input.email && state.accountByEmail(input.email);
+    const account = input.account_id
+      ? state.account(input.account_id)
+      : input.email && state.accountByEmail(input.email);
     if (!account) throw new ControlError(404, 'no such account');
     const issued = state.tokens.issue(account.account_id, input.scope ?? ALL_SCOPES, undefined, input.lifetimeMs);
     this.emulator.changed();
@@ -82,7 +84,10 @@ export class EmulatorControl {
 
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
   expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
-    const expired = this.emulator.state.tokens.expire({ accessToken: filter.access_token, accountId: filter.account_id });
+    const expired = this.emulator.state.tokens.expire({
+      accessToken: filter.access_token,
+      accountId: filter.account_id,
+    });
     this.emulator.changed();
     return { expired };
   }
@@ -101,7 +106,9 @@ export class EmulatorControl {
   }
 
   addFault(spec: FaultSpec): Fault {
-    if (typeof spec.route !== 'string' || spec.route === '') throw new ControlError(400, 'route is required ("*" for all)');
+    if (typeof spec.route !== 'string' || spec.route === '') {
+      throw new ControlError(400, 'route is required ("*" for all)');
+    }
     return this.emulator.faults.add(spec);
   }
 

@@ -52,7 +52,10 @@ export function sendError(res: ServerResponse, error: DropboxApiError): void {
 
 /** JSON safe for an HTTP header: non-ASCII escaped as \uXXXX (what `Dropbox-API-Result` carries). */
 export function headerSafeJson(value: unknown): string {
-  return JSON.stringify(value).replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return JSON.stringify(value).replace(
+    /[\u007f-\uffff]/g,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 export type ByteRange = { start: number; end: number };

@@ -1,3 +1,4 @@
+import type { async } from 'dropbox';
 import { routeError, u } from './errors';
 import { newJobId } from './ids';
 
@@ -29,7 +30,7 @@ export class JobStore {
     return [...this.jobs.values()];
   }
 
-  launch(accountId: string, kind: JobKind, polls: number, result: unknown): { '.tag': 'async_job_id'; async_job_id: string } {
+  launch(accountId: string, kind: JobKind, polls: number, result: unknown): async.LaunchResultBase {
     const job: JobRecord = { id: newJobId(), accountId, kind, pollsLeft: polls, result };
     this.jobs.set(job.id, job);
     return { '.tag': 'async_job_id', async_job_id: job.id };

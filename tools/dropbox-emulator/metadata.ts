@@ -75,7 +75,10 @@ export function changeMetadata(namespace: Namespace, change: Change): TaggedMeta
   };
 }
 
-/** SharedFolderMetadata as the calling account sees it; `folder_id` is in the API spec, not yet in SDK 10.34's types. */
+/**
+ * SharedFolderMetadata as the calling account sees it; `folder_id` is in the API spec but not yet in the types of
+ * SDK 10.34.
+ */
 export function sharedFolderMetadata(
   state: EmulatorState,
   folder: SharedFolderRecord,

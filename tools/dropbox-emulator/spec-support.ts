@@ -1,5 +1,11 @@
 import { Dropbox, DropboxResponseError } from 'dropbox';
-import { DropboxEmulatorOptions, EmulatorAccount, RunningDropboxEmulator, emulatorDropboxClient, startDropboxEmulator } from './index';
+import {
+  DropboxEmulatorOptions,
+  EmulatorAccount,
+  RunningDropboxEmulator,
+  emulatorDropboxClient,
+  startDropboxEmulator,
+} from './index';
 
 /** Shared by the emulator's specs: a running emulator with one account and an SDK client signed in as it. */
 export interface EmulatorFixture {

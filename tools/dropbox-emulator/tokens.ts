@@ -91,10 +91,6 @@ export class TokenStore {
     return this.mint(grant);
   }
 
-  grantOf(refreshToken: string): GrantRecord | undefined {
-    return this.grants.get(refreshToken);
-  }
-
   /** Resolves a bearer token or throws the 401 Dropbox would answer. */
   authenticate(token: string): { accountId: string; scope: string[]; refreshToken: string } {
     const record = this.accessTokens.get(token);

@@ -4,7 +4,7 @@ import { OperationFailure, Union, badRequest, routeError, u } from '../errors';
 import { changeMetadata, fileMetadata, folderMetadata, taggedMetadata } from '../metadata';
 import { Entry } from '../namespace';
 import { nameOf, parsePath } from '../paths';
-import { ZIP32_MAX_BYTES, ZipItem, writeZip, zipSize } from '../zip-writer';
+import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
 import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 
 const METADATA_READ = 'files.metadata.read';
@@ -104,7 +104,9 @@ export const fileRoutes: Record<string, ApiRoute> = {
       const entry = namespace.lookup(parsePath(route, 'path', args.string('path'), { allowId: true }));
       const metadata = taggedMetadata(namespace, entry);
       for (const removed of namespace.delete(entry)) {
-        if (removed.tag === 'folder' && removed.sharedFolderId) emulator.state.sharedFolders.remove(removed.sharedFolderId);
+        if (removed.tag === 'folder' && removed.sharedFolderId) {
+          emulator.state.sharedFolders.remove(removed.sharedFolderId);
+        }
       }
       return json({ metadata } satisfies files.DeleteResult);
     },
@@ -204,7 +206,8 @@ export const fileRoutes: Record<string, ApiRoute> = {
           open: () => emulator.blobs.read(entry.blob),
         };
       });
-      if (items.filter((item) => item.open).length > MAX_ZIP_FILES) throw routeError(u('too_many_files'));
+      const fileCount = items.filter((item) => item.open).length;
+      if (fileCount > MAX_ZIP_FILES || items.length > ZIP32_MAX_ENTRIES) throw routeError(u('too_many_files'));
       if (zipSize(items) > ZIP32_MAX_BYTES) throw routeError(u('too_large'));
       return {
         kind: 'stream',

@@ -60,7 +60,8 @@ export const uploadRoutes: Record<string, ApiRoute> = {
       const expectedHash = args.optionalString('content_hash');
       const sessions = emulator.state.uploadSessions;
       const session = sessions.create(account.account_id, emulator.blobs.newSessionFile());
-      const received = await emulator.blobs.append(call.req, session.file, 0, sessions.hasher(session.id), MAX_UPLOAD_REQUEST_BYTES);
+      const hasher = sessions.hasher(session.id);
+      const received = await emulator.blobs.append(call.req, session.file, 0, hasher, MAX_UPLOAD_REQUEST_BYTES);
       emulator.counters.received(received.bytes);
       const failure = received.tooLarge
         ? 'payload_too_large'
@@ -145,7 +146,9 @@ async function finishBatchEntry(
 function readCommit(call: ApiCall, commit: Args): Commit {
   const mode = commit.union('mode', 'add');
   const modeTag = commit.tagOf('mode', ['add', 'overwrite', 'update'], 'add') as CommitOptions['mode'];
-  if (modeTag === 'update' && typeof mode.update !== 'string') throw commit.fail("mode: missing required field 'update'");
+  if (modeTag === 'update' && typeof mode.update !== 'string') {
+    throw commit.fail("mode: missing required field 'update'");
+  }
   const clientModified = commit.optionalString('client_modified');
   const path = commit.string('path');
   let ref: Commit['ref'];
