@@ -15,6 +15,7 @@ import { RedisModule, RedisService } from './common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
 import { mikroOrmOptions } from './config/mikro-orm.config';
+import type { TuningOverrides } from './config/tuning';
 import { JobsModule } from './jobs/jobs.module';
 import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthGuard } from './modules/accounts/guards/auth.guard';
@@ -27,15 +28,17 @@ export interface AppModuleOptions {
   config: AppConfig;
   /** Run queue processors in this process. */
   workers: boolean;
+  /** Shorter internal timings for tests; production never sets this. */
+  tuning?: TuningOverrides;
 }
 
 @Module({})
 export class AppModule {
-  static register({ config, workers }: AppModuleOptions): DynamicModule {
+  static register({ config, workers, tuning }: AppModuleOptions): DynamicModule {
     return {
       module: AppModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, tuning),
         LoggerModule.forRoot(loggerParams(config)),
         MikroOrmModule.forRootAsync({
           inject: [APP_CONFIG],

@@ -15,11 +15,15 @@ import { PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { RedisService } from './common/redis/redis.module';
 import { registerViewEngine } from './common/views/handlebars';
 import type { AppConfig } from './config/app-config';
+import type { TuningOverrides } from './config/tuning';
 import { SESSION_TTL_SECONDS, SessionsService } from './modules/accounts/sessions.service';
 
 /** Builds the web application exactly as `main.ts` runs it; tests use the same function. */
-export async function createWebApp(config: AppConfig, options: { workers: boolean }): Promise<NestExpressApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ config, workers: options.workers }), {
+export async function createWebApp(
+  config: AppConfig,
+  options: { workers: boolean; tuning?: TuningOverrides },
+): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.register({ config, ...options }), {
     bufferLogs: true,
   });
   app.useLogger(app.get(Logger));

@@ -4,12 +4,15 @@ import type { AddressInfo } from 'node:net';
 import request from 'supertest';
 import { createWebApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
+import type { TuningOverrides } from '../../src/config/tuning';
 import { createTestDatabase } from './database';
 import { deleteRedisPrefix, testRedisUrl, uniqueRedisPrefix } from './redis';
 
 export interface TestApp {
   app: NestExpressApplication;
   config: AppConfig;
+  /** The environment the app was configured from. */
+  env: Record<string, string>;
   /** http://127.0.0.1:PORT of the listening server. */
   url: string;
   databaseUrl: string;
@@ -21,6 +24,9 @@ export interface TestApp {
 export interface TestAppOptions {
   env?: Record<string, string>;
   workers?: boolean;
+  tuning?: TuningOverrides;
+  /** Another app's database and Redis prefix: a second process of the same installation. */
+  sharing?: TestApp;
 }
 
 /**
@@ -28,34 +34,40 @@ export interface TestAppOptions {
  * and its own Redis prefix, listening on a free port.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = await createTestDatabase();
-  const prefix = uniqueRedisPrefix();
-  const redisUrl = options.env?.REDIS_URL ?? testRedisUrl();
-  const config = loadConfig({
+  const database = options.sharing
+    ? { url: options.sharing.databaseUrl, drop: async () => undefined }
+    : await createTestDatabase();
+  const prefix = options.sharing?.config.redis.prefix ?? uniqueRedisPrefix();
+  const redisUrl = options.env?.REDIS_URL ?? options.sharing?.config.redis.url ?? testRedisUrl();
+  const env: Record<string, string> = {
     NODE_ENV: 'test',
     DATABASE_URL: database.url,
     REDIS_URL: redisUrl,
     REDIS_PREFIX: prefix,
-    SESSION_SECRET: randomBytes(32).toString('base64'),
-    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    SESSION_SECRET: options.sharing?.env.SESSION_SECRET ?? randomBytes(32).toString('base64'),
+    ENCRYPTION_KEY: options.sharing?.env.ENCRYPTION_KEY ?? randomBytes(32).toString('base64'),
     LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
     WORKERS: options.workers ? 'on' : 'off',
     ...options.env,
-  });
-  const app = await createWebApp(config, { workers: options.workers ?? false });
+  };
+  const config = loadConfig(env);
+  const app = await createWebApp(config, { workers: options.workers ?? false, tuning: options.tuning });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
   const url = `http://127.0.0.1:${port}`;
   return {
     app,
     config,
+    env,
     url,
     databaseUrl: database.url,
     client: () => new WebClient(url),
     close: async () => {
       await app.close();
-      await deleteRedisPrefix(prefix, redisUrl).catch(() => undefined);
-      await database.drop();
+      if (!options.sharing) {
+        await deleteRedisPrefix(prefix, redisUrl).catch(() => undefined);
+        await database.drop();
+      }
     },
   };
 }

@@ -1,9 +1,10 @@
-import { Inject, Injectable, Logger, Optional } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Dropbox, DropboxResponseError, files } from 'dropbox';
 import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
 import { withRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Tuning, TUNING } from '../../config/tuning';
 import { DROPBOX_HASH_BLOCK, DropboxContentHasher } from './content-hash';
 import {
   DropboxAuthExpired,
@@ -24,26 +25,7 @@ import type {
   UploadSource,
 } from './dropbox.types';
 
-/** How hard a single gateway call tries before handing the failure to its caller (a job retries later). */
-export interface DropboxCallPolicy {
-  maxAttempts: number;
-  baseBackoffMs: number;
-  maxBackoffMs: number;
-  /** A Retry-After longer than this is not waited out in-process: the caller (a job) gets DropboxRateLimited. */
-  maxInlineWaitMs: number;
-  /** How long a write waits for the account's write slot. */
-  writeSlotWaitMs: number;
-}
-
-export const DROPBOX_CALL_POLICY = Symbol('DROPBOX_CALL_POLICY');
-
-export const DEFAULT_CALL_POLICY: DropboxCallPolicy = {
-  maxAttempts: 5,
-  baseBackoffMs: 500,
-  maxBackoffMs: 30_000,
-  maxInlineWaitMs: 60_000,
-  writeSlotWaitMs: 10 * 60_000,
-};
+type DropboxCallPolicy = Tuning['dropbox'];
 
 const WRITE_SLOT_TTL_MS = 60_000;
 const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
@@ -139,14 +121,14 @@ export class DropboxGateway {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tokens: DropboxTokensService,
     private readonly redis: RedisService,
-    @Optional() @Inject(DROPBOX_CALL_POLICY) private readonly policy: DropboxCallPolicy = DEFAULT_CALL_POLICY,
+    @Inject(TUNING) private readonly tuning: Tuning,
   ) {
     this.fetch = dropboxFetch(config);
   }
 
   /** A client for a stored connection. */
   account(connection: { id: string; accountId: string }): DropboxAccountClient {
-    return new DropboxAccountClient(connection.id, connection.accountId, this, this.policy ?? DEFAULT_CALL_POLICY);
+    return new DropboxAccountClient(connection.id, connection.accountId, this, this.tuning.dropbox);
   }
 
   /** Who a freshly issued access token belongs to (at connect time, before anything is stored). */
