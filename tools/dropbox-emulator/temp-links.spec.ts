@@ -50,11 +50,11 @@ describe('temporary links', () => {
   });
 
   it('answers 410 Gone after the link lifetime, and 404 for unknown links', async () => {
-    fixture.emulator.control.updateSettings({ tempLinkLifetimeMs: 30 });
+    fixture.emulator.control.updateSettings({ tempLinkLifetimeMs: 500 });
     try {
       const { link } = await temporaryLink('/Bounces/Final Mix.wav');
       expect((await fetch(link)).status).toBe(200);
-      await new Promise((resolve) => setTimeout(resolve, 60));
+      await new Promise((resolve) => setTimeout(resolve, 600));
       expect((await fetch(link)).status).toBe(410);
     } finally {
       fixture.emulator.control.updateSettings({ tempLinkLifetimeMs: 4 * 60 * 60 * 1000 });
