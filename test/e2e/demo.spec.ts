@@ -1,10 +1,10 @@
 import { ChildProcess, execFile, spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { Client } from 'pg';
 import { freePort } from '../../tools/services';
+import { makeTempDir } from '../support/leftovers';
 import { deleteRedisPrefix, testRedisUrl, uniqueRedisPrefix } from '../support/redis';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -54,17 +54,16 @@ function alive(pid: number): boolean {
 describe('npm run demo', () => {
   let dataDir: string;
   let port: number;
-  const redisPrefix = uniqueRedisPrefix();
+  let redisPrefix: string;
 
   beforeAll(async () => {
     // What `npm run demo` does before starting; incremental, so quick when dist is current.
     await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
       cwd: ROOT,
     });
-    dataDir = mkdtempSync(join(tmpdir(), 'pd-demo-spec-'));
-    // As root the demo's PostgreSQL runs as the postgres account, which must reach the data folder.
-    chmodSync(dataDir, 0o755);
+    dataDir = makeTempDir('demo-spec');
     port = await freePort();
+    redisPrefix = uniqueRedisPrefix();
   }, 180_000);
 
   afterAll(async () => {

@@ -1,10 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client, DatabaseError } from 'pg';
 import { delay, PostgresServer } from '../../tools/services';
-import { serverDatabaseUrl, TEST_DATABASE_PREFIX } from './database-names';
+import { makeTempDir, serverDatabaseUrl, TEST_DATABASE_PREFIX } from './leftovers';
 
 export interface TestDatabase {
   /** A freshly migrated database of its own. */
@@ -79,9 +78,7 @@ export interface PrivatePostgres {
  * Takes about a second (initdb).
  */
 export async function startPrivatePostgres(): Promise<PrivatePostgres> {
-  const dir = mkdtempSync(join(tmpdir(), 'pd-private-pg-'));
-  // As root the server runs as the postgres account, which must be able to enter the directory.
-  chmodSync(dir, 0o755);
+  const dir = makeTempDir('private-pg');
   let server: PostgresServer;
   try {
     server = await PostgresServer.start({ dataDir: join(dir, 'data'), durable: false });

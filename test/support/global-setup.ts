@@ -1,10 +1,15 @@
-import { chmodSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { runMigrations } from '../../src/database/migrate';
 import { ensurePostgres, ensureRedis, postgresAnswers, redisAnswers } from '../../tools/services';
-import { serverDatabaseUrl, sweepAbandonedDatabases, TEST_DATABASE_PREFIX } from './database-names';
+import {
+  makeTempDir,
+  serverDatabaseUrl,
+  sweepAbandonedDatabases,
+  sweepAbandonedRedisKeys,
+  sweepAbandonedTempDirs,
+  TEST_DATABASE_PREFIX,
+} from './leftovers';
 import { releaseTestRun } from './global-teardown';
 import { saveTestRun, type TestRun } from './run-state';
 
@@ -31,10 +36,9 @@ export default async function globalSetup(): Promise<void> {
 }
 
 async function prepare(run: TestRun): Promise<void> {
-  // Used only if a server has to be started here; PostgreSQL then runs as the postgres account (we are root in CI),
-  // which has to be able to enter the directory.
-  run.tempDir = mkdtempSync(join(tmpdir(), 'pd-test-'));
-  chmodSync(run.tempDir, 0o755);
+  sweepAbandonedTempDirs();
+  // Used only if a server has to be started here.
+  run.tempDir = makeTempDir('test');
 
   const postgres = await ensurePostgres({
     dataDir: join(run.tempDir, 'postgres'),
@@ -49,9 +53,11 @@ async function prepare(run: TestRun): Promise<void> {
     url: await pickServer('TEST_REDIS_URL', LOCAL_REDIS, redisAnswers),
   });
   run.stops.push(redis.stop);
+  run.redisUrl = redis.url;
 
-  // On a shared server, clear what crashed earlier runs left; never touch databases of runs still going.
+  // On shared servers, clear what killed earlier runs left behind.
   if (!postgres.started) await sweepAbandonedDatabases(adminUrl);
+  if (!redis.started) await sweepAbandonedRedisKeys(redis.url);
 
   const template = `${TEST_DATABASE_PREFIX}${run.runId}_template`;
   const admin = new Client({ connectionString: adminUrl });

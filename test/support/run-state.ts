@@ -2,6 +2,7 @@
 export interface TestRun {
   runId: string;
   adminUrl?: string;
+  redisUrl?: string;
   tempDir?: string;
   stops: Array<() => Promise<void>>;
 }

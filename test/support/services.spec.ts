@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,6 +6,7 @@ import Redis from 'ioredis';
 import { Client } from 'pg';
 import { ensureRedis, freePort, REDIS_SERVER_MISSING, RedisServer, redisAnswers } from '../../tools/services';
 import { createTestDatabase, startPrivatePostgres } from './database';
+import { makeTempDir } from './leftovers';
 import { deleteRedisPrefix, startPrivateRedis, testRedisUrl, uniqueRedisPrefix } from './redis';
 
 /** Pids of processes whose command line mentions `needle` (Linux /proc). */
@@ -41,7 +42,7 @@ describe('service helpers', () => {
   });
 
   it('ensureRedis uses a server that answers, and otherwise starts one it stops without leftovers', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'pd-spec-redis-'));
+    const dir = makeTempDir('private-redis');
     try {
       const existing = await ensureRedis({ dataDir: dir, url: testRedisUrl() });
       expect(existing).toMatchObject({ url: testRedisUrl(), started: false });
