@@ -22,7 +22,9 @@ RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
 COPY --from=build /app/dist/src ./dist/src
 COPY views ./views
 COPY public ./public
-# The official image's unprivileged user; the app writes nothing to its own folder.
+# The official image's unprivileged user. It writes only to the upload spool (SPOOL_DIR, default .data/spool),
+# which compose mounts as a volume: a new volume takes this folder's owner.
+RUN mkdir -p .data/spool && chown -R node:node .data
 USER node
 EXPOSE 3000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

@@ -65,7 +65,7 @@ describe('docker-compose.yml', () => {
     expect(redis.command?.join(' ')).toContain('--appendonly yes');
     expect(redis.volumes).toContain('redis-data:/data');
     expect(redis.healthcheck?.test?.join(' ')).toContain('redis-cli ping');
-    expect(Object.keys(compose.volumes).sort()).toEqual(['postgres-data', 'redis-data']);
+    expect(Object.keys(compose.volumes).sort()).toEqual(['postgres-data', 'redis-data', 'spool-data']);
   });
 
   it('runs migrate, web and worker from one image, configured from .env', () => {
@@ -98,6 +98,11 @@ describe('docker-compose.yml', () => {
       postgres: { condition: 'service_healthy' },
       redis: { condition: 'service_healthy' },
     });
+  });
+
+  it('gives web and workers one upload spool', () => {
+    expect(web.volumes).toEqual(['spool-data:/app/.data/spool']);
+    expect(worker.volumes).toEqual(web.volumes);
   });
 
   it('lets the worker scale: no fixed name, no published port, no HTTP health check', () => {

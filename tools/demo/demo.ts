@@ -163,6 +163,8 @@ async function run(running: Running[]): Promise<number> {
     // Only this machine can reach the demo unless HOST says otherwise.
     HOST: process.env.HOST ?? '127.0.0.1',
     LOG_FORMAT: 'pretty',
+    // Uploads waiting for Dropbox belong with the rest of the demo's data.
+    SPOOL_DIR: process.env.SPOOL_DIR ?? join(DATA_DIR, 'spool'),
     SESSION_SECRET: secrets.SESSION_SECRET,
     ENCRYPTION_KEY: secrets.ENCRYPTION_KEY,
   };
