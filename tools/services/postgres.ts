@@ -239,7 +239,9 @@ export class PostgresServer {
 }
 
 async function initialise(dataDir: string, account: Account | undefined): Promise<void> {
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  // Parents with the usual mode (the server account has to pass through them), the data folder itself private.
+  mkdirSync(dirname(dataDir), { recursive: true });
+  mkdirSync(dataDir, { recursive: true });
   chmodSync(dataDir, 0o700);
   const password = randomBytes(18).toString('hex');
   // initdb reads the password from a file so it never shows in the process list.
