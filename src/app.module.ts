@@ -21,6 +21,7 @@ import { AccountsModule } from './modules/accounts/accounts.module';
 import { AuthGuard } from './modules/accounts/guards/auth.guard';
 import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { DropboxModule } from './modules/dropbox/dropbox.module';
+import { FilesModule } from './modules/files/files.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { HealthModule } from './modules/health/health.module';
 
@@ -68,6 +69,7 @@ export class AppModule {
         AccountsModule,
         HealthModule,
         DropboxModule,
+        FilesModule,
         DashboardModule,
       ],
       providers: [

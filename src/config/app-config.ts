@@ -1,4 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { resolve } from 'node:path';
 import {
   IsBoolean,
   IsDivisibleBy,
@@ -107,6 +108,26 @@ export class EnvSchema {
   @Max(148, { message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
   @IsDivisibleBy(4, { message: 'DROPBOX_UPLOAD_CHUNK_MIB must be a multiple of 4 between 4 and 148' })
   DROPBOX_UPLOAD_CHUNK_MIB = 8;
+
+  @Matches(/^\/[^\\:*?"<>|\u0000-\u001f]*[^/]$/, {
+    message: 'DROPBOX_ROOT must be an absolute Dropbox folder path such as "/Producer Dashboard"',
+  })
+  DROPBOX_ROOT = '/Producer Dashboard';
+
+  @IsString()
+  @MinLength(1)
+  SPOOL_DIR = '.data/spool';
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'MAX_UPLOAD_MB must be a whole number of megabytes (1 or more)' })
+  @Min(1, { message: 'MAX_UPLOAD_MB must be a whole number of megabytes (1 or more)' })
+  MAX_UPLOAD_MB = 20_480;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
+  @Min(5, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
+  @Max(600, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
+  JOB_LOCK_SECONDS = 30;
 }
 
 export interface AppConfig {
@@ -116,7 +137,8 @@ export interface AppConfig {
   redis: { url: string; prefix: string };
   session: { secret: string };
   encryption: { key: Buffer; previousKey?: Buffer };
-  workers: { enabled: boolean; concurrency: number };
+  workers: { enabled: boolean; concurrency: number; lockMs: number };
+  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
   log: { level: string; pretty: boolean };
   dropbox: {
     appKey?: string;
@@ -173,7 +195,12 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       key: decodeKey(parsed.ENCRYPTION_KEY),
       previousKey: parsed.ENCRYPTION_KEY_PREVIOUS ? decodeKey(parsed.ENCRYPTION_KEY_PREVIOUS) : undefined,
     },
-    workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY },
+    workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
+    files: {
+      dropboxRoot: parsed.DROPBOX_ROOT,
+      spoolDir: resolve(parsed.SPOOL_DIR),
+      maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
+    },
     log: { level: parsed.LOG_LEVEL, pretty: parsed.LOG_FORMAT === 'pretty' },
     dropbox: {
       appKey: parsed.DROPBOX_APP_KEY,

@@ -5,12 +5,27 @@ import type { DefaultJobOptions } from 'bullmq';
  * so losing Redis loses no work that the database cannot rebuild.
  */
 export const QueueName = {
-  /** Background maintenance on a schedule (fires once across all instances). */
-  Maintenance: 'maintenance',
+  /** Moving files into Dropbox and reading their audio metadata. */
+  Files: 'files',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
 export const ALL_QUEUES: QueueName[] = Object.values(QueueName);
+
+export const FilesJob = {
+  /** Streams a spooled upload into Dropbox: `{ uploadId }`. */
+  Upload: 'upload',
+  /** Reads duration, sample rate… of an imported audio file: `{ trackFileId }`. */
+  AnalyzeAudio: 'analyze-audio',
+} as const;
+
+export interface UploadJobData {
+  uploadId: string;
+}
+
+export interface AnalyzeAudioJobData {
+  trackFileId: string;
+}
 
 /**
  * Retry and retention for every job, decided here and nowhere else. Exponential backoff starts at 5 s

@@ -61,6 +61,14 @@ export class HttpExceptionFilter implements ExceptionFilter {
       status = exception.getStatus();
       ({ message, errors } = describe(exception));
       if (status === HttpStatus.TOO_MANY_REQUESTS) retryAfter = res.getHeader('Retry-After')?.toString();
+    } else if (isPublicError(exception)) {
+      // Domain errors that carry their own status and a message written for the user (e.g. Dropbox's).
+      status = exception.httpStatus;
+      message = exception.message;
+      if (status === 503) {
+        retryAfter = String(Math.ceil((exception.retryAfterMs ?? 5000) / 1000));
+        res.setHeader('Retry-After', retryAfter);
+      }
     } else if (isDependencyOutage(exception)) {
       status = HttpStatus.SERVICE_UNAVAILABLE;
       message = 'The server is temporarily unavailable. Please try again in a few seconds.';
@@ -93,6 +101,15 @@ export class HttpExceptionFilter implements ExceptionFilter {
       layout: 'layouts/main',
     });
   }
+}
+
+interface PublicError extends Error {
+  httpStatus: number;
+  retryAfterMs?: number;
+}
+
+function isPublicError(err: unknown): err is PublicError {
+  return err instanceof Error && typeof (err as { httpStatus?: unknown }).httpStatus === 'number';
 }
 
 /** Redis or PostgreSQL unreachable: a temporary condition, not a bug. */

@@ -4,6 +4,8 @@
  */
 export abstract class DropboxError extends Error {
   abstract readonly retryable: boolean;
+  /** How an HTTP request that hit this error answers (the message is written for the producer). */
+  abstract readonly httpStatus: number;
   constructor(
     message: string,
     /** The `.tag` chain, outermost first, e.g. ['path', 'not_found']. */
@@ -18,16 +20,19 @@ export abstract class DropboxError extends Error {
 /** Something is already at the path (409 …/conflict/…). */
 export class DropboxConflict extends DropboxError {
   readonly retryable = false;
+  readonly httpStatus = 409;
 }
 
 /** Nothing at the path or id (409 …/not_found). */
 export class DropboxNotFound extends DropboxError {
   readonly retryable = false;
+  readonly httpStatus = 404;
 }
 
 /** 429, or lock contention (`too_many_write_operations`): wait at least `retryAfterMs`. */
 export class DropboxRateLimited extends DropboxError {
   readonly retryable = true;
+  readonly httpStatus = 503;
   constructor(
     message: string,
     readonly retryAfterMs: number,
@@ -41,21 +46,25 @@ export class DropboxRateLimited extends DropboxError {
 /** The connection no longer works (refresh token revoked, invalid token, missing scope): reconnect. */
 export class DropboxAuthExpired extends DropboxError {
   readonly retryable = false;
+  readonly httpStatus = 409;
 }
 
 /** 5xx or the network: try again later. */
 export class DropboxTransient extends DropboxError {
   readonly retryable = true;
+  readonly httpStatus = 503;
 }
 
 /** Dropbox refused for good (bad input, plan limits, invalid email…): show `tags` to the user, don't retry. */
 export class DropboxPermanent extends DropboxError {
   readonly retryable = false;
+  readonly httpStatus = 502;
 }
 
 /** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
 export class DropboxIntegrityError extends DropboxError {
   readonly retryable = true;
+  readonly httpStatus = 502;
 }
 
 /** The `.tag` chain of a Dropbox error union, outermost first. */

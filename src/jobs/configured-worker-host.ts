@@ -1,0 +1,23 @@
+import { WorkerHost } from '@nestjs/bullmq';
+import { Inject, OnApplicationBootstrap } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../config/app-config';
+
+/**
+ * A processor whose worker takes its concurrency and lock timing from the configuration. Workers are declared
+ * with `autorun: false` and started here, once the options are applied. A worker killed mid-job loses its lock
+ * after JOB_LOCK_SECONDS and another worker (or the restarted one) picks the job up.
+ */
+export abstract class ConfiguredWorkerHost extends WorkerHost implements OnApplicationBootstrap {
+  @Inject(APP_CONFIG) private readonly appConfig: AppConfig;
+
+  onApplicationBootstrap(): void {
+    const options = this.worker.opts as { lockDuration: number; stalledInterval: number; maxStalledCount: number };
+    options.lockDuration = this.appConfig.workers.lockMs;
+    options.stalledInterval = this.appConfig.workers.lockMs;
+    // A job whose worker died is retried, not failed, a few times (each death is one stall).
+    options.maxStalledCount = 5;
+    this.worker.concurrency = this.appConfig.workers.concurrency;
+    this.worker.on('error', () => undefined); // reconnects on its own; health checks report Redis outages
+    void this.worker.run();
+  }
+}

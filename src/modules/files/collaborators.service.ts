@@ -1,0 +1,103 @@
+import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { User } from '../accounts/entities/user.entity';
+import { CollaboratorDto } from './dto/collaborator.dto';
+import { Collaborator } from './entities/collaborator.entity';
+import { TrackCollaborator } from './entities/track-collaborator.entity';
+import { TracksService } from './tracks.service';
+import { CollaboratorView, toCollaboratorView } from './views';
+
+export interface CollaboratorWithTracks extends CollaboratorView {
+  trackCount: number;
+}
+
+@Injectable()
+export class CollaboratorsService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly tracks: TracksService,
+  ) {}
+
+  private async owned(ownerId: string, id: string): Promise<Collaborator> {
+    const collaborator = await this.em.findOne(Collaborator, { id, owner: ownerId });
+    if (!collaborator) throw new NotFoundException('collaborator not found');
+    return collaborator;
+  }
+
+  async list(ownerId: string): Promise<CollaboratorWithTracks[]> {
+    const collaborators = await this.em.find(Collaborator, { owner: ownerId }, { orderBy: { name: 'asc' } });
+    if (!collaborators.length) return [];
+    const rows = await this.em
+      .getConnection()
+      .execute<Array<{ collaborator_id: string; n: number }>>(
+        'select collaborator_id, count(*)::int as n from track_collaborators where collaborator_id = any(?) group by collaborator_id',
+        [collaborators.map((c) => c.id)],
+      );
+    const counts = new Map(rows.map((r) => [r.collaborator_id, r.n]));
+    return collaborators.map((c) => ({ ...toCollaboratorView(c), trackCount: counts.get(c.id) ?? 0 }));
+  }
+
+  async create(ownerId: string, dto: CollaboratorDto): Promise<CollaboratorView> {
+    const collaborator = this.em.create(Collaborator, {
+      owner: this.em.getReference(User, ownerId),
+      name: dto.name,
+      email: dto.email ?? null,
+      role: dto.role,
+    });
+    await this.flushUnique(() => this.em.persistAndFlush(collaborator));
+    return toCollaboratorView(collaborator);
+  }
+
+  async update(ownerId: string, id: string, dto: CollaboratorDto): Promise<CollaboratorView> {
+    const collaborator = await this.owned(ownerId, id);
+    collaborator.name = dto.name;
+    collaborator.email = dto.email ?? null;
+    collaborator.role = dto.role;
+    await this.flushUnique(() => this.em.flush());
+    return toCollaboratorView(collaborator);
+  }
+
+  async remove(ownerId: string, id: string): Promise<void> {
+    const collaborator = await this.owned(ownerId, id);
+    await this.em.removeAndFlush(collaborator);
+  }
+
+  async onTrack(ownerId: string, trackId: string): Promise<CollaboratorView[]> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const links = await this.em.find(TrackCollaborator, { track }, { populate: ['collaborator'], orderBy: { addedAt: 'asc' } });
+    return links.map((l) => toCollaboratorView(l.collaborator as Collaborator));
+  }
+
+  /** Puts a collaborator on a track; the same person twice (or the same email twice) is refused. */
+  async assign(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaboratorView[]> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const collaborator = await this.owned(ownerId, collaboratorId);
+    const existing = await this.em.find(TrackCollaborator, { track }, { populate: ['collaborator'] });
+    if (existing.some((l) => l.collaborator.id === collaborator.id)) {
+      throw new ConflictException({ field: 'collaboratorId', message: `${collaborator.name} is already on this track` });
+    }
+    if (collaborator.email && existing.some((l) => (l.collaborator as Collaborator).email === collaborator.email)) {
+      throw new ConflictException({ field: 'collaboratorId', message: `someone with ${collaborator.email} is already on this track` });
+    }
+    await this.em.persistAndFlush(this.em.create(TrackCollaborator, { track, collaborator }));
+    return this.onTrack(ownerId, trackId);
+  }
+
+  async unassign(ownerId: string, trackId: string, collaboratorId: string): Promise<void> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const deleted = await this.em.nativeDelete(TrackCollaborator, { track, collaborator: collaboratorId });
+    if (!deleted) throw new NotFoundException('collaborator is not on this track');
+  }
+
+  private async flushUnique(flush: () => Promise<void>): Promise<void> {
+    try {
+      await flush();
+    } catch (err) {
+      if (err instanceof UniqueConstraintViolationException) {
+        this.em.clear();
+        throw new ConflictException({ field: 'email', message: 'you already have a collaborator with this email' });
+      }
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,37 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { IsEmail, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateIf } from 'class-validator';
+
+const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
+const emptyToNull = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? (value.trim() === '' ? null : value.trim().toLowerCase()) : value;
+
+export class CollaboratorDto {
+  @ApiProperty({ example: 'Sam Rivera' })
+  @Transform(trim)
+  @IsString({ message: 'name is required' })
+  @MinLength(1, { message: 'name is required' })
+  @MaxLength(120, { message: 'name must be at most 120 characters' })
+  name: string;
+
+  @ApiPropertyOptional({ example: 'sam@example.com', nullable: true, description: 'Without an email they cannot get a Dropbox invite' })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsEmail({}, { message: 'email must be a valid email address (or left empty)' })
+  @MaxLength(320, { message: 'email must be at most 320 characters' })
+  email?: string | null;
+
+  @ApiProperty({ example: 'mix engineer' })
+  @Transform(trim)
+  @IsString({ message: 'role is required (e.g. vocalist, mix engineer, co-producer)' })
+  @MinLength(1, { message: 'role is required (e.g. vocalist, mix engineer, co-producer)' })
+  @MaxLength(60, { message: 'role must be at most 60 characters' })
+  role: string;
+}
+
+export class AssignCollaboratorDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('4', { message: 'collaboratorId must be a collaborator id' })
+  collaboratorId: string;
+}

@@ -1,0 +1,69 @@
+import { BigIntType, Entity, Enum, ManyToOne, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { FILE_CATEGORIES, FileCategory } from '../file-categories';
+import { Track } from './track.entity';
+
+export type TrackFileStatus = 'ready' | 'missing';
+
+/** A file of a track's library, imported: it lives in Dropbox, this row knows where and what it is. */
+@Entity({ tableName: 'track_files' })
+@Unique({ properties: ['track', 'dropboxId'] })
+export class TrackFile {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Track, { deleteRule: 'cascade' })
+  track: Track;
+
+  @Enum({ items: [...FILE_CATEGORIES], type: 'string' })
+  category: FileCategory;
+
+  @Property({ type: 'string', length: 255 })
+  name: string;
+
+  @Property({ type: 'string', length: 64 })
+  dropboxId: string;
+
+  @Property({ type: 'text' })
+  dropboxPath: string;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  rev?: string | null;
+
+  @Property({ type: new BigIntType('number') })
+  size: number & Opt = 0;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  contentHash?: string | null;
+
+  /** A folder bundle (Logic `.logicx`) shown and shared as one item. */
+  @Property({ type: 'boolean' })
+  isPackage: boolean & Opt = false;
+
+  @Property({ type: 'boolean' })
+  isMaster: boolean & Opt = false;
+
+  @Enum({ items: ['ready', 'missing'], type: 'string' })
+  status: TrackFileStatus & Opt = 'ready';
+
+  @Property({ type: 'double', nullable: true })
+  durationSeconds?: number | null;
+
+  @Property({ type: 'integer', nullable: true })
+  sampleRate?: number | null;
+
+  @Property({ type: 'smallint', nullable: true })
+  bitsPerSample?: number | null;
+
+  @Property({ type: 'smallint', nullable: true })
+  channels?: number | null;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  codec?: string | null;
+
+  @Property({ type: 'integer', nullable: true })
+  bitrate?: number | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+}

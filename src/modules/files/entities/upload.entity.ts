@@ -1,0 +1,62 @@
+import { BigIntType, Entity, Enum, JsonType, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import type { UploadCheckpoint } from '../../dropbox/dropbox.types';
+import { FILE_CATEGORIES, FileCategory } from '../file-categories';
+import { Track } from './track.entity';
+import { TrackFile } from './track-file.entity';
+
+export type UploadStatus = 'queued' | 'uploading' | 'done' | 'failed';
+
+/**
+ * A file received from the browser and spooled to disk, on its way into Dropbox. The row is the job's
+ * state: the queue only points at it, so a lost Redis or a killed worker loses nothing.
+ */
+@Entity({ tableName: 'uploads' })
+export class Upload {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => Track, { deleteRule: 'cascade' })
+  track: Track;
+
+  @Enum({ items: [...FILE_CATEGORIES], type: 'string' })
+  category: FileCategory;
+
+  @Property({ type: 'string', length: 255 })
+  fileName: string;
+
+  @Property({ type: new BigIntType('number') })
+  size: number;
+
+  /** content_hash of the spooled bytes, computed while receiving. */
+  @Property({ type: 'string', length: 64 })
+  contentHash: string;
+
+  @Property({ type: 'text' })
+  spoolPath: string;
+
+  /** Where in Dropbox the file goes; chosen once so a retry never makes a second copy. */
+  @Property({ type: 'text', nullable: true })
+  targetPath?: string | null;
+
+  @Enum({ items: ['queued', 'uploading', 'done', 'failed'], type: 'string' })
+  status: UploadStatus & Opt = 'queued';
+
+  @Property({ type: new BigIntType('number') })
+  bytesUploaded: number & Opt = 0;
+
+  @Property({ type: JsonType, nullable: true })
+  checkpoint?: UploadCheckpoint | null;
+
+  @Property({ type: 'text', nullable: true })
+  error?: string | null;
+
+  @ManyToOne(() => TrackFile, { nullable: true, deleteRule: 'set null' })
+  trackFile?: TrackFile | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}

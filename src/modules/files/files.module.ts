@@ -1,0 +1,23 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module } from '@nestjs/common';
+import { DropboxModule } from '../dropbox/dropbox.module';
+import { AudioAnalysisService } from './audio-analysis.service';
+import { CollaboratorsService } from './collaborators.service';
+import { Collaborator } from './entities/collaborator.entity';
+import { Track } from './entities/track.entity';
+import { TrackArtwork } from './entities/track-artwork.entity';
+import { TrackCollaborator } from './entities/track-collaborator.entity';
+import { TrackFile } from './entities/track-file.entity';
+import { Upload } from './entities/upload.entity';
+import { LibraryService } from './library.service';
+import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
+import { TracksService } from './tracks.service';
+import { UploadsService } from './uploads.service';
+
+@Module({
+  imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
+  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController],
+  providers: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  exports: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+})
+export class FilesModule {}

@@ -1,0 +1,389 @@
+import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { InjectQueue } from '@nestjs/bullmq';
+import { BadRequestException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import busboy from 'busboy';
+import { Queue, UnrecoverableError } from 'bullmq';
+import type { Request } from 'express';
+import { randomUUID } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DropboxContentHasher } from '../dropbox/content-hash';
+import { DropboxConflict, DropboxError, DropboxNotFound, DropboxPermanent } from '../dropbox/dropbox.errors';
+import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import type { DropboxEntry } from '../dropbox/dropbox.types';
+import { FilesJob, jobId, QueueName, UploadJobData } from '../../jobs/queues';
+import { audioInfoOfFile } from './audio-metadata';
+import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
+import { Track } from './entities/track.entity';
+import { TrackFile } from './entities/track-file.entity';
+import { Upload, UploadStatus } from './entities/upload.entity';
+import { fileNameProblem } from './names';
+import { TracksService } from './tracks.service';
+
+export interface UploadView {
+  id: string;
+  trackId: string;
+  fileName: string;
+  category: FileCategory;
+  size: number;
+  status: UploadStatus;
+  bytesUploaded: number;
+  /** 0–100 through the Dropbox step (the browser shows its own progress for the step before). */
+  percent: number;
+  error: string | null;
+  trackFileId: string | null;
+}
+
+export function toUploadView(upload: Upload): UploadView {
+  return {
+    id: upload.id,
+    trackId: upload.track.id,
+    fileName: upload.fileName,
+    category: upload.category,
+    size: upload.size,
+    status: upload.status,
+    bytesUploaded: upload.bytesUploaded,
+    percent: upload.size === 0 ? 100 : Math.floor((upload.bytesUploaded / upload.size) * 100),
+    error: upload.error ?? null,
+    trackFileId: upload.trackFile?.id ?? null,
+  };
+}
+
+interface Spooled {
+  fileName: string;
+  category: FileCategory;
+  path: string;
+  size: number;
+  contentHash: string;
+}
+
+const PROGRESS_WRITE_EVERY_MS = 500;
+const MAX_FILES_PER_REQUEST = 50;
+
+/**
+ * Uploads from the dashboard: the browser streams each file (multipart) to the server, which spools it to
+ * disk while hashing it, then a job streams it into Dropbox with resumable upload sessions. The upload row is
+ * the job's state (target path, session checkpoint, progress), so a killed worker resumes where it stopped
+ * and a retry never stores the file twice.
+ */
+@Injectable()
+export class UploadsService {
+  private readonly logger = new Logger(UploadsService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly orm: MikroORM,
+    private readonly tracks: TracksService,
+    private readonly dropbox: DropboxConnectionsService,
+    @InjectQueue(QueueName.Files) private readonly queue: Queue,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * Receives a multipart request of one or more files (and optional `category` fields, each applying to the
+   * files after it). Every file is checked; if any is refused, nothing is kept.
+   */
+  async receive(ownerId: string, trackId: string, req: Request): Promise<UploadView[]> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    await this.dropbox.clientFor(ownerId); // no connection: refuse before taking gigabytes
+    if (!(req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+      throw new BadRequestException({ field: 'files', message: 'send the files as multipart/form-data' });
+    }
+    await mkdir(this.config.files.spoolDir, { recursive: true });
+
+    const spooled: Spooled[] = [];
+    const problems: Array<{ field: string; message: string }> = [];
+    const written: string[] = [];
+    try {
+      await this.parse(req, spooled, problems, written);
+      if (problems.length === 0 && spooled.length === 0) problems.push({ field: 'files', message: 'choose at least one file' });
+      if (problems.length) {
+        const tooLarge = problems.find((p) => p.message.includes('larger than'));
+        const body = { message: problems.map((p) => p.message).join('; '), errors: problems };
+        throw tooLarge ? new PayloadTooLargeException(body) : new BadRequestException(body);
+      }
+    } catch (err) {
+      // Every file this request started writing goes, including ones cut off mid-stream.
+      await Promise.all(written.map((path) => rm(path, { force: true })));
+      throw err;
+    }
+
+    const uploads = spooled.map((s) =>
+      this.em.create(Upload, {
+        track,
+        category: s.category,
+        fileName: s.fileName,
+        size: s.size,
+        contentHash: s.contentHash,
+        spoolPath: s.path,
+      }),
+    );
+    await this.em.persistAndFlush(uploads);
+    await this.queue.addBulk(
+      uploads.map((u) => ({
+        name: FilesJob.Upload,
+        data: { uploadId: u.id } satisfies UploadJobData,
+        opts: { jobId: jobId('upload', u.id) },
+      })),
+    );
+    return uploads.map(toUploadView);
+  }
+
+  async list(ownerId: string, trackId: string): Promise<UploadView[]> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const since = new Date(Date.now() - 24 * 3600_000);
+    const uploads = await this.em.find(Upload, { track, createdAt: { $gte: since } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
+    return uploads.map(toUploadView);
+  }
+
+  async get(ownerId: string, uploadId: string): Promise<UploadView> {
+    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    if (!upload) throw new NotFoundException('upload not found');
+    return toUploadView(upload);
+  }
+
+  /** Retries a failed upload from where it stopped. */
+  async retry(ownerId: string, uploadId: string): Promise<UploadView> {
+    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    if (!upload) throw new NotFoundException('upload not found');
+    if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be retried' });
+    upload.status = 'queued';
+    upload.error = null;
+    await this.em.flush();
+    // A new job id: the failed job keeps its history in the dashboard.
+    await this.queue.add(FilesJob.Upload, { uploadId } satisfies UploadJobData, { jobId: jobId('upload', uploadId, Date.now()) });
+    return toUploadView(upload);
+  }
+
+  /** The job: idempotent, resumable. Returns when the file is in Dropbox and in the library. */
+  async process(uploadId: string, isLastAttempt: boolean): Promise<void> {
+    await RequestContext.create(this.orm.em, async () => {
+      const em = this.orm.em;
+      const upload = await em.findOne(Upload, { id: uploadId }, { populate: ['track'] });
+      if (!upload || upload.status === 'done') return;
+      const track = upload.track as Track;
+      try {
+        const client = await this.dropbox.clientFor(track.owner.id);
+        upload.status = 'uploading';
+        upload.error = null;
+        await em.flush();
+        const entry = await this.putInDropbox(em, client, track, upload);
+        await this.finish(em, track, upload, entry);
+      } catch (err) {
+        await this.recordFailure(em, upload, err, isLastAttempt);
+        throw err instanceof DropboxError && !err.retryable ? new UnrecoverableError(err.message) : err;
+      }
+    });
+  }
+
+  private async putInDropbox(em: EntityManager, client: DropboxAccountClient, track: Track, upload: Upload): Promise<DropboxEntry> {
+    for (let attempt = 0; attempt < 20; attempt += 1) {
+      if (!upload.targetPath) {
+        upload.targetPath = await this.chooseTarget(client, track, upload);
+        upload.checkpoint = null;
+        await em.flush();
+      }
+      // A previous run may have finished in Dropbox just before it died: adopt that file instead of a copy.
+      const existing = await client.getMetadata(upload.targetPath).catch((err: unknown) => {
+        if (err instanceof DropboxNotFound) return null;
+        throw err;
+      });
+      if (existing) {
+        if (existing.kind === 'file' && existing.contentHash === upload.contentHash) return existing;
+        upload.targetPath = null; // someone else's file took the name meanwhile
+        continue;
+      }
+      try {
+        let lastWrite = 0;
+        return await client.upload(upload.targetPath, { size: upload.size, open: (offset) => createReadStream(upload.spoolPath, { start: offset }) }, {
+          mode: 'add',
+          autorename: false,
+          checkpoint: upload.checkpoint ?? null,
+          onCheckpoint: async (checkpoint) => {
+            upload.checkpoint = checkpoint;
+            if (checkpoint) upload.bytesUploaded = checkpoint.offset;
+            await em.flush();
+            lastWrite = Date.now();
+          },
+          onProgress: (sent) => {
+            upload.bytesUploaded = sent;
+            if (Date.now() - lastWrite > PROGRESS_WRITE_EVERY_MS) {
+              lastWrite = Date.now();
+              void em.nativeUpdate(Upload, { id: upload.id }, { bytesUploaded: sent }).catch(() => undefined);
+            }
+          },
+        });
+      } catch (err) {
+        if (err instanceof DropboxConflict) continue; // re-check the target: ours (adopt) or someone else's (new name)
+        // The upload session expired or was already consumed: start it again from the first byte.
+        if (err instanceof DropboxPermanent && err.tags.some((t) => t === 'not_found' || t === 'closed' || t === 'incorrect_offset')) {
+          upload.checkpoint = null;
+          upload.bytesUploaded = 0;
+          await em.flush();
+          continue;
+        }
+        throw err;
+      }
+    }
+    throw new Error(`could not find a free name for ${upload.fileName}`);
+  }
+
+  /** `<track folder>/<Category>/<name>`, or "<name> (2).<ext>"… when a different file already has that name. */
+  private async chooseTarget(client: DropboxAccountClient, track: Track, upload: Upload): Promise<string> {
+    const folder = `${await this.trackFolderPath(client, track)}/${CATEGORY_FOLDERS[upload.category]}`;
+    const dot = upload.fileName.lastIndexOf('.');
+    const stem = dot > 0 ? upload.fileName.slice(0, dot) : upload.fileName;
+    const ext = dot > 0 ? upload.fileName.slice(dot) : '';
+    for (let n = 1; n < 500; n += 1) {
+      const candidate = `${folder}/${n === 1 ? upload.fileName : `${stem} (${n})${ext}`}`;
+      const existing = await client.getMetadata(candidate).catch((err: unknown) => {
+        if (err instanceof DropboxNotFound) return null;
+        throw err;
+      });
+      if (!existing || (existing.kind === 'file' && existing.contentHash === upload.contentHash)) return candidate;
+    }
+    throw new Error(`no free name for ${upload.fileName}`);
+  }
+
+  private async trackFolderPath(client: DropboxAccountClient, track: Track): Promise<string> {
+    if (!track.dropboxFolderId) throw new DropboxPermanent('the track has no Dropbox folder', ['no_folder']);
+    const folder = await client.getMetadata(track.dropboxFolderId);
+    return folder.pathDisplay;
+  }
+
+  /** The file joins the library (once: the (track, dropbox id) pair is unique) and the spool is cleared. */
+  private async finish(em: EntityManager, track: Track, upload: Upload, entry: DropboxEntry): Promise<void> {
+    const audio = isAudio(upload.fileName) ? await audioInfoOfFile(upload.spoolPath) : null;
+    await em.transactional(async (tx) => {
+      let file = await tx.findOne(TrackFile, { track, dropboxId: entry.id });
+      if (!file) {
+        file = tx.create(TrackFile, {
+          track,
+          category: upload.category,
+          name: entry.name,
+          dropboxId: entry.id,
+          dropboxPath: entry.pathDisplay,
+          rev: entry.rev ?? null,
+          size: entry.size ?? upload.size,
+          contentHash: entry.contentHash ?? upload.contentHash,
+          ...(audio ?? {}),
+        });
+        tx.persist(file);
+      }
+      const fresh = await tx.findOneOrFail(Upload, { id: upload.id });
+      fresh.status = 'done';
+      fresh.bytesUploaded = upload.size;
+      fresh.checkpoint = null;
+      fresh.trackFile = file;
+    });
+    upload.status = 'done';
+    await rm(upload.spoolPath, { force: true });
+    this.logger.log({ uploadId: upload.id, path: entry.pathDisplay }, 'upload stored in Dropbox');
+  }
+
+  private async recordFailure(em: EntityManager, upload: Upload, err: unknown, isLastAttempt: boolean): Promise<void> {
+    const permanent = err instanceof DropboxError && !err.retryable;
+    const message = err instanceof Error ? err.message : String(err);
+    await em.nativeUpdate(
+      Upload,
+      { id: upload.id },
+      permanent || isLastAttempt ? { status: 'failed', error: message } : { status: 'queued', error: `retrying: ${message}` },
+    );
+  }
+
+  private parse(
+    req: Request,
+    spooled: Spooled[],
+    problems: Array<{ field: string; message: string }>,
+    written: string[],
+  ): Promise<void> {
+    const maxBytes = this.config.files.maxUploadBytes;
+    return new Promise<void>((resolve, reject) => {
+      let parser: busboy.Busboy;
+      try {
+        parser = busboy({
+          headers: req.headers,
+          limits: { fileSize: maxBytes, files: MAX_FILES_PER_REQUEST, fields: 50, fieldSize: 1024, parts: 200 },
+          defParamCharset: 'utf8',
+          // See the name as sent, so a name with a path is refused rather than silently cut to its last part.
+          preservePath: true,
+        });
+      } catch {
+        reject(new BadRequestException({ field: 'files', message: 'the upload is not valid multipart/form-data' }));
+        return;
+      }
+      let category: FileCategory | undefined;
+      const writes: Promise<void>[] = [];
+      parser.on('field', (name, value) => {
+        if (name !== 'category') return;
+        if (value === '' || value === 'auto') category = undefined;
+        else if ((FILE_CATEGORIES as readonly string[]).includes(value)) category = value as FileCategory;
+        else problems.push({ field: 'category', message: `category must be one of ${FILE_CATEGORIES.join(', ')} (or auto)` });
+      });
+      parser.on('file', (_field, stream, info) => {
+        const fileName = info.filename ?? '';
+        const problem = fileNameProblem(fileName);
+        if (problem) {
+          problems.push({ field: 'files', message: `${JSON.stringify(fileName.slice(0, 80))}: ${problem}` });
+          stream.resume();
+          return;
+        }
+        const path = join(this.config.files.spoolDir, `${randomUUID()}.part`);
+        written.push(path);
+        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), maxBytes, spooled, problems));
+      });
+      parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
+      // On a broken request, wait for the files being written to stop before answering (so cleanup finds them all).
+      const fail = (message: string) =>
+        Promise.allSettled(writes).then(() => reject(new BadRequestException({ field: 'files', message })));
+      parser.on('error', () => void fail('the upload was interrupted or malformed'));
+      parser.on('close', () => Promise.all(writes).then(() => resolve(), reject));
+      req.on('aborted', () => void fail('the upload was interrupted'));
+      req.pipe(parser);
+    });
+  }
+
+  private async spool(
+    stream: NodeJS.ReadableStream & { truncated?: boolean },
+    path: string,
+    fileName: string,
+    category: FileCategory,
+    maxBytes: number,
+    spooled: Spooled[],
+    problems: Array<{ field: string; message: string }>,
+  ): Promise<void> {
+    const hasher = new DropboxContentHasher();
+    let size = 0;
+    let limited = false;
+    stream.on('limit', () => (limited = true));
+    const measure = new Transform({
+      transform(chunk: Buffer, _enc, done) {
+        size += chunk.length;
+        hasher.update(chunk);
+        done(null, chunk);
+      },
+    });
+    try {
+      await pipeline(stream, measure, createWriteStream(path));
+    } catch (err) {
+      await rm(path, { force: true });
+      throw err;
+    }
+    if (limited || stream.truncated) {
+      await rm(path, { force: true });
+      problems.push({ field: 'files', message: `${fileName} is larger than the limit of ${Math.floor(maxBytes / 1024 / 1024)} MB` });
+      return;
+    }
+    if (size === 0 || (await stat(path)).size === 0) {
+      await rm(path, { force: true });
+      problems.push({ field: 'files', message: `${fileName} is empty` });
+      return;
+    }
+    spooled.push({ fileName, category, path, size, contentHash: hasher.digest() });
+  }
+}
