@@ -138,6 +138,30 @@ export class LibraryService {
     return created.map(toTrackFileView);
   }
 
+  /**
+   * Turns a selection from the Share tab into imported files, importing what isn't yet. Each item is
+   * `f:<TrackFile id>` (imported) or `d:<Dropbox id>` (found in the folder, not imported). Anything that doesn't
+   * belong to this track is refused (400) and nothing is imported.
+   */
+  async resolveSelection(ownerId: string, trackId: string, selection: string[]): Promise<TrackFile[]> {
+    const fileIds = new Set<string>();
+    const dropboxIds = new Set<string>();
+    for (const item of selection) {
+      if (/^f:[0-9a-f-]{36}$/.test(item)) fileIds.add(item.slice(2));
+      else if (/^d:id:[A-Za-z0-9_-]{1,100}$/.test(item)) dropboxIds.add(item.slice(2));
+      else throw new BadRequestException({ field: 'files', message: `not a file of this track: ${item.slice(0, 80)}` });
+    }
+    const track = await this.tracks.owned(ownerId, trackId);
+    const imported = fileIds.size ? await this.em.find(TrackFile, { track, id: { $in: [...fileIds] } }) : [];
+    if (imported.length !== fileIds.size) throw new BadRequestException({ field: 'files', message: 'some selected files are not files of this track' });
+    const known = dropboxIds.size ? await this.em.find(TrackFile, { track, dropboxId: { $in: [...dropboxIds] } }) : [];
+    const toImport = [...dropboxIds].filter((id) => !known.some((f) => f.dropboxId === id));
+    if (toImport.length) await this.importFiles(ownerId, trackId, toImport);
+    const fresh = toImport.length ? await this.em.find(TrackFile, { track, dropboxId: { $in: toImport } }) : [];
+    const all = new Map([...imported, ...known, ...fresh].map((f) => [f.id, f]));
+    return [...all.values()];
+  }
+
   async setMaster(ownerId: string, trackId: string, fileId: string): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const file = await this.em.findOne(TrackFile, { id: fileId, track });
