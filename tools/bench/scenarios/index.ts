@@ -1,0 +1,9 @@
+import type { Scenario } from '../harness';
+import { linksScenario } from './links';
+import { uploadScenario } from './upload';
+
+/**
+ * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
+ * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
+ */
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario];
