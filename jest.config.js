@@ -18,8 +18,8 @@ module.exports = {
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
     {
       ...common,
-      displayName: 'emulator',
-      testMatch: ['<rootDir>/tools/dropbox-emulator/**/*.spec.ts'],
+      displayName: 'tools',
+      testMatch: ['<rootDir>/tools/**/*.spec.ts'],
     },
     {
       ...common,

@@ -46,7 +46,8 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
           'script-src': ["'self'"],
           'style-src': ["'self'"],
           'img-src': ["'self'", 'data:'],
-          'media-src': ["'self'"],
+          // Play redirects to Dropbox temporary links (the emulator's own address in the demo and tests).
+          'media-src': ["'self'", ...config.dropbox.linkOrigins],
           'connect-src': ["'self'"],
           'form-action': ["'self'", config.dropbox.authorizeUrl],
           'frame-ancestors': ["'none'"],

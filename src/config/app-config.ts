@@ -148,6 +148,8 @@ export interface AppConfig {
     authorizeUrl: string;
     redirectUri: string;
     uploadChunkBytes: number;
+    /** Where temporary links point: browsers may play media from there (Content-Security-Policy media-src). */
+    linkOrigins: string[];
   };
 }
 
@@ -210,6 +212,10 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       authorizeUrl: parsed.DROPBOX_AUTHORIZE_URL,
       redirectUri: `${publicUrl}/settings/dropbox/callback`,
       uploadChunkBytes: parsed.DROPBOX_UPLOAD_CHUNK_MIB * 1024 * 1024,
+      linkOrigins:
+        parsed.DROPBOX_CONTENT_URL === 'https://content.dropboxapi.com'
+          ? ['https://*.dropboxusercontent.com']
+          : [...new Set([new URL(parsed.DROPBOX_CONTENT_URL).origin, new URL(parsed.DROPBOX_API_URL).origin])],
     },
   };
 }
