@@ -2,7 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { PROJECT_ROOT } from '../../src/common/paths';
+import { loadConfig } from '../../src/config/app-config';
+import { startDropboxEmulator } from '../dropbox-emulator';
 import { delay, ensurePostgres, ensureRedis, ManagedProcess, runToCompletion } from '../services';
+import { seedDemoStudio } from './seed';
 
 /**
  * `npm run demo`: the whole product on this machine with one command and no configuration. PostgreSQL (its own
@@ -19,6 +22,9 @@ const DEMO_NAME = 'Demo Producer';
 /** Keeps the demo's keys apart from anything else on a shared local Redis. */
 const SHARED_REDIS_PREFIX = 'pd-demo';
 const READY_TIMEOUT_MS = 90_000;
+/** The Dropbox emulator's port when free (stable, so links and bookmarks keep working across runs). */
+const DEMO_DROPBOX_PORT = Number(process.env.DEMO_DROPBOX_PORT ?? 8787);
+const DEMO_APP_KEY = 'producer-dashboard-demo';
 
 interface DemoSecrets {
   SESSION_SECRET: string;
@@ -59,7 +65,9 @@ function loadOrCreateSecrets(file: string): DemoSecrets {
  * Starts (or finds) the servers the app needs and returns the environment that points the app at them.
  * Every backing service of the demo belongs here.
  */
-async function startBackingServices(running: Running[]): Promise<NodeJS.ProcessEnv> {
+async function startBackingServices(
+  running: Running[],
+): Promise<{ env: NodeJS.ProcessEnv; emulator: Awaited<ReturnType<typeof startDropboxEmulator>> }> {
   say('starting PostgreSQL…');
   const postgres = await ensurePostgres({
     dataDir: join(DATA_DIR, 'postgres'),
@@ -79,10 +87,29 @@ async function startBackingServices(running: Running[]): Promise<NodeJS.ProcessE
   const prefix = process.env.REDIS_PREFIX ?? (redis.started ? undefined : SHARED_REDIS_PREFIX);
   say(redis.started ? `redis-server started (data in ${join(DATA_DIR, 'redis')})` : `using Redis at ${redis.url}`);
 
+  say('starting the Dropbox emulator…');
+  const dropboxDir = join(DATA_DIR, 'dropbox');
+  const emulator = await startDropboxEmulator({ port: DEMO_DROPBOX_PORT, dataDir: dropboxDir, appKey: DEMO_APP_KEY }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EADDRINUSE') throw err;
+      say(`port ${DEMO_DROPBOX_PORT} is taken; the Dropbox emulator uses a free one`);
+      return startDropboxEmulator({ port: 0, dataDir: dropboxDir, appKey: DEMO_APP_KEY });
+    },
+  );
+  running.push({ name: 'the Dropbox emulator', stop: () => emulator.close() });
+  say(`Dropbox emulator at ${emulator.url} (data in ${dropboxDir})`);
+
   return {
-    DATABASE_URL: postgres.url,
-    REDIS_URL: redis.url,
-    ...(prefix ? { REDIS_PREFIX: prefix } : {}),
+    env: {
+      DATABASE_URL: postgres.url,
+      REDIS_URL: redis.url,
+      ...(prefix ? { REDIS_PREFIX: prefix } : {}),
+      DROPBOX_APP_KEY: DEMO_APP_KEY,
+      DROPBOX_API_URL: emulator.url,
+      DROPBOX_CONTENT_URL: emulator.url,
+      DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+    },
+    emulator,
   };
 }
 
@@ -116,6 +143,7 @@ function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv): void
     `    Email      ${DEMO_EMAIL}`,
     `    Password   ${secrets.DEMO_PASSWORD}`,
     '',
+    `    Dropbox    ${env.DROPBOX_API_URL ?? ''} (local emulator; "Connect Dropbox" approves there)`,
     `    Database   ${env.DATABASE_URL ?? ''}`,
     `    Redis      ${env.REDIS_URL ?? ''} (prefix ${env.REDIS_PREFIX ?? 'pd'})`,
     `    Data       ${DATA_DIR} (delete it to start over)`,
@@ -157,7 +185,7 @@ async function run(running: Running[]): Promise<number> {
   const services = await startBackingServices(running);
   const env: NodeJS.ProcessEnv = {
     ...process.env,
-    ...services,
+    ...services.env,
     NODE_ENV: 'development',
     PORT: String(port),
     // Only this machine can reach the demo unless HOST says otherwise.
@@ -175,6 +203,8 @@ async function run(running: Running[]): Promise<number> {
     'create-user', '--email', DEMO_EMAIL, '--password', secrets.DEMO_PASSWORD,
     '--name', DEMO_NAME, '--role', 'admin', '--if-missing',
   ], env);
+  if (stop.received()) return 0;
+  await seedDemoStudio(loadConfig({ ...env, LOG_LEVEL: 'silent' }), services.emulator, DEMO_EMAIL, say);
   if (stop.received()) return 0;
 
   say(`starting the app on port ${port}…`);
