@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { Dropbox, DropboxResponseError, files } from 'dropbox';
+import { async, Dropbox, DropboxResponseError, files, sharing } from 'dropbox';
 import nodeFetch, { RequestInfo, RequestInit } from 'node-fetch';
 import { withRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
@@ -14,11 +14,21 @@ import {
   DropboxRateLimited,
   DropboxTransient,
   mapDropboxFailure,
+  tagChain,
 } from './dropbox.errors';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import type {
+  CopyBatchLaunch,
+  CopyEntry,
+  CopyEntryResult,
   DropboxAccountInfo,
+  DropboxCallEvent,
+  DropboxCallObserver,
   DropboxEntry,
+  FolderAccessLevel,
+  FolderMembers,
+  FolderMemberSelector,
+  SharedFolderInfo,
   TemporaryLink,
   UploadCheckpoint,
   UploadOptions,
@@ -108,6 +118,59 @@ async function* chunksOf(stream: AsyncIterable<Buffer>, chunkSize: number): Asyn
   if (fill > 0) yield chunk.subarray(0, fill);
 }
 
+// --- Sharing helpers (collaboration pipeline) -------------------------------------------------------------------
+
+const COPY_BATCH_MAX = 1000;
+const ASYNC_POLL_FIRST_MS = 100;
+const ASYNC_POLL_MAX_MS = 2_000;
+const ASYNC_POLL_DEADLINE_MS = 15 * 60_000;
+
+/** Lets a method see the SDK's raw error (values beside the tags) before `call` turns it into a domain error. */
+function capturing<T>(promise: Promise<T>, keep: (raw: unknown) => void): Promise<T> {
+  return promise.catch((raw: unknown) => {
+    keep(raw);
+    throw raw;
+  });
+}
+
+function responseBody(raw: unknown): unknown {
+  return raw instanceof DropboxResponseError ? raw.error : undefined;
+}
+
+function toSharedFolder(meta: sharing.SharedFolderMetadata): SharedFolderInfo {
+  // `path_display` is newer than the SDK's types; `path_lower` is the fallback every version sends to the owner.
+  const pathDisplay = (meta as { path_display?: string }).path_display ?? meta.path_lower ?? undefined;
+  return { sharedFolderId: meta.shared_folder_id, pathDisplay, previewUrl: meta.preview_url };
+}
+
+/** The folder named by an `already_shared` refusal (its metadata rides inside the error). */
+function alreadyShared(tags: string[], body: unknown): SharedFolderInfo | undefined {
+  if (!tags.includes('already_shared')) return undefined;
+  const id = findField(body, 'shared_folder_id');
+  if (typeof id !== 'string') return undefined;
+  const path = findField(body, 'path_display');
+  const preview = findField(body, 'preview_url');
+  return {
+    sharedFolderId: id,
+    pathDisplay: typeof path === 'string' ? path : undefined,
+    previewUrl: typeof preview === 'string' ? preview : undefined,
+  };
+}
+
+function toCopyResult(entry: files.RelocationBatchResultEntry): CopyEntryResult {
+  if (entry['.tag'] === 'success') {
+    const copied = toEntry((entry as files.RelocationBatchResultEntrySuccess).success as files.FileMetadataReference);
+    if (copied) return { ok: true, entry: copied };
+  }
+  return { ok: false, tags: tagChain((entry as { failure?: unknown }).failure) };
+}
+
+/** The address (or account id) Dropbox refused in a `bad_member/…` error of {@link DropboxAccountClient.addFolderMembers}. */
+export function refusedMemberOf(err: unknown): string | undefined {
+  const value = (err as { refusedMember?: unknown } | null)?.refusedMember;
+  return typeof value === 'string' ? value : undefined;
+}
+
 /**
  * The only door to Dropbox. Per account: tokens (refreshed single-flight), one write at a time across all
  * processes, Retry-After honoured by every process of the account, jittered retries for transient failures,
@@ -116,6 +179,7 @@ async function* chunksOf(stream: AsyncIterable<Buffer>, chunkSize: number): Asyn
 @Injectable()
 export class DropboxGateway {
   private readonly fetch: ReturnType<typeof dropboxFetch>;
+  private observer?: DropboxCallObserver;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -148,6 +212,23 @@ export class DropboxGateway {
     } catch (err) {
       const mapped = this.toDomainError(err, 'auth/token/revoke');
       if (!(mapped instanceof DropboxAuthExpired)) throw mapped;
+    }
+  }
+
+  /**
+   * Metrics hook: one observer (the metrics module) hears of every Dropbox call's route, status and duration.
+   * Optional so the gateway works without it (CLI tools, tests of the gateway alone).
+   */
+  observe(observer: DropboxCallObserver | undefined): void {
+    this.observer = observer;
+  }
+
+  /** @internal */
+  notifyCall(event: DropboxCallEvent): void {
+    try {
+      this.observer?.(event);
+    } catch {
+      // Metrics must never break a Dropbox call.
     }
   }
 
@@ -331,6 +412,162 @@ export class DropboxAccountClient {
     return toEntry({ ...meta, '.tag': 'file' } as files.FileMetadataReference)!;
   }
 
+  // =============================================================================================================
+  // Sharing, for the collaboration pipeline: shared folders, batch copies, members. Writes (share, copy, add,
+  // remove, unshare) take the account's write slot; polls and listings are reads.
+  // =============================================================================================================
+
+  /**
+   * Creates the folder at `path` if it is missing and shares it, in one call. A folder that is already shared
+   * answers with its id (`bad_path/already_shared`), so repeating the call after a crash finds the same folder.
+   */
+  async shareFolder(path: string): Promise<SharedFolderInfo> {
+    let raw: unknown;
+    let launch: sharing.ShareFolderLaunch;
+    try {
+      launch = await this.call('sharing/share_folder', 'write', (dbx) =>
+        capturing(dbx.sharingShareFolder({ path, force_async: false }), (e) => (raw = e)),
+      );
+    } catch (err) {
+      const existing = err instanceof DropboxPermanent ? alreadyShared(err.tags, responseBody(raw)) : undefined;
+      if (existing) return existing;
+      throw err;
+    }
+    if (launch['.tag'] === 'complete') return toSharedFolder(launch);
+    const jobId = (launch as { async_job_id: string }).async_job_id;
+    const status = await this.pollAsync('sharing/check_share_job_status', (dbx) => dbx.sharingCheckShareJobStatus({ async_job_id: jobId }));
+    if (status['.tag'] === 'complete') return toSharedFolder(status as sharing.SharedFolderMetadata);
+    const failure = (status as { failed?: unknown }).failed;
+    const tags = tagChain(failure);
+    const existing = alreadyShared(tags, failure);
+    if (existing) return existing;
+    throw new DropboxPermanent(`Dropbox could not share ${path}: ${tags.join('/') || status['.tag']}`, tags, 'sharing/check_share_job_status');
+  }
+
+  /**
+   * Starts a batch copy (at most 1,000 entries; `from_path` may be `id:…`). Nothing is renamed: an entry whose
+   * target exists comes back as a `…/to/conflict/…` failure for the caller to judge.
+   */
+  async startCopyBatch(entries: CopyEntry[]): Promise<CopyBatchLaunch> {
+    if (entries.length === 0 || entries.length > COPY_BATCH_MAX) {
+      throw new RangeError(`a batch copy takes 1 to ${COPY_BATCH_MAX} entries, not ${entries.length}`);
+    }
+    const launch = await this.call('files/copy_batch_v2', 'write', (dbx) =>
+      dbx.filesCopyBatchV2({ entries: entries.map((e) => ({ from_path: e.fromPath, to_path: e.toPath })), autorename: false }),
+    );
+    if (launch['.tag'] === 'complete') return { done: true, results: launch.entries.map(toCopyResult) };
+    return { done: false, asyncJobId: (launch as { async_job_id: string }).async_job_id };
+  }
+
+  /** Polls a batch copy until it is done (`invalid_async_job_id` when Dropbox no longer knows the job). */
+  async waitForCopyBatch(asyncJobId: string): Promise<CopyEntryResult[]> {
+    const status = await this.pollAsync('files/copy_batch/check_v2', (dbx) => dbx.filesCopyBatchCheckV2({ async_job_id: asyncJobId }));
+    if (status['.tag'] === 'complete') return (status as files.RelocationBatchV2Result).entries.map(toCopyResult);
+    throw new DropboxTransient(`the batch copy ended as ${status['.tag']}`, [status['.tag']], 'files/copy_batch/check_v2');
+  }
+
+  /**
+   * Invites people to a shared folder, all in one call. Dropbox fails the whole call for one bad recipient; the
+   * refused address of a `bad_member/invalid_email` is kept on the error (see {@link refusedMemberOf}).
+   */
+  async addFolderMembers(sharedFolderId: string, emails: string[], accessLevel: FolderAccessLevel): Promise<void> {
+    if (emails.length === 0) return;
+    let raw: unknown;
+    try {
+      await this.call('sharing/add_folder_member', 'write', (dbx) =>
+        capturing(
+          dbx.sharingAddFolderMember({
+            shared_folder_id: sharedFolderId,
+            members: emails.map((email) => ({ member: { '.tag': 'email', email }, access_level: { '.tag': accessLevel } })),
+            quiet: false,
+          }),
+          (e) => (raw = e),
+        ),
+      );
+    } catch (err) {
+      if (err instanceof DropboxPermanent && err.tags[0] === 'bad_member' && err.tags[1]) {
+        const value = findField(responseBody(raw), err.tags[1]);
+        if (typeof value === 'string') Object.assign(err, { refusedMember: value });
+      }
+      throw err;
+    }
+  }
+
+  /** Everyone in a shared folder, following cursors: joined users and pending invitees. */
+  async listFolderMembers(sharedFolderId: string): Promise<FolderMembers> {
+    const members: FolderMembers = { joined: [], invited: [] };
+    let page = await this.call('sharing/list_folder_members', 'read', (dbx) =>
+      dbx.sharingListFolderMembers({ shared_folder_id: sharedFolderId, limit: 1000 }),
+    );
+    for (;;) {
+      for (const u of page.users) {
+        members.joined.push({
+          accountId: u.user.account_id,
+          email: u.user.email.toLowerCase(),
+          displayName: u.user.display_name,
+          accessLevel: u.access_type['.tag'],
+        });
+      }
+      for (const i of page.invitees) {
+        const email = i.invitee['.tag'] === 'email' ? (i.invitee as sharing.InviteeInfoEmail).email : undefined;
+        if (email) members.invited.push({ email: email.toLowerCase(), accessLevel: i.access_type['.tag'] });
+      }
+      const cursor = page.cursor;
+      if (!cursor) return members;
+      page = await this.call('sharing/list_folder_members/continue', 'read', (dbx) => dbx.sharingListFolderMembersContinue({ cursor }));
+    }
+  }
+
+  /** Takes someone out of a shared folder (invitee or member). Someone already gone counts as removed. */
+  async removeFolderMember(sharedFolderId: string, member: FolderMemberSelector): Promise<'removed' | 'not_a_member'> {
+    const selector: sharing.MemberSelector =
+      'email' in member ? { '.tag': 'email', email: member.email } : { '.tag': 'dropbox_id', dropbox_id: member.accountId };
+    let launch: async.LaunchResultBase;
+    try {
+      launch = await this.call('sharing/remove_folder_member', 'write', (dbx) =>
+        dbx.sharingRemoveFolderMember({ shared_folder_id: sharedFolderId, member: selector, leave_a_copy: false }),
+      );
+    } catch (err) {
+      if (err instanceof DropboxPermanent && err.tags.includes('not_a_member')) return 'not_a_member';
+      throw err;
+    }
+    const jobId = (launch as { async_job_id?: string }).async_job_id;
+    if (!jobId) return 'removed';
+    const status = await this.pollAsync('sharing/check_remove_member_job_status', (dbx) =>
+      dbx.sharingCheckRemoveMemberJobStatus({ async_job_id: jobId }),
+    );
+    if (status['.tag'] === 'complete') return 'removed';
+    const tags = tagChain((status as { failed?: unknown }).failed);
+    if (tags.includes('not_a_member')) return 'not_a_member';
+    throw new DropboxPermanent(`Dropbox could not remove the member: ${tags.join('/') || status['.tag']}`, tags, 'sharing/check_remove_member_job_status');
+  }
+
+  /** Stops sharing a folder; members lose access (and, unless `leaveACopy`, their copy). */
+  async unshareFolder(sharedFolderId: string, options: { leaveACopy?: boolean } = {}): Promise<void> {
+    const launch = await this.call('sharing/unshare_folder', 'write', (dbx) =>
+      dbx.sharingUnshareFolder({ shared_folder_id: sharedFolderId, leave_a_copy: options.leaveACopy ?? false }),
+    );
+    const jobId = (launch as { async_job_id?: string }).async_job_id;
+    if (!jobId) return;
+    const status = await this.pollAsync('sharing/check_job_status', (dbx) => dbx.sharingCheckJobStatus({ async_job_id: jobId }));
+    if (status['.tag'] === 'complete') return;
+    const tags = tagChain((status as { failed?: unknown }).failed);
+    throw new DropboxPermanent(`Dropbox could not unshare the folder: ${tags.join('/') || status['.tag']}`, tags, 'sharing/check_job_status');
+  }
+
+  /** Polls an async job's check route: short waits first (most jobs finish in a moment), then every 2 s. */
+  private async pollAsync<T extends { '.tag': string }>(route: string, fn: (dbx: Dropbox) => Promise<{ result: T }>): Promise<T> {
+    const deadline = Date.now() + ASYNC_POLL_DEADLINE_MS;
+    let wait = ASYNC_POLL_FIRST_MS;
+    for (;;) {
+      await sleep(wait);
+      const status = await this.call(route, 'read', fn);
+      if (status['.tag'] !== 'in_progress') return status;
+      if (Date.now() > deadline) throw new DropboxTransient(`Dropbox's job is still running (${route})`, ['in_progress'], route);
+      wait = Math.min(wait * 2, ASYNC_POLL_MAX_MS);
+    }
+  }
+
   /**
    * One Dropbox call with the account's rules: wait out a Retry-After any process of this account received,
    * hold the account's write slot for writes, refresh an expired token once, retry transient failures.
@@ -343,7 +580,16 @@ export class DropboxAccountClient {
       try {
         const run = async () => {
           await this.waitForAccountPause();
-          return (await fn(this.gateway.sdk(token))).result;
+          const started = performance.now();
+          try {
+            const { result } = await fn(this.gateway.sdk(token));
+            this.gateway.notifyCall({ route, kind, status: 200, durationMs: performance.now() - started });
+            return result;
+          } catch (failure) {
+            const status = failure instanceof DropboxResponseError ? failure.status : 0;
+            this.gateway.notifyCall({ route, kind, status, durationMs: performance.now() - started });
+            throw failure;
+          }
         };
         return kind === 'write' ? await this.withWriteSlot(run) : await run();
       } catch (raw) {

@@ -49,3 +49,49 @@ export interface UploadOptions {
   /** Called after each chunk Dropbox accepted, with the bytes sent so far. */
   onProgress?: (bytesSent: number) => void;
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Sharing (the collaboration pipeline): shared folders, batch copies, members
+// ---------------------------------------------------------------------------------------------------------------
+
+export interface SharedFolderInfo {
+  sharedFolderId: string;
+  /** The owner's view of the folder's path; absent for members who haven't mounted it. */
+  pathDisplay?: string;
+  /** Dropbox's web page of the folder ("open in Dropbox"). */
+  previewUrl?: string;
+}
+
+export interface CopyEntry {
+  /** A path or `id:…`. */
+  fromPath: string;
+  toPath: string;
+}
+
+/** The outcome of one entry of a batch copy, in the order of the request. */
+export type CopyEntryResult = { ok: true; entry: DropboxEntry } | { ok: false; tags: string[] };
+
+/** A batch copy either finished at once or runs as a job to poll with its id. */
+export type CopyBatchLaunch = { done: true; results: CopyEntryResult[] } | { done: false; asyncJobId: string };
+
+export type FolderAccessLevel = 'editor' | 'viewer';
+
+/** Who is in a shared folder: `joined` accepted (users), `invited` are still pending (invitees). */
+export interface FolderMembers {
+  joined: Array<{ accountId: string; email: string; displayName: string; accessLevel: string }>;
+  invited: Array<{ email: string; accessLevel: string }>;
+}
+
+/** A member to remove: by email (invitees and users) or by Dropbox account id. */
+export type FolderMemberSelector = { email: string } | { accountId: string };
+
+/** One Dropbox call as the gateway saw it, for metrics (never arguments or tokens). */
+export interface DropboxCallEvent {
+  route: string;
+  kind: 'read' | 'write';
+  /** HTTP status of Dropbox's answer; 0 when Dropbox could not be reached. */
+  status: number;
+  durationMs: number;
+}
+
+export type DropboxCallObserver = (event: DropboxCallEvent) => void;
