@@ -7,6 +7,12 @@ import { TrackArtwork } from '../modules/files/entities/track-artwork.entity';
 import { TrackCollaborator } from '../modules/files/entities/track-collaborator.entity';
 import { TrackFile } from '../modules/files/entities/track-file.entity';
 import { Upload } from '../modules/files/entities/upload.entity';
+import { Share } from '../modules/share/entities/share.entity';
+import { ShareFile } from '../modules/share/entities/share-file.entity';
+import { ShareTrack } from '../modules/share/entities/share-track.entity';
+import { CollabFile } from '../modules/collaboration/entities/collab-file.entity';
+import { CollabMember } from '../modules/collaboration/entities/collab-member.entity';
+import { CollabPipeline } from '../modules/collaboration/entities/collab-pipeline.entity';
 
 /** Every entity, listed once, so discovery never depends on globs (works the same in ts-jest and dist). */
-export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload];
+export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, CollabPipeline, CollabFile, CollabMember];

@@ -1,6 +1,8 @@
 import { Migration20261127000001_accounts } from './Migration20261127000001_accounts';
 import { Migration20261127000002_dropbox_connections } from './Migration20261127000002_dropbox_connections';
 import { Migration20261127000003_files } from './Migration20261127000003_files';
+import { Migration20261127000004_share_links } from './Migration20261127000004_share_links';
+import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -10,4 +12,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000001_accounts', class: Migration20261127000001_accounts },
   { name: 'Migration20261127000002_dropbox_connections', class: Migration20261127000002_dropbox_connections },
   { name: 'Migration20261127000003_files', class: Migration20261127000003_files },
+  { name: 'Migration20261127000004_share_links', class: Migration20261127000004_share_links },
+  { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
 ];

@@ -1,0 +1,91 @@
+import { Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { Track } from '../../files/entities/track.entity';
+
+export const PIPELINE_STATUSES = ['not_shared', 'running', 'done', 'failed'] as const;
+export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
+
+/** The steps in order; `done` once all three have nothing left to do. */
+export const PIPELINE_STEPS = ['folder', 'files', 'invites'] as const;
+export type PipelineStep = (typeof PIPELINE_STEPS)[number];
+
+export type AccessLevel = 'editor' | 'viewer';
+
+/**
+ * A track's "share with collaborators" pipeline: one row per track, the single source of truth for its state.
+ * Queue jobs only point here (pipeline id, generation, run). `generation` changes on reset: every write of a
+ * job is fenced by it, so a job of an earlier generation can never touch the fresh state. `run` changes each time
+ * the producer starts, extends or retries, and names that run's jobs.
+ */
+@Entity({ tableName: 'collab_pipelines' })
+export class CollabPipeline {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @OneToOne(() => Track, { owner: true, deleteRule: 'cascade', unique: true })
+  track: Track;
+
+  @Property({ type: 'integer' })
+  generation: number & Opt = 1;
+
+  @Property({ type: 'integer' })
+  run: number & Opt = 0;
+
+  @Enum({ items: [...PIPELINE_STATUSES], type: 'string' })
+  status: PipelineStatus & Opt = 'not_shared';
+
+  /** The step running now, or the one that failed. */
+  @Enum({ items: [...PIPELINE_STEPS], type: 'string', nullable: true })
+  step?: PipelineStep | null;
+
+  @Enum({ items: ['editor', 'viewer'], type: 'string' })
+  accessLevel: AccessLevel & Opt = 'editor';
+
+  /** Chosen once per generation, before the first Dropbox call, so a retry shares the same path. */
+  @Property({ type: 'text', nullable: true })
+  folderPath?: string | null;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  sharedFolderId?: string | null;
+
+  @Property({ type: 'text', nullable: true })
+  folderUrl?: string | null;
+
+  /** A batch copy Dropbox is still running: a resumed step polls it instead of copying again. */
+  @Property({ type: 'string', length: 128, nullable: true })
+  copyJobId?: string | null;
+
+  /** A copy was attempted before: the next attempt first lists the folder to skip what already arrived. */
+  @Property({ type: 'boolean' })
+  copyAttempted: boolean & Opt = false;
+
+  /** "Share with remaining" arrived while a run was going: another run follows when this one ends. */
+  @Property({ type: 'boolean' })
+  rerunRequested: boolean & Opt = false;
+
+  @Property({ type: 'string', length: 64, nullable: true })
+  errorCode?: string | null;
+
+  /** Why it failed, in plain words for the producer. */
+  @Property({ type: 'text', nullable: true })
+  errorMessage?: string | null;
+
+  /** The last time a step moved (stuck detection). */
+  @Property({ type: 'datetime', nullable: true })
+  progressAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  membersRefreshedAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  startedAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  finishedAt?: Date | null;
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}
