@@ -24,8 +24,17 @@ import { signedInUser, TestUser } from '../support/users';
 
 const FAST = { dropbox: { baseBackoffMs: 5, maxBackoffMs: 20, maxAttempts: 3 } };
 
+/** A source that streams (like a socket) … */
 function bufferSource(data: Buffer) {
   return { size: data.length, open: (offset: number) => Readable.from([data.subarray(offset)]) };
+}
+
+/** … or that reads at a position (like a file): the gateway's zero-copy path. */
+function positionalSource(data: Buffer) {
+  return {
+    ...bufferSource(data),
+    read: async (buffer: Buffer, position: number) => data.copy(buffer, 0, position, position + buffer.length),
+  };
 }
 
 describe('DropboxGateway against the emulator', () => {
@@ -238,13 +247,13 @@ describe('DropboxGateway against the emulator', () => {
       let saved: UploadCheckpoint | null = null;
       emulator.control.addFault({ route: 'files/upload_session/append_v2', status: 503, times: 3 });
       const first = await client
-        .upload('/Up/resumed.wav', bufferSource(data), { onCheckpoint: async (cp) => void (saved = cp) })
+        .upload('/Up/resumed.wav', positionalSource(data), { onCheckpoint: async (cp) => void (saved = cp) })
         .catch((e: unknown) => e);
       expect(first).toBeInstanceOf(DropboxTransient);
       expect(saved).toMatchObject({ offset: 4 * 1024 * 1024 });
       const received = emulator.control.counters().bytesReceived;
 
-      const entry = await client.upload('/Up/resumed.wav', bufferSource(data), {
+      const entry = await client.upload('/Up/resumed.wav', positionalSource(data), {
         checkpoint: saved,
         onCheckpoint: async (cp) => void (saved = cp),
       });

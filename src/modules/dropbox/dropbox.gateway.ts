@@ -97,6 +97,33 @@ function findField(node: unknown, name: string, depth = 0): unknown {
   return undefined;
 }
 
+/**
+ * Chunks of a source from `offset`. A source that can read at a position fills one buffer, reused for every chunk
+ * (the caller is done with a chunk before asking for the next): no garbage per chunk, flat memory. Otherwise the
+ * stream is cut into fixed-size chunks.
+ */
+async function* chunksFrom(source: UploadSource, offset: number, chunkSize: number): AsyncGenerator<Buffer> {
+  if (!source.read) {
+    yield* chunksOf(source.open(offset) as AsyncIterable<Buffer>, chunkSize);
+    return;
+  }
+  const buffer = Buffer.allocUnsafe(Math.min(chunkSize, Math.max(source.size - offset, 1)));
+  let position = offset;
+  while (position < source.size) {
+    const want = Math.min(chunkSize, source.size - position);
+    let filled = 0;
+    while (filled < want) {
+      const n = await source.read(buffer.subarray(filled, want), position + filled);
+      if (n === 0) break;
+      filled += n;
+    }
+    if (filled === 0) return;
+    yield buffer.subarray(0, filled);
+    position += filled;
+    if (filled < want) return;
+  }
+}
+
 /** Reads a stream into fixed-size chunks; at most one chunk (plus the stream's buffer) is in memory. */
 async function* chunksOf(stream: AsyncIterable<Buffer>, chunkSize: number): AsyncGenerator<Buffer> {
   let chunk = Buffer.allocUnsafe(chunkSize);
@@ -330,6 +357,14 @@ export class DropboxAccountClient {
    * Dropbox's.
    */
   async upload(path: string, source: UploadSource, options: UploadOptions = {}): Promise<DropboxEntry> {
+    try {
+      return await this.uploadFrom(path, source, options);
+    } finally {
+      await source.close?.();
+    }
+  }
+
+  private async uploadFrom(path: string, source: UploadSource, options: UploadOptions): Promise<DropboxEntry> {
     const chunkSize = this.gateway.uploadChunkBytes;
     const commit: files.CommitInfo = {
       path,
@@ -341,9 +376,9 @@ export class DropboxAccountClient {
     if (source.size <= chunkSize && !options.checkpoint) {
       const hasher = new DropboxContentHasher();
       const parts: Buffer[] = [];
-      for await (const piece of source.open(0) as AsyncIterable<Buffer>) {
+      for await (const piece of chunksFrom(source, 0, chunkSize)) {
         hasher.update(piece);
-        parts.push(piece);
+        parts.push(Buffer.from(piece));
       }
       const contents = Buffer.concat(parts);
       const expected = hasher.digest();
@@ -358,7 +393,7 @@ export class DropboxAccountClient {
     const hasher = new DropboxContentHasher(checkpoint?.blockDigests ?? []);
     let offset = checkpoint?.offset ?? 0;
     let sessionId = checkpoint?.sessionId;
-    for await (const chunk of chunksOf(source.open(offset) as AsyncIterable<Buffer>, chunkSize)) {
+    for await (const chunk of chunksFrom(source, offset, chunkSize)) {
       if (chunk.length % DROPBOX_HASH_BLOCK !== 0 && offset + chunk.length !== source.size) {
         throw new DropboxIntegrityError(`the source of ${path} is shorter than its announced size`);
       }

@@ -39,6 +39,13 @@ export interface UploadSource {
   size: number;
   /** A stream of the file from `offset` to the end. */
   open(offset: number): Readable;
+  /**
+   * Reads up to `buffer.length` bytes at `position` into `buffer` (a file on disk can). When present, the gateway
+   * reads each chunk straight into one reused buffer instead of copying many small stream buffers.
+   */
+  read?(buffer: Buffer, position: number): Promise<number>;
+  /** Releases what `read` opened. */
+  close?(): Promise<void>;
 }
 
 export interface UploadOptions {

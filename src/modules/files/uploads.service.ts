@@ -5,7 +5,7 @@ import busboy from 'busboy';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Transform } from 'node:stream';
@@ -15,6 +15,7 @@ import { DropboxContentHasher } from '../dropbox/content-hash';
 import { DropboxConflict, DropboxError, DropboxNotFound, DropboxPermanent } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import { fileUploadSource } from '../dropbox/file-upload-source';
 import type { DropboxEntry } from '../dropbox/dropbox.types';
 import { FilesJob, jobId, QueueName, UploadJobData } from '../../jobs/queues';
 import { audioInfoOfFile } from './audio-metadata';
@@ -200,7 +201,7 @@ export class UploadsService {
       }
       try {
         let lastWrite = 0;
-        return await client.upload(upload.targetPath, { size: upload.size, open: (offset) => createReadStream(upload.spoolPath, { start: offset }) }, {
+        return await client.upload(upload.targetPath, fileUploadSource(upload.spoolPath, upload.size), {
           mode: 'add',
           autorename: false,
           checkpoint: upload.checkpoint ?? null,

@@ -5,6 +5,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { DropboxContentHasher } from '../../dropbox-emulator/content-hash';
 import type { DropboxEntry } from '../../../src/modules/dropbox/dropbox.types';
+import { fileUploadSource } from '../../../src/modules/dropbox/file-upload-source';
 import { BenchContext, MB, median, MiB, round, say, Scenario, ScenarioResult } from '../harness';
 import { collectGarbage, measure, Measured, MemoryPeaks } from '../memory';
 
@@ -120,8 +121,8 @@ export const uploadScenario: Scenario = {
         () =>
           producer.client.upload(
             `/Bench/upload-${n}-${Date.now()}.bin`,
-            // What the app's callers pass (files/uploads.service.ts): a plain read stream of the spooled file.
-            { size, open: (offset) => createReadStream(path, { start: offset }) },
+            // What the app's uploads pass (files/uploads.service.ts): the spooled file, read at positions.
+            fileUploadSource(path, size),
             {},
           ),
         children,
