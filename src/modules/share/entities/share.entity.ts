@@ -1,0 +1,88 @@
+import { BigIntType, Collection, Entity, Index, ManyToOne, OneToMany, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { randomUUID } from 'node:crypto';
+import { User } from '../../accounts/entities/user.entity';
+import type { ShareFile } from './share-file.entity';
+import { ShareTrack } from './share-track.entity';
+
+/**
+ * A share link: what a producer sends. The token in its URL is the only credential a recipient holds; everything
+ * else (permissions, expiry, title, password) can change without changing the URL.
+ */
+@Entity({ tableName: 'shares' })
+@Index({ properties: ['owner', 'createdAt'] })
+export class Share {
+  @PrimaryKey({ type: 'uuid' })
+  id: string = randomUUID();
+
+  @ManyToOne(() => User, { deleteRule: 'cascade' })
+  owner: User;
+
+  /** ≥128 random bits, base64url; unique. */
+  @Property({ type: 'string', length: 64, unique: true })
+  token: string;
+
+  @Property({ type: 'string', length: 200 })
+  title: string;
+
+  @Property({ type: 'text', nullable: true })
+  message?: string | null;
+
+  /** argon2id; never leaves the server. */
+  @Property({ type: 'string', length: 255, nullable: true, hidden: true })
+  passwordHash?: string | null;
+
+  /** Bumped when the password changes or is removed, so cookies from an earlier unlock stop working. */
+  @Property({ type: 'integer' })
+  passwordVersion: number & Opt = 0;
+
+  @Property({ type: 'boolean' })
+  downloadBounce: boolean & Opt = false;
+
+  @Property({ type: 'boolean' })
+  downloadProject: boolean & Opt = false;
+
+  @Property({ type: 'boolean' })
+  downloadStem: boolean & Opt = false;
+
+  /** The chosen duration, so the management page can show "30 days" and renew from the same choice. */
+  @Property({ type: 'string', length: 8 })
+  expiry: string & Opt = 'never';
+
+  /** NULL: never expires. */
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt?: Date | null;
+
+  @Property({ type: 'datetime', nullable: true })
+  revokedAt?: Date | null;
+
+  // Counters, flushed in batches from Redis (see ShareStatsService).
+  @Property({ type: new BigIntType('number') })
+  views: number & Opt = 0;
+
+  @Property({ type: new BigIntType('number') })
+  plays: number & Opt = 0;
+
+  @Property({ type: new BigIntType('number') })
+  downloadsBounce: number & Opt = 0;
+
+  @Property({ type: new BigIntType('number') })
+  downloadsProject: number & Opt = 0;
+
+  @Property({ type: new BigIntType('number') })
+  downloadsStem: number & Opt = 0;
+
+  @Property({ type: 'datetime', nullable: true })
+  lastAccessedAt?: Date | null;
+
+  @OneToMany(() => ShareTrack, (t) => t.share, { orderBy: { position: 'asc' } })
+  tracks = new Collection<ShareTrack>(this);
+
+  @OneToMany('ShareFile', 'share')
+  files = new Collection<ShareFile>(this);
+
+  @Property({ type: 'datetime' })
+  createdAt: Date & Opt = new Date();
+
+  @Property({ type: 'datetime', onUpdate: () => new Date() })
+  updatedAt: Date & Opt = new Date();
+}
