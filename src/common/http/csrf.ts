@@ -8,6 +8,16 @@ type CsrfRequest = Request & { user?: { via: 'session' | 'token' } };
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
+ * Plain multipart forms (uploads, artwork) are read by their handler, after the guards, so their `_csrf` field
+ * comes too late: such forms carry the token in the action URL instead. Only for multipart bodies.
+ */
+function multipartQueryToken(req: Request): string | undefined {
+  if (!(req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data')) return undefined;
+  const token = (req.query as Record<string, unknown> | undefined)?._csrf;
+  return typeof token === 'string' ? token : undefined;
+}
+
+/**
  * Double-submit CSRF tokens bound to the session id (csrf-csrf). Forms carry `_csrf`; scripts send
  * `X-CSRF-Token`. Runs as a guard, after authentication, so a refusal goes through the exception filter
  * (a clean 403 page or JSON) and callers using a personal access token — no ambient cookie — are exempt.
@@ -24,7 +34,7 @@ export class CsrfService {
       cookieName: config.http.secureCookies ? '__Host-pd.csrf' : 'pd.csrf',
       cookieOptions: { sameSite: 'lax', path: '/', secure: config.http.secureCookies, httpOnly: true },
       getCsrfTokenFromRequest: (req) =>
-        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ?? req.headers['x-csrf-token'],
+        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ?? req.headers['x-csrf-token'] ?? multipartQueryToken(req),
     });
   }
 

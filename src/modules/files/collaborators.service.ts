@@ -30,7 +30,7 @@ export class CollaboratorsService {
     const rows = await this.em
       .getConnection()
       .execute<Array<{ collaborator_id: string; n: number }>>(
-        'select collaborator_id, count(*)::int as n from track_collaborators where collaborator_id = any(?) group by collaborator_id',
+        'select collaborator_id, count(*)::int as n from track_collaborators where collaborator_id in (?) group by collaborator_id',
         [collaborators.map((c) => c.id)],
       );
     const counts = new Map(rows.map((r) => [r.collaborator_id, r.n]));

@@ -11,12 +11,13 @@ import { TrackFile } from './entities/track-file.entity';
 import { Upload } from './entities/upload.entity';
 import { LibraryService } from './library.service';
 import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
+import { FilesPagesController } from './files-pages.controller';
 import { TracksService } from './tracks.service';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
-  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController],
+  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController],
   providers: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
   exports: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })

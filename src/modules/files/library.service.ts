@@ -177,6 +177,16 @@ export class LibraryService {
     return toTrackFileView(file);
   }
 
+  /** Takes the master mark off a bounce: then no file of the track is the master. */
+  async unsetMaster(ownerId: string, trackId: string, fileId: string): Promise<TrackFileView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    if (!file) throw new NotFoundException('file not found');
+    file.isMaster = false;
+    await this.em.flush();
+    return toTrackFileView(file);
+  }
+
   async setCategory(ownerId: string, trackId: string, fileId: string, category: FileCategory): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const file = await this.em.findOne(TrackFile, { id: fileId, track });
