@@ -22,6 +22,8 @@ import { AuthGuard } from './modules/accounts/guards/auth.guard';
 import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { DropboxModule } from './modules/dropbox/dropbox.module';
 import { FilesModule } from './modules/files/files.module';
+import { CollaborationModule } from './modules/collaboration/collaboration.module';
+import { MetricsModule } from './modules/metrics/metrics.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { HealthModule } from './modules/health/health.module';
 
@@ -70,6 +72,8 @@ export class AppModule {
         HealthModule,
         DropboxModule,
         FilesModule,
+        CollaborationModule,
+        MetricsModule,
         DashboardModule,
       ],
       providers: [

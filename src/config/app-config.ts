@@ -128,6 +128,20 @@ export class EnvSchema {
   @Min(5, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   @Max(600, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   JOB_LOCK_SECONDS = 30;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'COLLAB_STUCK_SECONDS must be an integer of at least 5' })
+  @Min(5, { message: 'COLLAB_STUCK_SECONDS must be an integer of at least 5' })
+  COLLAB_STUCK_SECONDS = 900;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'COLLAB_REFRESH_SECONDS must be an integer of at least 5' })
+  @Min(5, { message: 'COLLAB_REFRESH_SECONDS must be an integer of at least 5' })
+  COLLAB_REFRESH_SECONDS = 600;
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
+  METRICS_TOKEN?: string;
 }
 
 export interface AppConfig {
@@ -138,6 +152,10 @@ export interface AppConfig {
   session: { secret: string };
   encryption: { key: Buffer; previousKey?: Buffer };
   workers: { enabled: boolean; concurrency: number; lockMs: number };
+  /** Share with collaborators: when a running pipeline counts as stuck; how often member states are refreshed. */
+  collaboration: { stuckMs: number; refreshMs: number };
+  /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
+  metrics: { token?: string };
   files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
   log: { level: string; pretty: boolean };
   dropbox: {
@@ -198,6 +216,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       previousKey: parsed.ENCRYPTION_KEY_PREVIOUS ? decodeKey(parsed.ENCRYPTION_KEY_PREVIOUS) : undefined,
     },
     workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
+    collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
+    metrics: { token: parsed.METRICS_TOKEN },
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),

@@ -3,6 +3,8 @@ import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FilesModule } from '../modules/files/files.module';
 import { FilesProcessor } from './processors/files.processor';
+import { CollaborationModule } from '../modules/collaboration/collaboration.module';
+import { CollaborationProcessor } from './processors/collaboration.processor';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
 import { bullConnection } from './redis-connection';
 
@@ -25,7 +27,7 @@ import { bullConnection } from './redis-connection';
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-const PROCESSORS: Provider[] = [FilesProcessor];
+const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */
@@ -37,7 +39,7 @@ export class JobsModule {
   static register(options: JobsModuleOptions): DynamicModule {
     return {
       module: JobsModule,
-      imports: [QueuesModule, FilesModule],
+      imports: [QueuesModule, CollaborationModule, FilesModule],
       providers: options.workers ? PROCESSORS : [],
     };
   }

@@ -7,6 +7,8 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QueueName = {
   /** Moving files into Dropbox and reading their audio metadata. */
   Files: 'files',
+  /** Share with collaborators: the pipeline's steps (a flow per run), member refreshes and the scheduled sweep. */
+  Collaboration: 'collaboration',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 

@@ -54,7 +54,7 @@ export class Migration20261127000005_collaboration extends Migration {
         "name" varchar(120) not null,
         "email" varchar(320) null,
         "state" varchar(16) not null default 'queued'
-          check ("state" in ('queued', 'invited', 'joined', 'no_email', 'failed', 'removed')),
+          check ("state" in ('queued', 'invited', 'joined', 'no_email', 'failed')),
         "error" text null,
         "updated_at" timestamptz not null default now(),
         constraint "collab_members_pipeline_id_collaborator_id_unique" unique ("pipeline_id", "collaborator_id")

@@ -1,0 +1,62 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { CurrentUser } from '../accounts/decorators';
+import { CollaborationService } from './collaboration.service';
+import { CollaborationView } from './collaboration.views';
+import { StartCollaborationDto } from './dto/start-collaboration.dto';
+
+const uuid = new ParseUUIDPipe();
+
+@ApiTags('collaboration')
+@ApiBearerAuth()
+@ApiCookieAuth()
+@Controller('api/v1/tracks/:id/collaboration')
+export class CollaborationApiController {
+  constructor(private readonly collaboration: CollaborationService) {}
+
+  @ApiOperation({ summary: 'Status of sharing the track with its collaborators: steps, counts, each collaborator’s access' })
+  @Get()
+  status(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
+    return this.collaboration.status(user.id, id);
+  }
+
+  @ApiOperation({ summary: 'Start sharing (or share with remaining: new collaborators and newly selected files)' })
+  @Post()
+  @HttpCode(202)
+  start(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() dto: StartCollaborationDto): Promise<CollaborationView> {
+    return this.collaboration.start(user.id, id, dto.files ?? [], dto.accessLevel);
+  }
+
+  @ApiOperation({ summary: 'Retry a failed or stuck pipeline from where it stopped' })
+  @Post('retry')
+  @HttpCode(202)
+  retry(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
+    return this.collaboration.retry(user.id, id);
+  }
+
+  @ApiOperation({ summary: 'Reset: stop and forget the pipeline (the Dropbox folder and its members stay as they are)' })
+  @Post('reset')
+  @HttpCode(200)
+  reset(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
+    return this.collaboration.reset(user.id, id);
+  }
+
+  @ApiOperation({ summary: 'Refresh collaborators’ states (joined / invite pending) from Dropbox' })
+  @Post('refresh')
+  @HttpCode(200)
+  refresh(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
+    return this.collaboration.refresh(user.id, id);
+  }
+
+  @ApiOperation({ summary: 'Remove a collaborator’s access to the shared folder' })
+  @Delete('members/:collaboratorId')
+  @HttpCode(200)
+  removeAccess(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('collaboratorId', uuid) collaboratorId: string,
+  ): Promise<CollaborationView> {
+    return this.collaboration.removeAccess(user.id, id, collaboratorId);
+  }
+}

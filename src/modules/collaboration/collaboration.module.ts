@@ -1,0 +1,25 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { DropboxModule } from '../dropbox/dropbox.module';
+import { FilesModule } from '../files/files.module';
+import { CollaborationApiController } from './collaboration-api.controller';
+import { CollaborationController } from './collaboration.controller';
+import { CollaborationService } from './collaboration.service';
+import { CollabFile } from './entities/collab-file.entity';
+import { CollabMember } from './entities/collab-member.entity';
+import { CollabPipeline } from './entities/collab-pipeline.entity';
+import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
+
+@Module({
+  imports: [
+    MikroOrmModule.forFeature([CollabPipeline, CollabFile, CollabMember]),
+    BullModule.registerFlowProducer({ name: COLLAB_FLOW_PRODUCER }),
+    FilesModule,
+    DropboxModule,
+  ],
+  controllers: [CollaborationController, CollaborationApiController],
+  providers: [CollaborationService, PipelineRunnerService],
+  exports: [CollaborationService, PipelineRunnerService],
+})
+export class CollaborationModule {}

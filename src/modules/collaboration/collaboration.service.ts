@@ -1,0 +1,318 @@
+import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
+import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
+import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import { FlowProducer, Queue } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { CollaborationStepJobData, ensureRunQueued, removeRunJobs } from '../../jobs/flows';
+import { QueueName } from '../../jobs/queues';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import { CollaboratorsService } from '../files/collaborators.service';
+import { Collaborator } from '../files/entities/collaborator.entity';
+import { Track } from '../files/entities/track.entity';
+import { TrackFile } from '../files/entities/track-file.entity';
+import { CATEGORY_FOLDERS } from '../files/file-categories';
+import { LibraryService } from '../files/library.service';
+import { safeFolderName } from '../files/names';
+import { TracksService } from '../files/tracks.service';
+import type { CollaboratorView } from '../files/views';
+import { CollaborationView, toCollaborationView } from './collaboration.views';
+import { CollabFile } from './entities/collab-file.entity';
+import { CollabMember } from './entities/collab-member.entity';
+import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
+import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
+
+/** The folder shared with a track's collaborators, under the Dropbox root; the id keeps same-titled tracks apart. */
+export const COLLABORATION_FOLDER = 'Collaboration';
+
+/** How many pipelines one sweep refreshes (oldest first); the rest wait for the next sweep. */
+const SWEEP_REFRESH_LIMIT = 200;
+
+/**
+ * Share with collaborators, as the producer sees it: start (or "share with remaining"), status, retry, reset,
+ * refresh from Dropbox and removing someone's access. The steps themselves run in {@link PipelineRunnerService}.
+ */
+@Injectable()
+export class CollaborationService {
+  private readonly logger = new Logger(CollaborationService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly orm: MikroORM,
+    private readonly tracks: TracksService,
+    private readonly collaborators: CollaboratorsService,
+    private readonly library: LibraryService,
+    private readonly dropbox: DropboxConnectionsService,
+    private readonly runner: PipelineRunnerService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
+    @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
+  ) {}
+
+  async status(ownerId: string, trackId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+  }
+
+  /**
+   * Starts sharing the selected files (`f:<TrackFile id>` / `d:<Dropbox id>`) with the track's collaborators, or,
+   * once started, shares what is new: newly selected files and collaborators added since. While a run is going,
+   * the new work is recorded and a follow-up run starts when it ends.
+   */
+  async start(ownerId: string, trackId: string, selection: string[], accessLevel?: AccessLevel): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const onTrack = await this.collaborators.onTrack(ownerId, trackId);
+    if (onTrack.length === 0) {
+      throw new BadRequestException({ field: 'files', message: 'this track has no collaborators yet: add them to the track first' });
+    }
+    // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
+    const files = selection.length ? await this.library.resolveSelection(ownerId, trackId, selection) : [];
+
+    const ref = await this.orm.em.fork().transactional(async (em) => {
+      const pipeline = await this.lockedPipeline(em, track.id, true);
+      if (pipeline.status === 'not_shared' && files.length === 0) {
+        throw new BadRequestException({ field: 'files', message: 'select at least one file to share with collaborators' });
+      }
+      if (pipeline.status === 'not_shared' && accessLevel) pipeline.accessLevel = accessLevel;
+      pipeline.folderPath ??= `${this.config.files.dropboxRoot}/${COLLABORATION_FOLDER}/${safeFolderName(track.title)} (${track.id.slice(0, 8)})`;
+      await this.addFiles(em, pipeline, files);
+      await this.syncMembers(em, pipeline, onTrack, false);
+      if (pipeline.status === 'running') {
+        pipeline.rerunRequested = true;
+        return null;
+      }
+      return this.beginRun(pipeline);
+    });
+    if (ref) await ensureRunQueued(this.flows, this.queue, ref);
+    return this.view(track, onTrack);
+  }
+
+  /** After a failure (or when stuck): a new run that resumes where the work stopped. */
+  async retry(ownerId: string, trackId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const onTrack = await this.collaborators.onTrack(ownerId, trackId);
+    const ref = await this.orm.em.fork().transactional(async (em) => {
+      const pipeline = await this.lockedPipeline(em, track.id, false);
+      if (!pipeline || !(pipeline.status === 'failed' || this.isStuck(pipeline))) {
+        throw new ConflictException({ field: 'status', message: 'only a failed or stuck pipeline can be retried' });
+      }
+      // A corrected email (or one added since) is used; refused people are invited again.
+      await this.syncMembers(em, pipeline, onTrack, true);
+      return this.beginRun(pipeline);
+    });
+    await ensureRunQueued(this.flows, this.queue, ref);
+    return this.view(track, onTrack);
+  }
+
+  /**
+   * Forgets the pipeline: its queued jobs are removed, running ones stop at their next step (the generation changed),
+   * and the track is "not shared with collaborators" again. The Dropbox folder and its members stay as they are.
+   */
+  async reset(ownerId: string, trackId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const old = await this.orm.em.fork().transactional(async (em) => {
+      const pipeline = await this.lockedPipeline(em, track.id, false);
+      if (!pipeline) return null;
+      const previous: CollaborationStepJobData = { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run };
+      await em.nativeDelete(CollabFile, { pipeline: pipeline.id });
+      await em.nativeDelete(CollabMember, { pipeline: pipeline.id });
+      Object.assign(pipeline, {
+        generation: pipeline.generation + 1,
+        run: 0,
+        status: 'not_shared',
+        step: null,
+        folderPath: null,
+        sharedFolderId: null,
+        folderUrl: null,
+        copyJobId: null,
+        copyAttempted: false,
+        rerunRequested: false,
+        errorCode: null,
+        errorMessage: null,
+        progressAt: null,
+        membersRefreshedAt: null,
+        startedAt: null,
+        finishedAt: null,
+      } satisfies Partial<CollabPipeline>);
+      return previous;
+    });
+    if (old) await removeRunJobs(this.queue, old);
+    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+  }
+
+  /** Re-reads who joined and who is still invited, from Dropbox, now. */
+  async refresh(ownerId: string, trackId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { track: track.id });
+    if (!pipeline?.sharedFolderId) throw new ConflictException({ field: 'status', message: 'the track is not shared with collaborators yet' });
+    await this.runner.refreshMembers(pipeline.id, ownerId);
+    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+  }
+
+  /**
+   * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
+   * they are removed from the track; works whether or not they are still on it.
+   */
+  async removeAccess(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const em = this.orm.em.fork();
+    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
+    const member = pipeline && (await em.findOne(CollabMember, { pipeline, collaborator: collaboratorId }));
+    if (!pipeline || !member) throw new NotFoundException('this collaborator has no access to the track’s shared folder');
+    if (pipeline.sharedFolderId && member.email && (member.state === 'invited' || member.state === 'joined' || member.state === 'queued')) {
+      const client = await this.dropbox.clientFor(ownerId);
+      await client.removeFolderMember(pipeline.sharedFolderId, { email: member.email });
+    }
+    await em.nativeDelete(CollabMember, { id: member.id });
+    this.logger.log({ trackId, collaboratorId }, 'collaborator removed from the shared folder');
+    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+  }
+
+  /**
+   * The scheduled sweep (a BullMQ job scheduler, so once per interval across all processes): re-queues running
+   * pipelines whose jobs went missing (Redis lost them, or a process died between its database write and the
+   * enqueue), and refreshes member states of shared pipelines, oldest first.
+   */
+  async sweep(): Promise<{ requeued: number; refreshed: number }> {
+    const em = this.orm.em.fork();
+    const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
+    const running = await em.find(CollabPipeline, { status: 'running', progressAt: { $lt: quietSince } }, { limit: 200 });
+    let requeued = 0;
+    for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
+
+    const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
+    const due = await em.find(
+      CollabPipeline,
+      { sharedFolderId: { $ne: null }, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
+      { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
+    );
+    let refreshed = 0;
+    for (const p of due) {
+      try {
+        await this.runner.refreshMembers(p.id, p.track.owner.id);
+        refreshed += 1;
+      } catch (err) {
+        this.logger.warn({ pipelineId: p.id, err: err instanceof Error ? err.message : String(err) }, 'member refresh failed');
+      }
+    }
+    if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
+    return { requeued, refreshed };
+  }
+
+  // -------------------------------------------------------------------------------------------------------------
+
+  private isStuck(pipeline: CollabPipeline): boolean {
+    return (
+      pipeline.status === 'running' &&
+      !!pipeline.progressAt &&
+      Date.now() - pipeline.progressAt.getTime() > this.config.collaboration.stuckMs
+    );
+  }
+
+  private beginRun(pipeline: CollabPipeline): CollaborationStepJobData {
+    pipeline.run += 1;
+    pipeline.status = 'running';
+    pipeline.step = 'folder';
+    pipeline.rerunRequested = false;
+    pipeline.errorCode = null;
+    pipeline.errorMessage = null;
+    pipeline.startedAt = new Date();
+    pipeline.progressAt = new Date();
+    pipeline.finishedAt = null;
+    return { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run };
+  }
+
+  /** The track's pipeline row, locked for this transaction (created on first use when `create`). */
+  private async lockedPipeline(em: EntityManager, trackId: string, create: true): Promise<CollabPipeline>;
+  private async lockedPipeline(em: EntityManager, trackId: string, create: false): Promise<CollabPipeline | null>;
+  private async lockedPipeline(em: EntityManager, trackId: string, create: boolean): Promise<CollabPipeline | null> {
+    if (create) {
+      // Two first clicks at once create one row: the unique track id decides.
+      await em.execute('insert into collab_pipelines (id, track_id) values (?, ?) on conflict (track_id) do nothing', [randomUUID(), trackId]);
+    }
+    return em.findOne(CollabPipeline, { track: trackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  }
+
+  /** New files become pending copies with a fixed target (`Stems/kick.wav`); a name taken by another file gets " (2)". */
+  private async addFiles(em: EntityManager, pipeline: CollabPipeline, files: TrackFile[]): Promise<void> {
+    if (!files.length) return;
+    const existing = await em.find(CollabFile, { pipeline });
+    const bySource = new Map(existing.map((f) => [f.sourceId, f]));
+    const taken = new Set(existing.map((f) => f.targetPath.toLowerCase()));
+    for (const file of files) {
+      const known = bySource.get(file.dropboxId);
+      if (known) {
+        if (known.status === 'skipped') {
+          known.status = 'pending';
+          known.error = null;
+        }
+        continue;
+      }
+      const folder = CATEGORY_FOLDERS[file.category];
+      let target = `${folder}/${file.name}`;
+      for (let n = 2; taken.has(target.toLowerCase()); n += 1) {
+        const dot = file.name.lastIndexOf('.');
+        target = dot > 0 ? `${folder}/${file.name.slice(0, dot)} (${n})${file.name.slice(dot)}` : `${folder}/${file.name} (${n})`;
+      }
+      taken.add(target.toLowerCase());
+      em.persist(
+        em.create(CollabFile, {
+          pipeline,
+          trackFile: em.getReference(TrackFile, file.id),
+          sourceId: file.dropboxId,
+          name: file.name,
+          contentHash: file.contentHash ?? null,
+          size: file.size,
+          isPackage: file.isPackage,
+          targetPath: target,
+        }),
+      );
+    }
+  }
+
+  /**
+   * Brings member rows in line with the track's collaborators: newcomers are queued (or marked "no email"),
+   * a changed email is picked up unless the person already has access, and with `requeueFailed` refused
+   * people are tried again.
+   */
+  private async syncMembers(em: EntityManager, pipeline: CollabPipeline, onTrack: CollaboratorView[], requeueFailed: boolean): Promise<void> {
+    const rows = await em.find(CollabMember, { pipeline });
+    const byCollaborator = new Map(rows.map((r) => [r.collaborator.id, r]));
+    for (const person of onTrack) {
+      const email = person.email?.toLowerCase() ?? null;
+      const row = byCollaborator.get(person.id);
+      if (!row) {
+        em.persist(
+          em.create(CollabMember, {
+            pipeline,
+            collaborator: em.getReference(Collaborator, person.id),
+            name: person.name,
+            email,
+            state: email ? 'queued' : 'no_email',
+          }),
+        );
+        continue;
+      }
+      row.name = person.name;
+      const changed = row.email !== email;
+      if (row.state === 'no_email' || (row.state === 'failed' && (requeueFailed || changed)) || row.state === 'queued') {
+        row.email = email;
+        row.state = email ? 'queued' : 'no_email';
+        row.error = null;
+        row.updatedAt = new Date();
+      }
+    }
+  }
+
+  private async view(track: Track, onTrack: CollaboratorView[]): Promise<CollaborationView> {
+    const em = this.orm.em.fork();
+    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
+    const [files, members] = pipeline
+      ? await Promise.all([
+          em.find(CollabFile, { pipeline }, { orderBy: { targetPath: 'asc' } }),
+          em.find(CollabMember, { pipeline }, { orderBy: { name: 'asc' } }),
+        ])
+      : [[], []];
+    return toCollaborationView({ track, pipeline, files, members, onTrack, stuckMs: this.config.collaboration.stuckMs });
+  }
+}

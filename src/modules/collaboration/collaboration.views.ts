@@ -1,0 +1,167 @@
+import type { CollaboratorView } from '../files/views';
+import type { CollabFile } from './entities/collab-file.entity';
+import type { CollabMember, MemberState } from './entities/collab-member.entity';
+import { CollabPipeline, PIPELINE_STEPS, PipelineStep } from './entities/collab-pipeline.entity';
+
+export type PanelStatus = 'not_shared' | 'running' | 'stuck' | 'done' | 'failed';
+export type StepState = 'pending' | 'running' | 'done' | 'failed';
+export type MemberPanelState = MemberState | 'not_invited';
+
+export interface CollaborationMemberView {
+  collaboratorId: string;
+  name: string;
+  email: string | null;
+  state: MemberPanelState;
+  stateLabel: string;
+  /** Dropbox's reason, in plain words, when the invitation was refused. */
+  error: string | null;
+  /** Their access can be taken away (they are invited or joined). */
+  canRemove: boolean;
+}
+
+export interface CollaborationView {
+  trackId: string;
+  trackTitle: string;
+  status: PanelStatus;
+  statusLabel: string;
+  /** The step running, or the one that failed. */
+  step: PipelineStep | null;
+  steps: Array<{ key: PipelineStep | 'done'; label: string; state: StepState }>;
+  folder: { path: string; url: string | null } | null;
+  files: { total: number; copied: number; skipped: number; pending: number; skippedNotes: string[] };
+  invites: { total: number; sent: number; joined: number; pending: number; failed: number; noEmail: number };
+  members: CollaborationMemberView[];
+  error: { code: string; message: string } | null;
+  /** A temporary problem the queue is retrying. */
+  notice: string | null;
+  accessLevel: 'editor' | 'viewer';
+  /** Start, or once started "share with remaining" (new collaborators, newly selected files). */
+  canStart: boolean;
+  canRetry: boolean;
+  canReset: boolean;
+  canRefresh: boolean;
+  startedAt: string | null;
+  finishedAt: string | null;
+  lastProgressAt: string | null;
+  membersRefreshedAt: string | null;
+}
+
+const STEP_LABELS: Record<PipelineStep | 'done', string> = {
+  folder: 'Creating folder',
+  files: 'Uploading files',
+  invites: 'Sending invites',
+  done: 'Done',
+};
+
+const STATUS_LABELS: Record<PanelStatus, string> = {
+  not_shared: 'Not shared with collaborators',
+  running: 'Sharing…',
+  stuck: 'Stuck: no progress for a while',
+  done: 'Done',
+  failed: 'Failed',
+};
+
+const MEMBER_LABELS: Record<MemberPanelState, string> = {
+  queued: 'Invite being sent',
+  invited: 'Invite pending',
+  joined: 'Has access (joined)',
+  no_email: 'No email on file: can’t be invited',
+  failed: 'Failed',
+  not_invited: 'Not invited yet (use Share with remaining)',
+};
+
+function stepStates(status: PanelStatus, step: PipelineStep | null): CollaborationView['steps'] {
+  const current = step ? PIPELINE_STEPS.indexOf(step) : -1;
+  const steps: CollaborationView['steps'] = PIPELINE_STEPS.map((key, index) => {
+    let state: StepState = 'pending';
+    if (status === 'done') state = 'done';
+    else if (status === 'running' || status === 'stuck' || status === 'failed') {
+      if (index < current) state = 'done';
+      else if (index === current) state = status === 'failed' ? 'failed' : 'running';
+    }
+    return { key, label: STEP_LABELS[key], state };
+  });
+  steps.push({ key: 'done', label: STEP_LABELS.done, state: status === 'done' ? 'done' : 'pending' });
+  return steps;
+}
+
+export function toCollaborationView(input: {
+  track: { id: string; title: string };
+  pipeline: CollabPipeline | null;
+  files: CollabFile[];
+  members: CollabMember[];
+  onTrack: CollaboratorView[];
+  stuckMs: number;
+  now?: Date;
+}): CollaborationView {
+  const { pipeline } = input;
+  const now = input.now ?? new Date();
+  let status: PanelStatus = pipeline?.status ?? 'not_shared';
+  if (status === 'running' && pipeline?.progressAt && now.getTime() - pipeline.progressAt.getTime() > input.stuckMs) status = 'stuck';
+
+  const byCollaborator = new Map(input.members.map((m) => [m.collaborator.id, m]));
+  const members: CollaborationMemberView[] = input.members.map((m) => ({
+    collaboratorId: m.collaborator.id,
+    name: m.name,
+    email: m.email ?? null,
+    state: m.state as MemberState,
+    stateLabel: MEMBER_LABELS[m.state as MemberState],
+    error: m.error ?? null,
+    canRemove: m.state === 'invited' || m.state === 'joined',
+  }));
+  if (status !== 'not_shared') {
+    for (const c of input.onTrack) {
+      if (byCollaborator.has(c.id)) continue;
+      members.push({
+        collaboratorId: c.id,
+        name: c.name,
+        email: c.email,
+        state: 'not_invited',
+        stateLabel: MEMBER_LABELS.not_invited,
+        error: null,
+        canRemove: false,
+      });
+    }
+  }
+  const count = (state: MemberState) => input.members.filter((m) => m.state === state).length;
+  const withEmail = input.members.filter((m) => m.state !== 'no_email').length;
+
+  const filesOf = (s: CollabFile['status']) => input.files.filter((f) => f.status === s);
+  const running = status === 'running' || status === 'stuck';
+  return {
+    trackId: input.track.id,
+    trackTitle: input.track.title,
+    status,
+    statusLabel: STATUS_LABELS[status],
+    step: pipeline?.step ?? null,
+    steps: stepStates(status, pipeline?.step ?? null),
+    folder: pipeline?.folderPath && pipeline.sharedFolderId ? { path: pipeline.folderPath, url: pipeline.folderUrl ?? null } : null,
+    files: {
+      total: input.files.length,
+      copied: filesOf('copied').length,
+      skipped: filesOf('skipped').length,
+      pending: filesOf('pending').length,
+      skippedNotes: filesOf('skipped').map((f) => f.error ?? `${f.name} was not copied`),
+    },
+    invites: {
+      total: withEmail,
+      sent: count('invited') + count('joined'),
+      joined: count('joined'),
+      pending: count('invited'),
+      failed: count('failed'),
+      noEmail: count('no_email'),
+    },
+    members,
+    error: status === 'failed' && pipeline?.errorMessage ? { code: pipeline.errorCode ?? 'failed', message: pipeline.errorMessage } : null,
+    notice: running && pipeline?.errorCode === 'retrying' ? (pipeline.errorMessage ?? null) : null,
+    accessLevel: pipeline?.accessLevel ?? 'editor',
+    canStart: true,
+    canRetry: status === 'failed' || status === 'stuck',
+    canReset: status !== 'not_shared',
+    canRefresh: Boolean(pipeline?.sharedFolderId),
+    startedAt: pipeline?.startedAt?.toISOString() ?? null,
+    finishedAt: pipeline?.finishedAt?.toISOString() ?? null,
+    lastProgressAt: pipeline?.progressAt?.toISOString() ?? null,
+    membersRefreshedAt: pipeline?.membersRefreshedAt?.toISOString() ?? null,
+  };
+}
