@@ -12,7 +12,7 @@ import { handleTempLink } from './routes/temp-link';
  * API, `/oauth2/*`, temporary links under `/_tl/`, and the control API under `/_emulator/`.
  */
 export function createEmulatorServer(emulator: Emulator, control: EmulatorControl): Server {
-  return createServer((req, res) => {
+  const server = createServer((req, res) => {
     res.on('finish', () => emulator.counters.responded(res.statusCode));
     dispatch(emulator, control, req, res).catch((error: unknown) => {
       process.stderr.write(`dropbox-emulator: ${error instanceof Error ? error.stack : String(error)}\n`);
@@ -20,6 +20,11 @@ export function createEmulatorServer(emulator: Emulator, control: EmulatorContro
       else sendText(res, 500, 'Internal Server Error');
     });
   });
+  // Like Dropbox, keep idle connections longer than clients do (Node's agent drops them after 5 s). With equal
+  // timeouts a client can reuse a socket at the moment the server closes it, and its request fails with ECONNRESET.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  return server;
 }
 
 async function dispatch(emulator: Emulator, control: EmulatorControl, req: IncomingMessage, res: ServerResponse) {
