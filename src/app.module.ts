@@ -24,6 +24,7 @@ import { DropboxModule } from './modules/dropbox/dropbox.module';
 import { FilesModule } from './modules/files/files.module';
 import { CollaborationModule } from './modules/collaboration/collaboration.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
+import { ShareModule } from './modules/share/share.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { HealthModule } from './modules/health/health.module';
 
@@ -74,6 +75,7 @@ export class AppModule {
         FilesModule,
         CollaborationModule,
         MetricsModule,
+        ShareModule,
         DashboardModule,
       ],
       providers: [

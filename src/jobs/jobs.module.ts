@@ -2,9 +2,11 @@ import { BullModule } from '@nestjs/bullmq';
 import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FilesModule } from '../modules/files/files.module';
+import { ShareModule } from '../modules/share/share.module';
 import { FilesProcessor } from './processors/files.processor';
 import { CollaborationModule } from '../modules/collaboration/collaboration.module';
 import { CollaborationProcessor } from './processors/collaboration.processor';
+import { ShareProcessor } from './processors/share.processor';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
 import { bullConnection } from './redis-connection';
 
@@ -27,7 +29,7 @@ import { bullConnection } from './redis-connection';
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor];
+const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, ShareProcessor];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */
@@ -39,7 +41,7 @@ export class JobsModule {
   static register(options: JobsModuleOptions): DynamicModule {
     return {
       module: JobsModule,
-      imports: [QueuesModule, CollaborationModule, FilesModule],
+      imports: [QueuesModule, CollaborationModule, FilesModule, ShareModule],
       providers: options.workers ? PROCESSORS : [],
     };
   }

@@ -7,6 +7,8 @@ import type { DefaultJobOptions } from 'bullmq';
 export const QueueName = {
   /** Moving files into Dropbox and reading their audio metadata. */
   Files: 'files',
+  /** Share links: adding the view/play/download counters kept in Redis to PostgreSQL. */
+  Share: 'share',
   /** Share with collaborators: the pipeline's steps (a flow per run), member refreshes and the scheduled sweep. */
   Collaboration: 'collaboration',
 } as const;
@@ -28,6 +30,11 @@ export interface UploadJobData {
 export interface AnalyzeAudioJobData {
   trackFileId: string;
 }
+
+export const ShareJob = {
+  /** Scheduled (one run across all workers): moves pending share counters into PostgreSQL. No payload. */
+  FlushStats: 'flush-stats',
+} as const;
 
 /**
  * Retry and retention for every job, decided here and nowhere else. Exponential backoff starts at 5 s

@@ -1,9 +1,8 @@
-import { Controller, Get, Redirect, Render } from '@nestjs/common';
+import { Controller, Get, Redirect } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 
 /**
- * The dashboard's top-level pages (Tracks and Collaborators live in the files module). Until a producer connects
- * Dropbox, Shares points to Settings instead of offering buttons that cannot work.
+ * The dashboard's home. Tracks and Collaborators live in the files module, Shares in the share module.
  */
 @ApiExcludeController()
 @Controller()
@@ -11,10 +10,4 @@ export class DashboardController {
   @Get()
   @Redirect('/tracks', 303)
   home() {}
-
-  @Get('shares')
-  @Render('dashboard/shares')
-  shares() {
-    return { title: 'Shares', nav: 'shares', needsDropbox: true };
-  }
 }

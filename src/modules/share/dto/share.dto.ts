@@ -1,0 +1,118 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsOptional,
+  IsString,
+  IsUUID,
+  Matches,
+  MaxLength,
+  MinLength,
+  ValidateIf,
+  ValidateNested,
+} from 'class-validator';
+import { EXPIRY_CHOICES, ExpiryChoice } from '../share-rules';
+
+export const MAX_SHARE_TRACKS = 50;
+const SELECTION = /^(?:f:[0-9a-f-]{36}|d:id:[A-Za-z0-9_-]{1,100})$/;
+
+const emptyToNull = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? null : typeof value === 'string' ? value.trim() : value);
+
+export class DownloadsDto {
+  @ApiPropertyOptional({ description: 'Recipients may download bounces' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.bounce must be true or false' })
+  bounce?: boolean;
+
+  @ApiPropertyOptional({ description: 'Recipients may download projects' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.project must be true or false' })
+  project?: boolean;
+
+  @ApiPropertyOptional({ description: 'Recipients may download stems' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.stem must be true or false' })
+  stem?: boolean;
+}
+
+export class ShareTrackSelectionDto {
+  @ApiProperty({ format: 'uuid' })
+  @IsUUID('4', { message: 'trackId must be a track id' })
+  trackId: string;
+
+  @ApiProperty({
+    type: [String],
+    description: 'Files of the track: "f:<file id>" (imported) or "d:<Dropbox id>" (in its folder, imported on creation)',
+  })
+  @IsArray({ message: 'files must be a list' })
+  @ArrayMaxSize(1000, { message: 'files can name at most 1000 files per track' })
+  @IsString({ each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
+  @Matches(SELECTION, { each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
+  files: string[];
+}
+
+class ShareSettingsDto {
+  @ApiPropertyOptional({ maxLength: 200, description: 'Defaults to the track title, or "N tracks"' })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @IsString({ message: 'title must be text' })
+  @MaxLength(200, { message: 'title must be at most 200 characters' })
+  title?: string | null;
+
+  @ApiPropertyOptional({ maxLength: 2000, nullable: true })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @IsString({ message: 'message must be text' })
+  @MaxLength(2000, { message: 'message must be at most 2000 characters' })
+  message?: string | null;
+
+  @ApiPropertyOptional({ enum: EXPIRY_CHOICES, default: '30d' })
+  @IsOptional()
+  @IsIn(EXPIRY_CHOICES, { message: `expiry must be one of ${EXPIRY_CHOICES.join(', ')}` })
+  expiry?: ExpiryChoice;
+
+  @ApiPropertyOptional({ type: DownloadsDto, description: 'Per category; omitted ones follow the tracks\u2019 sharing status' })
+  @IsOptional()
+  @ValidateNested()
+  @Type(() => DownloadsDto)
+  downloads?: DownloadsDto;
+}
+
+export class CreateShareDto extends ShareSettingsDto {
+  @ApiProperty({ type: [ShareTrackSelectionDto], maxItems: MAX_SHARE_TRACKS })
+  @IsArray({ message: 'tracks must be a list' })
+  @ArrayMinSize(1, { message: 'tracks must name at least one track' })
+  @ArrayMaxSize(MAX_SHARE_TRACKS, { message: `tracks can name at most ${MAX_SHARE_TRACKS} tracks` })
+  @ValidateNested({ each: true })
+  @Type(() => ShareTrackSelectionDto)
+  tracks: ShareTrackSelectionDto[];
+
+  @ApiPropertyOptional({ minLength: 4, maxLength: 200, description: 'Recipients type it before they see anything' })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @IsString({ message: 'password must be text' })
+  @MinLength(4, { message: 'password must be at least 4 characters' })
+  @MaxLength(200, { message: 'password must be at most 200 characters' })
+  password?: string | null;
+}
+
+export class UpdateShareDto extends ShareSettingsDto {
+  @ApiPropertyOptional({ minLength: 4, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
+  @IsOptional()
+  @ValidateIf((_o, v) => v !== null)
+  @IsString({ message: 'password must be text' })
+  @MinLength(4, { message: 'password must be at least 4 characters' })
+  @MaxLength(200, { message: 'password must be at most 200 characters' })
+  password?: string | null;
+}
+
+export class UnlockShareDto {
+  @IsString({ message: 'password is required' })
+  @MinLength(1, { message: 'password is required' })
+  @MaxLength(200, { message: 'password must be at most 200 characters' })
+  password: string;
+}

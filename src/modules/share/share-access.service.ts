@@ -1,0 +1,171 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { ForbiddenException, GoneException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { RedisService } from '../../common/redis/redis.module';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import type { FileCategory } from '../files/file-categories';
+import { Share } from './entities/share.entity';
+import { ShareFile } from './entities/share-file.entity';
+import { ShareClock } from './share-clock';
+import { Downloads, looksLikeToken } from './share-rules';
+import { ShareTuning } from './share-tuning';
+
+/** What every share route needs to decide access: small, cached in Redis per token, dropped on every edit. */
+export interface ShareAccess {
+  id: string;
+  ownerId: string;
+  token: string;
+  title: string;
+  expiresAt: number | null;
+  revokedAt: number | null;
+  hasPassword: boolean;
+  passwordVersion: number;
+  downloads: Downloads;
+}
+
+/** The share exists and is open, but asks for its password first. */
+export class ShareLockedException extends HttpException {
+  constructor(readonly token: string) {
+    super({ message: 'This share is password-protected.', locked: true }, HttpStatus.FORBIDDEN);
+  }
+}
+
+export type FileUse = 'play' | 'download';
+
+const COOKIE = 'pd_share';
+const COOKIE_MAX_AGE_MS = 7 * 24 * 3600_000;
+
+export function toAccess(share: Share): ShareAccess {
+  return {
+    id: share.id,
+    ownerId: typeof share.owner === 'string' ? share.owner : share.owner.id,
+    token: share.token,
+    title: share.title,
+    expiresAt: share.expiresAt ? share.expiresAt.getTime() : null,
+    revokedAt: share.revokedAt ? share.revokedAt.getTime() : null,
+    hasPassword: Boolean(share.passwordHash),
+    passwordVersion: share.passwordVersion,
+    downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+  };
+}
+
+/**
+ * The one access check of share links, for the page and every file route: unknown token → 404, revoked → 410
+ * "disabled", expired → 410 "expired", password not yet given → the password form, and per file: not in this
+ * share → 404, download of a disabled category → 403.
+ */
+@Injectable()
+export class ShareAccessService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly redis: RedisService,
+    private readonly clock: ShareClock,
+    private readonly tuning: ShareTuning,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  recordKey(token: string): string {
+    return this.redis.key('share', 'rec', token);
+  }
+
+  pageKey(token: string): string {
+    return this.redis.key('share', 'page', token);
+  }
+
+  /**
+   * The token's access record and, for the page, its cached HTML — one Redis round trip when both are warm. On a
+   * miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses.
+   */
+  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; html: string | null; loaded: Share | null }> {
+    if (!looksLikeToken(token)) throw this.notFound();
+    const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
+    const [record, html] = await this.redis.client.mget(...keys);
+    if (record) return { access: JSON.parse(record) as ShareAccess, html: html ?? null, loaded: null };
+
+    const share = await this.em.findOne(
+      Share,
+      { token },
+      withPage ? { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' } : {},
+    );
+    if (!share) throw this.notFound();
+    const access = toAccess(share);
+    await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs);
+    return { access, html: null, loaded: share };
+  }
+
+  /** Revoked and expired shares answer 410 everywhere; revocation wins when both apply. */
+  assertOpen(access: ShareAccess): void {
+    if (access.revokedAt !== null) throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
+    if (access.expiresAt !== null && access.expiresAt <= this.clock.now().getTime()) {
+      throw new GoneException({ message: 'This link has expired', reason: 'expired' });
+    }
+  }
+
+  assertUnlocked(access: ShareAccess, req: Request): void {
+    if (access.hasPassword && !this.isUnlocked(access, req)) throw new ShareLockedException(access.token);
+  }
+
+  isUnlocked(access: ShareAccess, req: Request): boolean {
+    const presented = (req.cookies as Record<string, string> | undefined)?.[COOKIE];
+    if (!presented) return false;
+    const expected = Buffer.from(this.unlockValue(access));
+    const given = Buffer.from(presented);
+    return given.length === expected.length && timingSafeEqual(given, expected);
+  }
+
+  /**
+   * After the right password: a cookie that opens this share only — scoped to its path, signed for its id and
+   * password version (changing the password locks everyone out again).
+   */
+  setUnlocked(access: ShareAccess, res: Response): void {
+    const expiresIn = access.expiresAt === null ? COOKIE_MAX_AGE_MS : Math.min(COOKIE_MAX_AGE_MS, access.expiresAt - this.clock.now().getTime());
+    res.cookie(COOKIE, this.unlockValue(access), {
+      path: `/s/${access.token}`,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.http.secureCookies,
+      maxAge: Math.max(1000, expiresIn),
+    });
+  }
+
+  private unlockValue(access: ShareAccess): string {
+    return createHmac('sha256', this.config.session.secret)
+      .update(`share-unlock\0${access.id}\0${access.passwordVersion}`)
+      .digest('base64url');
+  }
+
+  /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
+  async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
+    if (!/^[0-9a-f-]{36}$/.test(fileId)) throw new NotFoundException('This file is not part of this share.');
+    const item = await this.em.findOne(ShareFile, { share: access.id, file: fileId }, { populate: ['file', 'file.track'], strategy: 'joined' });
+    if (!item) throw new NotFoundException('This file is not part of this share.');
+    if (use === 'download') this.assertDownloadable(access, item.file.category);
+    return item;
+  }
+
+  assertDownloadable(access: ShareAccess, category: FileCategory): void {
+    if (!access.downloads[category]) throw new ForbiddenException('Downloads of these files are not enabled for this share.');
+  }
+
+  assertAnyDownloadable(access: ShareAccess): void {
+    if (!Object.values(access.downloads).some(Boolean)) throw new ForbiddenException('Downloads are not enabled for this share.');
+  }
+
+  /** Drops the cached record and page of a token: the next request sees the edit. */
+  async invalidate(token: string): Promise<void> {
+    await this.redis.client.del(this.recordKey(token), this.pageKey(token));
+  }
+
+  async rememberPage(token: string, html: string): Promise<void> {
+    await this.redis.client.set(this.pageKey(token), html, 'PX', this.tuning.pageCacheMs);
+  }
+
+  async invalidatePage(token: string): Promise<void> {
+    await this.redis.client.del(this.pageKey(token));
+  }
+
+  private notFound(): NotFoundException {
+    return new NotFoundException("This link does not exist. Check that it was copied whole.");
+  }
+}

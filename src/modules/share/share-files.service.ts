@@ -1,0 +1,343 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
+import archiver from 'archiver';
+import type { Request, Response } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import { tryRedisLock } from '../../common/redis/redis-lock';
+import { RedisService } from '../../common/redis/redis.module';
+import { DropboxAuthExpired, DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
+import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import type { TemporaryLink } from '../dropbox/dropbox.types';
+import { TemporaryLinksService } from '../dropbox/temporary-links.service';
+import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
+import type { Track } from '../files/entities/track.entity';
+import { TrackFile } from '../files/entities/track-file.entity';
+import { ShareFile } from './entities/share-file.entity';
+import { ShareTrack } from './entities/share-track.entity';
+import { ShareAccess, ShareAccessService } from './share-access.service';
+import { audioContentType } from './share-rules';
+import { ShareStatsService } from './share-stats.service';
+import { ShareTuning } from './share-tuning';
+
+/** The owner's Dropbox no longer accepts us: the page lists, files wait for a reconnect. */
+export class DownloadsPausedException extends HttpException {
+  constructor() {
+    super(
+      { message: "Downloads are paused: the producer's Dropbox connection needs to be renewed. Try again later.", paused: true },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}
+
+/** The file was deleted or moved out of reach in Dropbox. */
+export class FileUnavailableException extends HttpException {
+  constructor() {
+    super({ message: 'This file is no longer available. The producer may have replaced or removed it.', unavailable: true }, HttpStatus.NOT_FOUND);
+  }
+}
+
+interface LiveRevision {
+  rev: string;
+  size: number;
+  contentHash: string | null;
+}
+
+const MISSING = '-';
+const FILL_LOCK_MS = 15_000;
+const FILL_WAIT_MS = 15_000;
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function isNotFound(err: unknown): boolean {
+  return err instanceof DropboxNotFound || (err instanceof DropboxError && err.tags.includes('not_found'));
+}
+
+function zipName(name: string): string {
+  // Names come from Dropbox and are shown as folders in the archive: no separators, no dot-dot tricks.
+  return name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').replace(/^\.+/, '_').trim() || 'file';
+}
+
+function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+}
+
+/**
+ * Serving a share's files as they are in Dropbox now. A file's current revision is asked of Dropbox at most once
+ * per `revisionCheckMs` (shared by every process through Redis, single-flight), then the temporary link of that
+ * revision comes from the link cache: one link fetch per file revision however many recipients play it.
+ */
+@Injectable()
+export class ShareFilesService {
+  private readonly logger = new Logger(ShareFilesService.name);
+
+  constructor(
+    private readonly em: EntityManager,
+    private readonly redis: RedisService,
+    private readonly dropbox: DropboxConnectionsService,
+    private readonly links: TemporaryLinksService,
+    private readonly access: ShareAccessService,
+    private readonly stats: ShareStatsService,
+    private readonly tuning: ShareTuning,
+  ) {}
+
+  async client(ownerId: string): Promise<DropboxAccountClient> {
+    try {
+      return await this.dropbox.clientFor(ownerId);
+    } catch (err) {
+      if (err instanceof DropboxAuthExpired) throw new DownloadsPausedException();
+      throw err;
+    }
+  }
+
+  /** The temporary link of the file's live revision; learns new revisions and deletions on the way. */
+  async link(access: ShareAccess, client: DropboxAccountClient, file: TrackFile): Promise<TemporaryLink> {
+    const live = await this.liveRevision(client, file);
+    if (!live) {
+      await this.markMissing(access, file);
+      throw new FileUnavailableException();
+    }
+    let link: TemporaryLink;
+    try {
+      link = await this.links.link(client, { id: file.dropboxId, rev: live.rev });
+    } catch (err) {
+      if (this.isPausing(err)) throw new DownloadsPausedException();
+      if (!isNotFound(err)) throw err;
+      await this.markMissing(access, file);
+      throw new FileUnavailableException();
+    }
+    const served = { rev: link.entry.rev ?? live.rev, size: link.entry.size ?? live.size, contentHash: link.entry.contentHash ?? live.contentHash };
+    if (served.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, file, served);
+    return link;
+  }
+
+  /** Audio of a category whose downloads are disabled: our server relays the bytes, honouring Range. */
+  async relay(link: TemporaryLink, file: TrackFile, req: Request, res: Response): Promise<void> {
+    const abort = new AbortController();
+    res.on('close', () => abort.abort());
+    const headers: Record<string, string> = {};
+    if (typeof req.headers.range === 'string') headers.Range = req.headers.range;
+    if (typeof req.headers['if-range'] === 'string') headers['If-Range'] = req.headers['if-range'];
+    let upstream: globalThis.Response;
+    try {
+      upstream = await fetch(link.link, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, signal: abort.signal });
+    } catch (err) {
+      if (abort.signal.aborted) return;
+      throw new HttpException('Dropbox could not be reached. Please try again.', HttpStatus.BAD_GATEWAY, { cause: err });
+    }
+    if (![200, 206, 416].includes(upstream.status)) {
+      await upstream.body?.cancel();
+      throw new HttpException('Dropbox did not serve this file. Please try again.', HttpStatus.BAD_GATEWAY);
+    }
+    res.status(upstream.status);
+    for (const name of ['content-length', 'content-range', 'etag', 'last-modified']) {
+      const value = upstream.headers.get(name);
+      if (value) res.setHeader(name, value);
+    }
+    res.setHeader('Accept-Ranges', 'bytes');
+    res.setHeader('Content-Type', audioContentType(extensionOf(file.name)));
+    // Listening only: inline, and not kept by caches.
+    res.setHeader('Content-Disposition', 'inline');
+    res.setHeader('Cache-Control', 'private, no-store');
+    if (!upstream.body || req.method === 'HEAD') {
+      res.end();
+      return;
+    }
+    try {
+      await pipeline(Readable.fromWeb(upstream.body as unknown as WebReadableStream), res);
+    } catch (err) {
+      if (!abort.signal.aborted) this.logger.warn({ error: (err as Error).message }, 'relaying a file stopped');
+    }
+  }
+
+  /** A package (a Logic `.logicx` bundle is a folder) as one ZIP, built while it streams. */
+  async sendPackage(access: ShareAccess, client: DropboxAccountClient, file: TrackFile, res: Response): Promise<void> {
+    let entries;
+    try {
+      entries = await client.listFolder(file.dropboxId, { recursive: true });
+    } catch (err) {
+      if (this.isPausing(err)) throw new DownloadsPausedException();
+      if (!isNotFound(err)) throw err;
+      await this.markMissing(access, file);
+      throw new FileUnavailableException();
+    }
+    await this.streamZip(res, `${zipName(file.name)}.zip`, async (add) => {
+      await this.addPackage(add, client, entries, file, zipName(file.name));
+    });
+  }
+
+  /** Every file recipients may download, in the owner's order, as one ZIP streamed as it is built. */
+  async sendAll(access: ShareAccess, client: DropboxAccountClient, title: string, res: Response): Promise<void> {
+    const order = await this.em.find(ShareTrack, { share: access.id }, { orderBy: { position: 'asc' }, populate: ['track'] });
+    const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'] });
+    const permitted = items.map((i) => i.file).filter((f) => access.downloads[f.category] && f.status !== 'missing');
+    if (permitted.length === 0) throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
+    const used = new Set<string>();
+    const unique = (path: string) => {
+      let candidate = path;
+      for (let n = 2; used.has(candidate.toLowerCase()); n += 1) candidate = path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
+      used.add(candidate.toLowerCase());
+      return candidate;
+    };
+    await this.streamZip(res, `${zipName(title)}.zip`, async (add) => {
+      for (const st of order) {
+        const track = st.track as Track;
+        for (const category of FILE_CATEGORIES) {
+          const files = permitted.filter((f) => (f.track as Track).id === track.id && f.category === category);
+          for (const file of files.sort((a, b) => a.name.localeCompare(b.name))) {
+            const folder = `${zipName(track.title)}/${CATEGORY_FOLDERS[category]}`;
+            try {
+              if (file.isPackage) {
+                const entries = await client.listFolder(file.dropboxId, { recursive: true });
+                await this.addPackage(add, client, entries, file, unique(`${folder}/${zipName(file.name)}`));
+              } else {
+                const link = await this.link(access, client, file);
+                await add(unique(`${folder}/${zipName(file.name)}`), link.link);
+              }
+              await this.stats.record(access.id, `download:${category}`);
+            } catch (err) {
+              // A file deleted since the page was rendered is left out; the rest of the archive still arrives.
+              if (err instanceof FileUnavailableException || isNotFound(err)) continue;
+              throw err;
+            }
+          }
+        }
+      }
+    });
+  }
+
+  private async addPackage(
+    add: (name: string, url: string) => Promise<void>,
+    client: DropboxAccountClient,
+    entries: Awaited<ReturnType<DropboxAccountClient['listFolder']>>,
+    pkg: TrackFile,
+    root: string,
+  ): Promise<void> {
+    const base = entries.find((e) => e.id === pkg.dropboxId)?.pathLower ?? pkg.dropboxPath.toLowerCase();
+    for (const entry of entries) {
+      if (entry.kind !== 'file' || !entry.rev) continue;
+      const relative = entry.pathLower.startsWith(`${base}/`) ? entry.pathDisplay.slice(base.length + 1) : entry.name;
+      const link = await this.links.link(client, { id: entry.id, rev: entry.rev });
+      await add(`${root}/${relative.split('/').map(zipName).join('/')}`, link.link);
+    }
+  }
+
+  /**
+   * Streams a ZIP to the response: entries are fetched one at a time from their temporary links and piped
+   * through archiver (stored, not deflated: audio and DAW files barely compress), so memory stays flat and
+   * nothing touches the disk.
+   */
+  private async streamZip(res: Response, filename: string, fill: (add: (name: string, url: string) => Promise<void>) => Promise<void>) {
+    const archive = archiver('zip', { store: true });
+    const abort = new AbortController();
+    let clientGone = false;
+    res.on('close', () => {
+      if (!res.writableFinished) {
+        clientGone = true;
+        abort.abort();
+        archive.abort();
+      }
+    });
+    res.status(200);
+    res.setHeader('Content-Type', 'application/zip');
+    res.setHeader('Content-Disposition', contentDisposition(filename));
+    res.setHeader('Cache-Control', 'private, no-store');
+    const piping = pipeline(archive, res).catch((err: unknown) => {
+      if (!clientGone) this.logger.warn({ error: (err as Error).message }, 'ZIP stream stopped');
+    });
+    const add = async (name: string, url: string) => {
+      const upstream = await fetch(url, { signal: abort.signal });
+      if (!upstream.ok || !upstream.body) throw new Error(`Dropbox answered ${upstream.status} for ${name}`);
+      const done = new Promise<void>((resolve, reject) => {
+        archive.once('entry', () => resolve());
+        archive.once('error', reject);
+      });
+      archive.append(Readable.fromWeb(upstream.body as unknown as WebReadableStream), { name });
+      await done;
+    };
+    try {
+      await fill(add);
+      await archive.finalize();
+    } catch (err) {
+      if (clientGone) return;
+      // Headers are gone already: cut the connection so the recipient sees a failed download, not a short ZIP.
+      this.logger.warn({ error: (err as Error).message }, 'ZIP could not be completed');
+      res.destroy(err as Error);
+      archive.abort();
+    }
+    await piping;
+  }
+
+  /**
+   * The file's revision in Dropbox now, or null when it is gone. Asked at most once per `revisionCheckMs` for all
+   * processes; concurrent askers wait for the one call.
+   */
+  private async liveRevision(client: DropboxAccountClient, file: TrackFile): Promise<LiveRevision | null> {
+    const key = this.redis.key('share', 'live', client.accountId, file.dropboxId);
+    const ttl = this.tuning.revisionCheckMs;
+    const parse = (value: string) => (value === MISSING ? null : (JSON.parse(value) as LiveRevision));
+    const deadline = Date.now() + FILL_WAIT_MS;
+    for (;;) {
+      if (ttl > 0) {
+        const cached = await this.redis.client.get(key);
+        if (cached) return parse(cached);
+      }
+      const release = ttl > 0 ? await tryRedisLock(this.redis.client, `${key}:fill`, FILL_LOCK_MS) : async () => undefined;
+      if (release) {
+        try {
+          if (ttl > 0) {
+            const again = await this.redis.client.get(key);
+            if (again) return parse(again);
+          }
+          const value = await this.askDropbox(client, file);
+          if (ttl > 0) await this.redis.client.set(key, value ? JSON.stringify(value) : MISSING, 'PX', ttl);
+          return value;
+        } finally {
+          await release();
+        }
+      }
+      if (Date.now() > deadline) return this.askDropbox(client, file);
+      await sleep(10 + Math.random() * 10);
+    }
+  }
+
+  private async askDropbox(client: DropboxAccountClient, file: TrackFile): Promise<LiveRevision | null> {
+    try {
+      const entry = await client.getMetadata(file.dropboxId);
+      if (entry.kind !== 'file' || !entry.rev) return null;
+      return { rev: entry.rev, size: entry.size ?? file.size, contentHash: entry.contentHash ?? null };
+    } catch (err) {
+      if (this.isPausing(err)) throw new DownloadsPausedException();
+      if (isNotFound(err)) return null;
+      throw err;
+    }
+  }
+
+  private isPausing(err: unknown): boolean {
+    return err instanceof DropboxAuthExpired;
+  }
+
+  /*
+   * The two writes below change the files module's TrackFile row (its revision and status). They belong in
+   * LibraryService; until it has such a method they live here, narrowed to exactly these columns.
+   */
+  private async recordRevision(access: ShareAccess, file: TrackFile, live: LiveRevision): Promise<void> {
+    await this.em.nativeUpdate(TrackFile, { id: file.id }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    await this.access.invalidatePage(access.token);
+  }
+
+  private async markMissing(access: ShareAccess, file: TrackFile): Promise<void> {
+    if (file.status !== 'missing') {
+      await this.em.nativeUpdate(TrackFile, { id: file.id }, { status: 'missing' });
+      file.status = 'missing';
+    }
+    await this.access.invalidatePage(access.token);
+  }
+
+  isPlayable(file: TrackFile): boolean {
+    return !file.isPackage && isAudio(file.name);
+  }
+}

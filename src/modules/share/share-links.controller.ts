@@ -1,0 +1,151 @@
+import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Throttle } from '@nestjs/throttler';
+import type { Request, Response } from 'express';
+import { CsrfService } from '../../common/http/csrf';
+import { validateForm } from '../../common/http/validation';
+import { populateViewLocals } from '../../common/http/view-locals.interceptor';
+import { Public } from '../accounts/decorators';
+import { TracksService } from '../files/tracks.service';
+import { UnlockShareDto } from './dto/share.dto';
+import { CurrentShare, ShareAccessGuard, ShareRequest, ShareRoute } from './share-access.guard';
+import { ShareAccessService } from './share-access.service';
+import { ShareFilesService } from './share-files.service';
+import { fileRequestLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
+import { SharePublicFilter } from './share-public.filter';
+import { SharePageService } from './share-page.service';
+import { SharesService } from './shares.service';
+import { ShareStatsService } from './share-stats.service';
+
+type LoadedShare = NonNullable<ShareRequest['share']>;
+
+const MINUTE = 60_000;
+
+function render(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
+  return new Promise((resolve, reject) => res.render(view, locals, (err: Error | null, html: string) => (err ? reject(err) : resolve(html))));
+}
+
+/** A request that starts a listen (not the player's later Range requests for the rest of the file). */
+function startsPlayback(req: Request): boolean {
+  const range = req.headers.range;
+  return req.method === 'GET' && (!range || /^bytes=0-/.test(range));
+}
+
+/**
+ * What a recipient opens: the playlist page and its file routes. No account; the token is the credential, and
+ * ShareAccessGuard checks it the same way for every route here.
+ */
+@ApiExcludeController()
+@Public()
+@UseGuards(ShareAccessGuard)
+@UseFilters(SharePublicFilter)
+@Controller('s/:token')
+export class ShareLinksController {
+  constructor(
+    private readonly access: ShareAccessService,
+    private readonly pages: SharePageService,
+    private readonly files: ShareFilesService,
+    private readonly shares: SharesService,
+    private readonly stats: ShareStatsService,
+    private readonly tracks: TracksService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get()
+  @ShareRoute('page')
+  @Throttle({ default: { limit: pageViewLimit, ttl: MINUTE } })
+  async page(@CurrentShare() share: LoadedShare, @Res() res: Response): Promise<void> {
+    let html = share.html;
+    if (html === null) {
+      const model = await this.pages.model(share.access, share.loaded);
+      html = await render(res, 'share/page', { ...model, layout: 'share/layout' });
+      await this.pages.remember(share.access.token, html);
+    }
+    res.setHeader('X-Robots-Tag', 'noindex, nofollow');
+    res.setHeader('Cache-Control', 'private, no-cache');
+    res.type('html').send(html);
+    // After the page has gone out: counting never delays it.
+    await this.stats.record(share.access.id, 'view');
+  }
+
+  @Post()
+  @ShareRoute('unlock')
+  @Throttle({ default: { limit: unlockAttemptLimit, ttl: 5 * MINUTE, getTracker: perShareTracker } })
+  async unlock(@CurrentShare() share: LoadedShare, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const { access } = share;
+    const back = `/s/${access.token}`;
+    if (!access.hasPassword || this.access.isUnlocked(access, req)) return res.redirect(303, back);
+    const form = validateForm(UnlockShareDto, body);
+    if (form.errors || !(await this.shares.passwordMatches(access.id, form.value.password))) {
+      populateViewLocals(req, res, this.csrf);
+      res.setHeader('X-Robots-Tag', 'noindex, nofollow');
+      return res.status(form.errors ? 400 : 401).render('share/password', {
+        layout: 'share/layout',
+        title: 'Password required',
+        action: back,
+        error: form.errors ? form.errors[0].message : 'That password is not right. Please try again.',
+      });
+    }
+    this.access.setUnlocked(access, res);
+    res.redirect(303, back);
+  }
+
+  @Get('files/:fileId/play')
+  @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
+  async play(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+    const { access } = share;
+    const { file } = await this.access.file(access, fileId, 'play');
+    if (!this.files.isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
+    const client = await this.files.client(access.ownerId);
+    const link = await this.files.link(access, client, file);
+    if (startsPlayback(req)) await this.stats.record(access.id, 'play');
+    if (access.downloads[file.category]) {
+      // Downloadable anyway: let the browser fetch the bytes from Dropbox directly.
+      res.setHeader('Cache-Control', 'private, no-store');
+      return res.redirect(302, link.link);
+    }
+    // Listening only: the Dropbox link stays on our side.
+    await this.files.relay(link, file, req, res);
+  }
+
+  @Get('files/:fileId/download')
+  @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
+  async download(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
+    const { access } = share;
+    const { file } = await this.access.file(access, fileId, 'download');
+    const client = await this.files.client(access.ownerId);
+    if (file.isPackage) {
+      await this.stats.record(access.id, `download:${file.category}`);
+      return this.files.sendPackage(access, client, file, res);
+    }
+    const link = await this.files.link(access, client, file);
+    await this.stats.record(access.id, `download:${file.category}`);
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.redirect(302, link.link);
+  }
+
+  @Get('download-all')
+  @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
+  async downloadAll(@CurrentShare() share: LoadedShare, @Res() res: Response): Promise<void> {
+    const { access } = share;
+    this.access.assertAnyDownloadable(access);
+    const client = await this.files.client(access.ownerId);
+    await this.files.sendAll(access, client, access.title, res);
+  }
+
+  @Get('artwork/:trackId')
+  @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
+  async artwork(
+    @CurrentShare() share: LoadedShare,
+    @Param('trackId') trackId: string,
+    @Query('size') size: string | undefined,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (!(await this.shares.hasTrack(share.access.id, trackId))) throw new NotFoundException('No such artwork in this share.');
+    const image = await this.tracks.artwork(trackId, size === 'small' ? 'small' : 'large');
+    if (!image) throw new NotFoundException('This track has no artwork.');
+    // The URL carries the artwork version, so a day of private caching never shows stale art.
+    res.setHeader('Cache-Control', 'private, max-age=86400');
+    res.type('image/jpeg').send(image);
+  }
+}

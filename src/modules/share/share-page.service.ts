@@ -1,0 +1,173 @@
+import { EntityManager } from '@mikro-orm/postgresql';
+import { Inject, Injectable } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import type { User } from '../accounts/entities/user.entity';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import { FILE_CATEGORIES, FileCategory, formatLabel, isAudio } from '../files/file-categories';
+import type { Track } from '../files/entities/track.entity';
+import type { TrackFile } from '../files/entities/track-file.entity';
+import { Share } from './entities/share.entity';
+import { ShareFile } from './entities/share-file.entity';
+import { ShareAccess, ShareAccessService } from './share-access.service';
+import { CATEGORY_LABELS } from './share-rules';
+
+export interface PageFile {
+  id: string;
+  name: string;
+  format: string;
+  size: number;
+  durationSeconds: number | null;
+  unavailable: boolean;
+  isMaster: boolean;
+  playUrl: string | null;
+  downloadUrl: string | null;
+  /** Audio that gets its own small player (everything audio but the track's main player). */
+  ownPlayer: boolean;
+  /** Download disabled and not playable: listed only. */
+  listedOnly: boolean;
+}
+
+export interface PageTrack {
+  id: string;
+  number: number;
+  title: string;
+  artist: string | null;
+  bpm: number | null;
+  key: string | null;
+  durationSeconds: number | null;
+  artworkUrl: string | null;
+  player: { url: string; name: string } | null;
+  groups: Array<{ category: FileCategory; label: string; files: PageFile[] }>;
+}
+
+export interface PageModel {
+  title: string;
+  studio: string;
+  message: string | null;
+  tracks: PageTrack[];
+  downloadsPaused: boolean;
+  downloadAllUrl: string | null;
+  /** "projects and stems": the categories recipients can only listen to or see. */
+  listeningOnly: string | null;
+  og: { title: string; description: string; url: string; image: string | null };
+}
+
+function compareFiles(a: TrackFile, b: TrackFile): number {
+  if (a.isMaster !== b.isMaster) return a.isMaster ? -1 : 1;
+  return a.name.localeCompare(b.name, 'en', { numeric: true, sensitivity: 'base' });
+}
+
+/** The main player's file: the master bounce, else another bounce, else the first audio file of the share. */
+function playerFile(files: TrackFile[]): TrackFile | undefined {
+  const playable = files.filter((f) => f.status !== 'missing' && !f.isPackage && isAudio(f.name));
+  return (
+    playable.find((f) => f.category === 'bounce' && f.isMaster) ??
+    playable.find((f) => f.category === 'bounce') ??
+    FILE_CATEGORIES.map((c) => playable.find((f) => f.category === c)).find(Boolean)
+  );
+}
+
+/**
+ * The recipient's playlist page. Built from PostgreSQL alone (three queries: share with owner and tracks, its
+ * files, the owner's Dropbox status; no Dropbox call) and kept rendered in Redis, so most views cost one Redis read.
+ */
+@Injectable()
+export class SharePageService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly access: ShareAccessService,
+    private readonly dropbox: DropboxConnectionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async model(access: ShareAccess, loaded: Share | null): Promise<PageModel> {
+    const share =
+      loaded ?? (await this.em.findOneOrFail(Share, { id: access.id }, { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' }));
+    const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
+    const connection = await this.dropbox.status(access.ownerId);
+    const paused = !(connection.connected && connection.status === 'active');
+
+    const base = `/s/${access.token}`;
+    const absolute = `${this.config.http.publicUrl}${base}`;
+    const byTrack = new Map<string, TrackFile[]>();
+    for (const { file } of items) {
+      const trackId = (file.track as Track | string as unknown as { id: string }).id;
+      const list = byTrack.get(trackId) ?? [];
+      list.push(file);
+      byTrack.set(trackId, list);
+    }
+
+    const tracks: PageTrack[] = share.tracks.getItems().map((st, index) => {
+      const track = st.track;
+      const files = (byTrack.get(track.id) ?? []).sort(compareFiles);
+      const main = playerFile(files);
+      const playUrl = (f: TrackFile) => `${base}/files/${f.id}/play`;
+      const groups = FILE_CATEGORIES.map((category) => ({
+        category,
+        label: CATEGORY_LABELS[category],
+        files: files
+          .filter((f) => f.category === category)
+          .map((f): PageFile => {
+            const unavailable = f.status === 'missing';
+            const audio = !f.isPackage && isAudio(f.name);
+            const canPlay = audio && !unavailable && !paused;
+            const canDownload = access.downloads[category] && !unavailable && !paused;
+            return {
+              id: f.id,
+              name: f.name,
+              format: formatLabel(f.name, f.isPackage),
+              size: f.size,
+              durationSeconds: f.durationSeconds ?? null,
+              unavailable,
+              isMaster: f.isMaster,
+              playUrl: canPlay ? playUrl(f) : null,
+              downloadUrl: canDownload ? `${base}/files/${f.id}/download` : null,
+              ownPlayer: canPlay && f !== main,
+              listedOnly: !canPlay && !canDownload && !unavailable,
+            };
+          }),
+      })).filter((g) => g.files.length > 0);
+      return {
+        id: track.id,
+        number: index + 1,
+        title: track.title,
+        artist: track.artist ?? null,
+        bpm: track.bpm ?? null,
+        key: track.musicalKey ?? null,
+        durationSeconds: main?.durationSeconds ?? null,
+        artworkUrl: track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=small&v=${track.artworkVersion}` : null,
+        player: main && !paused ? { url: playUrl(main), name: main.name } : null,
+        groups,
+      };
+    });
+
+    const owner = share.owner as User;
+    const downloadable = items.some((i) => access.downloads[i.file.category] && i.file.status !== 'missing');
+    const firstArt = share.tracks.getItems().find((t) => t.track.artworkVersion > 0)?.track;
+    const trackCount = tracks.length === 1 ? '1 track' : `${tracks.length} tracks`;
+    return {
+      title: share.title,
+      studio: owner.name,
+      message: share.message ?? null,
+      tracks,
+      downloadsPaused: paused,
+      downloadAllUrl: downloadable && !paused ? `${base}/download-all` : null,
+      listeningOnly: joinWords(FILE_CATEGORIES.filter((c) => !access.downloads[c] && items.some((i) => i.file.category === c)).map((c) => CATEGORY_LABELS[c].toLowerCase())),
+      og: {
+        title: share.title,
+        description: share.message?.slice(0, 200) || `${trackCount} shared by ${owner.name}`,
+        url: absolute,
+        image: firstArt ? `${absolute}/artwork/${firstArt.id}?size=large&v=${firstArt.artworkVersion}` : null,
+      },
+    };
+  }
+
+  remember(token: string, html: string): Promise<void> {
+    return this.access.rememberPage(token, html);
+  }
+}
+
+function joinWords(words: string[]): string | null {
+  if (words.length === 0) return null;
+  return words.length === 1 ? words[0] : `${words.slice(0, -1).join(', ')} and ${words[words.length - 1]}`;
+}

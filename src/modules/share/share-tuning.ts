@@ -1,0 +1,25 @@
+import { Injectable } from '@nestjs/common';
+
+/**
+ * Timings and limits of share links. Production runs these defaults; tests and the benchmark change fields on the
+ * app's instance (`app.get(ShareTuning)`), which every reader consults on each request.
+ */
+@Injectable()
+export class ShareTuning {
+  /** How long a rendered playlist page is reused. Edits made through shares drop it at once; edits elsewhere
+   *  (a track renamed, artwork changed) show up within this time. */
+  pageCacheMs = 20_000;
+  /** How long a token's access record (status, permissions, expiry) is reused; edits drop it at once. */
+  recordCacheMs = 60_000;
+  /** How long a file's current Dropbox revision is trusted before play/download asks Dropbox again. This bounds
+   *  how long a replaced or deleted file keeps being served from an earlier link. 0: ask every time. */
+  revisionCheckMs = 60_000;
+  /** How often the counters kept in Redis are added to PostgreSQL. */
+  statsFlushMs = 30_000;
+  /** Page views per minute per client address (a link pasted into a busy chat is opened many times). */
+  pageViewsPerMinute = 300;
+  /** Play, download and artwork requests per minute per client address (a player makes several per play). */
+  fileRequestsPerMinute = 1_200;
+  /** Password attempts per client address per five minutes. */
+  unlockAttemptsPer5Min = 10;
+}

@@ -1,0 +1,38 @@
+import { MikroOrmModule } from '@mikro-orm/nestjs';
+import { Module, OnModuleInit } from '@nestjs/common';
+import { HttpAdapterHost } from '@nestjs/core';
+import { DropboxModule } from '../dropbox/dropbox.module';
+import { FilesModule } from '../files/files.module';
+import { Share } from './entities/share.entity';
+import { ShareFile } from './entities/share-file.entity';
+import { ShareTrack } from './entities/share-track.entity';
+import { ShareAccessGuard } from './share-access.guard';
+import { ShareAccessService } from './share-access.service';
+import { ShareClock } from './share-clock';
+import { ShareFilesService } from './share-files.service';
+import { ShareLinksController } from './share-links.controller';
+import { SharePageService } from './share-page.service';
+import { ShareStatsService } from './share-stats.service';
+import { ShareTuning } from './share-tuning';
+import { SharesApiController } from './shares-api.controller';
+import { SharesController } from './shares.controller';
+import { SharesService } from './shares.service';
+
+@Module({
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), DropboxModule, FilesModule],
+  controllers: [ShareLinksController, SharesController, SharesApiController],
+  providers: [ShareTuning, ShareClock, ShareAccessService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
+  exports: [SharesService, ShareStatsService, ShareTuning],
+})
+export class ShareModule implements OnModuleInit {
+  constructor(
+    private readonly adapter: HttpAdapterHost,
+    private readonly tuning: ShareTuning,
+  ) {}
+
+  onModuleInit(): void {
+    // Rate limits are resolved per request from this instance (see share-limits.ts). A worker has no HTTP server.
+    const instance = this.adapter.httpAdapter?.getInstance?.() as { locals?: Record<string, unknown> } | undefined;
+    if (instance?.locals) instance.locals.shareTuning = this.tuning;
+  }
+}

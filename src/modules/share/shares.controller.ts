@@ -1,0 +1,212 @@
+import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Request, Response } from 'express';
+import { CsrfService } from '../../common/http/csrf';
+import { errorsByField, validateForm } from '../../common/http/validation';
+import { populateViewLocals } from '../../common/http/view-locals.interceptor';
+import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { CurrentUser } from '../accounts/decorators';
+import { FILE_CATEGORIES } from '../files/file-categories';
+import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
+import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
+import { SharesService, ShareView } from './shares.service';
+
+const uuid = new ParseUUIDPipe();
+const HEAD = '<link rel="stylesheet" href="/static/css/share.css">';
+
+type FormBody = Record<string, unknown>;
+
+const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
+const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
+
+/** The Share tab's form as the API's DTO: `files` values are `f:…`/`d:…`, or `<trackId>/f:…` for several tracks. */
+function createFromForm(body: FormBody, trackIds: string[]) {
+  const perTrack = new Map(trackIds.map((id) => [id, [] as string[]]));
+  const stray: string[] = [];
+  for (const value of list(body.files)) {
+    const slash = value.indexOf('/');
+    const [trackId, selection] = slash > 0 ? [value.slice(0, slash), value.slice(slash + 1)] : [trackIds.length === 1 ? trackIds[0] : '', value];
+    const bucket = perTrack.get(trackId);
+    if (bucket) bucket.push(selection);
+    else stray.push(value);
+  }
+  return {
+    plain: {
+      tracks: trackIds.map((trackId) => ({ trackId, files: perTrack.get(trackId) ?? [] })),
+      title: body.title,
+      message: body.message,
+      password: body.password,
+      expiry: body.expiry,
+      downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
+    },
+    stray,
+    selected: new Set(list(body.files)),
+  };
+}
+
+function updateFromForm(body: FormBody) {
+  const plain: Record<string, unknown> = {
+    title: body.title,
+    message: body.message,
+    downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
+  };
+  if (body.expiry && body.expiry !== 'keep') plain.expiry = body.expiry;
+  if (checked(body.remove_password)) plain.password = null;
+  else if (typeof body.password === 'string' && body.password !== '') plain.password = body.password;
+  return plain;
+}
+
+function parseTrackList(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+}
+
+/** The owner's pages: the Share tab of a track (or of several), the list of shares, one share's settings. */
+@ApiExcludeController()
+@Controller()
+export class SharesController {
+  constructor(
+    private readonly shares: SharesService,
+    private readonly csrf: CsrfService,
+  ) {}
+
+  @Get('tracks/:id/share')
+  async trackTab(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Req() req: Request, @Res() res: Response) {
+    return this.renderTab(user, [id], `/tracks/${id}/share`, req, res, 200);
+  }
+
+  @Post('tracks/:id/share')
+  async createForTrack(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    return this.createFromForm(user, [id], `/tracks/${id}/share`, body, req, res);
+  }
+
+  @Get('shares/new')
+  async multiTab(@CurrentUser() user: AuthenticatedUser, @Query('tracks') tracks: string | undefined, @Req() req: Request, @Res() res: Response) {
+    return this.renderTab(user, parseTrackList(tracks), '/shares', req, res, 200);
+  }
+
+  @Post('shares')
+  async createForTracks(@CurrentUser() user: AuthenticatedUser, @Body() body: FormBody, @Req() req: Request, @Res() res: Response) {
+    return this.createFromForm(user, list(body.tracks), '/shares', body, req, res);
+  }
+
+  @Get('shares')
+  @Render('dashboard/share-list')
+  async listPage(@CurrentUser() user: AuthenticatedUser) {
+    return { title: 'Shares', nav: 'shares', head: HEAD, shares: (await this.shares.list(user.id)).map(decorate) };
+  }
+
+  @Get('shares/:id')
+  @Render('dashboard/share-detail')
+  async detailPage(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
+    return this.detailModel(await this.shares.get(user.id, id));
+  }
+
+  @Post('shares/:id')
+  async updatePage(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    const form = validateForm(UpdateShareDto, updateFromForm(body));
+    if (form.errors) {
+      const share = await this.shares.get(user.id, id);
+      populateViewLocals(req, res, this.csrf);
+      return res.status(400).render('dashboard/share-detail', { ...this.detailModel(share), errors: errorsByField(form.errors) });
+    }
+    await this.shares.update(user.id, id, form.value);
+    req.session.flash = { kind: 'success', message: 'Share updated. The link stays the same.' };
+    res.redirect(303, `/shares/${id}`);
+  }
+
+  @Post('shares/:id/revoke')
+  async revokePage(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Req() req: Request, @Res() res: Response) {
+    await this.shares.revoke(user.id, id);
+    req.session.flash = { kind: 'success', message: 'Link disabled. Anyone opening it now sees that it has been disabled.' };
+    res.redirect(303, `/shares/${id}`);
+  }
+
+  private detailModel(share: ShareView) {
+    return {
+      title: share.title,
+      nav: 'shares',
+      head: HEAD,
+      share: decorate(share),
+      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value] })),
+      categories: FILE_CATEGORIES.map((c) => ({ value: c, label: CATEGORY_LABELS[c], enabled: share.downloads[c] })),
+    };
+  }
+
+  private async renderTab(
+    user: AuthenticatedUser,
+    trackIds: string[],
+    action: string,
+    req: Request,
+    res: Response,
+    status: number,
+    extra: { selected?: Set<string>; errors?: Record<string, string>; values?: FormBody } = {},
+  ) {
+    const tab = await this.shares.tab(user.id, trackIds, extra.selected);
+    const values = extra.values ?? {};
+    populateViewLocals(req, res, this.csrf);
+    const single = tab.tracks.length === 1 && trackIds.length === 1 ? tab.tracks[0] : null;
+    res.status(status).render('dashboard/share-new', {
+      title: single ? `Share ${single.track.title}` : 'New share',
+      nav: 'shares',
+      head: HEAD,
+      tab,
+      action,
+      trackIds,
+      multi: trackIds.length > 1,
+      maxTracks: MAX_SHARE_TRACKS,
+      collaborationTrack: single && single.track.collaborators.length > 0 ? single.track : null,
+      errors: extra.errors ?? {},
+      values: { title: values.title ?? '', message: values.message ?? '', expiry: values.expiry ?? '30d' },
+      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value], selected: value === (values.expiry ?? '30d') })),
+      categories: FILE_CATEGORIES.map((c) => ({
+        value: c,
+        label: CATEGORY_LABELS[c],
+        enabled: extra.values ? checked(values[`download_${c}`]) : tab.defaults[c],
+      })),
+    });
+  }
+
+  private async createFromForm(user: AuthenticatedUser, trackIds: string[], action: string, body: FormBody, req: Request, res: Response) {
+    const { plain, stray, selected } = createFromForm(body, trackIds);
+    const form = validateForm(CreateShareDto, plain);
+    const errors = form.errors ? errorsByField(form.errors) : {};
+    if (stray.length) errors.files = 'some selected files do not belong to the tracks of this share';
+    if (form.errors || stray.length) return this.renderTab(user, trackIds, action, req, res, 400, { selected, errors, values: body });
+    let share: ShareView;
+    try {
+      share = await this.shares.create(user.id, form.value!);
+    } catch (err) {
+      // Refusals about the selection (a file of another track, nothing selected) come back on the form.
+      if (!(err instanceof BadRequestException)) throw err;
+      const answer = err.getResponse() as { field?: string; message?: string };
+      errors[answer.field ?? 'files'] = String(answer.message ?? err.message);
+      return this.renderTab(user, trackIds, action, req, res, 400, { selected, errors, values: body });
+    }
+    req.session.flash = { kind: 'success', message: 'Share link created. Copy it and send it.' };
+    res.redirect(303, `/shares/${share.id}`);
+  }
+}
+
+/** Template conveniences: labels for permissions and per-category download counts. */
+function decorate(share: ShareView) {
+  return {
+    ...share,
+    permissions: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: share.downloads[c], downloads: share.stats.downloads[c] })),
+    trackTitles: share.tracks.map((t) => t.title).join(', '),
+  };
+}

@@ -1,0 +1,280 @@
+import { EntityManager, raw } from '@mikro-orm/postgresql';
+import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { hashPassword, verifyPassword } from '../accounts/passwords';
+import { User } from '../accounts/entities/user.entity';
+import { DropboxAuthExpired } from '../dropbox/dropbox.errors';
+import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
+import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
+import { Track } from '../files/entities/track.entity';
+import { LibraryService } from '../files/library.service';
+import type { LibraryItem } from '../files/library.service';
+import { TracksService } from '../files/tracks.service';
+import type { TrackView } from '../files/views';
+import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
+import { Share } from './entities/share.entity';
+import { ShareFile } from './entities/share-file.entity';
+import { ShareTrack } from './entities/share-track.entity';
+import { ShareAccessService } from './share-access.service';
+import { ShareClock } from './share-clock';
+import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken } from './share-rules';
+import { ShareCounts, ShareStatsService } from './share-stats.service';
+
+export type ShareStatus = 'active' | 'expired' | 'revoked';
+
+/** A share as the owner sees it (API and management page); never the entity, never the password hash. */
+export interface ShareView {
+  id: string;
+  title: string;
+  message: string | null;
+  url: string;
+  path: string;
+  status: ShareStatus;
+  expiry: ExpiryChoice;
+  expiryLabel: string;
+  expiresAt: string | null;
+  revokedAt: string | null;
+  hasPassword: boolean;
+  downloads: Downloads;
+  tracks: Array<{ id: string; title: string }>;
+  fileCount: number;
+  stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
+  createdAt: string;
+}
+
+export interface ShareTabTrack {
+  track: TrackView;
+  folderMissing: boolean;
+  groups: Array<{ category: FileCategory; label: string; items: Array<LibraryItem & { value: string; checked: boolean }> }>;
+}
+
+export interface ShareTab {
+  connected: boolean;
+  tracks: ShareTabTrack[];
+  defaults: Downloads;
+  defaultTitle: string;
+}
+
+const GROUP_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
+
+@Injectable()
+export class SharesService {
+  constructor(
+    private readonly em: EntityManager,
+    private readonly tracks: TracksService,
+    private readonly library: LibraryService,
+    private readonly dropbox: DropboxConnectionsService,
+    private readonly access: ShareAccessService,
+    private readonly stats: ShareStatsService,
+    private readonly clock: ShareClock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  /**
+   * The Share tab for one or several tracks: each track's library (imported files and files found in its Dropbox
+   * folder), default permissions from the tracks' sharing status. Without a working Dropbox connection it says so.
+   */
+  async tab(ownerId: string, trackIds: string[], selected?: Set<string>, multi = trackIds.length > 1): Promise<ShareTab> {
+    const owned = await this.ownedTracks(ownerId, trackIds);
+    const views = await this.tracks.views(owned);
+    const status = await this.dropbox.status(ownerId);
+    const base = { defaults: defaultDownloads(owned.map((t) => t.sharingStatus)), defaultTitle: this.defaultTitle(owned) };
+    if (!(status.connected && status.status === 'active')) return { connected: false, tracks: [], ...base };
+
+    const tracks: ShareTabTrack[] = [];
+    try {
+      for (const view of views) {
+        const library = await this.library.library(ownerId, view.id);
+        const groups = FILE_CATEGORIES.map((category) => ({
+          category,
+          label: GROUP_LABELS[category],
+          items: library.items
+            .filter((item) => item.category === category)
+            .map((item) => {
+              const own = item.imported ? `f:${item.id}` : `d:${item.dropboxId}`;
+              const value = multi ? `${view.id}/${own}` : own;
+              return { ...item, value, checked: selected ? selected.has(value) : category === 'bounce' && item.status !== 'missing' };
+            }),
+        })).filter((g) => g.items.length > 0);
+        tracks.push({ track: view, folderMissing: library.folderMissing, groups });
+      }
+    } catch (err) {
+      if (err instanceof DropboxAuthExpired) return { connected: false, tracks: [], ...base };
+      throw err;
+    }
+    return { connected: true, tracks, ...base };
+  }
+
+  async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {
+    const trackIds = dto.tracks.map((t) => t.trackId);
+    if (new Set(trackIds).size !== trackIds.length) throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
+    if (!dto.tracks.some((t) => t.files.length > 0)) throw new BadRequestException({ field: 'files', message: 'select at least one file to share' });
+    // Refuses clearly (409, "connect it in Settings") before anything is imported.
+    await this.dropbox.clientFor(ownerId);
+    const owned = await this.ownedTracks(ownerId, trackIds);
+
+    const selections: Array<{ track: Track; files: Awaited<ReturnType<LibraryService['resolveSelection']>> }> = [];
+    for (const [i, selection] of dto.tracks.entries()) {
+      const files = selection.files.length ? await this.library.resolveSelection(ownerId, selection.trackId, selection.files) : [];
+      selections.push({ track: owned[i], files });
+    }
+
+    const now = this.clock.now();
+    const expiry = dto.expiry ?? '30d';
+    const downloads = { ...defaultDownloads(owned.map((t) => t.sharingStatus)), ...definedOnly(dto.downloads) };
+    const share = this.em.create(Share, {
+      owner: this.em.getReference(User, ownerId),
+      token: newShareToken(),
+      title: dto.title ?? this.defaultTitle(owned),
+      message: dto.message ?? null,
+      passwordHash: dto.password ? await hashPassword(dto.password) : null,
+      downloadBounce: downloads.bounce,
+      downloadProject: downloads.project,
+      downloadStem: downloads.stem,
+      expiry,
+      expiresAt: expiresAtFor(expiry, now),
+      createdAt: now,
+    });
+    selections.forEach(({ track, files }, position) => {
+      this.em.create(ShareTrack, { share, track, position });
+      for (const file of files) this.em.create(ShareFile, { share, file });
+    });
+    await this.em.flush();
+    return this.get(ownerId, share.id);
+  }
+
+  async list(ownerId: string): Promise<ShareView[]> {
+    const shares = await this.em.find(Share, { owner: ownerId }, { populate: ['tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    return this.views(shares);
+  }
+
+  async get(ownerId: string, shareId: string): Promise<ShareView> {
+    return (await this.views([await this.owned(ownerId, shareId)]))[0];
+  }
+
+  /** Applies at once: the token (the URL) never changes, cached copies are dropped. */
+  async update(ownerId: string, shareId: string, dto: UpdateShareDto): Promise<ShareView> {
+    const share = await this.owned(ownerId, shareId);
+    if (dto.title !== undefined) share.title = dto.title ?? this.defaultTitle(share.tracks.getItems().map((t) => t.track));
+    if (dto.message !== undefined) share.message = dto.message;
+    if (dto.expiry !== undefined) {
+      share.expiry = dto.expiry;
+      share.expiresAt = expiresAtFor(dto.expiry, this.clock.now());
+    }
+    if (dto.downloads) {
+      const d = definedOnly(dto.downloads);
+      if (d.bounce !== undefined) share.downloadBounce = d.bounce;
+      if (d.project !== undefined) share.downloadProject = d.project;
+      if (d.stem !== undefined) share.downloadStem = d.stem;
+    }
+    if (dto.password !== undefined) {
+      share.passwordHash = dto.password === null ? null : await hashPassword(dto.password);
+      share.passwordVersion += 1;
+    }
+    await this.em.flush();
+    await this.access.invalidate(share.token);
+    return this.get(ownerId, share.id);
+  }
+
+  async revoke(ownerId: string, shareId: string): Promise<ShareView> {
+    const share = await this.owned(ownerId, shareId);
+    share.revokedAt ??= this.clock.now();
+    await this.em.flush();
+    await this.access.invalidate(share.token);
+    return this.get(ownerId, share.id);
+  }
+
+  async passwordMatches(shareId: string, password: string): Promise<boolean> {
+    const share = await this.em.findOne(Share, { id: shareId }, { fields: ['passwordHash'] });
+    return Boolean(share?.passwordHash) && verifyPassword(share!.passwordHash!, password);
+  }
+
+  async hasTrack(shareId: string, trackId: string): Promise<boolean> {
+    if (!/^[0-9a-f-]{36}$/.test(trackId)) return false;
+    return (await this.em.count(ShareTrack, { share: shareId, track: trackId })) > 0;
+  }
+
+  /** Someone else's share is indistinguishable from a missing one. */
+  private async owned(ownerId: string, shareId: string): Promise<Share> {
+    const share = await this.em.findOne(Share, { id: shareId, owner: ownerId }, { populate: ['tracks', 'tracks.track'] });
+    if (!share) throw new NotFoundException('share not found');
+    return share;
+  }
+
+  private async ownedTracks(ownerId: string, trackIds: string[]): Promise<Track[]> {
+    if (trackIds.length === 0) throw new BadRequestException({ field: 'tracks', message: 'choose at least one track' });
+    if (trackIds.length > MAX_SHARE_TRACKS) throw new BadRequestException({ field: 'tracks', message: `a share holds at most ${MAX_SHARE_TRACKS} tracks` });
+    if (trackIds.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))) {
+      throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
+    }
+    const found = await this.em.find(Track, { id: { $in: trackIds }, owner: ownerId });
+    const byId = new Map(found.map((t) => [t.id, t]));
+    if (trackIds.some((id) => !byId.has(id))) throw new NotFoundException('track not found');
+    return trackIds.map((id) => byId.get(id)!);
+  }
+
+  private defaultTitle(tracks: Track[]): string {
+    return tracks.length === 1 ? tracks[0].title : `${tracks.length} tracks`;
+  }
+
+  private async views(shares: Share[]): Promise<ShareView[]> {
+    if (shares.length === 0) return [];
+    const ids = shares.map((s) => s.id);
+    const counts = await this.em
+      .createQueryBuilder(ShareFile, 'f')
+      .select(['f.share_id as share_id', raw('count(*)::int as n')])
+      .where({ share: { $in: ids } })
+      .groupBy('f.share_id')
+      .execute<Array<{ share_id: string; n: number }>>('all', false);
+    const pending = await this.stats.pending(ids);
+    const now = this.clock.now().getTime();
+    return shares.map((share) => {
+      const p = pending.get(share.id) ?? emptyCounts();
+      const last = latest(share.lastAccessedAt ?? null, p.lastAccessedAt);
+      const path = `/s/${share.token}`;
+      return {
+        id: share.id,
+        title: share.title,
+        message: share.message ?? null,
+        url: `${this.config.http.publicUrl}${path}`,
+        path,
+        status: share.revokedAt ? 'revoked' : share.expiresAt && share.expiresAt.getTime() <= now ? 'expired' : 'active',
+        expiry: share.expiry as ExpiryChoice,
+        expiryLabel: EXPIRY_LABELS[share.expiry as ExpiryChoice] ?? share.expiry,
+        expiresAt: share.expiresAt?.toISOString() ?? null,
+        revokedAt: share.revokedAt?.toISOString() ?? null,
+        hasPassword: Boolean(share.passwordHash),
+        downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+        tracks: share.tracks.getItems().map((t) => ({ id: t.track.id, title: t.track.title })),
+        fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
+        stats: {
+          views: share.views + p.views,
+          plays: share.plays + p.plays,
+          downloads: {
+            bounce: share.downloadsBounce + p.downloads.bounce,
+            project: share.downloadsProject + p.downloads.project,
+            stem: share.downloadsStem + p.downloads.stem,
+          },
+          lastAccessedAt: last?.toISOString() ?? null,
+        },
+        createdAt: share.createdAt.toISOString(),
+      };
+    });
+  }
+}
+
+function definedOnly(d: { bounce?: boolean; project?: boolean; stem?: boolean } | undefined): Partial<Downloads> {
+  const result: Partial<Downloads> = {};
+  for (const c of FILE_CATEGORIES) if (d?.[c] !== undefined) result[c] = d[c];
+  return result;
+}
+
+function emptyCounts(): ShareCounts {
+  return { views: 0, plays: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
+}
+
+function latest(a: Date | null, b: Date | null): Date | null {
+  if (!a) return b;
+  if (!b) return a;
+  return a > b ? a : b;
+}
