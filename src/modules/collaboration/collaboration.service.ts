@@ -66,7 +66,7 @@ export class CollaborationService {
       throw new BadRequestException({ field: 'files', message: 'this track has no collaborators yet: add them to the track first' });
     }
     // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
-    const files = selection.length ? await this.library.resolveSelection(ownerId, trackId, selection) : [];
+    const files = selection.length ? await this.selected(ownerId, trackId, selection) : [];
 
     const ref = await this.orm.em.fork().transactional(async (em) => {
       const pipeline = await this.lockedPipeline(em, track.id, true);
@@ -200,6 +200,18 @@ export class CollaborationService {
   }
 
   // -------------------------------------------------------------------------------------------------------------
+
+  /** The selection as files of the track; a refusal names the form's field (`files`), whatever the library called it. */
+  private async selected(ownerId: string, trackId: string, selection: string[]): Promise<TrackFile[]> {
+    try {
+      return await this.library.resolveSelection(ownerId, trackId, selection);
+    } catch (err) {
+      if (!(err instanceof BadRequestException)) throw err;
+      const answer = err.getResponse() as { message?: unknown };
+      const message = typeof answer === 'object' && answer?.message ? String(answer.message) : err.message;
+      throw new BadRequestException({ field: 'files', message });
+    }
+  }
 
   private isStuck(pipeline: CollabPipeline): boolean {
     return (
