@@ -3,7 +3,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, Matches } from 'cl
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';
 
 export class ImportFilesDto {
-  @ApiProperty({ type: [String], description: 'Dropbox ids ("id:…") of files found in the track folder' })
+  @ApiProperty({ type: [String], description: 'Dropbox ids ("id:…") of files found in the track folder', example: ['id:a4ayc_80_OEAAAAAAAAAXw'] })
   @IsArray({ message: 'dropboxIds must be a list of Dropbox file ids' })
   @ArrayMinSize(1, { message: 'dropboxIds must name at least one file' })
   @ArrayMaxSize(1000, { message: 'dropboxIds can name at most 1000 files' })
