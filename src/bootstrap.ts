@@ -17,6 +17,8 @@ import { registerViewEngine } from './common/views/handlebars';
 import type { AppConfig } from './config/app-config';
 import type { TuningOverrides } from './config/tuning';
 import { SESSION_TTL_SECONDS, SessionsService } from './modules/accounts/sessions.service';
+import { mountBullBoard } from './jobs/bull-board';
+import { mountMetrics } from './modules/metrics/metrics.http';
 
 /** Builds the web application exactly as `main.ts` runs it; tests use the same function. */
 export async function createWebApp(
@@ -89,6 +91,10 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   app.setViewEngine('hbs');
   app.set('view options', { layout: 'layouts/main' });
   await registerViewEngine();
+
+  // Admin pages outside Nest's router (each checks its callers itself): after sessions, before Nest's routes.
+  mountBullBoard(app);
+  mountMetrics(app);
 
   app.useGlobalPipes(createValidationPipe());
   mountApiDocs(app);

@@ -159,7 +159,8 @@
             const words = upload.status === 'uploading'
               ? 'storing in Dropbox'
               : upload.error ? `waiting to retry (${upload.error})` : 'waiting for Dropbox';
-            show(row, 50 + upload.percent / 2, words);
+            // 100% means stored and listed: the last bytes into Dropbox still leave the commit to wait for.
+            show(row, Math.min(99, 50 + upload.percent / 2), words);
           }
         }
       }

@@ -156,18 +156,22 @@ function audioText(audio: AudioInfo | null): string {
   return parts.join(' · ');
 }
 
-function libraryRow(item: LibraryItem) {
+function libraryRow(item: LibraryItem, folderPath: string | null) {
   const missing = item.status === 'missing';
+  // A missing file is known by its last full Dropbox path; show it relative to the track folder like the rest.
+  const prefix = folderPath ? `${folderPath.toLowerCase()}/` : null;
+  const relativePath = prefix && item.relativePath.toLowerCase().startsWith(prefix) ? item.relativePath.slice(prefix.length) : item.relativePath;
   return {
     key: (item.id ?? item.dropboxId).replace(/[^A-Za-z0-9_-]/g, '_'),
     id: item.id,
     dropboxId: item.dropboxId,
     name: item.name,
-    relativePath: item.relativePath,
+    relativePath,
     format: item.format,
     sizeText: formatBytes(item.size),
     durationText: item.audio?.durationSeconds != null ? formatDuration(item.audio.durationSeconds) : '',
     audioText: audioText(item.audio),
+    hasAudio: Boolean(item.audio),
     imported: item.imported,
     missing,
     isMaster: item.isMaster,
@@ -181,7 +185,7 @@ function libraryGroups(library: Library) {
     const items = library.items
       .filter((i) => i.category === category)
       .sort((a, b) => a.name.localeCompare(b.name, 'en', { sensitivity: 'base' }))
-      .map(libraryRow);
+      .map((item) => libraryRow(item, library.folderPath));
     return {
       category,
       title: CATEGORY_FOLDERS[category],
@@ -191,6 +195,12 @@ function libraryGroups(library: Library) {
       notImported: items.some((i) => !i.imported),
     };
   });
+}
+
+/** The upload limit as configured (MAX_UPLOAD_MB is in binary megabytes): "20 GB", "500 MB". */
+function binarySize(bytes: number): string {
+  const gib = bytes / 2 ** 30;
+  return gib >= 1 ? `${Number.isInteger(gib) ? gib : gib.toFixed(1)} GB` : `${Math.round(bytes / 2 ** 20)} MB`;
 }
 
 function uploadRow(upload: UploadView) {
@@ -707,9 +717,9 @@ export class FilesPagesController {
       },
       libraryError,
       uploads: uploads.filter((u) => u.status !== 'done').map(uploadRow),
-      maxUploadText: formatBytes(this.config.files.maxUploadBytes),
+      maxUploadText: binarySize(this.config.files.maxUploadBytes),
       categoryChoices: [
-        { value: 'auto', label: 'Decide from the name (projects by extension, audio as bounces)' },
+        { value: 'auto', label: 'Automatic (by file type)' },
         ...FILE_CATEGORIES.map((value) => ({ value, label: `${CATEGORY_FOLDERS[value]}` })),
       ],
       trackCollaborators: track.collaborators,
