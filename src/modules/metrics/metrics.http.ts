@@ -39,7 +39,7 @@ export function mountMetrics(app: NestExpressApplication): void {
       return;
     }
     metrics.render().then(
-      ({ contentType, body }) => res.status(200).type(contentType).send(body),
+      ({ contentType, body }) => res.status(200).setHeader('Content-Type', contentType).end(body),
       () => res.status(503).setHeader('Retry-After', '5').type('text/plain').send('metrics are temporarily unavailable\n'),
     );
   });
