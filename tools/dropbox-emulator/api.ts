@@ -27,12 +27,16 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     return sendText(res, 404, `Unknown API function: "${name}"`);
   }
   let writer: string | undefined;
+  let callerId: string | undefined;
+  let retryAfterHeader: string | undefined;
+  const startedAt = Date.now();
   try {
     if (req.method !== 'POST') {
       throw new DropboxApiError(405, `Error in call to API function "${name}": Method not allowed`);
     }
     const caller = authenticate(emulator, name, route, req);
     emulator.counters.callBy(caller.accountId);
+    callerId = caller.accountId;
     if (route.write) {
       writer = caller.accountId;
       const inFlight = emulator.counters.writeStarted(writer);
@@ -58,10 +62,21 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     await drain(req, onBytes);
     await sendResult(req, res, result);
   } catch (error) {
+    if (error instanceof DropboxApiError) retryAfterHeader = error.headers['Retry-After'];
     await drain(req, onBytes).catch(() => undefined);
     sendFailure(res, route, error);
   } finally {
     if (writer) emulator.counters.writeEnded(writer);
+    const retryAfter = res.statusCode === 429 ? Number(retryAfterHeader) : NaN;
+    emulator.counters.logCall({
+      route: name,
+      accountId: callerId,
+      write: Boolean(route.write),
+      status: res.statusCode,
+      startedAt,
+      endedAt: Date.now(),
+      ...(Number.isFinite(retryAfter) && { retryAfterMs: retryAfter * 1000 }),
+    });
     emulator.changed();
   }
 }

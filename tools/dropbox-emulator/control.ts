@@ -1,5 +1,5 @@
 import { EmulatorSettings } from './config';
-import { CountersSnapshot } from './counters';
+import { CallRecord, CountersSnapshot } from './counters';
 import { Emulator } from './emulator';
 import { Fault, FaultSpec } from './faults';
 import { AccountRecord } from './state';
@@ -169,6 +169,11 @@ export class EmulatorControl {
 
   counters(): CountersSnapshot {
     return this.emulator.counters.snapshot();
+  }
+
+  /** Every API call since start or the last counters reset: route, account, status, timing, Retry-After. */
+  callLog(): CallRecord[] {
+    return this.emulator.counters.callLog();
   }
 
   resetCounters(): void {

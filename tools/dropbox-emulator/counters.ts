@@ -12,8 +12,26 @@ export interface CountersSnapshot {
   bytesReceived: number;
 }
 
+/** One API call as the emulator answered it (for checks such as "no call before its Retry-After"). */
+export interface CallRecord {
+  route: string;
+  /** The calling account, when the call authenticated. */
+  accountId?: string;
+  write: boolean;
+  status: number;
+  /** Epoch milliseconds: when the request arrived and when the answer was sent. */
+  startedAt: number;
+  endedAt: number;
+  /** The Retry-After of a 429, in milliseconds. */
+  retryAfterMs?: number;
+}
+
+/** The call log keeps the most recent calls only, so a long-running emulator (the demo) stays small. */
+export const CALL_LOG_LIMIT = 50_000;
+
 export class Counters {
   private snapshotData: CountersSnapshot = emptyCounters();
+  private calls: CallRecord[] = [];
   /** Write calls in flight per account: not a counter to reset, it tracks live requests. */
   private readonly writesInFlight = new Map<string, number>();
 
@@ -23,6 +41,17 @@ export class Counters {
 
   reset(): void {
     this.snapshotData = emptyCounters();
+    this.calls = [];
+  }
+
+  /** The API calls since start or the last reset, oldest first (at most {@link CALL_LOG_LIMIT}). */
+  callLog(): CallRecord[] {
+    return this.calls.map((record) => ({ ...record }));
+  }
+
+  logCall(record: CallRecord): void {
+    this.calls.push(record);
+    if (this.calls.length > CALL_LOG_LIMIT) this.calls.splice(0, this.calls.length - CALL_LOG_LIMIT);
   }
 
   call(route: string): void {

@@ -18,7 +18,7 @@ export type {
   RegisterAccountInput,
 } from './control';
 export { ControlError, EmulatorControl } from './control';
-export type { CountersSnapshot } from './counters';
+export type { CallRecord, CountersSnapshot } from './counters';
 export type { Fault, FaultSpec } from './faults';
 export { DropboxContentHasher, dropboxContentHash } from './content-hash';
 export { emulatorDropboxClient, emulatorFetch } from './sdk-client';

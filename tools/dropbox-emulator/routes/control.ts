@@ -29,6 +29,7 @@ export function controlRoutes(control: EmulatorControl): Array<[string, RegExp, 
     ['POST', /^cursors\/invalidate$/, (body) => control.invalidateCursors(body)],
     ['GET', /^counters$/, () => control.counters()],
     ['POST', /^counters\/reset$/, () => control.resetCounters()],
+    ['GET', /^calls$/, () => control.callLog()],
     ['POST', /^reset$/, () => control.reset()],
   ];
 }
