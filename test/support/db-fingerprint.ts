@@ -24,3 +24,34 @@ export async function databaseFingerprint(databaseUrl: string): Promise<Record<s
     await client.end();
   }
 }
+
+/**
+ * A cheap "did anything write?" for tests that check it after many requests: a row trigger on every table bumps a
+ * sequence. Sequences ignore rollbacks, so even a write that was rolled back counts — stricter than needed.
+ */
+export async function installChangeCounter(databaseUrl: string): Promise<() => Promise<number>> {
+  const client = new Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(`create sequence if not exists pd_test_changes`);
+    await client.query(`
+      create or replace function pd_test_count_change() returns trigger language plpgsql as $$
+      begin perform nextval('pd_test_changes'); return null; end $$`);
+    const tables = await client.query<{ tablename: string }>(
+      "select tablename from pg_tables where schemaname = 'public' and tablename <> 'mikro_orm_migrations'",
+    );
+    for (const { tablename } of tables.rows) {
+      const table = client.escapeIdentifier(tablename);
+      await client.query(`drop trigger if exists pd_test_count_change on ${table}`);
+      await client.query(`create trigger pd_test_count_change after insert or update or delete on ${table} for each row execute function pd_test_count_change()`);
+    }
+  } finally {
+    await client.end();
+  }
+  const reader = new Client({ connectionString: databaseUrl });
+  await reader.connect();
+  return async () => {
+    const { rows } = await reader.query<{ last_value: string; is_called: boolean }>('select last_value, is_called from pd_test_changes');
+    return rows[0].is_called ? Number(rows[0].last_value) : 0;
+  };
+}
