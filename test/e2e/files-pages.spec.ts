@@ -247,6 +247,18 @@ describe('the producer’s track, library and collaborator pages', () => {
       expect(view.text).toMatch(/Mix v2\.wav<\/span>\s*<span class="badge badge-danger">missing in Dropbox<\/span>/);
       expect(view.text).toContain('1 missing');
     });
+
+    it('follows the track folder moved in Dropbox from the listing alone', async () => {
+      await dbx.filesMoveV2({ from_path: base, to_path: '/Archive/Night Bus' });
+      emulator.control.resetCounters();
+      const view = await page(producer, trackPath);
+      expect(view.text).toContain('<code class="path">/Archive/Night Bus</code>');
+      expect(view.text).toContain('Stems/Kick.wav');
+      expect(view.text).toContain('4 files · 2 not imported · 1 missing');
+      // The recursive listing names the folder's new path: no extra metadata call.
+      expect(emulator.control.counters().callsByRoute).toEqual({ 'files/list_folder': 1 });
+      await dbx.filesMoveV2({ from_path: '/Archive/Night Bus', to_path: base });
+    });
   });
 
   describe('uploads without JavaScript', () => {

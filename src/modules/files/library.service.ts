@@ -214,11 +214,15 @@ export class LibraryService {
       throw err;
     }
     let folderPath = track.dropboxFolderPath ?? '';
-    // The folder was moved or renamed in Dropbox: learn its new path (one extra call, only then).
-    if (entries.length && entries.some((e) => relative(e.pathDisplay, folderPath) === null)) {
+    // A recursive listing includes the folder itself, with its current path: a folder moved or renamed in
+    // Dropbox is followed without another call. Only without that entry is the path asked for (one extra call).
+    const self = entries.find((e) => e.id === track.dropboxFolderId);
+    if (self) {
+      folderPath = self.pathDisplay;
+    } else if (entries.length && entries.some((e) => relative(e.pathDisplay, folderPath) === null)) {
       folderPath = (await client.getMetadata(track.dropboxFolderId)).pathDisplay;
-      track.dropboxFolderPath = folderPath;
     }
+    if (folderPath && track.dropboxFolderPath !== folderPath) track.dropboxFolderPath = folderPath;
 
     const packages = entries.filter((e) => e.kind === 'folder' && isPackageFolder(e.name));
     const packageSizes = new Map(packages.map((p) => [p.pathLower, 0]));
