@@ -1,5 +1,6 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import type { Dropbox } from 'dropbox';
+import { request } from 'node:http';
 import { readdir } from 'node:fs/promises';
 import sharp from 'sharp';
 import { emulatorDropboxClient, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
@@ -275,6 +276,40 @@ describe('tracks, collaborators and libraries', () => {
       expect(res.status).toBe(status);
       expect(res.body.message).toMatch(message);
       expect(await t.app.get(MikroORM).em.fork().count(Upload, {})).toBe(uploadsBefore);
+      expect(await readdir(t.config.files.spoolDir)).toEqual([]);
+    });
+
+    it('cuts an oversized upload off early instead of reading it all', async () => {
+      const csrf = await producer.browser.csrfFrom('/settings');
+      const cookie = `pd.sid=${producer.browser.sessionId()}; pd.csrf=${csrf}`;
+      const boundary = 'pd-big';
+      const total = 200 * 1024 * 1024; // 200 MB offered, 5 MB allowed
+      const { status, sent } = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
+        const req = request(`${t.url}/api/v1/tracks/${trackId}/uploads`, {
+          method: 'POST',
+          headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'X-CSRF-Token': csrf, Cookie: cookie },
+        });
+        let sent = 0;
+        let answered = false;
+        req.on('response', (res) => {
+          answered = true;
+          res.resume();
+          resolve({ status: res.statusCode ?? 0, sent });
+        });
+        req.on('error', (err) => (answered ? undefined : reject(err)));
+        req.write(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="huge.wav"\r\n\r\n`);
+        const chunk = Buffer.alloc(256 * 1024, 1);
+        const pump = () => {
+          while (!answered && sent < total) {
+            sent += chunk.length;
+            if (!req.write(chunk)) return void req.once('drain', pump);
+          }
+          if (!answered) req.end(`\r\n--${boundary}--\r\n`);
+        };
+        pump();
+      });
+      expect(status).toBe(413);
+      expect(sent).toBeLessThan(total / 2);
       expect(await readdir(t.config.files.spoolDir)).toEqual([]);
     });
 

@@ -111,6 +111,8 @@ export class UploadsService {
     } catch (err) {
       // Every file this request started writing goes, including ones cut off mid-stream.
       await Promise.all(written.map((path) => rm(path, { force: true })));
+      // The rest of the body is not read: close the connection after the answer.
+      if (!req.complete) req.res?.setHeader('Connection', 'close');
       throw err;
     }
 
@@ -336,6 +338,20 @@ export class UploadsService {
         }
         const path = join(this.config.files.spoolDir, `${randomUUID()}.part`);
         written.push(path);
+        // Over the limit: stop reading at once and answer 413 (the connection then closes), rather than
+        // swallowing the rest of a huge body.
+        stream.on('limit', () => {
+          req.unpipe(parser);
+          stream.destroy();
+          void Promise.allSettled(writes).then(() =>
+            reject(
+              new PayloadTooLargeException({
+                field: 'files',
+                message: `${fileName} is larger than the limit of ${Math.floor(maxBytes / 1024 / 1024)} MB`,
+              }),
+            ),
+          );
+        });
         writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), maxBytes, spooled, problems));
       });
       parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
