@@ -142,6 +142,26 @@ describeInChromium(`uploads in Chromium${skipReason ? ` (skipped: ${skipReason})
     await context.close();
   });
 
+  it('uploads without JavaScript through the plain form, and the library lists the file after a reload', async () => {
+    const hook = join(tmp, 'Hook.wav');
+    await writeFile(hook, makeWav({ seconds: 1, frequencies: [550] }));
+    const context = await browser.newContext({ ...DESKTOP, javaScriptEnabled: false });
+    const page = await context.newPage();
+    await signInThroughForm(page, t.url, producer.email, producer.password);
+    await page.click('a.track-link:has-text("Browser Song")');
+    await page.selectOption('#upload-category', 'stem');
+    await page.setInputFiles('#upload-files', [hook]);
+    await Promise.all([page.waitForURL(/#uploads$/), page.click('#upload-form button[type="submit"]')]);
+    expect(await page.locator('.flash').textContent()).toMatch(/^Received 1 file: now storing it in your Dropbox/);
+    const duration = page.locator('#group-stem tr', { hasText: 'Hook.wav' }).locator('.duration');
+    for (let attempt = 0; attempt < 50 && !(await duration.count()); attempt += 1) {
+      await page.waitForTimeout(200);
+      await page.reload();
+    }
+    expect(await duration.textContent()).toBe('0:01');
+    await context.close();
+  });
+
   it('says in words why a file was refused, per file', async () => {
     const empty = join(tmp, 'Empty.wav');
     const fine = join(tmp, 'Fine.wav');
