@@ -77,11 +77,12 @@ export class ShareAccessService {
    * The token's access record and, for the page, its cached HTML — one Redis round trip when both are warm. On a
    * miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses.
    */
-  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; html: string | null; loaded: Share | null }> {
+  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; html: Buffer | null; loaded: Share | null }> {
     if (!looksLikeToken(token)) throw this.notFound();
     const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
-    const [record, html] = await this.redis.client.mget(...keys);
-    if (record) return { access: JSON.parse(record) as ShareAccess, html: html ?? null, loaded: null };
+    // Bytes, not strings: the page goes to the socket as it came from Redis, without decoding and re-encoding.
+    const [record, html] = await this.redis.client.mgetBuffer(...keys);
+    if (record) return { access: JSON.parse(record.toString('utf8')) as ShareAccess, html: html ?? null, loaded: null };
 
     const share = await this.em.findOne(
       Share,
@@ -157,7 +158,7 @@ export class ShareAccessService {
     await this.redis.client.del(this.recordKey(token), this.pageKey(token));
   }
 
-  async rememberPage(token: string, html: string): Promise<void> {
+  async rememberPage(token: string, html: Buffer): Promise<void> {
     await this.redis.client.set(this.pageKey(token), html, 'PX', this.tuning.pageCacheMs);
   }
 

@@ -58,8 +58,7 @@ export class ShareLinksController {
     let html = share.html;
     if (html === null) {
       const model = await this.pages.model(share.access, share.loaded);
-      html = await render(res, 'share/page', { ...model, layout: 'share/layout' });
-      await this.pages.remember(share.access.token, html);
+      html = await this.pages.remember(share.access.token, await render(res, 'share/page', { ...model, layout: 'share/layout' }));
     }
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-cache');

@@ -1,0 +1,219 @@
+import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import express from 'express';
+import type { AddressInfo } from 'node:net';
+import { Readable } from 'node:stream';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../../../src/common/paths';
+import { RedisService } from '../../../src/common/redis/redis.module';
+import { User } from '../../../src/modules/accounts/entities/user.entity';
+import { Track } from '../../../src/modules/files/entities/track.entity';
+import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
+import { SharesService } from '../../../src/modules/share/shares.service';
+import { ShareTuning } from '../../../src/modules/share/share-tuning';
+import { makeWav } from '../../fixtures/audio';
+import { BenchContext, deleteRedisKeys, percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
+
+const TRACKS = 50;
+const PLAYS = 1000;
+const PLAY_CALLERS = 20;
+const CONNECTIONS = 50;
+const AUTOCANNON = `${PROJECT_ROOT}/node_modules/autocannon/autocannon.js`;
+const run = promisify(execFile);
+
+interface Cannon {
+  rps: number;
+  p99: number;
+  p50: number;
+  requests: number;
+  non2xx: number;
+  errors: number;
+  bytesPerRequest: number;
+}
+
+/** autocannon in its own process, so the load generator doesn't share an event loop with the server it measures. */
+async function cannon(url: string, seconds: number): Promise<Cannon> {
+  const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(seconds), '--json', url], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const r = JSON.parse(stdout) as {
+    requests: { average: number; total: number };
+    latency: { p99: number; p50: number };
+    non2xx: number;
+    errors: number;
+    throughput: { total: number };
+  };
+  return {
+    rps: round(r.requests.average, 0),
+    p99: r.latency.p99,
+    p50: r.latency.p50,
+    requests: r.requests.total,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    bytesPerRequest: r.requests.total ? Math.round(r.throughput.total / r.requests.total) : 0,
+  };
+}
+
+/**
+ * The recipient's playlist page of a 50-track, 150-file share under autocannon (50 connections) against a bare
+ * Express route serving the very same HTML from memory; SQL queries and Dropbox calls per view; then 1,000 plays
+ * across the share and the Dropbox calls they cost.
+ */
+export const sharePageScenario: Scenario = {
+  name: 'share-page',
+  description: `share page of ${TRACKS} tracks / ${TRACKS * 3} files under autocannon (${CONNECTIONS} connections) vs bare Express; ${PLAYS.toLocaleString('en-US')} plays`,
+  async run(ctx: BenchContext): Promise<ScenarioResult> {
+    const [producer, emulator, app, services] = await Promise.all([ctx.producer(), ctx.emulator(), ctx.app(), ctx.services()]);
+    const base = await ctx.listen();
+    const seconds = ctx.options.quick ? 4 : 10;
+    const orm = app.get(MikroORM);
+    const tuning = app.get(ShareTuning);
+    // Every autocannon request comes from 127.0.0.1: lift the per-address limits for the measurement (the limiter
+    // still runs, so its cost is in the figures).
+    tuning.pageViewsPerMinute = 1e9;
+    tuning.fileRequestsPerMinute = 1e9;
+
+    say(`share-page: ${TRACKS} tracks with a master bounce, a stem and a project each, in Dropbox…`);
+    const client = producer.client;
+    const em = app.get(EntityManager).fork();
+    const folder = `/Bench/share-${Date.now()}`;
+    const bounce = makeWav({ seconds: 1, sampleRate: 22_050, channels: 1, frequencies: [220] });
+    const stem = makeWav({ seconds: 1, sampleRate: 22_050, channels: 1, frequencies: [110] });
+    const selection: Array<{ trackId: string; files: string[] }> = [];
+    for (let i = 0; i < TRACKS; i += 1) {
+      const n = String(i + 1).padStart(2, '0');
+      const track = em.create(Track, {
+        owner: em.getReference(User, producer.userId),
+        title: `Track ${n}`,
+        artist: 'Bench Artist',
+        bpm: 90 + i,
+        musicalKey: 'A minor',
+        sharingStatus: 'preview',
+      });
+      const upload = async (path: string, bytes: Buffer) => client.upload(`${folder}/Track ${n}/${path}`, { size: bytes.length, open: () => Readable.from([bytes]) });
+      const files = [
+        { entry: await upload('Bounces/Master.wav', bounce), category: 'bounce' as const, isMaster: true, durationSeconds: 1 },
+        { entry: await upload('Stems/Drums.wav', stem), category: 'stem' as const, isMaster: false, durationSeconds: 1 },
+        { entry: await upload('Projects/Session.als', randomBytes(32 * 1024)), category: 'project' as const, isMaster: false, durationSeconds: null },
+      ];
+      const rows = files.map((f) =>
+        em.create(TrackFile, {
+          track,
+          category: f.category,
+          name: f.entry.name,
+          dropboxId: f.entry.id,
+          dropboxPath: f.entry.pathDisplay,
+          rev: f.entry.rev,
+          size: f.entry.size ?? 0,
+          contentHash: f.entry.contentHash,
+          isMaster: f.isMaster,
+          durationSeconds: f.durationSeconds,
+          codec: f.durationSeconds ? 'PCM' : null,
+        }),
+      );
+      await em.flush();
+      selection.push({ trackId: track.id, files: rows.map((r) => `f:${r.id}`) });
+    }
+    const share = await RequestContext.create(orm.em, () =>
+      app.get(SharesService).create(producer.userId, { tracks: selection, title: 'Bench album', message: 'Fifty tracks for the bench', expiry: 'never' }),
+    );
+    const pageUrl = `${base}${share.path}`;
+    const knex = (orm.em as EntityManager).getConnection().getKnex();
+    let queries = 0;
+    const countQuery = () => (queries += 1);
+    knex.on('query', countQuery);
+
+    // SQL for one uncached view (the record and the rendered page dropped from Redis first).
+    const token = share.path.split('/').pop()!;
+    const redis = app.get(RedisService);
+    await redis.client.del(redis.key('share', 'rec', token), redis.key('share', 'page', token));
+    queries = 0;
+    const first = await fetch(pageUrl);
+    const html = await first.text();
+    if (first.status !== 200) throw new Error(`share page answered ${first.status}`);
+    const coldQueries = queries;
+
+    // The baseline: the same bytes from memory, no framework.
+    const bare = express();
+    bare.get('/page', (_req, res) => res.type('html').send(html));
+    const bareServer = bare.listen(0, '127.0.0.1');
+    await new Promise((resolve) => bareServer.once('listening', resolve));
+    const bareUrl = `http://127.0.0.1:${(bareServer.address() as AddressInfo).port}/page`;
+
+    try {
+      say(`share-page: warm-up, then ${seconds} s each: app, baseline`);
+      await cannon(pageUrl, 2);
+      await emulator.resetCounters();
+      queries = 0;
+      const ours = await cannon(pageUrl, seconds);
+      const loadQueries = queries;
+      const viewCalls = Object.values((await emulator.counters()).callsByRoute).reduce((a, b) => a + b, 0);
+      await cannon(bareUrl, 2);
+      const baseline = await cannon(bareUrl, seconds);
+      say(`share-page: app ${ours.rps} req/s p99 ${ours.p99} ms; baseline ${baseline.rps} req/s p99 ${baseline.p99} ms`);
+
+      // 1,000 plays across the share's audio (a master bounce redirected to its link, a stem relayed), links cold.
+      const audio = [...html.matchAll(/<audio[^>]* src="([^"]+\/play)"/g)].map((m) => m[1]);
+      await deleteRedisKeys(services.redisUrl, `${services.redisPrefix}:dbx:link:*`);
+      await deleteRedisKeys(services.redisUrl, `${services.redisPrefix}:share:live:*`);
+      await emulator.resetCounters();
+      const latencies: number[] = [];
+      let failed = 0;
+      const started = performance.now();
+      await runConcurrently(PLAYS, PLAY_CALLERS, async (i) => {
+        const t0 = performance.now();
+        const res = await fetch(`${base}${audio[i % audio.length]}`, { redirect: 'manual', headers: { Range: 'bytes=0-65535' } });
+        await res.arrayBuffer();
+        if (![206, 302].includes(res.status)) failed += 1;
+        latencies.push(performance.now() - t0);
+      });
+      const playMs = performance.now() - started;
+      const playCalls = (await emulator.counters()).callsByRoute;
+      const linkFetches = playCalls['files/get_temporary_link'] ?? 0;
+      const revisionChecks = playCalls['files/get_metadata'] ?? 0;
+      const totalPlayCalls = Object.values(playCalls).reduce((a, b) => a + b, 0);
+      say(`share-page: ${PLAYS} plays of ${audio.length} files: ${linkFetches} link fetches, ${revisionChecks} revision checks`);
+
+      return {
+        figures: [
+          { key: 'share.page_rps', label: `share page, ${CONNECTIONS} connections`, value: ours.rps, unit: 'req/s', note: `${Math.round(ours.bytesPerRequest / 1000)} KB per page, ${ours.requests} requests` },
+          { key: 'share.baseline_rps', label: 'bare Express, same HTML from memory', value: baseline.rps, unit: 'req/s' },
+          { key: 'share.ratio', label: 'share page / bare Express (req/s)', value: round(ours.rps / baseline.rps, 2), target: { op: '>=', value: 0.5 } },
+          { key: 'share.page_p99_ms', label: 'share page latency p99', value: ours.p99, unit: 'ms', note: `p50 ${ours.p50} ms; bare Express p99 ${baseline.p99} ms` },
+          { key: 'share.page_errors', label: 'share page non-2xx answers and errors', value: ours.non2xx + ours.errors, target: { op: '==', value: 0 } },
+          { key: 'share.sql_per_view_uncached', label: 'SQL queries, one uncached view', value: coldQueries, unit: 'queries', target: { op: '<=', value: 3 } },
+          {
+            key: 'share.sql_per_view',
+            label: 'SQL queries per view under load',
+            value: round(loadQueries / Math.max(1, ours.requests), 3),
+            unit: 'queries',
+            target: { op: '<=', value: 3 },
+            note: `${loadQueries} queries over ${ours.requests} views`,
+          },
+          { key: 'share.dropbox_per_view', label: 'Dropbox calls per view', value: round(viewCalls / Math.max(1, ours.requests), 3), unit: 'calls', target: { op: '==', value: 0 } },
+          {
+            key: 'share.play_link_fetches',
+            label: `${PLAYS.toLocaleString('en-US')} plays across ${audio.length} audio files: link fetches`,
+            value: linkFetches,
+            unit: 'calls',
+            target: { op: '<=', value: audio.length },
+            note: `one per file; plus ${revisionChecks} revision checks (get_metadata, once per file per minute) = ${totalPlayCalls} Dropbox calls`,
+          },
+          {
+            key: 'share.play_ms',
+            label: `${PLAYS.toLocaleString('en-US')} plays (${PLAY_CALLERS} at a time): total time`,
+            value: round(playMs),
+            unit: 'ms',
+            note: `p50 ${round(percentile(latencies, 50), 1)} ms, p99 ${round(percentile(latencies, 99), 1)} ms, ${failed} failed`,
+          },
+        ],
+        details: { tracks: TRACKS, files: TRACKS * 3, connections: CONNECTIONS, seconds, ours, baseline, coldQueries, loadQueries, viewCalls, playCalls },
+      };
+    } finally {
+      knex.off('query', countQuery);
+      await new Promise((resolve) => bareServer.close(resolve));
+      Object.assign(tuning, { pageViewsPerMinute: new ShareTuning().pageViewsPerMinute, fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute });
+    }
+  },
+};
