@@ -1,10 +1,11 @@
 import type { Scenario } from '../harness';
 import { libraryListingScenario } from './library-listing';
 import { linksScenario } from './links';
+import { sharePageScenario } from './share-page';
 import { uploadScenario } from './upload';
 
 /**
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario];
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario];
