@@ -112,12 +112,22 @@ function isPublicError(err: unknown): err is PublicError {
   return err instanceof Error && typeof (err as { httpStatus?: unknown }).httpStatus === 'number';
 }
 
+/**
+ * PostgreSQL's SQLSTATEs for a server that is unreachable, shutting down or starting up rather than a bad query:
+ * class 08 (connection exception) and 57P01–57P03 (admin/crash shutdown, "the database system is starting up" or
+ * "shutting down"). MikroORM turns these into a plain DriverException that keeps the code.
+ */
+const PG_UNAVAILABLE = /^(08|57P0[1-3])/;
+
 /** Redis or PostgreSQL unreachable: a temporary condition, not a bug. */
 function isDependencyOutage(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
   if (err instanceof ConnectionException) return true;
   if (err.name === 'MaxRetriesPerRequestError') return true;
   const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && PG_UNAVAILABLE.test(code)) return true;
+  // node-postgres when the server closes a pooled connection under a query (no SQLSTATE then).
+  if (/^Connection terminated/.test(err.message)) return true;
   return err.message === 'Connection is closed.' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
 }
 

@@ -1,0 +1,128 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Job, Queue } from 'bullmq';
+import type { Dropbox } from 'dropbox';
+import { dropboxContentHash, emulatorDropboxClient, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import { jobId, QueueName } from '../../src/jobs/queues';
+import { startTestApp, TestApp } from '../support/app';
+import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
+import { PrivateRedis, startPrivateRedis } from '../support/redis';
+import { signedInUser, TestUser } from '../support/users';
+import { distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
+
+/**
+ * Redis (append-only persistence, owned by this test) stopped and started again under a web process and a worker
+ * process of one installation, while upload jobs sit in the queue: the worker is held on the first upload (the
+ * emulator delays that one Dropbox call), so the others are still waiting when Redis goes. During the outage the
+ * web answers 503 (readiness, pages needing the session) without hanging; afterwards both processes reconnect on
+ * their own, the signed-in session still works, and every queued job runs exactly once.
+ */
+jest.setTimeout(90_000);
+
+const UPLOADS = 5;
+
+describe('Redis outage', () => {
+  let redis: PrivateRedis;
+  let emulator: RunningDropboxEmulator;
+  let web: TestApp;
+  let worker: TestApp;
+  let producer: TestUser;
+  let dbx: Dropbox;
+
+  beforeAll(async () => {
+    redis = await startPrivateRedis({ appendOnly: true });
+    emulator = await startTestEmulator();
+    web = await startTestApp({
+      workers: false,
+      env: { ...dropboxEnv(emulator), REDIS_URL: redis.url, SPOOL_DIR: `/tmp/pd-spool-faults-redis-${process.pid}` },
+    });
+    // A second process of the same installation (same database, Redis and prefix) running the queue processors.
+    worker = await startTestApp({ sharing: web, workers: true, env: { ...web.env, WORKER_CONCURRENCY: '1' } });
+    producer = await signedInUser(web);
+    await seedConnection(web, emulator, producer, { email: 'redis-outage@dropbox.test' });
+    dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'redis-outage@dropbox.test' }).access_token);
+  });
+
+  afterAll(async () => {
+    await redis?.restart().catch(() => undefined);
+    await worker?.close();
+    await web?.close();
+    await emulator?.close();
+    await redis?.destroy();
+  });
+
+  it('web and worker reconnect by themselves and every queued job runs once', async () => {
+    const api = sessionApi(producer);
+    const track = await api.post('/api/v1/tracks', { title: 'Redis Session' });
+    expect(track.status).toBe(201);
+    const trackId: string = track.body.id;
+    const queue = web.app.get<Queue>(getQueueToken(QueueName.Files));
+
+    // The first upload's Dropbox call is held for a while: with one job at a time, the rest wait in Redis.
+    emulator.control.resetCounters();
+    emulator.control.addFault({ route: 'files/upload', latencyMs: 8_000, times: 1 });
+    const files = distinctFiles(UPLOADS, 256 * 1024);
+    const accepted = await api.upload(`/api/v1/tracks/${trackId}/uploads`, files);
+    expect(accepted.status).toBe(201);
+    const uploadIds: string[] = accepted.body.map((u: { id: string }) => u.id);
+    const jobIds = uploadIds.map((id) => jobId('upload', id));
+
+    await eventually('one upload is held in Dropbox, the others wait', async () => {
+      const [active, waiting] = await Promise.all([queue.getActive(), queue.getWaiting()]);
+      return { active: active.length, waiting: waiting.length, counts: await queue.getJobCounts() };
+    }, (s) => s.active === 1 && s.waiting === UPLOADS - 1, { everyMs: 100 });
+    const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
+
+    // ---- Redis goes away (SIGTERM: the append-only file is flushed) ----
+    await redis.stop();
+    const down = await eventually(
+      'readiness reports Redis down',
+      async () => web.client().get('/health/ready').timeout({ response: 10_000, deadline: 10_000 }),
+      (res) => res.status === 503,
+    );
+    expect(down.body.details.redis.status).toBe('down');
+    expect(down.body.details.database.status).toBe('up');
+    // Pages and the API need the session (in Redis): a clean 503 within the request deadline, not a hang.
+    expectCleanFailure(await api.page('/tracks'));
+    expectCleanFailure(await api.get('/api/v1/tracks'));
+    expect((await web.client().get('/health/live')).status).toBe(200);
+
+    // ---- Redis comes back with its data ----
+    await redis.restart();
+    await eventually(
+      'readiness recovers',
+      async () => (await web.client().get('/health/ready').timeout({ response: 10_000, deadline: 10_000 })).status,
+      (status) => status === 200,
+    );
+    // The session survived (append-only file) and the web's client reconnected: same cookie, signed in.
+    const list = await eventually('the signed-in API answers again', () => api.get('/api/v1/tracks'), (res) => res.status === 200);
+    expect(list.body.items.map((x: { title: string }) => x.title)).toEqual(['Redis Session']);
+
+    // The worker reconnected and drained the queue: every upload done.
+    const done = await eventually(
+      'every upload is done',
+      async () => (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ id: string; status: string }>,
+      (l) => l.length === UPLOADS && l.every((u) => u.status === 'done' || u.status === 'failed'),
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    expect(done.filter((u) => u.status !== 'done')).toEqual([]);
+
+    // Exactly once: the jobs that waited through the outage started once each; Dropbox received one commit per file.
+    const jobs = (await Promise.all(jobIds.map((id) => queue.getJob(id)))) as Array<Job | undefined>;
+    expect(jobs.every((job) => job?.finishedOn && !job.failedReason)).toBe(true);
+    expect(waitingBefore).toHaveLength(UPLOADS - 1);
+    for (const id of waitingBefore) expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
+    expect(emulator.control.counters().callsByRoute['files/upload']).toBe(UPLOADS);
+    const stored = await dropboxFiles(dbx, '/Producer Dashboard/Redis Session');
+    expect(stored.map((f) => f.path)).toEqual(files.map((f) => `/Producer Dashboard/Redis Session/Bounces/${f.name}`));
+    expect(stored.map((f) => f.contentHash)).toEqual(files.map((f) => dropboxContentHash(f.bytes)));
+
+    // The web's queue connection reconnected too: a new upload is enqueued and processed.
+    const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [{ name: 'after-restart.wav', bytes: Buffer.from('after the restart') }]);
+    expect(more.status).toBe(201);
+    await eventually(
+      'the upload made after the restart is done',
+      async () => (await api.get(`/api/v1/uploads/${more.body[0].id}`)).body.status,
+      (status) => status === 'done',
+    );
+  });
+});
