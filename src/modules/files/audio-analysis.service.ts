@@ -1,10 +1,8 @@
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import nodeFetch from 'node-fetch';
-import { Readable } from 'node:stream';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { audioInfoOfStream } from './audio-metadata';
+import { audioInfoOfUrl } from './audio-metadata';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { isAudio } from './file-categories';
@@ -28,9 +26,7 @@ export class AudioAnalysisService {
       if (!file || file.isPackage || !isAudio(file.name) || file.durationSeconds != null || !file.rev) return;
       const client = await this.dropbox.clientFor((file.track as Track).owner.id);
       const { link } = await this.links.link(client, { id: file.dropboxId, rev: file.rev });
-      const res = await nodeFetch(link);
-      if (!res.ok || !res.body) throw new Error(`temporary link answered ${res.status}`);
-      const info = await audioInfoOfStream(res.body as unknown as Readable, file.size);
+      const info = await audioInfoOfUrl(link, file.size);
       if (!info) return;
       await em.nativeUpdate(TrackFile, { id: file.id }, info);
     });

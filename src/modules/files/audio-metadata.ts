@@ -1,46 +1,76 @@
-import type { Readable } from 'node:stream';
+import { Worker } from 'node:worker_threads';
 import type { AudioInfo } from './views';
 
-type MusicMetadata = typeof import('music-metadata');
+/** A file that takes longer than this to parse is treated as unreadable (and cannot stall anything). */
+const PARSE_TIMEOUT_MS = 30_000;
 
 /**
- * music-metadata is an ES module. A real dynamic import (not rewritten to require by the CommonJS build)
- * loads it in the built app and under Jest alike.
+ * Runs in a worker thread. music-metadata is an ES module that Node 20.19+ `require`s natively; a worker keeps it
+ * out of the caller's module system (it also loads the same way under Jest) and keeps parsing untrusted files off
+ * the main thread, where a pathological file could block requests.
  */
-const importEsm = new Function('specifier', 'return import(specifier)') as (specifier: string) => Promise<MusicMetadata>;
-let loaded: Promise<MusicMetadata> | undefined;
-const musicMetadata = () => (loaded ??= importEsm('music-metadata'));
+const WORKER_SOURCE = `
+const { parentPort, workerData } = require('node:worker_threads');
+// Resolved from this module's own folder, whatever the working directory.
+const mm = require('node:module').createRequire(workerData.base)('music-metadata');
+const { Readable } = require('node:stream');
+(async () => {
+  const options = { duration: workerData.kind === 'file', skipCovers: true, skipPostHeaders: workerData.kind === 'url' };
+  let metadata;
+  if (workerData.kind === 'file') {
+    metadata = await mm.parseFile(workerData.path, options);
+  } else {
+    const res = await fetch(workerData.url);
+    if (!res.ok || !res.body) throw new Error('the file answered ' + res.status);
+    const stream = Readable.fromWeb(res.body);
+    try {
+      metadata = await mm.parseStream(stream, { size: workerData.size }, options);
+    } finally {
+      stream.destroy();
+    }
+  }
+  const f = metadata.format;
+  // Bytes the parser recognised nothing in are not audio.
+  if (f.duration == null && f.sampleRate == null && f.codec == null) return parentPort.postMessage(null);
+  parentPort.postMessage({
+    durationSeconds: f.duration ?? null,
+    sampleRate: f.sampleRate ?? null,
+    bitsPerSample: f.bitsPerSample ?? null,
+    channels: f.numberOfChannels ?? null,
+    codec: f.codec ?? f.container ?? null,
+    bitrate: f.bitrate ? Math.round(f.bitrate) : null,
+  });
+})().catch(() => parentPort.postMessage(null));
+`;
 
-function toInfo(format: import('music-metadata').IFormat): AudioInfo {
-  return {
-    durationSeconds: format.duration ?? null,
-    sampleRate: format.sampleRate ?? null,
-    bitsPerSample: format.bitsPerSample ?? null,
-    channels: format.numberOfChannels ?? null,
-    codec: format.codec ?? format.container ?? null,
-    bitrate: format.bitrate ? Math.round(format.bitrate) : null,
-  };
+function parseInWorker(input: { kind: 'file'; path: string } | { kind: 'url'; url: string; size: number }): Promise<AudioInfo | null> {
+  return new Promise((resolve) => {
+    const worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { ...input, base: __filename },
+      resourceLimits: { maxOldGenerationSizeMb: 256 },
+    });
+    const timer = setTimeout(() => void worker.terminate(), PARSE_TIMEOUT_MS);
+    let answered = false;
+    const finish = (info: AudioInfo | null) => {
+      if (answered) return;
+      answered = true;
+      clearTimeout(timer);
+      resolve(info);
+      void worker.terminate();
+    };
+    worker.once('message', (info: AudioInfo | null) => finish(info));
+    worker.once('error', () => finish(null));
+    worker.once('exit', () => finish(null));
+  });
 }
 
 /** Duration, sample rate, bit depth, channels, codec and bitrate of an audio file on disk; null if unreadable. */
-export async function audioInfoOfFile(path: string): Promise<AudioInfo | null> {
-  try {
-    const mm = await musicMetadata();
-    return toInfo((await mm.parseFile(path, { duration: true, skipCovers: true })).format);
-  } catch {
-    return null;
-  }
+export function audioInfoOfFile(path: string): Promise<AudioInfo | null> {
+  return parseInWorker({ kind: 'file', path });
 }
 
-/** The same from a stream (a Dropbox temporary link), reading only what the headers need. */
-export async function audioInfoOfStream(stream: Readable, size: number, mimeType?: string): Promise<AudioInfo | null> {
-  try {
-    const mm = await musicMetadata();
-    const { format } = await mm.parseStream(stream, { size, mimeType }, { duration: false, skipCovers: true, skipPostHeaders: true });
-    return toInfo(format);
-  } catch {
-    return null;
-  } finally {
-    stream.destroy();
-  }
+/** The same from a URL (a Dropbox temporary link), reading only what the headers need. */
+export function audioInfoOfUrl(url: string, size: number): Promise<AudioInfo | null> {
+  return parseInWorker({ kind: 'url', url, size });
 }
