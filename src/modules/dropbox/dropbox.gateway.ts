@@ -285,9 +285,11 @@ export class DropboxGateway {
     if (err instanceof DropboxResponseError) {
       return mapDropboxFailure({ status: err.status, headers: err.headers, body: err.error }, route);
     }
-    const message = err instanceof Error ? err.message : String(err);
-    // node-fetch's FetchError and socket errors: the network, not Dropbox's answer.
-    return new DropboxTransient(`Dropbox could not be reached (${route}): ${message}`, [], route);
+    // node-fetch's FetchError and socket errors: the network, not Dropbox's answer. The message reaches pages and the
+    // API, so it says what happened in the user's words; the network detail (address, ECONNREFUSED…) stays in `cause`
+    // for the logs.
+    const transient = new DropboxTransient(`Dropbox could not be reached (${route})`, [], route);
+    return Object.assign(transient, { cause: err });
   }
 }
 
