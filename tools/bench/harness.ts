@@ -32,6 +32,8 @@ export interface BenchOptions {
   chunkMiB?: number;
   /** Upload scenario: gateway runs, each followed by a baseline run (default 1: baseline, gateway, baseline). */
   rounds?: number;
+  /** Soak scenario: seconds of mixed traffic (default 60, or 10 with `quick`). */
+  durationSeconds?: number;
   /** Where to write a CPU profile of each measured phase (`<scenario>-<phase>.cpuprofile`); none when unset. */
   profileDir?: string;
 }

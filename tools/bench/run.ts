@@ -8,7 +8,7 @@ import { BenchContext, BenchOptions, say } from './harness';
 import { renderTable, ScenarioReport, withVerdicts } from './report';
 import { SCENARIOS } from './scenarios';
 
-const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--size-mib N] [--chunk-mib N] [--profile] [--list]
+const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--size-mib N] [--chunk-mib N] [--duration S] [--profile] [--list]
        node dist/tools/bench/run.js [scenario…] [options]
 
   scenario…      which scenarios to run (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
@@ -16,6 +16,7 @@ const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--s
   --size-mib N   upload scenario: file size in MiB
   --rounds N     upload scenario: gateway runs, each followed by a baseline run (default 1); medians reported
   --chunk-mib N  DROPBOX_UPLOAD_CHUNK_MIB for the app (multiple of 4, 4–148; default: env or 8)
+  --duration S   soak scenario: seconds of mixed traffic (default 60, 10 with --quick)
   --out FILE     where to write the JSON results (default: bench-results/latest.json)
   --profile      write a V8 CPU profile of each measured phase to bench-results/profiles/
   --list         list the scenarios and exit
@@ -46,6 +47,7 @@ async function main(): Promise<number> {
       quick: { type: 'boolean', default: false },
       'size-mib': { type: 'string' },
       'chunk-mib': { type: 'string' },
+      duration: { type: 'string' },
       rounds: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean', default: false },
@@ -69,6 +71,7 @@ async function main(): Promise<number> {
     sizeMiB: positiveInteger('--size-mib', values['size-mib']),
     chunkMiB: positiveInteger('--chunk-mib', values['chunk-mib']),
     rounds: positiveInteger('--rounds', values.rounds),
+    durationSeconds: positiveInteger('--duration', values.duration),
     profileDir: values.profile ? join(PROJECT_ROOT, 'bench-results', 'profiles') : undefined,
   };
   const outFile = values.out ?? join(PROJECT_ROOT, 'bench-results', 'latest.json');

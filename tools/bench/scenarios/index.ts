@@ -2,10 +2,11 @@ import type { Scenario } from '../harness';
 import { libraryListingScenario } from './library-listing';
 import { linksScenario } from './links';
 import { sharePageScenario } from './share-page';
+import { soakScenario } from './soak';
 import { uploadScenario } from './upload';
 
 /**
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario];
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, soakScenario];
