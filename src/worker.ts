@@ -1,7 +1,4 @@
 import 'reflect-metadata';
-import { NestFactory } from '@nestjs/core';
-import { Logger } from 'nestjs-pino';
-import { AppModule } from './app.module';
 import { loadConfigOrExit } from './config/app-config';
 
 /**
@@ -9,7 +6,13 @@ import { loadConfigOrExit } from './config/app-config';
  * On SIGTERM, BullMQ workers finish or hand back their active jobs before the process exits.
  */
 async function main(): Promise<void> {
+  // Configuration first: a bad value stops the process with its message before anything else loads.
   const config = loadConfigOrExit();
+  const [{ NestFactory }, { Logger }, { AppModule }] = await Promise.all([
+    import('@nestjs/core'),
+    import('nestjs-pino'),
+    import('./app.module'),
+  ]);
   const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: true }), {
     bufferLogs: true,
   });

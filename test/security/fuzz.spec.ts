@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { startTestApp, TestApp } from '../support/app';
-import { databaseFingerprint, installChangeCounter } from '../support/db-fingerprint';
+import { ChangeCounter, databaseFingerprint, installChangeCounter } from '../support/db-fingerprint';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { fillPath, ownedFixtures, OwnedFixtures } from '../support/fixtures';
 import { ApiOperation, apiOperations } from '../support/openapi';
@@ -34,7 +34,7 @@ describe('security: generated bad input never breaks the server', () => {
   let fixtures: OwnedFixtures;
   let operations: ApiOperation[];
   let csrf: string;
-  let changes: () => Promise<number>;
+  let changes: ChangeCounter;
 
   beforeAll(async () => {
     emulator = await startTestEmulator();
@@ -46,6 +46,7 @@ describe('security: generated bad input never breaks the server', () => {
     changes = await installChangeCounter(t.databaseUrl);
   });
   afterAll(async () => {
+    await changes?.close();
     await t?.close();
     await emulator?.close();
   });

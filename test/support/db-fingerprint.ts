@@ -29,7 +29,12 @@ export async function databaseFingerprint(databaseUrl: string): Promise<Record<s
  * A cheap "did anything write?" for tests that check it after many requests: a row trigger on every table bumps a
  * sequence. Sequences ignore rollbacks, so even a write that was rolled back counts — stricter than needed.
  */
-export async function installChangeCounter(databaseUrl: string): Promise<() => Promise<number>> {
+export interface ChangeCounter {
+  (): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function installChangeCounter(databaseUrl: string): Promise<ChangeCounter> {
   const client = new Client({ connectionString: databaseUrl });
   await client.connect();
   try {
@@ -49,9 +54,12 @@ export async function installChangeCounter(databaseUrl: string): Promise<() => P
     await client.end();
   }
   const reader = new Client({ connectionString: databaseUrl });
+  // Dropping the test database ends this connection; that is expected, not an error.
+  reader.on('error', () => undefined);
   await reader.connect();
-  return async () => {
+  const count = async () => {
     const { rows } = await reader.query<{ last_value: string; is_called: boolean }>('select last_value, is_called from pd_test_changes');
     return rows[0].is_called ? Number(rows[0].last_value) : 0;
   };
+  return Object.assign(count, { close: () => reader.end().catch(() => undefined) });
 }
