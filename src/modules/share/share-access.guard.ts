@@ -11,7 +11,7 @@ export type ShareRouteKind = 'page' | 'unlock' | 'file';
 export const ShareRoute = (kind: ShareRouteKind) => SetMetadata(SHARE_ROUTE, kind);
 
 export interface ShareRequest extends Request {
-  share?: { access: ShareAccess; html: Buffer | null; loaded: Share | null };
+  share?: { access: ShareAccess; pageId: string | null; loaded: Share | null };
 }
 
 /** Every `/s/:token…` route goes through this guard, so no route can forget a check. */

@@ -74,15 +74,14 @@ export class ShareAccessService {
   }
 
   /**
-   * The token's access record and, for the page, its cached HTML — one Redis round trip when both are warm. On a
-   * miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses.
+   * The token's access record and, for the page, the id of its rendered page — one small Redis read when both are
+   * warm. On a miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses.
    */
-  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; html: Buffer | null; loaded: Share | null }> {
+  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; pageId: string | null; loaded: Share | null }> {
     if (!looksLikeToken(token)) throw this.notFound();
     const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
-    // Bytes, not strings: the page goes to the socket as it came from Redis, without decoding and re-encoding.
-    const [record, html] = await this.redis.client.mgetBuffer(...keys);
-    if (record) return { access: JSON.parse(record.toString('utf8')) as ShareAccess, html: html ?? null, loaded: null };
+    const [record, pageId] = await this.redis.client.mget(...keys);
+    if (record) return { access: JSON.parse(record) as ShareAccess, pageId: pageId ?? null, loaded: null };
 
     const share = await this.em.findOne(
       Share,
@@ -92,7 +91,7 @@ export class ShareAccessService {
     if (!share) throw this.notFound();
     const access = toAccess(share);
     await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs);
-    return { access, html: null, loaded: share };
+    return { access, pageId: null, loaded: share };
   }
 
   /** Revoked and expired shares answer 410 everywhere; revocation wins when both apply. */
@@ -158,8 +157,9 @@ export class ShareAccessService {
     await this.redis.client.del(this.recordKey(token), this.pageKey(token));
   }
 
-  async rememberPage(token: string, html: Buffer): Promise<void> {
-    await this.redis.client.set(this.pageKey(token), html, 'PX', this.tuning.pageCacheMs);
+  /** Points the token at a rendered page (stored by SharePageService under its content id). */
+  async rememberPage(token: string, pageId: string): Promise<void> {
+    await this.redis.client.set(this.pageKey(token), pageId, 'PX', this.tuning.pageCacheMs);
   }
 
   async invalidatePage(token: string): Promise<void> {

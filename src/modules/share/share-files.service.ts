@@ -196,7 +196,7 @@ export class ShareFilesService {
                 const link = await this.link(access, client, file);
                 await add(unique(`${folder}/${zipName(file.name)}`), link.link);
               }
-              await this.stats.record(access.id, `download:${category}`);
+              this.stats.record(access.id, `download:${category}`);
             } catch (err) {
               // A file deleted since the page was rendered is left out; the rest of the archive still arrives.
               if (err instanceof FileUnavailableException || isNotFound(err)) continue;

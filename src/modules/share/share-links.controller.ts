@@ -54,17 +54,19 @@ export class ShareLinksController {
   @Get()
   @ShareRoute('page')
   @Throttle({ default: { limit: pageViewLimit, ttl: MINUTE } })
-  async page(@CurrentShare() share: LoadedShare, @Res() res: Response): Promise<void> {
-    let html = share.html;
-    if (html === null) {
+  async page(@CurrentShare() share: LoadedShare, @Req() req: Request, @Res() res: Response): Promise<void> {
+    let page = share.pageId ? await this.pages.rendered(share.pageId) : null;
+    if (!page) {
       const model = await this.pages.model(share.access, share.loaded);
-      html = await this.pages.remember(share.access.token, await render(res, 'share/page', { ...model, layout: 'share/layout' }));
+      page = await this.pages.remember(share.access.token, await render(res, 'share/page', { ...model, layout: 'share/layout' }));
     }
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-cache');
-    res.type('html').send(html);
-    // After the page has gone out: counting never delays it.
-    await this.stats.record(share.access.id, 'view');
+    // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
+    res.setHeader('ETag', `"${page.id}"`);
+    res.type('html').send(page.bytes);
+    // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests are not views.
+    if (req.method === 'GET') this.stats.record(share.access.id, 'view');
   }
 
   @Post()
@@ -97,7 +99,7 @@ export class ShareLinksController {
     if (!this.files.isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
     const client = await this.files.client(access.ownerId);
     const link = await this.files.link(access, client, file);
-    if (startsPlayback(req)) await this.stats.record(access.id, 'play');
+    if (startsPlayback(req)) this.stats.record(access.id, 'play');
     if (access.downloads[file.category]) {
       // Downloadable anyway: let the browser fetch the bytes from Dropbox directly.
       res.setHeader('Cache-Control', 'private, no-store');
@@ -114,11 +116,11 @@ export class ShareLinksController {
     const { file } = await this.access.file(access, fileId, 'download');
     const client = await this.files.client(access.ownerId);
     if (file.isPackage) {
-      await this.stats.record(access.id, `download:${file.category}`);
+      this.stats.record(access.id, `download:${file.category}`);
       return this.files.sendPackage(access, client, file, res);
     }
     const link = await this.files.link(access, client, file);
-    await this.stats.record(access.id, `download:${file.category}`);
+    this.stats.record(access.id, `download:${file.category}`);
     res.setHeader('Cache-Control', 'private, no-store');
     res.redirect(302, link.link);
   }

@@ -1,5 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
+import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { User } from '../accounts/entities/user.entity';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
@@ -10,6 +12,15 @@ import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareAccess, ShareAccessService } from './share-access.service';
 import { CATEGORY_LABELS } from './share-rules';
+import { ShareTuning } from './share-tuning';
+
+const LOCAL_PAGES = 200;
+const LOCAL_PAGE_BYTES = 32 * 1024 * 1024;
+
+export interface RenderedPage {
+  id: string;
+  bytes: Buffer;
+}
 
 export interface PageFile {
   id: string;
@@ -73,8 +84,13 @@ function playerFile(files: TrackFile[]): TrackFile | undefined {
  */
 @Injectable()
 export class SharePageService {
+  private readonly local = new Map<string, Buffer>();
+  private localBytes = 0;
+
   constructor(
     private readonly em: EntityManager,
+    private readonly redis: RedisService,
+    private readonly tuning: ShareTuning,
     private readonly access: ShareAccessService,
     private readonly dropbox: DropboxConnectionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -164,12 +180,45 @@ export class SharePageService {
 
   /**
    * Keeps the rendered page for the next views. Indentation between tags goes (a 150-file page shrinks by about a
-   * third for phones); a newline stays wherever there was whitespace, so inline spacing is unchanged.
+   * quarter); a newline stays wherever there was whitespace, so inline spacing is unchanged. The bytes are stored
+   * under their own hash (also the page's ETag) and the token points at that id.
    */
-  async remember(token: string, html: string): Promise<Buffer> {
+  async remember(token: string, html: string): Promise<RenderedPage> {
     const bytes = Buffer.from(html.replace(/>\s*\n\s*</g, '>\n<'), 'utf8');
-    await this.access.rememberPage(token, bytes);
-    return bytes;
+    const id = createHash('sha256').update(bytes).digest('base64url').slice(0, 32);
+    await this.redis.client.set(this.htmlKey(id), bytes, 'PX', this.tuning.pageCacheMs * 2);
+    await this.access.rememberPage(token, id);
+    this.keepLocally(id, bytes);
+    return { id, bytes };
+  }
+
+  /**
+   * The bytes of a rendered page by id. Ids are content hashes read from Redis on every view, so this process's
+   * copy can never be stale: it only saves moving the same 100 KB out of Redis for every view.
+   */
+  async rendered(id: string): Promise<RenderedPage | null> {
+    const local = this.local.get(id);
+    if (local) return { id, bytes: local };
+    const bytes = await this.redis.client.getBuffer(this.htmlKey(id));
+    if (!bytes) return null;
+    this.keepLocally(id, bytes);
+    return { id, bytes };
+  }
+
+  private htmlKey(id: string): string {
+    return this.redis.key('share', 'html', id);
+  }
+
+  private keepLocally(id: string, bytes: Buffer): void {
+    this.local.delete(id);
+    this.local.set(id, bytes);
+    this.localBytes += bytes.length;
+    // Oldest first out (Map keeps insertion order), within a fixed memory budget.
+    for (const [oldId, old] of this.local) {
+      if (this.localBytes <= LOCAL_PAGE_BYTES && this.local.size <= LOCAL_PAGES) break;
+      this.local.delete(oldId);
+      this.localBytes -= old.length;
+    }
   }
 }
 

@@ -1,5 +1,5 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
-import { Injectable, Logger } from '@nestjs/common';
+import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.module';
 import type { FileCategory } from '../files/file-categories';
 import { Share } from './entities/share.entity';
@@ -22,15 +22,22 @@ const FIELDS: Record<ShareEvent, string> = {
 };
 const FLUSH_BATCH = 500;
 
+/** Events are handed to Redis at least this often, or sooner when this many are waiting. */
+const HANDOFF_MS = 1_000;
+const HANDOFF_EVENTS = 1_000;
+
 /**
- * Views, plays and downloads without a database write per request: each event is one Redis round trip
- * (HINCRBY into the share's hash, and the share marked dirty); a scheduled job adds the hashes to PostgreSQL in
- * batches. Redis holds at most one flush interval of counts; the management page adds them to what PostgreSQL has,
- * so the owner sees every event at once.
+ * Views, plays and downloads without a database write per request. Each process adds events up in memory and
+ * hands them to Redis once a second in one round trip (HINCRBY into each share's hash, the share marked dirty); a
+ * scheduled job adds the hashes to PostgreSQL in batches. A crash loses at most a second of counts, Redis at most
+ * one flush interval; the management page adds what is pending to what PostgreSQL has.
  */
 @Injectable()
-export class ShareStatsService {
+export class ShareStatsService implements BeforeApplicationShutdown {
   private readonly logger = new Logger(ShareStatsService.name);
+  private waiting = new Map<string, { fields: Map<string, number>; last: number }>();
+  private waitingEvents = 0;
+  private timer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly redis: RedisService,
@@ -45,25 +52,54 @@ export class ShareStatsService {
     return this.redis.key('share', 'stats-dirty');
   }
 
-  async record(shareId: string, event: ShareEvent, count = 1, at = new Date()): Promise<void> {
+  /** Synchronous and allocation-light: the request never waits for counting. */
+  record(shareId: string, event: ShareEvent, count = 1, at = Date.now()): void {
     if (count <= 0) return;
-    try {
-      await this.redis.client
-        .multi()
-        .hincrby(this.key(shareId), FIELDS[event], count)
-        .hset(this.key(shareId), 'last', String(at.getTime()))
-        .sadd(this.dirtyKey, shareId)
-        .exec();
-    } catch (err) {
-      // Counting must never break a recipient's page or download.
-      this.logger.warn({ shareId, event, error: (err as Error).message }, 'could not count a share event');
+    let entry = this.waiting.get(shareId);
+    if (!entry) {
+      entry = { fields: new Map(), last: 0 };
+      this.waiting.set(shareId, entry);
     }
+    const field = FIELDS[event];
+    entry.fields.set(field, (entry.fields.get(field) ?? 0) + count);
+    entry.last = Math.max(entry.last, at);
+    this.waitingEvents += count;
+    if (this.waitingEvents >= HANDOFF_EVENTS) void this.handOff();
+    else this.timer ??= setTimeout(() => void this.handOff(), HANDOFF_MS).unref();
+  }
+
+  /** Moves this process's waiting events to Redis (one round trip). */
+  async handOff(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    if (this.waiting.size === 0) return;
+    const batch = this.waiting;
+    this.waiting = new Map();
+    this.waitingEvents = 0;
+    const multi = this.redis.client.multi();
+    for (const [shareId, { fields, last }] of batch) {
+      for (const [field, n] of fields) multi.hincrby(this.key(shareId), field, n);
+      multi.hset(this.key(shareId), 'last', String(last));
+      multi.sadd(this.dirtyKey, shareId);
+    }
+    try {
+      await multi.exec();
+    } catch (err) {
+      // Counting must never break a recipient's page; the counts of this second are lost, and said so.
+      this.logger.warn({ shares: batch.size, error: (err as Error).message }, 'could not hand share counters to Redis');
+    }
+  }
+
+  /** Before the Redis client closes (that happens in onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.handOff();
   }
 
   /** Counts recorded but not yet flushed, per share. */
   async pending(shareIds: string[]): Promise<Map<string, ShareCounts>> {
     const result = new Map<string, ShareCounts>();
     if (shareIds.length === 0) return result;
+    await this.handOff();
     const pipeline = this.redis.client.pipeline();
     for (const id of shareIds) pipeline.hgetall(this.key(id));
     const replies = (await pipeline.exec()) ?? [];
@@ -73,6 +109,7 @@ export class ShareStatsService {
 
   /** Moves pending counts into PostgreSQL. Safe to run concurrently: each hash is read and deleted atomically. */
   async flush(): Promise<number> {
+    await this.handOff();
     let flushed = 0;
     for (;;) {
       const ids = await this.redis.client.spop(this.dirtyKey, FLUSH_BATCH);
