@@ -1,9 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { startDropboxEmulator, RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import type { DropboxEmulatorOptions } from '../../tools/dropbox-emulator';
-import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
+import { DropboxConnectionsService } from '../../src/modules/dropbox/dropbox-connections.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
-import { User } from '../../src/modules/accounts/entities/user.entity';
 import type { TestApp, WebClient } from './app';
 
 export const TEST_APP_KEY = 'pd-test-app';
@@ -59,19 +58,15 @@ export async function seedConnection(
   const registered =
     emulator.control.accounts().find((a) => a.email === account.email) ?? emulator.control.registerAccount({ email: account.email });
   const issued = emulator.control.issueToken({ account_id: registered.account_id, lifetimeMs: account.accessTokenLifetimeMs });
-  const tokens = t.app.get(DropboxTokensService);
-  const em = t.app.get(EntityManager).fork();
-  const connection = em.create(DropboxConnection, {
-    user: em.getReference(User, user.id),
+  await t.app.get(DropboxConnectionsService).store(user.id, {
     accountId: registered.account_id,
     email: registered.email,
     displayName: registered.display_name,
-    refreshTokenSealed: '',
-    scopes: issued.scope,
+    refreshToken: issued.refresh_token,
+    accessToken: issued.access_token,
+    expiresInSeconds: issued.expires_in,
+    scope: issued.scope,
   });
-  connection.refreshTokenSealed = tokens.sealRefreshToken(connection.id, issued.refresh_token);
-  connection.accessTokenSealed = tokens.sealAccessToken(connection.id, issued.access_token);
-  connection.accessTokenExpiresAt = new Date(Date.now() + issued.expires_in * 1000);
-  await em.persistAndFlush(connection);
+  const connection = await t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
   return connection;
 }

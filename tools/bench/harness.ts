@@ -11,9 +11,7 @@ import { createWebApp } from '../../src/bootstrap';
 import { AppConfig, loadConfig } from '../../src/config/app-config';
 import { runMigrations } from '../../src/database/migrate';
 import { AccountsService } from '../../src/modules/accounts/accounts.service';
-import { User } from '../../src/modules/accounts/entities/user.entity';
 import { DropboxConnectionsService } from '../../src/modules/dropbox/dropbox-connections.service';
-import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import type { DropboxAccountClient } from '../../src/modules/dropbox/dropbox.gateway';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { ensurePostgres, ensureRedis } from '../services';
@@ -261,20 +259,16 @@ export class BenchContext {
     // The stored connection an OAuth round trip would leave, with tokens the emulator issued directly.
     const account = await emulator.registerAccount(email);
     const issued = await emulator.issueToken(account.account_id);
-    const tokens = app.get(DropboxTokensService);
-    const em = app.get(EntityManager).fork();
-    const connection = em.create(DropboxConnection, {
-      user: em.getReference(User, user.id),
+    await app.get(DropboxConnectionsService).store(user.id, {
       accountId: account.account_id,
       email: account.email,
       displayName: account.display_name,
-      refreshTokenSealed: '',
-      scopes: issued.scope,
+      refreshToken: issued.refresh_token,
+      accessToken: issued.access_token,
+      expiresInSeconds: issued.expires_in,
+      scope: issued.scope,
     });
-    connection.refreshTokenSealed = tokens.sealRefreshToken(connection.id, issued.refresh_token);
-    connection.accessTokenSealed = tokens.sealAccessToken(connection.id, issued.access_token);
-    connection.accessTokenExpiresAt = new Date(Date.now() + issued.expires_in * 1000);
-    await em.persistAndFlush(connection);
+    const connection = await app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
     const client = await app.get(DropboxConnectionsService).clientFor(user.id);
     return { userId: user.id, email, accountId: account.account_id, connectionId: connection.id, client };
   }

@@ -1,11 +1,10 @@
-import type { EntityManager } from '@mikro-orm/core';
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { NestFactory } from '@nestjs/core';
 import type { Dropbox } from 'dropbox';
 import { AppModule } from '../../src/app.module';
 import type { AppConfig } from '../../src/config/app-config';
 import { User } from '../../src/modules/accounts/entities/user.entity';
-import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
+import { DropboxConnectionsService } from '../../src/modules/dropbox/dropbox-connections.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { CollaboratorsService } from '../../src/modules/files/collaborators.service';
 import { Track } from '../../src/modules/files/entities/track.entity';
@@ -75,7 +74,7 @@ export async function seedDemoStudio(
       const em = orm.em;
       const producer = await em.findOneOrFail(User, { email: producerEmail });
       if (!(await em.findOne(DropboxConnection, { user: producer }))) {
-        await connect(app.get(DropboxTokensService), em, emulator, producer);
+        await connect(app.get(DropboxConnectionsService), emulator, producer);
         say(`Dropbox (emulator) connected as ${DEMO_DROPBOX_EMAIL}`);
       }
       if ((await em.count(Track, { owner: producer })) > 0) return;
@@ -111,23 +110,20 @@ export async function seedDemoStudio(
   }
 }
 
-async function connect(tokens: DropboxTokensService, em: EntityManager, emulator: RunningDropboxEmulator, producer: User) {
+async function connect(connections: DropboxConnectionsService, emulator: RunningDropboxEmulator, producer: User) {
   const account =
     emulator.control.accounts().find((a) => a.email === DEMO_DROPBOX_EMAIL) ??
     emulator.control.registerAccount({ email: DEMO_DROPBOX_EMAIL, display_name: 'Demo Studio' });
   const issued = emulator.control.issueToken({ account_id: account.account_id });
-  const connection = em.create(DropboxConnection, {
-    user: producer,
+  await connections.store(producer.id, {
     accountId: account.account_id,
     email: account.email,
     displayName: account.display_name,
-    refreshTokenSealed: '',
-    scopes: issued.scope,
+    refreshToken: issued.refresh_token,
+    accessToken: issued.access_token,
+    expiresInSeconds: issued.expires_in,
+    scope: issued.scope,
   });
-  connection.refreshTokenSealed = tokens.sealRefreshToken(connection.id, issued.refresh_token);
-  connection.accessTokenSealed = tokens.sealAccessToken(connection.id, issued.access_token);
-  connection.accessTokenExpiresAt = new Date(Date.now() + issued.expires_in * 1000);
-  await em.persistAndFlush(connection);
 }
 
 async function upload(dbx: Dropbox, folder: string, spec: DemoTrack): Promise<void> {

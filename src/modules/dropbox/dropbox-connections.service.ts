@@ -7,6 +7,7 @@ import { DropboxAccountClient, DropboxGateway } from './dropbox.gateway';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import { DropboxConnection } from './entities/dropbox-connection.entity';
+import type { DropboxAccountInfo } from './dropbox.types';
 
 /** The part of an authorization attempt kept in the producer's session until Dropbox sends them back. */
 export interface PendingAuthorization {
@@ -25,6 +26,14 @@ export interface DropboxConnectionView {
   displayName?: string;
   connectedAt?: string;
   lastRefreshedAt?: string | null;
+}
+
+/** What a finished authorization leaves: the account and its tokens. */
+export interface StoredGrant extends DropboxAccountInfo {
+  refreshToken: string;
+  accessToken: string;
+  expiresInSeconds: number;
+  scope: string;
 }
 
 /** A connect attempt that must be started again; the message is for the producer. */
@@ -91,31 +100,45 @@ export class DropboxConnectionsService {
     if (!grant.refreshToken) throw new ConnectFailed('Dropbox did not grant offline access. Please start again.');
     const account = await this.gateway.currentAccount(grant.accessToken);
 
+    const view = await this.store(userId, {
+      ...account,
+      refreshToken: grant.refreshToken,
+      accessToken: grant.accessToken,
+      expiresInSeconds: grant.expiresInSeconds,
+      scope: grant.scope ?? '',
+    });
+    this.logger.log({ userId, accountId: account.accountId }, 'Dropbox connected');
+    return view;
+  }
+
+  /**
+   * Stores (or replaces) a producer's connection with its tokens sealed. The end of every OAuth round trip; the
+   * demo and the tests also use it with tokens the emulator issued directly.
+   */
+  async store(userId: string, grant: StoredGrant): Promise<DropboxConnectionView> {
     const em = this.em.fork();
-    const existing = await em.findOne(DropboxConnection, { user: userId });
     const connection =
-      existing ??
+      (await em.findOne(DropboxConnection, { user: userId })) ??
       em.create(DropboxConnection, {
         user: em.getReference(User, userId),
-        accountId: account.accountId,
-        email: account.email,
-        displayName: account.displayName,
+        accountId: grant.accountId,
+        email: grant.email,
+        displayName: grant.displayName,
         refreshTokenSealed: '',
         scopes: '',
       });
-    connection.accountId = account.accountId;
-    connection.email = account.email;
-    connection.displayName = account.displayName;
+    connection.accountId = grant.accountId;
+    connection.email = grant.email;
+    connection.displayName = grant.displayName;
     connection.refreshTokenSealed = this.tokens.sealRefreshToken(connection.id, grant.refreshToken);
     connection.accessTokenSealed = this.tokens.sealAccessToken(connection.id, grant.accessToken);
     connection.accessTokenExpiresAt = new Date(Date.now() + grant.expiresInSeconds * 1000);
-    connection.scopes = grant.scope ?? '';
+    connection.scopes = grant.scope;
     connection.status = 'active';
     connection.statusReason = null;
     connection.connectedAt = new Date();
     em.persist(connection);
     await em.flush();
-    this.logger.log({ userId, accountId: account.accountId }, 'Dropbox connected');
     return this.toView(connection);
   }
 
