@@ -3,33 +3,36 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { jobId, QueueName } from '../../src/jobs/queues';
 import type { Dropbox } from 'dropbox';
-import { emulatorDropboxClient, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { dropboxContentHash } from '../../tools/dropbox-emulator';
 import { runMigrations } from '../../src/database/migrate';
 import { Upload } from '../../src/modules/files/entities/upload.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { startTestApp, TestApp } from '../support/app';
 import { PrivatePostgres, startPrivatePostgres } from '../support/database';
-import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
-import { signedInUser, TestUser } from '../support/users';
+import { dropboxEnv, startTestEmulator } from '../support/dropbox';
+import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { backgroundTraffic, distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
 
 /**
  * PostgreSQL stopped and started again under the app (web + workers in one process) while uploads are being
- * streamed into Dropbox (the emulator adds latency to every call so they take a while): readiness turns 503,
- * requests in the gap answer 503 quickly and cleanly, and once the database is back every upload ends done exactly
- * once — one file per upload in Dropbox, one library entry, no row lost.
+ * streamed into Dropbox and two collaboration pipelines run (the emulator adds latency to every call so they take a
+ * while), with API traffic throughout: readiness turns 503, requests in the gap answer 503 quickly and cleanly
+ * (including those caught by the shutdown and the first ones after the restart), and once the database is back every
+ * upload and pipeline ends done exactly once — one file per upload in Dropbox, one library entry, no row lost, one
+ * folder and one invitation call per pipeline.
  */
 jest.setTimeout(90_000);
 
-const UPLOADS = 6;
+const UPLOADS = 5;
 const FILE_BYTES = 9 * 1024 * 1024; // three 4 MiB chunks: start, append, finish — checkpoints written between them
 
 describe('PostgreSQL outage', () => {
   let pg: PrivatePostgres;
   let emulator: RunningDropboxEmulator;
   let t: TestApp;
-  let producer: TestUser;
+  let producer: Producer;
   let dbx: Dropbox;
 
   beforeAll(async () => {
@@ -50,9 +53,8 @@ describe('PostgreSQL outage', () => {
       // Dropbox is healthy here; keep the gateway's own retries short so only the database outage matters.
       tuning: { dropbox: { baseBackoffMs: 50, maxBackoffMs: 500 } },
     });
-    producer = await signedInUser(t);
-    await seedConnection(t, emulator, producer, { email: 'pg-outage@dropbox.test' });
-    dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'pg-outage@dropbox.test' }).access_token);
+    producer = await connectedProducer(t, emulator);
+    dbx = producer.dbx;
   });
 
   afterAll(async () => {
@@ -62,11 +64,13 @@ describe('PostgreSQL outage', () => {
     await pg?.destroy();
   });
 
-  it('answers 503 while the database is down, then finishes every upload exactly once', async () => {
+  it('answers 503 while the database is down, then finishes every upload and pipeline exactly once', async () => {
     const api = sessionApi(producer);
     const track = await api.post('/api/v1/tracks', { title: 'Outage Session' });
     expect(track.status).toBe(201);
     const trackId: string = track.body.id;
+    const bands = [await makeCollabTrack(producer, { title: 'Band A', files: 3 }), await makeCollabTrack(producer, { title: 'Band B', files: 3 })];
+    emulator.control.resetCounters();
 
     // Uploads in flight: each Dropbox call takes a while, so the outage lands in the middle of them.
     emulator.control.updateSettings({ latencyMs: 300 });
@@ -76,6 +80,8 @@ describe('PostgreSQL outage', () => {
     const uploadIds: string[] = accepted.body.map((u: { id: string }) => u.id);
     expect(uploadIds).toHaveLength(UPLOADS);
 
+    // Two collaboration pipelines running too (folder → files → invites, each a job).
+    for (const band of bands) expect((await api.post(`/api/v1/tracks/${band.id}/collaboration`, { files: band.selection })).status).toBe(202);
     await eventually(
       'an upload is streaming into Dropbox',
       async () => (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ status: string; bytesUploaded: number }>,
@@ -120,7 +126,7 @@ describe('PostgreSQL outage', () => {
     );
     // The pool recovered: requests work again, and nothing was written by the refused request.
     const tracks = await eventually('the API answers again', () => api.get('/api/v1/tracks'), (res) => res.status === 200);
-    expect(tracks.body.items.map((x: { title: string }) => x.title)).toEqual(['Outage Session']);
+    expect(tracks.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Band A', 'Band B', 'Outage Session']);
 
     const answers = await traffic.stop();
     const unclean = answers.filter((a) => ![200, 404, 503].includes(a.status) || (a.status === 503 && !a.retryAfter) || a.stack);
@@ -136,6 +142,22 @@ describe('PostgreSQL outage', () => {
     );
     expect(done.filter((u) => u.status !== 'done')).toEqual([]);
     expect(done.map((u) => u.id).sort()).toEqual([...uploadIds].sort());
+
+    // Both pipelines finish: one folder each, each file copied once, each collaborator invited once.
+    for (const band of bands) {
+      const view = await eventually(
+        `the pipeline of ${band.id} is done`,
+        async () => (await api.get(`/api/v1/tracks/${band.id}/collaboration`)).body as CollaborationView,
+        (v) => v.status === 'done' || v.status === 'failed',
+        { timeoutMs: 60_000, everyMs: 500 },
+      );
+      expect({ status: view.status, error: view.error, files: view.files.copied, sent: view.invites.sent }).toEqual({ status: 'done', error: null, files: 3, sent: 2 });
+      expect(await filesIn(dbx, view.folder!.path)).toEqual(band.files.map((f) => `Stems/${f.name}`));
+    }
+    const collaborationFolders = (await dbx.filesListFolder({ path: '/Producer Dashboard/Collaboration' })).result.entries;
+    expect(collaborationFolders).toHaveLength(2);
+    // Invitations are not idempotent in Dropbox (a second call re-sends mail): exactly one per pipeline, outage or not.
+    expect(emulator.control.counters().callsByRoute['sharing/add_folder_member']).toBe(2);
 
     // Exactly once: one file per upload in Dropbox (no "take-01 (2).wav"), each with the right bytes, one library entry each.
     const stored = await dropboxFiles(dbx, '/Producer Dashboard/Outage Session');

@@ -126,8 +126,9 @@ function isDependencyOutage(err: unknown): boolean {
   if (err.name === 'MaxRetriesPerRequestError') return true;
   const code = (err as { code?: unknown }).code;
   if (typeof code === 'string' && PG_UNAVAILABLE.test(code)) return true;
-  // node-postgres when the server closes a pooled connection under a query (no SQLSTATE then).
-  if (/^Connection terminated/.test(err.message)) return true;
+  // node-postgres when the server closes a pooled connection under a query (no SQLSTATE then); knex puts the SQL
+  // in front: "select … - Connection terminated unexpectedly".
+  if (/(?:^|\s-\s)Connection (?:terminated|ended)/.test(err.message)) return true;
   return err.message === 'Connection is closed.' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
 }
 

@@ -359,8 +359,11 @@ export class PipelineRunnerService {
         }
       });
     } catch (fenceErr) {
-      if (!(fenceErr instanceof Superseded)) this.logger.warn({ err: fenceErr, pipelineId: ref.pipelineId }, 'could not record a failure');
-      return new UnrecoverableError('superseded');
+      if (fenceErr instanceof Superseded) return new UnrecoverableError('superseded');
+      // The database itself failed (unreachable, restarting): nothing was recorded, so the job must not end here or
+      // the pipeline would stay "running" with no job left. The queue retries; the next attempt records or resumes.
+      this.logger.warn({ err: fenceErr, pipelineId: ref.pipelineId }, 'could not record a failure');
+      return err instanceof Error ? err : new Error(message);
     }
     if (refusal) {
       this.logger.warn({ pipelineId: ref.pipelineId, step, code: refusal.code }, 'collaboration pipeline refused by Dropbox');
