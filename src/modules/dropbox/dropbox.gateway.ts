@@ -682,8 +682,12 @@ export class DropboxAccountClient {
   }
 
   private async waitForAccountPause(): Promise<void> {
-    const until = Number(await this.gateway.redisService.client.get(this.pauseKey()));
-    if (until > Date.now()) await sleep(until - Date.now());
+    // Check again after sleeping: a 429 that arrived meanwhile (from a call already in flight) extends the pause.
+    for (;;) {
+      const until = Number(await this.gateway.redisService.client.get(this.pauseKey()));
+      if (!(until > Date.now())) return;
+      await sleep(until - Date.now());
+    }
   }
 
   private withWriteSlot<T>(work: () => Promise<T>): Promise<T> {
