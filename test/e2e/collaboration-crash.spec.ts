@@ -1,40 +1,12 @@
-import { ChildProcess, spawn } from 'node:child_process';
-import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { collabStatus, connectedProducer, filesIn, isFinal, makeTrack, Producer, TestTrack, waitForCollab } from '../integration/collaboration-support';
+import { collabStatus, connectedProducer, filesIn, killProcess as kill, makeTrack, Producer, startWorkerProcess as startWorker, TestTrack, waitForAll } from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
-const ROOT = join(__dirname, '..', '..');
 const PIPELINES = 20;
 const PRODUCERS = 4;
 const KILLS = 3;
-
-/** `src/worker.ts` as its own process (TypeScript run directly), resolving once it says it started. */
-function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['-r', './test/support/register-ts.js', 'src/worker.ts'], {
-      cwd: ROOT,
-      env: { PATH: process.env.PATH ?? '', ...env, LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let out = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      if (out.includes('worker started')) resolve(child);
-    });
-    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out.slice(-2000)}`)));
-  });
-}
-
-function kill(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve();
-    child.once('exit', () => resolve());
-    child.kill('SIGKILL');
-  });
-}
 
 /**
  * 20 pipelines of 4 producers, processed only by a separate worker process that is SIGKILLed at random moments
@@ -73,7 +45,7 @@ describe('collaboration pipelines survive a worker killed with SIGKILL', () => {
       expect(res.status).toBe(202);
     }
 
-    const workerEnv = { ...web.env, WORKERS: 'on', WORKER_CONCURRENCY: '8' };
+    const workerEnv = { ...web.env, WORKER_CONCURRENCY: '8' };
     const kills: number[] = [];
     for (let k = 0; k < KILLS; k += 1) {
       worker = await startWorker(workerEnv);
@@ -87,7 +59,7 @@ describe('collaboration pipelines survive a worker killed with SIGKILL', () => {
     ).length;
     worker = await startWorker(workerEnv);
     const lastStart = Date.now();
-    const views = await Promise.all(tracks.map(({ producer, track }) => waitForCollab(producer, track.id, isFinal, 100_000)));
+    const views = await waitForAll(tracks, 100_000);
     // A worker killed inside a write leaves its account's write slot taken until the slot's TTL (the gateway's
     // 60 s) runs out; the rest waits for that.
     process.stdout.write(

@@ -1,3 +1,5 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
 import type { Dropbox } from 'dropbox';
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'supertest';
@@ -141,4 +143,53 @@ export async function filesIn(dbx: Dropbox, path: string): Promise<string[]> {
     page = (await dbx.filesListFolderContinue({ cursor: page.cursor })).result;
   }
   return names.sort();
+}
+
+/**
+ * Waits for many pipelines at once without tripping the app's per-user rate limit (600 requests a minute): one
+ * status request per unfinished pipeline every two seconds.
+ */
+export async function waitForAll(items: Array<{ producer: Producer; track: { id: string } }>, timeoutMs: number): Promise<CollaborationView[]> {
+  const deadline = Date.now() + timeoutMs;
+  const views: Array<CollaborationView | undefined> = items.map(() => undefined);
+  for (;;) {
+    for (const [i, { producer, track }] of items.entries()) {
+      if (views[i] && isFinal(views[i]!)) continue;
+      views[i] = await collabStatus(producer, track.id);
+    }
+    if (views.every((v) => v && isFinal(v))) return views as CollaborationView[];
+    if (Date.now() > deadline) {
+      const open = views.filter((v) => !v || !isFinal(v)).map((v) => `${v?.trackId}: ${v?.status} ${v?.step} ${v?.notice ?? ''}`);
+      throw new Error(`${open.length} pipelines did not finish:\n${open.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+  }
+}
+
+const ROOT = join(__dirname, '..', '..');
+
+/** `src/worker.ts` as its own process (TypeScript run directly), resolved once it says it started. */
+export function startWorkerProcess(env: Record<string, string>): Promise<ChildProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['-r', './test/support/register-ts.js', 'src/worker.ts'], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env, WORKERS: 'on', LOG_LEVEL: 'info' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      if (out.includes('worker started')) resolve(child);
+    });
+    child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('exit', (code) => reject(new Error(`worker exited (${code}) before starting:\n${out.slice(-2000)}`)));
+  });
+}
+
+export function killProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+  return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve();
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
 }
