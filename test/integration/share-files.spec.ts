@@ -1,5 +1,8 @@
 import { EntityManager } from '@mikro-orm/postgresql';
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import sharp from 'sharp';
+import { QueueName, ShareJob } from '../../src/jobs/queues';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { Share } from '../../src/modules/share/entities/share.entity';
@@ -17,7 +20,8 @@ describe('share links: files served live, by permission', () => {
   let ids: Record<string, string>;
 
   beforeAll(async () => {
-    w = await startShareWorld();
+    // Workers on: the stats flush is scheduled by the share processor (and audio analysis runs as in production).
+    w = await startShareWorld({ workers: true });
     track = await makeTrack(w.producer, w.dbx, { title: 'Night Bus', sharingStatus: 'preview', bpm: 96, key: 'A minor', artist: 'Ben' });
     const sel = await selectionOf(w.producer, track.id);
     const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }] });
@@ -260,6 +264,12 @@ describe('share links: files served live, by permission', () => {
     });
     expect(flushed.lastAccessedAt).not.toBeNull();
     expect((await api(w.producer).get(`/api/v1/shares/${share.id}`)).body.stats.views).toBe(start.views + 2);
+  });
+
+  it('schedules the counters flush once, as a BullMQ job scheduler', async () => {
+    const queue = w.t.app.get<Queue>(getQueueToken(QueueName.Share));
+    const scheduler = await queue.getJobScheduler('share-stats-flush');
+    expect(scheduler).toMatchObject({ name: ShareJob.FlushStats, every: new ShareTuning().statsFlushMs });
   });
 
   it('when the Dropbox connection has expired the page still lists and says downloads are paused', async () => {

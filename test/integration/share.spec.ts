@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { User } from '../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../src/modules/files/entities/track.entity';
 import { ShareClock } from '../../src/modules/share/share-clock';
+import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { signedInUser } from '../support/users';
 import { api, countQueries, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
 
@@ -367,7 +368,36 @@ describe('share links: the Share tab, management and access rules', () => {
       expect(cold.queries.length).toBeLessThanOrEqual(3);
       const warm = await countQueries(w.t, () => page(token));
       expect(warm.queries.length).toBe(0);
+      expect(warm.result.text).toBe(cold.result.text);
+      // A phone coming back revalidates: 304, no body.
+      const again = await w.t.client().agent.get(`/s/${token}`).set('If-None-Match', warm.result.headers.etag);
+      expect(again.status).toBe(304);
       expect(Object.values(w.emulator.control.counters().callsByRoute).reduce((a, b) => a + b, 0)).toBe(0);
+    });
+
+    it('rate-limits page views and file requests per client address', async () => {
+      const tuning = w.t.app.get(ShareTuning);
+      const res = await create({ tracks: [everything()] });
+      const token = tokenOf(res.body.url);
+      Object.assign(tuning, { pageViewsPerMinute: 3, fileRequestsPerMinute: 2 });
+      try {
+        // Counted per address over every share (this spec's earlier views count too): the 4th view is over.
+        const statuses = [];
+        for (let i = 0; i < 4; i += 1) statuses.push((await page(token)).status);
+        expect(statuses[3]).toBe(429);
+        const limited = await page(token);
+        expect(limited.text).toContain('Too many requests');
+        expect(limited.headers['retry-after']).toBeDefined();
+        const fileId = sel['Master.wav'].slice(2);
+        const files = [];
+        for (let i = 0; i < 3; i += 1) files.push((await w.t.client().get(`/s/${token}/artwork/${track.id}`)).status);
+        expect(files[2]).toBe(429);
+        const plays = [];
+        for (let i = 0; i < 3; i += 1) plays.push((await w.t.client().get(`/s/${token}/files/${fileId}/play`)).status);
+        expect(plays[2]).toBe(429);
+      } finally {
+        Object.assign(tuning, { pageViewsPerMinute: new ShareTuning().pageViewsPerMinute, fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute });
+      }
     });
 
     it('tokens carry at least 128 random bits and differ every time', async () => {
