@@ -13,7 +13,6 @@ import { DropboxConnectionsService } from '../dropbox/dropbox-connections.servic
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
 import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
-import type { Track } from '../files/entities/track.entity';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -183,9 +182,9 @@ export class ShareFilesService {
     };
     await this.streamZip(res, `${zipName(title)}.zip`, async (add) => {
       for (const st of order) {
-        const track = st.track as Track;
+        const track = st.track;
         for (const category of FILE_CATEGORIES) {
-          const files = permitted.filter((f) => (f.track as Track).id === track.id && f.category === category);
+          const files = permitted.filter((f) => f.track.id === track.id && f.category === category);
           for (const file of files.sort((a, b) => a.name.localeCompare(b.name))) {
             const folder = `${zipName(track.title)}/${CATEGORY_FOLDERS[category]}`;
             try {

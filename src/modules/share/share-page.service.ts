@@ -6,7 +6,6 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { User } from '../accounts/entities/user.entity';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { FILE_CATEGORIES, FileCategory, formatLabel, isAudio } from '../files/file-categories';
-import type { Track } from '../files/entities/track.entity';
 import type { TrackFile } from '../files/entities/track-file.entity';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
@@ -107,7 +106,7 @@ export class SharePageService {
     const absolute = `${this.config.http.publicUrl}${base}`;
     const byTrack = new Map<string, TrackFile[]>();
     for (const { file } of items) {
-      const trackId = (file.track as Track | string as unknown as { id: string }).id;
+      const trackId = file.track.id;
       const list = byTrack.get(trackId) ?? [];
       list.push(file);
       byTrack.set(trackId, list);
