@@ -37,7 +37,8 @@ import type {
 
 type DropboxCallPolicy = Tuning['dropbox'];
 
-const WRITE_SLOT_TTL_MS = 60_000;
+/** Renewed every third of it while the write runs; a process killed holding the slot frees it after this long. */
+const WRITE_SLOT_TTL_MS = 15_000;
 const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
