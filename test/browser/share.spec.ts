@@ -22,8 +22,13 @@ async function vnuErrors(pages: Record<string, string>): Promise<Record<string, 
       return file;
     });
     // vnu exits non-zero when it finds errors; the JSON report is on stderr either way.
-    const result = await run('java', ['-jar', VNU, '--errors-only', '--format', 'json', ...files]).catch((err: { stderr: string }) => err);
-    const report = JSON.parse(result.stderr || '{"messages":[]}') as { messages: Array<{ type: string; url: string; message: string; extract?: string }> };
+    const result = await run('java', ['-jar', VNU, '--errors-only', '--format', 'json', ...files]).catch((err: { stderr?: string; code?: unknown }) => {
+      if (err.code === 'ENOENT') throw new Error('java is not installed: the Nu HTML Checker (vnu-jar) needs a Java runtime');
+      return err;
+    });
+    // No report at all means the checker did not run: never a silent pass.
+    if (!result.stderr) throw new Error('vnu printed no report');
+    const report = JSON.parse(result.stderr) as { messages: Array<{ type: string; url: string; message: string; extract?: string }> };
     const byPage: Record<string, string[]> = Object.fromEntries(Object.keys(pages).map((name) => [name, [] as string[]]));
     for (const m of report.messages) {
       if (m.type !== 'error') continue;
