@@ -162,6 +162,18 @@ export class LibraryService {
     return [...all.values()];
   }
 
+  /**
+   * What another part of the product learned about a file from Dropbox (a share link serving it): its current
+   * revision, or that it is gone. Only these columns change.
+   */
+  async recordRevision(fileId: string, live: { rev: string; size: number; contentHash: string | null }): Promise<void> {
+    await this.em.fork().nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+  }
+
+  async markMissing(fileId: string): Promise<void> {
+    await this.em.fork().nativeUpdate(TrackFile, { id: fileId, status: { $ne: 'missing' } }, { status: 'missing' });
+  }
+
   async setMaster(ownerId: string, trackId: string, fileId: string): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const file = await this.em.findOne(TrackFile, { id: fileId, track });

@@ -13,6 +13,7 @@ import { DropboxConnectionsService } from '../dropbox/dropbox-connections.servic
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
 import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
+import { LibraryService } from '../files/library.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -80,6 +81,7 @@ export class ShareFilesService {
     private readonly access: ShareAccessService,
     private readonly stats: ShareStatsService,
     private readonly tuning: ShareTuning,
+    private readonly library: LibraryService,
   ) {}
 
   async client(ownerId: string): Promise<DropboxAccountClient> {
@@ -318,19 +320,16 @@ export class ShareFilesService {
     return err instanceof DropboxAuthExpired;
   }
 
-  /*
-   * The two writes below change the files module's TrackFile row (its revision and status). They belong in
-   * LibraryService; until it has such a method they live here, narrowed to exactly these columns.
-   */
+  /** What serving the file showed about it goes back to the library (the files module owns the row). */
   private async recordRevision(access: ShareAccess, file: TrackFile, live: LiveRevision): Promise<void> {
-    await this.em.nativeUpdate(TrackFile, { id: file.id }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    await this.library.recordRevision(file.id, live);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     await this.access.invalidatePage(access.token);
   }
 
   private async markMissing(access: ShareAccess, file: TrackFile): Promise<void> {
     if (file.status !== 'missing') {
-      await this.em.nativeUpdate(TrackFile, { id: file.id }, { status: 'missing' });
+      await this.library.markMissing(file.id);
       file.status = 'missing';
     }
     await this.access.invalidatePage(access.token);
