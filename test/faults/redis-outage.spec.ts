@@ -1,18 +1,20 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
 import type { Dropbox } from 'dropbox';
-import { dropboxContentHash, emulatorDropboxClient, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import { dropboxContentHash, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { jobId, QueueName } from '../../src/jobs/queues';
 import { startTestApp, TestApp } from '../support/app';
-import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
+import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';
-import { signedInUser, TestUser } from '../support/users';
-import { distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
+import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
+import { closeQueueWorkers, distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
 
 /**
  * Redis (append-only persistence, owned by this test) stopped and started again under a web process and a worker
  * process of one installation, while upload jobs sit in the queue: the worker is held on the first upload (the
- * emulator delays that one Dropbox call), so the others are still waiting when Redis goes. During the outage the
+ * emulator delays that one Dropbox call), so the others are still waiting when Redis goes; a collaboration
+ * pipeline is held the same way on its first step, the other two waiting as a BullMQ flow. During the outage the
  * web answers 503 (readiness, pages needing the session) without hanging; afterwards both processes reconnect on
  * their own, the signed-in session still works, and every queued job runs exactly once.
  */
@@ -25,7 +27,7 @@ describe('Redis outage', () => {
   let emulator: RunningDropboxEmulator;
   let web: TestApp;
   let worker: TestApp;
-  let producer: TestUser;
+  let producer: Producer;
   let dbx: Dropbox;
 
   beforeAll(async () => {
@@ -37,13 +39,15 @@ describe('Redis outage', () => {
     });
     // A second process of the same installation (same database, Redis and prefix) running the queue processors.
     worker = await startTestApp({ sharing: web, workers: true, env: { ...web.env, WORKER_CONCURRENCY: '1' } });
-    producer = await signedInUser(web);
-    await seedConnection(web, emulator, producer, { email: 'redis-outage@dropbox.test' });
-    dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'redis-outage@dropbox.test' }).access_token);
+    producer = await connectedProducer(web, emulator);
+    dbx = producer.dbx;
   });
 
   afterAll(async () => {
     await redis?.restart().catch(() => undefined);
+    // Every job is finished by now. BullMQ's graceful close can wait on a blocking connection that went through the
+    // restart (seen intermittently); closing the queue workers without waiting keeps a failing run from hanging.
+    if (worker) await closeQueueWorkers(worker);
     await worker?.close();
     await web?.close();
     await emulator?.close();
@@ -56,10 +60,15 @@ describe('Redis outage', () => {
     expect(track.status).toBe(201);
     const trackId: string = track.body.id;
     const queue = web.app.get<Queue>(getQueueToken(QueueName.Files));
+    const collabQueue = web.app.get<Queue>(getQueueToken(QueueName.Collaboration));
+    const band = await makeCollabTrack(producer, { title: 'Redis Band', files: 3 });
 
     // The first upload's Dropbox call is held for a while: with one job at a time, the rest wait in Redis.
     emulator.control.resetCounters();
     emulator.control.addFault({ route: 'files/upload', latencyMs: 8_000, times: 1 });
+    // Likewise a collaboration pipeline: its first step is held in Dropbox, the next two wait in Redis as a flow.
+    emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 8_000, times: 1 });
+    expect((await api.post(`/api/v1/tracks/${band.id}/collaboration`, { files: band.selection })).status).toBe(202);
     const files = distinctFiles(UPLOADS, 256 * 1024);
     const accepted = await api.upload(`/api/v1/tracks/${trackId}/uploads`, files);
     expect(accepted.status).toBe(201);
@@ -67,9 +76,9 @@ describe('Redis outage', () => {
     const jobIds = uploadIds.map((id) => jobId('upload', id));
 
     await eventually('one upload is held in Dropbox, the others wait', async () => {
-      const [active, waiting] = await Promise.all([queue.getActive(), queue.getWaiting()]);
-      return { active: active.length, waiting: waiting.length, counts: await queue.getJobCounts() };
-    }, (s) => s.active === 1 && s.waiting === UPLOADS - 1, { everyMs: 100 });
+      const [active, waiting, flow] = await Promise.all([queue.getActive(), queue.getWaiting(), collabQueue.getJobCounts('active', 'waiting-children')]);
+      return { active: active.length, waiting: waiting.length, flow };
+    }, (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2, { everyMs: 100 });
     const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
 
     // ---- Redis goes away (SIGTERM: the append-only file is flushed) ----
@@ -95,7 +104,7 @@ describe('Redis outage', () => {
     );
     // The session survived (append-only file) and the web's client reconnected: same cookie, signed in.
     const list = await eventually('the signed-in API answers again', () => api.get('/api/v1/tracks'), (res) => res.status === 200);
-    expect(list.body.items.map((x: { title: string }) => x.title)).toEqual(['Redis Session']);
+    expect(list.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Redis Band', 'Redis Session']);
 
     // The worker reconnected and drained the queue: every upload done.
     const done = await eventually(
@@ -115,6 +124,17 @@ describe('Redis outage', () => {
     const stored = await dropboxFiles(dbx, '/Producer Dashboard/Redis Session');
     expect(stored.map((f) => f.path)).toEqual(files.map((f) => `/Producer Dashboard/Redis Session/Bounces/${f.name}`));
     expect(stored.map((f) => f.contentHash)).toEqual(files.map((f) => dropboxContentHash(f.bytes)));
+
+    // The pipeline's flow survived the restart: done, each file once, the collaborators invited with one call.
+    const view = await eventually(
+      'the pipeline is done',
+      async () => (await api.get(`/api/v1/tracks/${band.id}/collaboration`)).body as CollaborationView,
+      (v) => v.status === 'done' || v.status === 'failed',
+      { timeoutMs: 60_000, everyMs: 500 },
+    );
+    expect({ status: view.status, error: view.error, copied: view.files.copied, sent: view.invites.sent }).toEqual({ status: 'done', error: null, copied: 3, sent: 2 });
+    expect(await filesIn(dbx, view.folder!.path)).toEqual(band.files.map((f) => `Stems/${f.name}`));
+    expect(emulator.control.counters().callsByRoute['sharing/add_folder_member']).toBe(1);
 
     // The web's queue connection reconnected too: a new upload is enqueued and processed.
     const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [{ name: 'after-restart.wav', bytes: Buffer.from('after the restart') }]);

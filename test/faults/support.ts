@@ -1,4 +1,8 @@
+import type { INestApplicationContext } from '@nestjs/common';
 import type { Dropbox } from 'dropbox';
+import { CollaborationProcessor } from '../../src/jobs/processors/collaboration.processor';
+import { FilesProcessor } from '../../src/jobs/processors/files.processor';
+import { ShareProcessor } from '../../src/jobs/processors/share.processor';
 import type { Response } from 'supertest';
 import type { TestUser } from '../support/users';
 
@@ -120,4 +124,20 @@ export function backgroundTraffic(send: (index: number) => Promise<Response>, ca
       return answers;
     },
   };
+}
+
+/**
+ * Closes the BullMQ workers of an app without waiting for their current jobs (`close(true)`), each within 10 s, so
+ * the app's own close afterwards returns promptly. For after a test whose jobs are all finished.
+ */
+export async function closeQueueWorkers(app: { app: INestApplicationContext }): Promise<void> {
+  for (const processor of [FilesProcessor, CollaborationProcessor, ShareProcessor]) {
+    let host: { worker?: { close(force?: boolean): Promise<void> } } | undefined;
+    try {
+      host = app.app.get(processor as never, { strict: false });
+    } catch {
+      continue; // no workers in this app
+    }
+    if (host?.worker) await Promise.race([host.worker.close(true).catch(() => undefined), pause(10_000)]);
+  }
 }
