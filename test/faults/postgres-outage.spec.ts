@@ -26,7 +26,9 @@ import { backgroundTraffic, distinctFiles, dropboxFiles, eventually, expectClean
 jest.setTimeout(90_000);
 
 const UPLOADS = 5;
-const FILE_BYTES = 9 * 1024 * 1024; // three 4 MiB chunks: start, append, finish — checkpoints written between them
+// Six 4 MiB chunks (start, four appends, finish) with checkpoints between them: long enough that the outage lands
+// in the middle of every upload's run, even when a loaded machine is slow to stop PostgreSQL.
+const FILE_BYTES = 21 * 1024 * 1024;
 
 describe('PostgreSQL outage', () => {
   let pg: PrivatePostgres;
@@ -46,7 +48,7 @@ describe('PostgreSQL outage', () => {
         ...dropboxEnv(emulator),
         DATABASE_URL: databaseUrl,
         SPOOL_DIR: `/tmp/pd-spool-faults-pg-${process.pid}`,
-        MAX_UPLOAD_MB: '20',
+        MAX_UPLOAD_MB: '32',
         DROPBOX_UPLOAD_CHUNK_MIB: '4',
         WORKER_CONCURRENCY: '3',
       },
