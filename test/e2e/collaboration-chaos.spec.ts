@@ -13,8 +13,11 @@ import {
 
 const PIPELINES = 50;
 const PRODUCERS = 5;
-/** A call of an account may still arrive this long after a 429: it had passed the pause check already. */
-const IN_FLIGHT_GRACE_MS = 100;
+/**
+ * A call of an account may still arrive this long after a 429: it had passed its pause check before the 429 was
+ * read and recorded in Redis (an event-loop turn and a Redis round trip, slower on a loaded 2-core machine).
+ */
+const IN_FLIGHT_GRACE_MS = 300;
 
 /**
  * 10% of Dropbox calls fail (429 with Retry-After, 500, 503), two worker processes (src/worker.ts) share the queue: all 50
