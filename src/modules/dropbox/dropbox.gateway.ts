@@ -626,6 +626,10 @@ export class DropboxAccountClient {
           } catch (failure) {
             const status = failure instanceof DropboxResponseError ? failure.status : 0;
             this.gateway.notifyCall({ route, kind, status, durationMs: performance.now() - started });
+            // Pause the account before a write lets go of the write slot, so the next writer waiting for it
+            // already sees the pause.
+            const mapped = this.gateway.toDomainError(failure, route);
+            if (mapped instanceof DropboxRateLimited) await this.pauseAccount(mapped.retryAfterMs);
             throw failure;
           }
         };
@@ -641,7 +645,6 @@ export class DropboxAccountClient {
           await tokens.markExpired(this.connectionId, err.tags.join('/') || 'unauthorized');
           throw err;
         }
-        if (err instanceof DropboxRateLimited) await this.pauseAccount(err.retryAfterMs);
         if (!err.retryable || attempt >= this.policy.maxAttempts) throw err;
         const wait = this.retryDelay(err, attempt);
         if (wait > this.policy.maxInlineWaitMs) throw err;
