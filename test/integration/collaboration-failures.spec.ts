@@ -118,9 +118,10 @@ describe('share with collaborators: failures', () => {
   it('shows a run with no progress as stuck, and retry takes over from it', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
-    const hang = emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 7_000, times: 1 });
+    // Held well past the 5 s stuck threshold, so a loaded machine still sees the stuck state before it ends.
+    const hang = emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 12_000, times: 1 });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
-    const stuck = await waitForCollab(producer, track.id, (v) => v.status === 'stuck', 15_000);
+    const stuck = await waitForCollab(producer, track.id, (v) => v.status === 'stuck', 20_000);
     expect(stuck).toMatchObject({ canRetry: true, canReset: true, statusLabel: expect.stringMatching(/Stuck/) });
     const page = await producer.browser.get(`/tracks/${track.id}/collaboration`);
     expect(page.text).toMatch(/No progress for a while/);
