@@ -12,6 +12,10 @@ export interface Tuning {
     maxInlineWaitMs: number;
     /** How long a write waits for the account's write slot. */
     writeSlotWaitMs: number;
+    /** A Dropbox API call (RPC) without an answer for this long fails as a network error and is retried. */
+    rpcTimeoutMs: number;
+    /** The same for content calls (upload chunks, downloads). */
+    contentTimeoutMs: number;
   };
 }
 
@@ -22,6 +26,8 @@ export const DEFAULT_TUNING: Tuning = {
     maxBackoffMs: 30_000,
     maxInlineWaitMs: 60_000,
     writeSlotWaitMs: 10 * 60_000,
+    rpcTimeoutMs: 30_000,
+    contentTimeoutMs: 5 * 60_000,
   },
 };
 

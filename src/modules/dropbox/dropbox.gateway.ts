@@ -47,14 +47,20 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * The SDK's fetch: node-fetch (the SDK needs its `buffer()`), with Dropbox's hosts swapped for the configured
  * base URLs — identical in production, the emulator in tests and the demo.
  */
-function dropboxFetch(config: AppConfig) {
+function dropboxFetch(config: AppConfig, timeouts: { rpcMs: number; contentMs: number }) {
   const { apiUrl, contentUrl } = config.dropbox;
   return (url: RequestInfo, init?: RequestInit) => {
+    let content = false;
     const target =
       typeof url === 'string'
-        ? url.replace(DROPBOX_HOSTS, (_match, host: string) => (host === 'content' ? contentUrl : apiUrl))
+        ? url.replace(DROPBOX_HOSTS, (_match, host: string) => {
+            content = host === 'content';
+            return content ? contentUrl : apiUrl;
+          })
         : url;
-    return nodeFetch(target, init);
+    // A Dropbox that stops answering (rather than refusing) must not hold a page or a job forever: the call fails
+    // as a network error, which is retried like any other transient failure. Content calls carry whole chunks.
+    return nodeFetch(target, { ...init, timeout: content ? timeouts.contentMs : timeouts.rpcMs });
   };
 }
 
@@ -215,7 +221,7 @@ export class DropboxGateway {
     private readonly redis: RedisService,
     @Inject(TUNING) private readonly tuning: Tuning,
   ) {
-    this.fetch = dropboxFetch(config);
+    this.fetch = dropboxFetch(config, { rpcMs: tuning.dropbox.rpcTimeoutMs, contentMs: tuning.dropbox.contentTimeoutMs });
   }
 
   /** A client for a stored connection. */
