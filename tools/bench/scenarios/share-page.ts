@@ -1,18 +1,16 @@
 import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { execFile } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import express from 'express';
 import type { AddressInfo } from 'node:net';
-import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from '../../../src/common/paths';
 import { RedisService } from '../../../src/common/redis/redis.module';
 import { User } from '../../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../../src/modules/files/entities/track.entity';
-import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
+import { benchTrackFiles } from '../share-fixtures';
 import { startCpuProfile } from '../memory';
 import { BenchContext, deleteRedisKeys, percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
 
@@ -97,29 +95,8 @@ export const sharePageScenario: Scenario = {
         musicalKey: 'A minor',
         sharingStatus: 'preview',
       });
-      const upload = async (path: string, bytes: Buffer) => client.upload(`${folder}/Track ${n}/${path}`, { size: bytes.length, open: () => Readable.from([bytes]) });
-      const files = [
-        { entry: await upload('Bounces/Master.wav', bounce), category: 'bounce' as const, isMaster: true, durationSeconds: 1 },
-        { entry: await upload('Stems/Drums.wav', stem), category: 'stem' as const, isMaster: false, durationSeconds: 1 },
-        { entry: await upload('Projects/Session.als', randomBytes(32 * 1024)), category: 'project' as const, isMaster: false, durationSeconds: null },
-      ];
-      const rows = files.map((f) =>
-        em.create(TrackFile, {
-          track,
-          category: f.category,
-          name: f.entry.name,
-          dropboxId: f.entry.id,
-          dropboxPath: f.entry.pathDisplay,
-          rev: f.entry.rev,
-          size: f.entry.size ?? 0,
-          contentHash: f.entry.contentHash,
-          isMaster: f.isMaster,
-          durationSeconds: f.durationSeconds,
-          codec: f.durationSeconds ? 'PCM' : null,
-        }),
-      );
-      await em.flush();
-      selection.push({ trackId: track.id, files: rows.map((r) => `f:${r.id}`) });
+      const files = await benchTrackFiles(em, client, track, `${folder}/Track ${n}`, { bounce, stem, seconds: 1, projectBytes: 32 * 1024 });
+      selection.push({ trackId: track.id, files });
     }
     const share = await RequestContext.create(orm.em, () =>
       app.get(SharesService).create(producer.userId, { tracks: selection, title: 'Bench album', message: 'Fifty tracks for the bench', expiry: 'never' }),

@@ -7,10 +7,10 @@ import { AppModule } from '../../../src/app.module';
 import { ApiTokensService } from '../../../src/modules/accounts/api-tokens.service';
 import { User } from '../../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../../src/modules/files/entities/track.entity';
-import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
+import { benchTrackFiles } from '../share-fixtures';
 import { procStatus } from '../memory';
 import { BenchContext, median, percentile, round, say, Scenario, ScenarioResult } from '../harness';
 
@@ -95,29 +95,8 @@ export const soakScenario: Scenario = {
     for (let i = 0; i < TRACKS; i += 1) {
       const n = String(i + 1).padStart(2, '0');
       const track = em.create(Track, { owner: em.getReference(User, producer.userId), title: `Soak ${n}`, sharingStatus: 'preview' });
-      const put = (path: string, bytes: Buffer) => producer.client.upload(`${folder}/Soak ${n}/${path}`, { size: bytes.length, open: () => Readable.from([bytes]) });
-      const files = [
-        { entry: await put('Bounces/Master.wav', bounce), category: 'bounce' as const, isMaster: true, durationSeconds: 2 },
-        { entry: await put('Stems/Drums.wav', stem), category: 'stem' as const, isMaster: false, durationSeconds: 2 },
-        { entry: await put('Projects/Session.als', randomBytes(16 * 1024)), category: 'project' as const, isMaster: false, durationSeconds: null },
-      ];
-      const rows = files.map((f) =>
-        em.create(TrackFile, {
-          track,
-          category: f.category,
-          name: f.entry.name,
-          dropboxId: f.entry.id,
-          dropboxPath: f.entry.pathDisplay,
-          rev: f.entry.rev,
-          size: f.entry.size ?? 0,
-          contentHash: f.entry.contentHash,
-          isMaster: f.isMaster,
-          durationSeconds: f.durationSeconds,
-          codec: f.durationSeconds ? 'PCM' : null,
-        }),
-      );
-      await em.flush();
-      selection.push({ trackId: track.id, files: rows.map((r) => `f:${r.id}`) });
+      const files = await benchTrackFiles(em, producer.client, track, `${folder}/Soak ${n}`, { bounce, stem, seconds: 2, projectBytes: 16 * 1024 });
+      selection.push({ trackId: track.id, files });
     }
     const share = await RequestContext.create(orm.em, () =>
       app.get(SharesService).create(producer.userId, {
