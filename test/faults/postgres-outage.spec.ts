@@ -172,10 +172,11 @@ describe('PostgreSQL outage', () => {
     const rows = await em.find(Upload, {}, { populate: ['trackFile'] });
     expect(new Set(rows.map((u) => u.trackFile?.id)).size).toBe(UPLOADS);
 
-    // The outage really hit the jobs: some were retried after failing against the stopped database.
+    // Uploads were streaming when the database stopped (checked above). A job then either failed and was retried
+    // or waited for a connection and went on: both are correct, so only the outcome is asserted — every job
+    // finished, none ended as unrecoverable.
     const queue = t.app.get<Queue>(getQueueToken(QueueName.Files));
     const jobs = await Promise.all(uploadIds.map((id) => queue.getJob(jobId('upload', id))));
     expect(jobs.every((job) => job && job.finishedOn && !job.failedReason?.startsWith('unrecoverable'))).toBe(true);
-    expect(jobs.some((job) => (job?.attemptsStarted ?? 0) > 1)).toBe(true);
   });
 });
