@@ -1,15 +1,14 @@
-import { ThrottlerStorageRedisService } from '@nest-lab/throttler-storage-redis';
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import { DynamicModule, Module } from '@nestjs/common';
-import { APP_FILTER, APP_GUARD, APP_INTERCEPTOR } from '@nestjs/core';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { ThrottlerGuard, ThrottlerModule } from '@nestjs/throttler';
 import { LoggerModule } from 'nestjs-pino';
 import { createHash } from 'node:crypto';
 import { CsrfGuard } from './common/http/csrf';
 import { HttpCommonModule } from './common/http/http-common.module';
 import { HttpExceptionFilter } from './common/http/http-exception.filter';
-import { ViewLocalsInterceptor } from './common/http/view-locals.interceptor';
+import { RedisThrottlerStorage } from './common/http/throttler-storage';
 import { loggerParams } from './common/logging';
 import { RedisModule, RedisService } from './common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
@@ -56,7 +55,7 @@ export class AppModule {
           useFactory: (redis: RedisService) => ({
             // A generous ceiling for every route; sign-in, setup and public share routes set tighter ones.
             throttlers: [{ name: 'default', ttl: 60_000, limit: 600 }],
-            storage: new ThrottlerStorageRedisService(redis.client),
+            storage: new RedisThrottlerStorage(redis.client),
             // Keys live under this installation's prefix, like every other key.
             generateKey: (context, tracker, throttlerName) =>
               redis.key(
@@ -82,7 +81,6 @@ export class AppModule {
         { provide: APP_GUARD, useClass: ThrottlerGuard },
         { provide: APP_GUARD, useExisting: AuthGuard },
         { provide: APP_GUARD, useExisting: CsrfGuard },
-        { provide: APP_INTERCEPTOR, useExisting: ViewLocalsInterceptor },
         { provide: APP_FILTER, useClass: HttpExceptionFilter },
       ],
     };

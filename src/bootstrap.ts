@@ -7,9 +7,12 @@ import cookieParser from 'cookie-parser';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import session from 'express-session';
 import helmet from 'helmet';
-import { Logger } from 'nestjs-pino';
+import { Logger, PinoLogger } from 'nestjs-pino';
+import { leanRequestLog } from './common/logging';
 import { AppModule } from './app.module';
+import { CsrfService } from './common/http/csrf';
 import { createValidationPipe } from './common/http/validation';
+import { viewLocals } from './common/http/view-locals';
 import { wantsJson } from './common/http/wants-json';
 import { PUBLIC_DIR, VIEWS_DIR } from './common/paths';
 import { RedisService } from './common/redis/redis.module';
@@ -38,6 +41,8 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   // One proxy hop (the reverse proxy in front of us) is trusted for X-Forwarded-For/-Proto when asked.
   app.set('trust proxy', config.http.trustProxy ? 1 : false);
   app.disable('x-powered-by');
+  // Set up by LoggerModule when the app initialises, hence read per request.
+  app.use(leanRequestLog(() => PinoLogger.root));
 
   app.use(
     helmet({
@@ -80,11 +85,14 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
       path: '/',
     },
   });
-  // Probes and static files need no session (and must answer while Redis is away).
+  // Probes and static files need no session (and must answer while Redis is away). Share links (`/s/…`) are
+  // anonymous: their only form, the password form, is guarded by the signed double-submit CSRF cookie alone, so
+  // recipients cost no session id, store round trip or cookie signing per view.
   const sessions503 = withoutStackTraces(sessionMiddleware);
-  app.use((req: Request, res: Response, next: NextFunction) =>
-    req.path.startsWith('/health/') || req.path.startsWith('/static/') ? next() : sessions503(req, res, next),
-  );
+  const sessionless = /^\/(?:health|static|s)\//;
+  app.use((req: Request, res: Response, next: NextFunction) => (sessionless.test(req.path) ? next() : sessions503(req, res, next)));
+
+  app.use(viewLocals(app.get(CsrfService)));
 
   app.useStaticAssets(PUBLIC_DIR, { prefix: '/static/', maxAge: config.env === 'production' ? '7d' : 0 });
   app.setBaseViewsDir(VIEWS_DIR);
@@ -108,6 +116,8 @@ function withoutStackTraces(middleware: RequestHandler): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) =>
     middleware(req, res, (err?: unknown) => {
       if (!err) return next();
+      // A session that could not be saved once the answer was already sent: nothing left to tell the client.
+      if (res.headersSent) return;
       res.status(503).setHeader('Retry-After', '5');
       if (wantsJson(req)) {
         res.json({ statusCode: 503, error: 'Service Unavailable', message: 'sessions are unavailable, try again shortly' });

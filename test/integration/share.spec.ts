@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
+import { RedisService } from '../../src/common/redis/redis.module';
 import { User } from '../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../src/modules/files/entities/track.entity';
 import { ShareClock } from '../../src/modules/share/share-clock';
@@ -273,6 +274,73 @@ describe('share links: the Share tab, management and access rules', () => {
       const revoked = await w.producer.browser.submit(`/shares/${other.body.id}`, `/shares/${other.body.id}/revoke`, {});
       expect(revoked.status).toBe(303);
       expect((await page(tokenOf(other.body.url))).status).toBe(410);
+    });
+
+    describe('caching never outlives an edit', () => {
+      /**
+       * Holds the app's next Redis SET of a key matching `pattern` until `release` is called: a view that read the
+       * share from PostgreSQL is stopped just before it caches what it read, so an edit can land in between.
+       */
+      function holdNextSet(pattern: RegExp) {
+        const client = w.t.app.get(RedisService).client;
+        const realSet = client.set.bind(client) as (...args: unknown[]) => Promise<unknown>;
+        let reached!: () => void;
+        let release!: () => void;
+        const atSet = new Promise<void>((resolve) => (reached = resolve));
+        const gate = new Promise<void>((resolve) => (release = resolve));
+        const spy = jest.spyOn(client, 'set').mockImplementation((async (...args: unknown[]) => {
+          if (typeof args[0] === 'string' && pattern.test(args[0])) {
+            spy.mockRestore();
+            reached();
+            await gate;
+          }
+          return realSet(...args);
+        }) as never);
+        return { atSet, release };
+      }
+
+      const dropCache = async (token: string) => {
+        const redis = w.t.app.get(RedisService);
+        await redis.client.del(redis.key('share', 'rec', token), redis.key('share', 'page', token));
+      };
+
+      it('a view that read the share just before it was revoked cannot put the open record back', async () => {
+        const res = await create({ tracks: [everything()] });
+        const token = tokenOf(res.body.url);
+        await dropCache(token);
+        const held = holdNextSet(/:share:rec:/);
+        const view = page(token).then((r) => r);
+        await held.atSet;
+        expect((await api(w.producer).post(`/api/v1/shares/${res.body.id}/revoke`)).body.status).toBe('revoked');
+        held.release();
+        expect((await view).status).toBe(200); // it asked before the revocation
+        expect((await page(token)).status).toBe(410);
+      });
+
+      it('a page rendered from the share as it was before an edit is not served after it', async () => {
+        const res = await create({ tracks: [everything()], title: 'Before the edit' });
+        const token = tokenOf(res.body.url);
+        await dropCache(token);
+        const held = holdNextSet(/:share:page:/);
+        const view = page(token).then((r) => r);
+        await held.atSet;
+        expect((await api(w.producer).patch(`/api/v1/shares/${res.body.id}`, { title: 'After the edit' })).status).toBe(200);
+        held.release();
+        expect((await view).text).toContain('Before the edit');
+        const after = await page(token);
+        expect(after.text).toContain('After the edit');
+        expect(after.text).not.toContain('Before the edit');
+      });
+
+      it('views arriving together while the page is rebuilt share one read and one render', async () => {
+        const res = await create({ tracks: [everything()] });
+        const token = tokenOf(res.body.url);
+        await dropCache(token);
+        const { result, queries } = await countQueries(w.t, () => Promise.all(Array.from({ length: 20 }, () => page(token))));
+        expect(result.map((r) => r.status)).toEqual(Array(20).fill(200));
+        expect(new Set(result.map((r) => r.text)).size).toBe(1);
+        expect(queries.length).toBeLessThanOrEqual(3);
+      });
     });
 
     describe('password', () => {

@@ -1,7 +1,6 @@
 import { Global, Module } from '@nestjs/common';
 import { CsrfGuard, CsrfService } from './csrf';
-import { ViewLocalsInterceptor } from './view-locals.interceptor';
 
 @Global()
-@Module({ providers: [CsrfService, CsrfGuard, ViewLocalsInterceptor], exports: [CsrfService, CsrfGuard, ViewLocalsInterceptor] })
+@Module({ providers: [CsrfService, CsrfGuard], exports: [CsrfService, CsrfGuard] })
 export class HttpCommonModule {}

@@ -1,9 +1,7 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { errorsByField, validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { AccountsService } from './accounts.service';
 import { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser, RequireRole } from './decorators';
@@ -15,7 +13,6 @@ import { CreateUserDto } from './dto/account.dto';
 export class AdminUsersController {
   constructor(
     private readonly accounts: AccountsService,
-    private readonly csrf: CsrfService,
   ) {}
 
   @Get()
@@ -29,7 +26,6 @@ export class AdminUsersController {
     const form = validateForm(CreateUserDto, body);
     const errors = form.errors ? errorsByField(form.errors) : await this.tryCreate(form.value!);
     if (errors) {
-      populateViewLocals(req, res, this.csrf);
       const { name, email, role } = (body ?? {}) as Record<string, unknown>;
       return res.status(400).render('admin/users', {
         title: 'People',

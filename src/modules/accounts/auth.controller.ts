@@ -9,8 +9,6 @@ import { Public } from './decorators';
 import { SignInDto } from './dto/account.dto';
 import { SessionsService } from './sessions.service';
 import { UsersService } from './users.service';
-import { CsrfService } from '../../common/http/csrf';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 
 type AuthRequest = Request & { user?: AuthenticatedUser };
 
@@ -23,7 +21,6 @@ export class AuthController {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-    private readonly csrf: CsrfService,
   ) {}
 
   @Public()
@@ -31,7 +28,7 @@ export class AuthController {
   async loginPage(@Req() req: AuthRequest, @Res() res: Response, @Query('next') next?: string): Promise<void> {
     if (req.user) return res.redirect(303, safeRedirectPath(next));
     if ((await this.users.count()) === 0) return res.redirect(303, '/setup');
-    this.renderLogin(req, res, 200, { next: safeRedirectPath(next, '') });
+    this.renderLogin(res, 200, { next: safeRedirectPath(next, '') });
   }
 
   @Public()
@@ -41,11 +38,11 @@ export class AuthController {
     const form = validateForm(SignInDto, body);
     const email = typeof (body as { email?: unknown })?.email === 'string' ? (body as { email: string }).email : '';
     if (form.errors) {
-      return this.renderLogin(req, res, 400, { email, error: SIGN_IN_FAILED });
+      return this.renderLogin(res, 400, { email, error: SIGN_IN_FAILED });
     }
     const user = await this.users.verifyCredentials(form.value.email, form.value.password);
     if (!user) {
-      return this.renderLogin(req, res, 401, { email, error: SIGN_IN_FAILED, next: form.value.next });
+      return this.renderLogin(res, 401, { email, error: SIGN_IN_FAILED, next: form.value.next });
     }
     await this.sessions.signIn(req, user.id);
     res.redirect(303, safeRedirectPath(form.value.next));
@@ -58,8 +55,7 @@ export class AuthController {
     res.redirect(303, '/login');
   }
 
-  private renderLogin(req: AuthRequest, res: Response, status: number, model: Record<string, unknown>): void {
-    populateViewLocals(req, res, this.csrf);
+  private renderLogin(res: Response, status: number, model: Record<string, unknown>): void {
     res.status(status).render('accounts/login', { title: 'Sign in', bare: true, ...model });
   }
 }

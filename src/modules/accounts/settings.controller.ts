@@ -1,9 +1,7 @@
 import { Body, Controller, Get, Param, ParseUUIDPipe, Post, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { errorsByField, validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { ApiTokensService } from './api-tokens.service';
 import { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './decorators';
@@ -15,7 +13,6 @@ import { DropboxConnectionsService } from '../dropbox/dropbox-connections.servic
 export class SettingsController {
   constructor(
     private readonly tokens: ApiTokensService,
-    private readonly csrf: CsrfService,
     private readonly dropbox: DropboxConnectionsService,
   ) {}
 
@@ -39,18 +36,15 @@ export class SettingsController {
   @Post('tokens')
   async createToken(
     @CurrentUser() user: AuthenticatedUser,
-    @Req() req: Request,
     @Res() res: Response,
     @Body() body: unknown,
   ): Promise<void> {
     const form = validateForm(CreateTokenDto, body);
     if (form.errors) {
-      populateViewLocals(req, res, this.csrf);
       return res.status(400).render('dashboard/settings', await this.model(user, { tokenErrors: errorsByField(form.errors) }));
     }
     const { secret, token } = await this.tokens.create(user.id, form.value.name);
     // Shown once, on the very next page, then gone.
-    populateViewLocals(req, res, this.csrf);
     res.status(201).render('dashboard/settings', await this.model(user, { newToken: { name: token.name, secret } }));
   }
 

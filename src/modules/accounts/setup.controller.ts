@@ -2,9 +2,7 @@ import { Body, Controller, Get, NotFoundException, Post, Req, Res } from '@nestj
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { errorsByField, validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { Public } from './decorators';
 import { NewAccountDto } from './dto/account.dto';
 import { SessionsService } from './sessions.service';
@@ -18,13 +16,12 @@ export class SetupController {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
-    private readonly csrf: CsrfService,
   ) {}
 
   @Get()
-  async page(@Req() req: Request, @Res() res: Response): Promise<void> {
+  async page(@Res() res: Response): Promise<void> {
     if ((await this.users.count()) > 0) throw new NotFoundException('setup is already done');
-    this.render(req, res, 200, {});
+    this.render(res, 200, {});
   }
 
   @Throttle({ default: { limit: 10, ttl: 60_000 } })
@@ -34,7 +31,7 @@ export class SetupController {
     const form = validateForm(NewAccountDto, body);
     if (form.errors) {
       const { name, email } = (body ?? {}) as Record<string, unknown>;
-      return this.render(req, res, 400, { name, email, errors: errorsByField(form.errors) });
+      return this.render(res, 400, { name, email, errors: errorsByField(form.errors) });
     }
     const admin = await this.users.createFirstAdmin(form.value);
     if (!admin) throw new NotFoundException('setup is already done');
@@ -43,8 +40,7 @@ export class SetupController {
     res.redirect(303, '/settings');
   }
 
-  private render(req: Request, res: Response, status: number, model: Record<string, unknown>): void {
-    populateViewLocals(req, res, this.csrf);
+  private render(res: Response, status: number, model: Record<string, unknown>): void {
     res.status(status).render('accounts/setup', { title: 'Set up your studio', bare: true, ...model });
   }
 }

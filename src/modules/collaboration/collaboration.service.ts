@@ -37,7 +37,6 @@ export class CollaborationService {
   private readonly logger = new Logger(CollaborationService.name);
 
   constructor(
-    private readonly em: EntityManager,
     private readonly orm: MikroORM,
     private readonly tracks: TracksService,
     private readonly collaborators: CollaboratorsService,

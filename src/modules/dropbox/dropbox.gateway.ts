@@ -30,7 +30,6 @@ import type {
   FolderMemberSelector,
   SharedFolderInfo,
   TemporaryLink,
-  UploadCheckpoint,
   UploadOptions,
   UploadSource,
 } from './dropbox.types';

@@ -25,10 +25,8 @@ import { FileInterceptor } from '@nestjs/platform-express';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { IsIn } from 'class-validator';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { errorsByField, validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { formatBytes, formatDuration } from '../../common/views/handlebars';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
@@ -247,7 +245,6 @@ export class FilesPagesController {
     private readonly uploads: UploadsService,
     private readonly collaborators: CollaboratorsService,
     private readonly dropbox: DropboxConnectionsService,
-    private readonly csrf: CsrfService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -272,7 +269,6 @@ export class FilesPagesController {
       }
     }
     if (!created) {
-      populateViewLocals(req, res, this.csrf);
       const fields = typedFields(body, ['title', 'artist', 'bpm', 'key', 'sharingStatus']);
       return res.status(400).render('dashboard/tracks', await this.tracksModel(user, {}, { form: fields, errors }));
     }
@@ -308,7 +304,7 @@ export class FilesPagesController {
       }
     }
     const editForm = typedFields(body, ['title', 'artist', 'bpm', 'key', 'sharingStatus']);
-    return this.renderTrack(req, res, user, id, { editForm, editErrors: errors });
+    return this.renderTrack(res, user, id, { editForm, editErrors: errors });
   }
 
   @Post('tracks/:id/delete')
@@ -320,7 +316,7 @@ export class FilesPagesController {
     @Body() body: unknown,
   ) {
     const form = validateForm(DeleteTrackForm, body);
-    if (form.errors) return this.renderTrack(req, res, user, id, { deleteErrors: errorsByField(form.errors) });
+    if (form.errors) return this.renderTrack(res, user, id, { deleteErrors: errorsByField(form.errors) });
     const track = await this.tracks.get(user.id, id);
     await this.tracks.remove(user.id, id);
     req.session.flash = { kind: 'success', message: `Track “${track.title}” deleted. Its Dropbox folder and files are still in your Dropbox.` };
@@ -513,7 +509,7 @@ export class FilesPagesController {
         } else if (!(errors = refusal(err))) throw err;
       }
     }
-    return this.renderTrack(req, res, user, id, { assignErrors: errors });
+    return this.renderTrack(res, user, id, { assignErrors: errors });
   }
 
   @Post('tracks/:id/collaborators/new')
@@ -537,7 +533,7 @@ export class FilesPagesController {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    return this.renderTrack(req, res, user, id, { newCollaborator: typedFields(body, ['name', 'email', 'role']), newCollaboratorErrors: errors });
+    return this.renderTrack(res, user, id, { newCollaborator: typedFields(body, ['name', 'email', 'role']), newCollaboratorErrors: errors });
   }
 
   @Post('tracks/:id/collaborators/:collaboratorId/remove')
@@ -574,7 +570,6 @@ export class FilesPagesController {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    populateViewLocals(req, res, this.csrf);
     res.status(400).render('dashboard/collaborators', await this.collaboratorsModel(user, { form: typedFields(body, ['name', 'email', 'role']), errors }));
   }
 
@@ -605,7 +600,6 @@ export class FilesPagesController {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    populateViewLocals(req, res, this.csrf);
     res.status(400).render('dashboard/collaborators-edit', this.collaboratorEditModel(collaborator, typedFields(body, ['name', 'email', 'role']), errors));
   }
 
@@ -732,9 +726,8 @@ export class FilesPagesController {
     };
   }
 
-  private async renderTrack(req: PageRequest, res: Response, user: AuthenticatedUser, id: string, extra: Record<string, unknown>) {
+  private async renderTrack(res: Response, user: AuthenticatedUser, id: string, extra: Record<string, unknown>) {
     const model = await this.trackModel(user, id, extra);
-    populateViewLocals(req, res, this.csrf);
     res.status(400).render('dashboard/track', model);
   }
 

@@ -1,8 +1,7 @@
 import { CanActivate, createParamDecorator, ExecutionContext, Injectable, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
-import type { Share } from './entities/share.entity';
-import { ShareAccess, ShareAccessService } from './share-access.service';
+import { LoadedShareAccess, ShareAccessService } from './share-access.service';
 
 const SHARE_ROUTE = 'share:route';
 
@@ -11,7 +10,7 @@ export type ShareRouteKind = 'page' | 'unlock' | 'file';
 export const ShareRoute = (kind: ShareRouteKind) => SetMetadata(SHARE_ROUTE, kind);
 
 export interface ShareRequest extends Request {
-  share?: { access: ShareAccess; pageId: string | null; loaded: Share | null };
+  share?: LoadedShareAccess;
 }
 
 /** Every `/s/:token…` route goes through this guard, so no route can forget a check. */

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { ForbiddenException, GoneException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { FileCategory } from '../files/file-categories';
@@ -22,6 +22,16 @@ export interface ShareAccess {
   hasPassword: boolean;
   passwordVersion: number;
   downloads: Downloads;
+  /** New with every record written to the cache: a page rendered for an older record is never served. */
+  version: string;
+}
+
+export interface LoadedShareAccess {
+  access: ShareAccess;
+  /** The rendered page of this very record, when one is cached. */
+  pageId: string | null;
+  /** The share as read from PostgreSQL when the record was not cached (with owner and tracks for the page). */
+  loaded: Share | null;
 }
 
 /** The share exists and is open, but asks for its password first. */
@@ -38,6 +48,7 @@ const COOKIE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
 export function toAccess(share: Share): ShareAccess {
   return {
+    version: randomBytes(6).toString('base64url'),
     id: share.id,
     ownerId: typeof share.owner === 'string' ? share.owner : share.owner.id,
     token: share.token,
@@ -57,6 +68,9 @@ export function toAccess(share: Share): ShareAccess {
  */
 @Injectable()
 export class ShareAccessService {
+  /** Records being read from PostgreSQL in this process, by token. */
+  private readonly loading = new Map<string, Promise<LoadedShareAccess>>();
+
   constructor(
     private readonly em: EntityManager,
     private readonly redis: RedisService,
@@ -75,22 +89,36 @@ export class ShareAccessService {
 
   /**
    * The token's access record and, for the page, the id of its rendered page — one small Redis read when both are
-   * warm. On a miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses.
+   * warm. On a miss the share is read with its owner and tracks in one query (`loaded`), which the page reuses;
+   * concurrent misses for one token in this process share that query (a popular link whose record just expired
+   * must not send every waiting view to PostgreSQL at once).
    */
-  async load(token: string, withPage: boolean): Promise<{ access: ShareAccess; pageId: string | null; loaded: Share | null }> {
+  async load(token: string, withPage: boolean): Promise<LoadedShareAccess> {
     if (!looksLikeToken(token)) throw this.notFound();
     const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
-    const [record, pageId] = await this.redis.client.mget(...keys);
-    if (record) return { access: JSON.parse(record) as ShareAccess, pageId: pageId ?? null, loaded: null };
+    const [record, pagePointer] = await this.redis.client.mget(...keys);
+    if (record) {
+      const access = JSON.parse(record) as ShareAccess;
+      return { access, pageId: pageFor(access, pagePointer ?? null), loaded: null };
+    }
+    const key = `${token}\0${withPage}`;
+    const pending = this.loading.get(key);
+    if (pending) return { ...(await pending), loaded: null };
+    const loading = this.read(token, withPage).finally(() => this.loading.delete(key));
+    this.loading.set(key, loading);
+    return loading;
+  }
 
-    const share = await this.em.findOne(
+  private async read(token: string, withPage: boolean): Promise<LoadedShareAccess> {
+    const share = await this.em.fork().findOne(
       Share,
       { token },
       withPage ? { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' } : {},
     );
     if (!share) throw this.notFound();
     const access = toAccess(share);
-    await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs);
+    // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
+    await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs, 'NX');
     return { access, pageId: null, loaded: share };
   }
 
@@ -152,14 +180,21 @@ export class ShareAccessService {
     if (!Object.values(access.downloads).some(Boolean)) throw new ForbiddenException('Downloads are not enabled for this share.');
   }
 
-  /** Drops the cached record and page of a token: the next request sees the edit. */
-  async invalidate(token: string): Promise<void> {
-    await this.redis.client.del(this.recordKey(token), this.pageKey(token));
+  /**
+   * After an edit is committed: the share's new record replaces the cached one (so a view that read the share just
+   * before the edit cannot put the old record back) and the rendered page goes.
+   */
+  async publish(share: Share): Promise<void> {
+    await this.redis.client
+      .multi()
+      .set(this.recordKey(share.token), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs)
+      .del(this.pageKey(share.token))
+      .exec();
   }
 
-  /** Points the token at a rendered page (stored by SharePageService under its content id). */
-  async rememberPage(token: string, pageId: string): Promise<void> {
-    await this.redis.client.set(this.pageKey(token), pageId, 'PX', this.tuning.pageCacheMs);
+  /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */
+  async rememberPage(access: ShareAccess, pageId: string): Promise<void> {
+    await this.redis.client.set(this.pageKey(access.token), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
   }
 
   async invalidatePage(token: string): Promise<void> {
@@ -169,4 +204,11 @@ export class ShareAccessService {
   private notFound(): NotFoundException {
     return new NotFoundException("This link does not exist. Check that it was copied whole.");
   }
+}
+
+/** The page id a pointer (`<record version>|<page id>`) names, if it was rendered for this record. */
+function pageFor(access: ShareAccess, pointer: string | null): string | null {
+  if (!pointer) return null;
+  const bar = pointer.indexOf('|');
+  return bar > 0 && pointer.slice(0, bar) === access.version ? pointer.slice(bar + 1) : null;
 }

@@ -2,9 +2,7 @@ import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res,
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { Public } from '../accounts/decorators';
 import { TracksService } from '../files/tracks.service';
 import { UnlockShareDto } from './dto/share.dto';
@@ -48,7 +46,6 @@ export class ShareLinksController {
     private readonly shares: SharesService,
     private readonly stats: ShareStatsService,
     private readonly tracks: TracksService,
-    private readonly csrf: CsrfService,
   ) {}
 
   @Get()
@@ -56,10 +53,9 @@ export class ShareLinksController {
   @Throttle({ default: { limit: pageViewLimit, ttl: MINUTE } })
   async page(@CurrentShare() share: LoadedShare, @Req() req: Request, @Res() res: Response): Promise<void> {
     let page = share.pageId ? await this.pages.rendered(share.pageId) : null;
-    if (!page) {
-      const model = await this.pages.model(share.access, share.loaded);
-      page = await this.pages.remember(share.access.token, await render(res, 'share/page', { ...model, layout: 'share/layout' }));
-    }
+    page ??= await this.pages.renderOnce(share.access, async () =>
+      render(res, 'share/page', { ...(await this.pages.model(share.access, share.loaded)), layout: 'share/layout' }),
+    );
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-cache');
     // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
@@ -78,7 +74,6 @@ export class ShareLinksController {
     if (!access.hasPassword || this.access.isUnlocked(access, req)) return res.redirect(303, back);
     const form = validateForm(UnlockShareDto, body);
     if (form.errors || !(await this.shares.passwordMatches(access.id, form.value.password))) {
-      populateViewLocals(req, res, this.csrf);
       res.setHeader('X-Robots-Tag', 'noindex, nofollow');
       return res.status(form.errors ? 400 : 401).render('share/password', {
         layout: 'share/layout',

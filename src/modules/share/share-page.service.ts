@@ -85,6 +85,7 @@ function playerFile(files: TrackFile[]): TrackFile | undefined {
 export class SharePageService {
   private readonly local = new Map<string, Buffer>();
   private localBytes = 0;
+  private readonly rendering = new Map<string, Promise<RenderedPage>>();
 
   constructor(
     private readonly em: EntityManager,
@@ -182,13 +183,29 @@ export class SharePageService {
    * quarter); a newline stays wherever there was whitespace, so inline spacing is unchanged. The bytes are stored
    * under their own hash (also the page's ETag) and the token points at that id.
    */
-  async remember(token: string, html: string): Promise<RenderedPage> {
+  private async remember(access: ShareAccess, html: string): Promise<RenderedPage> {
     const bytes = Buffer.from(html.replace(/>\s*\n\s*</g, '>\n<'), 'utf8');
     const id = createHash('sha256').update(bytes).digest('base64url').slice(0, 32);
     await this.redis.client.set(this.htmlKey(id), bytes, 'PX', this.tuning.pageCacheMs * 2);
-    await this.access.rememberPage(token, id);
+    await this.access.rememberPage(access, id);
     this.keepLocally(id, bytes);
     return { id, bytes };
+  }
+
+  /**
+   * Renders a share's page once per process however many views ask at the same moment: when a popular link's page
+   * has to be rebuilt (its cache ran out, or the share was edited), the views waiting for it share one render.
+   */
+  renderOnce(access: ShareAccess, render: () => Promise<string>): Promise<RenderedPage> {
+    const key = `${access.token}|${access.version}`;
+    let pending = this.rendering.get(key);
+    if (!pending) {
+      pending = render()
+        .then((html) => this.remember(access, html))
+        .finally(() => this.rendering.delete(key));
+      this.rendering.set(key, pending);
+    }
+    return pending;
   }
 
   /**

@@ -1,8 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { HttpExceptionFilter } from '../../common/http/http-exception.filter';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { wantsJson } from '../../common/http/wants-json';
 import { ShareRequest } from './share-access.guard';
 import { ShareLockedException } from './share-access.service';
@@ -25,8 +23,6 @@ const TITLES: Record<number, string> = {
 export class SharePublicFilter implements ExceptionFilter {
   private readonly fallback = new HttpExceptionFilter();
 
-  constructor(private readonly csrf: CsrfService) {}
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const req = host.switchToHttp().getRequest<Request>();
     const res = host.switchToHttp().getResponse<Response>();
@@ -45,7 +41,6 @@ export class SharePublicFilter implements ExceptionFilter {
         res.status(HttpStatus.FORBIDDEN).json({ statusCode: 403, error: 'Forbidden', message: 'This share is password-protected.' });
         return;
       }
-      populateViewLocals(req, res, this.csrf);
       res.status(onPage ? HttpStatus.OK : HttpStatus.FORBIDDEN).render('share/password', {
         layout: 'share/layout',
         title: 'Password required',

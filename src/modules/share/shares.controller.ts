@@ -1,9 +1,7 @@
 import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { CsrfService } from '../../common/http/csrf';
 import { errorsByField, validateForm } from '../../common/http/validation';
-import { populateViewLocals } from '../../common/http/view-locals.interceptor';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { FILE_CATEGORIES } from '../files/file-categories';
@@ -69,12 +67,11 @@ function parseTrackList(value: string | undefined): string[] {
 export class SharesController {
   constructor(
     private readonly shares: SharesService,
-    private readonly csrf: CsrfService,
   ) {}
 
   @Get('tracks/:id/share')
-  async trackTab(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Req() req: Request, @Res() res: Response) {
-    return this.renderTab(user, [id], `/tracks/${id}/share`, req, res, 200);
+  async trackTab(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Res() res: Response) {
+    return this.renderTab(user, [id], `/tracks/${id}/share`, res, 200);
   }
 
   @Post('tracks/:id/share')
@@ -89,8 +86,8 @@ export class SharesController {
   }
 
   @Get('shares/new')
-  async multiTab(@CurrentUser() user: AuthenticatedUser, @Query('tracks') tracks: string | undefined, @Req() req: Request, @Res() res: Response) {
-    return this.renderTab(user, parseTrackList(tracks), '/shares', req, res, 200);
+  async multiTab(@CurrentUser() user: AuthenticatedUser, @Query('tracks') tracks: string | undefined, @Res() res: Response) {
+    return this.renderTab(user, parseTrackList(tracks), '/shares', res, 200);
   }
 
   @Post('shares')
@@ -121,7 +118,6 @@ export class SharesController {
     const form = validateForm(UpdateShareDto, updateFromForm(body));
     if (form.errors) {
       const share = await this.shares.get(user.id, id);
-      populateViewLocals(req, res, this.csrf);
       return res.status(400).render('dashboard/share-detail', { ...this.detailModel(share), errors: errorsByField(form.errors) });
     }
     await this.shares.update(user.id, id, form.value);
@@ -151,14 +147,12 @@ export class SharesController {
     user: AuthenticatedUser,
     trackIds: string[],
     action: string,
-    req: Request,
     res: Response,
     status: number,
     extra: { selected?: Set<string>; errors?: Record<string, string>; values?: FormBody } = {},
   ) {
     const tab = await this.shares.tab(user.id, trackIds, extra.selected);
     const values = extra.values ?? {};
-    populateViewLocals(req, res, this.csrf);
     const single = tab.tracks.length === 1 && trackIds.length === 1 ? tab.tracks[0] : null;
     res.status(status).render('dashboard/share-new', {
       title: single ? `Share ${single.track.title}` : 'New share',
@@ -186,7 +180,7 @@ export class SharesController {
     const form = validateForm(CreateShareDto, plain);
     const errors = form.errors ? errorsByField(form.errors) : {};
     if (stray.length) errors.files = 'some selected files do not belong to the tracks of this share';
-    if (form.errors || stray.length) return this.renderTab(user, trackIds, action, req, res, 400, { selected, errors, values: body });
+    if (form.errors || stray.length) return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
     let share: ShareView;
     try {
       share = await this.shares.create(user.id, form.value!);
@@ -195,7 +189,7 @@ export class SharesController {
       if (!(err instanceof BadRequestException)) throw err;
       const answer = err.getResponse() as { field?: string; message?: string };
       errors[answer.field ?? 'files'] = String(answer.message ?? err.message);
-      return this.renderTab(user, trackIds, action, req, res, 400, { selected, errors, values: body });
+      return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
     }
     req.session.flash = { kind: 'success', message: 'Share link created. Copy it and send it.' };
     res.redirect(303, `/shares/${share.id}`);

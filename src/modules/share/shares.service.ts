@@ -172,7 +172,7 @@ export class SharesService {
       share.passwordVersion += 1;
     }
     await this.em.flush();
-    await this.access.invalidate(share.token);
+    await this.access.publish(share);
     return this.get(ownerId, share.id);
   }
 
@@ -180,7 +180,7 @@ export class SharesService {
     const share = await this.owned(ownerId, shareId);
     share.revokedAt ??= this.clock.now();
     await this.em.flush();
-    await this.access.invalidate(share.token);
+    await this.access.publish(share);
     return this.get(ownerId, share.id);
   }
 
