@@ -1,9 +1,10 @@
 import 'reflect-metadata';
+import { exitAfterGrace } from './common/shutdown';
 import { loadConfigOrExit } from './config/app-config';
 
 /**
  * Queue processors only, no HTTP: run as many of these as the studio needs (`docker compose up --scale worker=4`).
- * On SIGTERM, BullMQ workers finish or hand back their active jobs before the process exits.
+ * On SIGTERM, BullMQ workers finish their active jobs before the process exits, for up to SHUTDOWN_GRACE_SECONDS.
  */
 async function main(): Promise<void> {
   // Configuration first: a bad value stops the process with its message before anything else loads.
@@ -18,6 +19,7 @@ async function main(): Promise<void> {
   });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
+  exitAfterGrace(config.shutdown.graceMs, (message) => app.get(Logger).error(message));
   await app.init();
   app.get(Logger).log(`worker started (concurrency ${config.workers.concurrency})`);
 }

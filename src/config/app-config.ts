@@ -130,6 +130,12 @@ export class EnvSchema {
   JOB_LOCK_SECONDS = 30;
 
   @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SHUTDOWN_GRACE_SECONDS must be an integer between 1 and 3600' })
+  @Min(1, { message: 'SHUTDOWN_GRACE_SECONDS must be an integer between 1 and 3600' })
+  @Max(3600, { message: 'SHUTDOWN_GRACE_SECONDS must be an integer between 1 and 3600' })
+  SHUTDOWN_GRACE_SECONDS = 25;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
   @IsInt({ message: 'COLLAB_STUCK_SECONDS must be an integer of at least 5' })
   @Min(5, { message: 'COLLAB_STUCK_SECONDS must be an integer of at least 5' })
   COLLAB_STUCK_SECONDS = 900;
@@ -152,6 +158,8 @@ export interface AppConfig {
   session: { secret: string };
   encryption: { key: Buffer; previousKey?: Buffer };
   workers: { enabled: boolean; concurrency: number; lockMs: number };
+  /** How long SIGTERM/SIGINT waits for running jobs and requests before the process exits anyway. */
+  shutdown: { graceMs: number };
   /** Share with collaborators: when a running pipeline counts as stuck; how often member states are refreshed. */
   collaboration: { stuckMs: number; refreshMs: number };
   /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
@@ -216,6 +224,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       previousKey: parsed.ENCRYPTION_KEY_PREVIOUS ? decodeKey(parsed.ENCRYPTION_KEY_PREVIOUS) : undefined,
     },
     workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
+    shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
     metrics: { token: parsed.METRICS_TOKEN },
     files: {
