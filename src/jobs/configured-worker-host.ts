@@ -1,6 +1,7 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { reportConnectionErrors } from './connection-errors';
 
 /**
  * A processor whose worker takes its concurrency and lock timing from the configuration. Workers are declared
@@ -17,7 +18,7 @@ export abstract class ConfiguredWorkerHost extends WorkerHost implements OnAppli
     // A job whose worker died is retried, not failed, a few times (each death is one stall).
     options.maxStalledCount = 5;
     this.worker.concurrency = this.appConfig.workers.concurrency;
-    this.worker.on('error', () => undefined); // reconnects on its own; health checks report Redis outages
+    reportConnectionErrors(this.worker, `worker ${this.worker.name}`);
     void this.worker.run();
   }
 }

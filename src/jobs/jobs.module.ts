@@ -1,5 +1,7 @@
-import { BullModule } from '@nestjs/bullmq';
-import { DynamicModule, Global, Module, Provider } from '@nestjs/common';
+import { BullModule, getQueueToken } from '@nestjs/bullmq';
+import { DynamicModule, Global, Injectable, Module, OnModuleInit, Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
 import { FilesModule } from '../modules/files/files.module';
 import { ShareModule } from '../modules/share/share.module';
@@ -9,6 +11,17 @@ import { CollaborationProcessor } from './processors/collaboration.processor';
 import { ShareProcessor } from './processors/share.processor';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
 import { bullConnection } from './redis-connection';
+import { reportConnectionErrors } from './connection-errors';
+
+/** Listens for the queues' connection errors (see reportConnectionErrors). */
+@Injectable()
+class QueueErrorsReporter implements OnModuleInit {
+  constructor(private readonly moduleRef: ModuleRef) {}
+
+  onModuleInit(): void {
+    for (const name of ALL_QUEUES) reportConnectionErrors(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }), `queue ${name}`);
+  }
+}
 
 /** The queues, available everywhere for enqueueing (web and workers alike). */
 @Global()
@@ -24,6 +37,7 @@ import { bullConnection } from './redis-connection';
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),
   ],
+  providers: [QueueErrorsReporter],
   exports: [BullModule],
 })
 export class QueuesModule {}

@@ -1,6 +1,8 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
-import { BullModule } from '@nestjs/bullmq';
+import { BullModule, InjectFlowProducer } from '@nestjs/bullmq';
+import type { FlowProducer } from 'bullmq';
 import { Module } from '@nestjs/common';
+import { reportConnectionErrors } from '../../jobs/connection-errors';
 import { DropboxModule } from '../dropbox/dropbox.module';
 import { FilesModule } from '../files/files.module';
 import { CollaborationApiController } from './collaboration-api.controller';
@@ -22,4 +24,8 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
   providers: [CollaborationService, PipelineRunnerService],
   exports: [CollaborationService, PipelineRunnerService],
 })
-export class CollaborationModule {}
+export class CollaborationModule {
+  constructor(@InjectFlowProducer(COLLAB_FLOW_PRODUCER) flows: FlowProducer) {
+    reportConnectionErrors(flows, `flow producer ${COLLAB_FLOW_PRODUCER}`);
+  }
+}

@@ -21,6 +21,7 @@ import { ShareAccess, ShareAccessService } from './share-access.service';
 import { audioContentType } from './share-rules';
 import { ShareStatsService } from './share-stats.service';
 import { ShareTuning } from './share-tuning';
+import { appendEntry } from './zip-stream';
 
 /** The owner's Dropbox no longer accepts us: the page lists, files wait for a reconnect. */
 export class DownloadsPausedException extends HttpException {
@@ -251,12 +252,7 @@ export class ShareFilesService {
     const add = async (name: string, url: string) => {
       const upstream = await fetch(url, { signal: abort.signal });
       if (!upstream.ok || !upstream.body) throw new Error(`Dropbox answered ${upstream.status} for ${name}`);
-      const done = new Promise<void>((resolve, reject) => {
-        archive.once('entry', () => resolve());
-        archive.once('error', reject);
-      });
-      archive.append(Readable.fromWeb(upstream.body as unknown as WebReadableStream), { name });
-      await done;
+      await appendEntry(archive, Readable.fromWeb(upstream.body as unknown as WebReadableStream), name);
     };
     try {
       await fill(add);
