@@ -6,7 +6,9 @@ import { Readable } from 'node:stream';
 import { AppModule } from '../../../src/app.module';
 import { ApiTokensService } from '../../../src/modules/accounts/api-tokens.service';
 import { User } from '../../../src/modules/accounts/entities/user.entity';
+import { CollabPipeline } from '../../../src/modules/collaboration/entities/collab-pipeline.entity';
 import { Track } from '../../../src/modules/files/entities/track.entity';
+import { Upload } from '../../../src/modules/files/entities/upload.entity';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
@@ -270,20 +272,24 @@ export const soakScenario: Scenario = {
     let uploadsFailed = 0;
     let pipelinesDone = 0;
     let pipelinesFailed = 0;
+    // Read from the database by id: the API lists only the latest 200 uploads of a track.
+    const countBy = (rows: Array<{ status: string }>) =>
+      rows.reduce<Record<string, number>>((acc, row) => ({ ...acc, [row.status]: (acc[row.status] ?? 0) + 1 }), {});
+    let uploadStates: Record<string, number> = {};
+    let pipelineStates: Record<string, number> = {};
     for (;;) {
-      const list = await apiJson('GET', `/api/v1/tracks/${uploadTrackId}/uploads`);
-      const rows = (list.body as Array<{ id: string; status: string }>) ?? [];
-      const mine = rows.filter((u) => startedUploads.includes(u.id));
-      uploadsDone = mine.filter((u) => u.status === 'done').length;
-      uploadsFailed = mine.filter((u) => u.status === 'failed').length;
-      const views = await Promise.all(startedPipelines.map((id) => apiJson('GET', `/api/v1/tracks/${id}/collaboration`)));
-      const states = views.map((v) => (v.body as { status?: string } | null)?.status);
-      pipelinesDone = states.filter((s) => s === 'done').length;
-      pipelinesFailed = states.filter((s) => s === 'failed').length;
+      const db = app.get(EntityManager).fork();
+      uploadStates = countBy(await db.find(Upload, { id: { $in: startedUploads } }, { fields: ['status'] }));
+      pipelineStates = countBy(await db.find(CollabPipeline, { track: { $in: startedPipelines } }, { fields: ['status'] }));
+      uploadsDone = uploadStates.done ?? 0;
+      uploadsFailed = uploadStates.failed ?? 0;
+      pipelinesDone = pipelineStates.done ?? 0;
+      pipelinesFailed = pipelineStates.failed ?? 0;
       const settled = uploadsDone + uploadsFailed === startedUploads.length && pipelinesDone + pipelinesFailed === startedPipelines.length;
       if (settled || Date.now() > drainDeadline) break;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
+    say(`soak: uploads ${JSON.stringify(uploadStates)}, pipelines ${JSON.stringify(pipelineStates)}`);
 
     // ---- Figures ----
     const tenth = Math.max(1, Math.floor(samples.length / 10));
@@ -319,14 +325,14 @@ export const soakScenario: Scenario = {
           label: 'uploads done after the soak',
           value: `${uploadsDone}/${startedUploads.length}`,
           target: { op: '==', value: `${startedUploads.length}/${startedUploads.length}` },
-          note: uploadsFailed ? `${uploadsFailed} failed` : undefined,
+          note: `by status: ${JSON.stringify(uploadStates)}`,
         },
         {
           key: 'soak.pipelines_done',
           label: 'collaboration pipelines done after the soak',
           value: `${pipelinesDone}/${startedPipelines.length}`,
           target: { op: '==', value: `${startedPipelines.length}/${startedPipelines.length}` },
-          note: pipelinesFailed ? `${pipelinesFailed} failed` : undefined,
+          note: `by status: ${JSON.stringify(pipelineStates)}`,
         },
         { key: 'soak.rss_start_mb', label: 'RSS at the start (median, first tenth)', value: round(rssStart / MB, 1), unit: 'MB' },
         { key: 'soak.rss_end_mb', label: 'RSS at the end (median, last tenth)', value: round(rssEnd / MB, 1), unit: 'MB' },
@@ -350,8 +356,8 @@ export const soakScenario: Scenario = {
             { count: s.latencies.length, errors: s.errors, statuses: s.statuses, p50: round(percentile(s.latencies, 50), 2), p99: round(percentile(s.latencies, 99), 2) },
           ]),
         ),
-        uploads: { started: startedUploads.length, done: uploadsDone, failed: uploadsFailed },
-        pipelines: { started: startedPipelines.length, done: pipelinesDone, failed: pipelinesFailed },
+        uploads: { started: startedUploads.length, byStatus: uploadStates },
+        pipelines: { started: startedPipelines.length, byStatus: pipelineStates },
         memory: { samples: samples.map((s) => ({ t: s.at - samples[0].at, rssMb: round(s.rss / MB, 1), heapMb: round(s.heap / MB, 1) })) },
         spoolDir: config.files.spoolDir,
       },
