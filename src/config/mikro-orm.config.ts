@@ -1,6 +1,18 @@
 import { defineConfig } from '@mikro-orm/postgresql';
+import { Logger } from '@nestjs/common';
 import { ENTITIES } from '../database/entities';
 import { migrationOptions } from '../database/migration-options';
+
+/** knex writes its own warnings with console.log (one per pooled connection a PostgreSQL restart cuts): to the app's log. */
+function knexLog() {
+  const logger = new Logger('Database');
+  return {
+    warn: (message: string) => logger.warn(message),
+    error: (message: string) => logger.error(message),
+    deprecate: (method: string, alternative: string) => logger.warn(`${method} is deprecated, use ${alternative}`),
+    debug: (message: string) => logger.debug(message),
+  };
+}
 
 export function mikroOrmOptions(databaseUrl: string, overrides: { debug?: boolean; poolMax?: number } = {}) {
   return defineConfig({
@@ -12,5 +24,6 @@ export function mikroOrmOptions(databaseUrl: string, overrides: { debug?: boolea
     debug: overrides.debug ?? false,
     pool: { min: 0, max: overrides.poolMax ?? 10 },
     allowGlobalContext: false,
+    driverOptions: { log: knexLog() },
   });
 }

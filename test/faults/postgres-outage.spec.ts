@@ -99,6 +99,8 @@ describe('PostgreSQL outage', () => {
     });
 
     // ---- the database goes away ----
+    // The database driver's own warnings go to the app's log, not to stdout through console.log.
+    const printed = jest.spyOn(console, 'log');
     await pg.stop();
     const down = await eventually(
       'readiness reports the database down',
@@ -178,5 +180,7 @@ describe('PostgreSQL outage', () => {
     const queue = t.app.get<Queue>(getQueueToken(QueueName.Files));
     const jobs = await Promise.all(uploadIds.map((id) => queue.getJob(jobId('upload', id))));
     expect(jobs.every((job) => job && job.finishedOn && !job.failedReason?.startsWith('unrecoverable'))).toBe(true);
+    expect(printed.mock.calls.map((args) => String(args[0])).filter((line) => /Connection/.test(line))).toEqual([]);
+    printed.mockRestore();
   });
 });
