@@ -391,6 +391,21 @@ describe('share links: the Share tab, management and access rules', () => {
         expect((await page(token)).text).toContain('Secret album');
       });
 
+      it('unlocking a share in the browser a producer is signed in with leaves their dashboard forms valid', async () => {
+        const res = await create({ tracks: [everything()], title: 'Other tab', password: 'tab secret' });
+        const link = `/s/${tokenOf(res.body.url)}`;
+        const browser = w.producer.browser;
+        const dashboardToken = await browser.csrfFrom('/settings'); // a form open in another tab
+        const unlocked = await browser.submit(link, link, { password: 'tab secret' });
+        expect(unlocked.status).toBe(303);
+        expect((await browser.get(link)).text).toContain('Other tab');
+        const write = await browser.agent
+          .post('/api/v1/collaborators')
+          .set('X-CSRF-Token', dashboardToken)
+          .send({ name: 'Other tab', email: 'other-tab@example.com', role: 'co-producer' });
+        expect(write.status).toBe(201);
+      });
+
       it('rate-limits attempts', async () => {
         const res = await create({ tracks: [everything()], password: 'rate limited' });
         const t2 = tokenOf(res.body.url);

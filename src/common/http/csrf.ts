@@ -17,35 +17,55 @@ function multipartQueryToken(req: Request): string | undefined {
   return typeof token === 'string' ? token : undefined;
 }
 
+/** Share links (`/s/…`) run without a session: see CsrfService. */
+function isShareLink(req: Request): boolean {
+  return req.path.startsWith('/s/');
+}
+
 /**
  * Double-submit CSRF tokens bound to the session id (csrf-csrf). Forms carry `_csrf`; scripts send
  * `X-CSRF-Token`. Runs as a guard, after authentication, so a refusal goes through the exception filter
  * (a clean 403 page or JSON) and callers using a personal access token — no ambient cookie — are exempt.
+ *
+ * Share links have no session (recipients have no account), so their one form, the password form, uses signed
+ * double-submit tokens with a cookie of their own, scoped to `/s/`: sharing the dashboard's cookie would rebind it
+ * whenever a signed-in producer opens a locked link, and the forms open in their other tabs would fail.
  */
 @Injectable()
 export class CsrfService {
-  private readonly utils: ReturnType<typeof doubleCsrf>;
+  private readonly dashboard: ReturnType<typeof doubleCsrf>;
+  private readonly shareLinks: ReturnType<typeof doubleCsrf>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
-    this.utils = doubleCsrf({
+    const common = {
       getSecret: () => config.session.secret,
+      getCsrfTokenFromRequest: (req: Request) =>
+        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ?? req.headers['x-csrf-token'] ?? multipartQueryToken(req),
+    };
+    this.dashboard = doubleCsrf({
+      ...common,
       getSessionIdentifier: (req) => req.sessionID ?? '',
       // The __Host- prefix requires Secure; plain-HTTP installs (the demo) use a plain name.
       cookieName: config.http.secureCookies ? '__Host-pd.csrf' : 'pd.csrf',
       cookieOptions: { sameSite: 'lax', path: '/', secure: config.http.secureCookies, httpOnly: true },
-      getCsrfTokenFromRequest: (req) =>
-        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ?? req.headers['x-csrf-token'] ?? multipartQueryToken(req),
+    });
+    this.shareLinks = doubleCsrf({
+      ...common,
+      getSessionIdentifier: () => 'share-link',
+      cookieName: 'pd.share-csrf',
+      cookieOptions: { sameSite: 'lax', path: '/s/', secure: config.http.secureCookies, httpOnly: true },
     });
   }
 
   /** A token for a page's forms. Anonymous visitors get a kept session so the token stays valid on submit. */
   tokenFor(req: Request, res: Response): string {
+    if (isShareLink(req)) return this.shareLinks.generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
     if (req.session && !req.session.userId && !req.session.visitor) req.session.visitor = true;
-    return this.utils.generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
+    return this.dashboard.generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
   }
 
   isValid(req: Request): boolean {
-    return this.utils.validateRequest(req);
+    return (isShareLink(req) ? this.shareLinks : this.dashboard).validateRequest(req);
   }
 }
 
