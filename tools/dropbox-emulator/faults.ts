@@ -1,14 +1,24 @@
 import { DropboxApiError, Union, errorSummary, rateLimitError, unionFromTagPath } from './errors';
 
-/** A failure (or delay) to inject into matching API calls. */
+/**
+ * The fault route of temporary link fetches (`GET /_tl/<token>/…`). `*` does not include it: a fault meant for
+ * API calls must not also break the downloads a test only reads back, so a link fault is asked for by name.
+ */
+export const TEMP_LINK_ROUTE = 'temp_link';
+
+/** A failure (or delay) to inject into matching API calls, or into temporary link fetches (`temp_link`). */
 export interface FaultSpec {
-  /** An API route such as `files/upload`, or `*` for every route. */
+  /** An API route such as `files/upload`, `*` for every API route, or `temp_link` for temporary link fetches. */
   route: string;
-  /** Only calls of this account match; every account when absent. */
+  /**
+   * Only calls of this account match; every account when absent. Temporary links don't record their account, so
+   * a `temp_link` fault with an account never matches.
+   */
   accountId?: string;
   /**
    * Status to answer. Defaults to 409 when `errorTag`/`error` is given, else to 500 when `body` is given; with
-   * none of them the fault only delays the call (`latencyMs`).
+   * none of them the fault only delays the call (`latencyMs`). A `temp_link` fault answers it with a short text
+   * body (`body` when it is a string) instead of the file, like Dropbox's content hosts.
    */
   status?: number;
   /**
@@ -28,6 +38,11 @@ export interface FaultSpec {
   probability?: number;
   /** Hit only the next N matching calls, then disappear. Unlimited when absent. */
   times?: number;
+  /**
+   * `temp_link` only: the answer starts normally (200/206 with the full Content-Length), then the connection is
+   * closed after this many body bytes — a download cut halfway. An answer no longer than that arrives whole.
+   */
+  cutAfterBytes?: number;
 }
 
 export interface Fault extends FaultSpec {
@@ -64,7 +79,7 @@ export class FaultRegistry {
   take(route: string, accountId: string | undefined): Fault | undefined {
     const fault = this.faults.find(
       (candidate) =>
-        (candidate.route === '*' || candidate.route === route) &&
+        (candidate.route === route || (candidate.route === '*' && route !== TEMP_LINK_ROUTE)) &&
         (!candidate.accountId || candidate.accountId === accountId) &&
         Math.random() < (candidate.probability ?? 1),
     );

@@ -82,13 +82,17 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
   return { start, end };
 }
 
-/** Sends file bytes with Range support (206 / 416) and HEAD. */
+/**
+ * Sends file bytes with Range support (206 / 416) and HEAD. With `cutAfterBytes`, a body longer than that stops
+ * after those bytes and the connection is closed: the headers promised more, so the client sees a failed download.
+ */
 export async function sendContent(
   req: IncomingMessage,
   res: ServerResponse,
   size: number,
   open: (range?: ByteRange) => Readable,
   headers: Record<string, string>,
+  cutAfterBytes?: number,
 ): Promise<void> {
   const range = parseRange(req.headers.range, size);
   if (range === 'unsatisfiable') {
@@ -110,7 +114,29 @@ export async function sendContent(
     res.end();
     return;
   }
-  await pipeline(open(range), res);
+  const length = range ? range.end - range.start + 1 : size;
+  if (cutAfterBytes === undefined || cutAfterBytes >= length) {
+    await pipeline(open(range), res);
+    return;
+  }
+  await pipeline(firstBytes(open(range), cutAfterBytes), res, { end: false });
+  // Destroying at once could drop bytes Node still queues; an empty write's callback runs once they reached the socket.
+  await new Promise<void>((resolve) => {
+    res.once('close', resolve);
+    res.write(Buffer.alloc(0), () => resolve());
+  });
+  res.destroy();
+}
+
+async function* firstBytes(source: Readable, limit: number): AsyncGenerator<Buffer> {
+  let left = limit;
+  for await (const chunk of source) {
+    const part = (chunk as Buffer).subarray(0, left);
+    left -= part.length;
+    yield part;
+    // Leaving the loop destroys the source: the rest of the file is never read.
+    if (left === 0) return;
+  }
 }
 
 const CONTENT_TYPES: Record<string, string> = {
