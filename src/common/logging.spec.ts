@@ -31,7 +31,7 @@ class TracksLikeController {
 const TOKEN = 'AbCdEfGhIjKlMnOpQrStUvWx';
 
 /** The logging set-up of the real app (loggerParams + leanRequestLog), on a small app, with the lines captured. */
-async function appLogging(level: string): Promise<{ lines: () => Array<Record<string, any>>; get: (path: string) => Promise<void>; close: () => Promise<void> }> {
+async function appLogging(level: string): Promise<{ lines: () => Array<Record<string, any>>; get: (path: string, method?: string) => Promise<void>; close: () => Promise<void> }> {
   const config = loadConfig({
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/pd',
     SESSION_SECRET: 'x'.repeat(40),
@@ -49,7 +49,7 @@ async function appLogging(level: string): Promise<{ lines: () => Array<Record<st
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   return {
     lines: () => written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)),
-    get: async (path) => void (await (await fetch(`${base}${path}`)).text()),
+    get: async (path, method = 'GET') => void (await (await fetch(`${base}${path}`, { method })).text()),
     close: () => app.close(),
   };
 }
@@ -59,12 +59,14 @@ describe('request logging', () => {
     const app = await appLogging('info');
     try {
       await app.get(`/s/${TOKEN}`);
+      await app.get(`/s/${TOKEN}`, 'HEAD');
       await app.get(`/s/${TOKEN}/files/f1/play`);
       await app.get('/tracks');
       await new Promise((resolve) => setImmediate(resolve));
       const completed = app.lines().filter((l) => l.msg === 'request completed');
       expect(completed.map((l) => [l.req.method, l.req.url, l.res.statusCode])).toEqual([
         ['GET', '/s/AbCd…', 200],
+        ['HEAD', '/s/AbCd…', 200],
         ['GET', '/s/AbCd…/files/f1/play', 200],
         ['GET', '/tracks', 200],
       ]);
