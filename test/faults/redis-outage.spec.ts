@@ -117,8 +117,11 @@ describe('Redis outage', () => {
 
     // Exactly once: the jobs that waited through the outage started once each; Dropbox received one commit per file.
     const jobs = (await Promise.all(jobIds.map((id) => queue.getJob(id)))) as Array<Job | undefined>;
-    expect(jobs.every((job) => job?.finishedOn && !job.failedReason)).toBe(true);
+    expect(jobs.every((job) => job?.finishedOn)).toBe(true);
     expect(waitingBefore).toHaveLength(UPLOADS - 1);
+    // Only the job running when Redis went away may have lost its lock and run again (its Dropbox step is
+    // idempotent: one commit per file, checked below); the waiting ones never failed.
+    expect(jobs.filter((job) => job?.failedReason && waitingBefore.includes(job.id!)).map((job) => [job!.id, job!.failedReason])).toEqual([]);
     for (const id of waitingBefore) expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
     expect(emulator.control.counters().callsByRoute['files/upload']).toBe(UPLOADS);
     const stored = await dropboxFiles(dbx, '/Producer Dashboard/Redis Session');

@@ -102,8 +102,9 @@ export class ShareAccessService {
       return { access, pageId: pageFor(access, pagePointer ?? null), loaded: null };
     }
     const key = `${token}\0${withPage}`;
+    // Waiters share the one read, the share as read included: the page only reads from it.
     const pending = this.loading.get(key);
-    if (pending) return { ...(await pending), loaded: null };
+    if (pending) return pending;
     const loading = this.read(token, withPage).finally(() => this.loading.delete(key));
     this.loading.set(key, loading);
     return loading;
