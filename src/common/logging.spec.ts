@@ -77,6 +77,18 @@ describe('request logging', () => {
     }
   });
 
+  it('redacts tokens and passwords at the top of a log object and one level down', async () => {
+    const app = await appLogging('info');
+    try {
+      PinoLogger.root.info({ accessToken: 'SECRET-A', refresh_token: 'SECRET-B', password: 'SECRET-C', grant: { refreshToken: 'SECRET-D', access_token: 'SECRET-E' } }, 'grant');
+      const logged = JSON.stringify(app.lines());
+      expect(logged).toContain('grant');
+      expect(logged).not.toMatch(/SECRET-/);
+    } finally {
+      await app.close();
+    }
+  });
+
   it('writes nothing for the share page below the info level', async () => {
     const app = await appLogging('warn');
     try {

@@ -67,11 +67,8 @@ export function loggerParams(config: AppConfig): Params {
           'req.headers.authorization',
           'req.headers["x-csrf-token"]',
           'res.headers["set-cookie"]',
-          '*.access_token',
-          '*.refresh_token',
-          '*.accessToken',
-          '*.refreshToken',
-          '*.password',
+          // At the top of a log object and one level down (pino's wildcards match exactly one level).
+          ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'password'].flatMap((key) => [key, `*.${key}`]),
         ],
         censor: '[redacted]',
       },
