@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { startDropboxEmulator, RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import { connectionGrant, startDropboxEmulator, RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import type { DropboxEmulatorOptions } from '../../tools/dropbox-emulator';
 import { DropboxConnectionsService } from '../../src/modules/dropbox/dropbox-connections.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
@@ -58,15 +58,7 @@ export async function seedConnection(
   const registered =
     emulator.control.accounts().find((a) => a.email === account.email) ?? emulator.control.registerAccount({ email: account.email });
   const issued = emulator.control.issueToken({ account_id: registered.account_id, lifetimeMs: account.accessTokenLifetimeMs });
-  await t.app.get(DropboxConnectionsService).store(user.id, {
-    accountId: registered.account_id,
-    email: registered.email,
-    displayName: registered.display_name,
-    refreshToken: issued.refresh_token,
-    accessToken: issued.access_token,
-    expiresInSeconds: issued.expires_in,
-    scope: issued.scope,
-  });
+  await t.app.get(DropboxConnectionsService).store(user.id, connectionGrant(registered, issued));
   const connection = await t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
   return connection;
 }

@@ -15,6 +15,7 @@ import { DropboxConnectionsService } from '../../src/modules/dropbox/dropbox-con
 import type { DropboxAccountClient } from '../../src/modules/dropbox/dropbox.gateway';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { ensurePostgres, ensureRedis } from '../services';
+import { connectionGrant } from '../dropbox-emulator/grants';
 import { EmulatorProcess } from './emulator-process';
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -259,15 +260,7 @@ export class BenchContext {
     // The stored connection an OAuth round trip would leave, with tokens the emulator issued directly.
     const account = await emulator.registerAccount(email);
     const issued = await emulator.issueToken(account.account_id);
-    await app.get(DropboxConnectionsService).store(user.id, {
-      accountId: account.account_id,
-      email: account.email,
-      displayName: account.display_name,
-      refreshToken: issued.refresh_token,
-      accessToken: issued.access_token,
-      expiresInSeconds: issued.expires_in,
-      scope: issued.scope,
-    });
+    await app.get(DropboxConnectionsService).store(user.id, connectionGrant(account, issued));
     const connection = await app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
     const client = await app.get(DropboxConnectionsService).clientFor(user.id);
     return { userId: user.id, email, accountId: account.account_id, connectionId: connection.id, client };

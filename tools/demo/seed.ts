@@ -11,7 +11,7 @@ import { Track } from '../../src/modules/files/entities/track.entity';
 import { LibraryService } from '../../src/modules/files/library.service';
 import { TracksService } from '../../src/modules/files/tracks.service';
 import type { SharingStatus } from '../../src/modules/files/file-categories';
-import { emulatorDropboxClient, type RunningDropboxEmulator } from '../dropbox-emulator';
+import { connectionGrant, emulatorDropboxClient, type RunningDropboxEmulator } from '../dropbox-emulator';
 import { makeMp3, makeWav } from '../fixtures/audio';
 
 export const DEMO_DROPBOX_EMAIL = 'studio@dropbox.demo';
@@ -115,15 +115,7 @@ async function connect(connections: DropboxConnectionsService, emulator: Running
     emulator.control.accounts().find((a) => a.email === DEMO_DROPBOX_EMAIL) ??
     emulator.control.registerAccount({ email: DEMO_DROPBOX_EMAIL, display_name: 'Demo Studio' });
   const issued = emulator.control.issueToken({ account_id: account.account_id });
-  await connections.store(producer.id, {
-    accountId: account.account_id,
-    email: account.email,
-    displayName: account.display_name,
-    refreshToken: issued.refresh_token,
-    accessToken: issued.access_token,
-    expiresInSeconds: issued.expires_in,
-    scope: issued.scope,
-  });
+  await connections.store(producer.id, connectionGrant(account, issued));
 }
 
 async function upload(dbx: Dropbox, folder: string, spec: DemoTrack): Promise<void> {

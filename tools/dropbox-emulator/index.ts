@@ -18,6 +18,7 @@ export type {
   RegisterAccountInput,
 } from './control';
 export { ControlError, EmulatorControl } from './control';
+export { connectionGrant } from './grants';
 export type { CallRecord, CountersSnapshot } from './counters';
 export type { Fault, FaultSpec } from './faults';
 export { DropboxContentHasher, dropboxContentHash } from './content-hash';

@@ -16,6 +16,7 @@ import { CollaboratorsService } from '../../../src/modules/files/collaborators.s
 import { LibraryService } from '../../../src/modules/files/library.service';
 import { TracksService } from '../../../src/modules/files/tracks.service';
 import type { CountersSnapshot } from '../../dropbox-emulator';
+import { connectionGrant } from '../../dropbox-emulator/grants';
 import { delay, ManagedProcess } from '../../services';
 import type { EmulatorProcess } from '../emulator-process';
 import { BenchContext, percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
@@ -259,15 +260,7 @@ async function createProducer(ctx: BenchContext, emulator: EmulatorProcess, n: n
   const account = await emulator.registerAccount(email);
   const issued = await emulator.issueToken(account.account_id);
   const connections = app.get(DropboxConnectionsService);
-  await connections.store(user.id, {
-    accountId: account.account_id,
-    email: account.email,
-    displayName: account.display_name,
-    refreshToken: issued.refresh_token,
-    accessToken: issued.access_token,
-    expiresInSeconds: issued.expires_in,
-    scope: issued.scope,
-  });
+  await connections.store(user.id, connectionGrant(account, issued));
   const client = await connections.clientFor(user.id);
   const template: BenchProducer['template'] = [];
   for (let i = 0; i < FILES; i += 1) {
