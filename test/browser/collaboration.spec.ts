@@ -2,7 +2,7 @@ import type { Browser } from 'playwright-core';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { connectedProducer, makeTrack, Producer, TestTrack } from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
-import { chromiumSkipReason, collectPageProblems, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
+import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
 // The callbacks below run in the page; the project compiles without the DOM library.
@@ -12,9 +12,6 @@ declare const document: any;
 declare const performance: any;
 declare const MutationObserver: any;
 
-const skipReason = chromiumSkipReason();
-if (skipReason) process.stderr.write(`\nbrowser tests skipped: ${skipReason}\n`);
-const describeInChromium = skipReason ? describe.skip : describe;
 
 const FILES = 4;
 /** Added to every Dropbox call while the pipeline runs: a few seconds in all, so the panel shows its steps. */
@@ -28,7 +25,7 @@ interface PanelSnapshot {
   invites: string | null;
 }
 
-describeInChromium(`share with collaborators in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describeInChromium('share with collaborators in Chromium', () => {
   jest.setTimeout(60_000);
   let emulator: RunningDropboxEmulator;
   let t: TestApp;

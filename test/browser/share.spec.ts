@@ -4,11 +4,11 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { makeWav } from '../../tools/fixtures/audio';
 import { api, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
+import { launchChromium } from '../support/browser';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const VNU = join(__dirname, '../../node_modules/vnu-jar/build/dist/vnu.jar');
 const run = promisify(execFile);
 
@@ -70,18 +70,7 @@ describe('the playlist page in Chromium', () => {
     token = tokenOf(res.body.url);
     ids = Object.fromEntries(Object.entries(await selectionOf(w.producer, track.id)).map(([n, v]) => [n, v.slice(2)]));
     downloads = mkdtempSync(join(tmpdir(), 'pd-downloads-'));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-        '--autoplay-policy=no-user-gesture-required',
-      ],
-    });
+    browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
   });
   afterAll(async () => {
     await browser?.close();

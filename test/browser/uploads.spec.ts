@@ -4,7 +4,7 @@ import type { Browser, Page } from 'playwright-core';
 import { makeWav } from '../../tools/fixtures/audio';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { startTestApp, TestApp } from '../support/app';
-import { chromiumSkipReason, collectPageProblems, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
+import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
 import { makeTempDir } from '../support/leftovers';
 import { signedInUser, TestUser } from '../support/users';
@@ -15,9 +15,6 @@ declare const window: any;
 declare const document: any;
 declare const MutationObserver: any;
 
-const skipReason = chromiumSkipReason();
-if (skipReason) process.stderr.write(`\nbrowser tests skipped: ${skipReason}\n`);
-const describeInChromium = skipReason ? describe.skip : describe;
 
 interface BarState {
   name: string;
@@ -26,7 +23,7 @@ interface BarState {
   failed: boolean;
 }
 
-describeInChromium(`uploads in Chromium${skipReason ? ` (skipped: ${skipReason})` : ''}`, () => {
+describeInChromium('uploads in Chromium', () => {
   jest.setTimeout(120_000);
   let emulator: RunningDropboxEmulator;
   let t: TestApp;

@@ -23,9 +23,17 @@ export function chromiumSkipReason(): string | null {
   return chromiumAvailable() ? null : `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does) to run the browser tests`;
 }
 
-export async function launchChromium(): Promise<Browser> {
+/** `describe`, or `describe.skip` with the reason in its title and on stderr when Chromium is missing. */
+export function describeInChromium(title: string, body: () => void): void {
+  const reason = chromiumSkipReason();
+  if (!reason) return describe(title, body);
+  process.stderr.write(`\nbrowser tests skipped: ${reason}\n`);
+  describe.skip(`${title} (skipped: ${reason})`, body);
+}
+
+export async function launchChromium(extraArgs: string[] = []): Promise<Browser> {
   const { chromium } = await import('playwright-core');
-  return chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM_ARGS, headless: true });
+  return chromium.launch({ executablePath: CHROMIUM_PATH, args: [...CHROMIUM_ARGS, ...extraArgs], headless: true });
 }
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 900 } };
