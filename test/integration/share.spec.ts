@@ -406,6 +406,20 @@ describe('share links: the Share tab, management and access rules', () => {
         expect(write.status).toBe(201);
       });
 
+      it('share links run without a session: nothing is read or renewed, the password form has its own CSRF cookie', async () => {
+        // Opened in the browser a producer is signed in with: the session cookie is neither sent back nor renewed.
+        const open = await create({ tracks: [everything()] });
+        const viewed = await w.producer.browser.agent.get(`/s/${tokenOf(open.body.url)}`);
+        expect(viewed.status).toBe(200);
+        expect(((viewed.headers['set-cookie'] as unknown as string[] | undefined) ?? []).filter((c) => c.startsWith('pd.sid='))).toEqual([]);
+        const locked = await create({ tracks: [everything()], password: 'no session' });
+        const res = await page(tokenOf(locked.body.url));
+        expect(res.text).toContain('password-protected');
+        const cookies = (res.headers['set-cookie'] as unknown as string[] | undefined) ?? [];
+        expect(cookies.filter((c) => c.startsWith('pd.sid='))).toEqual([]);
+        expect(cookies.find((c) => c.startsWith('pd.share-csrf='))).toMatch(/Path=\/s\/(;|$)/);
+      });
+
       it('rate-limits attempts', async () => {
         const res = await create({ tracks: [everything()], password: 'rate limited' });
         const t2 = tokenOf(res.body.url);
