@@ -16,6 +16,8 @@ RUN npx tsc -p tsconfig.build.json
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
+# ffmpeg (Debian's) builds the previews listen-only recipients hear.
+RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg && rm -rf /var/lib/apt/lists/*
 COPY package.json package-lock.json ./
 # Native parts (argon2, msgpackr) come as prebuilt optional packages, so no install script has to run.
 RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force

@@ -22,6 +22,7 @@ import { DashboardModule } from './modules/dashboard/dashboard.module';
 import { DropboxModule } from './modules/dropbox/dropbox.module';
 import { FilesModule } from './modules/files/files.module';
 import { CollaborationModule } from './modules/collaboration/collaboration.module';
+import { MediaModule } from './modules/media/media.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
 import { ShareModule } from './modules/share/share.module';
 import { CryptoModule } from './common/crypto/crypto.module';
@@ -73,6 +74,7 @@ export class AppModule {
         DropboxModule,
         FilesModule,
         CollaborationModule,
+        MediaModule,
         MetricsModule,
         ShareModule,
         DashboardModule,

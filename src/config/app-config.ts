@@ -145,6 +145,10 @@ export class EnvSchema {
   @Min(5, { message: 'COLLAB_REFRESH_SECONDS must be an integer of at least 5' })
   COLLAB_REFRESH_SECONDS = 600;
 
+  @IsString()
+  @MinLength(1, { message: 'FFMPEG_PATH must name the ffmpeg program (a path, or a name found on PATH)' })
+  FFMPEG_PATH = 'ffmpeg';
+
   @IsOptional()
   @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
   METRICS_TOKEN?: string;
@@ -165,6 +169,8 @@ export interface AppConfig {
   /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
   metrics: { token?: string };
   files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
+  /** Previews of audio files: the ffmpeg program that builds them. */
+  media: { ffmpegPath: string };
   log: { level: string; pretty: boolean };
   dropbox: {
     appKey?: string;
@@ -232,6 +238,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       spoolDir: resolve(parsed.SPOOL_DIR),
       maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
     },
+    media: { ffmpegPath: parsed.FFMPEG_PATH },
     log: { level: parsed.LOG_LEVEL, pretty: parsed.LOG_FORMAT === 'pretty' },
     dropbox: {
       appKey: parsed.DROPBOX_APP_KEY,

@@ -13,6 +13,7 @@ import { ShareTrack } from '../modules/share/entities/share-track.entity';
 import { CollabFile } from '../modules/collaboration/entities/collab-file.entity';
 import { CollabMember } from '../modules/collaboration/entities/collab-member.entity';
 import { CollabPipeline } from '../modules/collaboration/entities/collab-pipeline.entity';
+import { MediaPreview } from '../modules/media/entities/media-preview.entity';
 
 /** Every entity, listed once, so discovery never depends on globs (works the same in ts-jest and dist). */
-export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, CollabPipeline, CollabFile, CollabMember];
+export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, CollabPipeline, CollabFile, CollabMember, MediaPreview];

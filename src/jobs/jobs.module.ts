@@ -9,6 +9,8 @@ import { FilesProcessor } from './processors/files.processor';
 import { CollaborationModule } from '../modules/collaboration/collaboration.module';
 import { CollaborationProcessor } from './processors/collaboration.processor';
 import { ShareProcessor } from './processors/share.processor';
+import { MediaModule } from '../modules/media/media.module';
+import { MediaProcessor } from './processors/media.processor';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
 import { bullConnection } from './redis-connection';
 import { reportConnectionErrors } from './connection-errors';
@@ -43,7 +45,7 @@ class QueueErrorsReporter implements OnModuleInit {
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, ShareProcessor];
+const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, ShareProcessor];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */
@@ -55,7 +57,7 @@ export class JobsModule {
   static register(options: JobsModuleOptions): DynamicModule {
     return {
       module: JobsModule,
-      imports: [QueuesModule, CollaborationModule, FilesModule, ShareModule],
+      imports: [QueuesModule, CollaborationModule, FilesModule, MediaModule, ShareModule],
       providers: options.workers ? PROCESSORS : [],
     };
   }

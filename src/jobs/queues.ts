@@ -11,6 +11,8 @@ export const QueueName = {
   Share: 'share',
   /** Share with collaborators: the pipeline's steps (a flow per run), member refreshes and the scheduled sweep. */
   Collaboration: 'collaboration',
+  /** Previews: a lossy rendition, waveform peaks and loudness per file revision, built with ffmpeg. */
+  Media: 'media',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -29,6 +31,36 @@ export interface UploadJobData {
 
 export interface AnalyzeAudioJobData {
   trackFileId: string;
+}
+
+export const MediaJob = {
+  /** Builds the preview of one revision of an audio file: `{ trackFileId, revision }`. */
+  BuildPreview: 'build-preview',
+} as const;
+
+export interface BuildPreviewJobData {
+  trackFileId: string;
+  /** The revision the job was asked for (Dropbox content hash, else rev); the job builds the live one. */
+  revision: string;
+}
+
+/** What identifies a revision of a file's bytes: Dropbox's content hash, or its rev where no hash is known. */
+export function revisionKey(file: { contentHash?: string | null; rev?: string | null }): string | null {
+  return file.contentHash ?? file.rev ?? null;
+}
+
+/**
+ * The job that builds a file revision's preview, for every producer of such jobs (imports, uploads, new revisions,
+ * shares). The id is deterministic per revision, so asking twice builds once; `rebuild` counts the times a preview
+ * that went missing in Dropbox was asked for again (a new id, since the first job is kept as done).
+ */
+export function previewJob(file: { id: string; contentHash?: string | null; rev?: string | null }, rebuild = 0) {
+  const revision = revisionKey(file) ?? 'unknown';
+  return {
+    name: MediaJob.BuildPreview,
+    data: { trackFileId: file.id, revision } satisfies BuildPreviewJobData,
+    opts: { jobId: jobId('preview', file.id, revision.slice(0, 64), ...(rebuild > 0 ? [`r${rebuild}`] : [])) },
+  };
 }
 
 export const ShareJob = {

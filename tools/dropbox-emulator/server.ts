@@ -15,6 +15,8 @@ export function createEmulatorServer(emulator: Emulator, control: EmulatorContro
   const server = createServer((req, res) => {
     res.on('finish', () => emulator.counters.responded(res.statusCode));
     dispatch(emulator, control, req, res).catch((error: unknown) => {
+      // A client that hangs up mid-body (a player or ffmpeg seeking elsewhere) is no server error.
+      if ((error as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
       process.stderr.write(`dropbox-emulator: ${error instanceof Error ? error.stack : String(error)}\n`);
       if (res.headersSent) res.destroy();
       else sendText(res, 500, 'Internal Server Error');

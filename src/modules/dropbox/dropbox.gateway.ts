@@ -10,6 +10,7 @@ import {
   DropboxAuthExpired,
   DropboxError,
   DropboxIntegrityError,
+  DropboxNotFound,
   DropboxPermanent,
   DropboxRateLimited,
   DropboxTransient,
@@ -350,6 +351,17 @@ export class DropboxAccountClient {
       this.logger.warn({ path }, 'Dropbox reset the listing cursor; listing again');
     }
     throw new DropboxTransient(`listing ${path} kept being reset`, ['reset']);
+  }
+
+  /** Deletes a file or folder; one that is already gone counts as deleted (the call is repeated by retried jobs). */
+  async deleteEntry(pathOrId: string): Promise<'deleted' | 'not_found'> {
+    try {
+      await this.call('files/delete_v2', 'write', (dbx) => dbx.filesDeleteV2({ path: pathOrId }));
+      return 'deleted';
+    } catch (err) {
+      if (err instanceof DropboxNotFound || (err instanceof DropboxError && err.tags.includes('not_found'))) return 'not_found';
+      throw err;
+    }
   }
 
   /** A fresh 4-hour link; callers normally go through TemporaryLinksService, which caches it. */

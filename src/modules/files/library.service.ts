@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
-import { AnalyzeAudioJobData, FilesJob, jobId, QueueName } from '../../jobs/queues';
+import { AnalyzeAudioJobData, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { DropboxNotFound } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
@@ -64,6 +64,7 @@ export class LibraryService {
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
+    @InjectQueue(QueueName.Media) private readonly media: Queue,
   ) {}
 
   async library(ownerId: string, trackId: string): Promise<Library> {
@@ -134,6 +135,8 @@ export class LibraryService {
           opts: { jobId: jobId('analyze', f.id) },
         })),
       );
+      // Previews (rendition, waveform, loudness) for listeners, built per revision by the media module.
+      await this.media.addBulk(audio.map((f) => previewJob(f)));
     }
     return created.map(toTrackFileView);
   }
@@ -166,8 +169,27 @@ export class LibraryService {
    * What another part of the product learned about a file from Dropbox (a share link serving it): its current
    * revision, or that it is gone. Only these columns change.
    */
+  /** The track's imported files as this server knows them (no Dropbox call), master first, then by name. */
+  async importedFiles(ownerId: string, trackId: string): Promise<{ track: Track; files: TrackFile[] }> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const files = await this.em.find(TrackFile, { track }, { orderBy: { isMaster: 'desc', category: 'asc', name: 'asc' } });
+    return { track, files };
+  }
+
+  /** One imported file of the producer's track; anything else is not found. */
+  async ownedFile(ownerId: string, trackId: string, fileId: string): Promise<TrackFile> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    if (!file) throw new NotFoundException('file not found');
+    return file;
+  }
+
+  /** A new revision seen in Dropbox becomes the file's; an audio file gets the new revision's preview built. */
   async recordRevision(fileId: string, live: { rev: string; size: number; contentHash: string | null }): Promise<void> {
-    await this.em.fork().nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    const em = this.em.fork();
+    await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
+    if (file && !file.isPackage && isAudio(file.name)) await this.media.add(...jobArgs(previewJob({ id: fileId, ...live })));
   }
 
   async markMissing(fileId: string): Promise<void> {
@@ -296,4 +318,8 @@ export class LibraryService {
       audio: null,
     };
   }
+}
+
+function jobArgs<T extends { name: string; data: unknown; opts: object }>(spec: T): [string, T['data'], T['opts']] {
+  return [spec.name, spec.data, spec.opts];
 }

@@ -17,7 +17,7 @@ import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
 import type { DropboxEntry } from '../dropbox/dropbox.types';
-import { FilesJob, jobId, QueueName, UploadJobData } from '../../jobs/queues';
+import { FilesJob, jobId, previewJob, QueueName, UploadJobData } from '../../jobs/queues';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';
@@ -82,6 +82,7 @@ export class UploadsService {
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
+    @InjectQueue(QueueName.Media) private readonly media: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -262,8 +263,9 @@ export class UploadsService {
   /** The file joins the library (once: the (track, dropbox id) pair is unique) and the spool is cleared. */
   private async finish(em: EntityManager, track: Track, upload: Upload, entry: DropboxEntry): Promise<void> {
     const audio = isAudio(upload.fileName) ? await audioInfoOfFile(upload.spoolPath) : null;
+    let file: TrackFile | null = null;
     await em.transactional(async (tx) => {
-      let file = await tx.findOne(TrackFile, { track, dropboxId: entry.id });
+      file = await tx.findOne(TrackFile, { track, dropboxId: entry.id });
       if (!file) {
         file = tx.create(TrackFile, {
           track,
@@ -286,6 +288,12 @@ export class UploadsService {
     });
     upload.status = 'done';
     await rm(upload.spoolPath, { force: true });
+    const stored = file as TrackFile | null;
+    if (stored && isAudio(stored.name)) {
+      // Its preview for listeners; a crash before this line is made good when the file is shared or played.
+      const preview = previewJob(stored);
+      await this.media.add(preview.name, preview.data, preview.opts);
+    }
     this.logger.log({ uploadId: upload.id, path: entry.pathDisplay }, 'upload stored in Dropbox');
   }
 

@@ -22,6 +22,8 @@ export interface ShareAccess {
   hasPassword: boolean;
   passwordVersion: number;
   downloads: Downloads;
+  /** Download-enabled categories play their originals instead of previews. */
+  streamOriginals: boolean;
   /** New with every record written to the cache: a page rendered for an older record is never served. */
   version: string;
 }
@@ -58,6 +60,7 @@ export function toAccess(share: Share): ShareAccess {
     hasPassword: Boolean(share.passwordHash),
     passwordVersion: share.passwordVersion,
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+    streamOriginals: share.streamOriginals,
   };
 }
 

@@ -4,6 +4,7 @@ import archiver from 'archiver';
 import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { relayLink } from '../../common/http/relay';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
@@ -12,13 +13,14 @@ import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
+import { CATEGORY_FOLDERS, FILE_CATEGORIES, isAudio } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
+import { PREVIEW_CONTENT_TYPE } from '../media/ffmpeg';
+import { PreviewsService, type ServablePreview } from '../media/previews.service';
 import { ShareAccess, ShareAccessService } from './share-access.service';
-import { audioContentType } from './share-rules';
 import { ShareStatsService } from './share-stats.service';
 import { ShareTuning } from './share-tuning';
 import { appendEntry } from './zip-stream';
@@ -39,6 +41,25 @@ export class FileUnavailableException extends HttpException {
     super({ message: 'This file is no longer available. The producer may have replaced or removed it.', unavailable: true }, HttpStatus.NOT_FOUND);
   }
 }
+
+/** Listen-only audio whose preview is still being built: the player says so and asks again. */
+export class PreviewPendingException extends HttpException {
+  constructor(reason: string | null) {
+    super(
+      { message: reason ? `This track can't be played yet: ${reason}.` : 'Preparing the preview… Please try again in a few seconds.', preparing: true, retryAfterSeconds: PREVIEW_RETRY_SECONDS },
+      HttpStatus.SERVICE_UNAVAILABLE,
+    );
+  }
+}
+
+/** No preview can be made (ffmpeg can't decode the file): listen-only audio has nothing else to play. */
+export class PreviewUnavailableException extends HttpException {
+  constructor(reason: string) {
+    super({ message: `This file can't be played here: ${reason}.`, noPreview: true }, HttpStatus.NOT_FOUND);
+  }
+}
+
+export const PREVIEW_RETRY_SECONDS = 5;
 
 interface LiveRevision {
   rev: string;
@@ -83,6 +104,7 @@ export class ShareFilesService {
     private readonly stats: ShareStatsService,
     private readonly tuning: ShareTuning,
     private readonly library: LibraryService,
+    private readonly previews: PreviewsService,
   ) {}
 
   async client(ownerId: string): Promise<DropboxAccountClient> {
@@ -115,43 +137,29 @@ export class ShareFilesService {
     return link;
   }
 
-  /** Audio of a category whose downloads are disabled: our server relays the bytes, honouring Range. */
-  async relay(link: TemporaryLink, file: TrackFile, req: Request, res: Response): Promise<void> {
-    const abort = new AbortController();
-    res.on('close', () => abort.abort());
-    const headers: Record<string, string> = {};
-    if (typeof req.headers.range === 'string') headers.Range = req.headers.range;
-    if (typeof req.headers['if-range'] === 'string') headers['If-Range'] = req.headers['if-range'];
-    let upstream: globalThis.Response;
+  /**
+   * The preview of the file's live revision, as the play route may serve it. The revision is checked the same way
+   * as for a link to the original (at most once per `revisionCheckMs`), so a new revision in Dropbox plays its own
+   * preview as soon as it is built — until then, it is "pending", never the original.
+   */
+  async preview(access: ShareAccess, client: DropboxAccountClient, file: TrackFile): Promise<ServablePreview> {
+    const live = await this.liveRevision(client, file);
+    if (!live) {
+      await this.markMissing(access, file);
+      throw new FileUnavailableException();
+    }
+    if (live.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, file, live);
     try {
-      upstream = await fetch(link.link, { method: req.method === 'HEAD' ? 'HEAD' : 'GET', headers, signal: abort.signal });
+      return await this.previews.servable(client, file);
     } catch (err) {
-      if (abort.signal.aborted) return;
-      throw new HttpException('Dropbox could not be reached. Please try again.', HttpStatus.BAD_GATEWAY, { cause: err });
+      if (this.isPausing(err)) throw new DownloadsPausedException();
+      throw err;
     }
-    if (![200, 206, 416].includes(upstream.status)) {
-      await upstream.body?.cancel();
-      throw new HttpException('Dropbox did not serve this file. Please try again.', HttpStatus.BAD_GATEWAY);
-    }
-    res.status(upstream.status);
-    for (const name of ['content-length', 'content-range', 'etag', 'last-modified']) {
-      const value = upstream.headers.get(name);
-      if (value) res.setHeader(name, value);
-    }
-    res.setHeader('Accept-Ranges', 'bytes');
-    res.setHeader('Content-Type', audioContentType(extensionOf(file.name)));
-    // Listening only: inline, and not kept by caches.
-    res.setHeader('Content-Disposition', 'inline');
-    res.setHeader('Cache-Control', 'private, no-store');
-    if (!upstream.body || req.method === 'HEAD') {
-      res.end();
-      return;
-    }
-    try {
-      await pipeline(Readable.fromWeb(upstream.body as unknown as WebReadableStream), res);
-    } catch (err) {
-      if (!abort.signal.aborted) this.logger.warn({ error: (err as Error).message }, 'relaying a file stopped');
-    }
+  }
+
+  /** A preview relayed by our server, honouring Range: its Dropbox link never reaches the recipient. */
+  relayPreview(link: string, req: Request, res: Response): Promise<void> {
+    return relayLink(link, PREVIEW_CONTENT_TYPE, req, res);
   }
 
   /** A package (a Logic `.logicx` bundle is a folder) as one ZIP, built while it streams. */

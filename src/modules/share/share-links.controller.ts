@@ -8,7 +8,7 @@ import { TracksService } from '../files/tracks.service';
 import { UnlockShareDto } from './dto/share.dto';
 import { CurrentShare, ShareAccessGuard, ShareRequest, ShareRoute } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
-import { ShareFilesService } from './share-files.service';
+import { PreviewPendingException, PreviewUnavailableException, ShareFilesService } from './share-files.service';
 import { fileRequestLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
 import { SharePageService } from './share-page.service';
@@ -86,6 +86,12 @@ export class ShareLinksController {
     res.redirect(303, back);
   }
 
+  /**
+   * Audio for the player. Listen-only categories get only the file's preview, relayed (never the original, never a
+   * Dropbox link, also while the preview is being built: then 503 "Preparing the preview…" with Retry-After).
+   * Download-enabled categories stream the preview too, unless the share streams originals; while their preview is
+   * not ready, they play the original, which recipients may download anyway.
+   */
   @Get('files/:fileId/play')
   @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
   async play(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
@@ -93,15 +99,21 @@ export class ShareLinksController {
     const { file } = await this.access.file(access, fileId, 'play');
     if (!this.files.isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
     const client = await this.files.client(access.ownerId);
-    const link = await this.files.link(access, client, file);
-    if (startsPlayback(req)) this.stats.record(access.id, 'play');
-    if (access.downloads[file.category]) {
-      // Downloadable anyway: let the browser fetch the bytes from Dropbox directly.
+    const downloadable = access.downloads[file.category];
+    const preview = downloadable && access.streamOriginals ? null : await this.files.preview(access, client, file);
+    if (preview?.state === 'ready') {
+      if (startsPlayback(req)) this.stats.record(access.id, 'play');
+      return this.files.relayPreview(preview.link, req, res);
+    }
+    if (downloadable) {
+      // Downloadable anyway: the browser may fetch the original from Dropbox directly.
+      const link = await this.files.link(access, client, file);
+      if (startsPlayback(req)) this.stats.record(access.id, 'play');
       res.setHeader('Cache-Control', 'private, no-store');
       return res.redirect(302, link.link);
     }
-    // Listening only: the Dropbox link stays on our side.
-    await this.files.relay(link, file, req, res);
+    if (preview?.state === 'failed') throw new PreviewUnavailableException(preview.reason);
+    throw new PreviewPendingException(preview?.reason ?? null);
   }
 
   @Get('files/:fileId/download')

@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -7,6 +7,8 @@ import type { User } from '../accounts/entities/user.entity';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { FILE_CATEGORIES, FileCategory, formatLabel, isAudio } from '../files/file-categories';
 import type { TrackFile } from '../files/entities/track-file.entity';
+import { isPreviewable, PreviewsService } from '../media/previews.service';
+import { waveformPath } from '../media/waveform';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareAccess, ShareAccessService } from './share-access.service';
@@ -35,6 +37,10 @@ export interface PageFile {
   ownPlayer: boolean;
   /** Download disabled and not playable: listed only. */
   listedOnly: boolean;
+  /** Listen-only audio whose preview is still being built. */
+  preparing: boolean;
+  /** Listen-only audio of which no preview can be made: why. */
+  noPreview: string | null;
 }
 
 export interface PageTrack {
@@ -46,7 +52,11 @@ export interface PageTrack {
   key: string | null;
   durationSeconds: number | null;
   artworkUrl: string | null;
-  player: { url: string; name: string } | null;
+  /** For the lock screen (Media Session). */
+  artworkLargeUrl: string | null;
+  player: { url: string; name: string; fileId: string; preparing: boolean } | null;
+  /** The main file's waveform as an SVG path (see media/waveform.ts), when its preview is built. */
+  waveform: string | null;
   groups: Array<{ category: FileCategory; label: string; files: PageFile[] }>;
 }
 
@@ -68,8 +78,8 @@ function compareFiles(a: TrackFile, b: TrackFile): number {
 }
 
 /** The main player's file: the master bounce, else another bounce, else the first audio file of the share. */
-function playerFile(files: TrackFile[]): TrackFile | undefined {
-  const playable = files.filter((f) => f.status !== 'missing' && !f.isPackage && isAudio(f.name));
+function playerFile(files: TrackFile[], canPlay: (f: TrackFile) => boolean): TrackFile | undefined {
+  const playable = files.filter((f) => f.status !== 'missing' && !f.isPackage && isAudio(f.name) && canPlay(f));
   return (
     playable.find((f) => f.category === 'bounce' && f.isMaster) ??
     playable.find((f) => f.category === 'bounce') ??
@@ -78,11 +88,12 @@ function playerFile(files: TrackFile[]): TrackFile | undefined {
 }
 
 /**
- * The recipient's playlist page. Built from PostgreSQL alone (three queries: share with owner and tracks, its
- * files, the owner's Dropbox status; no Dropbox call) and kept rendered in Redis, so most views cost one Redis read.
+ * The recipient's playlist page. Built from PostgreSQL alone (four queries: share with owner and tracks, its
+ * files, their previews, the owner's Dropbox status; no Dropbox call) and kept rendered in Redis, so most views cost one Redis read.
  */
 @Injectable()
 export class SharePageService {
+  private readonly logger = new Logger(SharePageService.name);
   private readonly local = new Map<string, Buffer>();
   private localBytes = 0;
   private readonly rendering = new Map<string, Promise<RenderedPage>>();
@@ -93,6 +104,7 @@ export class SharePageService {
     private readonly tuning: ShareTuning,
     private readonly access: ShareAccessService,
     private readonly dropbox: DropboxConnectionsService,
+    private readonly previews: PreviewsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -102,6 +114,17 @@ export class SharePageService {
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
     const connection = await this.dropbox.status(access.ownerId);
     const paused = !(connection.connected && connection.status === 'active');
+    const files = items.map((i) => i.file);
+    const previews = await this.previews.forFiles(files);
+    // Shares made before previews existed, or files whose preview went away: ask once the page is read.
+    const unasked = files.filter((f) => f.status !== 'missing' && isPreviewable(f) && !previews.has(f.id));
+    if (unasked.length) this.previews.request(unasked).catch((err: Error) => this.logger.warn({ error: err.message }, 'could not ask for previews'));
+    /** Audio that only plays from its preview, when no preview can be made of it. */
+    const noPreview = (f: TrackFile) => {
+      const preview = previews.get(f.id);
+      return !access.downloads[f.category] && preview?.status === 'failed' ? (preview.reason ?? 'no preview could be made') : null;
+    };
+    const preparing = (f: TrackFile) => !access.downloads[f.category] && previews.get(f.id)?.status !== 'ready';
 
     const base = `/s/${access.token}`;
     const absolute = `${this.config.http.publicUrl}${base}`;
@@ -116,7 +139,8 @@ export class SharePageService {
     const tracks: PageTrack[] = share.tracks.getItems().map((st, index) => {
       const track = st.track;
       const files = (byTrack.get(track.id) ?? []).sort(compareFiles);
-      const main = playerFile(files);
+      const main = playerFile(files, (f) => noPreview(f) === null);
+      const mainPeaks = main ? previews.get(main.id)?.peaks : null;
       const playUrl = (f: TrackFile) => `${base}/files/${f.id}/play`;
       const groups = FILE_CATEGORIES.map((category) => ({
         category,
@@ -126,7 +150,8 @@ export class SharePageService {
           .map((f): PageFile => {
             const unavailable = f.status === 'missing';
             const audio = !f.isPackage && isAudio(f.name);
-            const canPlay = audio && !unavailable && !paused;
+            const why = audio ? noPreview(f) : null;
+            const canPlay = audio && !unavailable && !paused && why === null;
             const canDownload = access.downloads[category] && !unavailable && !paused;
             return {
               id: f.id,
@@ -139,7 +164,9 @@ export class SharePageService {
               playUrl: canPlay ? playUrl(f) : null,
               downloadUrl: canDownload ? `${base}/files/${f.id}/download` : null,
               ownPlayer: canPlay && f !== main,
-              listedOnly: !canPlay && !canDownload && !unavailable,
+              listedOnly: !canPlay && !canDownload && !unavailable && why === null,
+              preparing: canPlay && preparing(f),
+              noPreview: unavailable ? null : why,
             };
           }),
       })).filter((g) => g.files.length > 0);
@@ -152,7 +179,9 @@ export class SharePageService {
         key: track.musicalKey ?? null,
         durationSeconds: main?.durationSeconds ?? null,
         artworkUrl: track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=small&v=${track.artworkVersion}` : null,
-        player: main && !paused ? { url: playUrl(main), name: main.name } : null,
+        artworkLargeUrl: track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=large&v=${track.artworkVersion}` : null,
+        player: main && !paused ? { url: playUrl(main), name: main.name, fileId: main.id, preparing: preparing(main) } : null,
+        waveform: mainPeaks ? waveformPath(mainPeaks) : null,
         groups,
       };
     });

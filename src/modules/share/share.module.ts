@@ -3,6 +3,7 @@ import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { DropboxModule } from '../dropbox/dropbox.module';
 import { FilesModule } from '../files/files.module';
+import { MediaModule } from '../media/media.module';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -19,7 +20,7 @@ import { SharesController } from './shares.controller';
 import { SharesService } from './shares.service';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), DropboxModule, FilesModule],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), DropboxModule, FilesModule, MediaModule],
   controllers: [ShareLinksController, SharesController, SharesApiController],
   providers: [ShareTuning, ShareClock, ShareAccessService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
   exports: [SharesService, ShareStatsService, ShareTuning],

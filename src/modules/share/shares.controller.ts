@@ -7,6 +7,7 @@ import { CurrentUser } from '../accounts/decorators';
 import { FILE_CATEGORIES } from '../files/file-categories';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
 import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
+import { PreviewsService } from '../media/previews.service';
 import { SharesService, ShareView } from './shares.service';
 
 const uuid = new ParseUUIDPipe();
@@ -36,6 +37,7 @@ function createFromForm(body: FormBody, trackIds: string[]) {
       password: body.password,
       expiry: body.expiry,
       downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
+      streamOriginals: checked(body.stream_originals),
     },
     stray,
     selected: new Set(list(body.files)),
@@ -47,6 +49,7 @@ function updateFromForm(body: FormBody) {
     title: body.title,
     message: body.message,
     downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
+    streamOriginals: checked(body.stream_originals),
   };
   if (body.expiry && body.expiry !== 'keep') plain.expiry = body.expiry;
   if (checked(body.remove_password)) plain.password = null;
@@ -67,6 +70,7 @@ function parseTrackList(value: string | undefined): string[] {
 export class SharesController {
   constructor(
     private readonly shares: SharesService,
+    private readonly previews: PreviewsService,
   ) {}
 
   @Get('tracks/:id/share')
@@ -165,7 +169,8 @@ export class SharesController {
       maxTracks: MAX_SHARE_TRACKS,
       collaborationTrack: single && single.track.collaborators.length > 0 ? single.track : null,
       errors: extra.errors ?? {},
-      values: { title: values.title ?? '', message: values.message ?? '', expiry: values.expiry ?? '30d' },
+      values: { title: values.title ?? '', message: values.message ?? '', expiry: values.expiry ?? '30d', streamOriginals: checked(values.stream_originals) },
+      previewsUnavailable: this.previews.ffmpegMissing,
       expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value], selected: value === (values.expiry ?? '30d') })),
       categories: FILE_CATEGORIES.map((c) => ({
         value: c,

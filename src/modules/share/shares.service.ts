@@ -12,6 +12,7 @@ import type { LibraryItem } from '../files/library.service';
 import { TracksService } from '../files/tracks.service';
 import type { TrackView } from '../files/views';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
+import { PreviewsService } from '../media/previews.service';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -36,6 +37,7 @@ export interface ShareView {
   revokedAt: string | null;
   hasPassword: boolean;
   downloads: Downloads;
+  streamOriginals: boolean;
   tracks: Array<{ id: string; title: string }>;
   fileCount: number;
   stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
@@ -67,6 +69,7 @@ export class SharesService {
     private readonly access: ShareAccessService,
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
+    private readonly previews: PreviewsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -131,6 +134,7 @@ export class SharesService {
       downloadBounce: downloads.bounce,
       downloadProject: downloads.project,
       downloadStem: downloads.stem,
+      streamOriginals: dto.streamOriginals ?? false,
       expiry,
       expiresAt: expiresAtFor(expiry, now),
       createdAt: now,
@@ -140,6 +144,8 @@ export class SharesService {
       for (const file of files) this.em.create(ShareFile, { share, file });
     });
     await this.em.flush();
+    // Recipients will listen: every audio file gets its preview built now (no-op for those built already).
+    await this.previews.request(selections.flatMap((s) => s.files));
     return this.get(ownerId, share.id);
   }
 
@@ -161,6 +167,7 @@ export class SharesService {
       share.expiry = dto.expiry;
       share.expiresAt = expiresAtFor(dto.expiry, this.clock.now());
     }
+    if (dto.streamOriginals !== undefined) share.streamOriginals = dto.streamOriginals;
     if (dto.downloads) {
       const d = definedOnly(dto.downloads);
       if (d.bounce !== undefined) share.downloadBounce = d.bounce;
@@ -245,6 +252,7 @@ export class SharesService {
         revokedAt: share.revokedAt?.toISOString() ?? null,
         hasPassword: Boolean(share.passwordHash),
         downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+        streamOriginals: share.streamOriginals,
         tracks: share.tracks.getItems().map((t) => ({ id: t.track.id, title: t.track.title })),
         fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
         stats: {

@@ -80,6 +80,15 @@ class ShareSettingsDto {
   @ValidateNested()
   @Type(() => DownloadsDto)
   downloads?: DownloadsDto;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description: 'Download-enabled categories play their originals instead of lossy previews (listen-only ones never do)',
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'streamOriginals must be true or false' })
+  streamOriginals?: boolean;
 }
 
 export class CreateShareDto extends ShareSettingsDto {

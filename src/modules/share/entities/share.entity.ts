@@ -45,6 +45,10 @@ export class Share {
   downloadStem: boolean & Opt = false;
 
   /** The chosen duration, so the management page can show "30 days" and renew from the same choice. */
+  /** Download-enabled categories play their originals instead of the previews (off: previews, a tenth of the data). */
+  @Property({ type: 'boolean' })
+  streamOriginals: boolean & Opt = false;
+
   @Property({ type: 'string', length: 8 })
   expiry: string & Opt = 'never';
 
