@@ -21,7 +21,7 @@
   const ui = {
     title: $('[data-bar-title]'),
     status: $('[data-bar-status]'),
-    art: $('[data-bar-art]'),
+    art: Object.assign(document.createElement('img'), { className: 'player-art', alt: '', width: 48, height: 48, hidden: true }),
     toggle: $('[data-bar="toggle"]'),
     prev: $('[data-bar="prev"]'),
     next: $('[data-bar="next"]'),
@@ -47,6 +47,7 @@
     native.preload = 'none';
   }
   for (const button of document.querySelectorAll('[data-play]')) button.hidden = false;
+  bar.prepend(ui.art);
   bar.hidden = false;
 
   const clock = (s) => {

@@ -165,6 +165,7 @@ describe('Dropbox outage', () => {
     // The library and play work again.
     expect((await api.get(`/api/v1/tracks/${trackId}/library`)).status).toBe(200);
     const playAgain = await recipient.get(`${sharePath}/files/${fileId}/play`);
-    expect(playAgain.status).toBe(302);
+    // A downloadable bounce: its preview relayed once built, the original's temporary link until then.
+    expect([200, 302]).toContain(playAgain.status);
   });
 });

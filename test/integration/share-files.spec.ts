@@ -5,10 +5,13 @@ import sharp from 'sharp';
 import { QueueName, ShareJob } from '../../src/jobs/queues';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
+import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { Share } from '../../src/modules/share/entities/share.entity';
+import { ShareAccessService } from '../../src/modules/share/share-access.service';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
+import { eventually } from '../faults/support';
 import { api, binary, fetchBytes, makeTrack, MadeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
 
 describe('share links: files served live, by permission', () => {
@@ -41,6 +44,17 @@ describe('share links: files served live, by permission', () => {
     expect((await api(w.producer).patch(`/api/v1/shares/${share.id}`, { downloads })).status).toBe(200);
   const file = (name: string, action: 'play' | 'download') => `/s/${token}/files/${ids[name]}/${action}`;
   const linkCalls = () => w.emulator.control.counters().callsByRoute['files/get_temporary_link'] ?? 0;
+  /** The file's preview of its current (or the given) revision, once the media worker has built it. */
+  const readyPreview = async (fileId: string, revision?: string) => {
+    const em = () => w.t.app.get(EntityManager).fork();
+    const wanted = revision ?? (await em().findOneOrFail(TrackFile, { id: fileId })).contentHash!;
+    return eventually(
+      `preview of ${fileId}`,
+      () => em().findOne(MediaPreview, { file: fileId, revision: wanted, status: 'ready' }),
+      (found) => found !== null,
+      { timeoutMs: 60_000 },
+    ) as Promise<MediaPreview>;
+  };
 
   it('renders the playlist: studio, track facts, artwork, groups, player on the master, buttons per permission', async () => {
     const res = await recipient().get(`/s/${token}`);
@@ -49,7 +63,7 @@ describe('share links: files served live, by permission', () => {
     for (const text of ['Night Bus', 'Ben', '96 BPM', 'A minor', 'Bounces', 'Projects', 'Stems', 'Song.logicx', 'Logic Pro project', 'Ableton Live set']) {
       expect(html).toContain(text);
     }
-    expect(html).toMatch(new RegExp(`<audio class="share-player" controls preload="none" src="/s/${token}/files/${ids['Master.wav']}/play"`));
+    expect(html).toMatch(new RegExp(`<audio class="share-player" controls controlslist="nodownload" preload="none" src="/s/${token}/files/${ids['Master.wav']}/play"`));
     const decoded = html.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
     expect(decoded).toContain(`src="/s/${token}/artwork/${track.id}?size=small&v=1"`);
     expect(decoded).toContain(`<meta property="og:image" content="${w.t.config.http.publicUrl}/s/${token}/artwork/${track.id}?size=large&v=1">`);
@@ -134,29 +148,40 @@ describe('share links: files served live, by permission', () => {
   describe('listening where downloads are disabled', () => {
     beforeAll(() => setDownloads({ bounce: true, project: false, stem: false }));
 
-    it('streams the audio through the server with Range: 206 and the right bytes, no Dropbox link', async () => {
+    it('streams the preview through the server with Range: 206 and the preview\'s bytes, no Dropbox link, never the original', async () => {
       const source = track.bytes['Stems/Drums.wav'];
-      const part = await binary(recipient().get(file('Drums.wav', 'play')).set('Range', 'bytes=100-1099'));
-      expect(part.status).toBe(206);
-      expect(part.headers['content-range']).toBe(`bytes 100-1099/${source.length}`);
-      expect(part.headers['content-type']).toBe('audio/wav');
-      expect(part.headers['accept-ranges']).toBe('bytes');
-      expect(part.headers.location).toBeUndefined();
-      expect((part.body as Buffer).equals(source.subarray(100, 1100))).toBe(true);
-      const open = await binary(recipient().get(file('Drums.wav', 'play')).set('Range', `bytes=${source.length - 10}-`));
-      expect((open.body as Buffer).equals(source.subarray(source.length - 10))).toBe(true);
+      const preview = await readyPreview(ids['Drums.wav']);
       const whole = await binary(recipient().get(file('Drums.wav', 'play')));
       expect(whole.status).toBe(200);
-      expect((whole.body as Buffer).equals(source)).toBe(true);
+      expect(whole.headers['content-type']).toBe('audio/mp4');
       expect(whole.headers.location).toBeUndefined();
       expect(JSON.stringify(whole.headers)).not.toContain('/_tl/');
-      expect((await recipient().get(file('Drums.wav', 'play')).set('Range', `bytes=${source.length + 10}-`)).status).toBe(416);
+      const bytes = whole.body as Buffer;
+      expect(bytes.length).toBe(preview.size);
+      expect(bytes.equals(source)).toBe(false);
+      const part = await binary(recipient().get(file('Drums.wav', 'play')).set('Range', 'bytes=100-1099'));
+      expect(part.status).toBe(206);
+      expect(part.headers['content-range']).toBe(`bytes 100-1099/${bytes.length}`);
+      expect(part.headers['accept-ranges']).toBe('bytes');
+      expect((part.body as Buffer).equals(bytes.subarray(100, 1100))).toBe(true);
+      expect((await recipient().get(file('Drums.wav', 'play')).set('Range', `bytes=${bytes.length + 10}-`)).status).toBe(416);
     });
 
-    it('downloadable audio plays from a redirect to its temporary link', async () => {
-      const res = await recipient().get(file('Master.wav', 'play'));
-      expect(res.status).toBe(302);
-      expect(res.headers.location.startsWith(w.emulator.url)).toBe(true);
+    it('downloadable audio streams its preview too, or the original from its temporary link when the share says so', async () => {
+      await readyPreview(ids['Master.wav']);
+      const preview = await recipient().get(file('Master.wav', 'play'));
+      expect(preview.status).toBe(200);
+      expect(preview.headers['content-type']).toBe('audio/mp4');
+      expect((await api(w.producer).patch(`/api/v1/shares/${share.id}`, { streamOriginals: true })).status).toBe(200);
+      try {
+        const res = await recipient().get(file('Master.wav', 'play'));
+        expect(res.status).toBe(302);
+        expect(res.headers.location.startsWith(w.emulator.url)).toBe(true);
+        // Listen-only categories never do.
+        expect((await recipient().get(file('Drums.wav', 'play'))).headers['content-type']).toBe('audio/mp4');
+      } finally {
+        await api(w.producer).patch(`/api/v1/shares/${share.id}`, { streamOriginals: false });
+      }
     });
 
     it('projects cannot be played', async () => {
@@ -190,11 +215,15 @@ describe('share links: files served live, by permission', () => {
       const uploaded = await w.dbx.filesUpload({ path: `${track.folder}/Bounces/Master.wav`, contents: newMix, mode: { '.tag': 'overwrite' } });
       const after = await fetchBytes((await recipient().get(file('Master.wav', 'download'))).headers.location);
       expect(after.body.equals(newMix)).toBe(true);
-      // the relayed stream follows too
+      // the relayed stream follows too: the new revision's preview, once built (never the original meanwhile)
       const newStem = makeWav({ seconds: 1, frequencies: [97], channels: 1, sampleRate: 22_050 });
-      await w.dbx.filesUpload({ path: `${track.folder}/Stems/Drums.wav`, contents: newStem, mode: { '.tag': 'overwrite' } });
+      const stemUpload = await w.dbx.filesUpload({ path: `${track.folder}/Stems/Drums.wav`, contents: newStem, mode: { '.tag': 'overwrite' } });
+      const meanwhile = await binary(recipient().get(file('Drums.wav', 'play')));
+      expect([200, 503]).toContain(meanwhile.status);
+      expect((meanwhile.body as Buffer).equals(newStem)).toBe(false);
+      const newPreview = await readyPreview(ids['Drums.wav'], stemUpload.result.content_hash);
       const relayed = await binary(recipient().get(file('Drums.wav', 'play')));
-      expect((relayed.body as Buffer).equals(newStem)).toBe(true);
+      expect((relayed.body as Buffer).length).toBe(newPreview.size);
       // the row learned the new revision and size, and the page shows it
       const row = await w.t.app.get(EntityManager).fork().findOneOrFail(TrackFile, { id: ids['Master.wav'] });
       expect(row.rev).toBe(uploaded.result.rev);
@@ -209,8 +238,11 @@ describe('share links: files served live, by permission', () => {
   it('asks Dropbox for a link once per file revision, however many plays', async () => {
     await setDownloads({ bounce: true, stem: false });
     w.emulator.control.resetCounters();
+    await readyPreview(ids['Master.wav']);
+    await readyPreview(ids['Bass.wav']);
+    w.emulator.control.resetCounters();
     for (let i = 0; i < 20; i += 1) {
-      expect((await recipient().get(file('Master.wav', 'play'))).status).toBe(302);
+      expect((await recipient().get(file('Master.wav', 'play'))).status).toBe(200);
       expect((await binary(recipient().get(file('Bass.wav', 'play')).set('Range', 'bytes=0-99'))).status).toBe(206);
     }
     const calls = w.emulator.control.counters().callsByRoute;
@@ -230,7 +262,7 @@ describe('share links: files served live, by permission', () => {
       expect(html).toMatch(/is-unavailable[\s\S]*?Bass\.wav[\s\S]*?Unavailable/);
       expect(html).not.toContain(`src="${file('Bass.wav', 'play')}"`);
       // the rest still works
-      expect((await recipient().get(file('Master.wav', 'play'))).status).toBe(302);
+      expect((await recipient().get(file('Master.wav', 'play'))).status).toBe(200);
     } finally {
       w.t.app.get(ShareTuning).revisionCheckMs = new ShareTuning().revisionCheckMs;
     }
@@ -243,6 +275,7 @@ describe('share links: files served live, by permission', () => {
     const base = await em.findOneOrFail(Share, { id: share.id });
     const start = { views: base.views, plays: base.plays, bounce: base.downloadsBounce };
     await setDownloads({ bounce: true, project: false, stem: false });
+    await readyPreview(ids['Drums.wav']);
     await recipient().get(`/s/${token}`);
     await recipient().get(`/s/${token}`);
     await recipient().get(file('Master.wav', 'play'));
@@ -276,7 +309,8 @@ describe('share links: files served live, by permission', () => {
     const em = w.t.app.get(EntityManager).fork();
     await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'expired', statusReason: 'invalid_grant' });
     w.t.app.get(ShareTuning).pageCacheMs = 1;
-    await new Promise((r) => setTimeout(r, 25));
+    // A page rendered earlier is kept for the page cache time it was stored with.
+    await w.t.app.get(ShareAccessService).invalidatePage(token);
     try {
       const res = await recipient().get(`/s/${token}`);
       expect(res.status).toBe(200);

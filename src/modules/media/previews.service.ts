@@ -176,8 +176,9 @@ export class PreviewsService implements OnModuleInit {
         return;
       }
       if (live.kind !== 'file' || !live.rev) return;
+      // The live revision is what plays next. The library row learns it where files are served (the share's
+      // revision check), not here: two writers with different views of "now" would flip it back and forth.
       const current = { id: file.id, name: file.name, isPackage: false, dropboxId: file.dropboxId, rev: live.rev, contentHash: live.contentHash ?? null };
-      if (live.rev !== file.rev) await this.library.recordRevision(file.id, { rev: live.rev, size: live.size ?? file.size, contentHash: current.contentHash });
       const revision = revisionKey(current)!;
       await em
         .createQueryBuilder(MediaPreview)

@@ -133,7 +133,7 @@ export class ShareFilesService {
       throw new FileUnavailableException();
     }
     const served = { rev: link.entry.rev ?? live.rev, size: link.entry.size ?? live.size, contentHash: link.entry.contentHash ?? live.contentHash };
-    if (served.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, file, served);
+    if (served.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, client, file, served);
     return link;
   }
 
@@ -148,7 +148,7 @@ export class ShareFilesService {
       await this.markMissing(access, file);
       throw new FileUnavailableException();
     }
-    if (live.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, file, live);
+    if (live.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, client, file, live);
     try {
       return await this.previews.servable(client, file);
     } catch (err) {
@@ -280,7 +280,7 @@ export class ShareFilesService {
    * processes; concurrent askers wait for the one call.
    */
   private async liveRevision(client: DropboxAccountClient, file: TrackFile): Promise<LiveRevision | null> {
-    const key = this.redis.key('share', 'live', client.accountId, file.dropboxId);
+    const key = this.liveKey(client, file);
     const ttl = this.tuning.revisionCheckMs;
     const parse = (value: string) => (value === MISSING ? null : (JSON.parse(value) as LiveRevision));
     const deadline = Date.now() + FILL_WAIT_MS;
@@ -308,6 +308,10 @@ export class ShareFilesService {
     }
   }
 
+  private liveKey(client: DropboxAccountClient, file: TrackFile): string {
+    return this.redis.key('share', 'live', client.accountId, file.dropboxId);
+  }
+
   private async askDropbox(client: DropboxAccountClient, file: TrackFile): Promise<LiveRevision | null> {
     try {
       const entry = await client.getMetadata(file.dropboxId);
@@ -325,8 +329,12 @@ export class ShareFilesService {
   }
 
   /** What serving the file showed about it goes back to the library (the files module owns the row). */
-  private async recordRevision(access: ShareAccess, file: TrackFile, live: LiveRevision): Promise<void> {
+  private async recordRevision(access: ShareAccess, client: DropboxAccountClient, file: TrackFile, live: LiveRevision): Promise<void> {
     await this.library.recordRevision(file.id, live);
+    // What Dropbox just said replaces what was cached, so an older revision can't be recorded back from the cache.
+    const key = this.liveKey(client, file);
+    if (this.tuning.revisionCheckMs > 0) await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
+    else await this.redis.client.del(key);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     await this.access.invalidatePage(access.token);
   }
