@@ -75,4 +75,26 @@ describe('process entry points', () => {
       await database.drop();
     }
   });
+
+  it('without ffmpeg the worker still starts and says once, in words, what that means', async () => {
+    const database = await createTestDatabase();
+    try {
+      const result = await runEntry(
+        'src/worker.ts',
+        {
+          ...goodEnv(),
+          DATABASE_URL: database.url,
+          REDIS_URL: testRedisUrl(),
+          REDIS_PREFIX: uniqueRedisPrefix(),
+          FFMPEG_PATH: '/nonexistent/ffmpeg',
+        },
+        /worker started/,
+      );
+      expect(result.stdout).toMatch(/worker started/);
+      expect(result.stdout.match(/ffmpeg was not found/g)).toHaveLength(1);
+      expect(result.stdout).toMatch(/listen-only audio cannot be played until it is installed/);
+    } finally {
+      await database.drop();
+    }
+  });
 });
