@@ -4,6 +4,7 @@ import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { previewJob, QueueName, revisionKey } from '../../jobs/queues';
 import { DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
@@ -23,6 +24,8 @@ import { peaksFromBuffer, peaksToBuffer, type Peaks } from './peaks';
 export type PreviewableFile = Pick<TrackFile, 'id' | 'name' | 'isPackage' | 'contentHash' | 'rev'>;
 
 export const NO_FFMPEG = 'ffmpeg is not installed on the server, so previews cannot be made yet';
+/** How long a built preview's place in Dropbox is served from Redis (a rendition deleted meanwhile is noticed anyway). */
+const READY_CACHE_MS = 10 * 60_000;
 
 /** How a file's preview stands, for pages and the API. */
 export interface PreviewSummary {
@@ -63,6 +66,7 @@ export class PreviewsService implements OnModuleInit {
     private readonly dropbox: DropboxConnectionsService,
     private readonly links: TemporaryLinksService,
     private readonly library: LibraryService,
+    private readonly redis: RedisService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -123,6 +127,14 @@ export class PreviewsService implements OnModuleInit {
   async servable(client: DropboxAccountClient, file: PreviewableFile): Promise<ServablePreview> {
     const revision = revisionKey(file);
     if (!revision || !isPreviewable(file)) return { state: 'failed', reason: 'this file has no audio to preview' };
+    // A player asks again for every seek: a built preview's place in Dropbox is kept in Redis, not asked of SQL.
+    const readyKey = this.redis.key('media', 'ready', file.id, revision);
+    const cached = await this.redis.client.get(readyKey);
+    if (cached) {
+      const { id, rev } = JSON.parse(cached) as { id: string; rev: string };
+      const served = await this.linkOrRebuild(client, file, id, rev, readyKey);
+      if (served) return served;
+    }
     const em = this.em.fork();
     const row = await em.findOne(MediaPreview, { file: file.id, revision });
     if (!row) {
@@ -134,18 +146,34 @@ export class PreviewsService implements OnModuleInit {
       await this.ensureJob(file, row);
       return { state: 'pending', reason: row.reason ?? (this.ffmpegMissing ? NO_FFMPEG : null) };
     }
+    const served = await this.linkOrRebuild(client, file, row.dropboxId, row.dropboxRev, readyKey);
+    if (served) {
+      await this.redis.client.set(readyKey, JSON.stringify({ id: row.dropboxId, rev: row.dropboxRev }), 'PX', READY_CACHE_MS);
+      return served;
+    }
+    return { state: 'pending', reason: null };
+  }
+
+  /** The rendition's temporary link; null when someone deleted it in Dropbox, and then it is built again. */
+  private async linkOrRebuild(client: DropboxAccountClient, file: PreviewableFile, id: string, rev: string, readyKey: string): Promise<ServablePreview | null> {
     try {
-      const { link } = await this.links.link(client, { id: row.dropboxId, rev: row.dropboxRev });
+      const { link } = await this.links.link(client, { id, rev });
       return { state: 'ready', link };
     } catch (err) {
       if (!isNotFound(err)) throw err;
-      // Someone deleted the rendition in Dropbox: build it again (a new job id, the first one is kept as done).
-      const rebuilds = row.rebuilds + 1;
-      await em.nativeUpdate(MediaPreview, { id: row.id, rebuilds: row.rebuilds }, { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds });
+    }
+    await this.redis.client.del(readyKey);
+    const em = this.em.fork();
+    const row = await em.findOne(MediaPreview, { file: file.id, dropboxId: id });
+    if (!row) return null;
+    // A new job id for the rebuild: the first build's job is kept as done.
+    const rebuilds = row.rebuilds + 1;
+    const claimed = await em.nativeUpdate(MediaPreview, { id: row.id, rebuilds: row.rebuilds }, { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds });
+    if (claimed) {
       await this.queue.add(...args(previewJob(file, rebuilds)));
       this.logger.warn({ fileId: file.id }, 'a preview was missing in Dropbox; building it again');
-      return { state: 'pending', reason: null };
     }
+    return null;
   }
 
   /** A pending preview whose job ran out of attempts (Dropbox away for a long time, say) gets its job going again. */

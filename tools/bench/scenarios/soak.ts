@@ -9,6 +9,8 @@ import { User } from '../../../src/modules/accounts/entities/user.entity';
 import { CollabPipeline } from '../../../src/modules/collaboration/entities/collab-pipeline.entity';
 import { Track } from '../../../src/modules/files/entities/track.entity';
 import { Upload } from '../../../src/modules/files/entities/upload.entity';
+import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
+import { MediaPreview } from '../../../src/modules/media/entities/media-preview.entity';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
@@ -108,6 +110,12 @@ export const soakScenario: Scenario = {
         downloads: { bounce: true, project: true, stem: false },
       }),
     );
+    // Listeners hear previews: let the workers build them before traffic starts (a play meanwhile answers 503).
+    const audioIds = (await em.fork().find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } })).map((f) => f.id);
+    for (let waited = 0; (await em.fork().count(MediaPreview, { file: { $in: audioIds }, status: 'ready' })) < audioIds.length; waited += 1) {
+      if (waited > 600) throw new Error('the previews of the soak share were not built within 5 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
     const html = await (await fetch(`${base}${share.path}`)).text();
     const plays = [...html.matchAll(/<audio[^>]* src="([^"]+\/play)"/g)].map((m) => m[1]);
     const downloads = [...new Set([...html.matchAll(/href="([^"]+\/download)"/g)].map((m) => m[1]))];
