@@ -21,6 +21,8 @@ export interface ShareAccess {
   revokedAt: number | null;
   hasPassword: boolean;
   passwordVersion: number;
+  /** The producer's account is disabled: every route of every link of theirs answers 410 until it is enabled. */
+  ownerDisabled: boolean;
   downloads: Downloads;
   /** New with every record written to the cache: a page rendered for an older record is never served. */
   version: string;
@@ -50,13 +52,14 @@ export function toAccess(share: Share): ShareAccess {
   return {
     version: randomBytes(6).toString('base64url'),
     id: share.id,
-    ownerId: typeof share.owner === 'string' ? share.owner : share.owner.id,
+    ownerId: share.owner.id,
     token: share.token,
     title: share.title,
     expiresAt: share.expiresAt ? share.expiresAt.getTime() : null,
     revokedAt: share.revokedAt ? share.revokedAt.getTime() : null,
     hasPassword: Boolean(share.passwordHash),
     passwordVersion: share.passwordVersion,
+    ownerDisabled: share.owner.disabled,
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
   };
 }
@@ -114,7 +117,7 @@ export class ShareAccessService {
     const share = await this.em.fork().findOne(
       Share,
       { token },
-      withPage ? { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' } : {},
+      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
     );
     if (!share) throw this.notFound();
     const access = toAccess(share);
@@ -123,8 +126,9 @@ export class ShareAccessService {
     return { access, pageId: null, loaded: share };
   }
 
-  /** Revoked and expired shares answer 410 everywhere; revocation wins when both apply. */
+  /** Revoked, expired and disabled producers' shares answer 410 everywhere; "disabled" wins when several apply. */
   assertOpen(access: ShareAccess): void {
+    if (access.ownerDisabled) throw new GoneException({ message: 'This link has been disabled', reason: 'owner-disabled' });
     if (access.revokedAt !== null) throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
     if (access.expiresAt !== null && access.expiresAt <= this.clock.now().getTime()) {
       throw new GoneException({ message: 'This link has expired', reason: 'expired' });
@@ -185,12 +189,27 @@ export class ShareAccessService {
    * After an edit is committed: the share's new record replaces the cached one (so a view that read the share just
    * before the edit cannot put the old record back) and the rendered page goes.
    */
-  async publish(share: Share): Promise<void> {
-    await this.redis.client
-      .multi()
-      .set(this.recordKey(share.token), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs)
-      .del(this.pageKey(share.token))
-      .exec();
+  async publish(...shares: Share[]): Promise<void> {
+    await this.em.populate(shares, ['owner']);
+    await this.writeRecords(shares);
+  }
+
+  /**
+   * After a producer's account was disabled or enabled: every one of their links gets a record saying so at once
+   * (written over the cached ones, so a view that read the share just before cannot put the old record back).
+   */
+  async publishOwner(ownerId: string): Promise<void> {
+    const em = this.em.fork();
+    await this.writeRecords(await em.find(Share, { owner: ownerId }, { populate: ['owner'] }));
+  }
+
+  private async writeRecords(shares: Share[]): Promise<void> {
+    if (shares.length === 0) return;
+    const batch = this.redis.client.multi();
+    for (const share of shares) {
+      batch.set(this.recordKey(share.token), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs).del(this.pageKey(share.token));
+    }
+    await batch.exec();
   }
 
   /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */

@@ -42,6 +42,11 @@ export interface ShareView {
   createdAt: string;
 }
 
+/** A share as an admin sees it on the links page: whose it is, besides the owner's view. */
+export interface AdminShareView extends ShareView {
+  owner: { id: string; email: string; name: string; disabled: boolean };
+}
+
 export interface ShareTabTrack {
   track: TrackView;
   folderMissing: boolean;
@@ -182,6 +187,23 @@ export class SharesService {
     await this.em.flush();
     await this.access.publish(share);
     return this.get(ownerId, share.id);
+  }
+
+  /** Every producer's links, newest first (the admin's links page). */
+  async listAll(): Promise<AdminShareView[]> {
+    const shares = await this.em.find(Share, {}, { populate: ['owner', 'tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    const views = await this.views(shares);
+    return views.map((view, i) => {
+      const owner = shares[i].owner;
+      return { ...view, owner: { id: owner.id, email: owner.email, name: owner.name, disabled: owner.disabled } };
+    });
+  }
+
+  /** An admin revoking any producer's link (404 for an unknown id); applies at once, like the owner's revoke. */
+  async revokeAny(shareId: string): Promise<ShareView> {
+    const share = await this.em.findOne(Share, { id: shareId });
+    if (!share) throw new NotFoundException('share not found');
+    return this.revoke(share.owner.id, shareId);
   }
 
   async passwordMatches(shareId: string, password: string): Promise<boolean> {
