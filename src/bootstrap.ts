@@ -38,8 +38,8 @@ export async function createWebApp(
 }
 
 async function configureHttp(app: NestExpressApplication, config: AppConfig): Promise<void> {
-  // One proxy hop (the reverse proxy in front of us) is trusted for X-Forwarded-For/-Proto when asked.
-  app.set('trust proxy', config.http.trustProxy ? 1 : false);
+  // Only the named proxies' X-Forwarded-For/-Proto are believed (never "whoever connects": see parseTrustProxy).
+  app.set('trust proxy', config.http.trustProxy === false ? false : config.http.trustProxy);
   app.disable('x-powered-by');
   // Set up by LoggerModule when the app initialises, hence read per request.
   app.use(leanRequestLog(() => PinoLogger.root));

@@ -22,9 +22,9 @@ export interface ShareWorld {
   close(): Promise<void>;
 }
 
-export async function startShareWorld(options: { workers?: boolean } = {}): Promise<ShareWorld> {
+export async function startShareWorld(options: { workers?: boolean; env?: Record<string, string> } = {}): Promise<ShareWorld> {
   const emulator = await startTestEmulator();
-  const t = await startTestApp({ env: dropboxEnv(emulator), workers: options.workers ?? false });
+  const t = await startTestApp({ env: { ...dropboxEnv(emulator), ...options.env }, workers: options.workers ?? false });
   const producer = await signedInUser(t);
   const other = await signedInUser(t);
   const mine = `share-${producer.id.slice(0, 8)}@dropbox.test`;

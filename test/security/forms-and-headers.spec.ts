@@ -124,7 +124,7 @@ describe('security: forms, CSRF and headers on every page', () => {
   });
 
   it('marks cookies Secure behind an HTTPS proxy when TRUST_PROXY is on', async () => {
-    const proxied = await startTestApp({ env: { ...dropboxEnv(emulator), TRUST_PROXY: 'true' } });
+    const proxied = await startTestApp({ env: { ...dropboxEnv(emulator), TRUST_PROXY: '127.0.0.1,::1' } });
     try {
       // No user yet: /setup renders a form, which keeps a session.
       const res = await proxied.client().agent.get('/setup').set('X-Forwarded-Proto', 'https');

@@ -168,6 +168,26 @@ export class ShareAccessService {
       .digest('base64url');
   }
 
+  /**
+   * Counts one password attempt against the share itself (the per-address limit is the route's throttle) and
+   * refuses with 429 once the share has had its five minutes' worth, right password or not.
+   */
+  async countPasswordAttempt(access: ShareAccess): Promise<void> {
+    const key = this.redis.key('share', 'unlock-attempts', access.id);
+    const window = 5 * 60_000;
+    const [[, attempts], , [, ttl]] = (await this.redis.client.multi().incr(key).pexpire(key, window, 'NX').pttl(key).exec()) as [
+      [null, number],
+      [null, number],
+      [null, number],
+    ];
+    if (attempts > this.tuning.unlockAttemptsPerSharePer5Min) {
+      throw new HttpException(
+        { message: 'Too many password attempts for this link. Please wait a few minutes and try again.', retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000) },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+  }
+
   /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
   async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
     if (!/^[0-9a-f-]{36}$/.test(fileId)) throw new NotFoundException('This file is not part of this share.');
