@@ -8,14 +8,17 @@ import type { FileCategory } from '../files/file-categories';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareClock } from './share-clock';
-import { Downloads, looksLikeToken } from './share-rules';
+import { Downloads, looksLikeToken, shareTokenHash } from './share-rules';
 import { ShareTuning } from './share-tuning';
 
 /** What every share route needs to decide access: small, cached in Redis per token, dropped on every edit. */
 export interface ShareAccess {
   id: string;
   ownerId: string;
+  /** The token of the request that loaded this record (it matched the hash). Never stored: Redis holds records
+   *  under the hash, without the token. */
   token: string;
+  tokenHash: string;
   title: string;
   expiresAt: number | null;
   revokedAt: number | null;
@@ -48,12 +51,15 @@ export type FileUse = 'play' | 'download';
 const COOKIE = 'pd_share';
 const COOKIE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
-export function toAccess(share: Share): ShareAccess {
+/** A record as cached: everything but the token. */
+type CachedAccess = Omit<ShareAccess, 'token'>;
+
+export function toAccess(share: Share): CachedAccess {
   return {
     version: randomBytes(6).toString('base64url'),
     id: share.id,
     ownerId: share.owner.id,
-    token: share.token,
+    tokenHash: share.tokenHash,
     title: share.title,
     expiresAt: share.expiresAt ? share.expiresAt.getTime() : null,
     revokedAt: share.revokedAt ? share.revokedAt.getTime() : null,
@@ -82,12 +88,13 @@ export class ShareAccessService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  recordKey(token: string): string {
-    return this.redis.key('share', 'rec', token);
+  /** Keys are named by the token's hash, so a Redis SCAN lists no working link. */
+  recordKey(tokenHash: string): string {
+    return this.redis.key('share', 'rec', tokenHash);
   }
 
-  pageKey(token: string): string {
-    return this.redis.key('share', 'page', token);
+  pageKey(tokenHash: string): string {
+    return this.redis.key('share', 'page', tokenHash);
   }
 
   /**
@@ -98,32 +105,33 @@ export class ShareAccessService {
    */
   async load(token: string, withPage: boolean): Promise<LoadedShareAccess> {
     if (!looksLikeToken(token)) throw this.notFound();
-    const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
+    const tokenHash = shareTokenHash(token);
+    const keys = withPage ? [this.recordKey(tokenHash), this.pageKey(tokenHash)] : [this.recordKey(tokenHash)];
     const [record, pagePointer] = await this.redis.client.mget(...keys);
     if (record) {
-      const access = JSON.parse(record) as ShareAccess;
+      const access: ShareAccess = { ...(JSON.parse(record) as CachedAccess), token };
       return { access, pageId: pageFor(access, pagePointer ?? null), loaded: null };
     }
-    const key = `${token}\0${withPage}`;
+    const key = `${tokenHash}\0${withPage}`;
     // Waiters share the one read, the share as read included: the page only reads from it.
     const pending = this.loading.get(key);
     if (pending) return pending;
-    const loading = this.read(token, withPage).finally(() => this.loading.delete(key));
+    const loading = this.read(token, tokenHash, withPage).finally(() => this.loading.delete(key));
     this.loading.set(key, loading);
     return loading;
   }
 
-  private async read(token: string, withPage: boolean): Promise<LoadedShareAccess> {
+  private async read(token: string, tokenHash: string, withPage: boolean): Promise<LoadedShareAccess> {
     const share = await this.em.fork().findOne(
       Share,
-      { token },
+      { tokenHash },
       { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
     );
     if (!share) throw this.notFound();
-    const access = toAccess(share);
+    const cached = toAccess(share);
     // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
-    await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs, 'NX');
-    return { access, pageId: null, loaded: share };
+    await this.redis.client.set(this.recordKey(tokenHash), JSON.stringify(cached), 'PX', this.tuning.recordCacheMs, 'NX');
+    return { access: { ...cached, token }, pageId: null, loaded: share };
   }
 
   /** Revoked, expired and disabled producers' shares answer 410 everywhere; "disabled" wins when several apply. */
@@ -227,18 +235,18 @@ export class ShareAccessService {
     if (shares.length === 0) return;
     const batch = this.redis.client.multi();
     for (const share of shares) {
-      batch.set(this.recordKey(share.token), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs).del(this.pageKey(share.token));
+      batch.set(this.recordKey(share.tokenHash), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs).del(this.pageKey(share.tokenHash));
     }
     await batch.exec();
   }
 
   /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */
   async rememberPage(access: ShareAccess, pageId: string): Promise<void> {
-    await this.redis.client.set(this.pageKey(access.token), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
+    await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
   }
 
   async invalidatePage(token: string): Promise<void> {
-    await this.redis.client.del(this.pageKey(token));
+    await this.redis.client.del(this.pageKey(shareTokenHash(token)));
   }
 
   private notFound(): NotFoundException {

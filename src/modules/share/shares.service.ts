@@ -1,5 +1,6 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { hashPassword, verifyPassword } from '../accounts/passwords';
 import { User } from '../accounts/entities/user.entity';
@@ -17,7 +18,7 @@ import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
-import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken } from './share-rules';
+import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
 
 export type ShareStatus = 'active' | 'expired' | 'revoked';
@@ -72,6 +73,7 @@ export class SharesService {
     private readonly access: ShareAccessService,
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
+    private readonly box: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -127,9 +129,10 @@ export class SharesService {
     const now = this.clock.now();
     const expiry = dto.expiry ?? '30d';
     const downloads = { ...defaultDownloads(owned.map((t) => t.sharingStatus)), ...definedOnly(dto.downloads) };
+    const token = newShareToken();
     const share = this.em.create(Share, {
       owner: this.em.getReference(User, ownerId),
-      token: newShareToken(),
+      tokenHash: shareTokenHash(token),
       title: dto.title ?? this.defaultTitle(owned),
       message: dto.message ?? null,
       passwordHash: dto.password ? await hashPassword(dto.password) : null,
@@ -140,6 +143,7 @@ export class SharesService {
       expiresAt: expiresAtFor(expiry, now),
       createdAt: now,
     });
+    share.tokenSealed = this.box.seal(token, shareTokenAad(share.id));
     selections.forEach(({ track, files }, position) => {
       this.em.create(ShareTrack, { share, track, position });
       for (const file of files) this.em.create(ShareFile, { share, file });
@@ -235,6 +239,14 @@ export class SharesService {
     return trackIds.map((id) => byId.get(id)!);
   }
 
+  /** The link's token for its owner (and admins) to copy: opened from its sealed copy. */
+  private tokenOf(share: Share): string {
+    if (share.tokenSealed) return this.box.open(share.tokenSealed, shareTokenAad(share.id));
+    // A link from before tokens were sealed, on a database `npm run migrate` has not sealed yet.
+    if (share.legacyToken) return share.legacyToken;
+    throw new Error(`share ${share.id} has no token`);
+  }
+
   private defaultTitle(tracks: Track[]): string {
     return tracks.length === 1 ? tracks[0].title : `${tracks.length} tracks`;
   }
@@ -253,7 +265,7 @@ export class SharesService {
     return shares.map((share) => {
       const p = pending.get(share.id) ?? emptyCounts();
       const last = latest(share.lastAccessedAt ?? null, p.lastAccessedAt);
-      const path = `/s/${share.token}`;
+      const path = `/s/${this.tokenOf(share)}`;
       return {
         id: share.id,
         title: share.title,
