@@ -1,5 +1,5 @@
 import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
-import { BodyDepthMiddleware } from './body-depth';
+import { BodyChecksMiddleware } from './body-checks';
 import { CsrfGuard, CsrfService } from './csrf';
 import { NotFoundLimiter } from './not-found-limiter';
 
@@ -7,6 +7,6 @@ import { NotFoundLimiter } from './not-found-limiter';
 @Module({ providers: [CsrfService, CsrfGuard, NotFoundLimiter], exports: [CsrfService, CsrfGuard, NotFoundLimiter] })
 export class HttpCommonModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(BodyDepthMiddleware).forRoutes('*');
+    consumer.apply(BodyChecksMiddleware).forRoutes('*');
   }
 }
