@@ -92,6 +92,14 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   const sessionless = /^\/(?:health|static|s)\//;
   app.use((req: Request, res: Response, next: NextFunction) => (sessionless.test(req.path) ? next() : sessions503(req, res, next)));
 
+  // What a signed-in page shows (every share link, a new access token) and every API answer (errors and 401s
+  // included) must not stay in a browser's or a proxy's cache. A handler serving something cacheable (versioned
+  // artwork) sets its own header later.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.session?.userId || req.path.startsWith('/api/')) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
+
   app.use(viewLocals(app.get(CsrfService)));
 
   app.useStaticAssets(PUBLIC_DIR, { prefix: '/static/', maxAge: config.env === 'production' ? '7d' : 0 });
