@@ -38,8 +38,8 @@ export async function createWebApp(
 }
 
 async function configureHttp(app: NestExpressApplication, config: AppConfig): Promise<void> {
-  // One proxy hop (the reverse proxy in front of us) is trusted for X-Forwarded-For/-Proto when asked.
-  app.set('trust proxy', config.http.trustProxy ? 1 : false);
+  // Only the named proxies' X-Forwarded-For/-Proto are believed (never "whoever connects": see parseTrustProxy).
+  app.set('trust proxy', config.http.trustProxy === false ? false : config.http.trustProxy);
   app.disable('x-powered-by');
   // Set up by LoggerModule when the app initialises, hence read per request.
   app.use(leanRequestLog(() => PinoLogger.root));
@@ -91,6 +91,14 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   const sessions503 = withoutStackTraces(sessionMiddleware);
   const sessionless = /^\/(?:health|static|s)\//;
   app.use((req: Request, res: Response, next: NextFunction) => (sessionless.test(req.path) ? next() : sessions503(req, res, next)));
+
+  // What a signed-in page shows (every share link, a new access token) and every API answer (errors and 401s
+  // included) must not stay in a browser's or a proxy's cache. A handler serving something cacheable (versioned
+  // artwork) sets its own header later.
+  app.use((req: Request, res: Response, next: NextFunction) => {
+    if (req.session?.userId || req.path.startsWith('/api/')) res.setHeader('Cache-Control', 'no-store');
+    next();
+  });
 
   app.use(viewLocals(app.get(CsrfService)));
 

@@ -8,9 +8,12 @@ import type { AppConfig } from '../config/app-config';
 
 const REQUEST_ID = /^[A-Za-z0-9._-]{8,128}$/;
 
-/** Share tokens sit in paths; logs keep only their first characters. */
+/** Query parameters that carry credentials: the OAuth callback's code and state, multipart forms' CSRF token. */
+const SECRET_QUERY = /([?&](?:code|state|_csrf)=)[^&#]*/gi;
+
+/** Share tokens sit in paths; logs keep only their first characters. Credentials in the query string go. */
 export function loggableUrl(url: string): string {
-  return url.replace(/^(\/s\/[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+/, '$1…');
+  return url.replace(/^(\/s\/[A-Za-z0-9_-]{4})[A-Za-z0-9_-]+/, '$1…').replace(SECRET_QUERY, '$1[redacted]');
 }
 
 /**
@@ -68,7 +71,10 @@ export function loggerParams(config: AppConfig): Params {
           'req.headers["x-csrf-token"]',
           'res.headers["set-cookie"]',
           // At the top of a log object and one level down (pino's wildcards match exactly one level).
-          ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'password'].flatMap((key) => [key, `*.${key}`]),
+          ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'password', '_csrf', 'csrfToken'].flatMap((key) => [
+            key,
+            `*.${key}`,
+          ]),
         ],
         censor: '[redacted]',
       },

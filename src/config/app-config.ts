@@ -1,7 +1,7 @@
 import { plainToInstance, Transform } from 'class-transformer';
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 import {
-  IsBoolean,
   IsDivisibleBy,
   IsIn,
   IsInt,
@@ -81,9 +81,10 @@ export class EnvSchema {
   @IsIn(['json', 'pretty'], { message: 'LOG_FORMAT must be "json" or "pretty"' })
   LOG_FORMAT: 'json' | 'pretty' = 'json';
 
-  @Transform(({ value }) => (value === undefined ? value : ['1', 'true', 'yes', 'on'].includes(String(value).toLowerCase())))
-  @IsBoolean()
-  TRUST_PROXY = false;
+  /** Parsed by {@link parseTrustProxy}: the addresses of the reverse proxies allowed to set X-Forwarded-*. */
+  @IsOptional()
+  @IsString()
+  TRUST_PROXY?: string;
 
   @IsOptional()
   @IsString()
@@ -156,7 +157,8 @@ export class EnvSchema {
 
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
-  http: { port: number; host: string; publicUrl: string; trustProxy: boolean; secureCookies: boolean };
+  /** `trustProxy`: Express's trust-proxy list (addresses, CIDR networks, loopback/linklocal/uniquelocal), or none. */
+  http: { port: number; host: string; publicUrl: string; trustProxy: string[] | false; secureCookies: boolean };
   database: { url: string };
   redis: { url: string; prefix: string };
   session: { secret: string };
@@ -192,6 +194,36 @@ export class ConfigError extends Error {
   }
 }
 
+const TRUST_PROXY_EXAMPLE = 'e.g. TRUST_PROXY=127.0.0.1 (a proxy on this host), TRUST_PROXY=172.30.77.1 (compose), or TRUST_PROXY=10.0.0.0/8,loopback';
+const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+
+/**
+ * TRUST_PROXY names the reverse proxies whose X-Forwarded-For/-Proto are believed: a list of addresses, CIDR
+ * networks or Express's names. "true", a hop count or a network covering every address would let anyone who reaches
+ * the port directly choose their own address (and so walk past every per-address limit), so they are refused.
+ */
+export function parseTrustProxy(value: string | undefined): { list: string[] | false; problem?: string } {
+  const raw = (value ?? '').trim();
+  if (raw === '' || ['false', '0', 'no', 'off'].includes(raw.toLowerCase())) return { list: false };
+  if (['true', 'yes', 'on', '*'].includes(raw.toLowerCase()) || /^\d+$/.test(raw)) {
+    return {
+      list: false,
+      problem: `TRUST_PROXY must list your reverse proxy's addresses or networks, not "${raw}" (which trusts whoever connects): ${TRUST_PROXY_EXAMPLE}`,
+    };
+  }
+  const list = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  for (const entry of list) {
+    if (TRUST_PROXY_NAMES.has(entry)) continue;
+    const [address, prefix, extra] = entry.split('/');
+    const family = isIP(address);
+    const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
+    const valid = family !== 0 && extra === undefined && Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128) && (prefix === undefined || /^\d+$/.test(prefix));
+    if (!valid) return { list: false, problem: `TRUST_PROXY: "${entry}" is not an IP address, a CIDR network or one of loopback, linklocal, uniquelocal (${TRUST_PROXY_EXAMPLE})` };
+    if (bits === 0) return { list: false, problem: `TRUST_PROXY: "${entry}" covers every address, so anyone could set X-Forwarded-For; name the proxy's own address or network (${TRUST_PROXY_EXAMPLE})` };
+  }
+  return { list };
+}
+
 function decodeKey(value: string): Buffer {
   return /^[0-9a-fA-F]{64}$/.test(value) ? Buffer.from(value, 'hex') : Buffer.from(value, 'base64');
 }
@@ -210,7 +242,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const defined = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
   const parsed = plainToInstance(EnvSchema, defined, { exposeDefaultValues: true });
   const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
-  if (errors.length > 0) throw new ConfigError(flatten(errors));
+  const trustProxy = parseTrustProxy(parsed.TRUST_PROXY);
+  const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : [])];
+  if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
   return {
@@ -219,7 +253,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       port: parsed.PORT,
       host: parsed.HOST,
       publicUrl,
-      trustProxy: parsed.TRUST_PROXY,
+      trustProxy: trustProxy.list,
       secureCookies: publicUrl.startsWith('https://'),
     },
     database: { url: parsed.DATABASE_URL },

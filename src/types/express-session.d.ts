@@ -3,8 +3,6 @@ import 'express-session';
 declare module 'express-session' {
   interface SessionData {
     userId?: string;
-    /** Set when an anonymous visitor gets a form, so the session (and its CSRF binding) is kept. */
-    visitor?: true;
     flash?: { kind: 'success' | 'error'; message: string };
     /** An OAuth attempt in flight: its state and PKCE verifier, until Dropbox sends the producer back. */
     dropboxAuthorization?: { state: string; codeVerifier: string; startedAt: number };

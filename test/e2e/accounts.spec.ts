@@ -87,16 +87,20 @@ describe('accounts over real HTTP', () => {
 
   it('issues a new session id at sign-in (no session fixation)', async () => {
     const browser = t.client();
+    // Signed-out visitors hold no session at all (their form tokens are cookie-only).
     await browser.get('/login');
+    expect(browser.sessionId()).toBeUndefined();
+    await browser.signIn(DEFAULT_ADMIN.email, DEFAULT_ADMIN.password);
     const before = browser.sessionId();
     expect(before).toBeDefined();
-    await browser.signIn(DEFAULT_ADMIN.email, DEFAULT_ADMIN.password);
+    // Signing in again over a session the browser already holds (one someone could have planted) replaces it.
+    expect((await browser.submit('/settings', '/login', { email: DEFAULT_ADMIN.email, password: DEFAULT_ADMIN.password })).status).toBe(303);
     expect(browser.sessionId()).toBeDefined();
     expect(browser.sessionId()).not.toBe(before);
   });
 
   it('sets httpOnly, SameSite=Lax session cookies', async () => {
-    const res = await t.client().get('/login');
+    const res = await t.client().signIn(DEFAULT_ADMIN.email, DEFAULT_ADMIN.password);
     const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
     const sid = cookies.find((c) => c.startsWith('pd.sid='));
     expect(sid).toMatch(/HttpOnly/);

@@ -86,7 +86,7 @@ describe('docker-compose.yml', () => {
 
   it('starts web with workers off, and web and workers only after the migration succeeded', () => {
     expect(web.environment?.WORKERS).toBe('off');
-    expect(web.ports).toEqual(['${WEB_PORT:-3000}:3000']);
+    expect(web.ports).toEqual(['127.0.0.1:${WEB_PORT:-3000}:3000']);
     for (const service of [web, worker]) {
       expect(service.depends_on).toEqual({
         postgres: { condition: 'service_healthy' },

@@ -4,6 +4,7 @@ import { RedisService } from '../../src/common/redis/redis.module';
 import { User } from '../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../src/modules/files/entities/track.entity';
 import { ShareClock } from '../../src/modules/share/share-clock';
+import { shareTokenHash } from '../../src/modules/share/share-rules';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { signedInUser } from '../support/users';
 import { api, countQueries, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
@@ -301,7 +302,7 @@ describe('share links: the Share tab, management and access rules', () => {
 
       const dropCache = async (token: string) => {
         const redis = w.t.app.get(RedisService);
-        await redis.client.del(redis.key('share', 'rec', token), redis.key('share', 'page', token));
+        await redis.client.del(redis.key('share', 'rec', shareTokenHash(token)), redis.key('share', 'page', shareTokenHash(token)));
       };
 
       it('a view that read the share just before it was revoked cannot put the open record back', async () => {

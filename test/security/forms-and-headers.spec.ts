@@ -124,13 +124,22 @@ describe('security: forms, CSRF and headers on every page', () => {
   });
 
   it('marks cookies Secure behind an HTTPS proxy when TRUST_PROXY is on', async () => {
-    const proxied = await startTestApp({ env: { ...dropboxEnv(emulator), TRUST_PROXY: 'true' } });
+    const proxied = await startTestApp({ env: { ...dropboxEnv(emulator), TRUST_PROXY: '127.0.0.1,::1' } });
     try {
-      // No user yet: /setup renders a form, which keeps a session.
-      const res = await proxied.client().agent.get('/setup').set('X-Forwarded-Proto', 'https');
+      // No user yet: the setup form signs its admin in, which starts the session.
+      const setUp = async (forwardedProto?: string) => {
+        const browser = proxied.client();
+        const page = await browser.agent.get('/setup').set('X-Forwarded-Proto', forwardedProto ?? 'http');
+        const csrf = /name="_csrf" value="([^"]+)"/.exec(page.text)![1];
+        const post = browser.agent.post('/setup').redirects(0).type('form');
+        if (forwardedProto) post.set('X-Forwarded-Proto', forwardedProto);
+        return post.send({ _csrf: csrf, ...DEFAULT_ADMIN });
+      };
+      const res = await setUp('https');
+      expect(res.status).toBe(303);
       const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
       expect(cookies.find((c) => c.startsWith('pd.sid='))).toMatch(/; Secure/);
-      const plain = await proxied.client().agent.get('/setup');
+      const plain = await proxied.client().signIn(DEFAULT_ADMIN.email, DEFAULT_ADMIN.password);
       expect(([] as string[]).concat(plain.headers['set-cookie'] ?? []).find((c) => c.startsWith('pd.sid='))).not.toMatch(/; Secure/);
     } finally {
       await proxied.close();

@@ -55,6 +55,11 @@ describe('security: upload names that could escape or corrupt a folder are refus
     ['.', /not a file/],
     ['..%2F..%2Fetc%2Fpasswd', /path separators/],
     ['..%5Cwindows.wav', /path separators/],
+    // U+202E RIGHT-TO-LEFT OVERRIDE: shown as "evilexe.png".
+    ['evil%E2%80%AEgnp.exe', /direction override/],
+    // U+2067 RIGHT-TO-LEFT ISOLATE, U+202B RIGHT-TO-LEFT EMBEDDING.
+    ['mix%E2%81%A7vaw.exe', /direction override/],
+    ['mix%E2%80%ABvaw.exe', /direction override/],
   ])("refuses filename*=UTF-8''%s with 400 naming the rule, keeping nothing", async (encoded, rule) => {
     const uploadsBefore = await t.app.get(MikroORM).em.fork().count(Upload, {});
     const spooledBefore = await spooled();

@@ -27,6 +27,8 @@ export interface TestAppOptions {
   tuning?: TuningOverrides;
   /** Another app's database and Redis prefix: a second process of the same installation. */
   sharing?: TestApp;
+  /** A database the spec prepared itself (and drops itself), instead of a fresh clone of the template. */
+  databaseUrl?: string;
 }
 
 /**
@@ -34,9 +36,8 @@ export interface TestAppOptions {
  * and its own Redis prefix, listening on a free port.
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
-  const database = options.sharing
-    ? { url: options.sharing.databaseUrl, drop: async () => undefined }
-    : await createTestDatabase();
+  const given = options.sharing?.databaseUrl ?? options.databaseUrl;
+  const database = given ? { url: given, drop: async () => undefined } : await createTestDatabase();
   const prefix = options.sharing?.config.redis.prefix ?? uniqueRedisPrefix();
   const redisUrl = options.env?.REDIS_URL ?? options.sharing?.config.redis.url ?? testRedisUrl();
   const env: Record<string, string> = {

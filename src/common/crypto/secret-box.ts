@@ -44,6 +44,11 @@ export class SecretBox {
     return Buffer.concat([decipher.update(Buffer.from(ciphertext, 'base64url')), decipher.final()]).toString('utf8');
   }
 
+  /** The current key's fingerprint, as written into every value sealed now. */
+  get currentKeyFingerprint(): string {
+    return this.currentFingerprint;
+  }
+
   /** True when the value was sealed with a key other than the current one and should be re-sealed. */
   needsReseal(sealed: string): boolean {
     return sealed.split('.')[1] !== this.currentFingerprint;

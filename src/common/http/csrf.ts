@@ -22,19 +22,29 @@ function isShareLink(req: Request): boolean {
   return req.path.startsWith('/s/');
 }
 
+/** Someone signed in: their forms' tokens are bound to their session. Everyone else's are not (see CsrfService). */
+function isSignedIn(req: Request): boolean {
+  return Boolean(req.session?.userId);
+}
+
 /**
- * Double-submit CSRF tokens bound to the session id (csrf-csrf). Forms carry `_csrf`; scripts send
+ * Double-submit CSRF tokens (csrf-csrf): for signed-in producers bound to the session id. Forms carry `_csrf`; scripts send
  * `X-CSRF-Token`. Runs as a guard, after authentication, so a refusal goes through the exception filter
  * (a clean 403 page or JSON) and callers using a personal access token — no ambient cookie — are exempt.
  *
  * Share links have no session (recipients have no account), so their one form, the password form, uses signed
  * double-submit tokens with a cookie of their own, scoped to `/s/`: sharing the dashboard's cookie would rebind it
  * whenever a signed-in producer opens a locked link, and the forms open in their other tabs would fail.
+ *
+ * Visitors who are not signed in (the sign-in and setup forms, error pages) get the same signed double-submit
+ * cookie, path `/`, instead of a session kept only to hold a token: a session lived 14 days in Redis, so every
+ * anonymous page view — 404s included — stored one. Sign-in regenerates the session and binds later tokens to it.
  */
 @Injectable()
 export class CsrfService {
   private readonly dashboard: ReturnType<typeof doubleCsrf>;
   private readonly shareLinks: ReturnType<typeof doubleCsrf>;
+  private readonly anonymous: ReturnType<typeof doubleCsrf>;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     const common = {
@@ -55,17 +65,26 @@ export class CsrfService {
       cookieName: 'pd.share-csrf',
       cookieOptions: { sameSite: 'lax', path: '/s/', secure: config.http.secureCookies, httpOnly: true },
     });
+    this.anonymous = doubleCsrf({
+      ...common,
+      getSessionIdentifier: () => 'signed-out',
+      cookieName: config.http.secureCookies ? '__Host-pd.csrf-visitor' : 'pd.csrf-visitor',
+      cookieOptions: { sameSite: 'lax', path: '/', secure: config.http.secureCookies, httpOnly: true },
+    });
   }
 
-  /** A token for a page's forms. Anonymous visitors get a kept session so the token stays valid on submit. */
+  private forRequest(req: Request): ReturnType<typeof doubleCsrf> {
+    if (isShareLink(req)) return this.shareLinks;
+    return isSignedIn(req) ? this.dashboard : this.anonymous;
+  }
+
+  /** A token for a page's forms; nothing is stored on the server for it. */
   tokenFor(req: Request, res: Response): string {
-    if (isShareLink(req)) return this.shareLinks.generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
-    if (req.session && !req.session.userId && !req.session.visitor) req.session.visitor = true;
-    return this.dashboard.generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
+    return this.forRequest(req).generateCsrfToken(req, res, { overwrite: false, validateOnReuse: false });
   }
 
   isValid(req: Request): boolean {
-    return (isShareLink(req) ? this.shareLinks : this.dashboard).validateRequest(req);
+    return this.forRequest(req).validateRequest(req);
   }
 }
 

@@ -1,6 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Global, MiddlewareConsumer, Module, NestModule } from '@nestjs/common';
+import { BodyChecksMiddleware } from './body-checks';
 import { CsrfGuard, CsrfService } from './csrf';
+import { NotFoundLimiter } from './not-found-limiter';
 
 @Global()
-@Module({ providers: [CsrfService, CsrfGuard], exports: [CsrfService, CsrfGuard] })
-export class HttpCommonModule {}
+@Module({ providers: [CsrfService, CsrfGuard, NotFoundLimiter], exports: [CsrfService, CsrfGuard, NotFoundLimiter] })
+export class HttpCommonModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(BodyChecksMiddleware).forRoutes('*');
+  }
+}

@@ -1,6 +1,7 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
 import { ConnectionException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
+import { NotFoundLimiter } from './not-found-limiter';
 import { wantsJson } from './wants-json';
 
 export interface FieldError {
@@ -39,7 +40,27 @@ function describe(exception: HttpException): { message: string; errors?: FieldEr
 export class HttpExceptionFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpExceptionFilter');
 
+  /** Absent where the filter is used as another filter's fallback (those routes have their own limits). */
+  constructor(@Optional() @Inject(NotFoundLimiter) private readonly notFound?: NotFoundLimiter) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
+    const status = exception instanceof HttpException ? exception.getStatus() : 0;
+    const req = host.switchToHttp().getRequest<Request>();
+    // Only paths no route matched: matched routes have their own throttles.
+    if (status !== HttpStatus.NOT_FOUND || !this.notFound || !isUnmatchedPath(exception as HttpException, req)) return this.answer(exception, host);
+    const res = host.switchToHttp().getResponse<Response>();
+    // Counting needs Redis; if it is away, the 404 still goes out.
+    this.notFound.hit(req).then(
+      (waitSeconds) => {
+        if (waitSeconds === null || res.headersSent) return this.answer(exception, host);
+        res.setHeader('Retry-After', String(waitSeconds));
+        this.answer(new HttpException('Too many requests for pages that do not exist. Please wait a minute.', HttpStatus.TOO_MANY_REQUESTS), host);
+      },
+      () => this.answer(exception, host),
+    );
+  }
+
+  private answer(exception: unknown, host: ArgumentsHost): void {
     const ctx = host.switchToHttp();
     const req = ctx.getRequest<Request>();
     const res = ctx.getResponse<Response>();
@@ -130,6 +151,14 @@ function isDependencyOutage(err: unknown): boolean {
   // in front: "select … - Connection terminated unexpectedly".
   if (/(?:^|\s-\s)Connection (?:terminated|ended)/.test(err.message)) return true;
   return err.message === 'Connection is closed.' || code === 'ECONNREFUSED' || code === 'ECONNRESET';
+}
+
+/**
+ * Nest's own answer for a path no controller matched: its not-found handler throws `Cannot <METHOD> <url>` (it is
+ * mounted as a catch-all, so `req.route` is set there too and can't tell).
+ */
+function isUnmatchedPath(exception: HttpException, req: Request): boolean {
+  return exception.message.startsWith(`Cannot ${req.method} `);
 }
 
 function isHealthReport(body: unknown): boolean {

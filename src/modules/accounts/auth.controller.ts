@@ -1,9 +1,10 @@
-import { Body, Controller, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { safeRedirectPath } from '../../common/http/safe-redirect';
 import { validateForm } from '../../common/http/validation';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { AuthenticatedUser } from './authenticated-user';
 import { Public } from './decorators';
 import { SignInDto } from './dto/account.dto';
@@ -21,14 +22,20 @@ export class AuthController {
   constructor(
     private readonly users: UsersService,
     private readonly sessions: SessionsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** `next` as a path on this server, judged against PUBLIC_URL (where the browser resolves it). */
+  private nextPath(next: unknown, fallback = '/'): string {
+    return safeRedirectPath(next, fallback, this.config.http.publicUrl);
+  }
 
   @Public()
   @Get('login')
   async loginPage(@Req() req: AuthRequest, @Res() res: Response, @Query('next') next?: string): Promise<void> {
-    if (req.user) return res.redirect(303, safeRedirectPath(next));
+    if (req.user) return res.redirect(303, this.nextPath(next));
     if ((await this.users.count()) === 0) return res.redirect(303, '/setup');
-    this.renderLogin(res, 200, { next: safeRedirectPath(next, '') });
+    this.renderLogin(res, 200, { next: this.nextPath(next, '') });
   }
 
   @Public()
@@ -45,7 +52,7 @@ export class AuthController {
       return this.renderLogin(res, 401, { email, error: SIGN_IN_FAILED, next: form.value.next });
     }
     await this.sessions.signIn(req, user.id);
-    res.redirect(303, safeRedirectPath(form.value.next));
+    res.redirect(303, this.nextPath(form.value.next));
   }
 
   @Post('logout')

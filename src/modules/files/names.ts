@@ -1,3 +1,5 @@
+import { textProblem } from '../../common/text-rules';
+
 /** Characters Dropbox refuses or that mean something in a path, plus control characters. */
 const UNSAFE = /[\\/:*?"<>|\u0000-\u001f\u007f]/g;
 
@@ -22,6 +24,9 @@ export function fileNameProblem(name: string): string | null {
   if (name.length > 255) return 'file name must be at most 255 characters';
   if (/[\\/]/.test(name)) return 'file name must not contain path separators';
   if (/[\u0000-\u001f\u007f]/.test(name)) return 'file name must not contain control characters';
+  // Direction overrides spoof extensions (`evil\u202Egnp.exe` reads as `evilexe.png`); lone surrogates aren't text.
+  const text = textProblem(name);
+  if (text) return `file name ${text}`;
   if (name === '.' || name === '..') return 'file name is not a file';
   if (/[:*?"<>|]/.test(name)) return 'file name must not contain any of : * ? " < > |';
   if (name !== name.trim() || name.endsWith('.')) return 'file name must not start or end with spaces or end with a dot';

@@ -8,19 +8,24 @@ import type { FileCategory } from '../files/file-categories';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareClock } from './share-clock';
-import { Downloads, looksLikeToken } from './share-rules';
+import { Downloads, looksLikeToken, shareTokenHash } from './share-rules';
 import { ShareTuning } from './share-tuning';
 
 /** What every share route needs to decide access: small, cached in Redis per token, dropped on every edit. */
 export interface ShareAccess {
   id: string;
   ownerId: string;
+  /** The token of the request that loaded this record (it matched the hash). Never stored: Redis holds records
+   *  under the hash, without the token. */
   token: string;
+  tokenHash: string;
   title: string;
   expiresAt: number | null;
   revokedAt: number | null;
   hasPassword: boolean;
   passwordVersion: number;
+  /** The producer's account is disabled: every route of every link of theirs answers 410 until it is enabled. */
+  ownerDisabled: boolean;
   downloads: Downloads;
   /** Download-enabled categories play their originals instead of previews. */
   streamOriginals: boolean;
@@ -48,17 +53,21 @@ export type FileUse = 'play' | 'download';
 const COOKIE = 'pd_share';
 const COOKIE_MAX_AGE_MS = 7 * 24 * 3600_000;
 
-export function toAccess(share: Share): ShareAccess {
+/** A record as cached: everything but the token. */
+type CachedAccess = Omit<ShareAccess, 'token'>;
+
+export function toAccess(share: Share): CachedAccess {
   return {
     version: randomBytes(6).toString('base64url'),
     id: share.id,
-    ownerId: typeof share.owner === 'string' ? share.owner : share.owner.id,
-    token: share.token,
+    ownerId: share.owner.id,
+    tokenHash: share.tokenHash,
     title: share.title,
     expiresAt: share.expiresAt ? share.expiresAt.getTime() : null,
     revokedAt: share.revokedAt ? share.revokedAt.getTime() : null,
     hasPassword: Boolean(share.passwordHash),
     passwordVersion: share.passwordVersion,
+    ownerDisabled: share.owner.disabled,
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
     streamOriginals: share.streamOriginals,
   };
@@ -82,12 +91,13 @@ export class ShareAccessService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  recordKey(token: string): string {
-    return this.redis.key('share', 'rec', token);
+  /** Keys are named by the token's hash, so a Redis SCAN lists no working link. */
+  recordKey(tokenHash: string): string {
+    return this.redis.key('share', 'rec', tokenHash);
   }
 
-  pageKey(token: string): string {
-    return this.redis.key('share', 'page', token);
+  pageKey(tokenHash: string): string {
+    return this.redis.key('share', 'page', tokenHash);
   }
 
   /**
@@ -98,36 +108,38 @@ export class ShareAccessService {
    */
   async load(token: string, withPage: boolean): Promise<LoadedShareAccess> {
     if (!looksLikeToken(token)) throw this.notFound();
-    const keys = withPage ? [this.recordKey(token), this.pageKey(token)] : [this.recordKey(token)];
+    const tokenHash = shareTokenHash(token);
+    const keys = withPage ? [this.recordKey(tokenHash), this.pageKey(tokenHash)] : [this.recordKey(tokenHash)];
     const [record, pagePointer] = await this.redis.client.mget(...keys);
     if (record) {
-      const access = JSON.parse(record) as ShareAccess;
+      const access: ShareAccess = { ...(JSON.parse(record) as CachedAccess), token };
       return { access, pageId: pageFor(access, pagePointer ?? null), loaded: null };
     }
-    const key = `${token}\0${withPage}`;
+    const key = `${tokenHash}\0${withPage}`;
     // Waiters share the one read, the share as read included: the page only reads from it.
     const pending = this.loading.get(key);
     if (pending) return pending;
-    const loading = this.read(token, withPage).finally(() => this.loading.delete(key));
+    const loading = this.read(token, tokenHash, withPage).finally(() => this.loading.delete(key));
     this.loading.set(key, loading);
     return loading;
   }
 
-  private async read(token: string, withPage: boolean): Promise<LoadedShareAccess> {
+  private async read(token: string, tokenHash: string, withPage: boolean): Promise<LoadedShareAccess> {
     const share = await this.em.fork().findOne(
       Share,
-      { token },
-      withPage ? { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' } : {},
+      { tokenHash },
+      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
     );
     if (!share) throw this.notFound();
-    const access = toAccess(share);
+    const cached = toAccess(share);
     // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
-    await this.redis.client.set(this.recordKey(token), JSON.stringify(access), 'PX', this.tuning.recordCacheMs, 'NX');
-    return { access, pageId: null, loaded: share };
+    await this.redis.client.set(this.recordKey(tokenHash), JSON.stringify(cached), 'PX', this.tuning.recordCacheMs, 'NX');
+    return { access: { ...cached, token }, pageId: null, loaded: share };
   }
 
-  /** Revoked and expired shares answer 410 everywhere; revocation wins when both apply. */
+  /** Revoked, expired and disabled producers' shares answer 410 everywhere; "disabled" wins when several apply. */
   assertOpen(access: ShareAccess): void {
+    if (access.ownerDisabled) throw new GoneException({ message: 'This link has been disabled', reason: 'owner-disabled' });
     if (access.revokedAt !== null) throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
     if (access.expiresAt !== null && access.expiresAt <= this.clock.now().getTime()) {
       throw new GoneException({ message: 'This link has expired', reason: 'expired' });
@@ -167,6 +179,26 @@ export class ShareAccessService {
       .digest('base64url');
   }
 
+  /**
+   * Counts one password attempt against the share itself (the per-address limit is the route's throttle) and
+   * refuses with 429 once the share has had its five minutes' worth, right password or not.
+   */
+  async countPasswordAttempt(access: ShareAccess): Promise<void> {
+    const key = this.redis.key('share', 'unlock-attempts', access.id);
+    const window = 5 * 60_000;
+    const [[, attempts], , [, ttl]] = (await this.redis.client.multi().incr(key).pexpire(key, window, 'NX').pttl(key).exec()) as [
+      [null, number],
+      [null, number],
+      [null, number],
+    ];
+    if (attempts > this.tuning.unlockAttemptsPerSharePer5Min) {
+      throw new HttpException(
+        { message: 'Too many password attempts for this link. Please wait a few minutes and try again.', retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000) },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
+  }
+
   /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
   async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
     if (!/^[0-9a-f-]{36}$/.test(fileId)) throw new NotFoundException('This file is not part of this share.');
@@ -188,21 +220,36 @@ export class ShareAccessService {
    * After an edit is committed: the share's new record replaces the cached one (so a view that read the share just
    * before the edit cannot put the old record back) and the rendered page goes.
    */
-  async publish(share: Share): Promise<void> {
-    await this.redis.client
-      .multi()
-      .set(this.recordKey(share.token), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs)
-      .del(this.pageKey(share.token))
-      .exec();
+  async publish(...shares: Share[]): Promise<void> {
+    await this.em.populate(shares, ['owner']);
+    await this.writeRecords(shares);
+  }
+
+  /**
+   * After a producer's account was disabled or enabled: every one of their links gets a record saying so at once
+   * (written over the cached ones, so a view that read the share just before cannot put the old record back).
+   */
+  async publishOwner(ownerId: string): Promise<void> {
+    const em = this.em.fork();
+    await this.writeRecords(await em.find(Share, { owner: ownerId }, { populate: ['owner'] }));
+  }
+
+  private async writeRecords(shares: Share[]): Promise<void> {
+    if (shares.length === 0) return;
+    const batch = this.redis.client.multi();
+    for (const share of shares) {
+      batch.set(this.recordKey(share.tokenHash), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs).del(this.pageKey(share.tokenHash));
+    }
+    await batch.exec();
   }
 
   /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */
   async rememberPage(access: ShareAccess, pageId: string): Promise<void> {
-    await this.redis.client.set(this.pageKey(access.token), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
+    await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
   }
 
   async invalidatePage(token: string): Promise<void> {
-    await this.redis.client.del(this.pageKey(token));
+    await this.redis.client.del(this.pageKey(shareTokenHash(token)));
   }
 
   private notFound(): NotFoundException {

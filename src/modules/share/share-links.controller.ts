@@ -72,6 +72,7 @@ export class ShareLinksController {
     const { access } = share;
     const back = `/s/${access.token}`;
     if (!access.hasPassword || this.access.isUnlocked(access, req)) return res.redirect(303, back);
+    await this.access.countPasswordAttempt(access);
     const form = validateForm(UnlockShareDto, body);
     if (form.errors || !(await this.shares.passwordMatches(access.id, form.value.password))) {
       res.setHeader('X-Robots-Tag', 'noindex, nofollow');

@@ -55,9 +55,9 @@ export class SharePublicFilter implements ExceptionFilter {
       status = exception.getStatus();
       const body = exception.getResponse();
       message = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
-      if (status === HttpStatus.TOO_MANY_REQUESTS) message = 'Too many requests from your connection. Please wait a minute and try again.';
-      const retryAfter = typeof body === 'object' ? (body as { retryAfterSeconds?: unknown }).retryAfterSeconds : undefined;
+      const retryAfter = (body as { retryAfterSeconds?: unknown }).retryAfterSeconds;
       if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
+      else if (status === HttpStatus.TOO_MANY_REQUESTS) message = 'Too many requests from your connection. Please wait a minute and try again.';
     } else if (exception instanceof Error && typeof (exception as { httpStatus?: unknown }).httpStatus === 'number') {
       status = (exception as unknown as { httpStatus: number }).httpStatus;
       if (status < 500) status = HttpStatus.BAD_GATEWAY;

@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { DEFAULT_DOWNLOADS, FILE_CATEGORIES, FileCategory, SharingStatus } from '../files/file-categories';
 
 /** 18 random bytes = 144 bits, 24 base64url characters (no padding). */
@@ -6,6 +6,20 @@ export const TOKEN_BYTES = 18;
 
 export function newShareToken(): string {
   return randomBytes(TOKEN_BYTES).toString('base64url');
+}
+
+/**
+ * What PostgreSQL and Redis know a link by: SHA-256 of the token, hex. A database dump or a Redis SCAN then gives
+ * no working link (the token itself is kept sealed, for its owner to copy). The migration computes the same value
+ * in SQL: encode(sha256(convert_to(token, 'UTF8')), 'hex').
+ */
+export function shareTokenHash(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+/** The sealed token is bound to its share's row: moved to another row it does not open. */
+export function shareTokenAad(shareId: string): string {
+  return `share-token:${shareId}`;
 }
 
 /** Cheap shape check before anything touches Redis or PostgreSQL. */

@@ -22,4 +22,7 @@ export class ShareTuning {
   fileRequestsPerMinute = 1_200;
   /** Password attempts per client address per five minutes. */
   unlockAttemptsPer5Min = 10;
+  /** Password attempts per share per five minutes, whatever the addresses: guesses spread over many addresses
+   *  (or forged ones) still meet a ceiling. Recipients who know the password rarely need more than a few. */
+  unlockAttemptsPerSharePer5Min = 30;
 }

@@ -1,7 +1,10 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module, OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
+import { AccountsModule } from '../accounts/accounts.module';
+import { AccountsService } from '../accounts/accounts.service';
 import { DropboxModule } from '../dropbox/dropbox.module';
+import { AdminSharesController } from './admin-shares.controller';
 import { FilesModule } from '../files/files.module';
 import { MediaModule } from '../media/media.module';
 import { Share } from './entities/share.entity';
@@ -20,8 +23,8 @@ import { SharesController } from './shares.controller';
 import { SharesService } from './shares.service';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), DropboxModule, FilesModule, MediaModule],
-  controllers: [ShareLinksController, SharesController, SharesApiController],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule],
+  controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
   providers: [ShareTuning, ShareClock, ShareAccessService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
   exports: [SharesService, ShareStatsService, ShareTuning],
 })
@@ -29,11 +32,15 @@ export class ShareModule implements OnModuleInit {
   constructor(
     private readonly adapter: HttpAdapterHost,
     private readonly tuning: ShareTuning,
+    private readonly accounts: AccountsService,
+    private readonly access: ShareAccessService,
   ) {}
 
   onModuleInit(): void {
     // Rate limits are resolved per request from this instance (see share-limits.ts). A worker has no HTTP server.
     const instance = this.adapter.httpAdapter?.getInstance?.() as { locals?: Record<string, unknown> } | undefined;
     if (instance?.locals) instance.locals.shareTuning = this.tuning;
+    // A disabled producer's links stop at once, on every route; enabling the account restores them.
+    this.accounts.onStatusChange((userId) => this.access.publishOwner(userId));
   }
 }

@@ -1,5 +1,6 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { hashPassword, verifyPassword } from '../accounts/passwords';
 import { User } from '../accounts/entities/user.entity';
@@ -18,7 +19,7 @@ import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
-import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken } from './share-rules';
+import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
 
 export type ShareStatus = 'active' | 'expired' | 'revoked';
@@ -42,6 +43,11 @@ export interface ShareView {
   fileCount: number;
   stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
   createdAt: string;
+}
+
+/** A share as an admin sees it on the links page: whose it is, besides the owner's view. */
+export interface AdminShareView extends ShareView {
+  owner: { id: string; email: string; name: string; disabled: boolean };
 }
 
 export interface ShareTabTrack {
@@ -70,6 +76,7 @@ export class SharesService {
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
     private readonly previews: PreviewsService,
+    private readonly box: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -125,9 +132,10 @@ export class SharesService {
     const now = this.clock.now();
     const expiry = dto.expiry ?? '30d';
     const downloads = { ...defaultDownloads(owned.map((t) => t.sharingStatus)), ...definedOnly(dto.downloads) };
+    const token = newShareToken();
     const share = this.em.create(Share, {
       owner: this.em.getReference(User, ownerId),
-      token: newShareToken(),
+      tokenHash: shareTokenHash(token),
       title: dto.title ?? this.defaultTitle(owned),
       message: dto.message ?? null,
       passwordHash: dto.password ? await hashPassword(dto.password) : null,
@@ -139,6 +147,7 @@ export class SharesService {
       expiresAt: expiresAtFor(expiry, now),
       createdAt: now,
     });
+    share.tokenSealed = this.box.seal(token, shareTokenAad(share.id));
     selections.forEach(({ track, files }, position) => {
       this.em.create(ShareTrack, { share, track, position });
       for (const file of files) this.em.create(ShareFile, { share, file });
@@ -191,6 +200,23 @@ export class SharesService {
     return this.get(ownerId, share.id);
   }
 
+  /** Every producer's links, newest first (the admin's links page). */
+  async listAll(): Promise<AdminShareView[]> {
+    const shares = await this.em.find(Share, {}, { populate: ['owner', 'tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    const views = await this.views(shares);
+    return views.map((view, i) => {
+      const owner = shares[i].owner;
+      return { ...view, owner: { id: owner.id, email: owner.email, name: owner.name, disabled: owner.disabled } };
+    });
+  }
+
+  /** An admin revoking any producer's link (404 for an unknown id); applies at once, like the owner's revoke. */
+  async revokeAny(shareId: string): Promise<ShareView> {
+    const share = await this.em.findOne(Share, { id: shareId });
+    if (!share) throw new NotFoundException('share not found');
+    return this.revoke(share.owner.id, shareId);
+  }
+
   async passwordMatches(shareId: string, password: string): Promise<boolean> {
     const share = await this.em.findOne(Share, { id: shareId }, { fields: ['passwordHash'] });
     return Boolean(share?.passwordHash) && verifyPassword(share!.passwordHash!, password);
@@ -220,6 +246,14 @@ export class SharesService {
     return trackIds.map((id) => byId.get(id)!);
   }
 
+  /** The link's token for its owner (and admins) to copy: opened from its sealed copy. */
+  private tokenOf(share: Share): string {
+    if (share.tokenSealed) return this.box.open(share.tokenSealed, shareTokenAad(share.id));
+    // A link from before tokens were sealed, on a database `npm run migrate` has not sealed yet.
+    if (share.legacyToken) return share.legacyToken;
+    throw new Error(`share ${share.id} has no token`);
+  }
+
   private defaultTitle(tracks: Track[]): string {
     return tracks.length === 1 ? tracks[0].title : `${tracks.length} tracks`;
   }
@@ -238,7 +272,7 @@ export class SharesService {
     return shares.map((share) => {
       const p = pending.get(share.id) ?? emptyCounts();
       const last = latest(share.lastAccessedAt ?? null, p.lastAccessedAt);
-      const path = `/s/${share.token}`;
+      const path = `/s/${this.tokenOf(share)}`;
       return {
         id: share.id,
         title: share.title,

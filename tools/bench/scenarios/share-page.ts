@@ -9,6 +9,7 @@ import { User } from '../../../src/modules/accounts/entities/user.entity';
 import { Track } from '../../../src/modules/files/entities/track.entity';
 import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
 import { PreviewsService } from '../../../src/modules/media/previews.service';
+import { shareTokenHash } from '../../../src/modules/share/share-rules';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
@@ -117,7 +118,8 @@ export const sharePageScenario: Scenario = {
     // SQL for one uncached view (the record and the rendered page dropped from Redis first).
     const token = share.path.split('/').pop()!;
     const redis = app.get(RedisService);
-    await redis.client.del(redis.key('share', 'rec', token), redis.key('share', 'page', token));
+    const tokenHash = shareTokenHash(token);
+    await redis.client.del(redis.key('share', 'rec', tokenHash), redis.key('share', 'page', tokenHash));
     queries = 0;
     const first = await fetch(pageUrl);
     const html = await first.text();

@@ -17,9 +17,17 @@ export class Share {
   @ManyToOne(() => User, { deleteRule: 'cascade' })
   owner: User;
 
-  /** ≥128 random bits, base64url; unique. */
+  /** SHA-256 (hex) of the link's token (≥128 random bits, base64url): what a link is looked up by. */
   @Property({ type: 'string', length: 64, unique: true })
-  token: string;
+  tokenHash: string;
+
+  /** The token itself, sealed with ENCRYPTION_KEY (bound to this row), so the owner can copy the link again. */
+  @Property({ type: 'text', hidden: true, nullable: true })
+  tokenSealed?: string | null;
+
+  /** Links created before tokens were sealed keep theirs here until `npm run migrate` seals them (then NULL). */
+  @Property({ type: 'string', length: 64, nullable: true, hidden: true, fieldName: 'token' })
+  legacyToken?: string | null;
 
   @Property({ type: 'string', length: 200 })
   title: string;
