@@ -1,4 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Args } from './args';
 import { DropboxApiError, OperationFailure, authError, badRequest, rateLimitError, routeError, u } from './errors';
@@ -27,6 +28,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     return sendText(res, 404, `Unknown API function: "${name}"`);
   }
   let writer: string | undefined;
+  const pendingFiles: Promise<unknown>[] = [];
   let callerId: string | undefined;
   let retryAfterHeader: string | undefined;
   const startedAt = Date.now();
@@ -45,8 +47,11 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     if (emulator.settings.latencyMs > 0) await sleep(emulator.settings.latencyMs);
     const fault = emulator.faults.take(name, caller.accountId);
     if (fault?.latencyMs) await sleep(fault.latencyMs);
-    const injected = fault && faultError(fault);
-    if (injected) throw injected;
+    const injected = fault && faultError(fault, () => emptyUploadSession(emulator, caller.accountId, pendingFiles));
+    if (injected) {
+      await Promise.all(pendingFiles);
+      throw injected;
+    }
 
     const account = emulator.state.account(caller.accountId);
     if (!account) throw authError(u('invalid_access_token'));
@@ -79,6 +84,13 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     });
     emulator.changed();
   }
+}
+
+/** An open, empty upload session for an injected `files/upload` refusal to name. */
+function emptyUploadSession(emulator: Emulator, accountId: string, pending: Promise<unknown>[]): string {
+  const session = emulator.state.uploadSessions.create(accountId, emulator.blobs.newSessionFile());
+  pending.push(emulator.blobs.append(Readable.from([]), session.file, 0));
+  return session.id;
 }
 
 function authenticate(emulator: Emulator, name: string, route: ApiRoute, req: IncomingMessage) {

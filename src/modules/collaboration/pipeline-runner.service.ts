@@ -196,7 +196,9 @@ export class PipelineRunnerService {
         if (there && this.sameContent(file, there)) copied.push(file.id);
         else renamed.push({ id: file.id, targetPath: this.nextName(file.targetPath) });
       } else if (result.tags.includes('insufficient_space') || result.tags.includes('insufficient_quota')) {
-        throw new CollaborationRefusal(explainRefusal(new DropboxPermanent('copy refused', result.tags)));
+        // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
+        await this.markCopied(ref, copied);
+        throw new CollaborationRefusal(explainRefusal(await client.storageFull(result.tags, 'files/copy_batch_v2')));
       } else {
         retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies it
       }

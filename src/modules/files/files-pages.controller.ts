@@ -484,6 +484,19 @@ export class FilesPagesController {
     res.redirect(303, `/tracks/${id}#uploads`);
   }
 
+  @Post('tracks/:id/uploads/:uploadId/discard')
+  async discardUpload(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Param('uploadId', pageId) uploadId: string,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+  ) {
+    await this.tracks.owned(user.id, id);
+    await this.flashing(req, async () => `Discarded ${(await this.uploads.discard(user.id, uploadId)).fileName}.`);
+    res.redirect(303, `/tracks/${id}#uploads`);
+  }
+
   // ---- Collaborators on a track -------------------------------------------------------------------------------
 
   @Post('tracks/:id/collaborators')

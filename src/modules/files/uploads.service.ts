@@ -24,6 +24,7 @@ import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { Upload, UploadStatus } from './entities/upload.entity';
 import { fileNameProblem } from './names';
+import { uploadRefusalMessage } from './upload-refusals';
 import { TracksService } from './tracks.service';
 
 export interface UploadView {
@@ -140,7 +141,12 @@ export class UploadsService {
   async list(ownerId: string, trackId: string): Promise<UploadView[]> {
     const track = await this.tracks.owned(ownerId, trackId);
     const since = new Date(Date.now() - 24 * 3600_000);
-    const uploads = await this.em.find(Upload, { track, createdAt: { $gte: since } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
+    // A failed upload stays listed however old it is: its file waits on the server until it is retried or discarded.
+    const uploads = await this.em.find(
+      Upload,
+      { track, $or: [{ createdAt: { $gte: since } }, { status: 'failed' }] },
+      { orderBy: { createdAt: 'desc' }, limit: 200 },
+    );
     return uploads.map(toUploadView);
   }
 
@@ -161,6 +167,17 @@ export class UploadsService {
     // A new job id: the failed job keeps its history in the dashboard.
     await this.queue.add(FilesJob.Upload, { uploadId } satisfies UploadJobData, { jobId: jobId('upload', uploadId, Date.now()) });
     return toUploadView(upload);
+  }
+
+  /** Gives up on a failed upload: its spooled file is deleted and the row forgotten. */
+  async discard(ownerId: string, uploadId: string): Promise<UploadView> {
+    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    if (!upload) throw new NotFoundException('upload not found');
+    if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
+    const view = toUploadView(upload);
+    await this.em.removeAndFlush(upload);
+    await rm(upload.spoolPath, { force: true });
+    return view;
   }
 
   /** The job: idempotent, resumable. Returns when the file is in Dropbox and in the library. */
@@ -291,7 +308,7 @@ export class UploadsService {
 
   private async recordFailure(em: EntityManager, upload: Upload, err: unknown, isLastAttempt: boolean): Promise<void> {
     const permanent = err instanceof DropboxError && !err.retryable;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = uploadRefusalMessage(err, upload.fileName);
     await em.nativeUpdate(
       Upload,
       { id: upload.id },
