@@ -18,6 +18,7 @@ export interface DropboxEmulatorOptions {
   asyncPolls?: number;
   asyncBatchThreshold?: number;
   latencyMs?: number;
+  maxInviteesPerCall?: number;
 }
 
 /** The behaviour switches that the control API may change while the emulator runs. */
@@ -34,6 +35,8 @@ export interface EmulatorSettings {
   asyncBatchThreshold: number;
   /** Added to every API call. */
   latencyMs: number;
+  /** add_folder_member with more members than this answers `too_many_invitees`; 0: no limit. */
+  maxInviteesPerCall: number;
 }
 
 const FOUR_HOURS_MS = 4 * 60 * 60 * 1000;
@@ -46,5 +49,6 @@ export function settingsFrom(options: DropboxEmulatorOptions): EmulatorSettings 
     asyncPolls: options.asyncPolls ?? 1,
     asyncBatchThreshold: options.asyncBatchThreshold ?? 1,
     latencyMs: options.latencyMs ?? 0,
+    maxInviteesPerCall: options.maxInviteesPerCall ?? 0,
   };
 }

@@ -37,7 +37,10 @@ export function explainRefusal(err: DropboxError): Refusal {
       message: 'This folder has too many invitations waiting to be accepted. Ask collaborators to accept (or remove some), then press Retry.',
     };
   }
-  if (has('rate_limit') || has('too_many_invitees')) {
+  if (has('too_many_invitees')) {
+    return { code: 'too_many_invitees', message: 'Dropbox refused to invite this many people in one go. Press Retry to invite them in smaller groups.' };
+  }
+  if (has('rate_limit')) {
     return {
       code: 'daily_invite_limit',
       message: 'Dropbox’s daily limit on invitations has been reached. Try again in 24 hours.',
