@@ -6,6 +6,7 @@ import { DropboxApiError, OperationFailure, authError, badRequest, rateLimitErro
 import { Emulator } from './emulator';
 import { faultError } from './faults';
 import { drain, headerSafeJson, readBody, sendContent, sendError, sendJson, sendText } from './http-io';
+import { ASTRAL_CHARACTER } from './paths';
 import { apiRoutes } from './routes';
 import { ApiResult, ApiRoute } from './routes/route';
 
@@ -60,7 +61,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
       emulator,
       account,
       namespace: emulator.state.namespace(account.account_id),
-      args: await readArgs(name, route, req, onBytes),
+      args: await readArgs(emulator, name, route, req, onBytes),
       req,
       refreshToken: caller.refreshToken,
     });
@@ -113,13 +114,15 @@ function authenticate(emulator: Emulator, name: string, route: ApiRoute, req: In
   return caller;
 }
 
-async function readArgs(name: string, route: ApiRoute, req: IncomingMessage, onBytes: (bytes: number) => void) {
+async function readArgs(emulator: Emulator, name: string, route: ApiRoute, req: IncomingMessage, onBytes: (bytes: number) => void) {
   if (route.style !== 'rpc') {
     const query = new URL(req.url ?? '/', 'http://emulator').searchParams.get('arg');
     const header = req.headers['dropbox-api-arg'];
     const text = typeof header === 'string' ? header : query;
     if (text === null) throw badRequest(name, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".');
-    return Args.parse(name, 'HTTP header "Dropbox-API-Arg"', text);
+    const args = Args.parse(name, 'HTTP header "Dropbox-API-Arg"', text);
+    refuseAstralPaths(emulator, name, args);
+    return args;
   }
   const body = await readBody(req, onBytes);
   const contentType = req.headers['content-type'];
@@ -127,7 +130,26 @@ async function readArgs(name: string, route: ApiRoute, req: IncomingMessage, onB
     const expected = RPC_CONTENT_TYPES.map((type) => `"${type}"`).join(', ');
     throw badRequest(name, `Bad HTTP "Content-Type" header: "${contentType ?? ''}".  Expecting one of ${expected}.`);
   }
-  return Args.parse(name, 'request body', body.toString('utf8'));
+  const args = Args.parse(name, 'request body', body.toString('utf8'));
+  refuseAstralPaths(emulator, name, args);
+  return args;
+}
+
+/** The API as it was for years (setting `refuseNonBmpPaths`): a path with an emoji in it is a 400. */
+function refuseAstralPaths(emulator: Emulator, name: string, args: Args): void {
+  if (!emulator.settings.refuseNonBmpPaths) return;
+  const found = findPathWithAstral(args.raw);
+  if (found) throw badRequest(name, `request body: ${found.field}: characters outside the Basic Multilingual Plane are not supported: '${found.value}'`);
+}
+
+function findPathWithAstral(value: unknown, depth = 0): { field: string; value: string } | undefined {
+  if (depth > 6 || typeof value !== 'object' || value === null) return undefined;
+  for (const [field, inner] of Object.entries(value)) {
+    if (typeof inner === 'string' && /path$/.test(field) && ASTRAL_CHARACTER.test(inner)) return { field, value: inner };
+    const nested = findPathWithAstral(inner, depth + 1);
+    if (nested) return nested;
+  }
+  return undefined;
 }
 
 async function sendResult(req: IncomingMessage, res: ServerResponse, result: ApiResult): Promise<void> {

@@ -19,6 +19,7 @@ export interface DropboxEmulatorOptions {
   asyncBatchThreshold?: number;
   latencyMs?: number;
   maxInviteesPerCall?: number;
+  refuseNonBmpPaths?: boolean;
 }
 
 /** The behaviour switches that the control API may change while the emulator runs. */
@@ -37,6 +38,8 @@ export interface EmulatorSettings {
   latencyMs: number;
   /** add_folder_member with more members than this answers `too_many_invitees`; 0: no limit. */
   maxInviteesPerCall: number;
+  /** Paths with characters outside the Basic Multilingual Plane (emoji) answer 400, as Dropbox's API did for years. */
+  refuseNonBmpPaths: boolean;
 }
 
 const FOUR_HOURS_MS = 4 * 60 * 60 * 1000;
@@ -50,5 +53,6 @@ export function settingsFrom(options: DropboxEmulatorOptions): EmulatorSettings 
     asyncBatchThreshold: options.asyncBatchThreshold ?? 1,
     latencyMs: options.latencyMs ?? 0,
     maxInviteesPerCall: options.maxInviteesPerCall ?? 0,
+    refuseNonBmpPaths: options.refuseNonBmpPaths ?? false,
   };
 }

@@ -458,10 +458,12 @@ export class FilesPagesController {
   @Post('tracks/:id/uploads')
   async upload(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Req() req: PageRequest, @Res() res: Response) {
     try {
-      const received = await this.uploads.receive(user.id, id, req);
+      const answered = await this.uploads.receive(user.id, id, req);
+      const received = answered.filter((u) => u.status !== 'skipped');
+      const skipped = answered.filter((u) => u.status === 'skipped').map((u) => ` Skipped ${u.fileName.trim() || 'a file'}: ${u.error}.`);
       req.session.flash = {
         kind: 'success',
-        message: `Received ${plural(received.length, 'file')}: now storing ${received.length === 1 ? 'it' : 'them'} in your Dropbox. Reload to see the progress.`,
+        message: `Received ${plural(received.length, 'file')}: now storing ${received.length === 1 ? 'it' : 'them'} in your Dropbox. Reload to see the progress.${skipped.join('')}`,
       };
     } catch (err) {
       const message = refusalMessage(err);
