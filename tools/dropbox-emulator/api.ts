@@ -1,10 +1,12 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Args } from './args';
 import { DropboxApiError, OperationFailure, authError, badRequest, rateLimitError, routeError, u } from './errors';
 import { Emulator } from './emulator';
 import { faultError } from './faults';
 import { drain, headerSafeJson, readBody, sendContent, sendError, sendJson, sendText } from './http-io';
+import { ASTRAL_CHARACTER } from './paths';
 import { apiRoutes } from './routes';
 import { ApiResult, ApiRoute } from './routes/route';
 
@@ -27,6 +29,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     return sendText(res, 404, `Unknown API function: "${name}"`);
   }
   let writer: string | undefined;
+  const pendingFiles: Promise<unknown>[] = [];
   let callerId: string | undefined;
   let retryAfterHeader: string | undefined;
   const startedAt = Date.now();
@@ -45,8 +48,11 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     if (emulator.settings.latencyMs > 0) await sleep(emulator.settings.latencyMs);
     const fault = emulator.faults.take(name, caller.accountId);
     if (fault?.latencyMs) await sleep(fault.latencyMs);
-    const injected = fault && faultError(fault);
-    if (injected) throw injected;
+    const injected = fault && faultError(fault, () => emptyUploadSession(emulator, caller.accountId, pendingFiles));
+    if (injected) {
+      await Promise.all(pendingFiles);
+      throw injected;
+    }
 
     const account = emulator.state.account(caller.accountId);
     if (!account) throw authError(u('invalid_access_token'));
@@ -55,7 +61,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
       emulator,
       account,
       namespace: emulator.state.namespace(account.account_id),
-      args: await readArgs(name, route, req, onBytes),
+      args: await readArgs(emulator, name, route, req, onBytes),
       req,
       refreshToken: caller.refreshToken,
     });
@@ -81,6 +87,13 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
   }
 }
 
+/** An open, empty upload session for an injected `files/upload` refusal to name. */
+function emptyUploadSession(emulator: Emulator, accountId: string, pending: Promise<unknown>[]): string {
+  const session = emulator.state.uploadSessions.create(accountId, emulator.blobs.newSessionFile());
+  pending.push(emulator.blobs.append(Readable.from([]), session.file, 0));
+  return session.id;
+}
+
 function authenticate(emulator: Emulator, name: string, route: ApiRoute, req: IncomingMessage) {
   const header = req.headers.authorization;
   if (!header) {
@@ -101,13 +114,15 @@ function authenticate(emulator: Emulator, name: string, route: ApiRoute, req: In
   return caller;
 }
 
-async function readArgs(name: string, route: ApiRoute, req: IncomingMessage, onBytes: (bytes: number) => void) {
+async function readArgs(emulator: Emulator, name: string, route: ApiRoute, req: IncomingMessage, onBytes: (bytes: number) => void) {
   if (route.style !== 'rpc') {
     const query = new URL(req.url ?? '/', 'http://emulator').searchParams.get('arg');
     const header = req.headers['dropbox-api-arg'];
     const text = typeof header === 'string' ? header : query;
     if (text === null) throw badRequest(name, 'Must provide HTTP header "Dropbox-API-Arg" or URL parameter "arg".');
-    return Args.parse(name, 'HTTP header "Dropbox-API-Arg"', text);
+    const args = Args.parse(name, 'HTTP header "Dropbox-API-Arg"', text);
+    refuseAstralPaths(emulator, name, args);
+    return args;
   }
   const body = await readBody(req, onBytes);
   const contentType = req.headers['content-type'];
@@ -115,7 +130,26 @@ async function readArgs(name: string, route: ApiRoute, req: IncomingMessage, onB
     const expected = RPC_CONTENT_TYPES.map((type) => `"${type}"`).join(', ');
     throw badRequest(name, `Bad HTTP "Content-Type" header: "${contentType ?? ''}".  Expecting one of ${expected}.`);
   }
-  return Args.parse(name, 'request body', body.toString('utf8'));
+  const args = Args.parse(name, 'request body', body.toString('utf8'));
+  refuseAstralPaths(emulator, name, args);
+  return args;
+}
+
+/** The API as it was for years (setting `refuseNonBmpPaths`): a path with an emoji in it is a 400. */
+function refuseAstralPaths(emulator: Emulator, name: string, args: Args): void {
+  if (!emulator.settings.refuseNonBmpPaths) return;
+  const found = findPathWithAstral(args.raw);
+  if (found) throw badRequest(name, `request body: ${found.field}: characters outside the Basic Multilingual Plane are not supported: '${found.value}'`);
+}
+
+function findPathWithAstral(value: unknown, depth = 0): { field: string; value: string } | undefined {
+  if (depth > 6 || typeof value !== 'object' || value === null) return undefined;
+  for (const [field, inner] of Object.entries(value)) {
+    if (typeof inner === 'string' && /path$/.test(field) && ASTRAL_CHARACTER.test(inner)) return { field, value: inner };
+    const nested = findPathWithAstral(inner, depth + 1);
+    if (nested) return nested;
+  }
+  return undefined;
 }
 
 async function sendResult(req: IncomingMessage, res: ServerResponse, result: ApiResult): Promise<void> {

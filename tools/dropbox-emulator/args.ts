@@ -26,6 +26,11 @@ export class Args {
     return new Args(route, where, parsed as Record<string, unknown>);
   }
 
+  /** The decoded arguments as sent (for checks across every field). */
+  get raw(): Readonly<Record<string, unknown>> {
+    return this.value;
+  }
+
   has(name: string): boolean {
     return this.value[name] !== undefined && this.value[name] !== null;
   }

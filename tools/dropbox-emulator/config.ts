@@ -18,6 +18,8 @@ export interface DropboxEmulatorOptions {
   asyncPolls?: number;
   asyncBatchThreshold?: number;
   latencyMs?: number;
+  maxInviteesPerCall?: number;
+  refuseNonBmpPaths?: boolean;
 }
 
 /** The behaviour switches that the control API may change while the emulator runs. */
@@ -34,6 +36,10 @@ export interface EmulatorSettings {
   asyncBatchThreshold: number;
   /** Added to every API call. */
   latencyMs: number;
+  /** add_folder_member with more members than this answers `too_many_invitees`; 0: no limit. */
+  maxInviteesPerCall: number;
+  /** Paths with characters outside the Basic Multilingual Plane (emoji) answer 400, as Dropbox's API did for years. */
+  refuseNonBmpPaths: boolean;
 }
 
 const FOUR_HOURS_MS = 4 * 60 * 60 * 1000;
@@ -46,5 +52,7 @@ export function settingsFrom(options: DropboxEmulatorOptions): EmulatorSettings 
     asyncPolls: options.asyncPolls ?? 1,
     asyncBatchThreshold: options.asyncBatchThreshold ?? 1,
     latencyMs: options.latencyMs ?? 0,
+    maxInviteesPerCall: options.maxInviteesPerCall ?? 0,
+    refuseNonBmpPaths: options.refuseNonBmpPaths ?? false,
   };
 }

@@ -2,6 +2,7 @@ import { EmulatorSettings } from './config';
 import { CallRecord, CountersSnapshot } from './counters';
 import { Emulator } from './emulator';
 import { Fault, FaultSpec } from './faults';
+import { quotaOf, usedBytes } from './quota';
 import { AccountRecord } from './state';
 import { ALL_SCOPES } from './tokens';
 
@@ -35,6 +36,24 @@ export interface IssuedToken {
   expires_in: number;
   account_id: string;
   scope: string;
+}
+
+export interface SpaceInput {
+  /** The account, by id or by email (one of them). */
+  account_id?: string;
+  email?: string;
+}
+
+export interface SetQuotaInput extends SpaceInput {
+  /** The allocation in bytes; null goes back to the default. */
+  quota_bytes: number | null;
+}
+
+/** What `users/get_space_usage` would answer: bytes stored, bytes allocated. */
+export interface SpaceReport {
+  account_id: string;
+  used: number;
+  allocated: number;
 }
 
 export interface AcceptedInvite {
@@ -80,6 +99,32 @@ export class EmulatorControl {
     const issued = state.tokens.issue(account.account_id, input.scope ?? ALL_SCOPES, undefined, input.lifetimeMs);
     this.emulator.changed();
     return issued;
+  }
+
+  /** Sets an account's allocation; uploads and copies past it are refused (`insufficient_space`/`_quota`). */
+  setQuota(input: SetQuotaInput): SpaceReport {
+    const account = this.findAccount(input);
+    const quota = input.quota_bytes;
+    if (quota !== null && (typeof quota !== 'number' || !Number.isSafeInteger(quota) || quota < 0)) {
+      throw new ControlError(400, 'quota_bytes must be a whole number of bytes ≥ 0, or null');
+    }
+    if (quota === null) delete account.quotaBytes;
+    else account.quotaBytes = quota;
+    this.emulator.changed();
+    return this.space(input);
+  }
+
+  space(input: SpaceInput): SpaceReport {
+    const account = this.findAccount(input);
+    const namespace = this.emulator.state.namespace(account.account_id);
+    return { account_id: account.account_id, used: usedBytes(namespace), allocated: quotaOf(account) };
+  }
+
+  private findAccount(input: SpaceInput): AccountRecord {
+    const { state } = this.emulator;
+    const account = input.account_id ? state.account(input.account_id) : input.email && state.accountByEmail(input.email);
+    if (!account) throw new ControlError(404, 'no such account');
+    return account;
   }
 
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */

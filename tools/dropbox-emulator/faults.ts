@@ -90,8 +90,18 @@ export class FaultRegistry {
   }
 }
 
-/** The error a fault answers with, or undefined for a delay-only fault. */
-export function faultError(fault: FaultSpec): DropboxApiError | undefined {
+/**
+ * Routes whose error union carries a struct flattened beside the tag: `UploadError.path` is `UploadWriteFailed
+ * {reason: WriteError, upload_session_id}`, so `path/insufficient_space` travels as
+ * `{".tag":"path","reason":{".tag":"insufficient_space"},"upload_session_id":"…"}`.
+ */
+const FLATTENED_PATH_ROUTES = new Set(['files/upload']);
+
+/**
+ * The error a fault answers with, or undefined for a delay-only fault. `uploadSession` opens the session that a
+ * refused `files/upload` names (Dropbox keeps the refused bytes there).
+ */
+export function faultError(fault: FaultSpec, uploadSession?: () => string): DropboxApiError | undefined {
   const hasError = fault.errorTag !== undefined || fault.error !== undefined;
   const status = fault.status ?? (hasError ? 409 : fault.body !== undefined ? 500 : undefined);
   if (status === undefined) return undefined;
@@ -103,8 +113,16 @@ export function faultError(fault: FaultSpec): DropboxApiError | undefined {
     return rateLimitError(reason, fault.retryAfterSeconds ?? 1);
   }
   if (hasError) {
-    const error = fault.error ?? unionFromTagPath(fault.errorTag!);
+    const error = fault.error ?? faultUnion(fault, uploadSession);
     return new DropboxApiError(status, { error_summary: errorSummary(error), error }, headers);
   }
   return new DropboxApiError(status, status >= 500 ? 'Internal Server Error' : `Error ${status}`, headers);
+}
+
+function faultUnion(fault: FaultSpec, uploadSession?: () => string): Union {
+  const [first, ...rest] = fault.errorTag!.split('/').filter((tag) => tag.length > 0);
+  if (first === 'path' && rest.length > 0 && FLATTENED_PATH_ROUTES.has(fault.route) && uploadSession) {
+    return { '.tag': 'path', reason: unionFromTagPath(rest.join('/')), upload_session_id: uploadSession() };
+  }
+  return unionFromTagPath(fault.errorTag!);
 }

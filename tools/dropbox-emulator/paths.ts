@@ -37,8 +37,24 @@ export function parsePath(route: string, field: string, value: string, rules: Pa
     (name) => name === '' || name === '.' || name === '..' || name.includes('\0') || name.includes('\\'),
   );
   if (malformed) throw new OperationFailure(rules.failure ?? 'lookup', u('malformed_path'));
+  if (rules.failure === 'write') checkWritableNames(components);
   return { kind: 'path', display: value, lower: lowerPath(value) };
 }
+
+/** Names Dropbox never stores (WriteError `disallowed_name`), compared without case. */
+const DISALLOWED_NAMES = new Set(['.ds_store', 'desktop.ini', 'thumbs.db', 'icon\r', '.dropbox', '.dropbox.attr']);
+const MAX_NAME_LENGTH = 255;
+
+/** What Dropbox refuses to write: system files (`disallowed_name`), a trailing space or a long name (`malformed_path`). */
+function checkWritableNames(components: string[]): void {
+  for (const name of components) {
+    if (DISALLOWED_NAMES.has(name.toLowerCase())) throw new OperationFailure('write', u('disallowed_name'));
+    if (name.endsWith(' ') || name.length > MAX_NAME_LENGTH) throw new OperationFailure('write', u('malformed_path'));
+  }
+}
+
+/** Characters outside the Basic Multilingual Plane (emoji), which Dropbox's API refused in paths for years. */
+export const ASTRAL_CHARACTER = /[\u{10000}-\u{10FFFF}]/u;
 
 export function lowerPath(path: string): string {
   return path.toLowerCase();

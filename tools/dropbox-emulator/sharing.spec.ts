@@ -98,13 +98,14 @@ describe('sharing routes', () => {
         shared_folder_id,
         members: [
           { member: { '.tag': 'email', email: 'fine@example.com' } },
-          { member: { '.tag': 'email', email: 'not-an-email' } },
+          { member: { '.tag': 'email', email: 'first..last@example.com' } },
         ],
       }),
     );
+    // Shaped like common.EmailAddress but not deliverable: 409 naming the address.
     expect(bad.error).toEqual({
       error_summary: 'bad_member/invalid_email/..',
-      error: { '.tag': 'bad_member', bad_member: { '.tag': 'invalid_email', invalid_email: 'not-an-email' } },
+      error: { '.tag': 'bad_member', bad_member: { '.tag': 'invalid_email', invalid_email: 'first..last@example.com' } },
     });
     const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
     expect(members.invitees).toHaveLength(0);
@@ -113,6 +114,34 @@ describe('sharing routes', () => {
       fixture.dbx.sharingAddFolderMember({ shared_folder_id: '123', members: [] }),
     );
     expect(unknown.error.error_summary).toBe('access_error/invalid_id/..');
+  });
+
+  it.each(['jörg@example.de', 'user@bücher.de', 'first~last@example.com', 'a!b@example.com', 'not-an-email'])(
+    'answers add_folder_member with HTTP 400 in plain text for %s (common.EmailAddress), inviting nobody',
+    async (email) => {
+      const { shared_folder_id } = await shareFolder(`/Shares/Pattern ${Buffer.from(email).toString('hex').slice(0, 12)}`);
+      const refused = await dropboxError(
+        fixture.dbx.sharingAddFolderMember({
+          shared_folder_id,
+          members: [{ member: { '.tag': 'email', email: 'fine@example.com' } }, { member: { '.tag': 'email', email } }],
+        }),
+      );
+      expect(refused.status).toBe(400);
+      expect(typeof refused.error).toBe('string');
+      expect(refused.error as unknown as string).toContain(`members: [1].member.email: '${email}' did not match pattern`);
+      const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+      expect(members.invitees).toHaveLength(0);
+    },
+  );
+
+  it('answers too_many_invitees when one call invites more people than allowed (setting maxInviteesPerCall)', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Crowd');
+    fixture.emulator.control.updateSettings({ maxInviteesPerCall: 2 });
+    const members = ['a', 'b', 'c'].map((n) => ({ member: { '.tag': 'email' as const, email: `${n}@example.com` } }));
+    const refused = await dropboxError<sharing.AddFolderMemberError>(fixture.dbx.sharingAddFolderMember({ shared_folder_id, members }));
+    expect(refused.error.error).toEqual({ '.tag': 'too_many_invitees' });
+    await fixture.dbx.sharingAddFolderMember({ shared_folder_id, members: members.slice(0, 2) });
+    expect((await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result.invitees).toHaveLength(2);
   });
 
   it('lets a joined member see the folder, removes members and unshares through async jobs', async () => {

@@ -16,6 +16,8 @@ export interface AccountRecord {
   uid: string;
   namespaceId: string;
   createdAt: string;
+  /** Set through the control API; absent: `DEFAULT_QUOTA_BYTES`. Used space is counted from stored files. */
+  quotaBytes?: number;
 }
 
 /** Everything `--data-dir` keeps across restarts (the JSON half; file contents are blob files). */

@@ -1,3 +1,4 @@
+import { dropboxEmailProblem } from '../dropbox/dropbox-email';
 import type { CollaboratorView } from '../files/views';
 import type { CollabFile } from './entities/collab-file.entity';
 import type { CollabMember, MemberState } from './entities/collab-member.entity';
@@ -11,6 +12,8 @@ export interface CollaborationMemberView {
   collaboratorId: string;
   name: string;
   email: string | null;
+  /** Set when Dropbox would refuse the address (it can't be invited until corrected). */
+  emailProblem: string | null;
   state: MemberPanelState;
   stateLabel: string;
   /** Dropbox's reason, in plain words, when the invitation was refused. */
@@ -104,6 +107,7 @@ export function toCollaborationView(input: {
     collaboratorId: m.collaborator.id,
     name: m.name,
     email: m.email ?? null,
+    emailProblem: m.email ? dropboxEmailProblem(m.email) : null,
     state: m.state as MemberState,
     stateLabel: MEMBER_LABELS[m.state as MemberState],
     error: m.error ?? null,
@@ -116,6 +120,7 @@ export function toCollaborationView(input: {
         collaboratorId: c.id,
         name: c.name,
         email: c.email,
+        emailProblem: c.emailProblem,
         state: 'not_invited',
         stateLabel: MEMBER_LABELS.not_invited,
         error: null,

@@ -12,7 +12,8 @@ import type { CopyEntryResult, DropboxEntry, FolderMembers } from '../dropbox/dr
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
-import { CollaborationRefusal, explainRefusal } from './refusals';
+import { CollaborationRefusal, explainRefusal, Refusal } from './refusals';
+import { DROPBOX_EMAIL_RULE, dropboxEmailProblem } from '../dropbox/dropbox-email';
 
 /** The job's run is no longer the pipeline's (reset or a newer run): it must not touch anything. */
 class Superseded extends Error {}
@@ -20,8 +21,21 @@ class Superseded extends Error {}
 const COPY_BATCH = 1000;
 /** Names tried for one file before giving up ("x.wav", "x (2).wav" … ). */
 const MAX_NAME_TRIES = 20;
-/** Invitations re-sent without refused addresses before the step gives up. */
-const MAX_INVITE_ROUNDS = 10;
+/** add_folder_member calls one invitation step may make while narrowing down refusals. */
+const MAX_INVITE_CALLS = 64;
+
+interface InviteRefusal {
+  id: string;
+  refusal: Refusal;
+}
+
+function invalidAddress(email: string, rule: string): Refusal {
+  return {
+    code: 'invalid_email',
+    email,
+    message: `Dropbox does not accept “${email}” as an email address (${rule}). Correct it under Collaborators, then press Retry.`,
+  };
+}
 
 export const COLLAB_FLOW_PRODUCER = 'collaboration';
 
@@ -196,7 +210,9 @@ export class PipelineRunnerService {
         if (there && this.sameContent(file, there)) copied.push(file.id);
         else renamed.push({ id: file.id, targetPath: this.nextName(file.targetPath) });
       } else if (result.tags.includes('insufficient_space') || result.tags.includes('insufficient_quota')) {
-        throw new CollaborationRefusal(explainRefusal(new DropboxPermanent('copy refused', result.tags)));
+        // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
+        await this.markCopied(ref, copied);
+        throw new CollaborationRefusal(explainRefusal(await client.storageFull(result.tags, 'files/copy_batch_v2')));
       } else {
         retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies it
       }
@@ -236,41 +252,70 @@ export class PipelineRunnerService {
     const members = await client.listFolderMembers(folderId);
     await this.applyMembers(ref, members);
 
-    const refused: Array<{ id: string; code: string; message: string }> = [];
-    let lastRefusal: CollaborationRefusal | undefined;
-    for (let round = 0; round < MAX_INVITE_ROUNDS; round += 1) {
-      const toInvite = (await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' })).filter(
-        (m) => m.email && !refused.some((r) => r.id === m.id),
-      );
-      if (toInvite.length === 0) break;
-      try {
-        await client.addFolderMembers(folderId, toInvite.map((m) => m.email!), pipeline.accessLevel);
-        await this.fenced(ref, async (p, em) => {
-          await em.nativeUpdate(CollabMember, { id: { $in: toInvite.map((m) => m.id) } }, { state: 'invited', error: null, updatedAt: new Date() });
-          p.progressAt = new Date();
-        });
-        break;
-      } catch (err) {
-        if (!(err instanceof DropboxError) || err.retryable) throw err;
-        const refusal = explainRefusal(err);
-        lastRefusal = new CollaborationRefusal(refusal);
-        const refusedEmail = refusal.email?.toLowerCase();
-        const culprit = refusedEmail ? toInvite.find((m) => m.email === refusedEmail) : undefined;
-        if (culprit) {
-          // One bad address fails the whole call: set it aside and invite everyone else.
-          refused.push({ id: culprit.id, code: refusal.code, message: refusal.message });
-          continue;
-        }
-        for (const m of toInvite) refused.push({ id: m.id, code: refusal.code, message: refusal.message });
-        break;
-      }
-    }
+    const toInvite = (await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } })).filter(
+      (m) => m.email,
+    );
+    const refused: InviteRefusal[] = [];
+    // An address outside Dropbox's pattern makes the whole call a 400 that invites nobody: set those aside first.
+    const sendable = toInvite.filter((m) => {
+      const problem = dropboxEmailProblem(m.email!);
+      if (problem) refused.push({ id: m.id, refusal: invalidAddress(m.email!, problem) });
+      return !problem;
+    });
+    await this.invite(ref, client, folderId, pipeline.accessLevel, sendable, refused, { calls: MAX_INVITE_CALLS });
     if (refused.length) {
       await this.fenced(ref, async (_p, em) => {
-        for (const r of refused) await em.nativeUpdate(CollabMember, { id: r.id }, { state: 'failed', error: r.message, updatedAt: new Date() });
+        for (const r of refused) await em.nativeUpdate(CollabMember, { id: r.id }, { state: 'failed', error: r.refusal.message, updatedAt: new Date() });
       });
-      throw lastRefusal!;
+      throw new CollaborationRefusal(refused[0].refusal);
     }
+  }
+
+  /**
+   * Invites a group in one call. Dropbox fails the whole call for one bad recipient, so a refusal is narrowed down:
+   * a named address is set aside and the rest invited again; a 400 (an address Dropbox's pattern refuses) or
+   * `too_many_invitees` splits the group in halves until the culprit is alone or the halves fit.
+   */
+  private async invite(
+    ref: CollaborationStepJobData,
+    client: DropboxAccountClient,
+    folderId: string,
+    accessLevel: 'editor' | 'viewer',
+    group: CollabMember[],
+    refused: InviteRefusal[],
+    budget: { calls: number },
+  ): Promise<void> {
+    if (group.length === 0) return;
+    if (budget.calls-- <= 0) throw new DropboxTransient('Dropbox kept refusing parts of the invitation', ['invite_rounds']);
+    try {
+      await client.addFolderMembers(folderId, group.map((m) => m.email!), accessLevel);
+    } catch (err) {
+      if (!(err instanceof DropboxError) || err.retryable) throw err;
+      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees');
+      if (splittable && group.length > 1) {
+        const half = Math.ceil(group.length / 2);
+        await this.invite(ref, client, folderId, accessLevel, group.slice(0, half), refused, budget);
+        await this.invite(ref, client, folderId, accessLevel, group.slice(half), refused, budget);
+        return;
+      }
+      if (err.tags.includes('bad_request') && group.length === 1) {
+        refused.push({ id: group[0].id, refusal: invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) });
+        return;
+      }
+      const refusal = explainRefusal(err);
+      const culprit = refusal.email ? group.find((m) => m.email === refusal.email!.toLowerCase()) : undefined;
+      if (culprit) {
+        refused.push({ id: culprit.id, refusal });
+        await this.invite(ref, client, folderId, accessLevel, group.filter((m) => m !== culprit), refused, budget);
+        return;
+      }
+      for (const m of group) refused.push({ id: m.id, refusal });
+      return;
+    }
+    await this.fenced(ref, async (p, em) => {
+      await em.nativeUpdate(CollabMember, { id: { $in: group.map((m) => m.id) } }, { state: 'invited', error: null, updatedAt: new Date() });
+      p.progressAt = new Date();
+    });
   }
 
   /**

@@ -1,4 +1,5 @@
-import { DropboxAuthExpired, DropboxError } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxError, DropboxStorageFull } from '../dropbox/dropbox.errors';
+import { storageFullMessage } from '../dropbox/storage-full';
 import { refusedMemberOf } from '../dropbox/dropbox.gateway';
 
 /** A refusal the producer can act on: a stable code for the API and a sentence for the panel. */
@@ -36,7 +37,10 @@ export function explainRefusal(err: DropboxError): Refusal {
       message: 'This folder has too many invitations waiting to be accepted. Ask collaborators to accept (or remove some), then press Retry.',
     };
   }
-  if (has('rate_limit') || has('too_many_invitees')) {
+  if (has('too_many_invitees')) {
+    return { code: 'too_many_invitees', message: 'Dropbox refused to invite this many people in one go. Press Retry to invite them in smaller groups.' };
+  }
+  if (has('rate_limit')) {
     return {
       code: 'daily_invite_limit',
       message: 'Dropbox’s daily limit on invitations has been reached. Try again in 24 hours.',
@@ -63,9 +67,8 @@ export function explainRefusal(err: DropboxError): Refusal {
   if (has('no_permission') || has('team_policy_disallows_member_policy') || has('cant_share_outside_team') || has('disallowed_shared_link_policy')) {
     return { code: 'not_allowed', message: 'Your Dropbox account is not allowed to share this folder with these people (a team or account policy).' };
   }
-  if (has('insufficient_space') || has('insufficient_quota')) {
-    return { code: 'insufficient_space', message: 'Your Dropbox is full: the files can’t be copied into the shared folder. Free some space, then press Retry.' };
-  }
+  if (err instanceof DropboxStorageFull) return { code: 'insufficient_space', message: err.message };
+  if (has('insufficient_space') || has('insufficient_quota')) return { code: 'insufficient_space', message: storageFullMessage() };
   return { code: 'dropbox_refused', message: `Dropbox refused: ${tags.join('/') || err.message}. Press Retry once the cause is fixed.` };
 }
 

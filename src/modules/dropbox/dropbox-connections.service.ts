@@ -8,6 +8,7 @@ import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import { DropboxConnection } from './entities/dropbox-connection.entity';
 import type { DropboxAccountInfo } from './dropbox.types';
+import { storageFullMessage } from './storage-full';
 
 /** The part of an authorization attempt kept in the producer's session until Dropbox sends them back. */
 export interface PendingAuthorization {
@@ -26,6 +27,8 @@ export interface DropboxConnectionView {
   displayName?: string;
   connectedAt?: string;
   lastRefreshedAt?: string | null;
+  /** Set while Dropbox last said the account is full: what to tell the producer. */
+  storageFull?: { message: string; since: string } | null;
 }
 
 /** What a finished authorization leaves: the account and its tokens. */
@@ -184,6 +187,16 @@ export class DropboxConnectionsService {
       displayName: connection.displayName,
       connectedAt: connection.connectedAt.toISOString(),
       lastRefreshedAt: connection.lastRefreshedAt?.toISOString() ?? null,
+      storageFull: connection.storageFullAt
+        ? {
+            since: connection.storageFullAt.toISOString(),
+            message: storageFullMessage(
+              connection.spaceUsedBytes != null && connection.spaceAllocatedBytes != null
+                ? { usedBytes: connection.spaceUsedBytes, allocatedBytes: connection.spaceAllocatedBytes }
+                : null,
+            ),
+          }
+        : null,
     };
   }
 }

@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
-import { DropboxAuthExpired } from './dropbox.errors';
+import { DropboxAuthExpired, DropboxSpaceUsage } from './dropbox.errors';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { DropboxConnection } from './entities/dropbox-connection.entity';
 
@@ -72,6 +72,22 @@ export class DropboxTokensService {
       { id: connectionId },
       { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
     );
+  }
+
+  /** Dropbox refused a write because the account is full: remembered until a write succeeds. */
+  async recordStorageFull(connectionId: string, usage: DropboxSpaceUsage | null): Promise<void> {
+    await this.em.fork().nativeUpdate(
+      DropboxConnection,
+      { id: connectionId },
+      { storageFullAt: new Date(), spaceUsedBytes: usage?.usedBytes ?? null, spaceAllocatedBytes: usage?.allocatedBytes ?? null },
+    );
+  }
+
+  /** A write stored bytes again; only a connection marked full is written to. */
+  async clearStorageFull(connectionId: string): Promise<void> {
+    await this.em
+      .fork()
+      .nativeUpdate(DropboxConnection, { id: connectionId, storageFullAt: { $ne: null } }, { storageFullAt: null, spaceUsedBytes: null, spaceAllocatedBytes: null });
   }
 
   private async load(connectionId: string): Promise<DropboxConnection> {

@@ -56,4 +56,31 @@ describe('mapDropboxFailure', () => {
     expect(bad).toBeInstanceOf(DropboxPermanent);
     expect(bad.retryable).toBe(false);
   });
+
+  describe('files/upload refusals (UploadWriteFailed: the reason sits beside the tag)', () => {
+    const uploadFailed = (reason: object) => ({
+      status: 409,
+      body: { error_summary: 'path/../', error: { '.tag': 'path', reason, upload_session_id: 'pid_upload_session:abc' } },
+    });
+
+    it('reads a conflict as a conflict, so a racing upload takes a free name', () => {
+      const err = mapDropboxFailure(uploadFailed({ '.tag': 'conflict', conflict: { '.tag': 'file' } }), 'files/upload');
+      expect(err).toBeInstanceOf(DropboxConflict);
+      expect(err.tags).toEqual(['path', 'conflict', 'file']);
+    });
+
+    it('keeps disallowed_name and malformed_path as permanent refusals that name the reason', () => {
+      for (const tag of ['disallowed_name', 'malformed_path']) {
+        const err = mapDropboxFailure(uploadFailed({ '.tag': tag }), 'files/upload');
+        expect(err).toBeInstanceOf(DropboxPermanent);
+        expect(err.tags).toEqual(['path', tag]);
+      }
+    });
+
+    it('retries too_many_write_operations', () => {
+      const err = mapDropboxFailure(uploadFailed({ '.tag': 'too_many_write_operations' }), 'files/upload');
+      expect(err).toBeInstanceOf(DropboxRateLimited);
+      expect(err.retryable).toBe(true);
+    });
+  });
 });

@@ -61,21 +61,41 @@ export class DropboxPermanent extends DropboxError {
   readonly httpStatus = 502;
 }
 
+/**
+ * The Dropbox account is full (`insufficient_space` on uploads, `insufficient_quota` on copies). Not retried: the
+ * producer frees space, then retries. The gateway fills in `usage` and the message when it can read them.
+ */
+export class DropboxStorageFull extends DropboxPermanent {
+  usage?: DropboxSpaceUsage;
+}
+
+/** `users/get_space_usage`: bytes used and allocated (a team's allocation when the account is in one). */
+export interface DropboxSpaceUsage {
+  usedBytes: number;
+  allocatedBytes: number;
+}
+
 /** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
 export class DropboxIntegrityError extends DropboxError {
   readonly retryable = true;
   readonly httpStatus = 502;
 }
 
-/** The `.tag` chain of a Dropbox error union, outermost first. */
+/**
+ * The `.tag` chain of a Dropbox error union, outermost first. A union member is either nested under its own name
+ * (`{".tag":"path","path":{…}}`) or a struct flattened beside the tag, whose cause sits in `reason`
+ * (`UploadWriteFailed`: `{".tag":"path","reason":{".tag":"insufficient_space"},"upload_session_id":"…"}`).
+ */
 export function tagChain(error: unknown): string[] {
   const tags: string[] = [];
   let node: unknown = error;
   for (let depth = 0; depth < 8 && node && typeof node === 'object'; depth += 1) {
-    const tag = (node as Record<string, unknown>)['.tag'];
+    const record = node as Record<string, unknown>;
+    const tag = record['.tag'];
     if (typeof tag !== 'string') break;
     tags.push(tag);
-    node = (node as Record<string, unknown>)[tag];
+    const named = record[tag];
+    node = named && typeof named === 'object' ? named : record.reason;
   }
   return tags;
 }
@@ -124,6 +144,9 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
   if (failure.status === 409) {
     if (tags.includes('too_many_write_operations')) {
       return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
+    }
+    if (tags.includes('insufficient_space') || tags.includes('insufficient_quota')) {
+      return new DropboxStorageFull(`Your Dropbox is full${where}: free some space, then Retry`, tags, route);
     }
     if (tags.includes('conflict')) return new DropboxConflict(`already exists in Dropbox${where}: ${tags.join('/')}`, tags, route);
     if (tags.includes('not_found')) return new DropboxNotFound(`not found in Dropbox${where}: ${tags.join('/')}`, tags, route);

@@ -13,10 +13,13 @@ import {
   DropboxNotFound,
   DropboxPermanent,
   DropboxRateLimited,
+  DropboxSpaceUsage,
+  DropboxStorageFull,
   DropboxTransient,
   mapDropboxFailure,
   tagChain,
 } from './dropbox.errors';
+import { storageFullMessage } from './storage-full';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import type {
   CopyBatchLaunch,
@@ -39,6 +42,8 @@ type DropboxCallPolicy = Tuning['dropbox'];
 
 /** Renewed every third of it while the write runs; a process killed holding the slot frees it after this long. */
 const WRITE_SLOT_TTL_MS = 15_000;
+/** Writes that store bytes: when one succeeds, a connection marked full no longer is. */
+const STORING_ROUTES = new Set(['files/upload', 'files/upload_session/finish', 'files/copy_batch_v2']);
 const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -315,6 +320,31 @@ export class DropboxAccountClient {
     const entry = toEntry(meta as files.FileMetadataReference);
     if (!entry) throw new DropboxPermanent(`${pathOrId} is deleted`, ['path', 'not_found']);
     return entry;
+  }
+
+  /** Space used and allocated (the team's allocation for a team account). */
+  async spaceUsage(): Promise<DropboxSpaceUsage> {
+    const usage = await this.call('users/get_space_usage', 'read', (dbx) => dbx.usersGetSpaceUsage());
+    const allocation = usage.allocation as { '.tag': string; allocated?: number };
+    return { usedBytes: usage.used, allocatedBytes: Number(allocation.allocated ?? 0) };
+  }
+
+  /**
+   * The error for a full account, with the figures when Dropbox tells them, remembered on the connection so the
+   * dashboard can say so until a write succeeds. Also for copy entries refused with `insufficient_quota`.
+   */
+  async storageFull(tags: string[], route?: string): Promise<DropboxStorageFull> {
+    return this.describeStorageFull(new DropboxStorageFull('Your Dropbox is full', tags, route));
+  }
+
+  private async describeStorageFull(err: DropboxStorageFull): Promise<DropboxStorageFull> {
+    const usage = await this.spaceUsage().catch(() => undefined);
+    err.usage = usage;
+    err.message = storageFullMessage(usage);
+    await this.gateway.tokenService.recordStorageFull(this.connectionId, usage ?? null).catch((failure: unknown) =>
+      this.logger.warn({ err: failure }, 'could not record that the Dropbox is full'),
+    );
+    return err;
   }
 
   async createFolder(path: string): Promise<DropboxEntry> {
@@ -639,6 +669,7 @@ export class DropboxAccountClient {
           try {
             const { result } = await fn(this.gateway.sdk(token));
             this.gateway.notifyCall({ route, kind, status: 200, durationMs: performance.now() - started });
+            if (STORING_ROUTES.has(route)) await tokens.clearStorageFull(this.connectionId);
             return result;
           } catch (failure) {
             const status = failure instanceof DropboxResponseError ? failure.status : 0;
@@ -653,6 +684,7 @@ export class DropboxAccountClient {
         return kind === 'write' ? await this.withWriteSlot(run) : await run();
       } catch (raw) {
         const err = this.decorate(this.gateway.toDomainError(raw, route), raw);
+        if (err instanceof DropboxStorageFull) throw await this.describeStorageFull(err);
         if (err instanceof DropboxAuthExpired) {
           if (err.tags[0] === 'expired_access_token' && refreshedFor !== token) {
             refreshedFor = token; // forces one refresh, then one retry

@@ -183,6 +183,12 @@ export class UploadsApiController {
   retry(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
     return this.uploads.retry(user.id, id);
   }
+
+  @ApiOperation({ summary: 'Discard a failed upload: the file waiting on the server is deleted' })
+  @Delete(':id')
+  discard(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
+    return this.uploads.discard(user.id, id);
+  }
 }
 
 @ApiTags('collaborators')

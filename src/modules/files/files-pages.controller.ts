@@ -458,10 +458,12 @@ export class FilesPagesController {
   @Post('tracks/:id/uploads')
   async upload(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Req() req: PageRequest, @Res() res: Response) {
     try {
-      const received = await this.uploads.receive(user.id, id, req);
+      const answered = await this.uploads.receive(user.id, id, req);
+      const received = answered.filter((u) => u.status !== 'skipped');
+      const skipped = answered.filter((u) => u.status === 'skipped').map((u) => ` Skipped ${u.fileName.trim() || 'a file'}: ${u.error}.`);
       req.session.flash = {
         kind: 'success',
-        message: `Received ${plural(received.length, 'file')}: now storing ${received.length === 1 ? 'it' : 'them'} in your Dropbox. Reload to see the progress.`,
+        message: `Received ${plural(received.length, 'file')}: now storing ${received.length === 1 ? 'it' : 'them'} in your Dropbox. Reload to see the progress.${skipped.join('')}`,
       };
     } catch (err) {
       const message = refusalMessage(err);
@@ -481,6 +483,19 @@ export class FilesPagesController {
   ) {
     await this.tracks.owned(user.id, id);
     await this.flashing(req, async () => `Retrying ${(await this.uploads.retry(user.id, uploadId)).fileName}.`);
+    res.redirect(303, `/tracks/${id}#uploads`);
+  }
+
+  @Post('tracks/:id/uploads/:uploadId/discard')
+  async discardUpload(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Param('uploadId', pageId) uploadId: string,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+  ) {
+    await this.tracks.owned(user.id, id);
+    await this.flashing(req, async () => `Discarded ${(await this.uploads.discard(user.id, uploadId)).fileName}.`);
     res.redirect(303, `/tracks/${id}#uploads`);
   }
 

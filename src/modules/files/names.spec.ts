@@ -1,4 +1,4 @@
-import { fileNameProblem, normalizeMusicalKey, safeFolderName } from './names';
+import { dropboxNameProblem, fileNameProblem, normalizeMusicalKey, safeFolderName } from './names';
 
 describe('names', () => {
   it('makes titles safe as Dropbox folder names', () => {
@@ -6,6 +6,27 @@ describe('names', () => {
     expect(safeFolderName('  ..hidden..  ')).toBe('hidden');
     expect(safeFolderName('\u0000\u0007')).toBe('Untitled');
     expect(safeFolderName('x'.repeat(300))).toHaveLength(100);
+  });
+
+  it('keeps folder names to characters Dropbox has always accepted, and off the names it refuses', () => {
+    expect(safeFolderName('Sunset 🌅 Drive')).toBe('Sunset Drive');
+    expect(safeFolderName('🔥🔥')).toBe('Untitled');
+    expect(safeFolderName('Love ❤️ you 👩‍🎤')).toBe('Love ❤ you');
+    expect(safeFolderName('Café – déjà vu')).toBe('Café – déjà vu');
+    expect(safeFolderName('Desktop.ini')).toBe('Desktop.ini (track)');
+  });
+
+  it.each(['.DS_Store', '.ds_store', 'desktop.ini', 'Thumbs.db', 'Icon\r', '.dropbox', '.dropbox.attr', 'take ', 'x'.repeat(256)])(
+    'knows Dropbox refuses the file name %j',
+    (name) => {
+      expect(dropboxNameProblem(name)).toMatch(/^Dropbox does not/);
+    },
+  );
+
+  it('lets Dropbox-safe names through', () => {
+    expect(dropboxNameProblem('.DS_Store.wav')).toBeNull();
+    expect(dropboxNameProblem('Icon.png')).toBeNull();
+    expect(dropboxNameProblem('x'.repeat(255))).toBeNull();
   });
 
   it.each([

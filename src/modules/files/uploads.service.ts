@@ -23,7 +23,8 @@ import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { Upload, UploadStatus } from './entities/upload.entity';
-import { fileNameProblem } from './names';
+import { dropboxNameProblem, fileNameProblem } from './names';
+import { uploadRefusalMessage } from './upload-refusals';
 import { TracksService } from './tracks.service';
 
 export interface UploadView {
@@ -53,6 +54,15 @@ export function toUploadView(upload: Upload): UploadView {
     error: upload.error ?? null,
     trackFileId: upload.trackFile?.id ?? null,
   };
+}
+
+/** A file of a multi-file upload that Dropbox would refuse by its name: not kept, and said so. */
+export interface SkippedUpload {
+  id: null;
+  fileName: string;
+  status: 'skipped';
+  /** Why, in words ("Dropbox does not store system files such as .DS_Store…"). */
+  error: string;
 }
 
 interface Spooled {
@@ -88,9 +98,10 @@ export class UploadsService {
 
   /**
    * Receives a multipart request of one or more files (and optional `category` fields, each applying to the
-   * files after it). Every file is checked; if any is refused, nothing is kept.
+   * files after it). Every file is checked; if any is refused, nothing is kept. Files Dropbox refuses by name
+   * (.DS_Store, a trailing space…) are skipped with a note each; a request of nothing else is refused.
    */
-  async receive(ownerId: string, trackId: string, req: Request): Promise<UploadView[]> {
+  async receive(ownerId: string, trackId: string, req: Request): Promise<Array<UploadView | SkippedUpload>> {
     const track = await this.tracks.owned(ownerId, trackId);
     await this.dropbox.clientFor(ownerId); // no connection: refuse before taking gigabytes
     if (!(req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
@@ -101,9 +112,13 @@ export class UploadsService {
     const spooled: Spooled[] = [];
     const problems: Array<{ field: string; message: string }> = [];
     const written: string[] = [];
+    const skipped: SkippedUpload[] = [];
     try {
-      await this.parse(req, spooled, problems, written);
-      if (problems.length === 0 && spooled.length === 0) problems.push({ field: 'files', message: 'choose at least one file' });
+      await this.parse(req, spooled, problems, written, skipped);
+      if (problems.length === 0 && spooled.length === 0) {
+        if (skipped.length) problems.push(...skipped.map((f) => ({ field: 'files', message: `${JSON.stringify(f.fileName.slice(0, 80))}: ${f.error}` })));
+        else problems.push({ field: 'files', message: 'choose at least one file' });
+      }
       if (problems.length) {
         const tooLarge = problems.find((p) => p.message.includes('larger than'));
         const body = { message: problems.map((p) => p.message).join('; '), errors: problems };
@@ -135,13 +150,18 @@ export class UploadsService {
         opts: { jobId: jobId('upload', u.id) },
       })),
     );
-    return uploads.map(toUploadView);
+    return [...uploads.map(toUploadView), ...skipped];
   }
 
   async list(ownerId: string, trackId: string): Promise<UploadView[]> {
     const track = await this.tracks.owned(ownerId, trackId);
     const since = new Date(Date.now() - 24 * 3600_000);
-    const uploads = await this.em.find(Upload, { track, createdAt: { $gte: since } }, { orderBy: { createdAt: 'desc' }, limit: 200 });
+    // A failed upload stays listed however old it is: its file waits on the server until it is retried or discarded.
+    const uploads = await this.em.find(
+      Upload,
+      { track, $or: [{ createdAt: { $gte: since } }, { status: 'failed' }] },
+      { orderBy: { createdAt: 'desc' }, limit: 200 },
+    );
     return uploads.map(toUploadView);
   }
 
@@ -162,6 +182,17 @@ export class UploadsService {
     // A new job id: the failed job keeps its history in the dashboard.
     await this.queue.add(FilesJob.Upload, { uploadId } satisfies UploadJobData, { jobId: jobId('upload', uploadId, Date.now()) });
     return toUploadView(upload);
+  }
+
+  /** Gives up on a failed upload: its spooled file is deleted and the row forgotten. */
+  async discard(ownerId: string, uploadId: string): Promise<UploadView> {
+    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    if (!upload) throw new NotFoundException('upload not found');
+    if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
+    const view = toUploadView(upload);
+    await this.em.removeAndFlush(upload);
+    await rm(upload.spoolPath, { force: true });
+    return view;
   }
 
   /** The job: idempotent, resumable. Returns when the file is in Dropbox and in the library. */
@@ -299,7 +330,7 @@ export class UploadsService {
 
   private async recordFailure(em: EntityManager, upload: Upload, err: unknown, isLastAttempt: boolean): Promise<void> {
     const permanent = err instanceof DropboxError && !err.retryable;
-    const message = err instanceof Error ? err.message : String(err);
+    const message = uploadRefusalMessage(err, upload.fileName);
     await em.nativeUpdate(
       Upload,
       { id: upload.id },
@@ -312,6 +343,7 @@ export class UploadsService {
     spooled: Spooled[],
     problems: Array<{ field: string; message: string }>,
     written: string[],
+    skipped: SkippedUpload[],
   ): Promise<void> {
     const maxBytes = this.config.files.maxUploadBytes;
     return new Promise<void>((resolve, reject) => {
@@ -338,6 +370,12 @@ export class UploadsService {
       });
       parser.on('file', (_field, stream, info) => {
         const fileName = info.filename ?? '';
+        const refusedByDropbox = dropboxNameProblem(fileName);
+        if (refusedByDropbox) {
+          skipped.push({ id: null, fileName, status: 'skipped', error: refusedByDropbox });
+          stream.resume();
+          return;
+        }
         const problem = fileNameProblem(fileName);
         if (problem) {
           problems.push({ field: 'files', message: `${JSON.stringify(fileName.slice(0, 80))}: ${problem}` });

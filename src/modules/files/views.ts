@@ -1,3 +1,4 @@
+import { dropboxEmailProblem } from '../dropbox/dropbox-email';
 import type { FileCategory, SharingStatus } from './file-categories';
 import { formatLabel } from './file-categories';
 import type { Collaborator } from './entities/collaborator.entity';
@@ -8,6 +9,8 @@ export interface CollaboratorView {
   id: string;
   name: string;
   email: string | null;
+  /** Set when Dropbox would refuse the address for an invitation (an address saved before it was checked). */
+  emailProblem: string | null;
   role: string;
 }
 
@@ -50,7 +53,7 @@ export interface TrackFileView {
 }
 
 export function toCollaboratorView(c: Collaborator): CollaboratorView {
-  return { id: c.id, name: c.name, email: c.email ?? null, role: c.role };
+  return { id: c.id, name: c.name, email: c.email ?? null, emailProblem: c.email ? dropboxEmailProblem(c.email) : null, role: c.role };
 }
 
 export function toTrackView(

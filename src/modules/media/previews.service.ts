@@ -2,7 +2,8 @@ import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
-import { mkdir, rm, stat } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -230,8 +231,8 @@ export class PreviewsService implements OnModuleInit {
     lastAttempt: boolean,
   ): Promise<void> {
     const started = performance.now();
-    const dir = join(this.config.files.spoolDir, 'previews');
-    await mkdir(dir, { recursive: true });
+    // The rendition waits in the temp folder only until it is in Dropbox (seconds; a few MB), never in the uploads' spool.
+    const dir = await mkdtemp(join(tmpdir(), 'pd-preview-'));
     const output = join(dir, `${row.id}.m4a`);
     try {
       const source = await this.links.link(client, { id: file.dropboxId, rev: file.rev });
@@ -263,7 +264,7 @@ export class PreviewsService implements OnModuleInit {
       await em.nativeUpdate(MediaPreview, { id: row.id }, lastAttempt ? { status: 'failed', reason: message } : { reason: `retrying: ${message}` });
       throw err;
     } finally {
-      await rm(output, { force: true });
+      await rm(dir, { recursive: true, force: true });
     }
   }
 

@@ -58,6 +58,8 @@ export interface ShareTabTrack {
 
 export interface ShareTab {
   connected: boolean;
+  /** Set while Dropbox says the account is full ("Your Dropbox is full (…): free some space, then Retry"). */
+  storageFull?: string | null;
   tracks: ShareTabTrack[];
   defaults: Downloads;
   defaultTitle: string;
@@ -112,7 +114,7 @@ export class SharesService {
       if (err instanceof DropboxAuthExpired) return { connected: false, tracks: [], ...base };
       throw err;
     }
-    return { connected: true, tracks, ...base };
+    return { connected: true, tracks, storageFull: status.storageFull?.message ?? null, ...base };
   }
 
   async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {

@@ -1,4 +1,5 @@
 import type { users } from 'dropbox';
+import { quotaOf, usedBytes } from '../quota';
 import { ApiRoute, json } from './route';
 
 export const accountRoutes: Record<string, ApiRoute> = {
@@ -30,6 +31,18 @@ export const accountRoutes: Record<string, ApiRoute> = {
         root_info: { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId },
       };
       return json(result);
+    },
+  },
+
+  /** Used space from the files stored, allocation from the account's quota (control API). */
+  'users/get_space_usage': {
+    style: 'rpc',
+    scope: 'account_info.read',
+    handle({ account, namespace }) {
+      return json({
+        used: usedBytes(namespace),
+        allocation: { '.tag': 'individual', allocated: quotaOf(account) },
+      } satisfies users.SpaceUsage);
     },
   },
 

@@ -1,5 +1,5 @@
 import { IncomingMessage, ServerResponse } from 'node:http';
-import { ControlError, EmulatorControl, RegisterAccountInput } from '../control';
+import { ControlError, EmulatorControl, RegisterAccountInput, SetQuotaInput } from '../control';
 import { FaultSpec } from '../faults';
 import { Emulator } from '../emulator';
 import { readBody, sendJson } from '../http-io';
@@ -16,6 +16,8 @@ export function controlRoutes(control: EmulatorControl): Array<[string, RegExp, 
     ['GET', /^health$/, () => ({ ok: true })],
     ['GET', /^accounts$/, () => control.accounts()],
     ['POST', /^accounts$/, (body) => control.registerAccount(body as unknown as RegisterAccountInput)],
+    ['PUT', /^accounts\/quota$/, (body) => control.setQuota(body as unknown as SetQuotaInput)],
+    ['POST', /^accounts\/space$/, (body) => control.space(body)],
     ['POST', /^tokens$/, (body) => control.issueToken(body)],
     ['POST', /^tokens\/expire$/, (body) => control.expireTokens(body)],
     ['POST', /^tokens\/revoke$/, (body) => control.revokeTokens(body)],

@@ -4,6 +4,7 @@ import { OperationFailure, Union, badRequest, routeError, u } from '../errors';
 import { changeMetadata, fileMetadata, folderMetadata, taggedMetadata } from '../metadata';
 import { Entry } from '../namespace';
 import { nameOf, parsePath } from '../paths';
+import { assertSpace } from '../quota';
 import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
 import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 
@@ -247,6 +248,8 @@ function copyEntry(call: ApiCall, entry: Args, autorename: boolean): files.Reloc
     const source = namespace.lookup(parsePath(route, 'from_path', entry.string('from_path'), { allowId: true }));
     const to = parsePath(route, 'to_path', entry.string('to_path'), { failure: 'write' });
     if (to.kind !== 'path') throw badRequest(route, 'request body: to_path: must be a path');
+    const bytes = namespace.subtree(source).reduce((sum, item) => sum + (item.tag === 'file' ? item.size : 0), 0);
+    assertSpace(call.account, namespace, bytes, 0, 'insufficient_quota');
     const copy = namespace.copy(source, to.display, autorename, call.account.account_id);
     return { '.tag': 'success', success: taggedMetadata(namespace, copy) };
   } catch (error) {

@@ -1,6 +1,6 @@
 import type { sharing } from 'dropbox';
 import { Args } from '../args';
-import { OperationFailure, Union, routeError, u } from '../errors';
+import { OperationFailure, Union, badRequest, routeError, u } from '../errors';
 import { sharedFolderMetadata } from '../metadata';
 import { isWithin, parsePath } from '../paths';
 import { AccessType, MemberRecord, SharedFolderRecord, sameEmail } from '../shared-folders';
@@ -9,8 +9,19 @@ import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 const SHARING_READ = 'sharing.read';
 const SHARING_WRITE = 'sharing.write';
 
-/** A deliberately loose check, like Dropbox's: something@something.tld. */
-const EMAIL_PATTERN = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+/**
+ * `common.EmailAddress` of Dropbox's Stone spec (at most 255 characters). An address failing it fails the whole
+ * call with a 400 in plain text, before anything else is looked at.
+ */
+const EMAIL_ADDRESS_PATTERN = `^['#&A-Za-z0-9._%+-]+@[A-Za-z0-9-][A-Za-z0-9.-]*\\.[A-Za-z]{2,15}$`;
+const EMAIL_ADDRESS = new RegExp(EMAIL_ADDRESS_PATTERN);
+const EMAIL_ADDRESS_MAX = 255;
+
+/** Shaped like an address but not one Dropbox can deliver to: `bad_member/invalid_email` (409). */
+function undeliverable(email: string): boolean {
+  const [local, domain] = email.split('@');
+  return local.startsWith('.') || local.endsWith('.') || email.includes('..') || domain.split('.').some((label) => label === '' || label.startsWith('-') || label.endsWith('-'));
+}
 const INVITABLE_ACCESS: readonly AccessType[] = ['editor', 'viewer', 'viewer_no_comment'];
 
 interface MembersCursor {
@@ -48,7 +59,11 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       const folder = accessibleFolder(call, call.args.string('shared_folder_id'));
       requireManager(call, folder);
       // Every member is checked before anyone is added: one bad recipient fails the whole call.
-      const invitations = call.args.list('members').map((member) => invitationOf(call, member));
+      const members = call.args.list('members');
+      members.forEach((member, index) => checkEmailShape(call, member, index));
+      const limit = call.emulator.settings.maxInviteesPerCall;
+      if (limit > 0 && members.length > limit) throw routeError(u('too_many_invitees'));
+      const invitations = members.map((member) => invitationOf(call, member));
       for (const invitation of invitations) invite(call, folder, invitation.email, invitation.accessType);
       return json(null);
     },
@@ -189,6 +204,19 @@ function requireManager(call: ApiCall, folder: SharedFolderRecord): void {
   if (access !== 'owner' && access !== 'editor') throw routeError(u('no_permission'));
 }
 
+/** The argument check Dropbox runs first: an email selector must match `common.EmailAddress`, else 400. */
+function checkEmailShape(call: ApiCall, member: Args, index: number): void {
+  const selector = member.union('member');
+  if (selector['.tag'] !== 'email') return;
+  const email = String(selector.email ?? '');
+  if (email.length > EMAIL_ADDRESS_MAX) {
+    throw badRequest(call.route, `request body: members: [${index}].member.email: '${email}' must be at most ${EMAIL_ADDRESS_MAX} characters`);
+  }
+  if (!EMAIL_ADDRESS.test(email)) {
+    throw badRequest(call.route, `request body: members: [${index}].member.email: '${email}' did not match pattern '${EMAIL_ADDRESS_PATTERN}'`);
+  }
+}
+
 function invitationOf(call: ApiCall, member: Args): { email: string; accessType: AccessType } {
   const selector = member.union('member');
   const accessType = member.tagOf('access_level', [...INVITABLE_ACCESS, 'owner'], 'viewer') as AccessType;
@@ -196,7 +224,7 @@ function invitationOf(call: ApiCall, member: Args): { email: string; accessType:
   const value = String(selector[selector['.tag']] ?? '');
   const badMember = (reason: Union) => routeError(u('bad_member', reason));
   if (selector['.tag'] === 'email') {
-    if (!EMAIL_PATTERN.test(value)) throw badMember(u('invalid_email', value));
+    if (undeliverable(value)) throw badMember(u('invalid_email', value));
     return { email: value, accessType };
   }
   if (selector['.tag'] === 'dropbox_id') {

@@ -5,6 +5,7 @@ import { dropboxTimestamp } from '../ids';
 import { fileMetadata } from '../metadata';
 import { CommitOptions, CommitOutcome, StoredContent } from '../namespace';
 import { PathRef, parsePath } from '../paths';
+import { assertSpaceForCommit } from '../quota';
 import { UploadSessionRecord } from '../upload-sessions';
 import { ApiCall, ApiRoute, json } from './route';
 
@@ -251,6 +252,7 @@ async function finishSession(call: ApiCall, session: UploadSessionRecord, commit
 
 function commitTo(call: ApiCall, commit: Commit, content: StoredContent): CommitOutcome {
   if (commit.ref instanceof OperationFailure) throw commit.ref;
+  assertSpaceForCommit(call.account, call.namespace, commit.ref, content);
   return call.namespace.commitFile(commit.ref, content, commit.options);
 }
 

@@ -1,4 +1,4 @@
-import { Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
 
@@ -49,4 +49,15 @@ export class DropboxConnection {
 
   @Property({ type: 'datetime', nullable: true })
   lastRefreshedAt?: Date | null;
+
+  /** When Dropbox last refused a write because the account is full; cleared by the next write that succeeds. */
+  @Property({ type: 'datetime', nullable: true })
+  storageFullAt?: Date | null;
+
+  /** `users/get_space_usage` as read when the account was found full. */
+  @Property({ type: new BigIntType('number'), nullable: true })
+  spaceUsedBytes?: number | null;
+
+  @Property({ type: new BigIntType('number'), nullable: true })
+  spaceAllocatedBytes?: number | null;
 }

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsEmail, IsOptional, IsString, IsUUID, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { IsEmail, IsOptional, IsString, IsUUID, Matches, MaxLength, MinLength, ValidateIf } from 'class-validator';
+import { DROPBOX_EMAIL_PATTERN, DROPBOX_EMAIL_RULE } from '../../dropbox/dropbox-email';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const emptyToNull = ({ value }: { value: unknown }) =>
@@ -14,12 +15,17 @@ export class CollaboratorDto {
   @MaxLength(120, { message: 'name must be at most 120 characters' })
   name: string;
 
-  @ApiPropertyOptional({ example: 'sam@example.com', nullable: true, description: 'Without an email they cannot get a Dropbox invite' })
+  @ApiPropertyOptional({
+    example: 'sam@example.com',
+    nullable: true,
+    description: `Without an email they cannot get a Dropbox invite. ${DROPBOX_EMAIL_RULE}.`,
+  })
   @Transform(emptyToNull)
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsEmail({}, { message: 'email must be a valid email address (or left empty)' })
-  @MaxLength(320, { message: 'email must be at most 320 characters' })
+  @Matches(DROPBOX_EMAIL_PATTERN, { message: `email: ${DROPBOX_EMAIL_RULE}` })
+  @MaxLength(255, { message: 'email must be at most 255 characters (Dropbox takes no longer address)' })
   email?: string | null;
 
   @ApiProperty({ example: 'mix engineer' })
