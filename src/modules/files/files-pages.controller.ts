@@ -625,12 +625,14 @@ export class FilesPagesController {
     // A hand-edited query string falls back to the defaults rather than an error page.
     const query: ListTracksQuery = checked.value ?? {};
     const page = await this.tracks.list(user.id, { ...query, pageSize: 20 });
-    const link = (n: number) => {
+    const link = (n: number, selectAll = false) => {
       const params = new URLSearchParams();
       if (query.q) params.set('q', query.q);
       if (query.sort) params.set('sort', query.sort);
       if (query.dir) params.set('dir', query.dir);
       if (n > 1) params.set('page', String(n));
+      // Without JavaScript, "Select all" is this page again with every box ticked.
+      if (selectAll) params.set('select', 'all');
       const text = params.toString();
       return text ? `/tracks?${text}` : '/tracks';
     };
@@ -648,6 +650,8 @@ export class FilesPagesController {
         { value: 'desc', label: 'Descending', selected: query.dir === 'desc' },
       ],
       tracks: page.items.map(trackRow),
+      selectAll: rawQuery.select === 'all',
+      selectAllUrl: `${link(page.page, true)}#list-title`,
       total: page.total,
       totalText: plural(page.total, 'track'),
       searching: Boolean(query.q),

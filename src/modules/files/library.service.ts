@@ -10,6 +10,7 @@ import type { DropboxEntry } from '../dropbox/dropbox.types';
 import { FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
+import { LibraryChanges } from './library-changes';
 import { TracksService } from './tracks.service';
 import { audioInfoOf, AudioInfo, toTrackFileView, TrackFileView } from './views';
 
@@ -64,6 +65,7 @@ export class LibraryService {
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
+    private readonly changes: LibraryChanges,
   ) {}
 
   async library(ownerId: string, trackId: string): Promise<Library> {
@@ -125,6 +127,7 @@ export class LibraryService {
       created.push(file);
     }
     await this.em.persistAndFlush(created);
+    await this.changes.changed([track.id]);
     const audio = created.filter((f) => !f.isPackage && isAudio(f.name));
     if (audio.length) {
       await this.queue.addBulk(
@@ -186,6 +189,7 @@ export class LibraryService {
       await em.nativeUpdate(TrackFile, { id: file.id }, { isMaster: true });
     });
     file.isMaster = true;
+    await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
 
@@ -196,6 +200,7 @@ export class LibraryService {
     if (!file) throw new NotFoundException('file not found');
     file.isMaster = false;
     await this.em.flush();
+    await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
 
@@ -206,6 +211,7 @@ export class LibraryService {
     file.category = category;
     if (category !== 'bounce') file.isMaster = false;
     await this.em.flush();
+    await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
 
@@ -214,6 +220,7 @@ export class LibraryService {
     const track = await this.tracks.owned(ownerId, trackId);
     const deleted = await this.em.nativeDelete(TrackFile, { id: fileId, track });
     if (!deleted) throw new NotFoundException('file not found');
+    await this.changes.changed([track.id]);
   }
 
   private async scan(client: DropboxAccountClient, track: Track): Promise<{ found: Found[]; folderMissing: boolean; folderPath: string | null }> {

@@ -23,6 +23,7 @@ import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { Upload, UploadStatus } from './entities/upload.entity';
+import { LibraryChanges } from './library-changes';
 import { fileNameProblem } from './names';
 import { TracksService } from './tracks.service';
 
@@ -83,6 +84,7 @@ export class UploadsService {
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly changes: LibraryChanges,
   ) {}
 
   /**
@@ -285,6 +287,7 @@ export class UploadsService {
       fresh.trackFile = file;
     });
     upload.status = 'done';
+    await this.changes.changed([track.id]);
     await rm(upload.spoolPath, { force: true });
     this.logger.log({ uploadId: upload.id, path: entry.pathDisplay }, 'upload stored in Dropbox');
   }

@@ -1,5 +1,5 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { hashPassword, verifyPassword } from '../accounts/passwords';
 import { User } from '../accounts/entities/user.entity';
@@ -16,6 +16,7 @@ import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
+import { ShareContentsService } from './share-contents.service';
 import { ShareClock } from './share-clock';
 import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
@@ -36,7 +37,8 @@ export interface ShareView {
   revokedAt: string | null;
   hasPassword: boolean;
   downloads: Downloads;
-  tracks: Array<{ id: string; title: string }>;
+  /** In order, each with its files as selection values (`f:<id>`) and followed categories: the shape PATCH takes. */
+  tracks: Array<{ id: string; title: string; files: string[]; follow: FileCategory[] }>;
   fileCount: number;
   stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
   createdAt: string;
@@ -65,6 +67,7 @@ export class SharesService {
     private readonly library: LibraryService,
     private readonly dropbox: DropboxConnectionsService,
     private readonly access: ShareAccessService,
+    private readonly contents: ShareContentsService,
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -105,19 +108,35 @@ export class SharesService {
     return { connected: true, tracks, ...base };
   }
 
+  /**
+   * The contents editor of a share: the Share tab of `trackIds` (default: the share's tracks, in order) with the
+   * share's files ticked; a track being added gets its bounces ticked, as on creation.
+   */
+  async contentsTab(ownerId: string, shareId: string, trackIds?: string[]): Promise<{ share: ShareView; tab: ShareTab }> {
+    const share = await this.get(ownerId, shareId);
+    const ids = trackIds?.length ? trackIds : share.tracks.map((t) => t.id);
+    const selected = new Set(share.tracks.flatMap((t) => t.files.map((f) => `${t.id}/${f}`)));
+    const tab = await this.tab(ownerId, ids, selected, true);
+    const onShare = new Set(share.tracks.map((t) => t.id));
+    for (const { track, groups } of tab.tracks) {
+      if (onShare.has(track.id)) continue;
+      for (const item of groups.find((g) => g.category === 'bounce')?.items ?? []) item.checked = item.status !== 'missing';
+    }
+    return { share, tab };
+  }
+
+  /** The owner's tracks that could be added to a share (most recently changed first). */
+  async otherTracks(ownerId: string, exclude: string[]): Promise<Array<{ id: string; title: string; artist: string | null }>> {
+    const page = await this.tracks.list(ownerId, { sort: 'updated', pageSize: 100 });
+    const skip = new Set(exclude);
+    return page.items.filter((t) => !skip.has(t.id)).map((t) => ({ id: t.id, title: t.title, artist: t.artist ?? null }));
+  }
+
   async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {
-    const trackIds = dto.tracks.map((t) => t.trackId);
-    if (new Set(trackIds).size !== trackIds.length) throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
-    if (!dto.tracks.some((t) => t.files.length > 0)) throw new BadRequestException({ field: 'files', message: 'select at least one file to share' });
     // Refuses clearly (409, "connect it in Settings") before anything is imported.
     await this.dropbox.clientFor(ownerId);
-    const owned = await this.ownedTracks(ownerId, trackIds);
-
-    const selections: Array<{ track: Track; files: Awaited<ReturnType<LibraryService['resolveSelection']>> }> = [];
-    for (const [i, selection] of dto.tracks.entries()) {
-      const files = selection.files.length ? await this.library.resolveSelection(ownerId, selection.trackId, selection.files) : [];
-      selections.push({ track: owned[i], files });
-    }
+    const contents = await this.contents.resolve(ownerId, dto.tracks, 'not-found');
+    const owned = contents.tracks.map((t) => t.track);
 
     const now = this.clock.now();
     const expiry = dto.expiry ?? '30d';
@@ -135,10 +154,7 @@ export class SharesService {
       expiresAt: expiresAtFor(expiry, now),
       createdAt: now,
     });
-    selections.forEach(({ track, files }, position) => {
-      this.em.create(ShareTrack, { share, track, position });
-      for (const file of files) this.em.create(ShareFile, { share, file });
-    });
+    this.contents.add(share, contents);
     await this.em.flush();
     return this.get(ownerId, share.id);
   }
@@ -155,6 +171,12 @@ export class SharesService {
   /** Applies at once: the token (the URL) never changes, cached copies are dropped. */
   async update(ownerId: string, shareId: string, dto: UpdateShareDto): Promise<ShareView> {
     const share = await this.owned(ownerId, shareId);
+    if (share.revokedAt) {
+      throw new ConflictException({ message: 'This link is disabled and can no longer be changed. Create a new link to share again.', reason: 'revoked' });
+    }
+    // New contents are checked (and files not imported yet imported) before anything of the share changes.
+    const contents = dto.tracks ? await this.contents.resolve(ownerId, dto.tracks, 'bad-request') : null;
+    if (contents) await this.contents.replace(share, contents);
     if (dto.title !== undefined) share.title = dto.title ?? this.defaultTitle(share.tracks.getItems().map((t) => t.track));
     if (dto.message !== undefined) share.message = dto.message;
     if (dto.expiry !== undefined) {
@@ -173,6 +195,7 @@ export class SharesService {
     }
     await this.em.flush();
     await this.access.publish(share);
+    if (contents) this.em.clear(); // the share's collections were rewritten: read them again
     return this.get(ownerId, share.id);
   }
 
@@ -202,8 +225,15 @@ export class SharesService {
   }
 
   private async ownedTracks(ownerId: string, trackIds: string[]): Promise<Track[]> {
-    if (trackIds.length === 0) throw new BadRequestException({ field: 'tracks', message: 'choose at least one track' });
-    if (trackIds.length > MAX_SHARE_TRACKS) throw new BadRequestException({ field: 'tracks', message: `a share holds at most ${MAX_SHARE_TRACKS} tracks` });
+    if (trackIds.length === 0) {
+      throw new BadRequestException({ field: 'tracks', message: 'choose at least one track (tick them on the Tracks list, then Share selected)' });
+    }
+    if (trackIds.length > MAX_SHARE_TRACKS) {
+      throw new BadRequestException({
+        field: 'tracks',
+        message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were selected — untick some, or make several links`,
+      });
+    }
     if (trackIds.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))) {
       throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     }
@@ -226,6 +256,7 @@ export class SharesService {
       .where({ share: { $in: ids } })
       .groupBy('f.share_id')
       .execute<Array<{ share_id: string; n: number }>>('all', false);
+    const files = await this.contents.filesByShare(ids);
     const pending = await this.stats.pending(ids);
     const now = this.clock.now().getTime();
     return shares.map((share) => {
@@ -245,7 +276,12 @@ export class SharesService {
         revokedAt: share.revokedAt?.toISOString() ?? null,
         hasPassword: Boolean(share.passwordHash),
         downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
-        tracks: share.tracks.getItems().map((t) => ({ id: t.track.id, title: t.track.title })),
+        tracks: share.tracks.getItems().map((t) => ({
+          id: t.track.id,
+          title: t.track.title,
+          files: files.get(share.id)?.get(t.track.id) ?? [],
+          follow: [...t.follow],
+        })),
         fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
         stats: {
           views: share.views + p.views,
