@@ -1,4 +1,8 @@
+import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
+import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
+import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
+import { seedConnection } from '../support/dropbox';
 import { makeWav } from '../../tools/fixtures/audio';
 import { api, eventually, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf, uploadFiles } from './share-support';
 
@@ -208,6 +212,18 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(res.body.tracks[0].follow).toEqual(['project']);
       await uploadFiles(w.producer, fresh.id, { category: 'project' }, { 'Echo.als': Buffer.from('ableton '.repeat(100)) });
       await eventually(() => page(res.body.url), (html) => html.includes('Echo.als'));
+    });
+  });
+
+  describe('the Dropbox connection', () => {
+    it('a page that said "downloads are paused" is dropped as soon as Dropbox is reconnected', async () => {
+      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }] })).body as ShareBody;
+      expect(await page(share.url)).not.toMatch(/downloads are paused/i);
+      const connection = await w.t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: w.producer.id });
+      await w.t.app.get(DropboxTokensService).markExpired(connection.id, 'invalid_grant');
+      expect(await page(share.url)).toMatch(/downloads are paused/i);
+      await seedConnection(w.t, w.emulator, w.producer, { email: connection.email });
+      expect(await page(share.url)).not.toMatch(/downloads are paused/i);
     });
   });
 

@@ -3,6 +3,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { QueueName, ShareJob } from '../../src/jobs/queues';
+import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { Share } from '../../src/modules/share/entities/share.entity';
@@ -274,9 +275,9 @@ describe('share links: files served live, by permission', () => {
 
   it('when the Dropbox connection has expired the page still lists and says downloads are paused', async () => {
     const em = w.t.app.get(EntityManager).fork();
-    await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'expired', statusReason: 'invalid_grant' });
-    w.t.app.get(ShareTuning).pageCacheMs = 1;
-    await new Promise((r) => setTimeout(r, 25));
+    const connection = await em.findOneOrFail(DropboxConnection, { user: w.producer.id });
+    // As when Dropbox refuses the refresh token: the pages rendered before drop at once.
+    await w.t.app.get(DropboxTokensService).markExpired(connection.id, 'invalid_grant');
     try {
       const res = await recipient().get(`/s/${token}`);
       expect(res.status).toBe(200);
@@ -290,7 +291,6 @@ describe('share links: files served live, by permission', () => {
       expect(dl.text).toMatch(/paused/);
     } finally {
       await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'active', statusReason: null });
-      w.t.app.get(ShareTuning).pageCacheMs = new ShareTuning().pageCacheMs;
     }
   });
 });

@@ -4,6 +4,7 @@ import { Migration20261127000003_files } from './Migration20261127000003_files';
 import { Migration20261127000004_share_links } from './Migration20261127000004_share_links';
 import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
 import { Migration20261201004000_share_follow } from './Migration20261201004000_share_follow';
+import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000004_share_links', class: Migration20261127000004_share_links },
   { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
   { name: 'Migration20261201004000_share_follow', class: Migration20261201004000_share_follow },
+  { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
 ];

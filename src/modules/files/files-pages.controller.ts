@@ -174,6 +174,8 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
     missing,
     isMaster: item.isMaster,
     canBeMaster: item.imported && !missing && item.category === 'bounce' && !item.isPackage && isAudio(item.name),
+    modifiedAt: item.modifiedAt,
+    hasVersions: item.imported && !missing && !item.isPackage,
     categoryOptions: FILE_CATEGORIES.map((value) => ({ value, label: CATEGORY_LABELS[value], selected: value === item.category })),
   };
 }
@@ -720,6 +722,10 @@ export class FilesPagesController {
         { value: 'auto', label: 'Automatic (by file type)' },
         ...FILE_CATEGORIES.map((value) => ({ value, label: `${CATEGORY_FOLDERS[value]}` })),
       ],
+      // Names already in each category, so the upload form can ask "Replace or keep both?" before sending.
+      existingNames: JSON.stringify(
+        Object.fromEntries(FILE_CATEGORIES.map((c) => [c, items.filter((i) => i.category === c && i.status !== 'missing').map((i) => i.name.toLowerCase())])),
+      ),
       trackCollaborators: track.collaborators,
       availableCollaborators: all.filter((c) => !onTrack.has(c.id)),
       hasAnyCollaborators: all.length > 0,

@@ -13,12 +13,13 @@ import { LibraryChanges } from './library-changes';
 import { LibraryService } from './library.service';
 import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
 import { FilesPagesController } from './files-pages.controller';
+import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
-  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController],
+  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController, FileVersionsController],
   providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })

@@ -6,7 +6,7 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import { DropboxNotFound } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
-import type { DropboxEntry } from '../dropbox/dropbox.types';
+import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
 import { FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
@@ -30,6 +30,17 @@ export interface LibraryItem {
   isMaster: boolean;
   isPackage: boolean;
   audio: AudioInfo | null;
+  /** When the file's current revision was written in Dropbox. */
+  modifiedAt: string | null;
+}
+
+/** One revision of a library file, from Dropbox (files/list_revisions), newest first. */
+export interface FileRevisionView {
+  rev: string;
+  size: number;
+  contentHash: string | null;
+  modifiedAt: string;
+  current: boolean;
 }
 
 export interface Library {
@@ -123,6 +134,7 @@ export class LibraryService {
         size: f.size,
         contentHash: f.entry.contentHash ?? null,
         isPackage: f.isPackage,
+        modifiedAt: f.entry.serverModified ? new Date(f.entry.serverModified) : null,
       });
       created.push(file);
     }
@@ -215,6 +227,65 @@ export class LibraryService {
     return toTrackFileView(file);
   }
 
+  /** A library file's revisions in Dropbox, newest first (the current one marked). Packages (folders) have none. */
+  async revisions(ownerId: string, trackId: string, fileId: string): Promise<{ file: TrackFileView; revisions: FileRevisionView[] }> {
+    const file = await this.ownedFile(ownerId, trackId, fileId);
+    if (file.isPackage) return { file: toTrackFileView(file), revisions: [] };
+    const client = await this.dropbox.clientFor(ownerId);
+    let revisions: DropboxRevision[];
+    try {
+      revisions = await client.listRevisions(file.dropboxId);
+    } catch (err) {
+      if (err instanceof DropboxNotFound) throw new NotFoundException('this file is no longer in Dropbox');
+      throw err;
+    }
+    const current = revisions[0]?.rev;
+    return {
+      file: toTrackFileView(file),
+      revisions: revisions.map((r) => ({ rev: r.rev, size: r.size, contentHash: r.contentHash, modifiedAt: r.serverModified, current: r.rev === current })),
+    };
+  }
+
+  /**
+   * Makes an earlier revision current again (files/restore: a new revision of the same file), so every share
+   * serves it from now on. A revision the file never had is refused (400 naming rev) and nothing changes.
+   */
+  async restore(ownerId: string, trackId: string, fileId: string, rev: string): Promise<TrackFileView> {
+    const file = await this.ownedFile(ownerId, trackId, fileId);
+    if (file.isPackage) throw new BadRequestException({ field: 'rev', message: 'a package (folder) has no revisions to restore' });
+    const client = await this.dropbox.clientFor(ownerId);
+    const known = await client.listRevisions(file.dropboxId, 100).catch((err: unknown) => {
+      if (err instanceof DropboxNotFound) throw new NotFoundException('this file is no longer in Dropbox');
+      throw err;
+    });
+    if (!known.some((r) => r.rev === rev)) throw new BadRequestException({ field: 'rev', message: 'rev is not a revision of this file' });
+    const entry = rev === known[0].rev ? await client.getMetadata(file.dropboxId) : await client.restore(file.dropboxId, rev);
+    Object.assign(file, {
+      rev: entry.rev ?? null,
+      size: entry.size ?? file.size,
+      contentHash: entry.contentHash ?? null,
+      dropboxPath: entry.pathDisplay || file.dropboxPath,
+      status: 'ready',
+      modifiedAt: entry.serverModified ? new Date(entry.serverModified) : new Date(),
+    });
+    const changedBytes = entry.rev !== known[0].rev;
+    // The audio facts were those of the replaced bytes: cleared, then read again by the analysis job.
+    if (changedBytes && isAudio(file.name)) Object.assign(file, { durationSeconds: null, sampleRate: null, bitsPerSample: null, channels: null, codec: null, bitrate: null });
+    await this.em.flush();
+    await this.changes.changed([file.track.id]);
+    if (changedBytes && isAudio(file.name)) {
+      await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, { jobId: jobId('analyze', file.id, entry.rev ?? Date.now()) });
+    }
+    return toTrackFileView(file);
+  }
+
+  private async ownedFile(ownerId: string, trackId: string, fileId: string): Promise<TrackFile> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    if (!file) throw new NotFoundException('file not found');
+    return file;
+  }
+
   /** Forgets an imported file; it stays in Dropbox (and shows up as not imported). */
   async forget(ownerId: string, trackId: string, fileId: string): Promise<void> {
     const track = await this.tracks.owned(ownerId, trackId);
@@ -268,6 +339,8 @@ export class LibraryService {
     if ((seen.entry.rev ?? null) !== (file.rev ?? null)) file.rev = seen.entry.rev ?? null;
     if (seen.size !== file.size) file.size = seen.size;
     if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null)) file.contentHash = seen.entry.contentHash ?? null;
+    const modified = seen.entry.serverModified ? new Date(seen.entry.serverModified) : null;
+    if (modified && file.modifiedAt?.getTime() !== modified.getTime()) file.modifiedAt = modified;
   }
 
   private importedItem(file: TrackFile, relativePath: string): LibraryItem {
@@ -284,6 +357,7 @@ export class LibraryService {
       isMaster: file.isMaster,
       isPackage: file.isPackage,
       audio: audioInfoOf(file),
+      modifiedAt: file.modifiedAt?.toISOString() ?? null,
     };
   }
 
@@ -301,6 +375,7 @@ export class LibraryService {
       isMaster: false,
       isPackage: f.isPackage,
       audio: null,
+      modifiedAt: f.entry.serverModified ?? null,
     };
   }
 }

@@ -1,5 +1,6 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { BadRequestException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
+import { ConnectionChange, ConnectionChanges } from '../dropbox/connection-changes';
 import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
 import { Track } from '../files/entities/track.entity';
 import { TrackFile } from '../files/entities/track-file.entity';
@@ -30,10 +31,24 @@ export class ShareContentsService implements OnModuleInit {
     private readonly library: LibraryService,
     private readonly changes: LibraryChanges,
     private readonly access: ShareAccessService,
+    private readonly connections: ConnectionChanges,
   ) {}
 
   onModuleInit(): void {
     this.changes.subscribe(({ trackIds }) => this.libraryChanged(trackIds));
+    this.connections.subscribe((change) => this.connectionChanged(change));
+  }
+
+  /** The owner's Dropbox connection changed (expired, reconnected…): every page of theirs says so at once. */
+  async connectionChanged(change: ConnectionChange): Promise<void> {
+    const connection = this.em.getConnection();
+    const shares = change.userId
+      ? await connection.execute<Array<{ token: string }>>(`select token from shares where owner_id = ?`, [change.userId])
+      : await connection.execute<Array<{ token: string }>>(
+          `select s.token from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?`,
+          [change.connectionId],
+        );
+    for (const { token } of shares) await this.access.invalidatePage(token);
   }
 
   /**
