@@ -162,4 +162,30 @@ describe('new versions of files: replace on upload, revisions and restore, share
     expect(await bounceFolder()).toEqual(['Harmony.wav', 'Vocal Take 3 (2).wav', 'Vocal Take 3.wav']);
     expect((await library()).find((i) => i.name === 'Harmony.wav')).toMatchObject({ imported: true, category: 'bounce' });
   });
+
+  it('Move moves the file into the category folder in Dropbox (by id, same file on shares), taking " (2)" when the name is taken', async () => {
+    const harmony = (await library()).find((i) => i.name === 'Harmony.wav')!;
+    const sel = await selectionOf(w.producer, track.id);
+    const share = (await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [sel['Harmony.wav']] }] })).body;
+    const before = (await w.dbx.filesGetMetadata({ path: `${track.folder}/Bounces/Harmony.wav` })).result as { id: string };
+    // Someone already has a stem of that name in Dropbox.
+    await w.dbx.filesUpload({ path: `${track.folder}/Stems/Harmony.wav`, contents: take(7) });
+
+    const res = await api(w.producer).patch(`/api/v1/tracks/${track.id}/files/${harmony.id}`, { category: 'stem' });
+    expect(res.status).toBe(200);
+    expect(res.body).toMatchObject({ id: harmony.id, category: 'stem', name: 'Harmony (2).wav', dropboxPath: `${track.folder}/Stems/Harmony (2).wav` });
+    const moved = (await w.dbx.filesGetMetadata({ path: before.id })).result as { path_display: string };
+    expect(moved.path_display).toBe(`${track.folder}/Stems/Harmony (2).wav`);
+    expect((await w.dbx.filesListFolder({ path: `${track.folder}/Bounces` })).result.entries.map((e) => e.name)).not.toContain('Harmony.wav');
+    // The other stem is untouched, and the share lists the moved file (now a stem, listen only here).
+    expect(((await w.dbx.filesGetMetadata({ path: `${track.folder}/Stems/Harmony.wav` })).result as { content_hash: string }).content_hash).toBe(dropboxContentHash(take(7)));
+    expect((await w.t.client().get(`/s/${tokenOf(share.url)}`)).text).toContain('Harmony (2).wav');
+
+    // Through the page too: back to Bounces, where its old name is free again.
+    const page = await w.producer.browser.submit(`/tracks/${track.id}`, `/tracks/${track.id}/files/${harmony.id}/category`, { category: 'bounce' });
+    expect(page.status).toBe(303);
+    expect((await w.producer.browser.get(page.headers.location)).text).toContain('in your Dropbox too');
+    expect(((await w.dbx.filesGetMetadata({ path: before.id })).result as { path_display: string }).path_display).toBe(`${track.folder}/Bounces/Harmony (2).wav`);
+    expect(await downloaded(share.url, harmony.id)).toBe(dropboxContentHash(take(4)));
+  });
 });

@@ -437,7 +437,9 @@ export class FilesPagesController {
     await this.flashing(req, async () => {
       if (form.errors) throw new BadRequestException({ field: 'category', message: form.errors[0].message });
       const file = await this.library.setCategory(user.id, id, fileId, form.value.category);
-      return `${file.name} moved to ${CATEGORY_FOLDERS[file.category]}.`;
+      return file.status === 'missing'
+        ? `${file.name} is now in ${CATEGORY_FOLDERS[file.category]} here; it is missing in Dropbox, so nothing moved there.`
+        : `${file.name} moved to ${CATEGORY_FOLDERS[file.category]}, in your Dropbox too (${file.dropboxPath}).`;
     });
     res.redirect(303, `/tracks/${id}#library`);
   }

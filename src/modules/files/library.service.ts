@@ -3,11 +3,11 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { AnalyzeAudioJobData, FilesJob, jobId, QueueName } from '../../jobs/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { DropboxNotFound } from '../dropbox/dropbox.errors';
+import { DropboxConflict, DropboxNotFound } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
-import { FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
+import { CATEGORY_FOLDERS, FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { LibraryChanges } from './library-changes';
@@ -216,10 +216,20 @@ export class LibraryService {
     return toTrackFileView(file);
   }
 
+  /**
+   * Moves a file to another category: in Dropbox too, into the category's folder of the track (files/move_v2, by
+   * id, so shares and the library keep following it). A name already taken there gets " (2)"…, never overwritten.
+   * A file missing in Dropbox only changes category here.
+   */
   async setCategory(ownerId: string, trackId: string, fileId: string, category: FileCategory): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const file = await this.em.findOne(TrackFile, { id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
+    if (file.status !== 'missing' && track.dropboxFolderId) {
+      const client = await this.dropbox.clientFor(ownerId);
+      const moved = await this.moveIntoFolder(client, track, file, category);
+      if (moved) Object.assign(file, { name: moved.name, dropboxPath: moved.pathDisplay });
+    }
     file.category = category;
     if (category !== 'bounce') file.isMaster = false;
     await this.em.flush();
@@ -292,6 +302,31 @@ export class LibraryService {
     const deleted = await this.em.nativeDelete(TrackFile, { id: fileId, track });
     if (!deleted) throw new NotFoundException('file not found');
     await this.changes.changed([track.id]);
+  }
+
+  /** The file's new place in Dropbox, or null when it is already in that folder (or is gone). */
+  private async moveIntoFolder(client: DropboxAccountClient, track: Track, file: TrackFile, category: FileCategory): Promise<DropboxEntry | null> {
+    let folder: string;
+    let current: DropboxEntry;
+    try {
+      folder = `${(await client.getMetadata(track.dropboxFolderId!)).pathDisplay}/${CATEGORY_FOLDERS[category]}`;
+      current = await client.getMetadata(file.dropboxId);
+    } catch (err) {
+      if (err instanceof DropboxNotFound) return null;
+      throw err;
+    }
+    if (current.pathLower.slice(0, current.pathLower.lastIndexOf('/')) === folder.toLowerCase()) return null;
+    const dot = current.kind === 'file' ? current.name.lastIndexOf('.') : -1;
+    const stem = dot > 0 ? current.name.slice(0, dot) : current.name;
+    const ext = dot > 0 ? current.name.slice(dot) : '';
+    for (let n = 1; n <= 100; n += 1) {
+      try {
+        return await client.move(file.dropboxId, `${folder}/${n === 1 ? current.name : `${stem} (${n})${ext}`}`);
+      } catch (err) {
+        if (!(err instanceof DropboxConflict)) throw err;
+      }
+    }
+    throw new BadRequestException({ field: 'category', message: `no free name for ${current.name} in ${CATEGORY_FOLDERS[category]}` });
   }
 
   private async scan(client: DropboxAccountClient, track: Track): Promise<{ found: Found[]; folderMissing: boolean; folderPath: string | null }> {
