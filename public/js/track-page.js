@@ -10,11 +10,12 @@
     if (message && !window.confirm(message)) event.preventDefault();
   });
 
-  // "Select all not imported" in each library group; delegated, so it survives the library being refreshed.
+  // "Select all not imported" in each library group, "Select all" on the tracks list; delegated, so it survives
+  // the library being refreshed.
   document.addEventListener('change', (event) => {
     const toggle = event.target.closest('input[data-select-all]');
     if (!toggle) return;
     const group = toggle.getAttribute('data-select-all');
-    for (const box of document.querySelectorAll(`input[name="dropboxIds"][data-group="${group}"]`)) box.checked = toggle.checked;
+    for (const box of document.querySelectorAll(`input[name="dropboxIds"][data-group="${group}"], input[data-select="${group}"]`)) box.checked = toggle.checked;
   });
 })();

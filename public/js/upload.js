@@ -55,11 +55,15 @@
     row.status.textContent = `${Math.floor(row.bar.value)}% · ${words}`;
   }
 
-  function finish(row) {
+  function finish(row, upload) {
     row.bar.value = 100;
-    row.status.textContent = '100% · stored in your Dropbox';
+    const renamed = upload && upload.storedAs && upload.storedAs !== row.name;
+    const words = upload && upload.conflict === 'replace'
+      ? 'stored as a new version'
+      : renamed ? `stored in your Dropbox as “${upload.storedAs}” (both kept)` : 'stored in your Dropbox';
+    row.status.textContent = `100% · ${words}`;
     row.item.classList.add('upload-done');
-    announce(`${row.name} is stored in your Dropbox.`);
+    announce(`${row.name} is ${words}.`);
   }
 
   function fail(row, message) {
@@ -82,18 +86,19 @@
     while (sending < PARALLEL && queue.length) {
       const job = queue.shift();
       sending += 1;
-      send(job.row, job.category).finally(() => {
+      send(job.row, job.category, job.conflict).finally(() => {
         sending -= 1;
         sendNext();
       });
     }
   }
 
-  function send(row, category) {
+  function send(row, category, conflict) {
     return new Promise((resolve) => {
       const data = new FormData();
-      // The category field must come before the file: it applies to the files after it.
+      // The category and conflict fields must come before the file: they apply to the files after them.
       if (category && category !== 'auto') data.append('category', category);
+      if (conflict) data.append('conflict', conflict);
       data.append('files', row.file, row.file.name);
       const xhr = new XMLHttpRequest();
       xhr.open('POST', `/api/v1/tracks/${encodeURIComponent(trackId)}/uploads`);
@@ -150,7 +155,7 @@
           if (!row) continue;
           if (upload.status === 'done') {
             inDropbox.delete(upload.id);
-            finish(row);
+            finish(row, upload);
             finished = true;
           } else if (upload.status === 'failed') {
             inDropbox.delete(upload.id);
@@ -201,12 +206,42 @@
     }
   }
 
+  // Names already in each category: a file with one of them asks "Replace (new version)" or "Keep both" first.
+  let existing = {};
+  try {
+    existing = JSON.parse(form.getAttribute('data-existing-names') || '{}');
+  } catch (_) {
+    existing = {};
+  }
+  const question = document.getElementById('upload-conflict-question');
+  let answered = false;
+  form.addEventListener('change', (event) => {
+    if (event.target.name === 'conflict') answered = true;
+  });
+  const taken = (name, category) => {
+    const lower = name.toLowerCase();
+    const lists = category === 'auto' ? Object.values(existing) : [existing[category] || []];
+    return lists.some((names) => names.includes(lower));
+  };
+
   form.addEventListener('submit', (event) => {
     const files = Array.from(fileInput.files || []);
     if (files.length === 0) return; // the browser (or the server) says to choose a file
     event.preventDefault();
     const category = categorySelect ? categorySelect.value : 'auto';
-    for (const file of files) queue.push({ row: addRow(file), category });
+    const clashing = files.filter((file) => taken(file.name, category)).map((file) => file.name);
+    if (clashing.length && !answered && question) {
+      question.hidden = false;
+      question.textContent = `${clashing.join(', ')} ${clashing.length === 1 ? 'is' : 'are'} already there: choose Replace (new version) or Keep both, then press Upload again.`;
+      const first = form.querySelector('input[name="conflict"]:checked') || form.querySelector('input[name="conflict"]');
+      if (first) first.focus();
+      answered = true;
+      return;
+    }
+    if (question) question.hidden = true;
+    const checked = form.querySelector('input[name="conflict"]:checked');
+    const conflict = checked ? checked.value : 'rename';
+    for (const file of files) queue.push({ row: addRow(file), category, conflict });
     fileInput.value = '';
     announce(`Uploading ${files.length} file${files.length === 1 ? '' : 's'}.`);
     sendNext();

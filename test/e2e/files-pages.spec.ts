@@ -229,7 +229,8 @@ describe('the producer’s track, library and collaborator pages', () => {
 
       const mix1 = (await byName('Mix v1.wav'))!;
       const moved = await post(producer, trackPath, `${trackPath}/files/${mix1.id}/category`, { category: 'stem' });
-      expect(await flashAfter(producer, moved)).toBe('Mix v1.wav moved to Stems.');
+      // Move moves the file in Dropbox too, into the track's Stems folder.
+      expect(await flashAfter(producer, moved)).toBe('Mix v1.wav moved to Stems, in your Dropbox too (/Producer Dashboard/Night Bus/Stems/Mix v1.wav).');
       const badCategory = await post(producer, trackPath, `${trackPath}/files/${mix1.id}/category`, { category: 'loops' });
       expect(await flashAfter(producer, badCategory)).toMatch(/^Category must be one of bounce, project, stem/);
       expect((await byName('Mix v1.wav'))!.category).toBe('stem');

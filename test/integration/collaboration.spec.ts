@@ -242,7 +242,19 @@ describe('share with collaborators', () => {
       expect(after.text).toMatch(/No email on file/);
       expect(after.text).not.toMatch(/http-equiv="refresh"/); // only while running
 
-      const reset = await producer.browser.submit(page, `${page}/reset`, {});
+      // Irreversible actions ask first, on a page of their own (no JavaScript needed); unconfirmed, nothing changes.
+      const max = (await collabStatus(producer, track.id)).members.find((m: { name: string }) => m.name === 'Max') as { collaboratorId: string };
+      const removeAsked = await producer.browser.submit(page, `${page}/members/${max.collaboratorId}/remove`, {});
+      expect(removeAsked.status).toBe(200);
+      expect(removeAsked.text).toContain('Remove their access?');
+      expect(removeAsked.text).toContain('Max is removed from the shared Dropbox folder');
+      const resetAsked = await producer.browser.submit(page, `${page}/reset`, {});
+      expect(resetAsked.status).toBe(200);
+      expect(resetAsked.text).toContain('Reset sharing with collaborators?');
+      expect(resetAsked.text).toContain(`action="${page}/reset"`);
+      expect((await collabStatus(producer, track.id)).status).toBe('done');
+
+      const reset = await producer.browser.submit(page, `${page}/reset`, { confirm: 'yes' });
       expect(reset.status).toBe(303);
       const flash = await producer.browser.get(page);
       expect(flash.text).toMatch(/left as they are/);

@@ -108,7 +108,13 @@ describe('connecting Dropbox in Settings (OAuth code flow with PKCE, against the
   it('disconnects: revokes the token at Dropbox and forgets it', async () => {
     const [connection] = await connections();
     expect(connection).toBeDefined();
-    const res = await producer.browser.submit('/settings', '/settings/dropbox/disconnect', {});
+    // The Disconnect button asks first (a page, no JavaScript needed); unconfirmed, nothing changes.
+    const asked = await producer.browser.submit('/settings', '/settings/dropbox/disconnect', {});
+    expect(asked.status).toBe(200);
+    expect(asked.text).toContain('Disconnect Dropbox?');
+    expect(asked.text).toContain('name="confirm" value="yes"');
+    expect(await connections()).toHaveLength(1);
+    const res = await producer.browser.submit('/settings', '/settings/dropbox/disconnect', { confirm: 'yes' });
     expect(res.status).toBe(303);
     expect(await connections()).toHaveLength(0);
     expect(emulator.control.counters().callsByRoute['auth/token/revoke']).toBeGreaterThanOrEqual(1);

@@ -3,11 +3,11 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { QueueName, ShareJob } from '../../src/jobs/queues';
+import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { Share } from '../../src/modules/share/entities/share.entity';
-import { ShareAccessService } from '../../src/modules/share/share-access.service';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
@@ -307,10 +307,9 @@ describe('share links: files served live, by permission', () => {
 
   it('when the Dropbox connection has expired the page still lists and says downloads are paused', async () => {
     const em = w.t.app.get(EntityManager).fork();
-    await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'expired', statusReason: 'invalid_grant' });
-    w.t.app.get(ShareTuning).pageCacheMs = 1;
-    // A page rendered earlier is kept for the page cache time it was stored with.
-    await w.t.app.get(ShareAccessService).invalidatePage(token);
+    const connection = await em.findOneOrFail(DropboxConnection, { user: w.producer.id });
+    // As when Dropbox refuses the refresh token: the pages rendered before drop at once.
+    await w.t.app.get(DropboxTokensService).markExpired(connection.id, 'invalid_grant');
     try {
       const res = await recipient().get(`/s/${token}`);
       expect(res.status).toBe(200);
@@ -324,7 +323,6 @@ describe('share links: files served live, by permission', () => {
       expect(dl.text).toMatch(/paused/);
     } finally {
       await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'active', statusReason: null });
-      w.t.app.get(ShareTuning).pageCacheMs = new ShareTuning().pageCacheMs;
     }
   });
 });

@@ -149,3 +149,23 @@ export async function fetchBytes(url: string, headers: Record<string, string> = 
 export function tokenOf(url: string): string {
   return new URL(url).pathname.split('/')[2];
 }
+
+/** Polls `read` until `ok` holds: waits for an outcome (a job finishing), never for a moment. */
+export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    if (ok(value)) return value;
+    if (Date.now() > deadline) throw new Error(`still not there after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Uploads files through the uploads API (multipart), with form fields before them (`category`, `conflict`). */
+export async function uploadFiles(user: TestUser, trackId: string, fields: Record<string, string>, files: Record<string, Buffer>) {
+  const csrf = await user.browser.csrfFrom('/settings');
+  let req = user.browser.agent.post(`/api/v1/tracks/${trackId}/uploads`).set('X-CSRF-Token', csrf);
+  for (const [name, value] of Object.entries(fields)) req = req.field(name, value);
+  for (const [name, bytes] of Object.entries(files)) req = req.attach('files', bytes, name);
+  return req;
+}

@@ -153,7 +153,7 @@ describe('share links: the Share tab, management and access rules', () => {
       const imported = await selectionOf(w.other, theirs.id);
       const res = await create({ tracks: [{ trackId: track.id, files: [imported['Theirs.wav']] }] });
       expect(res.status).toBe(400);
-      expect(res.body.errors[0].field).toBe('files');
+      expect(res.body.errors[0].field).toBe('tracks.0.files');
       // their track is not ours: 404, as if it did not exist
       expect((await create({ tracks: [{ trackId: theirs.id, files: [imported['Theirs.wav']] }] })).status).toBe(404);
     });
@@ -272,7 +272,12 @@ describe('share links: the Share tab, management and access rules', () => {
       expect((await w.t.client().get(`/s/${token}/artwork/${track.id}`)).status).toBe(410);
       // from the management page too
       const other = await create({ tracks: [everything()] });
-      const revoked = await w.producer.browser.submit(`/shares/${other.body.id}`, `/shares/${other.body.id}/revoke`, {});
+      // The button leads to a confirmation; posting without it only asks again and changes nothing.
+      const unconfirmed = await w.producer.browser.submit(`/shares/${other.body.id}`, `/shares/${other.body.id}/revoke`, {});
+      expect(unconfirmed.status).toBe(200);
+      expect(unconfirmed.text).toContain('Disable this link?');
+      expect((await page(tokenOf(other.body.url))).status).toBe(200);
+      const revoked = await w.producer.browser.submit(`/shares/${other.body.id}/revoke`, `/shares/${other.body.id}/revoke`, { confirm: 'yes' });
       expect(revoked.status).toBe(303);
       expect((await page(tokenOf(other.body.url))).status).toBe(410);
     });

@@ -89,7 +89,7 @@ describe('security: Dropbox tokens never reach the logs or the database in clear
     const rows = JSON.stringify((await pg.query('select * from dropbox_connections')).rows);
     await pg.end();
 
-    await browser.submit('/settings', '/settings/dropbox/disconnect', {});
+    await browser.submit('/settings', '/settings/dropbox/disconnect', { confirm: 'yes' });
     await new Promise((r) => setTimeout(r, 500)); // let the last log lines flush
     await emulator.close();
     const state = JSON.parse(readFileSync(join(emulatorDir, 'state.json'), 'utf8')) as {

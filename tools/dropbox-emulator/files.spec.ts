@@ -148,6 +148,14 @@ describe('files routes', () => {
     const moved = await fixture.dbx.filesMoveV2({ from_path: file.id, to_path: '/moved/Dest.txt' });
     expect(moved.result.metadata).toMatchObject({ '.tag': 'file', id: file.id, path_display: '/moved/Dest.txt' });
 
+    // A taken name is a conflict under `to` (autorename off), and the file stays where it was.
+    await fixture.dbx.filesUpload({ path: '/moved/Taken.txt', contents: Buffer.from('other') });
+    const taken = await dropboxError<files.RelocationError>(fixture.dbx.filesMoveV2({ from_path: file.id, to_path: '/moved/taken.txt' }));
+    expect(taken.status).toBe(409);
+    expect(taken.error.error_summary).toMatch(/^to\/conflict\/file/);
+    expect((await fixture.dbx.filesGetMetadata({ path: file.id })).result).toMatchObject({ path_display: '/moved/Dest.txt' });
+    await fixture.dbx.filesDeleteV2({ path: '/moved/Taken.txt' });
+
     const intoItself = await dropboxError<files.RelocationError>(
       fixture.dbx.filesMoveV2({ from_path: '/moved', to_path: '/moved/inner' }),
     );

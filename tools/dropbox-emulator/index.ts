@@ -72,7 +72,11 @@ async function collectGarbage(emulator: Emulator): Promise<void> {
   const state = emulator.state.toJSON();
   const blobs = new Set<string>(state.tempLinks.map((link) => link.blob));
   for (const entries of Object.values(state.entries)) {
-    for (const entry of entries) if (entry.tag === 'file') blobs.add(entry.blob);
+    for (const entry of entries) {
+      if (entry.tag !== 'file') continue;
+      blobs.add(entry.blob);
+      for (const revision of entry.revisions ?? []) blobs.add(revision.blob);
+    }
   }
   await emulator.blobs.collectGarbage(blobs, new Set(state.uploadSessions.map((session) => session.file)));
 }

@@ -18,6 +18,14 @@ export interface StoredContent {
   contentHash: string;
 }
 
+/** An earlier revision of a file: its bytes and when they were written. */
+export interface FileRevision extends StoredContent {
+  rev: string;
+  clientModified: string;
+  serverModified: string;
+  modifiedBy: string;
+}
+
 export interface FileEntry extends StoredContent {
   tag: 'file';
   id: string;
@@ -27,7 +35,12 @@ export interface FileEntry extends StoredContent {
   clientModified: string;
   serverModified: string;
   modifiedBy: string;
+  /** Earlier revisions, newest first (files/list_revisions, files/restore); capped like Dropbox's history. */
+  revisions?: FileRevision[];
 }
+
+/** How many earlier revisions a file keeps (Dropbox keeps them for 30 days or more; tests need a handful). */
+export const MAX_REVISIONS = 100;
 
 export type Entry = FolderEntry | FileEntry;
 
@@ -143,14 +156,46 @@ export class Namespace {
     const overwrite = options.mode === 'overwrite' || (options.mode === 'update' && options.rev === existing.rev);
     if (!overwrite) return this.conflict('file', pathDisplay, content, options);
 
-    Object.assign(existing, content, {
+    this.writeRevision(existing, content, options.clientModified ?? dropboxTimestamp(), options.modifiedBy);
+    return { entry: existing, written: true };
+  }
+
+  /**
+   * files/restore: the bytes of an earlier revision become a new revision of the same file (same id, new rev), as
+   * on Dropbox; the revision being replaced joins the history. Restoring the current revision changes nothing.
+   */
+  restore(file: FileEntry, rev: string, modifiedBy: string): FileEntry {
+    if (rev === file.rev) return file;
+    const earlier = file.revisions?.find((r) => r.rev === rev);
+    if (!earlier) throw new OperationFailure('other', u('invalid_revision'));
+    this.writeRevision(file, earlier, earlier.clientModified, modifiedBy);
+    return file;
+  }
+
+  /** A file's revisions, newest first, the current one included. */
+  revisionsOf(file: FileEntry): FileRevision[] {
+    const current: FileRevision = {
+      rev: file.rev,
+      blob: file.blob,
+      size: file.size,
+      contentHash: file.contentHash,
+      clientModified: file.clientModified,
+      serverModified: file.serverModified,
+      modifiedBy: file.modifiedBy,
+    };
+    return [current, ...(file.revisions ?? [])];
+  }
+
+  private writeRevision(file: FileEntry, content: StoredContent, clientModified: string, modifiedBy: string): void {
+    const previous = this.revisionsOf(file)[0];
+    file.revisions = [previous, ...(file.revisions ?? [])].slice(0, MAX_REVISIONS);
+    Object.assign(file, { blob: content.blob, size: content.size, contentHash: content.contentHash }, {
       rev: newRev(),
       serverModified: dropboxTimestamp(),
-      clientModified: options.clientModified ?? dropboxTimestamp(),
-      modifiedBy: options.modifiedBy,
+      clientModified,
+      modifiedBy,
     });
-    this.record(existing);
-    return { entry: existing, written: true };
+    this.record(file);
   }
 
   /** Removes an entry and, for a folder, everything below it; returns what was removed. */

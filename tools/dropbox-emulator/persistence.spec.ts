@@ -57,8 +57,10 @@ describe('persistence and the CLI', () => {
       const reset = await dropboxError(again.filesListFolderContinue({ cursor }));
       expect(reset.error.error_summary).toBe('reset/..');
 
-      // The overwritten revision had no link left to it: its blob was collected at start-up.
-      expect(await readdir(join(dataDir, 'blobs'))).toHaveLength(2);
+      // The overwritten revision stays in the file's history (list_revisions, restore), so its bytes stay too.
+      expect(await readdir(join(dataDir, 'blobs'))).toHaveLength(3);
+      const history = (await again.filesListRevisions({ path: file.id })).result.entries;
+      expect(history).toHaveLength(2);
     } finally {
       await second.close();
     }

@@ -6,6 +6,8 @@ import { Migration20261127000005_collaboration } from './Migration20261127000005
 import { Migration20261201000001_media_previews } from './Migration20261201000001_media_previews';
 import { Migration20261201001000_share_token_hashes } from './Migration20261201001000_share_token_hashes';
 import { Migration20261201003000_dropbox_storage_full } from './Migration20261201003000_dropbox_storage_full';
+import { Migration20261201004000_share_follow } from './Migration20261201004000_share_follow';
+import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -20,4 +22,6 @@ export const MIGRATIONS = [
   { name: 'Migration20261201000001_media_previews', class: Migration20261201000001_media_previews },
   { name: 'Migration20261201001000_share_token_hashes', class: Migration20261201001000_share_token_hashes },
   { name: 'Migration20261201003000_dropbox_storage_full', class: Migration20261201003000_dropbox_storage_full },
+  { name: 'Migration20261201004000_share_follow', class: Migration20261201004000_share_follow },
+  { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
 ];

@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Render, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { isConfirmed, renderConfirmation } from '../../common/http/confirm';
 import { validateForm } from '../../common/http/validation';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
@@ -60,7 +61,19 @@ export class CollaborationController {
   }
 
   @Post('reset')
-  async reset(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Res() res: Response) {
+  async reset(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
+    if (!isConfirmed(body)) {
+      const view = await this.collaboration.status(user.id, id);
+      return renderConfirmation(res, {
+        heading: 'Reset sharing with collaborators?',
+        message: `The pipeline of “${view.trackTitle}” stops and is forgotten here: the track shows as not shared with collaborators, and its progress and states are cleared. This cannot be undone.`,
+        caveat: 'The Dropbox folder and its members stay as they are in Dropbox; sharing again reuses that folder.',
+        action: `/tracks/${id}/collaboration/reset`,
+        confirmLabel: 'Reset',
+        cancelUrl: `/tracks/${id}/collaboration`,
+        nav: 'tracks',
+      });
+    }
     await this.collaboration.reset(user.id, id);
     return this.back(res, id, 'Reset: the track is no longer shared with collaborators here. The Dropbox folder and its members were left as they are.');
   }
@@ -76,8 +89,22 @@ export class CollaborationController {
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', uuid) id: string,
     @Param('collaboratorId', uuid) collaboratorId: string,
+    @Body() body: FormBody,
     @Res() res: Response,
   ) {
+    if (!isConfirmed(body)) {
+      const view = await this.collaboration.status(user.id, id);
+      const member = view.members.find((m) => m.collaboratorId === collaboratorId);
+      return renderConfirmation(res, {
+        heading: 'Remove their access?',
+        message: `${member?.name ?? 'This collaborator'} is removed from the shared Dropbox folder of “${view.trackTitle}” and can no longer open it. To give access again, share with them once more.`,
+        caveat: 'Files they already copied or downloaded stay with them.',
+        action: `/tracks/${id}/collaboration/members/${collaboratorId}/remove`,
+        confirmLabel: 'Remove access',
+        cancelUrl: `/tracks/${id}/collaboration`,
+        nav: 'tracks',
+      });
+    }
     await this.collaboration.removeAccess(user.id, id, collaboratorId);
     return this.back(res, id, 'Their access to the shared folder was removed.');
   }

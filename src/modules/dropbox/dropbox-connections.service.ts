@@ -5,6 +5,7 @@ import { User } from '../accounts/entities/user.entity';
 import { DropboxAuthExpired, DropboxError } from './dropbox.errors';
 import { DropboxAccountClient, DropboxGateway } from './dropbox.gateway';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
+import { ConnectionChanges } from './connection-changes';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import { DropboxConnection } from './entities/dropbox-connection.entity';
 import type { DropboxAccountInfo } from './dropbox.types';
@@ -59,6 +60,7 @@ export class DropboxConnectionsService {
     private readonly oauth: DropboxOAuthClient,
     private readonly tokens: DropboxTokensService,
     private readonly gateway: DropboxGateway,
+    private readonly changes: ConnectionChanges,
   ) {}
 
   get configured(): boolean {
@@ -142,6 +144,8 @@ export class DropboxConnectionsService {
     connection.connectedAt = new Date();
     em.persist(connection);
     await em.flush();
+    // Share pages rendered while it was expired said "downloads are paused": they go at once.
+    await this.changes.changed({ userId });
     return this.toView(connection);
   }
 
@@ -158,6 +162,7 @@ export class DropboxConnectionsService {
       this.logger.warn({ userId, error: err.message }, 'could not revoke the Dropbox token; forgetting it anyway');
     }
     await em.nativeDelete(DropboxConnection, { id: connection.id });
+    await this.changes.changed({ userId });
     return true;
   }
 

@@ -1,6 +1,7 @@
-import { Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Post, Query, Req, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiExcludeEndpoint, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { isConfirmed, renderConfirmation } from '../../common/http/confirm';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { DropboxError } from './dropbox.errors';
@@ -60,7 +61,24 @@ export class DropboxSettingsController {
 
   @ApiExcludeEndpoint()
   @Post('settings/dropbox/disconnect')
-  async disconnectForm(@CurrentUser() user: AuthenticatedUser, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async disconnectForm(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (!isConfirmed(body)) {
+      return renderConfirmation(res, {
+        heading: 'Disconnect Dropbox?',
+        message:
+          'The server forgets your Dropbox connection and revokes its access. Share links stop serving files (their pages say downloads are paused), uploads and collaboration wait, until you connect again.',
+        caveat: 'Your files in Dropbox are untouched. Connecting the same account again brings everything back.',
+        action: '/settings/dropbox/disconnect',
+        confirmLabel: 'Disconnect',
+        cancelUrl: SETTINGS,
+        nav: 'settings',
+      });
+    }
     const removed = await this.connections.disconnect(user.id);
     req.session.flash = removed
       ? { kind: 'success', message: 'Dropbox disconnected. Your files in Dropbox are untouched.' }

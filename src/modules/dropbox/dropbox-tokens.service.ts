@@ -3,6 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
+import { ConnectionChanges } from './connection-changes';
 import { DropboxAuthExpired, DropboxSpaceUsage } from './dropbox.errors';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { DropboxConnection } from './entities/dropbox-connection.entity';
@@ -28,6 +29,7 @@ export class DropboxTokensService {
     private readonly box: SecretBox,
     private readonly redis: RedisService,
     private readonly oauth: DropboxOAuthClient,
+    private readonly changes: ConnectionChanges,
   ) {}
 
   sealRefreshToken(connectionId: string, token: string): string {
@@ -72,6 +74,7 @@ export class DropboxTokensService {
       { id: connectionId },
       { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
     );
+    await this.changes.changed({ connectionId });
   }
 
   /** Dropbox refused a write because the account is full: remembered until a write succeeds. */

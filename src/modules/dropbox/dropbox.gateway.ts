@@ -29,6 +29,7 @@ import type {
   DropboxCallEvent,
   DropboxCallObserver,
   DropboxEntry,
+  DropboxRevision,
   FolderAccessLevel,
   FolderMembers,
   FolderMemberSelector,
@@ -394,6 +395,28 @@ export class DropboxAccountClient {
     }
   }
 
+  /** The file's revisions, newest first (the current one included). */
+  async listRevisions(pathOrId: string, limit = 20): Promise<DropboxRevision[]> {
+    const result = await this.call('files/list_revisions', 'read', (dbx) =>
+      dbx.filesListRevisions({ path: pathOrId, mode: { '.tag': pathOrId.startsWith('id:') ? 'id' : 'path' }, limit }),
+    );
+    return result.entries.map((e) => ({ rev: e.rev, size: e.size, contentHash: e.content_hash ?? null, serverModified: e.server_modified }));
+  }
+
+  /** Makes an earlier revision current again: a new revision of the same file. */
+  async restore(pathOrId: string, rev: string): Promise<DropboxEntry> {
+    const meta = await this.call('files/restore', 'write', (dbx) => dbx.filesRestore({ path: pathOrId, rev }));
+    return toEntry({ ...meta, '.tag': 'file' } as files.FileMetadataReference)!;
+  }
+
+  /** Moves a file or folder (followed by id, so it keeps its id); a taken name is a DropboxConflict. */
+  async move(fromPathOrId: string, toPath: string): Promise<DropboxEntry> {
+    const result = await this.call('files/move_v2', 'write', (dbx) =>
+      dbx.filesMoveV2({ from_path: fromPathOrId, to_path: toPath, autorename: false, allow_ownership_transfer: false }),
+    );
+    return toEntry(result.metadata as files.FileMetadataReference | files.FolderMetadataReference)!;
+  }
+
   /** A fresh 4-hour link; callers normally go through TemporaryLinksService, which caches it. */
   async temporaryLink(pathOrId: string): Promise<TemporaryLink> {
     const result = await this.call('files/get_temporary_link', 'read', (dbx) => dbx.filesGetTemporaryLink({ path: pathOrId }));
@@ -418,7 +441,7 @@ export class DropboxAccountClient {
     const chunkSize = this.gateway.uploadChunkBytes;
     const commit: files.CommitInfo = {
       path,
-      mode: { '.tag': options.mode ?? 'add' },
+      mode: typeof options.mode === 'object' ? { '.tag': 'update', update: options.mode.update } : { '.tag': options.mode ?? 'add' },
       autorename: options.autorename ?? false,
       mute: true,
     };

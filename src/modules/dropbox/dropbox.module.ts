@@ -1,5 +1,6 @@
 import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { Module } from '@nestjs/common';
+import { ConnectionChanges } from './connection-changes';
 import { DropboxGateway } from './dropbox.gateway';
 import { DropboxConnectionsService } from './dropbox-connections.service';
 import { DropboxOAuthClient } from './dropbox-oauth.client';
@@ -11,7 +12,7 @@ import { TemporaryLinksService } from './temporary-links.service';
 @Module({
   imports: [MikroOrmModule.forFeature([DropboxConnection])],
   controllers: [DropboxSettingsController],
-  providers: [DropboxOAuthClient, DropboxTokensService, DropboxGateway, DropboxConnectionsService, TemporaryLinksService],
-  exports: [DropboxConnectionsService, DropboxGateway, TemporaryLinksService],
+  providers: [ConnectionChanges, DropboxOAuthClient, DropboxTokensService, DropboxGateway, DropboxConnectionsService, TemporaryLinksService],
+  exports: [ConnectionChanges, DropboxConnectionsService, DropboxGateway, TemporaryLinksService],
 })
 export class DropboxModule {}

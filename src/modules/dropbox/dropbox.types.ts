@@ -48,8 +48,17 @@ export interface UploadSource {
   close?(): Promise<void>;
 }
 
+/** One revision of a file (files/list_revisions), newest first. */
+export interface DropboxRevision {
+  rev: string;
+  size: number;
+  contentHash: string | null;
+  serverModified: string;
+}
+
 export interface UploadOptions {
-  mode?: 'add' | 'overwrite';
+  /** `{ update: rev }` writes a new revision of the file at that revision (same id), else a conflict. */
+  mode?: 'add' | 'overwrite' | { update: string };
   autorename?: boolean;
   checkpoint?: UploadCheckpoint | null;
   onCheckpoint?: (checkpoint: UploadCheckpoint | null) => Promise<void>;

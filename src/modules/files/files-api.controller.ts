@@ -19,7 +19,7 @@ import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaboratorsService } from './collaborators.service';
 import { AssignCollaboratorDto, CollaboratorDto } from './dto/collaborator.dto';
-import { ImportFilesDto, UpdateTrackFileDto } from './dto/library.dto';
+import { ImportFilesDto, RestoreRevisionDto, UpdateTrackFileDto } from './dto/library.dto';
 import { CreateTrackDto, ListTracksQuery, UpdateTrackDto } from './dto/track.dto';
 import { LibraryService } from './library.service';
 import { TracksService } from './tracks.service';
@@ -114,6 +114,24 @@ export class TracksApiController {
     return this.library.setMaster(user.id, id, fileId);
   }
 
+  @ApiOperation({ summary: "An imported file's revisions in Dropbox, newest first (the current one marked)" })
+  @Get(':id/files/:fileId/revisions')
+  revisions(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Param('fileId', uuid) fileId: string) {
+    return this.library.revisions(user.id, id, fileId);
+  }
+
+  @ApiOperation({ summary: 'Make an earlier revision current again (a new revision of the same file; every share serves it)' })
+  @Post(':id/files/:fileId/restore')
+  @HttpCode(200)
+  restore(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('fileId', uuid) fileId: string,
+    @Body() dto: RestoreRevisionDto,
+  ) {
+    return this.library.restore(user.id, id, fileId, dto.rev);
+  }
+
   @ApiOperation({ summary: 'Forget an imported file (it stays in Dropbox)' })
   @Delete(':id/files/:fileId')
   @HttpCode(204)
@@ -121,12 +139,21 @@ export class TracksApiController {
     await this.library.forget(user.id, id, fileId);
   }
 
-  @ApiOperation({ summary: 'Upload files (multipart/form-data; optional `category` field before the files)' })
+  @ApiOperation({
+    summary:
+      'Upload files (multipart/form-data; optional `category` and `conflict` fields before the files they apply to). ' +
+      '`conflict=replace`: a file of the same name in that category gets a new version (same file, same id, on every share); ' +
+      '`rename` (default): both are kept, the new one renamed "name (2).ext"',
+  })
   @ApiConsumes('multipart/form-data')
   @ApiBody({
     schema: {
       type: 'object',
-      properties: { category: { type: 'string', enum: ['auto', 'bounce', 'project', 'stem'] }, files: { type: 'array', items: { type: 'string', format: 'binary' } } },
+      properties: {
+        category: { type: 'string', enum: ['auto', 'bounce', 'project', 'stem'] },
+        conflict: { type: 'string', enum: ['rename', 'replace'], default: 'rename' },
+        files: { type: 'array', items: { type: 'string', format: 'binary' } },
+      },
     },
   })
   @Post(':id/uploads')

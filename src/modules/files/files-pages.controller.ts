@@ -174,6 +174,8 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
     missing,
     isMaster: item.isMaster,
     canBeMaster: item.imported && !missing && item.category === 'bounce' && !item.isPackage && isAudio(item.name),
+    modifiedAt: item.modifiedAt,
+    hasVersions: item.imported && !missing && !item.isPackage,
     categoryOptions: FILE_CATEGORIES.map((value) => ({ value, label: CATEGORY_LABELS[value], selected: value === item.category })),
   };
 }
@@ -435,7 +437,9 @@ export class FilesPagesController {
     await this.flashing(req, async () => {
       if (form.errors) throw new BadRequestException({ field: 'category', message: form.errors[0].message });
       const file = await this.library.setCategory(user.id, id, fileId, form.value.category);
-      return `${file.name} moved to ${CATEGORY_FOLDERS[file.category]}.`;
+      return file.status === 'missing'
+        ? `${file.name} is now in ${CATEGORY_FOLDERS[file.category]} here; it is missing in Dropbox, so nothing moved there.`
+        : `${file.name} moved to ${CATEGORY_FOLDERS[file.category]}, in your Dropbox too (${file.dropboxPath}).`;
     });
     res.redirect(303, `/tracks/${id}#library`);
   }
@@ -640,12 +644,14 @@ export class FilesPagesController {
     // A hand-edited query string falls back to the defaults rather than an error page.
     const query: ListTracksQuery = checked.value ?? {};
     const page = await this.tracks.list(user.id, { ...query, pageSize: 20 });
-    const link = (n: number) => {
+    const link = (n: number, selectAll = false) => {
       const params = new URLSearchParams();
       if (query.q) params.set('q', query.q);
       if (query.sort) params.set('sort', query.sort);
       if (query.dir) params.set('dir', query.dir);
       if (n > 1) params.set('page', String(n));
+      // Without JavaScript, "Select all" is this page again with every box ticked.
+      if (selectAll) params.set('select', 'all');
       const text = params.toString();
       return text ? `/tracks?${text}` : '/tracks';
     };
@@ -663,6 +669,8 @@ export class FilesPagesController {
         { value: 'desc', label: 'Descending', selected: query.dir === 'desc' },
       ],
       tracks: page.items.map(trackRow),
+      selectAll: rawQuery.select === 'all',
+      selectAllUrl: `${link(page.page, true)}#list-title`,
       total: page.total,
       totalText: plural(page.total, 'track'),
       searching: Boolean(query.q),
@@ -731,6 +739,10 @@ export class FilesPagesController {
         { value: 'auto', label: 'Automatic (by file type)' },
         ...FILE_CATEGORIES.map((value) => ({ value, label: `${CATEGORY_FOLDERS[value]}` })),
       ],
+      // Names already in each category, so the upload form can ask "Replace or keep both?" before sending.
+      existingNames: JSON.stringify(
+        Object.fromEntries(FILE_CATEGORIES.map((c) => [c, items.filter((i) => i.category === c && i.status !== 'missing').map((i) => i.name.toLowerCase())])),
+      ),
       trackCollaborators: track.collaborators,
       availableCollaborators: all.filter((c) => !onTrack.has(c.id)),
       hasAnyCollaborators: all.length > 0,

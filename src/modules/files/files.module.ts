@@ -9,16 +9,18 @@ import { TrackArtwork } from './entities/track-artwork.entity';
 import { TrackCollaborator } from './entities/track-collaborator.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { Upload } from './entities/upload.entity';
+import { LibraryChanges } from './library-changes';
 import { LibraryService } from './library.service';
 import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
 import { FilesPagesController } from './files-pages.controller';
+import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
-  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController],
-  providers: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
-  exports: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController, FileVersionsController],
+  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

@@ -3,13 +3,14 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { AnalyzeAudioJobData, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { DropboxNotFound } from '../dropbox/dropbox.errors';
+import { DropboxConflict, DropboxNotFound } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
-import type { DropboxEntry } from '../dropbox/dropbox.types';
-import { FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
+import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
+import { CATEGORY_FOLDERS, FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
+import { LibraryChanges } from './library-changes';
 import { TracksService } from './tracks.service';
 import { audioInfoOf, AudioInfo, toTrackFileView, TrackFileView } from './views';
 
@@ -29,6 +30,17 @@ export interface LibraryItem {
   isMaster: boolean;
   isPackage: boolean;
   audio: AudioInfo | null;
+  /** When the file's current revision was written in Dropbox. */
+  modifiedAt: string | null;
+}
+
+/** One revision of a library file, from Dropbox (files/list_revisions), newest first. */
+export interface FileRevisionView {
+  rev: string;
+  size: number;
+  contentHash: string | null;
+  modifiedAt: string;
+  current: boolean;
 }
 
 export interface Library {
@@ -65,6 +77,7 @@ export class LibraryService {
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
     @InjectQueue(QueueName.Media) private readonly media: Queue,
+    private readonly changes: LibraryChanges,
   ) {}
 
   async library(ownerId: string, trackId: string): Promise<Library> {
@@ -122,10 +135,12 @@ export class LibraryService {
         size: f.size,
         contentHash: f.entry.contentHash ?? null,
         isPackage: f.isPackage,
+        modifiedAt: f.entry.serverModified ? new Date(f.entry.serverModified) : null,
       });
       created.push(file);
     }
     await this.em.persistAndFlush(created);
+    await this.changes.changed([track.id]);
     const audio = created.filter((f) => !f.isPackage && isAudio(f.name));
     if (audio.length) {
       await this.queue.addBulk(
@@ -165,10 +180,6 @@ export class LibraryService {
     return [...all.values()];
   }
 
-  /**
-   * What another part of the product learned about a file from Dropbox (a share link serving it): its current
-   * revision, or that it is gone. Only these columns change.
-   */
   /** The track's imported files as this server knows them (no Dropbox call), master first, then by name. */
   async importedFiles(ownerId: string, trackId: string): Promise<{ track: Track; files: TrackFile[] }> {
     const track = await this.tracks.owned(ownerId, trackId);
@@ -184,7 +195,10 @@ export class LibraryService {
     return file;
   }
 
-  /** A new revision seen in Dropbox becomes the file's; an audio file gets the new revision's preview built. */
+  /**
+   * What another part of the product learned about a file from Dropbox (a share link serving it): its current
+   * revision, or that it is gone. Only these columns change. A new revision of an audio file gets its preview built.
+   */
   async recordRevision(fileId: string, live: { rev: string; size: number; contentHash: string | null }): Promise<void> {
     const em = this.em.fork();
     await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
@@ -208,6 +222,7 @@ export class LibraryService {
       await em.nativeUpdate(TrackFile, { id: file.id }, { isMaster: true });
     });
     file.isMaster = true;
+    await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
 
@@ -218,16 +233,81 @@ export class LibraryService {
     if (!file) throw new NotFoundException('file not found');
     file.isMaster = false;
     await this.em.flush();
+    await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
 
+  /**
+   * Moves a file to another category: in Dropbox too, into the category's folder of the track (files/move_v2, by
+   * id, so shares and the library keep following it). A name already taken there gets " (2)"…, never overwritten.
+   * A file missing in Dropbox only changes category here.
+   */
   async setCategory(ownerId: string, trackId: string, fileId: string, category: FileCategory): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const file = await this.em.findOne(TrackFile, { id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
+    if (file.status !== 'missing' && track.dropboxFolderId) {
+      const client = await this.dropbox.clientFor(ownerId);
+      const moved = await this.moveIntoFolder(client, track, file, category);
+      if (moved) Object.assign(file, { name: moved.name, dropboxPath: moved.pathDisplay });
+    }
     file.category = category;
     if (category !== 'bounce') file.isMaster = false;
     await this.em.flush();
+    await this.changes.changed([track.id]);
+    return toTrackFileView(file);
+  }
+
+  /** A library file's revisions in Dropbox, newest first (the current one marked). Packages (folders) have none. */
+  async revisions(ownerId: string, trackId: string, fileId: string): Promise<{ file: TrackFileView; revisions: FileRevisionView[] }> {
+    const file = await this.ownedFile(ownerId, trackId, fileId);
+    if (file.isPackage) return { file: toTrackFileView(file), revisions: [] };
+    const client = await this.dropbox.clientFor(ownerId);
+    let revisions: DropboxRevision[];
+    try {
+      revisions = await client.listRevisions(file.dropboxId);
+    } catch (err) {
+      if (err instanceof DropboxNotFound) throw new NotFoundException('this file is no longer in Dropbox');
+      throw err;
+    }
+    const current = revisions[0]?.rev;
+    return {
+      file: toTrackFileView(file),
+      revisions: revisions.map((r) => ({ rev: r.rev, size: r.size, contentHash: r.contentHash, modifiedAt: r.serverModified, current: r.rev === current })),
+    };
+  }
+
+  /**
+   * Makes an earlier revision current again (files/restore: a new revision of the same file), so every share
+   * serves it from now on. A revision the file never had is refused (400 naming rev) and nothing changes.
+   */
+  async restore(ownerId: string, trackId: string, fileId: string, rev: string): Promise<TrackFileView> {
+    const file = await this.ownedFile(ownerId, trackId, fileId);
+    if (file.isPackage) throw new BadRequestException({ field: 'rev', message: 'a package (folder) has no revisions to restore' });
+    const client = await this.dropbox.clientFor(ownerId);
+    const known = await client.listRevisions(file.dropboxId, 100).catch((err: unknown) => {
+      if (err instanceof DropboxNotFound) throw new NotFoundException('this file is no longer in Dropbox');
+      throw err;
+    });
+    if (!known.some((r) => r.rev === rev)) throw new BadRequestException({ field: 'rev', message: 'rev is not a revision of this file' });
+    const entry = rev === known[0].rev ? await client.getMetadata(file.dropboxId) : await client.restore(file.dropboxId, rev);
+    Object.assign(file, {
+      rev: entry.rev ?? null,
+      size: entry.size ?? file.size,
+      contentHash: entry.contentHash ?? null,
+      dropboxPath: entry.pathDisplay || file.dropboxPath,
+      status: 'ready',
+      modifiedAt: entry.serverModified ? new Date(entry.serverModified) : new Date(),
+    });
+    const changedBytes = entry.rev !== known[0].rev;
+    // The audio facts were those of the replaced bytes: cleared, then read again by the analysis job.
+    if (changedBytes && isAudio(file.name)) Object.assign(file, { durationSeconds: null, sampleRate: null, bitsPerSample: null, channels: null, codec: null, bitrate: null });
+    await this.em.flush();
+    await this.changes.changed([file.track.id]);
+    if (changedBytes && isAudio(file.name)) {
+      await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, { jobId: jobId('analyze', file.id, entry.rev ?? Date.now()) });
+      await this.media.add(...jobArgs(previewJob(file)));
+    }
     return toTrackFileView(file);
   }
 
@@ -236,6 +316,32 @@ export class LibraryService {
     const track = await this.tracks.owned(ownerId, trackId);
     const deleted = await this.em.nativeDelete(TrackFile, { id: fileId, track });
     if (!deleted) throw new NotFoundException('file not found');
+    await this.changes.changed([track.id]);
+  }
+
+  /** The file's new place in Dropbox, or null when it is already in that folder (or is gone). */
+  private async moveIntoFolder(client: DropboxAccountClient, track: Track, file: TrackFile, category: FileCategory): Promise<DropboxEntry | null> {
+    let folder: string;
+    let current: DropboxEntry;
+    try {
+      folder = `${(await client.getMetadata(track.dropboxFolderId!)).pathDisplay}/${CATEGORY_FOLDERS[category]}`;
+      current = await client.getMetadata(file.dropboxId);
+    } catch (err) {
+      if (err instanceof DropboxNotFound) return null;
+      throw err;
+    }
+    if (current.pathLower.slice(0, current.pathLower.lastIndexOf('/')) === folder.toLowerCase()) return null;
+    const dot = current.kind === 'file' ? current.name.lastIndexOf('.') : -1;
+    const stem = dot > 0 ? current.name.slice(0, dot) : current.name;
+    const ext = dot > 0 ? current.name.slice(dot) : '';
+    for (let n = 1; n <= 100; n += 1) {
+      try {
+        return await client.move(file.dropboxId, `${folder}/${n === 1 ? current.name : `${stem} (${n})${ext}`}`);
+      } catch (err) {
+        if (!(err instanceof DropboxConflict)) throw err;
+      }
+    }
+    throw new BadRequestException({ field: 'category', message: `no free name for ${current.name} in ${CATEGORY_FOLDERS[category]}` });
   }
 
   private async scan(client: DropboxAccountClient, track: Track): Promise<{ found: Found[]; folderMissing: boolean; folderPath: string | null }> {
@@ -283,6 +389,8 @@ export class LibraryService {
     if ((seen.entry.rev ?? null) !== (file.rev ?? null)) file.rev = seen.entry.rev ?? null;
     if (seen.size !== file.size) file.size = seen.size;
     if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null)) file.contentHash = seen.entry.contentHash ?? null;
+    const modified = seen.entry.serverModified ? new Date(seen.entry.serverModified) : null;
+    if (modified && file.modifiedAt?.getTime() !== modified.getTime()) file.modifiedAt = modified;
   }
 
   private importedItem(file: TrackFile, relativePath: string): LibraryItem {
@@ -299,6 +407,7 @@ export class LibraryService {
       isMaster: file.isMaster,
       isPackage: file.isPackage,
       audio: audioInfoOf(file),
+      modifiedAt: file.modifiedAt?.toISOString() ?? null,
     };
   }
 
@@ -316,6 +425,7 @@ export class LibraryService {
       isMaster: false,
       isPackage: f.isPackage,
       audio: null,
+      modifiedAt: f.entry.serverModified ?? null,
     };
   }
 }

@@ -16,13 +16,14 @@ import { DropboxConflict, DropboxError, DropboxNotFound, DropboxPermanent } from
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
-import type { DropboxEntry } from '../dropbox/dropbox.types';
+import type { DropboxEntry, UploadOptions } from '../dropbox/dropbox.types';
 import { FilesJob, jobId, previewJob, QueueName, UploadJobData } from '../../jobs/queues';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
-import { Upload, UploadStatus } from './entities/upload.entity';
+import { Upload, UPLOAD_CONFLICTS, UploadConflict, UploadStatus } from './entities/upload.entity';
+import { LibraryChanges } from './library-changes';
 import { dropboxNameProblem, fileNameProblem } from './names';
 import { uploadRefusalMessage } from './upload-refusals';
 import { TracksService } from './tracks.service';
@@ -39,6 +40,10 @@ export interface UploadView {
   percent: number;
   error: string | null;
   trackFileId: string | null;
+  /** `replace`: a file of that name in the category gets a new version; `rename`: both are kept. */
+  conflict: UploadConflict;
+  /** The name it has in Dropbox once a target is chosen ("Take (2).wav" when both were kept). */
+  storedAs: string | null;
 }
 
 export function toUploadView(upload: Upload): UploadView {
@@ -53,6 +58,8 @@ export function toUploadView(upload: Upload): UploadView {
     percent: upload.size === 0 ? 100 : Math.floor((upload.bytesUploaded / upload.size) * 100),
     error: upload.error ?? null,
     trackFileId: upload.trackFile?.id ?? null,
+    conflict: upload.conflict,
+    storedAs: upload.targetPath ? upload.targetPath.slice(upload.targetPath.lastIndexOf('/') + 1) : null,
   };
 }
 
@@ -68,6 +75,7 @@ export interface SkippedUpload {
 interface Spooled {
   fileName: string;
   category: FileCategory;
+  conflict: UploadConflict;
   path: string;
   size: number;
   contentHash: string;
@@ -94,6 +102,7 @@ export class UploadsService {
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
     @InjectQueue(QueueName.Media) private readonly media: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly changes: LibraryChanges,
   ) {}
 
   /**
@@ -136,6 +145,7 @@ export class UploadsService {
       this.em.create(Upload, {
         track,
         category: s.category,
+        conflict: s.conflict,
         fileName: s.fileName,
         size: s.size,
         contentHash: s.contentHash,
@@ -219,7 +229,7 @@ export class UploadsService {
   private async putInDropbox(em: EntityManager, client: DropboxAccountClient, track: Track, upload: Upload): Promise<DropboxEntry> {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       if (!upload.targetPath) {
-        upload.targetPath = await this.chooseTarget(client, track, upload);
+        upload.targetPath = upload.conflict === 'replace' ? await this.replaceTarget(em, client, track, upload) : await this.chooseTarget(client, track, upload);
         upload.checkpoint = null;
         await em.flush();
       }
@@ -228,15 +238,22 @@ export class UploadsService {
         if (err instanceof DropboxNotFound) return null;
         throw err;
       });
+      let mode: UploadOptions['mode'] = 'add';
       if (existing) {
         if (existing.kind === 'file' && existing.contentHash === upload.contentHash) return existing;
-        upload.targetPath = null; // someone else's file took the name meanwhile
-        continue;
+        if (upload.conflict === 'replace' && existing.kind === 'file' && existing.rev) {
+          // A new revision of that very file (same id): written only over the revision just seen, so a write
+          // made meanwhile by someone else is a conflict and is looked at again rather than silently replaced.
+          mode = { update: existing.rev };
+        } else {
+          upload.targetPath = null; // someone else's file took the name meanwhile
+          continue;
+        }
       }
       try {
         let lastWrite = 0;
         return await client.upload(upload.targetPath, fileUploadSource(upload.spoolPath, upload.size), {
-          mode: 'add',
+          mode,
           autorename: false,
           checkpoint: upload.checkpoint ?? null,
           onCheckpoint: async (checkpoint) => {
@@ -285,6 +302,24 @@ export class UploadsService {
     throw new Error(`no free name for ${upload.fileName}`);
   }
 
+  /**
+   * Replace: the library file of that name in the category (wherever it sits in Dropbox now, followed by id), else
+   * the name in the category's folder. Whatever is there gets a new revision; nothing there: a plain upload.
+   */
+  private async replaceTarget(em: EntityManager, client: DropboxAccountClient, track: Track, upload: Upload): Promise<string> {
+    const lower = upload.fileName.toLowerCase();
+    const candidates = await em.find(TrackFile, { track, category: upload.category, status: 'ready', isPackage: false });
+    const same = candidates.find((f) => f.name.toLowerCase() === lower);
+    if (same) {
+      const current = await client.getMetadata(same.dropboxId).catch((err: unknown) => {
+        if (err instanceof DropboxNotFound) return null;
+        throw err;
+      });
+      if (current?.kind === 'file') return current.pathDisplay;
+    }
+    return `${await this.trackFolderPath(client, track)}/${CATEGORY_FOLDERS[upload.category]}/${upload.fileName}`;
+  }
+
   private async trackFolderPath(client: DropboxAccountClient, track: Track): Promise<string> {
     if (!track.dropboxFolderId) throw new DropboxPermanent('the track has no Dropbox folder', ['no_folder']);
     const folder = await client.getMetadata(track.dropboxFolderId);
@@ -296,6 +331,7 @@ export class UploadsService {
     const audio = isAudio(upload.fileName) ? await audioInfoOfFile(upload.spoolPath) : null;
     let file: TrackFile | null = null;
     await em.transactional(async (tx) => {
+      const modifiedAt = entry.serverModified ? new Date(entry.serverModified) : new Date();
       file = await tx.findOne(TrackFile, { track, dropboxId: entry.id });
       if (!file) {
         file = tx.create(TrackFile, {
@@ -307,9 +343,22 @@ export class UploadsService {
           rev: entry.rev ?? null,
           size: entry.size ?? upload.size,
           contentHash: entry.contentHash ?? upload.contentHash,
+          modifiedAt,
           ...(audio ?? {}),
         });
         tx.persist(file);
+      } else if (file.rev !== (entry.rev ?? null) || file.contentHash !== (entry.contentHash ?? upload.contentHash)) {
+        // A new version of a library file: same row (same id, on every share), the new revision's facts.
+        Object.assign(file, {
+          name: entry.name,
+          dropboxPath: entry.pathDisplay,
+          rev: entry.rev ?? null,
+          size: entry.size ?? upload.size,
+          contentHash: entry.contentHash ?? upload.contentHash,
+          status: 'ready',
+          modifiedAt,
+          ...(audio ?? {}),
+        });
       }
       const fresh = await tx.findOneOrFail(Upload, { id: upload.id });
       fresh.status = 'done';
@@ -318,6 +367,7 @@ export class UploadsService {
       fresh.trackFile = file;
     });
     upload.status = 'done';
+    await this.changes.changed([track.id]);
     await rm(upload.spoolPath, { force: true });
     const stored = file as TrackFile | null;
     if (stored && isAudio(stored.name)) {
@@ -361,8 +411,14 @@ export class UploadsService {
         return;
       }
       let category: FileCategory | undefined;
+      let conflict: UploadConflict = 'rename';
       const writes: Promise<void>[] = [];
       parser.on('field', (name, value) => {
+        if (name === 'conflict') {
+          if ((UPLOAD_CONFLICTS as readonly string[]).includes(value)) conflict = value as UploadConflict;
+          else problems.push({ field: 'conflict', message: `conflict must be one of ${UPLOAD_CONFLICTS.join(', ')}` });
+          return;
+        }
         if (name !== 'category') return;
         if (value === '' || value === 'auto') category = undefined;
         else if ((FILE_CATEGORIES as readonly string[]).includes(value)) category = value as FileCategory;
@@ -398,7 +454,7 @@ export class UploadsService {
             ),
           );
         });
-        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), maxBytes, spooled, problems));
+        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), conflict, maxBytes, spooled, problems));
       });
       parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
       // On a broken request, wait for the files being written to stop before answering (so cleanup finds them all).
@@ -416,6 +472,7 @@ export class UploadsService {
     path: string,
     fileName: string,
     category: FileCategory,
+    conflict: UploadConflict,
     maxBytes: number,
     spooled: Spooled[],
     problems: Array<{ field: string; message: string }>,
@@ -447,6 +504,6 @@ export class UploadsService {
       problems.push({ field: 'files', message: `${fileName} is empty` });
       return;
     }
-    spooled.push({ fileName, category, path, size, contentHash: hasher.digest() });
+    spooled.push({ fileName, category, conflict, path, size, contentHash: hasher.digest() });
   }
 }

@@ -50,6 +50,8 @@ export interface TrackFileView {
   isPackage: boolean;
   dropboxPath: string;
   audio: AudioInfo | null;
+  /** When the current revision was written in Dropbox (a new version moves it). */
+  modifiedAt: string | null;
 }
 
 export function toCollaboratorView(c: Collaborator): CollaboratorView {
@@ -102,5 +104,6 @@ export function toTrackFileView(file: TrackFile): TrackFileView {
     isPackage: file.isPackage,
     dropboxPath: file.dropboxPath,
     audio: audioInfoOf(file),
+    modifiedAt: file.modifiedAt?.toISOString() ?? null,
   };
 }

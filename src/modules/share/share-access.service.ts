@@ -249,7 +249,12 @@ export class ShareAccessService {
   }
 
   async invalidatePage(token: string): Promise<void> {
-    await this.redis.client.del(this.pageKey(shareTokenHash(token)));
+    await this.invalidatePageByHash(shareTokenHash(token));
+  }
+
+  /** For callers that found the share in the database, where only the token's hash is kept. */
+  async invalidatePageByHash(tokenHash: string): Promise<void> {
+    await this.redis.client.del(this.pageKey(tokenHash));
   }
 
   private notFound(): NotFoundException {

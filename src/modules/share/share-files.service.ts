@@ -283,18 +283,22 @@ export class ShareFilesService {
     const key = this.liveKey(client, file);
     const ttl = this.tuning.revisionCheckMs;
     const parse = (value: string) => (value === MISSING ? null : (JSON.parse(value) as LiveRevision));
+    // A revision the library learned since the answer was cached (a new version uploaded or restored through the
+    // dashboard) makes that answer stale: it is asked again at once rather than served for up to revisionCheckMs.
+    const current = (value: string | null): value is string =>
+      value !== null && (value === MISSING ? file.status === 'missing' : parse(value)!.rev === file.rev);
     const deadline = Date.now() + FILL_WAIT_MS;
     for (;;) {
       if (ttl > 0) {
         const cached = await this.redis.client.get(key);
-        if (cached) return parse(cached);
+        if (current(cached)) return parse(cached);
       }
       const release = ttl > 0 ? await tryRedisLock(this.redis.client, `${key}:fill`, FILL_LOCK_MS) : async () => undefined;
       if (release) {
         try {
           if (ttl > 0) {
             const again = await this.redis.client.get(key);
-            if (again) return parse(again);
+            if (current(again)) return parse(again);
           }
           const value = await this.askDropbox(client, file);
           if (ttl > 0) await this.redis.client.set(key, value ? JSON.stringify(value) : MISSING, 'PX', ttl);

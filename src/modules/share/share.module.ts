@@ -13,6 +13,7 @@ import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessGuard } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
+import { ShareContentsService } from './share-contents.service';
 import { ShareFilesService } from './share-files.service';
 import { ShareLinksController } from './share-links.controller';
 import { SharePageService } from './share-page.service';
@@ -25,7 +26,7 @@ import { SharesService } from './shares.service';
 @Module({
   imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule],
   controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
-  providers: [ShareTuning, ShareClock, ShareAccessService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
+  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
   exports: [SharesService, ShareStatsService, ShareTuning],
 })
 export class ShareModule implements OnModuleInit {

@@ -1,6 +1,7 @@
 import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { Confirmation, isConfirmed, renderConfirmation } from '../../common/http/confirm';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
@@ -57,11 +58,47 @@ function updateFromForm(body: FormBody) {
   return plain;
 }
 
-function parseTrackList(value: string | undefined): string[] {
-  return (value ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean);
+/** `?tracks=a,b` (a typed link) or `?tracks=a&tracks=b` (the tracks list's tick boxes), duplicates dropped. */
+/**
+ * The contents editor's form as `tracks` of the API: the listed tracks minus removed ones, sorted by their order
+ * field (ties keep the listed order), each with its files (`<trackId>/f:…`) and followed categories
+ * (`<trackId>/<category>`).
+ */
+function contentsFromForm(body: FormBody) {
+  const removed = new Set(list(body.remove));
+  const listed = [...new Set(list(body.tracks))];
+  const order = (id: string, i: number) => {
+    const n = Number(body[`order_${id}`]);
+    return Number.isFinite(n) ? n : i + 1;
+  };
+  const kept = listed
+    .map((id, i) => ({ id, i, n: order(id, i) }))
+    .filter((t) => !removed.has(t.id))
+    .sort((a, b) => a.n - b.n || a.i - b.i)
+    .map((t) => t.id);
+  const perTrack = (field: unknown) => {
+    const map = new Map<string, string[]>();
+    const stray: string[] = [];
+    for (const value of list(field)) {
+      const slash = value.indexOf('/');
+      const trackId = slash > 0 ? value.slice(0, slash) : '';
+      if (!listed.includes(trackId)) stray.push(value);
+      else map.set(trackId, [...(map.get(trackId) ?? []), value.slice(slash + 1)]);
+    }
+    return { map, stray };
+  };
+  const files = perTrack(body.files);
+  const follow = perTrack(body.follow);
+  return {
+    plain: { tracks: kept.map((trackId) => ({ trackId, files: files.map.get(trackId) ?? [], follow: follow.map.get(trackId) ?? [] })) },
+    stray: [...files.stray, ...follow.stray],
+    trackIds: kept,
+  };
+}
+
+function parseTrackList(value: unknown): string[] {
+  const parts = list(value).flatMap((v) => v.split(','));
+  return [...new Set(parts.map((s) => s.trim()).filter(Boolean))];
 }
 
 /** The owner's pages: the Share tab of a track (or of several), the list of shares, one share's settings. */
@@ -90,7 +127,7 @@ export class SharesController {
   }
 
   @Get('shares/new')
-  async multiTab(@CurrentUser() user: AuthenticatedUser, @Query('tracks') tracks: string | undefined, @Res() res: Response) {
+  async multiTab(@CurrentUser() user: AuthenticatedUser, @Query('tracks') tracks: unknown, @Res() res: Response) {
     return this.renderTab(user, parseTrackList(tracks), '/shares', res, 200);
   }
 
@@ -129,8 +166,62 @@ export class SharesController {
     res.redirect(303, `/shares/${id}`);
   }
 
+  @Get('shares/:id/contents')
+  async contentsPage(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Query('tracks') tracks: unknown,
+    @Query('add') add: unknown,
+    @Res() res: Response,
+  ) {
+    const listed = parseTrackList(tracks);
+    const trackIds = listed.length || list(add).length ? [...new Set([...listed, ...parseTrackList(add)])] : undefined;
+    return this.renderContents(user, id, trackIds, res, 200);
+  }
+
+  @Post('shares/:id/contents')
+  async saveContents(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    const { plain, stray, trackIds } = contentsFromForm(body);
+    const form = validateForm(UpdateShareDto, plain);
+    const errors = form.errors ? errorsByField(form.errors) : {};
+    if (stray.length) errors.files = 'some selected files do not belong to the tracks of this share';
+    if (trackIds.length === 0) errors.tracks = 'a share keeps at least one track: to stop sharing, disable the link';
+    const again = () => this.renderContents(user, id, [...new Set(list(body.tracks))], res, 400, { errors, body });
+    if (Object.keys(errors).length) return again();
+    try {
+      await this.shares.update(user.id, id, form.value!);
+    } catch (err) {
+      if (!(err instanceof BadRequestException)) throw err;
+      const answer = err.getResponse() as { field?: string; message?: string };
+      errors[answer.field?.startsWith('tracks') && !answer.field.endsWith('files') ? 'tracks' : 'files'] = String(answer.message ?? err.message);
+      return again();
+    }
+    req.session.flash = { kind: 'success', message: 'Contents saved. The link stays the same; recipients see the change at once.' };
+    res.redirect(303, `/shares/${id}`);
+  }
+
+  @Get('shares/:id/revoke')
+  async confirmRevoke(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Res() res: Response) {
+    const share = await this.shares.get(user.id, id);
+    if (share.status === 'revoked') return res.redirect(303, `/shares/${id}`);
+    renderConfirmation(res, revokeConfirmation(share));
+  }
+
   @Post('shares/:id/revoke')
-  async revokePage(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Req() req: Request, @Res() res: Response) {
+  async revokePage(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    if (!isConfirmed(body)) return renderConfirmation(res, revokeConfirmation(await this.shares.get(user.id, id)));
     await this.shares.revoke(user.id, id);
     req.session.flash = { kind: 'success', message: 'Link disabled. Anyone opening it now sees that it has been disabled.' };
     res.redirect(303, `/shares/${id}`);
@@ -142,9 +233,50 @@ export class SharesController {
       nav: 'shares',
       head: HEAD,
       share: decorate(share),
-      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value] })),
+      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: value === 'never' ? 'Never expires' : `${EXPIRY_LABELS[value]} from now` })),
       categories: FILE_CATEGORIES.map((c) => ({ value: c, label: CATEGORY_LABELS[c], enabled: share.downloads[c] })),
     };
+  }
+
+  private async renderContents(
+    user: AuthenticatedUser,
+    shareId: string,
+    trackIds: string[] | undefined,
+    res: Response,
+    status: number,
+    extra: { errors?: Record<string, string>; body?: FormBody } = {},
+  ) {
+    const { share, tab } = await this.shares.contentsTab(user.id, shareId, trackIds);
+    if (share.status === 'revoked') {
+      res.status(409).render('dashboard/share-detail', { ...this.detailModel(share), errors: { _form: 'This link is disabled: its contents can no longer change.' } });
+      return;
+    }
+    const followed = new Map(share.tracks.map((t) => [t.id, new Set<string>(t.follow)]));
+    const posted = extra.body ? new Set(list(extra.body.follow)) : null;
+    const postedFiles = extra.body ? new Set(list(extra.body.files)) : null;
+    const listed = tab.tracks.map((t) => t.track.id);
+    res.status(status).render('dashboard/share-contents', {
+      title: `Contents of ${share.title}`,
+      nav: 'shares',
+      head: HEAD,
+      share,
+      tab,
+      errors: extra.errors ?? {},
+      tracks: tab.tracks.map((t, i) => ({
+        ...t,
+        order: i + 1,
+        onShare: followed.has(t.track.id),
+        groups: t.groups.map((g) => ({ ...g, items: g.items.map((item) => ({ ...item, checked: postedFiles ? postedFiles.has(item.value) : item.checked })) })),
+        follow: FILE_CATEGORIES.map((c) => ({
+          value: `${t.track.id}/${c}`,
+          label: CATEGORY_LABELS[c],
+          checked: posted ? posted.has(`${t.track.id}/${c}`) : (followed.get(t.track.id)?.has(c) ?? false),
+        })),
+      })),
+      listed,
+      addable: tab.connected ? await this.shares.otherTracks(user.id, listed) : [],
+      maxTracks: MAX_SHARE_TRACKS,
+    });
   }
 
   private async renderTab(
@@ -193,7 +325,8 @@ export class SharesController {
       // Refusals about the selection (a file of another track, nothing selected) come back on the form.
       if (!(err instanceof BadRequestException)) throw err;
       const answer = err.getResponse() as { field?: string; message?: string };
-      errors[answer.field ?? 'files'] = String(answer.message ?? err.message);
+      const field = answer.field && !answer.field.endsWith('files') && answer.field !== 'dropboxIds' ? answer.field : 'files';
+      errors[field] = String(answer.message ?? err.message);
       return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
     }
     req.session.flash = { kind: 'success', message: 'Share link created. Copy it and send it.' };
@@ -201,10 +334,36 @@ export class SharesController {
   }
 }
 
+/** One word for each state, the same on every page (the API's `status` keeps its values). */
+export const STATUS_LABELS: Record<ShareView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
+
+function expiryText(share: ShareView): string {
+  if (!share.expiresAt) return 'Never';
+  const day = share.expiresAt.slice(0, 10);
+  return share.status === 'expired' ? `Expired on ${day}` : `${day} (${share.expiryLabel} from when it was set)`;
+}
+
+function revokeConfirmation(share: ShareView): Confirmation {
+  return {
+    heading: 'Disable this link?',
+    message: `Anyone opening “${share.title}” will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
+    caveat: "Downloads already handed out may still finish: Dropbox's download links stay valid for up to 4 hours.",
+    action: `/shares/${share.id}/revoke`,
+    confirmLabel: 'Disable link',
+    cancelUrl: `/shares/${share.id}`,
+    nav: 'shares',
+  };
+}
+
 /** Template conveniences: labels for permissions and per-category download counts. */
 function decorate(share: ShareView) {
   return {
     ...share,
+    statusLabel: STATUS_LABELS[share.status],
+    disabled: share.status === 'revoked',
+    expiryText: expiryText(share),
+    newLinkUrl: `/shares/new?tracks=${share.tracks.map((t) => t.id).join(',')}`,
+    tracks: share.tracks.map((t) => ({ ...t, followLabel: t.follow.map((c) => `all ${CATEGORY_LABELS[c].toLowerCase()}`).join(', ') })),
     permissions: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: share.downloads[c], downloads: share.stats.downloads[c] })),
     trackTitles: share.tracks.map((t) => t.title).join(', '),
   };

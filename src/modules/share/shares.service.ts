@@ -1,5 +1,5 @@
 import { EntityManager, raw } from '@mikro-orm/postgresql';
-import { BadRequestException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { hashPassword, verifyPassword } from '../accounts/passwords';
@@ -8,6 +8,7 @@ import { DropboxAuthExpired } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
 import { Track } from '../files/entities/track.entity';
+import { TrackFile } from '../files/entities/track-file.entity';
 import { LibraryService } from '../files/library.service';
 import type { LibraryItem } from '../files/library.service';
 import { TracksService } from '../files/tracks.service';
@@ -18,6 +19,7 @@ import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
+import { ResolvedContents, ShareContentsService } from './share-contents.service';
 import { ShareClock } from './share-clock';
 import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
@@ -39,7 +41,8 @@ export interface ShareView {
   hasPassword: boolean;
   downloads: Downloads;
   streamOriginals: boolean;
-  tracks: Array<{ id: string; title: string }>;
+  /** In order, each with its files as selection values (`f:<id>`) and followed categories: the shape PATCH takes. */
+  tracks: Array<{ id: string; title: string; files: string[]; follow: FileCategory[] }>;
   fileCount: number;
   stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
   createdAt: string;
@@ -75,6 +78,7 @@ export class SharesService {
     private readonly library: LibraryService,
     private readonly dropbox: DropboxConnectionsService,
     private readonly access: ShareAccessService,
+    private readonly contents: ShareContentsService,
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
     private readonly previews: PreviewsService,
@@ -117,19 +121,35 @@ export class SharesService {
     return { connected: true, tracks, storageFull: status.storageFull?.message ?? null, ...base };
   }
 
+  /**
+   * The contents editor of a share: the Share tab of `trackIds` (default: the share's tracks, in order) with the
+   * share's files ticked; a track being added gets its bounces ticked, as on creation.
+   */
+  async contentsTab(ownerId: string, shareId: string, trackIds?: string[]): Promise<{ share: ShareView; tab: ShareTab }> {
+    const share = await this.get(ownerId, shareId);
+    const ids = trackIds?.length ? trackIds : share.tracks.map((t) => t.id);
+    const selected = new Set(share.tracks.flatMap((t) => t.files.map((f) => `${t.id}/${f}`)));
+    const tab = await this.tab(ownerId, ids, selected, true);
+    const onShare = new Set(share.tracks.map((t) => t.id));
+    for (const { track, groups } of tab.tracks) {
+      if (onShare.has(track.id)) continue;
+      for (const item of groups.find((g) => g.category === 'bounce')?.items ?? []) item.checked = item.status !== 'missing';
+    }
+    return { share, tab };
+  }
+
+  /** The owner's tracks that could be added to a share (most recently changed first). */
+  async otherTracks(ownerId: string, exclude: string[]): Promise<Array<{ id: string; title: string; artist: string | null }>> {
+    const page = await this.tracks.list(ownerId, { sort: 'updated', pageSize: 100 });
+    const skip = new Set(exclude);
+    return page.items.filter((t) => !skip.has(t.id)).map((t) => ({ id: t.id, title: t.title, artist: t.artist ?? null }));
+  }
+
   async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {
-    const trackIds = dto.tracks.map((t) => t.trackId);
-    if (new Set(trackIds).size !== trackIds.length) throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
-    if (!dto.tracks.some((t) => t.files.length > 0)) throw new BadRequestException({ field: 'files', message: 'select at least one file to share' });
     // Refuses clearly (409, "connect it in Settings") before anything is imported.
     await this.dropbox.clientFor(ownerId);
-    const owned = await this.ownedTracks(ownerId, trackIds);
-
-    const selections: Array<{ track: Track; files: Awaited<ReturnType<LibraryService['resolveSelection']>> }> = [];
-    for (const [i, selection] of dto.tracks.entries()) {
-      const files = selection.files.length ? await this.library.resolveSelection(ownerId, selection.trackId, selection.files) : [];
-      selections.push({ track: owned[i], files });
-    }
+    const contents = await this.contents.resolve(ownerId, dto.tracks, 'not-found');
+    const owned = contents.tracks.map((t) => t.track);
 
     const now = this.clock.now();
     const expiry = dto.expiry ?? '30d';
@@ -150,13 +170,10 @@ export class SharesService {
       createdAt: now,
     });
     share.tokenSealed = this.box.seal(token, shareTokenAad(share.id));
-    selections.forEach(({ track, files }, position) => {
-      this.em.create(ShareTrack, { share, track, position });
-      for (const file of files) this.em.create(ShareFile, { share, file });
-    });
+    this.contents.add(share, contents);
     await this.em.flush();
     // Recipients will listen: every audio file gets its preview built now (no-op for those built already).
-    await this.previews.request(selections.flatMap((s) => s.files));
+    await this.requestPreviews(contents);
     return this.get(ownerId, share.id);
   }
 
@@ -172,6 +189,12 @@ export class SharesService {
   /** Applies at once: the token (the URL) never changes, cached copies are dropped. */
   async update(ownerId: string, shareId: string, dto: UpdateShareDto): Promise<ShareView> {
     const share = await this.owned(ownerId, shareId);
+    if (share.revokedAt) {
+      throw new ConflictException({ message: 'This link is disabled and can no longer be changed. Create a new link to share again.', reason: 'revoked' });
+    }
+    // New contents are checked (and files not imported yet imported) before anything of the share changes.
+    const contents = dto.tracks ? await this.contents.resolve(ownerId, dto.tracks, 'bad-request') : null;
+    if (contents) await this.contents.replace(share, contents);
     if (dto.title !== undefined) share.title = dto.title ?? this.defaultTitle(share.tracks.getItems().map((t) => t.track));
     if (dto.message !== undefined) share.message = dto.message;
     if (dto.expiry !== undefined) {
@@ -191,7 +214,17 @@ export class SharesService {
     }
     await this.em.flush();
     await this.access.publish(share);
+    if (contents) {
+      this.em.clear(); // the share's collections were rewritten: read them again
+      await this.requestPreviews(contents);
+    }
     return this.get(ownerId, share.id);
+  }
+
+  /** Recipients will listen: every audio file on the share gets its preview built (nothing for those built already). */
+  private async requestPreviews(contents: ResolvedContents): Promise<void> {
+    const ids = contents.tracks.flatMap((t) => t.fileIds);
+    if (ids.length) await this.previews.request(await this.em.find(TrackFile, { id: { $in: ids } }));
   }
 
   async revoke(ownerId: string, shareId: string): Promise<ShareView> {
@@ -237,8 +270,15 @@ export class SharesService {
   }
 
   private async ownedTracks(ownerId: string, trackIds: string[]): Promise<Track[]> {
-    if (trackIds.length === 0) throw new BadRequestException({ field: 'tracks', message: 'choose at least one track' });
-    if (trackIds.length > MAX_SHARE_TRACKS) throw new BadRequestException({ field: 'tracks', message: `a share holds at most ${MAX_SHARE_TRACKS} tracks` });
+    if (trackIds.length === 0) {
+      throw new BadRequestException({ field: 'tracks', message: 'choose at least one track (tick them on the Tracks list, then Share selected)' });
+    }
+    if (trackIds.length > MAX_SHARE_TRACKS) {
+      throw new BadRequestException({
+        field: 'tracks',
+        message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were selected — untick some, or make several links`,
+      });
+    }
     if (trackIds.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))) {
       throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     }
@@ -269,6 +309,7 @@ export class SharesService {
       .where({ share: { $in: ids } })
       .groupBy('f.share_id')
       .execute<Array<{ share_id: string; n: number }>>('all', false);
+    const files = await this.contents.filesByShare(ids);
     const pending = await this.stats.pending(ids);
     const now = this.clock.now().getTime();
     return shares.map((share) => {
@@ -289,7 +330,12 @@ export class SharesService {
         hasPassword: Boolean(share.passwordHash),
         downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
         streamOriginals: share.streamOriginals,
-        tracks: share.tracks.getItems().map((t) => ({ id: t.track.id, title: t.track.title })),
+        tracks: share.tracks.getItems().map((t) => ({
+          id: t.track.id,
+          title: t.track.title,
+          files: files.get(share.id)?.get(t.track.id) ?? [],
+          follow: [...t.follow],
+        })),
         fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
         stats: {
           views: share.views + p.views,

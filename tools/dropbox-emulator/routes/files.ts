@@ -2,7 +2,7 @@ import type { files } from 'dropbox';
 import { Args } from '../args';
 import { OperationFailure, Union, badRequest, routeError, u } from '../errors';
 import { changeMetadata, fileMetadata, folderMetadata, taggedMetadata } from '../metadata';
-import { Entry } from '../namespace';
+import { Entry, FileRevision } from '../namespace';
 import { nameOf, parsePath } from '../paths';
 import { assertSpace } from '../quota';
 import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
@@ -124,6 +124,37 @@ export const fileRoutes: Record<string, ApiRoute> = {
       if (to.kind !== 'path') throw badRequest(route, 'request body: to_path: must be a path');
       const moved = namespace.move(entry, to.display, args.boolean('autorename', false));
       return json({ metadata: taggedMetadata(namespace, moved) } satisfies files.RelocationResult);
+    },
+  },
+
+  'files/list_revisions': {
+    style: 'rpc',
+    scope: METADATA_READ,
+    failures: { lookup: 'path' },
+    handle({ route, args, namespace }) {
+      args.tagOf('mode', ['path', 'id'], 'path');
+      const limit = args.integer('limit', 10);
+      if (limit < 1 || limit > 100) throw args.fail(`limit: ${limit} is not within [1, 100]`);
+      const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      const entries = namespace
+        .revisionsOf(file)
+        .slice(0, limit)
+        .map((revision): files.FileMetadata => ({ ...fileMetadata(namespace, file), ...revisionFields(revision) }));
+      return json({ is_deleted: false, entries } satisfies files.ListRevisionsResult);
+    },
+  },
+
+  'files/restore': {
+    style: 'rpc',
+    scope: CONTENT_WRITE,
+    write: true,
+    failures: { lookup: 'path_lookup', write: 'path_write' },
+    handle({ route, args, namespace, account }) {
+      const rev = args.string('rev');
+      if (!/^[0-9a-f]{9,}$/.test(rev)) throw badRequest(route, 'request body: rev: does not look like a revision');
+      const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      const restored = namespace.restore(file, rev, account.account_id);
+      return json(fileMetadata(namespace, restored) satisfies files.FileMetadata);
     },
   },
 
@@ -267,4 +298,15 @@ function relocationError(failure: OperationFailure): files.RelocationError {
         ? u('to', failure.reason)
         : failure.reason;
   return error as unknown as files.RelocationError;
+}
+
+/** The fields of file metadata that belong to one revision. */
+function revisionFields(revision: FileRevision): Pick<files.FileMetadata, 'rev' | 'size' | 'content_hash' | 'server_modified' | 'client_modified'> {
+  return {
+    rev: revision.rev,
+    size: revision.size,
+    content_hash: revision.contentHash,
+    server_modified: revision.serverModified,
+    client_modified: revision.clientModified,
+  };
 }

@@ -17,3 +17,10 @@ export class UpdateTrackFileDto {
   @IsIn(FILE_CATEGORIES, { message: `category must be one of ${FILE_CATEGORIES.join(', ')}` })
   category: FileCategory;
 }
+
+export class RestoreRevisionDto {
+  @ApiProperty({ description: 'A revision of the file, as listed by its revisions route', example: '015f1e3c9a8b00000000001' })
+  @IsString({ message: 'rev must be a revision id' })
+  @Matches(/^[0-9a-f]{9,64}$/, { message: 'rev must be a revision id' })
+  rev: string;
+}

@@ -64,6 +64,10 @@ export class TrackFile {
   @Property({ type: 'integer', nullable: true })
   bitrate?: number | null;
 
+  /** When the current revision was written in Dropbox (its server_modified); null until first seen. */
+  @Property({ type: 'datetime', nullable: true })
+  modifiedAt?: Date | null;
+
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 }

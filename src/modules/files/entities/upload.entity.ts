@@ -7,6 +7,10 @@ import { TrackFile } from './track-file.entity';
 
 export type UploadStatus = 'queued' | 'uploading' | 'done' | 'failed';
 
+/** What an upload does when a file of that name is already in its category: keep both, or add a new version. */
+export const UPLOAD_CONFLICTS = ['rename', 'replace'] as const;
+export type UploadConflict = (typeof UPLOAD_CONFLICTS)[number];
+
 /**
  * A file received from the browser and spooled to disk, on its way into Dropbox. The row is the job's
  * state: the queue only points at it, so a lost Redis or a killed worker loses nothing.
@@ -34,6 +38,9 @@ export class Upload {
 
   @Property({ type: 'text' })
   spoolPath: string;
+
+  @Enum({ items: [...UPLOAD_CONFLICTS], type: 'string' })
+  conflict: UploadConflict & Opt = 'rename';
 
   /** Where in Dropbox the file goes; chosen once so a retry never makes a second copy. */
   @Property({ type: 'text', nullable: true })

@@ -3,6 +3,7 @@ import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
+  ArrayUnique,
   IsArray,
   IsBoolean,
   IsIn,
@@ -15,6 +16,7 @@ import {
   ValidateIf,
   ValidateNested,
 } from 'class-validator';
+import { FILE_CATEGORIES, FileCategory } from '../../files/file-categories';
 import { EXPIRY_CHOICES, ExpiryChoice } from '../share-rules';
 
 export const MAX_SHARE_TRACKS = 50;
@@ -53,6 +55,18 @@ export class ShareTrackSelectionDto {
   @IsString({ each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
   @Matches(SELECTION, { each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
   files: string[];
+
+  @ApiPropertyOptional({
+    type: [String],
+    enum: FILE_CATEGORIES,
+    default: [],
+    description: 'Categories to follow: every file of them, now and later, is on the link without editing it',
+  })
+  @IsOptional()
+  @IsArray({ message: 'follow must be a list of categories' })
+  @ArrayUnique({ message: 'follow must not name a category twice' })
+  @IsIn(FILE_CATEGORIES, { each: true, message: `each of follow must be one of ${FILE_CATEGORIES.join(', ')}` })
+  follow?: FileCategory[];
 }
 
 class ShareSettingsDto {
@@ -110,6 +124,19 @@ export class CreateShareDto extends ShareSettingsDto {
 }
 
 export class UpdateShareDto extends ShareSettingsDto {
+  @ApiPropertyOptional({
+    type: [ShareTrackSelectionDto],
+    maxItems: MAX_SHARE_TRACKS,
+    description: 'The share\u2019s new contents, in order (as on creation): tracks added, removed or reordered, each with its files',
+  })
+  @IsOptional()
+  @IsArray({ message: 'tracks must be a list' })
+  @ArrayMinSize(1, { message: 'tracks must name at least one track' })
+  @ArrayMaxSize(MAX_SHARE_TRACKS, { message: `tracks can name at most ${MAX_SHARE_TRACKS} tracks` })
+  @ValidateNested({ each: true })
+  @Type(() => ShareTrackSelectionDto)
+  tracks?: ShareTrackSelectionDto[];
+
   @ApiPropertyOptional({ minLength: 4, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)

@@ -1,4 +1,5 @@
-import { Entity, ManyToOne, Property } from '@mikro-orm/core';
+import { ArrayType, Entity, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import type { FileCategory } from '../../files/file-categories';
 import { Track } from '../../files/entities/track.entity';
 import type { Share } from './share.entity';
 
@@ -13,4 +14,8 @@ export class ShareTrack {
 
   @Property({ type: 'smallint' })
   position: number;
+
+  /** Categories whose every file, now and later, is on the link (kept in share_files as files arrive). */
+  @Property({ type: ArrayType, columnType: 'text[]' })
+  follow: FileCategory[] & Opt = [];
 }
