@@ -3,6 +3,7 @@ import { Migration20261127000002_dropbox_connections } from './Migration20261127
 import { Migration20261127000003_files } from './Migration20261127000003_files';
 import { Migration20261127000004_share_links } from './Migration20261127000004_share_links';
 import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
+import { Migration20261201002000_collaboration_settings } from './Migration20261201002000_collaboration_settings';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -14,4 +15,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000003_files', class: Migration20261127000003_files },
   { name: 'Migration20261127000004_share_links', class: Migration20261127000004_share_links },
   { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
+  { name: 'Migration20261201002000_collaboration_settings', class: Migration20261201002000_collaboration_settings },
 ];
