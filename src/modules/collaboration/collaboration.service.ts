@@ -259,7 +259,7 @@ export class CollaborationService {
     const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
     const due = await em.find(
       CollabPipeline,
-      { sharedFolderId: { $ne: null }, accessEndedAt: null, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
+      { sharedFolderId: { $ne: null }, accessEndingAt: null, accessEndedAt: null, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
       { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
     );
     let refreshed = 0;
