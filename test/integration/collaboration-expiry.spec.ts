@@ -1,4 +1,7 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
+import { QueueName } from '../../src/jobs/queues';
 import { CollaborationClock } from '../../src/modules/collaboration/collaboration-clock';
 import { collabStatus, CollabEnv, filesIn, isFinal, makeTrack, Producer, startCollabEnv, TestTrack, waitForCollab } from './collaboration-support';
 
@@ -208,5 +211,44 @@ describe('collaborator shares: expiry and download permissions', () => {
       expect(early.status).toBe(409);
       expect(early.body.message).toMatch(/not shared/);
     });
+  });
+});
+
+describe('collaborator shares: an end that comes while a run is stuck', () => {
+  let env: CollabEnv;
+  beforeAll(async () => {
+    env = await startCollabEnv({ env: { COLLAB_REFRESH_SECONDS: '5', COLLAB_STUCK_SECONDS: '5' } });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('waits for a run that moves, stops one that is stuck, and ends access without inviting anyone', async () => {
+    const producer = env.producer;
+    const track = await makeTrack(producer, { files: 1, collaborators: [{}, {}] });
+    // The copy hangs (well within the gateway's 30 s timeout): the run makes no progress.
+    const hang = env.emulator.control.addFault({ route: 'files/copy_batch_v2', latencyMs: 15_000, times: 1 });
+    try {
+      env.emulator.control.resetCounters();
+      await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection, expiry: '30d' });
+      await waitForCollab(producer, track.id, (v) => v.step === 'files');
+      expect((await producer.api.patch(`/api/v1/tracks/${track.id}/collaboration`, { expiry: 'now' })).status).toBe(200);
+      const ended = await waitForCollab(producer, track.id, (v) => v.access.state === 'ended', 40_000);
+      expect(ended.status).toBe('failed');
+      expect(ended.error).toMatchObject({ code: 'access_ended' });
+      expect(ended.members.map((m) => m.state)).toEqual(['queued', 'queued']);
+    } finally {
+      env.emulator.control.removeFault(hang.id);
+    }
+    // The hung copy returns, and the stopped run changes nothing and invites nobody.
+    const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
+    const copied = () => env.emulator.control.callLog().some((c) => c.route === 'files/copy_batch_v2' && c.status === 200);
+    for (const deadline = Date.now() + 30_000; !(copied() && (await queue.getActiveCount()) === 0); ) {
+      if (Date.now() > deadline) throw new Error('the hung copy did not come back');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const after = await collabStatus(producer, track.id);
+    expect(after).toMatchObject({ status: 'failed', access: { state: 'ended' } });
+    expect(env.emulator.control.callLog().filter((c) => c.route === 'sharing/add_folder_member')).toEqual([]);
   });
 });

@@ -1,7 +1,8 @@
 import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
+import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { CollaborationExpiryJobData, ensureExpiryQueued } from '../../jobs/flows';
 import { QueueName } from '../../jobs/queues';
 import { DropboxError, DropboxPermanent, DropboxRateLimited } from '../dropbox/dropbox.errors';
@@ -49,6 +50,7 @@ export class CollaborationExpiryService {
     private readonly orm: MikroORM,
     private readonly dropbox: DropboxConnectionsService,
     private readonly clock: CollaborationClock,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
   ) {}
 
@@ -83,7 +85,17 @@ export class CollaborationExpiryService {
     try {
       const begun = await this.fenced(ref, (p) => {
         if (!p.expiresAt) throw new Superseded();
-        if (p.status === 'running') return null;
+        if (p.status === 'running') {
+          // A run still going would invite people after the removals: wait for it. A stuck one (no progress for
+          // COLLAB_STUCK_SECONDS) could wait forever: it is stopped instead (its jobs no longer match the run).
+          const stuck = p.progressAt && Date.now() - p.progressAt.getTime() > this.config.collaboration.stuckMs;
+          if (!stuck) return null;
+          p.run += 1;
+          p.status = 'failed';
+          p.errorCode = 'access_ended';
+          p.errorMessage = 'Stopped: the share’s end came while this run was stuck. Extend the share to share again.';
+          p.finishedAt = new Date();
+        }
         p.accessEndingAt ??= this.clock.now();
         return { sharedFolderId: p.sharedFolderId ?? null };
       });
