@@ -81,6 +81,8 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(html).toMatch(/Access ended \(removed from the folder\)/);
     expect(html).toMatch(/>Extend</);
     expect(html).not.toMatch(/End access now/);
+    expect(html).not.toMatch(/>Share with remaining</);
+    expect(ended).toMatchObject({ canStart: false, canRetry: false });
 
     // Nothing more happens on later sweeps; starting again is refused until the share is extended.
     const again = await producer.api.post(base(track), { files: track.selection });

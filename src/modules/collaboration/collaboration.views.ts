@@ -169,6 +169,7 @@ export function toCollaborationView(input: {
   const filesOf = (s: CollabFile['status']) => input.files.filter((f) => f.status === s);
   const running = status === 'running' || status === 'stuck';
   const leftOut = input.files.filter((f) => f.leftOut).length;
+  const access = accessView(pipeline, status, clockNow);
   return {
     trackId: input.track.id,
     trackTitle: input.track.title,
@@ -203,11 +204,12 @@ export function toCollaborationView(input: {
     expiryLabel: COLLAB_EXPIRY_LABELS[(pipeline?.expiry ?? 'never') as CollabExpiry],
     expiresAt: pipeline?.expiresAt?.toISOString() ?? null,
     accessEndedAt: pipeline?.accessEndedAt?.toISOString() ?? null,
-    access: accessView(pipeline, status, clockNow),
+    access,
     downloads: pipeline ? downloadsOf(pipeline) : { bounce: true, project: true, stem: true },
     includeDisabled: pipeline?.includeDisabled ?? false,
-    canStart: true,
-    canRetry: status === 'failed' || status === 'stuck',
+    // Once the end has come nobody is invited until the share is extended.
+    canStart: access.state === 'open',
+    canRetry: (status === 'failed' || status === 'stuck') && access.state === 'open',
     canReset: status !== 'not_shared',
     canRefresh: Boolean(pipeline?.sharedFolderId),
     startedAt: pipeline?.startedAt?.toISOString() ?? null,
