@@ -3,7 +3,8 @@ import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { QueueName } from '../../src/jobs/queues';
 import { CollaborationClock } from '../../src/modules/collaboration/collaboration-clock';
-import { collabStatus, CollabEnv, filesIn, isFinal, makeTrack, Producer, startCollabEnv, TestTrack, waitForCollab } from './collaboration-support';
+import { seedConnection } from '../support/dropbox';
+import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, Producer, startCollabEnv, TestTrack, waitForCollab } from './collaboration-support';
 
 const DAY = 24 * 3600_000;
 
@@ -115,6 +116,29 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(calls('sharing/share_folder')).toHaveLength(0);
     expect(calls('files/copy_batch_v2')).toHaveLength(0);
     expect(await membersIn(id)).toEqual({ users: [], invitees: track.collaborators.map((c) => c.email!).sort() });
+  });
+
+  it('when Dropbox refuses (the connection was revoked), the panel says why access could not be ended; End access now tries again', async () => {
+    const other = await connectedProducer(env.t, env.emulator);
+    const track = await makeTrack(other, { files: 1, collaborators: [{}, {}] });
+    await other.api.post(base(track), { files: track.selection, expiry: '30d' });
+    const view = await waitForCollab(other, track.id, isFinal);
+    expect(view.status).toBe('done');
+    env.emulator.control.revokeTokens({ account_id: other.accountId });
+    expect((await other.api.patch(base(track), { expiry: 'now' })).status).toBe(200);
+    const refused = await waitForCollab(other, track.id, (v) => v.access.error !== null, 30_000);
+    expect(refused.access).toMatchObject({
+      state: 'ending',
+      canEndNow: true,
+      error: expect.stringMatching(/^Access could not be ended: Your Dropbox connection has expired or was revoked\. Reconnect Dropbox in Settings\. Press End access now/),
+    });
+    expect((await other.browser.get(`/tracks/${track.id}/collaboration`)).text).toMatch(/data-collab-expiry-error/);
+
+    await seedConnection(env.t, env.emulator, other, { email: other.dropboxEmail });
+    expect((await other.api.patch(base(track), { expiry: 'now' })).status).toBe(200);
+    const ended = await waitForCollab(other, track.id, (v) => v.access.state === 'ended', 30_000);
+    expect(ended.access.error).toBeNull();
+    expect(ended.members.map((m) => m.state)).toEqual(['removed', 'removed']);
   });
 
   it('Reset clears the settings; retry and share with remaining keep them', async () => {

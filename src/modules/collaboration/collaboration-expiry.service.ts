@@ -160,7 +160,9 @@ export class CollaborationExpiryService {
     try {
       await this.fenced(ref, (p) => {
         p.accessEndingAt = null;
-        p.expiryError = `Access could not be ended: ${refusal?.message ?? `Dropbox kept failing (${message}).`} Press End access now to try again.`;
+        // Refusals end with what to press on a failed run; here the button to press again is End access now.
+        const why = refusal ? refusal.message.replace(/,? then press Retry\.$/, '.').replace(/\s*Press Retry[^.]*\.$/, '') : `Dropbox kept failing (${message}).`;
+        p.expiryError = `Access could not be ended: ${why} Press End access now to try again.`;
       });
     } catch (fenceErr) {
       if (fenceErr instanceof Superseded) return new UnrecoverableError('superseded');
