@@ -7,8 +7,7 @@ import { CurrentUser } from '../accounts/decorators';
 import { CollaborationService } from './collaboration.service';
 import { CollaborationView } from './collaboration.views';
 import { FILE_CATEGORIES } from '../files/file-categories';
-import { CATEGORY_LABELS } from '../share/share-rules';
-import { COLLAB_EXPIRY_LABELS, formatDay } from './collab-settings';
+import { CATEGORY_LABELS, COLLAB_EXPIRY_LABELS, formatDay } from './collab-settings';
 import { COLLAB_EXPIRY_CHOICES } from './entities/collab-pipeline.entity';
 import { StartCollaborationDto, UpdateCollaborationDto } from './dto/start-collaboration.dto';
 

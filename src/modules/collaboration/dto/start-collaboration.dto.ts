@@ -1,7 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
-import { DownloadsDto } from '../../share/dto/share.dto';
+import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
 import { COLLAB_EXPIRY_CHOICES, CollabExpiry } from '../entities/collab-pipeline.entity';
 
 /** A Share-tab selection item: an imported file (`f:<TrackFile id>`) or one found in Dropbox (`d:<Dropbox id>`). */
@@ -9,6 +8,24 @@ const SELECTION_ITEM = /^(f:[0-9a-f-]{36}|d:id:[A-Za-z0-9_-]{1,100})$/;
 
 export const DISABLED_DOWNLOADS_CHOICES = ['leave_out', 'include'] as const;
 export type DisabledDownloadsChoice = (typeof DISABLED_DOWNLOADS_CHOICES)[number];
+
+/** Per category, the same shape and messages as a share link's `downloads` (the collaboration module keeps its own copy). */
+export class CollabDownloadsDto {
+  @ApiPropertyOptional({ description: 'Bounces go in the folder (collaborators can download them)' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.bounce must be true or false' })
+  bounce?: boolean;
+
+  @ApiPropertyOptional({ description: 'Projects go in the folder' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.project must be true or false' })
+  project?: boolean;
+
+  @ApiPropertyOptional({ description: 'Stems go in the folder' })
+  @IsOptional()
+  @IsBoolean({ message: 'downloads.stem must be true or false' })
+  stem?: boolean;
+}
 
 export class StartCollaborationDto {
   @ApiPropertyOptional({
@@ -40,14 +57,14 @@ export class StartCollaborationDto {
   expiry?: CollabExpiry;
 
   @ApiPropertyOptional({
-    type: DownloadsDto,
+    type: CollabDownloadsDto,
     description:
       'Per category, as for share links (first start only). Dropbox folder members can download every file in the folder, so files of a category set to false are left out of it (see `disabledDownloads`). Omitted categories are downloadable.',
   })
   @IsOptional()
   @ValidateNested()
-  @Type(() => DownloadsDto)
-  downloads?: DownloadsDto;
+  @Type(() => CollabDownloadsDto)
+  downloads?: CollabDownloadsDto;
 
   @ApiPropertyOptional({
     enum: DISABLED_DOWNLOADS_CHOICES,
