@@ -10,7 +10,9 @@
   let delay = 1000;
 
   const fingerprint = (s) =>
-    JSON.stringify([s.status, s.step, s.files, s.invites, s.error, s.notice, s.folder, s.members.map((m) => [m.collaboratorId, m.state, m.error])]);
+    JSON.stringify([s.status, s.step, s.files, s.invites, s.error, s.notice, s.folder, s.access, s.members.map((m) => [m.collaboratorId, m.state, m.error])]);
+  // Removing collaborators when access ends runs in the background too.
+  const isLive = (s) => LIVE.has(s.status) || (s.access && s.access.state === 'ending');
 
   async function swapPanel() {
     const response = await fetch(window.location.pathname, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
@@ -36,7 +38,7 @@
     const print = fingerprint(status);
     if (print !== last) await swapPanel().catch(() => undefined);
     last = print;
-    if (LIVE.has(status.status)) setTimeout(poll, delay);
+    if (isLive(status)) setTimeout(poll, delay);
   }
 
   if (panel.getAttribute('data-live') === 'true') setTimeout(poll, 500);

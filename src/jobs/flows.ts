@@ -8,6 +8,8 @@ export const CollaborationJob = {
   Invites: 'invites',
   /** Fired by the job scheduler: refreshes due pipelines and re-queues runs whose jobs went missing. */
   Sweep: 'sweep',
+  /** A share's end came: removes the invited collaborators from its folder. */
+  Expire: 'expire',
 } as const;
 
 export const PIPELINE_JOB_STEPS = [CollaborationJob.Folder, CollaborationJob.Files, CollaborationJob.Invites] as const;
@@ -81,4 +83,25 @@ export async function removeRunJobs(queue: Queue, ref: CollaborationStepJobData)
     if (!job) continue;
     await job.remove({ removeChildren: true }).catch(() => undefined);
   }
+}
+
+/** Which end of which pipeline an expiry job carries out; a job for an older end (extended since) or generation does nothing. */
+export interface CollaborationExpiryJobData {
+  pipelineId: string;
+  generation: number;
+  expiryVersion: number;
+}
+
+/** `collab-expire-{pipelineId}-g{generation}-e{expiryVersion}`: one job per end, however often the sweep finds it due. */
+export function expiryJobId(ref: CollaborationExpiryJobData): string {
+  return jobId('collab', 'expire', ref.pipelineId, `g${ref.generation}`, `e${ref.expiryVersion}`);
+}
+
+/** Adds the expiry job unless it is already in Redis (waiting, delayed, running, done or failed). */
+export async function ensureExpiryQueued(queue: Queue, ref: CollaborationExpiryJobData): Promise<boolean> {
+  const id = expiryJobId(ref);
+  if (await queue.getJob(id)) return false;
+  const data: CollaborationExpiryJobData = { pipelineId: ref.pipelineId, generation: ref.generation, expiryVersion: ref.expiryVersion };
+  await queue.add(CollaborationJob.Expire, data, { ...DEFAULT_JOB_OPTIONS, jobId: id });
+  return true;
 }

@@ -1,6 +1,7 @@
 import type { Browser } from 'playwright-core';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { connectedProducer, makeTrack, Producer, TestTrack } from '../integration/collaboration-support';
+import { randomBytes } from 'node:crypto';
+import { collabStatus, connectedProducer, filesIn, makeTrack, Producer, TestTrack } from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
 import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
@@ -62,6 +63,8 @@ describeInChromium('share with collaborators in Chromium', () => {
     expect(await boxes.count()).toBe(FILES);
     expect(await boxes.evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value.slice(0, 2)))).toEqual(Array(FILES).fill('f:'));
     for (let i = 0; i < FILES; i += 1) await boxes.nth(i).check();
+    // The track is private (every download off by default): stems would be left out of the folder.
+    await page.locator('input[name="download_stem"]').check();
 
     // Dropbox gets slow from here on, so the steps take a few seconds.
     emulator.control.resetCounters();
@@ -151,6 +154,49 @@ describeInChromium('share with collaborators in Chromium', () => {
     }
 
     // No script errors, CSP refusals, failed requests or 4xx/5xx answers on the way.
+    expect(problems).toEqual([]);
+    await context.close();
+  });
+  it('7 days and stems off on the Share tab: the collaborators’ folder has no stems and the panel shows the end date', async () => {
+    const other = await makeTrack(producer, { title: 'Late Set', files: 2, collaborators: [{ name: 'Dee' }] });
+    const { result: mix } = await producer.dbx.filesUpload({ path: `${other.folderPath}/Bounces/Mix.wav`, contents: randomBytes(4096) });
+    const imported = await producer.api.post(`/api/v1/tracks/${other.id}/library/import`, { dropboxIds: [mix.id, ...other.files.map((f) => f.id)] });
+    if (imported.status >= 300) throw new Error(`import: ${imported.status} ${imported.text}`);
+
+    const context = await browser.newContext(DESKTOP);
+    const page = await context.newPage();
+    const problems = collectPageProblems(page);
+    await signInThroughForm(page, t.url, producer.email, producer.password);
+    await page.goto(`${t.url}/tracks/${other.id}/share`);
+
+    // Beside the button: folder members can always download, and the choice for categories whose downloads are off.
+    expect(await page.locator('[data-collab-download-note]').textContent()).toMatch(/Dropbox folder members can always download/);
+    expect(await page.locator('input[name="disabledDownloads"][value="leave_out"]').isChecked()).toBe(true);
+
+    const boxes = page.locator('input[type="checkbox"][name="files"]');
+    for (let i = 0; i < (await boxes.count()); i += 1) await boxes.nth(i).check();
+    await page.locator('input[name="download_bounce"]').check();
+    expect(await page.locator('input[name="download_stem"]').isChecked()).toBe(false);
+    await page.locator('input[name="expiry"][value="7d"]').check();
+    await Promise.all([
+      page.waitForURL(`${t.url}/tracks/${other.id}/collaboration`),
+      page.getByRole('button', { name: 'Share Files with Collaborators' }).click(),
+    ]);
+    await page.waitForFunction(() => document.querySelector('[data-collab-status]')?.textContent === 'Done', undefined, { timeout: 25_000 });
+
+    const view = await collabStatus(producer, other.id);
+    expect(view.expiry).toBe('7d');
+    const endsOn = new Date(view.expiresAt!).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    expect(new Date(view.expiresAt!).getTime() - Date.now()).toBeGreaterThan(7 * 24 * 3600_000 - 120_000);
+    expect(await page.locator('[data-collab-access-label]').textContent()).toBe(`Access ends on ${endsOn}`);
+    expect(await page.locator('[data-count="files"]').textContent()).toBe('files 1/1');
+    const leftOut = await page.locator('[data-collab-left-out] li').allTextContents();
+    expect(leftOut).toEqual([expect.stringMatching(/^stem-01\.wav was left out: downloads of stems are off/), expect.stringMatching(/^stem-02\.wav was left out/)]);
+    expect(await page.getByRole('button', { name: 'End access now' }).count()).toBe(1);
+    expect(await page.getByRole('button', { name: 'Extend' }).count()).toBe(1);
+
+    // In Dropbox: the bounce, no stems.
+    expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Bounces/Mix.wav']);
     expect(problems).toEqual([]);
     await context.close();
   });

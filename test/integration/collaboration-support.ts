@@ -63,6 +63,7 @@ export function apiOf(user: TestUser) {
     get: (path: string) => user.browser.agent.get(path).set('Accept', 'application/json'),
     post: (path: string, body?: object) => withCsrf((token) => user.browser.agent.post(path).set('X-CSRF-Token', token).send(body ?? {})),
     put: (path: string, body: object) => withCsrf((token) => user.browser.agent.put(path).set('X-CSRF-Token', token).send(body)),
+    patch: (path: string, body: object) => withCsrf((token) => user.browser.agent.patch(path).set('X-CSRF-Token', token).send(body)),
     del: (path: string) => withCsrf((token) => user.browser.agent.delete(path).set('X-CSRF-Token', token)),
   };
 }

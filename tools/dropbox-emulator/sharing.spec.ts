@@ -185,4 +185,37 @@ describe('sharing routes', () => {
     const gone = await dropboxError(fixture.dbx.sharingListFolderMembers({ shared_folder_id }));
     expect(gone.error.error_summary).toBe('access_error/invalid_id/..');
   });
+  it('removes a joined member by account id and a pending invitee by email, each through an async job; an unshared folder answers access_error/invalid_id', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Song Five');
+    await fixture.dbx.sharingAddFolderMember({
+      shared_folder_id,
+      members: [{ member: { '.tag': 'email', email: 'drummer@example.com' } }, { member: { '.tag': 'email', email: 'pending@example.com' } }],
+    });
+    const drummer = fixture.emulator.control.accounts().find((account) => account.email === 'drummer@example.com')!;
+    const removeAndWait = async (member: sharing.MemberSelector) => {
+      const launch = (await fixture.dbx.sharingRemoveFolderMember({ shared_folder_id, member, leave_a_copy: false })).result;
+      if (launch['.tag'] !== 'async_job_id') throw new Error('expected an async job');
+      let status: sharing.RemoveMemberJobStatus;
+      do status = (await fixture.dbx.sharingCheckRemoveMemberJobStatus({ async_job_id: launch.async_job_id })).result;
+      while (status['.tag'] === 'in_progress');
+      return status['.tag'];
+    };
+    expect(await removeAndWait({ '.tag': 'dropbox_id', dropbox_id: drummer.account_id })).toBe('complete');
+    expect(await removeAndWait({ '.tag': 'email', email: 'PENDING@example.com' })).toBe('complete');
+    const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(members.users.map((user) => user.user.email)).toEqual(['producer@example.com']);
+    expect(members.invitees).toEqual([]);
+    // The folder and its files stay in the owner's Dropbox.
+    expect((await fixture.dbx.filesGetMetadata({ path: '/Shares/Song Five' })).result['.tag']).toBe('folder');
+
+    const unshare = (await fixture.dbx.sharingUnshareFolder({ shared_folder_id })).result;
+    if (unshare['.tag'] === 'async_job_id') {
+      while ((await fixture.dbx.sharingCheckJobStatus({ async_job_id: unshare.async_job_id })).result['.tag'] === 'in_progress');
+    }
+    const gone = await dropboxError<sharing.RemoveFolderMemberError>(
+      fixture.dbx.sharingRemoveFolderMember({ shared_folder_id, member: { '.tag': 'email', email: 'drummer@example.com' }, leave_a_copy: false }),
+    );
+    expect(gone.status).toBe(409);
+    expect(gone.error.error_summary).toBe('access_error/invalid_id/..');
+  });
 });

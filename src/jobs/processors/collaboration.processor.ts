@@ -2,16 +2,26 @@ import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Inject, Logger } from '@nestjs/common';
 import { DelayedError, Job, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { CollaborationExpiryService } from '../../modules/collaboration/collaboration-expiry.service';
 import { CollaborationService } from '../../modules/collaboration/collaboration.service';
 import { PipelineRunnerService } from '../../modules/collaboration/pipeline-runner.service';
 import { DropboxRateLimited } from '../../modules/dropbox/dropbox.errors';
 import { MetricsService } from '../../modules/metrics/metrics.service';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { COLLABORATION_SWEEP_SCHEDULER, CollaborationJob, CollaborationStepJobData, PIPELINE_JOB_STEPS, PipelineJobStep } from '../flows';
+import {
+  COLLABORATION_SWEEP_SCHEDULER,
+  CollaborationExpiryJobData,
+  CollaborationJob,
+  CollaborationStepJobData,
+  PIPELINE_JOB_STEPS,
+  PipelineJobStep,
+} from '../flows';
 import { QueueName } from '../queues';
 
 /** The sweep runs at least this often (re-queueing lost runs shouldn't wait for the member refresh interval). */
 const MAX_SWEEP_INTERVAL_MS = 60_000;
+/** An expiry job finding a run of its pipeline still going looks again after this long (without using an attempt). */
+const EXPIRY_WAIT_FOR_RUN_MS = 5_000;
 
 /** Thin: each job names a pipeline run and a step; the collaboration module does the work. */
 @Processor(QueueName.Collaboration, { autorun: false })
@@ -21,6 +31,7 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
   constructor(
     private readonly runner: PipelineRunnerService,
     private readonly collaboration: CollaborationService,
+    private readonly expiry: CollaborationExpiryService,
     private readonly metrics: MetricsService,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -46,6 +57,14 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
         await this.runner.runStep(job.data as CollaborationStepJobData, job.name as PipelineJobStep, isLastAttempt);
       } else if (job.name === CollaborationJob.Sweep) {
         await this.collaboration.sweep();
+      } else if (job.name === CollaborationJob.Expire) {
+        const isLastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
+        if ((await this.expiry.endAccess(job.data as CollaborationExpiryJobData, isLastAttempt)) === 'wait') {
+          if (!token) throw new Error('a run of this pipeline is still going');
+          await job.moveToDelayed(Date.now() + EXPIRY_WAIT_FOR_RUN_MS, token);
+          outcome = 'delayed';
+          throw new DelayedError();
+        }
       } else {
         throw new Error(`no handler for job ${job.name} on ${QueueName.Collaboration}`);
       }

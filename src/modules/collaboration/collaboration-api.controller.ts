@@ -1,10 +1,10 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaborationService } from './collaboration.service';
 import { CollaborationView } from './collaboration.views';
-import { StartCollaborationDto } from './dto/start-collaboration.dto';
+import { StartCollaborationDto, UpdateCollaborationDto } from './dto/start-collaboration.dto';
 
 const uuid = new ParseUUIDPipe();
 
@@ -21,11 +21,21 @@ export class CollaborationApiController {
     return this.collaboration.status(user.id, id);
   }
 
-  @ApiOperation({ summary: 'Start sharing (or share with remaining: new collaborators and newly selected files)' })
+  @ApiOperation({
+    summary: 'Start sharing (or share with remaining: new collaborators and newly selected files)',
+    description: 'accessLevel, expiry, downloads and disabledDownloads are the share’s settings, taken at the first start; later starts keep them.',
+  })
   @Post()
   @HttpCode(202)
   start(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() dto: StartCollaborationDto): Promise<CollaborationView> {
-    return this.collaboration.start(user.id, id, dto.files ?? [], dto.accessLevel);
+    return this.collaboration.start(user.id, id, dto);
+  }
+
+  @ApiOperation({ summary: 'Change when collaborators’ access ends: extend (a new end from now), never, or end it now' })
+  @Patch()
+  @HttpCode(200)
+  update(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() dto: UpdateCollaborationDto): Promise<CollaborationView> {
+    return this.collaboration.updateExpiry(user.id, id, dto.expiry);
   }
 
   @ApiOperation({ summary: 'Retry a failed or stuck pipeline from where it stopped' })

@@ -7,7 +7,10 @@ import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaborationService } from './collaboration.service';
 import { CollaborationView } from './collaboration.views';
-import { StartCollaborationDto } from './dto/start-collaboration.dto';
+import { FILE_CATEGORIES } from '../files/file-categories';
+import { CATEGORY_LABELS, COLLAB_EXPIRY_LABELS, formatDay } from './collab-settings';
+import { COLLAB_EXPIRY_CHOICES } from './entities/collab-pipeline.entity';
+import { StartCollaborationDto, UpdateCollaborationDto } from './dto/start-collaboration.dto';
 
 const uuid = new ParseUUIDPipe();
 
@@ -16,9 +19,27 @@ const NOSCRIPT_REFRESH = '<noscript><meta http-equiv="refresh" content="5"></nos
 
 type FormBody = Record<string, unknown>;
 
+const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
+
+/**
+ * The start form as the API's DTO. The Share tab's form carries the share settings (its expiry radio always sends a
+ * value; an unticked download box sends nothing, so it means "off"); the panel's "Share with remaining" form has
+ * none and keeps the pipeline's.
+ */
+function startFromForm(body: FormBody) {
+  const plain: Record<string, unknown> = { files: body?.files, accessLevel: body?.accessLevel || undefined };
+  if (body?.expiry !== undefined) {
+    plain.expiry = body.expiry;
+    plain.downloads = Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])]));
+    plain.disabledDownloads = body.disabledDownloads || undefined;
+  }
+  return plain;
+}
+
 /**
  * The collaboration status panel and its forms. The Share tab's "Share Files with Collaborators" button posts its
- * whole form here (formaction): only `files` (and `accessLevel`) are read, the share-link fields are ignored.
+ * whole form here (formaction): the files, the expiry and the download permissions are read (they are the share's
+ * settings, as for a link); the link-only fields (title, message, password) are ignored.
  */
 @ApiExcludeController()
 @Controller('tracks/:id/collaboration')
@@ -29,7 +50,9 @@ export class CollaborationController {
   @Render('dashboard/collaboration')
   async page(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
     const view = await this.collaboration.status(user.id, id);
-    const live = view.status === 'running' || view.status === 'stuck';
+    // Also live while the collaborators are being removed, so "Access ended" appears without a reload.
+    const live = view.status === 'running' || view.status === 'stuck' || view.access.state === 'ending';
+    const leftOut = new Set(view.files.leftOutNotes);
     return {
       title: `Collaboration · ${view.trackTitle}`,
       nav: 'tracks',
@@ -37,6 +60,9 @@ export class CollaborationController {
       collab: view,
       live,
       stepsDone: view.status === 'done',
+      missingNotes: view.files.skippedNotes.filter((note) => !leftOut.has(note)),
+      collabDownloads: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: view.downloads[c] })),
+      extendChoices: COLLAB_EXPIRY_CHOICES.map((value) => ({ value, label: COLLAB_EXPIRY_LABELS[value] })),
     };
   }
 
@@ -48,10 +74,31 @@ export class CollaborationController {
 
   @Post()
   async start(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
-    const form = validateForm(StartCollaborationDto, { files: body?.files, accessLevel: body?.accessLevel || undefined });
+    const form = validateForm(StartCollaborationDto, startFromForm(body));
     if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
-    const view = await this.collaboration.start(user.id, id, form.value.files, form.value.accessLevel);
-    return this.back(res, id, view.invites.total || view.files.total ? 'Sharing with collaborators started.' : 'Nothing new to share.');
+    const before = await this.collaboration.status(user.id, id);
+    const view = await this.collaboration.start(user.id, id, form.value);
+    let message = view.invites.total || view.files.total ? 'Sharing with collaborators started.' : 'Nothing new to share.';
+    if (before.status !== 'not_shared' && form.value.expiry !== undefined) {
+      message += ` This share keeps the settings it started with (${view.access.label ?? 'access never ends'}); change its end below.`;
+    }
+    if (view.files.leftOut) message += ` ${view.files.leftOut} file(s) left out: their downloads are off (see below).`;
+    return this.back(res, id, message);
+  }
+
+  /** Extend (a new end from now, or never) and End access now. */
+  @Post('expiry')
+  async updateExpiry(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
+    const form = validateForm(UpdateCollaborationDto, { expiry: body?.expiry });
+    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    const view = await this.collaboration.updateExpiry(user.id, id, form.value.expiry);
+    const message =
+      form.value.expiry === 'now'
+        ? 'Ending access: the collaborators are being removed from the Dropbox folder. The folder and its files stay in your Dropbox.'
+        : view.expiresAt
+          ? `Access now ends on ${formatDay(new Date(view.expiresAt))}.`
+          : 'Access no longer ends.';
+    return this.back(res, id, view.members.some((m) => m.state === 'queued') ? `${message} Collaborators removed before are being invited again.` : message);
   }
 
   @Post('retry')

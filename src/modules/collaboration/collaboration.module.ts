@@ -7,6 +7,8 @@ import { DropboxModule } from '../dropbox/dropbox.module';
 import { FilesModule } from '../files/files.module';
 import { CollaborationApiController } from './collaboration-api.controller';
 import { CollaborationController } from './collaboration.controller';
+import { CollaborationClock } from './collaboration-clock';
+import { CollaborationExpiryService } from './collaboration-expiry.service';
 import { CollaborationService } from './collaboration.service';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
@@ -21,8 +23,8 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
     DropboxModule,
   ],
   controllers: [CollaborationController, CollaborationApiController],
-  providers: [CollaborationService, PipelineRunnerService],
-  exports: [CollaborationService, PipelineRunnerService],
+  providers: [CollaborationService, PipelineRunnerService, CollaborationExpiryService, CollaborationClock],
+  exports: [CollaborationService, PipelineRunnerService, CollaborationExpiryService],
 })
 export class CollaborationModule {
   constructor(@InjectFlowProducer(COLLAB_FLOW_PRODUCER) flows: FlowProducer) {

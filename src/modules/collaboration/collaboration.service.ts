@@ -16,7 +16,11 @@ import { LibraryService } from '../files/library.service';
 import { safeFolderName } from '../files/names';
 import { TracksService } from '../files/tracks.service';
 import type { CollaboratorView } from '../files/views';
+import { applySettings, CollabSettingsInput, downloadsOf, formatDay, leftOutReason, settingsFrom } from './collab-settings';
+import { CollaborationClock } from './collaboration-clock';
+import { CollaborationExpiryService, expiryRefOf } from './collaboration-expiry.service';
 import { CollaborationView, toCollaborationView } from './collaboration.views';
+import type { UpdateExpiryChoice } from './dto/start-collaboration.dto';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
@@ -43,6 +47,8 @@ export class CollaborationService {
     private readonly library: LibraryService,
     private readonly dropbox: DropboxConnectionsService,
     private readonly runner: PipelineRunnerService,
+    private readonly expiry: CollaborationExpiryService,
+    private readonly clock: CollaborationClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
@@ -56,9 +62,15 @@ export class CollaborationService {
   /**
    * Starts sharing the selected files (`f:<TrackFile id>` / `d:<Dropbox id>`) with the track's collaborators, or,
    * once started, shares what is new: newly selected files and collaborators added since. While a run is going,
-   * the new work is recorded and a follow-up run starts when it ends.
+   * the new work is recorded and a follow-up run starts when it ends. The share's settings (access level, expiry,
+   * downloads) are taken at the first start; later starts keep them.
    */
-  async start(ownerId: string, trackId: string, selection: string[], accessLevel?: AccessLevel): Promise<CollaborationView> {
+  async start(
+    ownerId: string,
+    trackId: string,
+    request: CollabSettingsInput & { files?: string[]; accessLevel?: AccessLevel },
+  ): Promise<CollaborationView> {
+    const selection = request.files ?? [];
     const track = await this.tracks.owned(ownerId, trackId);
     const onTrack = await this.collaborators.onTrack(ownerId, trackId);
     if (onTrack.length === 0) {
@@ -72,7 +84,20 @@ export class CollaborationService {
       if (pipeline.status === 'not_shared' && files.length === 0) {
         throw new BadRequestException({ field: 'files', message: 'select at least one file to share with collaborators' });
       }
-      if (pipeline.status === 'not_shared' && accessLevel) pipeline.accessLevel = accessLevel;
+      if (pipeline.status === 'not_shared') {
+        if (request.accessLevel) pipeline.accessLevel = request.accessLevel;
+        const settings = settingsFrom(request);
+        if (files.every((f) => leftOutReason(f, settings.downloads, settings.includeDisabled))) {
+          throw new BadRequestException({
+            field: 'downloads',
+            message:
+              'downloads are off for every selected file, so none would go in the folder: turn downloads on for them, or choose to put them in anyway',
+          });
+        }
+        applySettings(pipeline, settings, this.clock.now());
+      } else {
+        this.refuseAfterEnd(pipeline);
+      }
       pipeline.folderPath ??= `${this.config.files.dropboxRoot}/${COLLABORATION_FOLDER}/${safeFolderName(track.title)} (${track.id.slice(0, 8)})`;
       await this.addFiles(em, pipeline, files);
       await this.syncMembers(em, pipeline, onTrack, false);
@@ -95,6 +120,7 @@ export class CollaborationService {
       if (!pipeline || !(pipeline.status === 'failed' || this.isStuck(pipeline))) {
         throw new ConflictException({ field: 'status', message: 'only a failed or stuck pipeline can be retried' });
       }
+      this.refuseAfterEnd(pipeline);
       // A corrected email (or one added since) is used; refused people are invited again.
       await this.syncMembers(em, pipeline, onTrack, true);
       return this.beginRun(pipeline);
@@ -132,10 +158,60 @@ export class CollaborationService {
         membersRefreshedAt: null,
         startedAt: null,
         finishedAt: null,
+        expiry: 'never',
+        expiresAt: null,
+        expiryVersion: 0,
+        accessEndingAt: null,
+        accessEndedAt: null,
+        expiryError: null,
+        downloadBounce: true,
+        downloadProject: true,
+        downloadStem: true,
+        includeDisabled: false,
       } satisfies Partial<CollabPipeline>);
       return previous;
     });
     if (old) await removeRunJobs(this.queue, old);
+    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+  }
+
+  /**
+   * A new end for the share. A duration is counted from now (extend; if access had ended, the collaborators removed
+   * then are invited again, once each, by a new run); `never` lifts the end; `now` ends access at once.
+   */
+  async updateExpiry(ownerId: string, trackId: string, choice: UpdateExpiryChoice): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const next = await this.orm.em.fork().transactional(async (em) => {
+      const pipeline = await this.lockedPipeline(em, track.id, false);
+      if (!pipeline || pipeline.status === 'not_shared') {
+        throw new ConflictException({ field: 'expiry', message: 'the track is not shared with collaborators yet' });
+      }
+      if (pipeline.accessEndingAt && !pipeline.accessEndedAt) {
+        throw new ConflictException({ field: 'expiry', message: 'collaborators are being removed from the folder right now: try again in a moment' });
+      }
+      if (choice === 'now' && pipeline.accessEndedAt) {
+        throw new ConflictException({ field: 'expiry', message: `access already ended on ${formatDay(pipeline.accessEndedAt)}` });
+      }
+      const now = this.clock.now();
+      pipeline.expiryVersion += 1;
+      pipeline.expiryError = null;
+      if (choice === 'now') {
+        pipeline.expiresAt = now;
+        return { expire: expiryRefOf(pipeline), run: null };
+      }
+      applySettings(pipeline, { ...this.settingsOf(pipeline), expiry: choice }, now);
+      if (!pipeline.accessEndedAt) return { expire: null, run: null };
+      pipeline.accessEndedAt = null;
+      await em.nativeUpdate(CollabMember, { pipeline: pipeline.id, state: 'removed' }, { state: 'queued', error: null, updatedAt: new Date() });
+      if (pipeline.status === 'running') {
+        pipeline.rerunRequested = true;
+        return { expire: null, run: null };
+      }
+      return { expire: null, run: this.beginRun(pipeline) };
+    });
+    if (next.expire) await this.expiry.queueNow(next.expire);
+    if (next.run) await ensureRunQueued(this.flows, this.queue, next.run);
+    this.logger.log({ trackId, expiry: choice }, 'collaborator share’s end changed');
     return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
@@ -172,17 +248,18 @@ export class CollaborationService {
    * pipelines whose jobs went missing (Redis lost them, or a process died between its database write and the
    * enqueue), and refreshes member states of shared pipelines, oldest first.
    */
-  async sweep(): Promise<{ requeued: number; refreshed: number }> {
+  async sweep(): Promise<{ requeued: number; refreshed: number; expiring: number }> {
     const em = this.orm.em.fork();
     const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
     const running = await em.find(CollabPipeline, { status: 'running', progressAt: { $lt: quietSince } }, { limit: 200 });
     let requeued = 0;
     for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
+    const expiring = await this.expiry.queueDue();
 
     const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
     const due = await em.find(
       CollabPipeline,
-      { sharedFolderId: { $ne: null }, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
+      { sharedFolderId: { $ne: null }, accessEndingAt: null, accessEndedAt: null, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
       { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
     );
     let refreshed = 0;
@@ -195,7 +272,7 @@ export class CollaborationService {
       }
     }
     if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
-    return { requeued, refreshed };
+    return { requeued, refreshed, expiring };
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -210,6 +287,17 @@ export class CollaborationService {
       const message = typeof answer === 'object' && answer?.message ? String(answer.message) : err.message;
       throw new BadRequestException({ field: 'files', message });
     }
+  }
+
+  private settingsOf(p: CollabPipeline) {
+    return { expiry: p.expiry, downloads: downloadsOf(p), includeDisabled: p.includeDisabled };
+  }
+
+  /** Once the end has come, nobody is invited or re-invited until the producer extends the share. */
+  private refuseAfterEnd(p: CollabPipeline): void {
+    if (!p.expiresAt || p.expiresAt > this.clock.now()) return;
+    const when = p.accessEndedAt ? `ended on ${formatDay(p.accessEndedAt)}` : 'is ending';
+    throw new ConflictException({ field: 'expiry', message: `collaborators’ access ${when}: extend the share to invite them again` });
   }
 
   private isStuck(pipeline: CollabPipeline): boolean {
@@ -244,16 +332,21 @@ export class CollaborationService {
     return em.findOne(CollabPipeline, { track: trackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
-  /** New files become pending copies with a fixed target (`Stems/kick.wav`); a name taken by another file gets " (2)". */
+  /**
+   * New files become pending copies with a fixed target (`Stems/kick.wav`); a name taken by another file gets " (2)".
+   * A file of a category whose downloads are off is recorded as left out (unless the share puts such files in).
+   */
   private async addFiles(em: EntityManager, pipeline: CollabPipeline, files: TrackFile[]): Promise<void> {
+    const downloads = downloadsOf(pipeline);
     if (!files.length) return;
     const existing = await em.find(CollabFile, { pipeline });
     const bySource = new Map(existing.map((f) => [f.sourceId, f]));
     const taken = new Set(existing.map((f) => f.targetPath.toLowerCase()));
     for (const file of files) {
       const known = bySource.get(file.dropboxId);
+      const leftOut = leftOutReason(file, downloads, pipeline.includeDisabled);
       if (known) {
-        if (known.status === 'skipped') {
+        if (known.status === 'skipped' && !known.leftOut) {
           known.status = 'pending';
           known.error = null;
         }
@@ -276,6 +369,7 @@ export class CollaborationService {
           size: file.size,
           isPackage: file.isPackage,
           targetPath: target,
+          ...(leftOut ? { status: 'skipped' as const, leftOut: true, error: leftOut } : {}),
         }),
       );
     }
@@ -324,6 +418,6 @@ export class CollaborationService {
           em.find(CollabMember, { pipeline }, { orderBy: { name: 'asc' } }),
         ])
       : [[], []];
-    return toCollaborationView({ track, pipeline, files, members, onTrack, stuckMs: this.config.collaboration.stuckMs });
+    return toCollaborationView({ track, pipeline, files, members, onTrack, stuckMs: this.config.collaboration.stuckMs, now: this.clock.now() });
   }
 }

@@ -1,8 +1,9 @@
 import { dropboxEmailProblem } from '../dropbox/dropbox-email';
 import type { CollaboratorView } from '../files/views';
+import { COLLAB_EXPIRY_LABELS, CollabDownloads, downloadsOf, ENDING_SOON_MS, formatDay } from './collab-settings';
 import type { CollabFile } from './entities/collab-file.entity';
 import type { CollabMember, MemberState } from './entities/collab-member.entity';
-import { CollabPipeline, PIPELINE_STEPS, PipelineStep } from './entities/collab-pipeline.entity';
+import { CollabExpiry, CollabPipeline, PIPELINE_STEPS, PipelineStep } from './entities/collab-pipeline.entity';
 
 export type PanelStatus = 'not_shared' | 'running' | 'stuck' | 'done' | 'failed';
 export type StepState = 'pending' | 'running' | 'done' | 'failed';
@@ -22,6 +23,21 @@ export interface CollaborationMemberView {
   canRemove: boolean;
 }
 
+/** open: before the end (or none) · ending: the end came, collaborators are being removed · ended: all removed. */
+export type AccessState = 'open' | 'ending' | 'ended';
+
+export interface CollaborationAccessView {
+  state: AccessState;
+  /** "Access ends on 8 December 2026", "Access ended 8 December 2026", or null when it never ends. */
+  label: string | null;
+  /** Within 3 days of the end: the panel says so (there is no email notice yet). */
+  endingSoon: boolean;
+  /** Why ending access failed, in plain words. */
+  error: string | null;
+  canExtend: boolean;
+  canEndNow: boolean;
+}
+
 export interface CollaborationView {
   trackId: string;
   trackTitle: string;
@@ -31,13 +47,34 @@ export interface CollaborationView {
   step: PipelineStep | null;
   steps: Array<{ key: PipelineStep | 'done'; label: string; state: StepState }>;
   folder: { path: string; url: string | null } | null;
-  files: { total: number; copied: number; skipped: number; pending: number; skippedNotes: string[] };
+  /** `leftOut`: skipped because their category's downloads are off (counted in `skipped` too); `toCopy` = total − leftOut. */
+  files: {
+    total: number;
+    copied: number;
+    skipped: number;
+    pending: number;
+    leftOut: number;
+    toCopy: number;
+    /** Every file not copied, with its reason (left out by the settings, or gone from Dropbox). */
+    skippedNotes: string[];
+    /** The left-out ones alone. */
+    leftOutNotes: string[];
+  };
   invites: { total: number; sent: number; joined: number; pending: number; failed: number; noEmail: number };
   members: CollaborationMemberView[];
   error: { code: string; message: string } | null;
   /** A temporary problem the queue is retrying. */
   notice: string | null;
   accessLevel: 'editor' | 'viewer';
+  expiry: CollabExpiry;
+  expiryLabel: string;
+  /** When the collaborators are removed from the folder; null = never. */
+  expiresAt: string | null;
+  accessEndedAt: string | null;
+  access: CollaborationAccessView;
+  /** Per category, as for share links: a category set to false is left out of the folder unless `includeDisabled`. */
+  downloads: CollabDownloads;
+  includeDisabled: boolean;
   /** Start, or once started "share with remaining" (new collaborators, newly selected files). */
   canStart: boolean;
   canRetry: boolean;
@@ -70,6 +107,7 @@ const MEMBER_LABELS: Record<MemberPanelState, string> = {
   joined: 'Has access (joined)',
   no_email: 'No email on file: can’t be invited',
   failed: 'Failed',
+  removed: 'Access ended (removed from the folder)',
   not_invited: 'Not invited yet (use Share with remaining)',
 };
 
@@ -95,10 +133,12 @@ export function toCollaborationView(input: {
   members: CollabMember[];
   onTrack: CollaboratorView[];
   stuckMs: number;
+  /** The collaboration clock, for the share's end (stuck detection keeps the wall clock). */
   now?: Date;
 }): CollaborationView {
   const { pipeline } = input;
-  const now = input.now ?? new Date();
+  const now = new Date();
+  const clockNow = input.now ?? now;
   let status: PanelStatus = pipeline?.status ?? 'not_shared';
   if (status === 'running' && pipeline?.progressAt && now.getTime() - pipeline.progressAt.getTime() > input.stuckMs) status = 'stuck';
 
@@ -133,6 +173,8 @@ export function toCollaborationView(input: {
 
   const filesOf = (s: CollabFile['status']) => input.files.filter((f) => f.status === s);
   const running = status === 'running' || status === 'stuck';
+  const leftOut = input.files.filter((f) => f.leftOut).length;
+  const access = accessView(pipeline, status, clockNow);
   return {
     trackId: input.track.id,
     trackTitle: input.track.title,
@@ -146,7 +188,10 @@ export function toCollaborationView(input: {
       copied: filesOf('copied').length,
       skipped: filesOf('skipped').length,
       pending: filesOf('pending').length,
+      leftOut,
+      toCopy: input.files.length - leftOut,
       skippedNotes: filesOf('skipped').map((f) => f.error ?? `${f.name} was not copied`),
+      leftOutNotes: input.files.filter((f) => f.leftOut).map((f) => f.error ?? `${f.name} was left out`),
     },
     invites: {
       total: withEmail,
@@ -160,13 +205,41 @@ export function toCollaborationView(input: {
     error: status === 'failed' && pipeline?.errorMessage ? { code: pipeline.errorCode ?? 'failed', message: pipeline.errorMessage } : null,
     notice: running && pipeline?.errorCode === 'retrying' ? (pipeline.errorMessage ?? null) : null,
     accessLevel: pipeline?.accessLevel ?? 'editor',
-    canStart: true,
-    canRetry: status === 'failed' || status === 'stuck',
+    expiry: pipeline?.expiry ?? 'never',
+    expiryLabel: COLLAB_EXPIRY_LABELS[(pipeline?.expiry ?? 'never') as CollabExpiry],
+    expiresAt: pipeline?.expiresAt?.toISOString() ?? null,
+    accessEndedAt: pipeline?.accessEndedAt?.toISOString() ?? null,
+    access,
+    downloads: pipeline ? downloadsOf(pipeline) : { bounce: true, project: true, stem: true },
+    includeDisabled: pipeline?.includeDisabled ?? false,
+    // Once the end has come nobody is invited until the share is extended.
+    canStart: access.state === 'open',
+    canRetry: (status === 'failed' || status === 'stuck') && access.state === 'open',
     canReset: status !== 'not_shared',
     canRefresh: Boolean(pipeline?.sharedFolderId),
     startedAt: pipeline?.startedAt?.toISOString() ?? null,
     finishedAt: pipeline?.finishedAt?.toISOString() ?? null,
     lastProgressAt: pipeline?.progressAt?.toISOString() ?? null,
     membersRefreshedAt: pipeline?.membersRefreshedAt?.toISOString() ?? null,
+  };
+}
+
+function accessView(pipeline: CollabPipeline | null, status: PanelStatus, now: Date): CollaborationAccessView {
+  const shared = status !== 'not_shared';
+  const endsAt = pipeline?.expiresAt ?? null;
+  const endedAt = pipeline?.accessEndedAt ?? null;
+  const state: AccessState = endedAt ? 'ended' : endsAt && endsAt <= now ? 'ending' : 'open';
+  const ending = Boolean(pipeline?.accessEndingAt) && !endedAt;
+  let label: string | null = null;
+  if (endedAt) label = `Access ended ${formatDay(endedAt)}`;
+  else if (endsAt && state === 'ending') label = `Access ending (end: ${formatDay(endsAt)}): removing collaborators from the folder…`;
+  else if (endsAt) label = `Access ends on ${formatDay(endsAt)}`;
+  return {
+    state,
+    label,
+    endingSoon: state === 'open' && !!endsAt && endsAt.getTime() - now.getTime() <= ENDING_SOON_MS,
+    error: pipeline?.expiryError ?? null,
+    canExtend: shared && !ending,
+    canEndNow: shared && !endedAt && !ending,
   };
 }

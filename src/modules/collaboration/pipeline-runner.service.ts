@@ -344,6 +344,9 @@ export class PipelineRunnerService {
     const joined = new Set(members.joined.map((m) => m.email));
     const invited = new Set(members.invited.map((m) => m.email));
     await this.fenced(ref, async (p, em) => {
+      // While access is being ended the expiry job owns the member rows: someone it just removed must become
+      // "removed", not "queued" (which would read as "never got in" if the job is resumed).
+      if (p.accessEndingAt || p.accessEndedAt) return;
       const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined'] } });
       for (const row of rows) {
         if (!row.email || row.updatedAt > listedAt) continue;

@@ -150,7 +150,7 @@ export const collabPipelinesScenario: Scenario = {
         const measured = await measure(async () => {
           await runConcurrently(tracks.length, 10, async (i) => {
             const { producer, trackId, selection } = tracks[i];
-            await inContext(() => app.get(CollaborationService).start(producer.userId, trackId, selection));
+            await inContext(() => app.get(CollaborationService).start(producer.userId, trackId, { files: selection }));
           });
           return waitForPipelines(orm, tracks, procs);
         }, children, ctx.profilePath('collab', `${workers}-workers`));

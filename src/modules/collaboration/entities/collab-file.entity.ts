@@ -43,6 +43,10 @@ export class CollabFile {
   @Property({ type: 'text', nullable: true })
   error?: string | null;
 
+  /** Skipped because its category's downloads are off for this share (`error` says so), not because it is missing. */
+  @Property({ type: 'boolean' })
+  leftOut: boolean & Opt = false;
+
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();
 }

@@ -5,9 +5,10 @@ import { CollabPipeline } from './collab-pipeline.entity';
 
 /**
  * queued: to invite · invited: invite pending in Dropbox · joined: has access · no_email: can't be invited ·
- * failed: Dropbox refused (see `error`). Removing someone's access deletes their row.
+ * failed: Dropbox refused (see `error`) · removed: taken out of the folder when the share's access ended (Extend
+ * invites them again). Removing someone's access by hand deletes their row.
  */
-export const MEMBER_STATES = ['queued', 'invited', 'joined', 'no_email', 'failed'] as const;
+export const MEMBER_STATES = ['queued', 'invited', 'joined', 'no_email', 'failed', 'removed'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
 /** A collaborator of the track as the shared folder knows them. */

@@ -11,6 +11,10 @@ export type PipelineStep = (typeof PIPELINE_STEPS)[number];
 
 export type AccessLevel = 'editor' | 'viewer';
 
+/** How long collaborators keep the folder, as for share links. */
+export const COLLAB_EXPIRY_CHOICES = ['7d', '30d', '90d', 'never'] as const;
+export type CollabExpiry = (typeof COLLAB_EXPIRY_CHOICES)[number];
+
 /**
  * A track's "share with collaborators" pipeline: one row per track, the single source of truth for its state.
  * Queue jobs only point here (pipeline id, generation, run). `generation` changes on reset: every write of a
@@ -58,6 +62,46 @@ export class CollabPipeline {
   /** A copy was attempted before: the next attempt first lists the folder to skip what already arrived. */
   @Property({ type: 'boolean' })
   copyAttempted: boolean & Opt = false;
+
+  /** The share's settings, chosen at its first start; retry and "share with remaining" keep them, reset clears them. */
+  @Enum({ items: [...COLLAB_EXPIRY_CHOICES], type: 'string' })
+  expiry: CollabExpiry & Opt = 'never';
+
+  /** When the invited collaborators are removed from the folder; NULL = never. */
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt?: Date | null;
+
+  /** Changes with every new end (extend, end now): names the expiry job, so a job for an older end does nothing. */
+  @Property({ type: 'integer' })
+  expiryVersion: number & Opt = 0;
+
+  /** The expiry job started removing people (extending waits until it is done). */
+  @Property({ type: 'datetime', nullable: true })
+  accessEndingAt?: Date | null;
+
+  /** Every invited collaborator was removed from the folder. */
+  @Property({ type: 'datetime', nullable: true })
+  accessEndedAt?: Date | null;
+
+  /** Why ending access failed for good, in plain words. */
+  @Property({ type: 'text', nullable: true })
+  expiryError?: string | null;
+
+  @Property({ type: 'boolean' })
+  downloadBounce: boolean & Opt = true;
+
+  @Property({ type: 'boolean' })
+  downloadProject: boolean & Opt = true;
+
+  @Property({ type: 'boolean' })
+  downloadStem: boolean & Opt = true;
+
+  /**
+   * Folder members can download everything in the folder, so files of a category whose downloads are off are left
+   * out, unless the producer chose to put them in anyway.
+   */
+  @Property({ type: 'boolean' })
+  includeDisabled: boolean & Opt = false;
 
   /** "Share with remaining" arrived while a run was going: another run follows when this one ends. */
   @Property({ type: 'boolean' })
