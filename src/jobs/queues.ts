@@ -1,4 +1,4 @@
-import type { DefaultJobOptions } from 'bullmq';
+import type { DefaultJobOptions, Queue } from 'bullmq';
 
 /**
  * Every queue of the server. A job is a pointer to state held in PostgreSQL: payloads carry ids only,
@@ -61,6 +61,12 @@ export function previewJob(file: { id: string; contentHash?: string | null; rev?
     data: { trackFileId: file.id, revision } satisfies BuildPreviewJobData,
     opts: { jobId: jobId('preview', file.id, revision.slice(0, 64), ...(rebuild > 0 ? [`r${rebuild}`] : [])) },
   };
+}
+
+/** Queues the preview of a file's current revision (see previewJob); the same revision asked twice is built once. */
+export async function enqueuePreview(queue: Queue, file: { id: string; contentHash?: string | null; rev?: string | null }, rebuild = 0): Promise<void> {
+  const spec = previewJob(file, rebuild);
+  await queue.add(spec.name, spec.data, spec.opts);
 }
 
 export const ShareJob = {

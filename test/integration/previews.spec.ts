@@ -8,7 +8,7 @@ import { MediaPreview } from '../../src/modules/media/entities/media-preview.ent
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
 import { eventually } from '../faults/support';
-import { api, binary, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import { api, binary, readyPreview as preview, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -19,14 +19,9 @@ async function previewsOf(w: ShareWorld, fileId: string): Promise<MediaPreview[]
   return w.t.app.get(EntityManager).fork().find(MediaPreview, { file: fileId }, { orderBy: { createdAt: 'asc' } });
 }
 
+/** The ready preview of the file's current revision, or of `revision`. */
 async function readyPreview(w: ShareWorld, fileId: string, revision?: string): Promise<MediaPreview> {
-  const rows = await eventually(
-    `preview of ${fileId} ready`,
-    () => previewsOf(w, fileId),
-    (rows) => rows.some((r) => r.status === 'ready' && (!revision || r.revision === revision)),
-    { timeoutMs: 60_000 },
-  );
-  return rows.find((r) => r.status === 'ready' && (!revision || r.revision === revision))!;
+  return preview(w.t, fileId, revision);
 }
 
 describe('previews: what a listen-only recipient hears', () => {

@@ -6,13 +6,11 @@ import { QueueName, ShareJob } from '../../src/jobs/queues';
 import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
-import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { Share } from '../../src/modules/share/entities/share.entity';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
-import { eventually } from '../faults/support';
-import { api, binary, fetchBytes, makeTrack, MadeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import { api, binary, readyPreview as preview, fetchBytes, makeTrack, MadeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
 
 describe('share links: files served live, by permission', () => {
   let w: ShareWorld;
@@ -44,17 +42,7 @@ describe('share links: files served live, by permission', () => {
     expect((await api(w.producer).patch(`/api/v1/shares/${share.id}`, { downloads })).status).toBe(200);
   const file = (name: string, action: 'play' | 'download') => `/s/${token}/files/${ids[name]}/${action}`;
   const linkCalls = () => w.emulator.control.counters().callsByRoute['files/get_temporary_link'] ?? 0;
-  /** The file's preview of its current (or the given) revision, once the media worker has built it. */
-  const readyPreview = async (fileId: string, revision?: string) => {
-    const em = () => w.t.app.get(EntityManager).fork();
-    const wanted = revision ?? (await em().findOneOrFail(TrackFile, { id: fileId })).contentHash!;
-    return eventually(
-      `preview of ${fileId}`,
-      () => em().findOne(MediaPreview, { file: fileId, revision: wanted, status: 'ready' }),
-      (found) => found !== null,
-      { timeoutMs: 60_000 },
-    ) as Promise<MediaPreview>;
-  };
+  const readyPreview = (fileId: string, revision?: string) => preview(w.t, fileId, revision);
 
   it('renders the playlist: studio, track facts, artwork, groups, player on the master, buttons per permission', async () => {
     const res = await recipient().get(`/s/${token}`);

@@ -10,6 +10,8 @@ import { makeWav } from '../../tools/fixtures/audio';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
 import { signedInUser, TestUser } from '../support/users';
+import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
+import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 
 /** Shared set-up of the share specs: an emulator, the app, two producers with Dropbox connected. */
 export interface ShareWorld {
@@ -168,4 +170,15 @@ export async function uploadFiles(user: TestUser, trackId: string, fields: Recor
   for (const [name, value] of Object.entries(fields)) req = req.field(name, value);
   for (const [name, bytes] of Object.entries(files)) req = req.attach('files', bytes, name);
   return req;
+}
+
+/** A file's preview of its current revision (or of `revision`), once a media worker has built it. */
+export async function readyPreview(t: TestApp, fileId: string, revision?: string): Promise<MediaPreview> {
+  const em = () => (t.app.get(MikroORM).em as EntityManager).fork();
+  const wanted = revision ?? (await em().findOneOrFail(TrackFile, { id: fileId })).contentHash!;
+  return (await eventually(
+    () => em().findOne(MediaPreview, { file: fileId, revision: wanted, status: 'ready' }),
+    (found) => found !== null,
+    60_000,
+  ))!;
 }

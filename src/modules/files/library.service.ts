@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
-import { AnalyzeAudioJobData, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
+import { AnalyzeAudioJobData, enqueuePreview, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { DropboxConflict, DropboxNotFound } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
@@ -203,7 +203,7 @@ export class LibraryService {
     const em = this.em.fork();
     await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
-    if (file && !file.isPackage && isAudio(file.name)) await this.media.add(...jobArgs(previewJob({ id: fileId, ...live })));
+    if (file && !file.isPackage && isAudio(file.name)) await enqueuePreview(this.media, { id: fileId, ...live });
   }
 
   async markMissing(fileId: string): Promise<void> {
@@ -306,7 +306,7 @@ export class LibraryService {
     await this.changes.changed([file.track.id]);
     if (changedBytes && isAudio(file.name)) {
       await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, { jobId: jobId('analyze', file.id, entry.rev ?? Date.now()) });
-      await this.media.add(...jobArgs(previewJob(file)));
+      await enqueuePreview(this.media, file);
     }
     return toTrackFileView(file);
   }
@@ -430,6 +430,3 @@ export class LibraryService {
   }
 }
 
-function jobArgs<T extends { name: string; data: unknown; opts: object }>(spec: T): [string, T['data'], T['opts']] {
-  return [spec.name, spec.data, spec.opts];
-}

@@ -17,7 +17,7 @@ import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
 import type { DropboxEntry, UploadOptions } from '../dropbox/dropbox.types';
-import { FilesJob, jobId, previewJob, QueueName, UploadJobData } from '../../jobs/queues';
+import { enqueuePreview, FilesJob, jobId, QueueName, UploadJobData } from '../../jobs/queues';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';
@@ -372,8 +372,7 @@ export class UploadsService {
     const stored = file as TrackFile | null;
     if (stored && isAudio(stored.name)) {
       // Its preview for listeners; a crash before this line is made good when the file is shared or played.
-      const preview = previewJob(stored);
-      await this.media.add(preview.name, preview.data, preview.opts);
+      await enqueuePreview(this.media, stored);
     }
     this.logger.log({ uploadId: upload.id, path: entry.pathDisplay }, 'upload stored in Dropbox');
   }

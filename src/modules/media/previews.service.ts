@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { previewJob, QueueName, revisionKey } from '../../jobs/queues';
+import { enqueuePreview, previewJob, QueueName, revisionKey } from '../../jobs/queues';
 import { DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
@@ -171,7 +171,7 @@ export class PreviewsService implements OnModuleInit {
     const rebuilds = row.rebuilds + 1;
     const claimed = await em.nativeUpdate(MediaPreview, { id: row.id, rebuilds: row.rebuilds }, { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds });
     if (claimed) {
-      await this.queue.add(...args(previewJob(file, rebuilds)));
+      await enqueuePreview(this.queue, file, rebuilds);
       this.logger.warn({ fileId: file.id }, 'a preview was missing in Dropbox; building it again');
     }
     return null;
@@ -179,9 +179,8 @@ export class PreviewsService implements OnModuleInit {
 
   /** A pending preview whose job ran out of attempts (Dropbox away for a long time, say) gets its job going again. */
   private async ensureJob(file: PreviewableFile, row: MediaPreview): Promise<void> {
-    const spec = previewJob(file, row.rebuilds);
-    const job = await this.queue.getJob(spec.opts.jobId);
-    if (!job) await this.queue.add(...args(spec));
+    const job = await this.queue.getJob(previewJob(file, row.rebuilds).opts.jobId);
+    if (!job) await enqueuePreview(this.queue, file, row.rebuilds);
     else if (await job.isFailed()) await job.retry();
   }
 
@@ -278,6 +277,3 @@ export class PreviewsService implements OnModuleInit {
   }
 }
 
-function args(spec: ReturnType<typeof previewJob>): [string, ReturnType<typeof previewJob>['data'], ReturnType<typeof previewJob>['opts']] {
-  return [spec.name, spec.data, spec.opts];
-}
