@@ -159,6 +159,18 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(view.expiry).toBe('7d');
   });
 
+  it('never tries to remove the folder’s owner (a collaborator with the producer’s own address)', async () => {
+    const track = await makeTrack(producer, { files: 1, collaborators: [{ email: producer.dropboxEmail }, {}] });
+    await producer.api.post(base(track), { files: track.selection, expiry: '30d' });
+    await waitForCollab(producer, track.id, isFinal);
+    await producer.api.post(`${base(track)}/refresh`);
+    env.emulator.control.resetCounters();
+    await producer.api.patch(base(track), { expiry: 'now' });
+    const ended = await waitForCollab(producer, track.id, (v) => v.access.state === 'ended', 30_000);
+    expect(ended.access.error).toBeNull();
+    expect(calls('sharing/remove_folder_member').map((c) => c.status)).toEqual([200]);
+  });
+
   it('Reset clears the settings; retry and share with remaining keep them', async () => {
     const track = await makeTrack(producer, { files: 3, collaborators: [{}] });
     await producer.api.post(base(track), { files: track.selection.slice(0, 1), expiry: '90d', downloads: { bounce: false } });
