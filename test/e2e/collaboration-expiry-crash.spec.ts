@@ -7,7 +7,7 @@ import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
 const PRODUCERS = 3;
-const TRACKS = 9;
+const TRACKS = 6;
 const COLLABORATORS = 4;
 const KILLS = 3;
 const DAY = 24 * 3600_000;
@@ -59,7 +59,8 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     }
     const workerEnv = { ...web.env, WORKER_CONCURRENCY: '8' };
     worker = await startWorker(workerEnv);
-    expect((await waitForAll(tracks, 120_000)).map((v) => v.status)).toEqual(Array(TRACKS).fill('done'));
+    // Generous: on a loaded machine the first sharing alone can take minutes.
+    expect((await waitForAll(tracks, 240_000)).map((v) => v.status)).toEqual(Array(TRACKS).fill('done'));
     await kill(worker);
     // Half the collaborators accepted their invitation; the others' invitations are still pending.
     for (const { track } of tracks) for (const c of track.collaborators.slice(0, COLLABORATORS / 2)) emulator.control.acceptInvites({ email: c.email! });
@@ -90,7 +91,7 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     }
     const removedBeforeLastStart = removed();
     worker = await startWorker(workerEnv);
-    const views = await waitForEnded(tracks, 150_000);
+    const views = await waitForEnded(tracks, 240_000);
     process.stdout.write(
       `expiry crash test: killed with ${killedAt.join(', ')} of ${TRACKS * COLLABORATORS} removed; ${removedBeforeLastStart} before the last start\n`,
     );
@@ -112,5 +113,5 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     expect(removals.filter((c) => c.status === 200)).toHaveLength(TRACKS * COLLABORATORS);
     const counters = emulator.control.counters();
     for (const producer of producers) expect(counters.maxConcurrentWritesByAccount[producer.accountId] ?? 0).toBeLessThanOrEqual(1);
-  }, 360_000);
+  }, 600_000);
 });

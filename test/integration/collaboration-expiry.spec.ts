@@ -141,6 +141,36 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(ended.members.map((m) => m.state)).toEqual(['removed', 'removed']);
   });
 
+  it('the panel’s End access now and Extend forms (CSRF-protected) do the same, and a bad choice is a 400 page', async () => {
+    const { track } = await sharedTrack({ collaborators: 1, expiry: '90d' });
+    const page = `/tracks/${track.id}/collaboration`;
+    expect((await producer.browser.agent.post(`${page}/expiry`).type('form').send({ expiry: 'now' })).status).toBe(403);
+    const endNow = await producer.browser.submit(page, `${page}/expiry`, { expiry: 'now' });
+    expect(endNow.status).toBe(303);
+    expect((await producer.browser.get(page)).text).toMatch(/Ending access: the collaborators are being removed/);
+    await waitForCollab(producer, track.id, (v) => v.access.state === 'ended', 30_000);
+    const bad = await producer.browser.submit(page, `${page}/expiry`, { expiry: '5d' });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/expiry must be one of/);
+    const extend = await producer.browser.submit(page, `${page}/expiry`, { expiry: '7d' });
+    expect(extend.status).toBe(303);
+    expect((await producer.browser.get(page)).text).toMatch(/Access now ends on .* The collaborators removed when access ended are being invited again/);
+    const view = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.members.every((m) => m.state === 'invited'));
+    expect(view.expiry).toBe('7d');
+  });
+
+  it('never tries to remove the folder’s owner (a collaborator with the producer’s own address)', async () => {
+    const track = await makeTrack(producer, { files: 1, collaborators: [{ email: producer.dropboxEmail }, {}] });
+    await producer.api.post(base(track), { files: track.selection, expiry: '30d' });
+    await waitForCollab(producer, track.id, isFinal);
+    await producer.api.post(`${base(track)}/refresh`);
+    env.emulator.control.resetCounters();
+    await producer.api.patch(base(track), { expiry: 'now' });
+    const ended = await waitForCollab(producer, track.id, (v) => v.access.state === 'ended', 30_000);
+    expect(ended.access.error).toBeNull();
+    expect(calls('sharing/remove_folder_member').map((c) => c.status)).toEqual([200]);
+  });
+
   it('Reset clears the settings; retry and share with remaining keep them', async () => {
     const track = await makeTrack(producer, { files: 3, collaborators: [{}] });
     await producer.api.post(base(track), { files: track.selection.slice(0, 1), expiry: '90d', downloads: { bounce: false } });

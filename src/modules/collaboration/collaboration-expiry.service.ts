@@ -126,7 +126,8 @@ export class CollaborationExpiryService {
     const rows = await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: { $in: [...MAYBE_IN_FOLDER] } }, { orderBy: { id: 'asc' } });
     for (const row of rows) {
       if (!row.email) continue;
-      const user = listing?.joined.find((m) => m.email === row.email);
+      // The folder's owner (a producer who put their own address on the track) can't be removed, and needn't be.
+      const user = listing?.joined.find((m) => m.email === row.email && m.accessLevel !== 'owner');
       const invitee = listing?.invited.find((m) => m.email === row.email);
       if (user || invitee) {
         try {

@@ -91,6 +91,7 @@ export class CollaborationController {
   async updateExpiry(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
     const form = validateForm(UpdateCollaborationDto, { expiry: body?.expiry });
     if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    const before = await this.collaboration.status(user.id, id);
     const view = await this.collaboration.updateExpiry(user.id, id, form.value.expiry);
     const message =
       form.value.expiry === 'now'
@@ -98,7 +99,8 @@ export class CollaborationController {
         : view.expiresAt
           ? `Access now ends on ${formatDay(new Date(view.expiresAt))}.`
           : 'Access no longer ends.';
-    return this.back(res, id, view.members.some((m) => m.state === 'queued') ? `${message} Collaborators removed before are being invited again.` : message);
+    const reinvited = form.value.expiry !== 'now' && before.access.state === 'ended';
+    return this.back(res, id, reinvited ? `${message} The collaborators removed when access ended are being invited again.` : message);
   }
 
   @Post('retry')
