@@ -89,7 +89,7 @@ describe('security: generated bad input never breaks the server', () => {
       );
     }
     expect(requests).toBeGreaterThan(1000);
-  });
+  }, 180_000);
 
   it('answers hostile text in an otherwise valid body with 400 naming the field, and writes nothing', async () => {
     /** Paths of the string leaves of a body (`tracks.0.files.0`), and a copy of the body with one replaced. */
@@ -143,13 +143,15 @@ describe('security: generated bad input never breaks the server', () => {
         req = req.query(query).redirects(0);
         if (range) req = req.set('Range', range);
         const res = method === 'GET' ? await req : await req.type('form').send(typeof body === 'object' && body ? (body as object) : { value: String(body) });
-        expect({ target, status: res.status < 500 ? true : res.text.slice(0, 200) }).toEqual({ target, status: true });
+        // A 503 with Retry-After is a clean "not yet" (listen-only audio whose preview is still being built).
+        const clean = res.status < 500 || (res.status === 503 && Boolean(res.headers['retry-after']));
+        expect({ target, status: clean ? true : res.text.slice(0, 200) }).toEqual({ target, status: true });
         expect({ target, leak: LEAKS.test(res.text ?? '') ? (res.text ?? '').slice(0, 300) : null }).toEqual({ target, leak: null });
       }),
       { numRuns: 300, seed: 20261127 },
     );
     // Anonymous strangers changed nothing (share counters aside, which live in Redis until flushed).
     const after = await databaseFingerprint(t.databaseUrl);
-    for (const table of Object.keys(before).filter((name) => !/share/.test(name))) expect(after[table]).toEqual(before[table]);
+    for (const table of Object.keys(before).filter((name) => !/share/.test(name))) expect({ table, digest: after[table] }).toEqual({ table, digest: before[table] });
   });
 });

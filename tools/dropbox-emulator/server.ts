@@ -15,8 +15,12 @@ export function createEmulatorServer(emulator: Emulator, control: EmulatorContro
   const server = createServer((req, res) => {
     res.on('finish', () => emulator.counters.responded(res.statusCode));
     dispatch(emulator, control, req, res).catch((error: unknown) => {
-      // A client that hangs up mid-body (a player or ffmpeg seeking elsewhere) is no server error.
-      if ((error as NodeJS.ErrnoException)?.code === 'ERR_STREAM_PREMATURE_CLOSE') return;
+      // A client that hangs up mid-body (a player or ffmpeg seeking elsewhere, a killed worker) is no server error.
+      const code = (error as NodeJS.ErrnoException)?.code;
+      if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
+        res.destroy();
+        return;
+      }
       process.stderr.write(`dropbox-emulator: ${error instanceof Error ? error.stack : String(error)}\n`);
       if (res.headersSent) res.destroy();
       else sendText(res, 500, 'Internal Server Error');
