@@ -14,7 +14,7 @@ export class CollaboratorDto {
   @MaxLength(120, { message: 'name must be at most 120 characters' })
   name: string;
 
-  @ApiPropertyOptional({ example: 'sam@example.com', nullable: true, description: 'Without an email they cannot get a Dropbox invite' })
+  @ApiPropertyOptional({ type: String, format: 'email', example: 'sam@example.com', nullable: true, description: 'Without an email they cannot get a Dropbox invite' })
   @Transform(emptyToNull)
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
