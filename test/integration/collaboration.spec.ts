@@ -238,6 +238,11 @@ describe('share with collaborators', () => {
       expect(after.text).toMatch(/files 2\/2/);
       expect(after.text).toMatch(/invites 1\/1/);
       expect(after.text).toMatch(/Open in Dropbox/);
+      // Against the emulator (tests, the demo) that link opens the emulator's page of the folder, listing its files.
+      const openIn = /<a href="([^"]+)"[^>]*>Open in Dropbox<\/a>/.exec(after.text)![1].replace(/&#x3D;/g, '=');
+      const folderPage = await fetch(openIn);
+      expect(folderPage.status).toBe(200);
+      expect(await folderPage.text()).toMatch(/Stems/);
       expect(after.text).toMatch(/can always download/);
       expect(after.text).toMatch(/No email on file/);
       expect(after.text).not.toMatch(/http-equiv="refresh"/); // only while running
