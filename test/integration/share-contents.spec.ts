@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
+import { ShareClock } from '../../src/modules/share/share-clock';
 import { seedConnection } from '../support/dropbox';
 import { makeWav } from '../../tools/fixtures/audio';
 import { api, eventually, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf, uploadFiles } from './share-support';
@@ -177,6 +178,25 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(detail.text).not.toContain('Edit contents');
       expect(detail.text).toContain('>disabled</span>');
       expect((await w.producer.browser.get(`/shares/${share.id}/contents`)).status).toBe(409);
+    });
+  });
+
+  describe('wording on the share page', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('says when an expired link expired (not its duration) and offers "7 days from now" and "Never expires"', async () => {
+      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }], expiry: '7d' })).body as ShareBody & { expiresAt: string };
+      const fresh = (await w.producer.browser.get(`/shares/${share.id}`)).text;
+      expect(fresh).toContain('(7 days from when it was set)');
+      expect(fresh).toContain('>7 days from now</option>');
+      expect(fresh).toContain('>Never expires</option>');
+      expect(fresh).not.toContain('Never from now');
+      const later = new Date(Date.parse(share.expiresAt) + 24 * 3600_000);
+      jest.spyOn(w.t.app.get(ShareClock), 'now').mockReturnValue(later);
+      const expired = (await w.producer.browser.get(`/shares/${share.id}`)).text;
+      expect(expired).toContain(`Expired on ${share.expiresAt.slice(0, 10)}`);
+      expect(expired).not.toContain('(7 days');
+      expect(expired).toContain('>expired</span>');
     });
   });
 
