@@ -224,6 +224,24 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(await page(share.url)).not.toContain('Other mix.wav');
     });
 
+    it('can follow from the Share tab form as well', async () => {
+      const tab = await w.producer.browser.get(`/tracks/${c.id}/share`);
+      expect(tab.text).toContain(`name="follow" value="${c.id}/stem"`);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(tab.text)![1];
+      const form = new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/stem`, expiry: '30d' });
+      const res = await w.producer.browser.agent.post(`/tracks/${c.id}/share`).redirects(0).type('form').send(form.toString());
+      expect(res.status).toBe(303);
+      const made = await getShare(res.headers.location.split('/')[2]);
+      expect(made.tracks[0].follow).toEqual(['stem']);
+      expect(made.tracks[0].files).toEqual(expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]));
+      const refused = await w.producer.browser.agent
+        .post(`/tracks/${c.id}/share`)
+        .redirects(0)
+        .type('form')
+        .send(new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/vocals` }).toString());
+      expect(refused.status).toBe(400);
+    });
+
     it('can follow from creation, before the category has any file', async () => {
       const fresh = await makeTrack(w.producer, w.dbx, { title: 'Echo Song' }, { 'Bounces/Echo.wav': makeWav({ seconds: 1, frequencies: [200], channels: 1, sampleRate: 22_050 }) });
       const sel = await selectionOf(w.producer, fresh.id);
