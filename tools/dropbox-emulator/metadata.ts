@@ -83,7 +83,7 @@ export function sharedFolderMetadata(
   state: EmulatorState,
   folder: SharedFolderRecord,
   viewerAccountId: string,
-  publicUrl = 'https://www.dropbox.com',
+  publicUrl: string,
 ): sharing.SharedFolderMetadata & { folder_id: string } {
   const owner = state.account(folder.ownerAccountId);
   const entry = state.namespace(folder.ownerAccountId).find({ kind: 'id', id: folder.folderId });
