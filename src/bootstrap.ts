@@ -135,6 +135,23 @@ function withoutStackTraces(middleware: RequestHandler): RequestHandler {
     });
 }
 
+const API_DOCS_HTML = `<!doctype html>
+<html lang="en">
+<head>
+  <meta charset="utf-8">
+  <meta name="viewport" content="width=device-width, initial-scale=1">
+  <title>Producer Dashboard API</title>
+  <link rel="stylesheet" href="/api/docs/swagger-ui.css">
+  <link rel="stylesheet" href="/static/css/api-docs.css">
+</head>
+<body>
+  <div id="swagger-ui"></div>
+  <script src="/api/docs/swagger-ui-bundle.js"></script>
+  <script src="/static/js/api-docs.js"></script>
+</body>
+</html>
+`;
+
 function mountApiDocs(app: INestApplication): void {
   const document = SwaggerModule.createDocument(
     app,
@@ -150,5 +167,12 @@ function mountApiDocs(app: INestApplication): void {
       .build(),
   );
   document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1')));
+  // Our own page around Swagger UI's assets: the stock one has inline styles and a style attribute that the
+  // Content-Security-Policy (no 'unsafe-inline') blocks, which left it partly unstyled.
+  const http = app.getHttpAdapter().getInstance() as { get(paths: string[], handler: (req: unknown, res: Response) => void): void };
+  http.get(['/api/docs', '/api/docs/'], (_req, res) => {
+    res.type('html').setHeader('Cache-Control', 'no-cache');
+    res.send(API_DOCS_HTML);
+  });
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs-json' });
 }

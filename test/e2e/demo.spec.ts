@@ -130,6 +130,10 @@ describe('npm run demo', () => {
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
     expect(banner(first, 'Email')).toBe('demo@studio.test');
     const password = banner(first, 'Password');
+    // Where the password is kept is said with it, and the database keeps its address from one run to the next.
+    expect(first.output()).toContain(`(kept in ${join(dataDir, 'demo', 'secrets.json')})`);
+    expect(first.output()).toMatch(/listening on 127\.0\.0\.1:\d+ only \(this machine\)/);
+    const firstDatabase = new URL(banner(first, 'Database'));
     await interrupt(first);
 
     const secrets = join(dataDir, 'demo', 'secrets.json');
@@ -140,6 +144,7 @@ describe('npm run demo', () => {
       await untilReady(second);
       expect(second.output()).toContain('exists: demo@studio.test');
       expect(banner(second, 'Password')).toBe(password);
+      expect(new URL(banner(second, 'Database')).port).toBe(firstDatabase.port);
       const db = new Client({ connectionString: banner(second, 'Database') });
       await db.connect();
       try {

@@ -40,7 +40,8 @@ describe('share with collaborators', () => {
 
     // In Dropbox: one shared folder with the three files and the two invitees.
     expect(view.folder!.path).toMatch(/^\/Producer Dashboard\/Collaboration\//);
-    expect(view.folder!.url).toMatch(/^https:\/\/www\.dropbox\.com\//);
+    // Dropbox's web page of the folder: against the emulator, the emulator's own page of it (at Dropbox's path).
+    expect(view.folder!.url).toMatch(new RegExp(`^${env.emulator.url}/scl/fo/\\d+$`));
     expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Stems/stem-01.wav', 'Stems/stem-02.wav', 'Stems/stem-03.wav']);
     const meta = await producer.dbx.filesGetMetadata({ path: view.folder!.path });
     const sharedFolderId = (meta.result as { sharing_info?: { shared_folder_id: string } }).sharing_info!.shared_folder_id;
@@ -238,6 +239,11 @@ describe('share with collaborators', () => {
       expect(after.text).toMatch(/files 2\/2/);
       expect(after.text).toMatch(/invites 1\/1/);
       expect(after.text).toMatch(/Open in Dropbox/);
+      // Against the emulator (tests, the demo) that link opens the emulator's page of the folder, listing its files.
+      const openIn = /<a href="([^"]+)"[^>]*>Open in Dropbox<\/a>/.exec(after.text)![1].replace(/&#x3D;/g, '=');
+      const folderPage = await fetch(openIn);
+      expect(folderPage.status).toBe(200);
+      expect(await folderPage.text()).toMatch(/Stems/);
       expect(after.text).toMatch(/can always download/);
       expect(after.text).toMatch(/No email on file/);
       expect(after.text).not.toMatch(/http-equiv="refresh"/); // only while running

@@ -62,8 +62,10 @@ describe('new versions of files: replace on upload, revisions and restore, share
     const res = await uploadFiles(w.producer, track.id, { category: 'bounce' }, { 'Vocal Take 3.wav': take(2) });
     expect(res.status).toBe(201);
     expect(res.body[0].conflict).toBe('rename');
-    await uploadsDone();
+    const done = await uploadsDone();
     expect(await bounceFolder()).toEqual(['Vocal Take 3 (2).wav', 'Vocal Take 3.wav']);
+    // The progress row can say under which name it was kept, rather than just "stored".
+    expect(done.find((u) => (u as { id?: string }).id === res.body[0].id)).toMatchObject({ storedAs: 'Vocal Take 3 (2).wav', conflict: 'rename' });
     // That copy is its own file: the share still serves the first take.
     expect(await downloaded(shareUrl, fileId)).toBe(dropboxContentHash(take(1)));
   });

@@ -2,6 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { randomUUID } from 'node:crypto';
 import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
 import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
+import { ShareClock } from '../../src/modules/share/share-clock';
 import { seedConnection } from '../support/dropbox';
 import { makeWav } from '../../tools/fixtures/audio';
 import { api, eventually, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf, uploadFiles } from './share-support';
@@ -180,6 +181,25 @@ describe('shares that follow the work: picking tracks, editing contents, followi
     });
   });
 
+  describe('wording on the share page', () => {
+    afterEach(() => jest.restoreAllMocks());
+
+    it('says when an expired link expired (not its duration) and offers "7 days from now" and "Never expires"', async () => {
+      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }], expiry: '7d' })).body as ShareBody & { expiresAt: string };
+      const fresh = (await w.producer.browser.get(`/shares/${share.id}`)).text;
+      expect(fresh).toContain('(7 days from when it was set)');
+      expect(fresh).toContain('>7 days from now</option>');
+      expect(fresh).toContain('>Never expires</option>');
+      expect(fresh).not.toContain('Never from now');
+      const later = new Date(Date.parse(share.expiresAt) + 24 * 3600_000);
+      jest.spyOn(w.t.app.get(ShareClock), 'now').mockReturnValue(later);
+      const expired = (await w.producer.browser.get(`/shares/${share.id}`)).text;
+      expect(expired).toContain(`Expired on ${share.expiresAt.slice(0, 10)}`);
+      expect(expired).not.toContain('(7 days');
+      expect(expired).toContain('>expired</span>');
+    });
+  });
+
   describe('following categories', () => {
     it('puts every current and future file of a followed category on the link, uploads included', async () => {
       const share = (await create({ tracks: [{ trackId: b.id, files: [selB['Master.wav']] }] })).body as ShareBody;
@@ -202,6 +222,24 @@ describe('shares that follow the work: picking tracks, editing contents, followi
         (list) => list.every((u) => u.status === 'done'),
       );
       expect(await page(share.url)).not.toContain('Other mix.wav');
+    });
+
+    it('can follow from the Share tab form as well', async () => {
+      const tab = await w.producer.browser.get(`/tracks/${c.id}/share`);
+      expect(tab.text).toContain(`name="follow" value="${c.id}/stem"`);
+      const csrf = /name="_csrf" value="([^"]+)"/.exec(tab.text)![1];
+      const form = new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/stem`, expiry: '30d' });
+      const res = await w.producer.browser.agent.post(`/tracks/${c.id}/share`).redirects(0).type('form').send(form.toString());
+      expect(res.status).toBe(303);
+      const made = await getShare(res.headers.location.split('/')[2]);
+      expect(made.tracks[0].follow).toEqual(['stem']);
+      expect(made.tracks[0].files).toEqual(expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]));
+      const refused = await w.producer.browser.agent
+        .post(`/tracks/${c.id}/share`)
+        .redirects(0)
+        .type('form')
+        .send(new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/vocals` }).toString());
+      expect(refused.status).toBe(400);
     });
 
     it('can follow from creation, before the category has any file', async () => {

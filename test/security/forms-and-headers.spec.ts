@@ -16,7 +16,9 @@ async function crawl(client: WebClient, start: string[], limit = 60): Promise<Ma
     pages.set(path, res.text);
     for (const [, href] of res.text.matchAll(/href="(\/[^"#]*)"/g)) {
       const clean = href.replace(/&amp;/g, '&');
-      if (/^\/(static|api\/docs|s\/|logout)/.test(clean) || clean.includes('/artwork/')) continue;
+      // The queue dashboard (Bull Board, linked from the admin menu) is another app with its own headers and
+      // its own spec (test/e2e/admin-queues.spec.ts).
+      if (/^\/(static|api\/docs|s\/|logout|admin\/queues)/.test(clean) || clean.includes('/artwork/')) continue;
       if (!pages.has(clean) && !queue.includes(clean)) queue.push(clean);
     }
   }

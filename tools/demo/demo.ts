@@ -5,6 +5,7 @@ import { PROJECT_ROOT } from '../../src/common/paths';
 import { loadConfig } from '../../src/config/app-config';
 import { startDropboxEmulator } from '../dropbox-emulator';
 import { delay, ensurePostgres, ensureRedis, ManagedProcess, runToCompletion } from '../services';
+import { preferredPort } from '../services/ports';
 import { seedDemoStudio } from './seed';
 
 /**
@@ -24,6 +25,8 @@ const SHARED_REDIS_PREFIX = 'pd-demo';
 const READY_TIMEOUT_MS = 90_000;
 /** The Dropbox emulator's port when free (stable, so links and bookmarks keep working across runs). */
 const DEMO_DROPBOX_PORT = Number(process.env.DEMO_DROPBOX_PORT ?? 8787);
+/** The demo's own PostgreSQL port when free, for the same reason. */
+const DEMO_POSTGRES_PORT = Number(process.env.DEMO_POSTGRES_PORT ?? 54329);
 const DEMO_APP_KEY = 'producer-dashboard-demo';
 
 interface DemoSecrets {
@@ -69,11 +72,15 @@ async function startBackingServices(
   running: Running[],
 ): Promise<{ env: NodeJS.ProcessEnv; emulator: Awaited<ReturnType<typeof startDropboxEmulator>> }> {
   say('starting PostgreSQL…');
+  // A stable port (DEMO_POSTGRES_PORT, 54329 unless taken), so a database client can keep its bookmark.
+  const pg = process.env.DATABASE_URL ? { port: undefined, preferred: true } : await preferredPort(DEMO_POSTGRES_PORT);
+  if (!pg.preferred) say(`port ${DEMO_POSTGRES_PORT} is taken; PostgreSQL uses ${pg.port} this time`);
   const postgres = await ensurePostgres({
     dataDir: join(DATA_DIR, 'postgres'),
     url: process.env.DATABASE_URL,
     database: 'producer_dashboard',
     detached: true,
+    port: pg.port,
   });
   if (postgres.started) running.push({ name: 'PostgreSQL', stop: postgres.stop });
   say(postgres.started ? `PostgreSQL started (data in ${join(DATA_DIR, 'postgres')})` : 'using DATABASE_URL');
@@ -141,7 +148,7 @@ function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv): void
     '',
     `    Open       ${url}`,
     `    Email      ${DEMO_EMAIL}`,
-    `    Password   ${secrets.DEMO_PASSWORD}`,
+    `    Password   ${secrets.DEMO_PASSWORD}  (kept in ${join(DATA_DIR, 'secrets.json')})`,
     '',
     `    Dropbox    ${env.DROPBOX_API_URL ?? ''} (local emulator; "Connect Dropbox" approves there)`,
     `    Database   ${env.DATABASE_URL ?? ''}`,
@@ -227,6 +234,7 @@ async function run(running: Running[]): Promise<number> {
     await delay(250);
   }
   banner(env.PUBLIC_URL ?? `http://localhost:${port}`, secrets, env);
+  say(`listening on ${env.HOST}:${port} only${env.HOST === '127.0.0.1' ? ' (this machine); set HOST=0.0.0.0 to let other machines in' : ''}`);
 
   const ended = await Promise.race([app.exited, stop.promise.then(() => undefined)]);
   if (ended) throw new Error(app.describeExit(ended));

@@ -83,6 +83,7 @@ export function sharedFolderMetadata(
   state: EmulatorState,
   folder: SharedFolderRecord,
   viewerAccountId: string,
+  publicUrl: string,
 ): sharing.SharedFolderMetadata & { folder_id: string } {
   const owner = state.account(folder.ownerAccountId);
   const entry = state.namespace(folder.ownerAccountId).find({ kind: 'id', id: folder.folderId });
@@ -100,7 +101,8 @@ export function sharedFolderMetadata(
       shared_link_policy: { '.tag': 'anyone' },
       viewer_info_policy: { '.tag': 'enabled' },
     },
-    preview_url: `https://www.dropbox.com/scl/fo/${folder.id}`,
+    // Dropbox's web page of the folder; the emulator serves a small browse page at the same path (`/scl/fo/<id>`).
+    preview_url: `${publicUrl}/scl/fo/${folder.id}`,
     shared_folder_id: folder.id,
     time_invited: folder.createdAt,
     access_inheritance: { '.tag': 'inherit' },

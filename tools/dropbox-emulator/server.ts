@@ -3,6 +3,7 @@ import { handleApiCall } from './api';
 import { EmulatorControl } from './control';
 import { Emulator } from './emulator';
 import { sendText } from './http-io';
+import { handleBrowse } from './routes/browse';
 import { handleControl } from './routes/control';
 import { handleOAuth } from './routes/oauth';
 import { handleTempLink } from './routes/temp-link';
@@ -41,6 +42,10 @@ async function dispatch(emulator: Emulator, control: EmulatorControl, req: Incom
     return emulator.changed();
   }
   if (path.startsWith('/_tl/')) return handleTempLink(emulator, path.split('/')[2] ?? '', req, res);
+  if (path.startsWith('/scl/fo/') && req.method === 'GET') {
+    req.resume();
+    return handleBrowse(emulator, new URL(req.url ?? '/', 'http://emulator'), res);
+  }
   if (path.startsWith('/_emulator/')) {
     await handleControl(emulator, control, path.slice('/_emulator/'.length), req, res);
     return emulator.changed();

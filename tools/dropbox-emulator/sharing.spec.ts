@@ -25,6 +25,24 @@ describe('sharing routes', () => {
     }
   }
 
+  it("serves a browse page at the folder's preview_url (the emulator's stand-in for Dropbox's web view)", async () => {
+    const shared = await shareFolder('/Shares/Browse Me');
+    await fixture.dbx.filesUpload({ path: '/Shares/Browse Me/Stems/Kick.wav', contents: Buffer.from('kick') });
+    await fixture.dbx.filesUpload({ path: '/Shares/Browse Me/Notes <b>.txt', contents: Buffer.from('n') });
+    expect(shared.preview_url).toBe(`${fixture.emulator.url}/scl/fo/${shared.shared_folder_id}`);
+    const top = await fetch(shared.preview_url);
+    expect(top.status).toBe(200);
+    expect(top.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await top.text();
+    expect(html).toContain('<h1>Browse Me</h1>');
+    expect(html).toContain(`href="/scl/fo/${shared.shared_folder_id}?path=Stems"`);
+    expect(html).toContain('Notes &#60;b&#62;.txt');
+    const stems = await (await fetch(`${shared.preview_url}?path=Stems`)).text();
+    expect(stems).toContain('Kick.wav');
+    expect((await fetch(`${shared.preview_url}?path=..%2F..%2Fetc`)).status).toBe(404);
+    expect((await fetch(`${fixture.emulator.url}/scl/fo/nope`)).status).toBe(404);
+  });
+
   it('shares a new folder (creating it), shows the share in metadata, and reports already_shared with the id', async () => {
     const shared = await shareFolder('/Shares/Song One');
     expect(shared).toMatchObject({ name: 'Song One', path_lower: '/shares/song one', access_type: { '.tag': 'owner' } });

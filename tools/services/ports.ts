@@ -20,3 +20,14 @@ export function freePort(host = '127.0.0.1'): Promise<number> {
     });
   });
 }
+
+/** `port` when nobody listens on it, else a free one: stable addresses across runs where possible. */
+export async function preferredPort(port: number, host = '127.0.0.1'): Promise<{ port: number; preferred: boolean }> {
+  const free = await new Promise<boolean>((resolve) => {
+    const server = createServer();
+    server.unref();
+    server.once('error', () => resolve(false));
+    server.listen(port, host, () => server.close(() => resolve(true)));
+  });
+  return free ? { port, preferred: true } : { port: await freePort(host), preferred: false };
+}

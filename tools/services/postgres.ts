@@ -281,6 +281,8 @@ export async function ensurePostgres(options: {
   database?: string;
   durable?: boolean;
   detached?: boolean;
+  /** Where our own server listens (default: a free port). */
+  port?: number;
 }): Promise<ServiceHandle> {
   if (options.url && (await postgresAnswers(options.url))) {
     return { url: options.url, started: false, stop: async () => undefined };

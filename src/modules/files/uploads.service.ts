@@ -210,7 +210,12 @@ export class UploadsService {
     await RequestContext.create(this.orm.em, async () => {
       const em = this.orm.em;
       const upload = await em.findOne(Upload, { id: uploadId }, { populate: ['track'] });
-      if (!upload || upload.status === 'done') return;
+      if (!upload) return;
+      if (upload.status === 'done') {
+        // A run that died after storing the file but before telling the shares: tell them now (it is idempotent).
+        await this.changes.changed([upload.track.id]);
+        return;
+      }
       const track = upload.track as Track;
       try {
         const client = await this.dropbox.clientFor(track.owner.id);

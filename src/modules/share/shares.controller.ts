@@ -22,7 +22,14 @@ const checked = (value: unknown) => value === 'on' || value === 'true' || value 
 /** The Share tab's form as the API's DTO: `files` values are `f:…`/`d:…`, or `<trackId>/f:…` for several tracks. */
 function createFromForm(body: FormBody, trackIds: string[]) {
   const perTrack = new Map(trackIds.map((id) => [id, [] as string[]]));
+  const follow = new Map(trackIds.map((id) => [id, [] as string[]]));
   const stray: string[] = [];
+  for (const value of list(body.follow)) {
+    const slash = value.indexOf('/');
+    const bucket = follow.get(value.slice(0, Math.max(slash, 0)));
+    if (bucket) bucket.push(value.slice(slash + 1));
+    else stray.push(value);
+  }
   for (const value of list(body.files)) {
     const slash = value.indexOf('/');
     const [trackId, selection] = slash > 0 ? [value.slice(0, slash), value.slice(slash + 1)] : [trackIds.length === 1 ? trackIds[0] : '', value];
@@ -32,7 +39,7 @@ function createFromForm(body: FormBody, trackIds: string[]) {
   }
   return {
     plain: {
-      tracks: trackIds.map((trackId) => ({ trackId, files: perTrack.get(trackId) ?? [] })),
+      tracks: trackIds.map((trackId) => ({ trackId, files: perTrack.get(trackId) ?? [], follow: follow.get(trackId) ?? [] })),
       title: body.title,
       message: body.message,
       password: body.password,
@@ -289,12 +296,19 @@ export class SharesController {
   ) {
     const tab = await this.shares.tab(user.id, trackIds, extra.selected);
     const values = extra.values ?? {};
+    const following = new Set(list(values.follow));
     const single = tab.tracks.length === 1 && trackIds.length === 1 ? tab.tracks[0] : null;
     res.status(status).render('dashboard/share-new', {
       title: single ? `Share ${single.track.title}` : 'New share',
       nav: 'shares',
       head: HEAD,
-      tab,
+      tab: {
+        ...tab,
+        tracks: tab.tracks.map((t) => ({
+          ...t,
+          follow: FILE_CATEGORIES.map((c) => ({ value: `${t.track.id}/${c}`, label: CATEGORY_LABELS[c], checked: following.has(`${t.track.id}/${c}`) })),
+        })),
+      },
       action,
       trackIds,
       multi: trackIds.length > 1,

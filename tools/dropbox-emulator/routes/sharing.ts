@@ -175,7 +175,7 @@ function shareFolder(call: ApiCall): sharing.SharedFolderMetadata {
   const shares = emulator.state.sharedFolders;
   if (entry.sharedFolderId) {
     const existing = shares.get(entry.sharedFolderId)!;
-    throw badPath({ '.tag': 'already_shared', ...sharedFolderMetadata(emulator.state, existing, account.account_id) });
+    throw badPath({ '.tag': 'already_shared', ...sharedFolderMetadata(emulator.state, existing, account.account_id, emulator.publicUrl) });
   }
   if (namespace.sharedFolderAt(entry.pathLower)) throw badPath(u('inside_shared_folder'));
   const folderPath = entry.pathLower;
@@ -185,7 +185,7 @@ function shareFolder(call: ApiCall): sharing.SharedFolderMetadata {
   if (nested) throw badPath(u('contains_shared_folder'));
   const folder = shares.create(account.account_id, entry.id);
   namespace.setSharedFolder(entry, folder.id);
-  return sharedFolderMetadata(emulator.state, folder, account.account_id);
+  return sharedFolderMetadata(emulator.state, folder, account.account_id, emulator.publicUrl);
 }
 
 /** The shared folder, if the caller is one of its members; else `access_error`. */

@@ -16,6 +16,8 @@ export class CollaboratorDto {
   name: string;
 
   @ApiPropertyOptional({
+    type: String,
+    format: 'email',
     example: 'sam@example.com',
     nullable: true,
     description: `Without an email they cannot get a Dropbox invite. ${DROPBOX_EMAIL_RULE}.`,

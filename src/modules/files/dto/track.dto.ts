@@ -18,14 +18,14 @@ export class TrackFieldsDto {
   @MaxLength(200, { message: 'title must be at most 200 characters' })
   title: string;
 
-  @ApiPropertyOptional({ maxLength: 200, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 200, nullable: true })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'artist must be text' })
   @MaxLength(200, { message: 'artist must be at most 200 characters' })
   artist?: string | null;
 
-  @ApiPropertyOptional({ minimum: 20, maximum: 400, nullable: true })
+  @ApiPropertyOptional({ type: 'integer', minimum: 20, maximum: 400, nullable: true })
   @Transform(numberOrNull)
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
@@ -34,7 +34,7 @@ export class TrackFieldsDto {
   @Max(400, { message: 'bpm must be a whole number between 20 and 400' })
   bpm?: number | null;
 
-  @ApiPropertyOptional({ example: 'F# minor', nullable: true })
+  @ApiPropertyOptional({ type: String, example: 'F# minor', nullable: true })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'key must be text such as "F# minor"' })
@@ -58,14 +58,14 @@ export class UpdateTrackDto {
   @MaxLength(200, { message: 'title must be at most 200 characters' })
   title?: string;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'artist must be text' })
   @MaxLength(200, { message: 'artist must be at most 200 characters' })
   artist?: string | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: 'integer', nullable: true })
   @Transform(numberOrNull)
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
@@ -74,7 +74,7 @@ export class UpdateTrackDto {
   @Max(400, { message: 'bpm must be a whole number between 20 and 400' })
   bpm?: number | null;
 
-  @ApiPropertyOptional({ nullable: true })
+  @ApiPropertyOptional({ type: String, nullable: true })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'key must be text such as "F# minor"' })

@@ -70,14 +70,14 @@ export class ShareTrackSelectionDto {
 }
 
 class ShareSettingsDto {
-  @ApiPropertyOptional({ maxLength: 200, description: 'Defaults to the track title, or "N tracks"' })
+  @ApiPropertyOptional({ type: String, maxLength: 200, nullable: true, description: 'Defaults to the track title, or "N tracks"' })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'title must be text' })
   @MaxLength(200, { message: 'title must be at most 200 characters' })
   title?: string | null;
 
-  @ApiPropertyOptional({ maxLength: 2000, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 2000, nullable: true })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'message must be text' })
@@ -114,7 +114,7 @@ export class CreateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ minLength: 4, maxLength: 200, description: 'Recipients type it before they see anything' })
+  @ApiPropertyOptional({ type: String, format: 'password', minLength: 4, maxLength: 200, description: 'Recipients type it before they see anything' })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'password must be text' })
@@ -137,7 +137,7 @@ export class UpdateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks?: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ minLength: 4, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
+  @ApiPropertyOptional({ type: String, format: 'password', minLength: 4, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString({ message: 'password must be text' })
