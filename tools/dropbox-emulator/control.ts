@@ -2,6 +2,7 @@ import { EmulatorSettings } from './config';
 import { CallRecord, CountersSnapshot } from './counters';
 import { Emulator } from './emulator';
 import { Fault, FaultSpec } from './faults';
+import { NamespaceLock, homeNamespace, sharedNamespace } from './namespace-locks';
 import { quotaOf, usedBytes } from './quota';
 import { AccountRecord } from './state';
 import { ALL_SCOPES } from './tokens';
@@ -127,6 +128,31 @@ export class EmulatorControl {
     return account;
   }
 
+  /**
+   * An outside writer (a collaborator's desktop client, another app) holds a namespace's write lock: an account's
+   * home (`account_id`/`email`) or a shared folder (`shared_folder_id`). Every write into it answers 429
+   * `too_many_write_operations` with `retry_after_seconds` (default 1) until the lock is released.
+   */
+  holdNamespaceLock(input: SpaceInput & { shared_folder_id?: string; retry_after_seconds?: number }): NamespaceLock {
+    const retryAfter = input.retry_after_seconds ?? 1;
+    if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new ControlError(400, 'retry_after_seconds must be a whole number ≥ 0');
+    if (input.shared_folder_id !== undefined) {
+      if (!this.emulator.state.sharedFolders.all().some((folder) => folder.id === input.shared_folder_id)) {
+        throw new ControlError(404, 'no such shared folder');
+      }
+      return this.emulator.namespaceLocks.hold(sharedNamespace(input.shared_folder_id), retryAfter);
+    }
+    return this.emulator.namespaceLocks.hold(homeNamespace(this.findAccount(input).account_id), retryAfter);
+  }
+
+  namespaceLocks(): NamespaceLock[] {
+    return this.emulator.namespaceLocks.list();
+  }
+
+  releaseNamespaceLock(id: string): boolean {
+    return this.emulator.namespaceLocks.release(id);
+  }
+
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
   expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
     const expired = this.emulator.state.tokens.expire({
@@ -229,6 +255,7 @@ export class EmulatorControl {
   reset(): void {
     this.emulator.resetState();
     this.emulator.faults.clear();
+    this.emulator.namespaceLocks.clear();
     this.emulator.counters.reset();
   }
 }

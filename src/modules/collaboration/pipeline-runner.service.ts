@@ -144,7 +144,10 @@ export class PipelineRunnerService {
       for (let i = 0; i < pending.length; i += COPY_BATCH) {
         const batch = pending.slice(i, i + COPY_BATCH);
         await this.fenced(ref, (p) => (p.copyAttempted = true));
-        const launch = await client.startCopyBatch(batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })));
+        const launch = await client.startCopyBatch(
+          batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })),
+          { intoSharedFolder: pipeline.sharedFolderId ?? undefined },
+        );
         let results: CopyEntryResult[];
         if (launch.done) {
           results = launch.results;
