@@ -153,6 +153,24 @@ export class EmulatorControl {
     return this.emulator.namespaceLocks.release(id);
   }
 
+  /**
+   * Makes Dropbox refuse to serve a file it still lists: `unsupported_file` (listed with `is_downloadable: false`,
+   * like a cloud document), `restricted_content` or `not_allowed` (a banned link); null serves it again.
+   */
+  setFileServing(input: SpaceInput & { path: string; block: 'unsupported_file' | 'restricted_content' | 'not_allowed' | null }): { path: string; block: string | null } {
+    const account = this.findAccount(input);
+    const blocks = ['unsupported_file', 'restricted_content', 'not_allowed'];
+    if (input.block !== null && !blocks.includes(input.block)) throw new ControlError(400, `block must be one of ${blocks.join(', ')} or null`);
+    if (typeof input.path !== 'string') throw new ControlError(400, 'path is required');
+    const namespace = this.emulator.state.namespace(account.account_id);
+    const entry = input.path.startsWith('id:') ? namespace.find({ kind: 'id', id: input.path }) : namespace.byPathLower(input.path.toLowerCase());
+    if (!entry || entry.tag !== 'file') throw new ControlError(404, 'no such file');
+    if (input.block === null) delete entry.servingBlock;
+    else entry.servingBlock = input.block;
+    this.emulator.changed();
+    return { path: entry.pathDisplay, block: input.block };
+  }
+
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
   expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
     const expired = this.emulator.state.tokens.expire({

@@ -1,3 +1,4 @@
+import { isDownloadable } from './serving';
 import type { files, sharing } from 'dropbox';
 import { Change, Entry, FileEntry, FolderEntry, Namespace } from './namespace';
 import { nameOf, parentOf } from './paths';
@@ -21,7 +22,7 @@ export function fileMetadata(namespace: Namespace, file: FileEntry): files.FileM
     server_modified: file.serverModified,
     rev: file.rev,
     size: file.size,
-    is_downloadable: true,
+    is_downloadable: isDownloadable(file),
     content_hash: file.contentHash,
     ...(parentShare && {
       parent_shared_folder_id: parentShare,

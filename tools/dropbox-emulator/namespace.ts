@@ -27,6 +27,8 @@ export interface FileEntry extends StoredContent {
   clientModified: string;
   serverModified: string;
   modifiedBy: string;
+  /** Set through the control API: Dropbox lists the file but won't serve it (see serving.ts). */
+  servingBlock?: 'unsupported_file' | 'restricted_content' | 'not_allowed';
 }
 
 export type Entry = FolderEntry | FileEntry;

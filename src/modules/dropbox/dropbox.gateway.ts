@@ -84,6 +84,7 @@ function toEntry(meta: files.FileMetadataReference | files.FolderMetadataReferen
       size: f.size,
       contentHash: f.content_hash,
       serverModified: f.server_modified,
+      downloadable: f.is_downloadable !== false,
     };
   }
   const d = meta as files.FolderMetadata;

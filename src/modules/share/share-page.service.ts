@@ -124,7 +124,8 @@ export class SharePageService {
         files: files
           .filter((f) => f.category === category)
           .map((f): PageFile => {
-            const unavailable = f.status === 'missing';
+            // Also what Dropbox lists but won't serve (a cloud document, restricted content): listed, never linked.
+            const unavailable = f.status === 'missing' || Boolean(f.unservable);
             const audio = !f.isPackage && isAudio(f.name);
             const canPlay = audio && !unavailable && !paused;
             const canDownload = access.downloads[category] && !unavailable && !paused;

@@ -95,7 +95,8 @@ export class SharesService {
             .map((item) => {
               const own = item.imported ? `f:${item.id}` : `d:${item.dropboxId}`;
               const value = multi ? `${view.id}/${own}` : own;
-              return { ...item, value, checked: selected ? selected.has(value) : category === 'bounce' && item.status !== 'missing' };
+              const pickable = item.status !== 'missing' && !item.cantServe;
+              return { ...item, value, checked: pickable && (selected ? selected.has(value) : category === 'bounce') };
             }),
         })).filter((g) => g.items.length > 0);
         tracks.push({ track: view, folderMissing: library.folderMissing, groups });

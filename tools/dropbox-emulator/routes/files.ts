@@ -5,6 +5,7 @@ import { changeMetadata, fileMetadata, folderMetadata, taggedMetadata } from '..
 import { Entry } from '../namespace';
 import { nameOf, parsePath } from '../paths';
 import { assertSpace } from '../quota';
+import { assertServable } from '../serving';
 import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
 import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 
@@ -160,6 +161,7 @@ export const fileRoutes: Record<string, ApiRoute> = {
     failures: { lookup: 'path' },
     handle({ route, args, namespace, emulator }) {
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      assertServable(file);
       const name = nameOf(file.pathDisplay);
       const link = emulator.state.tempLinks.create({
         blob: file.blob,
@@ -181,6 +183,7 @@ export const fileRoutes: Record<string, ApiRoute> = {
     failures: { lookup: 'path' },
     handle({ route, args, namespace, emulator }) {
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      assertServable(file);
       return {
         kind: 'download',
         apiResult: fileMetadata(namespace, file),
