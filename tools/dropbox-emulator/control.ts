@@ -12,6 +12,7 @@ export interface EmulatorAccount {
   email: string;
   display_name: string;
   autoAccept: boolean;
+  email_verified: boolean;
 }
 
 export interface RegisterAccountInput {
@@ -19,6 +20,8 @@ export interface RegisterAccountInput {
   display_name?: string;
   /** Invitations to this email join at once instead of staying pending. Default false. */
   autoAccept?: boolean;
+  /** False: an account whose email is not verified (no temporary links, no sharing). Default true. */
+  email_verified?: boolean;
 }
 
 export interface IssueTokenInput {
@@ -171,6 +174,16 @@ export class EmulatorControl {
     return { path: entry.pathDisplay, block: input.block };
   }
 
+  /** Marks an account's email verified or not, as the owner clicking (or not yet) Dropbox's verification mail. */
+  setEmailVerified(input: SpaceInput & { email_verified: boolean }): EmulatorAccount {
+    if (typeof input.email_verified !== 'boolean') throw new ControlError(400, 'email_verified must be true or false');
+    const account = this.findAccount(input);
+    if (input.email_verified) delete account.emailVerified;
+    else account.emailVerified = false;
+    this.emulator.changed();
+    return publicAccount(account);
+  }
+
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
   expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
     const expired = this.emulator.state.tokens.expire({
@@ -284,5 +297,6 @@ function publicAccount(account: AccountRecord): EmulatorAccount {
     email: account.email,
     display_name: account.display_name,
     autoAccept: account.autoAccept,
+    email_verified: account.emailVerified !== false,
   };
 }

@@ -16,6 +16,8 @@ export interface AccountRecord {
   uid: string;
   namespaceId: string;
   createdAt: string;
+  /** False: the account's email is not verified, so Dropbox won't hand out links or share (control API). */
+  emailVerified?: boolean;
   /** Set through the control API; absent: `DEFAULT_QUOTA_BYTES`. Used space is counted from stored files. */
   quotaBytes?: number;
 }
@@ -69,7 +71,7 @@ export class EmulatorState {
   }
 
   /** Registers an account, or returns the one that already has this email. */
-  registerAccount(input: { email: string; display_name?: string; autoAccept?: boolean }): AccountRecord {
+  registerAccount(input: { email: string; display_name?: string; autoAccept?: boolean; email_verified?: boolean }): AccountRecord {
     const existing = this.accountByEmail(input.email);
     if (existing) return existing;
     const account: AccountRecord = {
@@ -77,6 +79,7 @@ export class EmulatorState {
       email: input.email,
       display_name: input.display_name ?? input.email.split('@')[0],
       autoAccept: input.autoAccept ?? false,
+      ...(input.email_verified === false && { emailVerified: false }),
       uid: newNumericId(),
       namespaceId: newNumericId(),
       createdAt: dropboxTimestamp(),

@@ -1,4 +1,4 @@
-import { DropboxAuthExpired, DropboxError, DropboxStorageFull } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxError, DropboxStorageFull, EMAIL_UNVERIFIED_MESSAGE } from '../dropbox/dropbox.errors';
 import { storageFullMessage } from '../dropbox/storage-full';
 import { refusedMemberOf } from '../dropbox/dropbox.gateway';
 
@@ -55,8 +55,8 @@ export function explainRefusal(err: DropboxError): Refusal {
   if (has('too_many_members')) {
     return { code: 'too_many_members', message: 'The folder has as many members as Dropbox allows. Remove someone’s access, then press Retry.' };
   }
-  if (has('email_unverified')) {
-    return { code: 'email_unverified', message: 'Dropbox needs you to verify your account’s email address before you can share. Verify it, then press Retry.' };
+  if (has('email_unverified') || has('email_not_verified')) {
+    return { code: 'email_unverified', message: `${EMAIL_UNVERIFIED_MESSAGE}: open the email Dropbox sent you, re-check in Settings, then press Retry.` };
   }
   if (has('inside_shared_folder') || has('contains_shared_folder')) {
     return {

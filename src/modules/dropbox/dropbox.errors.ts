@@ -94,6 +94,17 @@ const SERVING_ROUTES = new Set(['files/get_temporary_link', 'files/download', 'f
 /** What the producer reads beside such a file. */
 export const UNSERVABLE_NOTE = "can't be shared (Dropbox can't serve it)";
 
+/**
+ * The Dropbox account's email is not verified: no temporary links (`email_not_verified`), no sharing
+ * (`email_unverified`). The producer verifies it at Dropbox, then re-checks.
+ */
+export class DropboxEmailUnverified extends DropboxError {
+  readonly retryable = false;
+  readonly httpStatus = 409;
+}
+
+export const EMAIL_UNVERIFIED_MESSAGE = 'Verify your email address at Dropbox to share files';
+
 /** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
 export class DropboxIntegrityError extends DropboxError {
   readonly retryable = true;
@@ -163,6 +174,9 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
   if (failure.status === 409) {
     if (tags.includes('too_many_write_operations')) {
       return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
+    }
+    if (tags.includes('email_not_verified') || tags.includes('email_unverified')) {
+      return new DropboxEmailUnverified(`${EMAIL_UNVERIFIED_MESSAGE}${where}`, tags, route);
     }
     if (tags.includes('unsupported_file') || tags.includes('restricted_content') || (tags.includes('not_allowed') && route && SERVING_ROUTES.has(route))) {
       return new DropboxUnservable(`Dropbox can't serve this file${where}: ${tags.join('/')}`, tags, route);

@@ -8,6 +8,7 @@ import { Tuning, TUNING } from '../../config/tuning';
 import { DROPBOX_HASH_BLOCK, DropboxContentHasher } from './content-hash';
 import {
   DropboxAuthExpired,
+  DropboxEmailUnverified,
   DropboxError,
   DropboxIntegrityError,
   DropboxPermanent,
@@ -44,6 +45,8 @@ type DropboxCallPolicy = Tuning['dropbox'];
 const WRITE_SLOT_TTL_MS = 15_000;
 /** Writes that store bytes: when one succeeds, a connection marked full no longer is. */
 const STORING_ROUTES = new Set(['files/upload', 'files/upload_session/finish', 'files/copy_batch_v2']);
+/** Routes an account with an unverified email can't use: when one succeeds, the email is verified after all. */
+const VERIFIED_EMAIL_ROUTES = new Set(['files/get_temporary_link', 'sharing/share_folder', 'sharing/add_folder_member']);
 const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -325,6 +328,13 @@ export class DropboxAccountClient {
     const entry = toEntry(meta as files.FileMetadataReference);
     if (!entry) throw new DropboxPermanent(`${pathOrId} is deleted`, ['path', 'not_found']);
     return entry;
+  }
+
+  /** Whether Dropbox says the account's email is verified (the producer's re-check); remembered on the connection. */
+  async checkEmailVerified(): Promise<boolean> {
+    const account = await this.call('users/get_current_account', 'read', (dbx) => dbx.usersGetCurrentAccount());
+    await this.gateway.tokenService.recordEmailUnverified(this.connectionId, !account.email_verified);
+    return account.email_verified;
   }
 
   /** Space used and allocated (the team's allocation for a team account). */
@@ -682,6 +692,7 @@ export class DropboxAccountClient {
             const { result } = await fn(this.gateway.sdk(token));
             this.gateway.notifyCall({ route, kind, status: 200, durationMs: performance.now() - started });
             if (STORING_ROUTES.has(route)) await tokens.clearStorageFull(this.connectionId);
+            if (VERIFIED_EMAIL_ROUTES.has(route)) await tokens.recordEmailUnverified(this.connectionId, false);
             return result;
           } catch (failure) {
             const status = failure instanceof DropboxResponseError ? failure.status : 0;
@@ -700,6 +711,10 @@ export class DropboxAccountClient {
       } catch (raw) {
         const err = this.decorate(this.gateway.toDomainError(raw, route), raw);
         if (err instanceof DropboxStorageFull) throw await this.describeStorageFull(err);
+        if (err instanceof DropboxEmailUnverified) {
+          await tokens.recordEmailUnverified(this.connectionId, true);
+          throw err;
+        }
         if (err instanceof DropboxAuthExpired) {
           if (err.tags[0] === 'expired_access_token' && refreshedFor !== token) {
             refreshedFor = token; // forces one refresh, then one retry

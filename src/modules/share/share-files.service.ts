@@ -7,7 +7,7 @@ import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
-import { DropboxAuthExpired, DropboxError, DropboxNotFound, DropboxUnservable } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxEmailUnverified, DropboxError, DropboxNotFound, DropboxUnservable } from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
@@ -27,7 +27,7 @@ import { appendEntry } from './zip-stream';
 export class DownloadsPausedException extends HttpException {
   constructor() {
     super(
-      { message: "Downloads are paused: the producer's Dropbox connection needs to be renewed. Try again later.", paused: true },
+      { message: "Playback and downloads are paused: the producer's Dropbox needs attention. Try again later.", paused: true },
       HttpStatus.SERVICE_UNAVAILABLE,
     );
   }
@@ -371,8 +371,9 @@ export class ShareFilesService {
     }
   }
 
+  /** Nothing the recipient can do: the producer must reconnect, or verify their email at Dropbox. */
   private isPausing(err: unknown): boolean {
-    return err instanceof DropboxAuthExpired;
+    return err instanceof DropboxAuthExpired || err instanceof DropboxEmailUnverified;
   }
 
   /** What serving the file showed about it goes back to the library (the files module owns the row). */

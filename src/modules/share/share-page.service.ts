@@ -101,7 +101,8 @@ export class SharePageService {
       loaded ?? (await this.em.findOneOrFail(Share, { id: access.id }, { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' }));
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
     const connection = await this.dropbox.status(access.ownerId);
-    const paused = !(connection.connected && connection.status === 'active');
+    // An unverified Dropbox email pauses links just as an expired connection does (Dropbox hands out none).
+    const paused = !(connection.connected && connection.status === 'active') || Boolean(connection.emailUnverified);
 
     const base = `/s/${access.token}`;
     const absolute = `${this.config.http.publicUrl}${base}`;

@@ -52,6 +52,8 @@ export interface ShareTab {
   connected: boolean;
   /** Set while Dropbox says the account is full ("Your Dropbox is full (…): free some space, then Retry"). */
   storageFull?: string | null;
+  /** Set while the Dropbox account's email is not verified. */
+  emailUnverified?: string | null;
   tracks: ShareTabTrack[];
   defaults: Downloads;
   defaultTitle: string;
@@ -105,7 +107,13 @@ export class SharesService {
       if (err instanceof DropboxAuthExpired) return { connected: false, tracks: [], ...base };
       throw err;
     }
-    return { connected: true, tracks, storageFull: status.storageFull?.message ?? null, ...base };
+    return {
+      connected: true,
+      tracks,
+      storageFull: status.storageFull?.message ?? null,
+      emailUnverified: status.emailUnverified?.message ?? null,
+      ...base,
+    };
   }
 
   async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {

@@ -21,7 +21,7 @@ export const accountRoutes: Record<string, ApiRoute> = {
             .join(''),
         },
         email: account.email,
-        email_verified: true,
+        email_verified: account.emailVerified !== false,
         disabled: false,
         country: 'US',
         locale: 'en',

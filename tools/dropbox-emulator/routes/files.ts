@@ -159,8 +159,10 @@ export const fileRoutes: Record<string, ApiRoute> = {
     style: 'rpc',
     scope: CONTENT_READ,
     failures: { lookup: 'path' },
-    handle({ route, args, namespace, emulator }) {
+    handle({ route, args, namespace, emulator, account }) {
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      // Dropbox hands out no links for an account whose email is not verified.
+      if (account.emailVerified === false) throw routeError(u('email_not_verified'));
       assertServable(file);
       const name = nameOf(file.pathDisplay);
       const link = emulator.state.tempLinks.create({

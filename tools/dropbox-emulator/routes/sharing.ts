@@ -38,6 +38,7 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     write: true,
     handle(call) {
       const { args, emulator, account } = call;
+      if (account.emailVerified === false) throw routeError(u('email_unverified'));
       const result: sharing.ShareFolderLaunch = { '.tag': 'complete', ...shareFolder(call) };
       if (!args.boolean('force_async', false)) return json(result);
       return json(emulator.state.jobs.launch(account.account_id, 'share_folder', emulator.settings.asyncPolls, result));
@@ -58,6 +59,7 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     handle(call) {
       const folder = accessibleFolder(call, call.args.string('shared_folder_id'));
       requireManager(call, folder);
+      if (call.account.emailVerified === false) throw routeError(u('email_unverified'));
       // Every member is checked before anyone is added: one bad recipient fails the whole call.
       const members = call.args.list('members');
       members.forEach((member, index) => checkEmailShape(call, member, index));
