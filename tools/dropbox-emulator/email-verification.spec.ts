@@ -2,7 +2,7 @@ import type { files, sharing } from 'dropbox';
 import { emulatorDropboxClient } from './index';
 import { EmulatorFixture, dropboxError, startFixture } from './spec-support';
 
-describe('accounts whose email is not verified', () => {
+describe('accounts', () => {
   let fixture: EmulatorFixture;
 
   beforeAll(async () => {
@@ -41,5 +41,13 @@ describe('accounts whose email is not verified', () => {
     );
     expect(invite.error.error).toEqual({ '.tag': 'email_unverified' });
     expect((await dbx.usersGetCurrentAccount()).result.email_verified).toBe(false);
+  });
+
+  it('have 40-character ids, as Dropbox: "dbid:" and 35 more', async () => {
+    const { result } = await fixture.dbx.usersGetCurrentAccount();
+    expect(result.account_id).toMatch(/^dbid:[A-Za-z0-9_-]{35}$/);
+    for (let i = 0; i < 20; i += 1) {
+      expect(fixture.emulator.control.registerAccount({ email: `id-${i}@example.com` }).account_id).toHaveLength(40);
+    }
   });
 });
