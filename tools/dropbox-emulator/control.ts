@@ -244,18 +244,23 @@ export class EmulatorControl {
 
   /**
    * Accepts pending invitations, as the invitees would: by folder and/or email, or all of them. An invitee
-   * without an account gets one.
+   * without an account gets one. With `as_email`, the invitation is accepted from that (other) account, as when
+   * someone clicks it while signed in to Dropbox under another address.
    */
-  acceptInvites(filter: { shared_folder_id?: string; email?: string } = {}): AcceptedInvite[] {
+  acceptInvites(filter: { shared_folder_id?: string; email?: string; as_email?: string; as_display_name?: string } = {}): AcceptedInvite[] {
     const { state } = this.emulator;
+    if (filter.as_email !== undefined && (typeof filter.as_email !== 'string' || !filter.as_email.includes('@'))) {
+      throw new ControlError(400, 'as_email must be an email address');
+    }
     const accepted: AcceptedInvite[] = [];
     for (const folder of state.sharedFolders.all()) {
       if (filter.shared_folder_id && folder.id !== filter.shared_folder_id) continue;
       for (const invitee of [...folder.invitees]) {
         if (filter.email && invitee.email.toLowerCase() !== filter.email.toLowerCase()) continue;
-        const account = state.registerAccount({ email: invitee.email });
+        // Signed in with another account when they clicked the invitation: the invitee goes, that account joins.
+        const account = state.registerAccount({ email: filter.as_email ?? invitee.email, display_name: filter.as_display_name });
         state.sharedFolders.accept(folder, invitee, account.account_id);
-        accepted.push({ shared_folder_id: folder.id, email: invitee.email, account_id: account.account_id });
+        accepted.push({ shared_folder_id: folder.id, email: account.email, account_id: account.account_id });
       }
     }
     this.emulator.changed();

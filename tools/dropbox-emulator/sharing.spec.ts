@@ -144,6 +144,17 @@ describe('sharing routes', () => {
     expect((await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result.invitees).toHaveLength(2);
   });
 
+  it('accepts an invitation under another address: the invitee is gone and that account is a member', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Elsewhere');
+    await fixture.dbx.sharingAddFolderMember({ shared_folder_id, members: [{ member: { '.tag': 'email', email: 'work@example.com' } }] });
+    const accepted = fixture.emulator.control.acceptInvites({ shared_folder_id, email: 'work@example.com', as_email: 'home@example.net', as_display_name: 'Sam Home' });
+    expect(accepted).toEqual([{ shared_folder_id, email: 'home@example.net', account_id: expect.stringMatching(/^dbid:/) }]);
+    const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(members.invitees).toEqual([]);
+    expect(members.users.map((u) => [u.user.email, u.user.display_name])).toContainEqual(['home@example.net', 'Sam Home']);
+    expect(members.users.map((u) => u.user.email)).not.toContain('work@example.com');
+  });
+
   it('lets a joined member see the folder, removes members and unshares through async jobs', async () => {
     const { shared_folder_id } = await shareFolder('/Shares/Song Four');
     await fixture.dbx.sharingAddFolderMember({

@@ -6,6 +6,7 @@ import { Migration20261127000005_collaboration } from './Migration20261127000005
 import { Migration20261201003000_dropbox_storage_full } from './Migration20261201003000_dropbox_storage_full';
 import { Migration20261201003001_track_files_unservable } from './Migration20261201003001_track_files_unservable';
 import { Migration20261201003002_dropbox_email_unverified } from './Migration20261201003002_dropbox_email_unverified';
+import { Migration20261201003003_collab_members_gone } from './Migration20261201003003_collab_members_gone';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -20,4 +21,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201003000_dropbox_storage_full', class: Migration20261201003000_dropbox_storage_full },
   { name: 'Migration20261201003001_track_files_unservable', class: Migration20261201003001_track_files_unservable },
   { name: 'Migration20261201003002_dropbox_email_unverified', class: Migration20261201003002_dropbox_email_unverified },
+  { name: 'Migration20261201003003_collab_members_gone', class: Migration20261201003003_collab_members_gone },
 ];

@@ -20,6 +20,8 @@ export interface CollaborationMemberView {
   error: string | null;
   /** Their access can be taken away (they are invited or joined). */
   canRemove: boolean;
+  /** The invitation is no longer pending (accepted under another address, or declined): send it again by hand. */
+  canReinvite: boolean;
 }
 
 export interface CollaborationView {
@@ -70,6 +72,7 @@ const MEMBER_LABELS: Record<MemberPanelState, string> = {
   joined: 'Has access (joined)',
   no_email: 'No email on file: can’t be invited',
   failed: 'Failed',
+  gone: 'Invite no longer pending',
   not_invited: 'Not invited yet (use Share with remaining)',
 };
 
@@ -109,9 +112,10 @@ export function toCollaborationView(input: {
     email: m.email ?? null,
     emailProblem: m.email ? dropboxEmailProblem(m.email) : null,
     state: m.state as MemberState,
-    stateLabel: MEMBER_LABELS[m.state as MemberState],
+    stateLabel: m.state === 'gone' && m.acceptedAs ? `Accepted as ${m.acceptedAs}` : MEMBER_LABELS[m.state as MemberState],
     error: m.error ?? null,
     canRemove: m.state === 'invited' || m.state === 'joined',
+    canReinvite: m.state === 'gone',
   }));
   if (status !== 'not_shared') {
     for (const c of input.onTrack) {
@@ -125,6 +129,7 @@ export function toCollaborationView(input: {
         stateLabel: MEMBER_LABELS.not_invited,
         error: null,
         canRemove: false,
+        canReinvite: false,
       });
     }
   }

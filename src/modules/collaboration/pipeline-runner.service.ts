@@ -29,6 +29,16 @@ interface InviteRefusal {
   refusal: Refusal;
 }
 
+/**
+ * The address a vanished invitation was accepted under, when the folder's members tell unambiguously: the one
+ * stranger with the invitee's name, or the only stranger when only one invitation vanished.
+ */
+function acceptedAs(row: CollabMember, vanished: CollabMember[], strangers: FolderMembers['joined']): string | null {
+  const byName = strangers.filter((s) => s.displayName.trim().toLowerCase() === row.name.trim().toLowerCase());
+  if (byName.length === 1) return byName[0].email;
+  return vanished.length === 1 && strangers.length === 1 ? strangers[0].email : null;
+}
+
 function invalidAddress(email: string, rule: string): Refusal {
   return {
     code: 'invalid_email',
@@ -347,18 +357,29 @@ export class PipelineRunnerService {
     const joined = new Set(members.joined.map((m) => m.email));
     const invited = new Set(members.invited.map((m) => m.email));
     await this.fenced(ref, async (p, em) => {
-      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined'] } });
+      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined', 'gone'] } });
+      const known = new Set((await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email));
+      // People in the folder under an address we never invited: someone accepted an invitation signed in elsewhere.
+      const strangers = members.joined.filter((m) => !known.has(m.email));
+      const vanished: CollabMember[] = [];
       for (const row of rows) {
         if (!row.email || row.updatedAt > listedAt) continue;
-        // Someone invited or joined who is no longer in the folder (left, declined, removed in Dropbox) goes back to
-        // queued: the next "share with remaining" invites them again.
-        const next = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : 'queued';
+        let next: CollabMember['state'] = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : row.state;
+        if (next === row.state && !joined.has(row.email) && !invited.has(row.email)) {
+          // An invitation that left the pending list without its address joining is never re-sent by itself. Someone
+          // who had joined and left (or was removed in Dropbox) goes back to queued: "share with remaining" asks again.
+          if (row.state === 'invited') next = 'gone';
+          else if (row.state === 'joined') next = 'queued';
+        }
+        if (next === 'gone' && row.state === 'invited') vanished.push(row);
         if (next !== row.state) {
           row.state = next;
           row.error = null;
+          if (next !== 'gone') row.acceptedAs = null;
           row.updatedAt = new Date();
         }
       }
+      for (const row of vanished) row.acceptedAs = acceptedAs(row, vanished, strangers);
       p.membersRefreshedAt = new Date();
     });
   }
