@@ -1,7 +1,7 @@
 import { EmulatorSettings } from './config';
 import { CallRecord, CountersSnapshot } from './counters';
 import { Emulator } from './emulator';
-import { Fault, FaultSpec } from './faults';
+import { CopyEntryFailure, Fault, FaultSpec } from './faults';
 import { NamespaceLock, homeNamespace, sharedNamespace } from './namespace-locks';
 import { quotaOf, usedBytes } from './quota';
 import { AccountRecord } from './state';
@@ -214,6 +214,27 @@ export class EmulatorControl {
     return this.emulator.faults.add(spec);
   }
 
+  /**
+   * The next `count` entries of `copy_batch_v2` (of `account_id`, or of anyone) fail with `failure`
+   * (`too_many_write_operations`, `internal_error`, or `too_many_files` inside a relocation_error); the other
+   * entries of their batches are copied.
+   */
+  failCopyEntries(input: { failure: CopyEntryFailure; count?: number; account_id?: string }): { ok: true } {
+    const failures: CopyEntryFailure[] = ['too_many_write_operations', 'internal_error', 'too_many_files'];
+    if (!failures.includes(input.failure)) throw new ControlError(400, `failure must be one of ${failures.join(', ')}`);
+    const count = input.count ?? 1;
+    if (!Number.isInteger(count) || count < 1) throw new ControlError(400, 'count must be a whole number ≥ 1');
+    this.emulator.copyEntryFaults.add(input.failure, count, input.account_id);
+    return { ok: true };
+  }
+
+  /** Dropbox forgets async job ids: every one issued so far (of an account, or all) answers `invalid_async_job_id`. */
+  expireJobs(filter: { account_id?: string } = {}): { expired: number } {
+    const expired = this.emulator.state.jobs.expire(filter.account_id);
+    this.emulator.changed();
+    return { expired };
+  }
+
   faults(): Fault[] {
     return this.emulator.faults.list();
   }
@@ -224,6 +245,7 @@ export class EmulatorControl {
 
   clearFaults(): void {
     this.emulator.faults.clear();
+    this.emulator.copyEntryFaults.clear();
   }
 
   settings(): EmulatorSettings {
@@ -291,6 +313,7 @@ export class EmulatorControl {
   reset(): void {
     this.emulator.resetState();
     this.emulator.faults.clear();
+    this.emulator.copyEntryFaults.clear();
     this.emulator.namespaceLocks.clear();
     this.emulator.counters.reset();
   }

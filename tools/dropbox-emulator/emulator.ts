@@ -1,7 +1,7 @@
 import { BlobStore } from './blob-store';
 import { DropboxEmulatorOptions, EmulatorSettings, settingsFrom } from './config';
 import { Counters } from './counters';
-import { FaultRegistry } from './faults';
+import { CopyEntryFaults, FaultRegistry } from './faults';
 import { NamespaceLocks } from './namespace-locks';
 import { newSecret } from './ids';
 import { StatePersistence } from './persistence';
@@ -13,6 +13,7 @@ export class Emulator {
   readonly settings: EmulatorSettings;
   readonly counters = new Counters();
   readonly faults = new FaultRegistry();
+  readonly copyEntryFaults = new CopyEntryFaults();
   /** Namespaces an outside writer holds (control API). */
   readonly namespaceLocks = new NamespaceLocks();
   /** Identifies this run: list_folder cursors of an earlier run answer `reset`, as after a Dropbox-side reset. */

@@ -21,6 +21,8 @@ class Superseded extends Error {}
 const COPY_BATCH = 1000;
 /** Names tried for one file before giving up ("x.wav", "x (2).wav" … ). */
 const MAX_NAME_TRIES = 20;
+/** Copy rounds of one step: name retries, smaller batches after `too_many_files`, restarts after a forgotten job. */
+const MAX_COPY_ROUNDS = 40;
 /** add_folder_member calls one invitation step may make while narrowing down refusals. */
 const MAX_INVITE_CALLS = 64;
 
@@ -147,12 +149,14 @@ export class PipelineRunnerService {
     }
     if (pipeline.copyAttempted) await this.adoptExisting(ref, client, folder);
 
-    for (let round = 0; round < MAX_NAME_TRIES; round += 1) {
+    let batchSize = COPY_BATCH;
+    for (let round = 0; round < MAX_COPY_ROUNDS; round += 1) {
       const pending = await this.orm.em.fork().find(CollabFile, { pipeline: ref.pipelineId, status: 'pending' }, { orderBy: { createdAt: 'asc', id: 'asc' } });
       if (pending.length === 0) return;
       let retryLater = false;
-      for (let i = 0; i < pending.length; i += COPY_BATCH) {
-        const batch = pending.slice(i, i + COPY_BATCH);
+      let again = false;
+      for (let i = 0; i < pending.length; i += batchSize) {
+        const batch = pending.slice(i, i + batchSize);
         await this.fenced(ref, (p) => (p.copyAttempted = true));
         const launch = await client.startCopyBatch(
           batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })),
@@ -163,12 +167,29 @@ export class PipelineRunnerService {
           results = launch.results;
         } else {
           await this.fenced(ref, (p) => (p.copyJobId = launch.asyncJobId));
-          results = await client.waitForCopyBatch(launch.asyncJobId);
+          try {
+            results = await client.waitForCopyBatch(launch.asyncJobId);
+          } catch (err) {
+            if (!(err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id'))) throw err;
+            // Dropbox forgot the job: see what arrived, then copy the rest again.
+            await this.fenced(ref, (p) => (p.copyJobId = null));
+            await this.adoptExisting(ref, client, folder);
+            again = true;
+            continue;
+          }
           await this.fenced(ref, (p) => (p.copyJobId = null));
         }
-        retryLater = (await this.applyCopyResults(ref, client, folder, batch, results)) || retryLater;
+        const outcome = await this.applyCopyResults(ref, client, folder, batch, results);
+        retryLater = outcome.retryLater || retryLater;
+        // Too many files for one batch: the rest goes in smaller batches, now.
+        if (outcome.tooManyFiles) {
+          batchSize = Math.max(1, Math.floor(batch.length / 2));
+          again = true;
+          break; // what is still pending is read again
+        }
       }
       if (retryLater) throw new DropboxTransient('Dropbox could not copy some files this time', ['copy_incomplete']);
+      if (!again && round >= MAX_NAME_TRIES) break;
     }
     throw new CollaborationRefusal({ code: 'name_conflicts', message: 'Files with the same names but other contents keep appearing in the shared folder.' });
   }
@@ -194,18 +215,22 @@ export class PipelineRunnerService {
     return entry.kind === 'file' && !!file.contentHash && entry.contentHash === file.contentHash;
   }
 
-  /** Returns true when some entries failed for a passing reason (the step should be retried). */
+  /**
+   * Records a batch's outcome per entry. `retryLater`: some entries failed for a passing reason (the step is retried
+   * for those only); `tooManyFiles`: Dropbox wants smaller batches.
+   */
   private async applyCopyResults(
     ref: CollaborationStepJobData,
     client: DropboxAccountClient,
     folder: string,
     batch: CollabFile[],
     results: CopyEntryResult[],
-  ): Promise<boolean> {
+  ): Promise<{ retryLater: boolean; tooManyFiles: boolean }> {
     const copied: string[] = [];
     const skipped: Array<{ id: string; error: string }> = [];
     const renamed: Array<{ id: string; targetPath: string }> = [];
     let retryLater = false;
+    let tooManyFiles = false;
     for (const [index, file] of batch.entries()) {
       const result = results[index];
       if (!result) {
@@ -226,8 +251,10 @@ export class PipelineRunnerService {
         // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
         await this.markCopied(ref, copied);
         throw new CollaborationRefusal(explainRefusal(await client.storageFull(result.tags, 'files/copy_batch_v2')));
+      } else if (result.tags.includes('too_many_files')) {
+        tooManyFiles = true; // copied again at once, in a smaller batch
       } else {
-        retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies it
+        retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies only these
       }
     }
     await this.markCopied(ref, copied);
@@ -237,7 +264,7 @@ export class PipelineRunnerService {
         for (const r of renamed) await em.nativeUpdate(CollabFile, { id: r.id }, { targetPath: r.targetPath });
       });
     }
-    return retryLater;
+    return { retryLater, tooManyFiles };
   }
 
   private nextName(targetPath: string): string {

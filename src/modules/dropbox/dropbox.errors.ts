@@ -175,10 +175,13 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
     if (tags.includes('too_many_write_operations')) {
       return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
     }
+    // Dropbox's own hiccup inside a job or check route: try again, like a 5xx.
+    if (tags[0] === 'internal_error') return new DropboxTransient(`Dropbox had an internal error${where}`, tags, route);
     if (tags.includes('email_not_verified') || tags.includes('email_unverified')) {
       return new DropboxEmailUnverified(`${EMAIL_UNVERIFIED_MESSAGE}${where}`, tags, route);
     }
-    if (tags.includes('unsupported_file') || tags.includes('restricted_content') || (tags.includes('not_allowed') && route && SERVING_ROUTES.has(route))) {
+    // Only where bytes are asked for: elsewhere these tags are ordinary refusals (a lookup of restricted content).
+    if (route && SERVING_ROUTES.has(route) && UNSERVABLE_TAGS.some((tag) => tags.includes(tag))) {
       return new DropboxUnservable(`Dropbox can't serve this file${where}: ${tags.join('/')}`, tags, route);
     }
     if (tags.includes('insufficient_space') || tags.includes('insufficient_quota')) {

@@ -511,6 +511,16 @@ export class DropboxAccountClient {
    * answers with its id (`bad_path/already_shared`), so repeating the call after a crash finds the same folder.
    */
   async shareFolder(path: string): Promise<SharedFolderInfo> {
+    try {
+      return await this.shareFolderOnce(path);
+    } catch (err) {
+      // Dropbox forgot the job before we saw its end (job ids expire): asking again answers with the same folder.
+      if (err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id')) return this.shareFolderOnce(path);
+      throw err;
+    }
+  }
+
+  private async shareFolderOnce(path: string): Promise<SharedFolderInfo> {
     let raw: unknown;
     let launch: sharing.ShareFolderLaunch;
     try {

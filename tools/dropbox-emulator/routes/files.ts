@@ -6,6 +6,7 @@ import { Entry } from '../namespace';
 import { nameOf, parsePath } from '../paths';
 import { assertSpace } from '../quota';
 import { assertServable } from '../serving';
+import { copyEntryFailure } from '../faults';
 import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
 import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 
@@ -249,6 +250,8 @@ function listPage(call: ApiCall, cursor: ListCursor): files.ListFolderResult {
 
 function copyEntry(call: ApiCall, entry: Args, autorename: boolean): files.RelocationBatchResultEntry {
   const { route, namespace } = call;
+  const injected = call.emulator.copyEntryFaults.take(call.account.account_id);
+  if (injected) return { '.tag': 'failure', failure: copyEntryFailure(injected) as unknown as files.RelocationBatchErrorEntry };
   try {
     const source = namespace.lookup(parsePath(route, 'from_path', entry.string('from_path'), { allowId: true }));
     const to = parsePath(route, 'to_path', entry.string('to_path'), { failure: 'write' });

@@ -40,7 +40,7 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       const { args, emulator, account } = call;
       if (account.emailVerified === false) throw routeError(u('email_unverified'));
       const result: sharing.ShareFolderLaunch = { '.tag': 'complete', ...shareFolder(call) };
-      if (!args.boolean('force_async', false)) return json(result);
+      if (!args.boolean('force_async', false) && !emulator.settings.shareFolderAsync) return json(result);
       return json(emulator.state.jobs.launch(account.account_id, 'share_folder', emulator.settings.asyncPolls, result));
     },
   },
