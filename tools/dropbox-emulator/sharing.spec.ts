@@ -155,6 +155,16 @@ describe('sharing routes', () => {
     expect(members.users.map((u) => u.user.email)).not.toContain('work@example.com');
   });
 
+  it('answers get_folder_metadata with the folder\'s current path after the owner moved it', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Before');
+    await fixture.dbx.filesMoveV2({ from_path: '/Shares/Before', to_path: '/Elsewhere/After' });
+    const meta = (await fixture.dbx.sharingGetFolderMetadata({ shared_folder_id })).result;
+    expect(meta.path_lower).toBe('/elsewhere/after');
+    expect((meta as { path_display?: string }).path_display).toBe('/Elsewhere/After');
+    const unknown = await dropboxError(fixture.dbx.sharingGetFolderMetadata({ shared_folder_id: '42' }));
+    expect(unknown.error.error_summary).toBe('access_error/invalid_id/..');
+  });
+
   it('lets a joined member see the folder, removes members and unshares through async jobs', async () => {
     const { shared_folder_id } = await shareFolder('/Shares/Song Four');
     await fixture.dbx.sharingAddFolderMember({

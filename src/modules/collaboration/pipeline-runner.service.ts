@@ -139,7 +139,7 @@ export class PipelineRunnerService {
 
   private async filesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
     const pipeline = await this.current(ref);
-    const folder = pipeline.folderPath!;
+    const folder = await this.currentFolderPath(ref, client, pipeline);
     // An earlier attempt may have left a batch running in Dropbox: let it finish, then see what arrived.
     if (pipeline.copyJobId) {
       await client.waitForCopyBatch(pipeline.copyJobId).catch((err: unknown) => {
@@ -192,6 +192,26 @@ export class PipelineRunnerService {
       if (!again && round >= MAX_NAME_TRIES) break;
     }
     throw new CollaborationRefusal({ code: 'name_conflicts', message: 'Files with the same names but other contents keep appearing in the shared folder.' });
+  }
+
+  /**
+   * The shared folder's path now, found by its `shared_folder_id`: a producer who renamed or moved it in Dropbox
+   * keeps sharing into it (never a new, unshared folder at the old path). One it can't reach stops the step.
+   */
+  private async currentFolderPath(ref: CollaborationStepJobData, client: DropboxAccountClient, pipeline: CollabPipeline): Promise<string> {
+    if (!pipeline.sharedFolderId) return pipeline.folderPath!;
+    const shared = await client.sharedFolder(pipeline.sharedFolderId);
+    if (!shared.pathDisplay) {
+      throw new CollaborationRefusal({
+        code: 'folder_not_reachable',
+        message:
+          'The shared folder is not reachable in your Dropbox (folder not reachable: it was removed from your Dropbox or moved into a team space). Add it back in Dropbox, then press Retry, or Reset to start a new one.',
+      });
+    }
+    if (shared.pathDisplay !== pipeline.folderPath) {
+      await this.fenced(ref, (p) => (p.folderPath = shared.pathDisplay!));
+    }
+    return shared.pathDisplay;
   }
 
   /** After an interrupted copy: targets already holding the file's content are done. */

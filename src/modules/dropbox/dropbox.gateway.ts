@@ -544,6 +544,15 @@ export class DropboxAccountClient {
   }
 
   /**
+   * A shared folder as Dropbox knows it now, found by its id: wherever the producer moved or renamed it. No
+   * `pathDisplay` when it is not mounted in the caller's tree (unmounted, or in a team space outside it).
+   */
+  async sharedFolder(sharedFolderId: string): Promise<SharedFolderInfo> {
+    const meta = await this.call('sharing/get_folder_metadata', 'read', (dbx) => dbx.sharingGetFolderMetadata({ shared_folder_id: sharedFolderId }));
+    return toSharedFolder(meta);
+  }
+
+  /**
    * Starts a batch copy (at most 1,000 entries; `from_path` may be `id:…`). Nothing is renamed: an entry whose
    * target exists comes back as a `…/to/conflict/…` failure for the caller to judge.
    */

@@ -71,6 +71,16 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     },
   },
 
+  /** The shared folder as the caller sees it now: its owner gets its current path, wherever it was moved. */
+  'sharing/get_folder_metadata': {
+    style: 'rpc',
+    scope: SHARING_READ,
+    handle(call) {
+      const folder = accessibleFolder(call, call.args.string('shared_folder_id'));
+      return json(sharedFolderMetadata(call.emulator.state, folder, call.account.account_id));
+    },
+  },
+
   'sharing/list_folder_members': {
     style: 'rpc',
     scope: SHARING_READ,
