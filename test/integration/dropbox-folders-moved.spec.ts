@@ -33,3 +33,42 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
     await expect(producer.dbx.filesGetMetadata({ path: oldPath })).rejects.toMatchObject({ status: 409 });
   });
 });
+
+describe('a track folder moved outside the mounted tree (a team space)', () => {
+  let env: CollabEnv;
+
+  beforeAll(async () => {
+    env = await startCollabEnv({ env: { SPOOL_DIR: `/tmp/pd-unreachable-${process.pid}` } });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('an upload reads "folder not reachable" and writes nothing; Retry stores it once the folder is back', async () => {
+    const { producer, emulator } = env;
+    const track = await makeTrack(producer, { files: 0, collaborators: [] });
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
+    const csrf = await producer.browser.csrfFrom('/settings');
+    const sent = await producer.browser.agent.post(`/api/v1/tracks/${track.id}/uploads`).set('X-CSRF-Token', csrf).attach('files', randomBytes(1024), 'Mix.wav');
+    expect(sent.status).toBe(201);
+    const id = sent.body[0].id as string;
+    const settle = async () => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const row = (await producer.api.get(`/api/v1/uploads/${id}`)).body as { status: string; error: string | null };
+        if (row.status === 'done' || row.status === 'failed') return row;
+        if (Date.now() > deadline) throw new Error(`upload stuck: ${JSON.stringify(row)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const failed = await settle();
+    expect(failed).toMatchObject({ status: 'failed', error: expect.stringContaining('folder not reachable') });
+    await expect(producer.dbx.filesGetMetadata({ path: '/Bounces' })).rejects.toMatchObject({ status: 409 });
+    expect(emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload'))).toBe(false);
+
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
+    expect((await producer.api.post(`/api/v1/uploads/${id}/retry`)).status).toBe(200);
+    expect((await settle()).status).toBe('done');
+    expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Mix.wav']);
+  });
+});

@@ -184,6 +184,21 @@ export class EmulatorControl {
     return publicAccount(account);
   }
 
+  /**
+   * Moves a folder outside the account's mounted tree (into a team space, as it were): reachable by id only, its
+   * metadata and that of everything in it without `path_lower`/`path_display`. `mounted: true` brings it back.
+   */
+  setFolderMounted(input: SpaceInput & { path: string; mounted: boolean }): { path: string; mounted: boolean } {
+    const account = this.findAccount(input);
+    if (typeof input.path !== 'string' || typeof input.mounted !== 'boolean') throw new ControlError(400, 'path and mounted are required');
+    const entry = this.emulator.state.namespace(account.account_id).byPathLower(input.path.toLowerCase());
+    if (!entry || entry.tag !== 'folder') throw new ControlError(404, 'no such folder');
+    if (input.mounted) delete entry.outsideTree;
+    else entry.outsideTree = true;
+    this.emulator.changed();
+    return { path: entry.pathDisplay, mounted: input.mounted };
+  }
+
   /** Expires access tokens (refresh tokens stay valid): one, all of an account, or all. */
   expireTokens(filter: { access_token?: string; account_id?: string } = {}): { expired: number } {
     const expired = this.emulator.state.tokens.expire({

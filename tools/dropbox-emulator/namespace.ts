@@ -9,6 +9,11 @@ export interface FolderEntry {
   pathLower: string;
   /** Set when this folder is the mount point of a shared folder. */
   sharedFolderId?: string;
+  /**
+   * Outside the caller's mounted tree (a team space, an unmounted share): reachable by id only, and its metadata
+   * (and that of everything in it) comes without `path_lower`/`path_display`.
+   */
+  outsideTree?: boolean;
 }
 
 /** The bytes of a file revision: an immutable blob on disk, shared by copies. */
@@ -85,7 +90,18 @@ export class Namespace {
 
   find(ref: PathRef): Entry | undefined {
     if (ref.kind === 'root') return undefined;
-    return ref.kind === 'id' ? this.byId.get(ref.id) : this.byPath.get(ref.lower);
+    if (ref.kind === 'id') return this.byId.get(ref.id);
+    const entry = this.byPath.get(ref.lower);
+    return entry && !this.isOutsideTree(entry) ? entry : undefined;
+  }
+
+  /** Whether the entry lies in a folder outside the mounted tree (see `FolderEntry.outsideTree`). */
+  isOutsideTree(entry: Entry): boolean {
+    for (let path = entry.pathLower; path !== ''; path = parentOf(path)) {
+      const at = this.byPath.get(path);
+      if (at?.tag === 'folder' && at.outsideTree) return true;
+    }
+    return false;
   }
 
   byPathLower(pathLower: string): Entry | undefined {
@@ -225,9 +241,11 @@ export class Namespace {
 
   /** Direct children, or with `recursive` the whole subtree including the folder itself, parents first. */
   list(scopeLower: string, recursive: boolean): Entry[] {
-    if (!recursive) return sortByPath([...(this.childrenOf.get(scopeLower)?.values() ?? [])]);
     const scope = this.byPath.get(scopeLower);
-    return scope ? this.subtree(scope) : sortByPath(this.descendants(''));
+    // A listing inside the mounted tree doesn't show what lies outside it.
+    const visible = (entries: Entry[]) => (scope && this.isOutsideTree(scope) ? entries : entries.filter((e) => !this.isOutsideTree(e)));
+    if (!recursive) return visible(sortByPath([...(this.childrenOf.get(scopeLower)?.values() ?? [])]));
+    return visible(scope ? this.subtree(scope) : sortByPath(this.descendants('')));
   }
 
   /** The entry and everything below it, parents first. */
