@@ -1,5 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { CollabEnv, filesIn, isFinal, makeTrack, startCollabEnv, waitForCollab } from './collaboration-support';
+import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import { emulatorDropboxClient } from '../../tools/dropbox-emulator';
+import type { TestApp } from '../support/app';
+import { seedConnection } from '../support/dropbox';
+import { signedInUser } from '../support/users';
+import { apiOf, CollabEnv, filesIn, isFinal, makeTrack, Producer, startCollabEnv, waitForCollab } from './collaboration-support';
+
+/** A producer connected to an account the test registered itself (a team member). */
+async function connectedTeamProducer(t: TestApp, emulator: RunningDropboxEmulator, email: string): Promise<Producer> {
+  const user = await signedInUser(t);
+  await seedConnection(t, emulator, user, { email });
+  const account = emulator.control.accounts().find((a) => a.email === email)!;
+  const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email }).access_token);
+  return { ...user, dropboxEmail: email, accountId: account.account_id, dbx, api: apiOf(user) };
+}
 
 /**
  * Folders that move: the collaboration pipeline finds its shared folder by its shared_folder_id, so a producer who
@@ -70,5 +84,29 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     expect((await producer.api.post(`/api/v1/uploads/${id}/retry`)).status).toBe(200);
     expect((await settle()).status).toBe('done');
     expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Mix.wav']);
+  });
+});
+
+describe('a Dropbox Business account whose team keeps sharing inside the team', () => {
+  let env: CollabEnv;
+
+  beforeAll(async () => {
+    env = await startCollabEnv();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('invites the team members and refuses only the people outside the team, in words', async () => {
+    const { t, emulator } = env;
+    const email = `lead-${randomBytes(3).toString('hex')}@studio.example`;
+    emulator.control.registerAccount({ email, team_id: 'dbtid:studio', cant_share_outside_team: true });
+    emulator.control.registerAccount({ email: 'mix@studio.example', team_id: 'dbtid:studio' });
+    const producer = await connectedTeamProducer(t, emulator, email);
+    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Mix', email: 'mix@studio.example' }, { name: 'Fan', email: 'fan@example.com' }] });
+    await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
+    const view = await waitForCollab(producer, track.id, isFinal);
+    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Fan: 'failed', Mix: 'invited' });
+    expect(view.members.find((m) => m.name === 'Fan')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
   });
 });

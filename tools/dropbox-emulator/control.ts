@@ -13,6 +13,7 @@ export interface EmulatorAccount {
   display_name: string;
   autoAccept: boolean;
   email_verified: boolean;
+  team_id: string | null;
 }
 
 export interface RegisterAccountInput {
@@ -22,6 +23,10 @@ export interface RegisterAccountInput {
   autoAccept?: boolean;
   /** False: an account whose email is not verified (no temporary links, no sharing). Default true. */
   email_verified?: boolean;
+  /** A Dropbox Business member of this team (root_info `team`, account_type `business`). */
+  team_id?: string;
+  /** The team's policy: members may not share folders with people outside the team. */
+  cant_share_outside_team?: boolean;
 }
 
 export interface IssueTokenInput {
@@ -341,5 +346,6 @@ function publicAccount(account: AccountRecord): EmulatorAccount {
     display_name: account.display_name,
     autoAccept: account.autoAccept,
     email_verified: account.emailVerified !== false,
+    team_id: account.team?.id ?? null,
   };
 }

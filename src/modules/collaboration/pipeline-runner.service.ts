@@ -351,15 +351,18 @@ export class PipelineRunnerService {
       await client.addFolderMembers(folderId, group.map((m) => m.email!), accessLevel);
     } catch (err) {
       if (!(err instanceof DropboxError) || err.retryable) throw err;
-      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees');
+      // A 400 (an address Dropbox's pattern refuses), too many at once, or a team policy against someone outside the
+      // team: the call names nobody, so halves narrow it down.
+      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees') || err.tags.includes('cant_share_outside_team');
       if (splittable && group.length > 1) {
         const half = Math.ceil(group.length / 2);
         await this.invite(ref, client, folderId, accessLevel, group.slice(0, half), refused, budget);
         await this.invite(ref, client, folderId, accessLevel, group.slice(half), refused, budget);
         return;
       }
-      if (err.tags.includes('bad_request') && group.length === 1) {
-        refused.push({ id: group[0].id, refusal: invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) });
+      if (splittable && group.length === 1) {
+        const refusal = err.tags.includes('bad_request') ? invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) : { ...explainRefusal(err), email: group[0].email! };
+        refused.push({ id: group[0].id, refusal });
         return;
       }
       const refusal = explainRefusal(err);

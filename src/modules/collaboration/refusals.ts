@@ -64,6 +64,12 @@ export function explainRefusal(err: DropboxError): Refusal {
       message: 'Dropbox cannot share this folder because it is inside (or contains) another shared folder. Move or unshare that folder, then press Retry.',
     };
   }
+  if (has('cant_share_outside_team')) {
+    return {
+      code: 'not_allowed',
+      message: 'Your Dropbox team does not allow sharing folders with people outside the team. Invite team members, or ask your team admin to change the policy.',
+    };
+  }
   if (has('no_permission') || has('team_policy_disallows_member_policy') || has('cant_share_outside_team') || has('disallowed_shared_link_policy')) {
     return { code: 'not_allowed', message: 'Your Dropbox account is not allowed to share this folder with these people (a team or account policy).' };
   }

@@ -66,6 +66,11 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       const limit = call.emulator.settings.maxInviteesPerCall;
       if (limit > 0 && members.length > limit) throw routeError(u('too_many_invitees'));
       const invitations = members.map((member) => invitationOf(call, member));
+      // A team that keeps its folders inside refuses the whole call if anyone is outside it.
+      const team = call.account.team;
+      if (team?.cantShareOutsideTeam && invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)) {
+        throw routeError(u('cant_share_outside_team'));
+      }
       for (const invitation of invitations) invite(call, folder, invitation.email, invitation.accessType);
       return json(null);
     },
