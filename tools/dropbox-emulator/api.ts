@@ -6,6 +6,7 @@ import { DropboxApiError, OperationFailure, authError, badRequest, rateLimitErro
 import { Emulator } from './emulator';
 import { faultError } from './faults';
 import { drain, headerSafeJson, readBody, sendContent, sendError, sendJson, sendText } from './http-io';
+import { namespacesWritten } from './namespace-locks';
 import { ASTRAL_CHARACTER } from './paths';
 import { apiRoutes } from './routes';
 import { ApiResult, ApiRoute } from './routes/route';
@@ -56,12 +57,15 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
 
     const account = emulator.state.account(caller.accountId);
     if (!account) throw authError(u('invalid_access_token'));
+    const namespace = emulator.state.namespace(account.account_id);
+    const args = await readArgs(emulator, name, route, req, onBytes);
+    if (route.write) emulator.namespaceLocks.check(namespacesWritten(name, account.account_id, namespace, args));
     const result = await route.handle({
       route: name,
       emulator,
       account,
-      namespace: emulator.state.namespace(account.account_id),
-      args: await readArgs(emulator, name, route, req, onBytes),
+      namespace,
+      args,
       req,
       refreshToken: caller.refreshToken,
     });

@@ -20,6 +20,7 @@ export interface DropboxEmulatorOptions {
   latencyMs?: number;
   maxInviteesPerCall?: number;
   refuseNonBmpPaths?: boolean;
+  shareFolderAsync?: boolean;
 }
 
 /** The behaviour switches that the control API may change while the emulator runs. */
@@ -40,6 +41,8 @@ export interface EmulatorSettings {
   maxInviteesPerCall: number;
   /** Paths with characters outside the Basic Multilingual Plane (emoji) answer 400, as Dropbox's API did for years. */
   refuseNonBmpPaths: boolean;
+  /** share_folder answers with an async job even without `force_async` (as Dropbox may for any folder). */
+  shareFolderAsync: boolean;
 }
 
 const FOUR_HOURS_MS = 4 * 60 * 60 * 1000;
@@ -54,5 +57,6 @@ export function settingsFrom(options: DropboxEmulatorOptions): EmulatorSettings 
     latencyMs: options.latencyMs ?? 0,
     maxInviteesPerCall: options.maxInviteesPerCall ?? 0,
     refuseNonBmpPaths: options.refuseNonBmpPaths ?? false,
+    shareFolderAsync: options.shareFolderAsync ?? false,
   };
 }

@@ -1,7 +1,8 @@
 import { BlobStore } from './blob-store';
 import { DropboxEmulatorOptions, EmulatorSettings, settingsFrom } from './config';
 import { Counters } from './counters';
-import { FaultRegistry } from './faults';
+import { CopyEntryFaults, FaultRegistry } from './faults';
+import { NamespaceLocks } from './namespace-locks';
 import { newSecret } from './ids';
 import { StatePersistence } from './persistence';
 import { EmulatorState, PersistedState } from './state';
@@ -12,6 +13,9 @@ export class Emulator {
   readonly settings: EmulatorSettings;
   readonly counters = new Counters();
   readonly faults = new FaultRegistry();
+  readonly copyEntryFaults = new CopyEntryFaults();
+  /** Namespaces an outside writer holds (control API). */
+  readonly namespaceLocks = new NamespaceLocks();
   /** Identifies this run: list_folder cursors of an earlier run answer `reset`, as after a Dropbox-side reset. */
   readonly epoch = newSecret(6);
   /** Where this server listens, set once it does. */

@@ -126,3 +126,35 @@ function faultUnion(fault: FaultSpec, uploadSession?: () => string): Union {
   }
   return unionFromTagPath(fault.errorTag!);
 }
+
+/** How one entry of a batch copy fails (RelocationBatchErrorEntry): a lock, Dropbox itself, or too many files. */
+export type CopyEntryFailure = 'too_many_write_operations' | 'internal_error' | 'too_many_files';
+
+/**
+ * Entry faults of `copy_batch_v2`: the next `count` entries copied (of an account, or of any) fail with `failure`
+ * instead of being copied; the rest of the batch succeeds, as Dropbox reports per entry.
+ */
+export class CopyEntryFaults {
+  private faults: Array<{ failure: CopyEntryFailure; left: number; accountId?: string }> = [];
+
+  add(failure: CopyEntryFailure, count: number, accountId?: string): void {
+    this.faults.push({ failure, left: count, accountId });
+  }
+
+  clear(): void {
+    this.faults = [];
+  }
+
+  /** The failure for the next entry, if one is due. */
+  take(accountId: string): CopyEntryFailure | undefined {
+    const fault = this.faults.find((f) => f.left > 0 && (!f.accountId || f.accountId === accountId));
+    if (!fault) return undefined;
+    fault.left--;
+    this.faults = this.faults.filter((f) => f.left > 0);
+    return fault.failure;
+  }
+}
+
+export function copyEntryFailure(failure: CopyEntryFailure): Union {
+  return failure === 'too_many_files' ? { '.tag': 'relocation_error', relocation_error: { '.tag': 'too_many_files' } } : { '.tag': failure };
+}

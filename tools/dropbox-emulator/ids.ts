@@ -9,7 +9,8 @@ let revCounter = 0;
 export const newRev = (): string =>
   `${(Date.now() * 1000 + (revCounter++ % 1000)).toString(16)}${randomBytes(4).toString('hex')}`;
 
-export const newAccountId = (): string => `dbid:AA${randomBytes(30).toString('base64url')}`;
+/** `dbid:` and 35 characters: 40 in all, as Dropbox's account ids are. */
+export const newAccountId = (): string => `dbid:AA${randomBytes(25).toString('base64url').slice(0, 33)}`;
 
 /** Numeric ids: shared folder ids, namespace ids and OAuth `uid`s are decimal strings. */
 export const newNumericId = (): string => String(randomInt(1_000_000_000, 281_474_976_710_655));

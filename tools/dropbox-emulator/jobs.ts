@@ -36,6 +36,17 @@ export class JobStore {
     return { '.tag': 'async_job_id', async_job_id: job.id };
   }
 
+  /** Dropbox forgets job ids after a while: every id issued so far (of one account, or all) answers `invalid_async_job_id`. */
+  expire(accountId?: string): number {
+    let expired = 0;
+    for (const job of [...this.jobs.values()]) {
+      if (accountId && job.accountId !== accountId) continue;
+      this.jobs.delete(job.id);
+      expired++;
+    }
+    return expired;
+  }
+
   /** A poll from a check route; another account's or another kind's job id is `invalid_async_job_id`. */
   poll(accountId: string, kind: JobKind, id: string): unknown {
     const job = this.jobs.get(id);

@@ -1,3 +1,4 @@
+import { isDownloadable } from './serving';
 import type { files, sharing } from 'dropbox';
 import { Change, Entry, FileEntry, FolderEntry, Namespace } from './namespace';
 import { nameOf, parentOf } from './paths';
@@ -10,18 +11,22 @@ import { EmulatorState } from './state';
  * where it is declared `FileMetadata` or `FolderMetadata`, they don't.
  */
 
+/** An entry outside the caller's mounted tree comes without paths, as Dropbox's do. */
+function pathsOf(namespace: Namespace, entry: Entry): { path_lower?: string; path_display?: string } {
+  return namespace.isOutsideTree(entry) ? {} : { path_lower: entry.pathLower, path_display: entry.pathDisplay };
+}
+
 export function fileMetadata(namespace: Namespace, file: FileEntry): files.FileMetadata {
   const parentShare = namespace.sharedFolderAt(parentOf(file.pathLower));
   return {
     name: nameOf(file.pathDisplay),
-    path_lower: file.pathLower,
-    path_display: file.pathDisplay,
+    ...pathsOf(namespace, file),
     id: file.id,
     client_modified: file.clientModified,
     server_modified: file.serverModified,
     rev: file.rev,
     size: file.size,
-    is_downloadable: true,
+    is_downloadable: isDownloadable(file),
     content_hash: file.contentHash,
     ...(parentShare && {
       parent_shared_folder_id: parentShare,
@@ -35,8 +40,7 @@ export function folderMetadata(namespace: Namespace, folder: FolderEntry): files
   const sharing = folder.sharedFolderId || parentShare;
   return {
     name: nameOf(folder.pathDisplay),
-    path_lower: folder.pathLower,
-    path_display: folder.pathDisplay,
+    ...pathsOf(namespace, folder),
     id: folder.id,
     ...(parentShare && { parent_shared_folder_id: parentShare }),
     ...(folder.sharedFolderId && { shared_folder_id: folder.sharedFolderId }),

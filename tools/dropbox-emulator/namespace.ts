@@ -9,6 +9,11 @@ export interface FolderEntry {
   pathLower: string;
   /** Set when this folder is the mount point of a shared folder. */
   sharedFolderId?: string;
+  /**
+   * Outside the caller's mounted tree (a team space, an unmounted share): reachable by id only, and its metadata
+   * (and that of everything in it) comes without `path_lower`/`path_display`.
+   */
+  outsideTree?: boolean;
 }
 
 /** The bytes of a file revision: an immutable blob on disk, shared by copies. */
@@ -37,6 +42,8 @@ export interface FileEntry extends StoredContent {
   modifiedBy: string;
   /** Earlier revisions, newest first (files/list_revisions, files/restore); capped like Dropbox's history. */
   revisions?: FileRevision[];
+  /** Set through the control API: Dropbox lists the file but won't serve it (see serving.ts). */
+  servingBlock?: 'unsupported_file' | 'restricted_content' | 'not_allowed';
 }
 
 /** How many earlier revisions a file keeps (Dropbox keeps them for 30 days or more; tests need a handful). */
@@ -96,7 +103,18 @@ export class Namespace {
 
   find(ref: PathRef): Entry | undefined {
     if (ref.kind === 'root') return undefined;
-    return ref.kind === 'id' ? this.byId.get(ref.id) : this.byPath.get(ref.lower);
+    if (ref.kind === 'id') return this.byId.get(ref.id);
+    const entry = this.byPath.get(ref.lower);
+    return entry && !this.isOutsideTree(entry) ? entry : undefined;
+  }
+
+  /** Whether the entry lies in a folder outside the mounted tree (see `FolderEntry.outsideTree`). */
+  isOutsideTree(entry: Entry): boolean {
+    for (let path = entry.pathLower; path !== ''; path = parentOf(path)) {
+      const at = this.byPath.get(path);
+      if (at?.tag === 'folder' && at.outsideTree) return true;
+    }
+    return false;
   }
 
   byPathLower(pathLower: string): Entry | undefined {
@@ -268,9 +286,11 @@ export class Namespace {
 
   /** Direct children, or with `recursive` the whole subtree including the folder itself, parents first. */
   list(scopeLower: string, recursive: boolean): Entry[] {
-    if (!recursive) return sortByPath([...(this.childrenOf.get(scopeLower)?.values() ?? [])]);
     const scope = this.byPath.get(scopeLower);
-    return scope ? this.subtree(scope) : sortByPath(this.descendants(''));
+    // A listing inside the mounted tree doesn't show what lies outside it.
+    const visible = (entries: Entry[]) => (scope && this.isOutsideTree(scope) ? entries : entries.filter((e) => !this.isOutsideTree(e)));
+    if (!recursive) return visible(sortByPath([...(this.childrenOf.get(scopeLower)?.values() ?? [])]));
+    return visible(scope ? this.subtree(scope) : sortByPath(this.descendants('')));
   }
 
   /** The entry and everything below it, parents first. */

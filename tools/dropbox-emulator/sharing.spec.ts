@@ -162,6 +162,27 @@ describe('sharing routes', () => {
     expect((await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result.invitees).toHaveLength(2);
   });
 
+  it('accepts an invitation under another address: the invitee is gone and that account is a member', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Elsewhere');
+    await fixture.dbx.sharingAddFolderMember({ shared_folder_id, members: [{ member: { '.tag': 'email', email: 'work@example.com' } }] });
+    const accepted = fixture.emulator.control.acceptInvites({ shared_folder_id, email: 'work@example.com', as_email: 'home@example.net', as_display_name: 'Sam Home' });
+    expect(accepted).toEqual([{ shared_folder_id, email: 'home@example.net', account_id: expect.stringMatching(/^dbid:/) }]);
+    const members = (await fixture.dbx.sharingListFolderMembers({ shared_folder_id })).result;
+    expect(members.invitees).toEqual([]);
+    expect(members.users.map((u) => [u.user.email, u.user.display_name])).toContainEqual(['home@example.net', 'Sam Home']);
+    expect(members.users.map((u) => u.user.email)).not.toContain('work@example.com');
+  });
+
+  it('answers get_folder_metadata with the folder\'s current path after the owner moved it', async () => {
+    const { shared_folder_id } = await shareFolder('/Shares/Before');
+    await fixture.dbx.filesMoveV2({ from_path: '/Shares/Before', to_path: '/Elsewhere/After' });
+    const meta = (await fixture.dbx.sharingGetFolderMetadata({ shared_folder_id })).result;
+    expect(meta.path_lower).toBe('/elsewhere/after');
+    expect((meta as { path_display?: string }).path_display).toBe('/Elsewhere/After');
+    const unknown = await dropboxError(fixture.dbx.sharingGetFolderMetadata({ shared_folder_id: '42' }));
+    expect(unknown.error.error_summary).toBe('access_error/invalid_id/..');
+  });
+
   it('lets a joined member see the folder, removes members and unshares through async jobs', async () => {
     const { shared_folder_id } = await shareFolder('/Shares/Song Four');
     await fixture.dbx.sharingAddFolderMember({

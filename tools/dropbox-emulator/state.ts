@@ -16,6 +16,10 @@ export interface AccountRecord {
   uid: string;
   namespaceId: string;
   createdAt: string;
+  /** A Dropbox Business member: the team's id (root_info `team`) and its sharing policy. */
+  team?: { id: string; cantShareOutsideTeam: boolean };
+  /** False: the account's email is not verified, so Dropbox won't hand out links or share (control API). */
+  emailVerified?: boolean;
   /** Set through the control API; absent: `DEFAULT_QUOTA_BYTES`. Used space is counted from stored files. */
   quotaBytes?: number;
 }
@@ -69,7 +73,14 @@ export class EmulatorState {
   }
 
   /** Registers an account, or returns the one that already has this email. */
-  registerAccount(input: { email: string; display_name?: string; autoAccept?: boolean }): AccountRecord {
+  registerAccount(input: {
+    email: string;
+    display_name?: string;
+    autoAccept?: boolean;
+    email_verified?: boolean;
+    team_id?: string;
+    cant_share_outside_team?: boolean;
+  }): AccountRecord {
     const existing = this.accountByEmail(input.email);
     if (existing) return existing;
     const account: AccountRecord = {
@@ -77,6 +88,8 @@ export class EmulatorState {
       email: input.email,
       display_name: input.display_name ?? input.email.split('@')[0],
       autoAccept: input.autoAccept ?? false,
+      ...(input.email_verified === false && { emailVerified: false }),
+      ...(input.team_id && { team: { id: input.team_id, cantShareOutsideTeam: input.cant_share_outside_team ?? false } }),
       uid: newNumericId(),
       namespaceId: newNumericId(),
       createdAt: dropboxTimestamp(),

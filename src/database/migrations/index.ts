@@ -5,10 +5,13 @@ import { Migration20261127000004_share_links } from './Migration20261127000004_s
 import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
 import { Migration20261201000001_media_previews } from './Migration20261201000001_media_previews';
 import { Migration20261201001000_share_token_hashes } from './Migration20261201001000_share_token_hashes';
+import { Migration20261201002000_collaboration_settings } from './Migration20261201002000_collaboration_settings';
 import { Migration20261201003000_dropbox_storage_full } from './Migration20261201003000_dropbox_storage_full';
+import { Migration20261201003001_track_files_unservable } from './Migration20261201003001_track_files_unservable';
+import { Migration20261201003002_dropbox_email_unverified } from './Migration20261201003002_dropbox_email_unverified';
+import { Migration20261201003003_collab_members_gone } from './Migration20261201003003_collab_members_gone';
 import { Migration20261201004000_share_follow } from './Migration20261201004000_share_follow';
 import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
-import { Migration20261201002000_collaboration_settings } from './Migration20261201002000_collaboration_settings';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -22,8 +25,11 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
   { name: 'Migration20261201000001_media_previews', class: Migration20261201000001_media_previews },
   { name: 'Migration20261201001000_share_token_hashes', class: Migration20261201001000_share_token_hashes },
+  { name: 'Migration20261201002000_collaboration_settings', class: Migration20261201002000_collaboration_settings },
   { name: 'Migration20261201003000_dropbox_storage_full', class: Migration20261201003000_dropbox_storage_full },
+  { name: 'Migration20261201003001_track_files_unservable', class: Migration20261201003001_track_files_unservable },
+  { name: 'Migration20261201003002_dropbox_email_unverified', class: Migration20261201003002_dropbox_email_unverified },
+  { name: 'Migration20261201003003_collab_members_gone', class: Migration20261201003003_collab_members_gone },
   { name: 'Migration20261201004000_share_follow', class: Migration20261201004000_share_follow },
   { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
-  { name: 'Migration20261201002000_collaboration_settings', class: Migration20261201002000_collaboration_settings },
 ];

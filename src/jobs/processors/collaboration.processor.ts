@@ -71,7 +71,7 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
       outcome = 'completed';
     } catch (err) {
       // Dropbox asked for a pause longer than the gateway waits in-process: come back after it, without using up
-      // an attempt (the gateway has already paused the whole account for every process).
+      // an attempt (the gateway has already paused that namespace, or the account, for every process).
       if (err instanceof DropboxRateLimited && token) {
         await job.moveToDelayed(Date.now() + err.retryAfterMs, token);
         outcome = 'delayed';

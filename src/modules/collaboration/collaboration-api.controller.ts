@@ -59,6 +59,17 @@ export class CollaborationApiController {
     return this.collaboration.refresh(user.id, id);
   }
 
+  @ApiOperation({ summary: 'Send an invitation again that is no longer pending (accepted under another address, or declined)' })
+  @Post('members/:collaboratorId/reinvite')
+  @HttpCode(202)
+  reinvite(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('collaboratorId', uuid) collaboratorId: string,
+  ): Promise<CollaborationView> {
+    return this.collaboration.reinvite(user.id, id, collaboratorId);
+  }
+
   @ApiOperation({ summary: 'Remove a collaborator’s access to the shared folder' })
   @Delete('members/:collaboratorId')
   @HttpCode(200)

@@ -133,6 +133,17 @@ export class CollaborationController {
     return this.back(res, id, 'Collaborator states refreshed from Dropbox.');
   }
 
+  @Post('members/:collaboratorId/reinvite')
+  async reinvite(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('collaboratorId', uuid) collaboratorId: string,
+    @Res() res: Response,
+  ) {
+    await this.collaboration.reinvite(user.id, id, collaboratorId);
+    return this.back(res, id, 'The invitation is being sent again.');
+  }
+
   @Post('members/:collaboratorId/remove')
   async removeAccess(
     @CurrentUser() user: AuthenticatedUser,

@@ -228,6 +228,25 @@ export class CollaborationService {
    * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
    * they are removed from the track; works whether or not they are still on it.
    */
+  /**
+   * Sends an invitation again that is no longer pending (accepted under another address, or declined): the
+   * producer decides, never the pipeline. Runs like "share with remaining".
+   */
+  async reinvite(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
+    const track = await this.tracks.owned(ownerId, trackId);
+    const em = this.orm.em.fork();
+    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
+    const requeued = pipeline
+      ? await em.nativeUpdate(
+          CollabMember,
+          { pipeline, collaborator: collaboratorId, state: 'gone' },
+          { state: 'queued', acceptedAs: null, error: null, updatedAt: new Date() },
+        )
+      : 0;
+    if (!requeued) throw new NotFoundException('this collaborator has no invitation to send again');
+    return this.start(ownerId, trackId, {});
+  }
+
   async removeAccess(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const em = this.orm.em.fork();

@@ -21,6 +21,8 @@ export interface CollaborationMemberView {
   error: string | null;
   /** Their access can be taken away (they are invited or joined). */
   canRemove: boolean;
+  /** The invitation is no longer pending (accepted under another address, or declined): send it again by hand. */
+  canReinvite: boolean;
 }
 
 /** open: before the end (or none) · ending: the end came, collaborators are being removed · ended: all removed. */
@@ -108,6 +110,7 @@ const MEMBER_LABELS: Record<MemberPanelState, string> = {
   no_email: 'No email on file: can’t be invited',
   failed: 'Failed',
   removed: 'Access ended (removed from the folder)',
+  gone: 'Invite no longer pending',
   not_invited: 'Not invited yet (use Share with remaining)',
 };
 
@@ -149,9 +152,10 @@ export function toCollaborationView(input: {
     email: m.email ?? null,
     emailProblem: m.email ? dropboxEmailProblem(m.email) : null,
     state: m.state as MemberState,
-    stateLabel: MEMBER_LABELS[m.state as MemberState],
+    stateLabel: m.state === 'gone' && m.acceptedAs ? `Accepted as ${m.acceptedAs}` : MEMBER_LABELS[m.state as MemberState],
     error: m.error ?? null,
     canRemove: m.state === 'invited' || m.state === 'joined',
+    canReinvite: m.state === 'gone',
   }));
   if (status !== 'not_shared') {
     for (const c of input.onTrack) {
@@ -165,6 +169,7 @@ export function toCollaborationView(input: {
         stateLabel: MEMBER_LABELS.not_invited,
         error: null,
         canRemove: false,
+        canReinvite: false,
       });
     }
   }

@@ -21,12 +21,24 @@ class Superseded extends Error {}
 const COPY_BATCH = 1000;
 /** Names tried for one file before giving up ("x.wav", "x (2).wav" … ). */
 const MAX_NAME_TRIES = 20;
+/** Copy rounds of one step: name retries, smaller batches after `too_many_files`, restarts after a forgotten job. */
+const MAX_COPY_ROUNDS = 40;
 /** add_folder_member calls one invitation step may make while narrowing down refusals. */
 const MAX_INVITE_CALLS = 64;
 
 interface InviteRefusal {
   id: string;
   refusal: Refusal;
+}
+
+/**
+ * The address a vanished invitation was accepted under, when the folder's members tell unambiguously: the one
+ * stranger with the invitee's name, or the only stranger when only one invitation vanished.
+ */
+function acceptedAs(row: CollabMember, vanished: CollabMember[], strangers: FolderMembers['joined']): string | null {
+  const byName = strangers.filter((s) => s.displayName.trim().toLowerCase() === row.name.trim().toLowerCase());
+  if (byName.length === 1) return byName[0].email;
+  return vanished.length === 1 && strangers.length === 1 ? strangers[0].email : null;
 }
 
 function invalidAddress(email: string, rule: string): Refusal {
@@ -127,7 +139,7 @@ export class PipelineRunnerService {
 
   private async filesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
     const pipeline = await this.current(ref);
-    const folder = pipeline.folderPath!;
+    const folder = await this.currentFolderPath(ref, client, pipeline);
     // An earlier attempt may have left a batch running in Dropbox: let it finish, then see what arrived.
     if (pipeline.copyJobId) {
       await client.waitForCopyBatch(pipeline.copyJobId).catch((err: unknown) => {
@@ -137,27 +149,69 @@ export class PipelineRunnerService {
     }
     if (pipeline.copyAttempted) await this.adoptExisting(ref, client, folder);
 
-    for (let round = 0; round < MAX_NAME_TRIES; round += 1) {
+    let batchSize = COPY_BATCH;
+    for (let round = 0; round < MAX_COPY_ROUNDS; round += 1) {
       const pending = await this.orm.em.fork().find(CollabFile, { pipeline: ref.pipelineId, status: 'pending' }, { orderBy: { createdAt: 'asc', id: 'asc' } });
       if (pending.length === 0) return;
       let retryLater = false;
-      for (let i = 0; i < pending.length; i += COPY_BATCH) {
-        const batch = pending.slice(i, i + COPY_BATCH);
+      let again = false;
+      for (let i = 0; i < pending.length; i += batchSize) {
+        const batch = pending.slice(i, i + batchSize);
         await this.fenced(ref, (p) => (p.copyAttempted = true));
-        const launch = await client.startCopyBatch(batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })));
+        const launch = await client.startCopyBatch(
+          batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })),
+          { intoSharedFolder: pipeline.sharedFolderId ?? undefined },
+        );
         let results: CopyEntryResult[];
         if (launch.done) {
           results = launch.results;
         } else {
           await this.fenced(ref, (p) => (p.copyJobId = launch.asyncJobId));
-          results = await client.waitForCopyBatch(launch.asyncJobId);
+          try {
+            results = await client.waitForCopyBatch(launch.asyncJobId);
+          } catch (err) {
+            if (!(err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id'))) throw err;
+            // Dropbox forgot the job: see what arrived, then copy the rest again.
+            await this.fenced(ref, (p) => (p.copyJobId = null));
+            await this.adoptExisting(ref, client, folder);
+            again = true;
+            continue;
+          }
           await this.fenced(ref, (p) => (p.copyJobId = null));
         }
-        retryLater = (await this.applyCopyResults(ref, client, folder, batch, results)) || retryLater;
+        const outcome = await this.applyCopyResults(ref, client, folder, batch, results);
+        retryLater = outcome.retryLater || retryLater;
+        // Too many files for one batch: the rest goes in smaller batches, now.
+        if (outcome.tooManyFiles) {
+          batchSize = Math.max(1, Math.floor(batch.length / 2));
+          again = true;
+          break; // what is still pending is read again
+        }
       }
       if (retryLater) throw new DropboxTransient('Dropbox could not copy some files this time', ['copy_incomplete']);
+      if (!again && round >= MAX_NAME_TRIES) break;
     }
     throw new CollaborationRefusal({ code: 'name_conflicts', message: 'Files with the same names but other contents keep appearing in the shared folder.' });
+  }
+
+  /**
+   * The shared folder's path now, found by its `shared_folder_id`: a producer who renamed or moved it in Dropbox
+   * keeps sharing into it (never a new, unshared folder at the old path). One it can't reach stops the step.
+   */
+  private async currentFolderPath(ref: CollaborationStepJobData, client: DropboxAccountClient, pipeline: CollabPipeline): Promise<string> {
+    if (!pipeline.sharedFolderId) return pipeline.folderPath!;
+    const shared = await client.sharedFolder(pipeline.sharedFolderId);
+    if (!shared.pathDisplay) {
+      throw new CollaborationRefusal({
+        code: 'folder_not_reachable',
+        message:
+          'The shared folder is not reachable in your Dropbox (folder not reachable: it was removed from your Dropbox or moved into a team space). Add it back in Dropbox, then press Retry, or Reset to start a new one.',
+      });
+    }
+    if (shared.pathDisplay !== pipeline.folderPath) {
+      await this.fenced(ref, (p) => (p.folderPath = shared.pathDisplay!));
+    }
+    return shared.pathDisplay;
   }
 
   /** After an interrupted copy: targets already holding the file's content are done. */
@@ -181,18 +235,22 @@ export class PipelineRunnerService {
     return entry.kind === 'file' && !!file.contentHash && entry.contentHash === file.contentHash;
   }
 
-  /** Returns true when some entries failed for a passing reason (the step should be retried). */
+  /**
+   * Records a batch's outcome per entry. `retryLater`: some entries failed for a passing reason (the step is retried
+   * for those only); `tooManyFiles`: Dropbox wants smaller batches.
+   */
   private async applyCopyResults(
     ref: CollaborationStepJobData,
     client: DropboxAccountClient,
     folder: string,
     batch: CollabFile[],
     results: CopyEntryResult[],
-  ): Promise<boolean> {
+  ): Promise<{ retryLater: boolean; tooManyFiles: boolean }> {
     const copied: string[] = [];
     const skipped: Array<{ id: string; error: string }> = [];
     const renamed: Array<{ id: string; targetPath: string }> = [];
     let retryLater = false;
+    let tooManyFiles = false;
     for (const [index, file] of batch.entries()) {
       const result = results[index];
       if (!result) {
@@ -213,8 +271,10 @@ export class PipelineRunnerService {
         // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
         await this.markCopied(ref, copied);
         throw new CollaborationRefusal(explainRefusal(await client.storageFull(result.tags, 'files/copy_batch_v2')));
+      } else if (result.tags.includes('too_many_files')) {
+        tooManyFiles = true; // copied again at once, in a smaller batch
       } else {
-        retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies it
+        retryLater = true; // too_many_write_operations, internal_error…: the next attempt copies only these
       }
     }
     await this.markCopied(ref, copied);
@@ -224,7 +284,7 @@ export class PipelineRunnerService {
         for (const r of renamed) await em.nativeUpdate(CollabFile, { id: r.id }, { targetPath: r.targetPath });
       });
     }
-    return retryLater;
+    return { retryLater, tooManyFiles };
   }
 
   private nextName(targetPath: string): string {
@@ -291,15 +351,18 @@ export class PipelineRunnerService {
       await client.addFolderMembers(folderId, group.map((m) => m.email!), accessLevel);
     } catch (err) {
       if (!(err instanceof DropboxError) || err.retryable) throw err;
-      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees');
+      // A 400 (an address Dropbox's pattern refuses), too many at once, or a team policy against someone outside the
+      // team: the call names nobody, so halves narrow it down.
+      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees') || err.tags.includes('cant_share_outside_team');
       if (splittable && group.length > 1) {
         const half = Math.ceil(group.length / 2);
         await this.invite(ref, client, folderId, accessLevel, group.slice(0, half), refused, budget);
         await this.invite(ref, client, folderId, accessLevel, group.slice(half), refused, budget);
         return;
       }
-      if (err.tags.includes('bad_request') && group.length === 1) {
-        refused.push({ id: group[0].id, refusal: invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) });
+      if (splittable && group.length === 1) {
+        const refusal = err.tags.includes('bad_request') ? invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) : { ...explainRefusal(err), email: group[0].email! };
+        refused.push({ id: group[0].id, refusal });
         return;
       }
       const refusal = explainRefusal(err);
@@ -347,18 +410,29 @@ export class PipelineRunnerService {
       // While access is being ended the expiry job owns the member rows: someone it just removed must become
       // "removed", not "queued" (which would read as "never got in" if the job is resumed).
       if (p.accessEndingAt || p.accessEndedAt) return;
-      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined'] } });
+      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined', 'gone'] } });
+      const known = new Set((await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email));
+      // People in the folder under an address we never invited: someone accepted an invitation signed in elsewhere.
+      const strangers = members.joined.filter((m) => !known.has(m.email));
+      const vanished: CollabMember[] = [];
       for (const row of rows) {
         if (!row.email || row.updatedAt > listedAt) continue;
-        // Someone invited or joined who is no longer in the folder (left, declined, removed in Dropbox) goes back to
-        // queued: the next "share with remaining" invites them again.
-        const next = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : 'queued';
+        let next: CollabMember['state'] = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : row.state;
+        if (next === row.state && !joined.has(row.email) && !invited.has(row.email)) {
+          // An invitation that left the pending list without its address joining is never re-sent by itself. Someone
+          // who had joined and left (or was removed in Dropbox) goes back to queued: "share with remaining" asks again.
+          if (row.state === 'invited') next = 'gone';
+          else if (row.state === 'joined') next = 'queued';
+        }
+        if (next === 'gone' && row.state === 'invited') vanished.push(row);
         if (next !== row.state) {
           row.state = next;
           row.error = null;
+          if (next !== 'gone') row.acceptedAs = null;
           row.updatedAt = new Date();
         }
       }
+      for (const row of vanished) row.acceptedAs = acceptedAs(row, vanished, strangers);
       p.membersRefreshedAt = new Date();
     });
   }

@@ -1,4 +1,4 @@
-import { DropboxAuthExpired, DropboxError, DropboxStorageFull } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxError, DropboxStorageFull, EMAIL_UNVERIFIED_MESSAGE } from '../dropbox/dropbox.errors';
 import { storageFullMessage } from '../dropbox/storage-full';
 import { refusedMemberOf } from '../dropbox/dropbox.gateway';
 
@@ -55,13 +55,19 @@ export function explainRefusal(err: DropboxError): Refusal {
   if (has('too_many_members')) {
     return { code: 'too_many_members', message: 'The folder has as many members as Dropbox allows. Remove someone’s access, then press Retry.' };
   }
-  if (has('email_unverified')) {
-    return { code: 'email_unverified', message: 'Dropbox needs you to verify your account’s email address before you can share. Verify it, then press Retry.' };
+  if (has('email_unverified') || has('email_not_verified')) {
+    return { code: 'email_unverified', message: `${EMAIL_UNVERIFIED_MESSAGE}: open the email Dropbox sent you, re-check in Settings, then press Retry.` };
   }
   if (has('inside_shared_folder') || has('contains_shared_folder')) {
     return {
       code: 'nested_share',
       message: 'Dropbox cannot share this folder because it is inside (or contains) another shared folder. Move or unshare that folder, then press Retry.',
+    };
+  }
+  if (has('cant_share_outside_team')) {
+    return {
+      code: 'not_allowed',
+      message: 'Your Dropbox team does not allow sharing folders with people outside the team. Invite team members, or ask your team admin to change the policy.',
     };
   }
   if (has('no_permission') || has('team_policy_disallows_member_policy') || has('cant_share_outside_team') || has('disallowed_shared_link_policy')) {

@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
 import { User } from '../accounts/entities/user.entity';
-import { DropboxAuthExpired, DropboxError } from './dropbox.errors';
+import { DropboxAuthExpired, DropboxError, EMAIL_UNVERIFIED_MESSAGE } from './dropbox.errors';
 import { DropboxAccountClient, DropboxGateway } from './dropbox.gateway';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { ConnectionChanges } from './connection-changes';
@@ -28,6 +28,8 @@ export interface DropboxConnectionView {
   displayName?: string;
   connectedAt?: string;
   lastRefreshedAt?: string | null;
+  /** Set while Dropbox says the account's email is not verified: no links, no sharing until it is. */
+  emailUnverified?: { message: string; since: string } | null;
   /** Set while Dropbox last said the account is full: what to tell the producer. */
   storageFull?: { message: string; since: string } | null;
 }
@@ -171,6 +173,12 @@ export class DropboxConnectionsService {
     return connection ? this.toView(connection) : { connected: false, configured: this.configured };
   }
 
+  /** Asks Dropbox again whether the account's email is verified (after the producer verified it there). */
+  async recheckEmail(userId: string): Promise<DropboxConnectionView> {
+    await (await this.clientFor(userId)).checkEmailVerified();
+    return this.status(userId);
+  }
+
   /** The active connection's client, or an error that tells the producer to connect or reconnect. */
   async clientFor(userId: string): Promise<DropboxAccountClient> {
     const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
@@ -192,6 +200,9 @@ export class DropboxConnectionsService {
       displayName: connection.displayName,
       connectedAt: connection.connectedAt.toISOString(),
       lastRefreshedAt: connection.lastRefreshedAt?.toISOString() ?? null,
+      emailUnverified: connection.emailUnverifiedAt
+        ? { since: connection.emailUnverifiedAt.toISOString(), message: EMAIL_UNVERIFIED_MESSAGE }
+        : null,
       storageFull: connection.storageFullAt
         ? {
             since: connection.storageFullAt.toISOString(),

@@ -86,6 +86,28 @@ export class DropboxSettingsController {
     res.redirect(303, SETTINGS);
   }
 
+  @ApiExcludeEndpoint()
+  @Post('settings/dropbox/recheck')
+  async recheckForm(@CurrentUser() user: AuthenticatedUser, @Req() req: Request, @Res() res: Response): Promise<void> {
+    try {
+      const view = await this.connections.recheckEmail(user.id);
+      req.session.flash = view.emailUnverified
+        ? { kind: 'error', message: 'Dropbox still says your email address is not verified. Open the email Dropbox sent you (or resend it from dropbox.com), then re-check.' }
+        : { kind: 'success', message: 'Your Dropbox email address is verified: share links play and download again, and sharing with collaborators works.' };
+    } catch (err) {
+      if (!(err instanceof DropboxError)) throw err;
+      req.session.flash = { kind: 'error', message: `Could not ask Dropbox: ${err.message}` };
+    }
+    res.redirect(303, SETTINGS);
+  }
+
+  @ApiOperation({ summary: 'Ask Dropbox again whether the account email is verified (after verifying it at Dropbox)' })
+  @Post('api/v1/dropbox/recheck')
+  @HttpCode(200)
+  recheck(@CurrentUser() user: AuthenticatedUser) {
+    return this.connections.recheckEmail(user.id);
+  }
+
   @ApiOperation({ summary: 'The Dropbox connection of the signed-in producer and its health' })
   @Get('api/v1/dropbox')
   status(@CurrentUser() user: AuthenticatedUser) {

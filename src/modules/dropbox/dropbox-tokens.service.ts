@@ -86,6 +86,17 @@ export class DropboxTokensService {
     );
   }
 
+  /** Dropbox refused a link or a share: the account's email is not verified (or, with false, is again). */
+  async recordEmailUnverified(connectionId: string, unverified: boolean): Promise<void> {
+    await this.em
+      .fork()
+      .nativeUpdate(
+        DropboxConnection,
+        unverified ? { id: connectionId } : { id: connectionId, emailUnverifiedAt: { $ne: null } },
+        { emailUnverifiedAt: unverified ? new Date() : null },
+      );
+  }
+
   /** A write stored bytes again; only a connection marked full is written to. */
   async clearStorageFull(connectionId: string): Promise<void> {
     await this.em

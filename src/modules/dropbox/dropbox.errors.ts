@@ -75,6 +75,36 @@ export interface DropboxSpaceUsage {
   allocatedBytes: number;
 }
 
+/**
+ * Dropbox lists the file but won't hand it out: a cloud document (`unsupported_file`), content it restricted
+ * (`restricted_content`) or a banned link (`not_allowed`). Not retried; shown as "can't be shared".
+ */
+export class DropboxUnservable extends DropboxError {
+  readonly retryable = false;
+  readonly httpStatus = 404;
+  /** The tag that says why. */
+  get reason(): string {
+    return UNSERVABLE_TAGS.find((tag) => this.tags.includes(tag)) ?? 'unsupported_file';
+  }
+}
+
+const UNSERVABLE_TAGS = ['unsupported_file', 'restricted_content', 'not_allowed'];
+const SERVING_ROUTES = new Set(['files/get_temporary_link', 'files/download', 'files/download_zip']);
+
+/** What the producer reads beside such a file. */
+export const UNSERVABLE_NOTE = "can't be shared (Dropbox can't serve it)";
+
+/**
+ * The Dropbox account's email is not verified: no temporary links (`email_not_verified`), no sharing
+ * (`email_unverified`). The producer verifies it at Dropbox, then re-checks.
+ */
+export class DropboxEmailUnverified extends DropboxError {
+  readonly retryable = false;
+  readonly httpStatus = 409;
+}
+
+export const EMAIL_UNVERIFIED_MESSAGE = 'Verify your email address at Dropbox to share files';
+
 /** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
 export class DropboxIntegrityError extends DropboxError {
   readonly retryable = true;
@@ -144,6 +174,15 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
   if (failure.status === 409) {
     if (tags.includes('too_many_write_operations')) {
       return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
+    }
+    // Dropbox's own hiccup inside a job or check route: try again, like a 5xx.
+    if (tags[0] === 'internal_error') return new DropboxTransient(`Dropbox had an internal error${where}`, tags, route);
+    if (tags.includes('email_not_verified') || tags.includes('email_unverified')) {
+      return new DropboxEmailUnverified(`${EMAIL_UNVERIFIED_MESSAGE}${where}`, tags, route);
+    }
+    // Only where bytes are asked for: elsewhere these tags are ordinary refusals (a lookup of restricted content).
+    if (route && SERVING_ROUTES.has(route) && UNSERVABLE_TAGS.some((tag) => tags.includes(tag))) {
+      return new DropboxUnservable(`Dropbox can't serve this file${where}: ${tags.join('/')}`, tags, route);
     }
     if (tags.includes('insufficient_space') || tags.includes('insufficient_quota')) {
       return new DropboxStorageFull(`Your Dropbox is full${where}: free some space, then Retry`, tags, route);

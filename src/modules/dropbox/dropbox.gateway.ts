@@ -8,6 +8,7 @@ import { Tuning, TUNING } from '../../config/tuning';
 import { DROPBOX_HASH_BLOCK, DropboxContentHasher } from './content-hash';
 import {
   DropboxAuthExpired,
+  DropboxEmailUnverified,
   DropboxError,
   DropboxIntegrityError,
   DropboxNotFound,
@@ -19,6 +20,7 @@ import {
   mapDropboxFailure,
   tagChain,
 } from './dropbox.errors';
+import { DropboxPauses, HOME_NAMESPACE } from './dropbox-pauses';
 import { storageFullMessage } from './storage-full';
 import { DropboxTokensService } from './dropbox-tokens.service';
 import type {
@@ -45,6 +47,8 @@ type DropboxCallPolicy = Tuning['dropbox'];
 const WRITE_SLOT_TTL_MS = 15_000;
 /** Writes that store bytes: when one succeeds, a connection marked full no longer is. */
 const STORING_ROUTES = new Set(['files/upload', 'files/upload_session/finish', 'files/copy_batch_v2']);
+/** Routes an account with an unverified email can't use: when one succeeds, the email is verified after all. */
+const VERIFIED_EMAIL_ROUTES = new Set(['files/get_temporary_link', 'sharing/share_folder', 'sharing/add_folder_member']);
 const DROPBOX_HOSTS = /^https:\/\/(api|content|notify)\.dropboxapi\.com(?=\/|$)/;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -85,6 +89,7 @@ function toEntry(meta: files.FileMetadataReference | files.FolderMetadataReferen
       size: f.size,
       contentHash: f.content_hash,
       serverModified: f.server_modified,
+      downloadable: f.is_downloadable !== false,
     };
   }
   const d = meta as files.FolderMetadata;
@@ -309,18 +314,29 @@ export class DropboxGateway {
 export class DropboxAccountClient {
   private readonly logger = new Logger('DropboxGateway');
 
+  private readonly pauses: DropboxPauses;
+
   constructor(
     readonly connectionId: string,
     readonly accountId: string,
     private readonly gateway: DropboxGateway,
     private readonly policy: DropboxCallPolicy,
-  ) {}
+  ) {
+    this.pauses = new DropboxPauses(gateway.redisService, accountId);
+  }
 
   async getMetadata(pathOrId: string): Promise<DropboxEntry> {
     const meta = await this.call('files/get_metadata', 'read', (dbx) => dbx.filesGetMetadata({ path: pathOrId }));
     const entry = toEntry(meta as files.FileMetadataReference);
     if (!entry) throw new DropboxPermanent(`${pathOrId} is deleted`, ['path', 'not_found']);
     return entry;
+  }
+
+  /** Whether Dropbox says the account's email is verified (the producer's re-check); remembered on the connection. */
+  async checkEmailVerified(): Promise<boolean> {
+    const account = await this.call('users/get_current_account', 'read', (dbx) => dbx.usersGetCurrentAccount());
+    await this.gateway.tokenService.recordEmailUnverified(this.connectionId, !account.email_verified);
+    return account.email_verified;
   }
 
   /** Space used and allocated (the team's allocation for a team account). */
@@ -530,6 +546,16 @@ export class DropboxAccountClient {
    * answers with its id (`bad_path/already_shared`), so repeating the call after a crash finds the same folder.
    */
   async shareFolder(path: string): Promise<SharedFolderInfo> {
+    try {
+      return await this.shareFolderOnce(path);
+    } catch (err) {
+      // Dropbox forgot the job before we saw its end (job ids expire): asking again answers with the same folder.
+      if (err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id')) return this.shareFolderOnce(path);
+      throw err;
+    }
+  }
+
+  private async shareFolderOnce(path: string): Promise<SharedFolderInfo> {
     let raw: unknown;
     let launch: sharing.ShareFolderLaunch;
     try {
@@ -553,15 +579,27 @@ export class DropboxAccountClient {
   }
 
   /**
+   * A shared folder as Dropbox knows it now, found by its id: wherever the producer moved or renamed it. No
+   * `pathDisplay` when it is not mounted in the caller's tree (unmounted, or in a team space outside it).
+   */
+  async sharedFolder(sharedFolderId: string): Promise<SharedFolderInfo> {
+    const meta = await this.call('sharing/get_folder_metadata', 'read', (dbx) => dbx.sharingGetFolderMetadata({ shared_folder_id: sharedFolderId }));
+    return toSharedFolder(meta);
+  }
+
+  /**
    * Starts a batch copy (at most 1,000 entries; `from_path` may be `id:…`). Nothing is renamed: an entry whose
    * target exists comes back as a `…/to/conflict/…` failure for the caller to judge.
    */
-  async startCopyBatch(entries: CopyEntry[]): Promise<CopyBatchLaunch> {
+  async startCopyBatch(entries: CopyEntry[], options: { intoSharedFolder?: string } = {}): Promise<CopyBatchLaunch> {
     if (entries.length === 0 || entries.length > COPY_BATCH_MAX) {
       throw new RangeError(`a batch copy takes 1 to ${COPY_BATCH_MAX} entries, not ${entries.length}`);
     }
-    const launch = await this.call('files/copy_batch_v2', 'write', (dbx) =>
-      dbx.filesCopyBatchV2({ entries: entries.map((e) => ({ from_path: e.fromPath, to_path: e.toPath })), autorename: false }),
+    const launch = await this.call(
+      'files/copy_batch_v2',
+      'write',
+      (dbx) => dbx.filesCopyBatchV2({ entries: entries.map((e) => ({ from_path: e.fromPath, to_path: e.toPath })), autorename: false }),
+      options.intoSharedFolder,
     );
     if (launch['.tag'] === 'complete') return { done: true, results: launch.entries.map(toCopyResult) };
     return { done: false, asyncJobId: (launch as { async_job_id: string }).async_job_id };
@@ -582,15 +620,19 @@ export class DropboxAccountClient {
     if (emails.length === 0) return;
     let raw: unknown;
     try {
-      await this.call('sharing/add_folder_member', 'write', (dbx) =>
-        capturing(
-          dbx.sharingAddFolderMember({
-            shared_folder_id: sharedFolderId,
-            members: emails.map((email) => ({ member: { '.tag': 'email', email }, access_level: { '.tag': accessLevel } })),
-            quiet: false,
-          }),
-          (e) => (raw = e),
-        ),
+      await this.call(
+        'sharing/add_folder_member',
+        'write',
+        (dbx) =>
+          capturing(
+            dbx.sharingAddFolderMember({
+              shared_folder_id: sharedFolderId,
+              members: emails.map((email) => ({ member: { '.tag': 'email', email }, access_level: { '.tag': accessLevel } })),
+              quiet: false,
+            }),
+            (e) => (raw = e),
+          ),
+        sharedFolderId,
       );
     } catch (err) {
       if (err instanceof DropboxPermanent && err.tags[0] === 'bad_member' && err.tags[1]) {
@@ -632,8 +674,11 @@ export class DropboxAccountClient {
       'email' in member ? { '.tag': 'email', email: member.email } : { '.tag': 'dropbox_id', dropbox_id: member.accountId };
     let launch: async.LaunchResultBase;
     try {
-      launch = await this.call('sharing/remove_folder_member', 'write', (dbx) =>
-        dbx.sharingRemoveFolderMember({ shared_folder_id: sharedFolderId, member: selector, leave_a_copy: false }),
+      launch = await this.call(
+        'sharing/remove_folder_member',
+        'write',
+        (dbx) => dbx.sharingRemoveFolderMember({ shared_folder_id: sharedFolderId, member: selector, leave_a_copy: false }),
+        sharedFolderId,
       );
     } catch (err) {
       if (err instanceof DropboxPermanent && err.tags.includes('not_a_member')) return 'not_a_member';
@@ -652,8 +697,11 @@ export class DropboxAccountClient {
 
   /** Stops sharing a folder; members lose access (and, unless `leaveACopy`, their copy). */
   async unshareFolder(sharedFolderId: string, options: { leaveACopy?: boolean } = {}): Promise<void> {
-    const launch = await this.call('sharing/unshare_folder', 'write', (dbx) =>
-      dbx.sharingUnshareFolder({ shared_folder_id: sharedFolderId, leave_a_copy: options.leaveACopy ?? false }),
+    const launch = await this.call(
+      'sharing/unshare_folder',
+      'write',
+      (dbx) => dbx.sharingUnshareFolder({ shared_folder_id: sharedFolderId, leave_a_copy: options.leaveACopy ?? false }),
+      sharedFolderId,
     );
     const jobId = (launch as { async_job_id?: string }).async_job_id;
     if (!jobId) return;
@@ -680,34 +728,47 @@ export class DropboxAccountClient {
    * One Dropbox call with the account's rules: wait out a Retry-After any process of this account received,
    * hold the account's write slot for writes, refresh an expired token once, retry transient failures.
    */
-  private async call<T>(route: string, kind: 'read' | 'write', fn: (dbx: Dropbox) => Promise<{ result: T }>): Promise<T> {
+  private async call<T>(
+    route: string,
+    kind: 'read' | 'write',
+    fn: (dbx: Dropbox) => Promise<{ result: T }>,
+    /** The namespace a write lands in: a shared folder's id, or the account's home. */
+    namespace: string = HOME_NAMESPACE,
+  ): Promise<T> {
     const tokens = this.gateway.tokenService;
     let refreshedFor: string | undefined;
     for (let attempt = 1; ; attempt += 1) {
       const token = await tokens.accessToken(this.connectionId, refreshedFor);
       try {
         const run = async () => {
-          await this.waitForAccountPause();
           const started = performance.now();
           try {
             const { result } = await fn(this.gateway.sdk(token));
             this.gateway.notifyCall({ route, kind, status: 200, durationMs: performance.now() - started });
             if (STORING_ROUTES.has(route)) await tokens.clearStorageFull(this.connectionId);
+            if (VERIFIED_EMAIL_ROUTES.has(route)) await tokens.recordEmailUnverified(this.connectionId, false);
             return result;
           } catch (failure) {
             const status = failure instanceof DropboxResponseError ? failure.status : 0;
             this.gateway.notifyCall({ route, kind, status, durationMs: performance.now() - started });
-            // Pause the account before a write lets go of the write slot, so the next writer waiting for it
-            // already sees the pause.
+            // Pause before a write lets go of the write slot, so the next writer waiting for it already sees it.
             const mapped = this.gateway.toDomainError(failure, route);
-            if (mapped instanceof DropboxRateLimited) await this.pauseAccount(mapped.retryAfterMs);
+            if (mapped instanceof DropboxRateLimited) await this.pause(kind, namespace, mapped);
             throw failure;
           }
         };
-        return kind === 'write' ? await this.withWriteSlot(run) : await run();
+        if (kind === 'read') {
+          await this.pauses.waitForAccount();
+          return await run();
+        }
+        return await this.writeInNamespace(namespace, run);
       } catch (raw) {
         const err = this.decorate(this.gateway.toDomainError(raw, route), raw);
         if (err instanceof DropboxStorageFull) throw await this.describeStorageFull(err);
+        if (err instanceof DropboxEmailUnverified) {
+          await tokens.recordEmailUnverified(this.connectionId, true);
+          throw err;
+        }
         if (err instanceof DropboxAuthExpired) {
           if (err.tags[0] === 'expired_access_token' && refreshedFor !== token) {
             refreshedFor = token; // forces one refresh, then one retry
@@ -726,6 +787,28 @@ export class DropboxAccountClient {
     }
   }
 
+  /**
+   * Lock contention (`too_many_write_operations`, or a bare 429 to a write) is about the namespace written to: only
+   * writes there wait. A rate limit of the account (`too_many_requests`, any 429 to a read) pauses everything.
+   */
+  private async pause(kind: 'read' | 'write', namespace: string, err: DropboxRateLimited): Promise<void> {
+    const contention = err.tags.includes('too_many_write_operations') || (kind === 'write' && !err.tags.includes('too_many_requests'));
+    if (contention) await this.pauses.pauseWrites(namespace, err.retryAfterMs);
+    else await this.pauses.pauseAccount(err.retryAfterMs);
+  }
+
+  /**
+   * A write waits for its namespace's pause without holding the account's write slot (writes elsewhere go on), then
+   * takes the slot; a pause that began while it waited for the slot sends it back to waiting.
+   */
+  private async writeInNamespace<T>(namespace: string, run: () => Promise<T>): Promise<T> {
+    for (;;) {
+      await this.pauses.waitForWrites(namespace);
+      const outcome = await this.withWriteSlot(async () => ((await this.pauses.writesPaused(namespace)) ? null : { value: await run() }));
+      if (outcome) return outcome.value;
+    }
+  }
+
   private retryDelay(err: DropboxError, attempt: number): number {
     const backoff = Math.min(this.policy.baseBackoffMs * 2 ** (attempt - 1), this.policy.maxBackoffMs);
     const jittered = backoff / 2 + Math.random() * (backoff / 2);
@@ -739,31 +822,6 @@ export class DropboxAccountClient {
       Object.assign(err, { correctOffset: findField(raw.error, 'correct_offset') });
     }
     return err;
-  }
-
-  private pauseKey(): string {
-    return this.gateway.redisService.key('dbx', 'pause', this.accountId);
-  }
-
-  private async pauseAccount(ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    // Keep the latest deadline if several 429s arrive together.
-    await this.gateway.redisService.client.eval(
-      `local cur = tonumber(redis.call('get', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1`,
-      1,
-      this.pauseKey(),
-      String(until),
-      String(ms),
-    );
-  }
-
-  private async waitForAccountPause(): Promise<void> {
-    // Check again after sleeping: a 429 that arrived meanwhile (from a call already in flight) extends the pause.
-    for (;;) {
-      const until = Number(await this.gateway.redisService.client.get(this.pauseKey()));
-      if (!(until > Date.now())) return;
-      await sleep(until - Date.now());
-    }
   }
 
   private withWriteSlot<T>(work: () => Promise<T>): Promise<T> {

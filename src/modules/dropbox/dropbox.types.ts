@@ -12,6 +12,8 @@ export interface DropboxEntry {
   size?: number;
   contentHash?: string;
   serverModified?: string;
+  /** Files only: false for what Dropbox lists but won't hand out (cloud documents: `is_downloadable: false`). */
+  downloadable?: boolean;
   /** Folders only: set when the folder is a shared folder. */
   sharedFolderId?: string;
 }

@@ -172,6 +172,7 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
     hasAudio: Boolean(item.audio),
     imported: item.imported,
     missing,
+    cantServe: item.cantServe,
     isMaster: item.isMaster,
     canBeMaster: item.imported && !missing && item.category === 'bounce' && !item.isPackage && isAudio(item.name),
     modifiedAt: item.modifiedAt,

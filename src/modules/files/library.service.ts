@@ -3,7 +3,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { AnalyzeAudioJobData, enqueuePreview, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
-import { DropboxConflict, DropboxNotFound } from '../dropbox/dropbox.errors';
+import { DropboxConflict, DropboxNotFound, UNSERVABLE_NOTE } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
@@ -27,6 +27,8 @@ export interface LibraryItem {
   /** Path inside the track folder, e.g. "Stems/kick.wav". */
   relativePath: string;
   status: 'ready' | 'missing';
+  /** Set when Dropbox lists the file but won't serve it: "can't be shared (Dropbox can't serve it)". */
+  cantServe: string | null;
   isMaster: boolean;
   isPackage: boolean;
   audio: AudioInfo | null;
@@ -57,6 +59,11 @@ interface Found {
   folders: string[];
   isPackage: boolean;
   size: number;
+}
+
+/** A selection naming files Dropbox won't serve: they can't go on a share or into a collaboration folder. */
+function cantShare(names: string[]): BadRequestException {
+  return new BadRequestException({ field: 'files', message: `${names.map((n) => `“${n}”`).join(', ')} ${UNSERVABLE_NOTE}` });
 }
 
 function relative(path: string, folder: string): string | null {
@@ -107,7 +114,7 @@ export class LibraryService {
    * Imports files found in the track's folder (by Dropbox id). Already imported ones are left as they are;
    * an id that is not in the folder is refused and nothing is imported.
    */
-  async importFiles(ownerId: string, trackId: string, dropboxIds: string[]): Promise<TrackFileView[]> {
+  async importFiles(ownerId: string, trackId: string, dropboxIds: string[], options: { servableOnly?: boolean } = {}): Promise<TrackFileView[]> {
     const wanted = [...new Set(dropboxIds)];
     if (wanted.length === 0) return [];
     const track = await this.tracks.owned(ownerId, trackId);
@@ -118,6 +125,8 @@ export class LibraryService {
     if (unknown.length) {
       throw new BadRequestException({ field: 'dropboxIds', message: `not in this track's Dropbox folder: ${unknown.join(', ')}` });
     }
+    const unservable = wanted.map((id) => byId.get(id)!).filter((f) => f.entry.downloadable === false);
+    if (options.servableOnly && unservable.length) throw cantShare(unservable.map((f) => f.entry.name));
     const existing = new Set(
       (await this.em.find(TrackFile, { track, dropboxId: { $in: wanted } }, { fields: ['dropboxId'] })).map((f) => f.dropboxId),
     );
@@ -136,6 +145,7 @@ export class LibraryService {
         contentHash: f.entry.contentHash ?? null,
         isPackage: f.isPackage,
         modifiedAt: f.entry.serverModified ? new Date(f.entry.serverModified) : null,
+        unservable: f.entry.downloadable === false ? 'unsupported_file' : null,
       });
       created.push(file);
     }
@@ -173,8 +183,10 @@ export class LibraryService {
     const imported = fileIds.size ? await this.em.find(TrackFile, { track, id: { $in: [...fileIds] } }) : [];
     if (imported.length !== fileIds.size) throw new BadRequestException({ field: 'files', message: 'some selected files are not files of this track' });
     const known = dropboxIds.size ? await this.em.find(TrackFile, { track, dropboxId: { $in: [...dropboxIds] } }) : [];
+    const refused = [...imported, ...known].filter((f) => f.unservable);
+    if (refused.length) throw cantShare(refused.map((f) => f.name));
     const toImport = [...dropboxIds].filter((id) => !known.some((f) => f.dropboxId === id));
-    if (toImport.length) await this.importFiles(ownerId, trackId, toImport);
+    if (toImport.length) await this.importFiles(ownerId, trackId, toImport, { servableOnly: true });
     const fresh = toImport.length ? await this.em.find(TrackFile, { track, dropboxId: { $in: toImport } }) : [];
     const all = new Map([...imported, ...known, ...fresh].map((f) => [f.id, f]));
     return [...all.values()];
@@ -204,6 +216,11 @@ export class LibraryService {
     await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
     if (file && !file.isPackage && isAudio(file.name)) await enqueuePreview(this.media, { id: fileId, ...live });
+  }
+
+  /** Serving the file showed Dropbox won't hand it out (`reason`), or, with null, that it does again. */
+  async markUnservable(fileId: string, reason: string | null): Promise<void> {
+    await this.em.fork().nativeUpdate(TrackFile, { id: fileId }, { unservable: reason });
   }
 
   async markMissing(fileId: string): Promise<void> {
@@ -391,6 +408,9 @@ export class LibraryService {
     if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null)) file.contentHash = seen.entry.contentHash ?? null;
     const modified = seen.entry.serverModified ? new Date(seen.entry.serverModified) : null;
     if (modified && file.modifiedAt?.getTime() !== modified.getTime()) file.modifiedAt = modified;
+    // The listing tells cloud documents apart; restricted content and banned links only show when served.
+    if (seen.entry.downloadable === false) file.unservable = 'unsupported_file';
+    else if (file.unservable === 'unsupported_file') file.unservable = null;
   }
 
   private importedItem(file: TrackFile, relativePath: string): LibraryItem {
@@ -404,6 +424,7 @@ export class LibraryService {
       size: file.size,
       relativePath,
       status: file.status,
+      cantServe: file.unservable ? UNSERVABLE_NOTE : null,
       isMaster: file.isMaster,
       isPackage: file.isPackage,
       audio: audioInfoOf(file),
@@ -422,6 +443,7 @@ export class LibraryService {
       size: f.size,
       relativePath: f.relativePath,
       status: 'ready',
+      cantServe: f.entry.downloadable === false ? UNSERVABLE_NOTE : null,
       isMaster: false,
       isPackage: f.isPackage,
       audio: null,

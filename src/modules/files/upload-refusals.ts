@@ -7,6 +7,9 @@ import { DropboxError, DropboxStorageFull } from '../dropbox/dropbox.errors';
 export function uploadRefusalMessage(err: unknown, fileName: string): string {
   if (err instanceof DropboxStorageFull) return err.message;
   if (err instanceof DropboxError) {
+    if (err.tags.includes('folder_not_reachable')) {
+      return "This track's Dropbox folder is not reachable (folder not reachable: it was moved outside your Dropbox, e.g. into a team space): move it back, then Retry";
+    }
     if (err.tags.includes('disallowed_name')) {
       return `Dropbox does not accept files named “${fileName}” (system files such as .DS_Store or desktop.ini): discard it`;
     }

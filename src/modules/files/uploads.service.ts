@@ -328,6 +328,9 @@ export class UploadsService {
   private async trackFolderPath(client: DropboxAccountClient, track: Track): Promise<string> {
     if (!track.dropboxFolderId) throw new DropboxPermanent('the track has no Dropbox folder', ['no_folder']);
     const folder = await client.getMetadata(track.dropboxFolderId);
+    // Moved outside the producer's mounted tree (a team space): Dropbox answers by id but with no path. Writing to
+    // "" + "/Bounces/…" would land at the root of their Dropbox, so nothing is written.
+    if (!folder.pathDisplay) throw new DropboxPermanent('folder not reachable', ['folder_not_reachable']);
     return folder.pathDisplay;
   }
 

@@ -8,7 +8,7 @@ import { relayLink } from '../../common/http/relay';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
-import { DropboxAuthExpired, DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxEmailUnverified, DropboxError, DropboxNotFound, DropboxUnservable } from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
@@ -29,7 +29,7 @@ import { appendEntry } from './zip-stream';
 export class DownloadsPausedException extends HttpException {
   constructor() {
     super(
-      { message: "Downloads are paused: the producer's Dropbox connection needs to be renewed. Try again later.", paused: true },
+      { message: "Playback and downloads are paused: the producer's Dropbox needs attention. Try again later.", paused: true },
       HttpStatus.SERVICE_UNAVAILABLE,
     );
   }
@@ -61,6 +61,16 @@ export class PreviewUnavailableException extends HttpException {
 
 export const PREVIEW_RETRY_SECONDS = 5;
 
+/** Dropbox lists the file but won't serve it (a cloud document, restricted content, a banned link). */
+export class FileUnservableException extends HttpException {
+  constructor() {
+    super({ message: "Dropbox can't serve this file, so it can't be played or downloaded here.", unavailable: true }, HttpStatus.NOT_FOUND);
+  }
+}
+
+/** The note put inside a ZIP that had to leave files out. */
+const NOT_INCLUDED_NOTE = 'NOT INCLUDED.txt';
+
 interface LiveRevision {
   rev: string;
   size: number;
@@ -79,6 +89,22 @@ function isNotFound(err: unknown): boolean {
 function zipName(name: string): string {
   // Names come from Dropbox and are shown as folders in the archive: no separators, no dot-dot tricks.
   return name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').replace(/^\.+/, '_').trim() || 'file';
+}
+
+/** Adds an entry from a temporary link, or (a Buffer) a small text written by us. */
+type ZipAdd = (name: string, url: string | Buffer) => Promise<void>;
+
+/** Names the files a ZIP had to leave out, inside the ZIP, so the recipient knows it is not short by accident. */
+async function addNote(add: ZipAdd, left: string[]): Promise<void> {
+  if (left.length === 0) return;
+  const text = [
+    "These files are in the producer's Dropbox but Dropbox can't serve them (cloud documents such as Google Docs or",
+    'Paper, or content Dropbox has restricted), so they are not in this ZIP:',
+    '',
+    ...left.map((name) => `- ${name}`),
+    '',
+  ].join('\r\n');
+  await add(NOT_INCLUDED_NOTE, Buffer.from(text, 'utf8'));
 }
 
 function contentDisposition(filename: string): string {
@@ -118,7 +144,12 @@ export class ShareFilesService {
 
   /** The temporary link of the file's live revision; learns new revisions and deletions on the way. */
   async link(access: ShareAccess, client: DropboxAccountClient, file: TrackFile): Promise<TemporaryLink> {
-    const live = await this.liveRevision(client, file);
+    // A cloud document never becomes servable; restricted content and banned links are asked again.
+    if (file.unservable === 'unsupported_file') throw new FileUnservableException();
+    const live = await this.liveRevision(client, file).catch(async (err: unknown) => {
+      if (err instanceof DropboxUnservable) await this.markUnservable(access, file, err.reason);
+      throw err instanceof DropboxUnservable ? new FileUnservableException() : err;
+    });
     if (!live) {
       await this.markMissing(access, file);
       throw new FileUnavailableException();
@@ -128,10 +159,15 @@ export class ShareFilesService {
       link = await this.links.link(client, { id: file.dropboxId, rev: live.rev });
     } catch (err) {
       if (this.isPausing(err)) throw new DownloadsPausedException();
+      if (err instanceof DropboxUnservable) {
+        await this.markUnservable(access, file, err.reason);
+        throw new FileUnservableException();
+      }
       if (!isNotFound(err)) throw err;
       await this.markMissing(access, file);
       throw new FileUnavailableException();
     }
+    if (file.unservable) await this.markUnservable(access, file, null);
     const served = { rev: link.entry.rev ?? live.rev, size: link.entry.size ?? live.size, contentHash: link.entry.contentHash ?? live.contentHash };
     if (served.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, client, file, served);
     return link;
@@ -174,7 +210,9 @@ export class ShareFilesService {
       throw new FileUnavailableException();
     }
     await this.streamZip(res, `${zipName(file.name)}.zip`, async (add) => {
-      await this.addPackage(add, client, entries, file, zipName(file.name));
+      const left: string[] = [];
+      await this.addPackage(add, client, entries, file, zipName(file.name), left);
+      await addNote(add, left);
     });
   }
 
@@ -183,6 +221,7 @@ export class ShareFilesService {
     const order = await this.em.find(ShareTrack, { share: access.id }, { orderBy: { position: 'asc' }, populate: ['track'] });
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'] });
     const permitted = items.map((i) => i.file).filter((f) => access.downloads[f.category] && f.status !== 'missing');
+    const left: string[] = [];
     if (permitted.length === 0) throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
     const used = new Set<string>();
     const unique = (path: string) => {
@@ -201,7 +240,7 @@ export class ShareFilesService {
             try {
               if (file.isPackage) {
                 const entries = await client.listFolder(file.dropboxId, { recursive: true });
-                await this.addPackage(add, client, entries, file, unique(`${folder}/${zipName(file.name)}`));
+                await this.addPackage(add, client, entries, file, unique(`${folder}/${zipName(file.name)}`), left);
               } else {
                 const link = await this.link(access, client, file);
                 await add(unique(`${folder}/${zipName(file.name)}`), link.link);
@@ -210,27 +249,46 @@ export class ShareFilesService {
             } catch (err) {
               // A file deleted since the page was rendered is left out; the rest of the archive still arrives.
               if (err instanceof FileUnavailableException || isNotFound(err)) continue;
+              if (err instanceof FileUnservableException || err instanceof DropboxUnservable) {
+                left.push(`${folder}/${file.name}`);
+                continue;
+              }
               throw err;
             }
           }
         }
       }
+      await addNote(add, left);
     });
   }
 
   private async addPackage(
-    add: (name: string, url: string) => Promise<void>,
+    add: ZipAdd,
     client: DropboxAccountClient,
     entries: Awaited<ReturnType<DropboxAccountClient['listFolder']>>,
     pkg: TrackFile,
     root: string,
+    left: string[],
   ): Promise<void> {
     const base = entries.find((e) => e.id === pkg.dropboxId)?.pathLower ?? pkg.dropboxPath.toLowerCase();
     for (const entry of entries) {
       if (entry.kind !== 'file' || !entry.rev) continue;
       const relative = entry.pathLower.startsWith(`${base}/`) ? entry.pathDisplay.slice(base.length + 1) : entry.name;
-      const link = await this.links.link(client, { id: entry.id, rev: entry.rev });
-      await add(`${root}/${relative.split('/').map(zipName).join('/')}`, link.link);
+      const name = `${root}/${relative.split('/').map(zipName).join('/')}`;
+      // What Dropbox won't serve is left out and named in the note, rather than cutting the archive short.
+      if (entry.downloadable === false) {
+        left.push(name);
+        continue;
+      }
+      let link: TemporaryLink;
+      try {
+        link = await this.links.link(client, { id: entry.id, rev: entry.rev });
+      } catch (err) {
+        if (!(err instanceof DropboxUnservable)) throw err;
+        left.push(name);
+        continue;
+      }
+      await add(name, link.link);
     }
   }
 
@@ -239,7 +297,7 @@ export class ShareFilesService {
    * through archiver (stored, not deflated: audio and DAW files barely compress), so memory stays flat and
    * nothing touches the disk.
    */
-  private async streamZip(res: Response, filename: string, fill: (add: (name: string, url: string) => Promise<void>) => Promise<void>) {
+  private async streamZip(res: Response, filename: string, fill: (add: ZipAdd) => Promise<void>) {
     const archive = archiver('zip', { store: true });
     const abort = new AbortController();
     let clientGone = false;
@@ -257,7 +315,8 @@ export class ShareFilesService {
     const piping = pipeline(archive, res).catch((err: unknown) => {
       if (!clientGone) this.logger.warn({ error: (err as Error).message }, 'ZIP stream stopped');
     });
-    const add = async (name: string, url: string) => {
+    const add = async (name: string, url: string | Buffer) => {
+      if (Buffer.isBuffer(url)) return appendEntry(archive, Readable.from([url]), name);
       const upstream = await fetch(url, { signal: abort.signal });
       if (!upstream.ok || !upstream.body) throw new Error(`Dropbox answered ${upstream.status} for ${name}`);
       await appendEntry(archive, Readable.fromWeb(upstream.body as unknown as WebReadableStream), name);
@@ -328,8 +387,9 @@ export class ShareFilesService {
     }
   }
 
+  /** Nothing the recipient can do: the producer must reconnect, or verify their email at Dropbox. */
   private isPausing(err: unknown): boolean {
-    return err instanceof DropboxAuthExpired;
+    return err instanceof DropboxAuthExpired || err instanceof DropboxEmailUnverified;
   }
 
   /** What serving the file showed about it goes back to the library (the files module owns the row). */
@@ -340,6 +400,12 @@ export class ShareFilesService {
     if (this.tuning.revisionCheckMs > 0) await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
     else await this.redis.client.del(key);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    await this.access.invalidatePage(access.token);
+  }
+
+  private async markUnservable(access: ShareAccess, file: TrackFile, reason: string | null): Promise<void> {
+    await this.library.markUnservable(file.id, reason);
+    file.unservable = reason;
     await this.access.invalidatePage(access.token);
   }
 

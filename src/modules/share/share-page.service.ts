@@ -113,7 +113,8 @@ export class SharePageService {
       loaded ?? (await this.em.findOneOrFail(Share, { id: access.id }, { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' }));
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
     const connection = await this.dropbox.status(access.ownerId);
-    const paused = !(connection.connected && connection.status === 'active');
+    // An unverified Dropbox email pauses links just as an expired connection does (Dropbox hands out none).
+    const paused = !(connection.connected && connection.status === 'active') || Boolean(connection.emailUnverified);
     const files = items.map((i) => i.file);
     const previews = await this.previews.forFiles(files);
     // Shares made before previews existed, or files whose preview went away: ask once the page is read.
@@ -148,7 +149,8 @@ export class SharePageService {
         files: files
           .filter((f) => f.category === category)
           .map((f): PageFile => {
-            const unavailable = f.status === 'missing';
+            // Also what Dropbox lists but won't serve (a cloud document, restricted content): listed, never linked.
+            const unavailable = f.status === 'missing' || Boolean(f.unservable);
             const audio = !f.isPackage && isAudio(f.name);
             const why = audio ? noPreview(f) : null;
             const canPlay = audio && !unavailable && !paused && why === null;

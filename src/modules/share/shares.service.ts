@@ -63,6 +63,8 @@ export interface ShareTab {
   connected: boolean;
   /** Set while Dropbox says the account is full ("Your Dropbox is full (…): free some space, then Retry"). */
   storageFull?: string | null;
+  /** Set while the Dropbox account's email is not verified. */
+  emailUnverified?: string | null;
   tracks: ShareTabTrack[];
   defaults: Downloads;
   defaultTitle: string;
@@ -109,7 +111,8 @@ export class SharesService {
             .map((item) => {
               const own = item.imported ? `f:${item.id}` : `d:${item.dropboxId}`;
               const value = multi ? `${view.id}/${own}` : own;
-              return { ...item, value, checked: selected ? selected.has(value) : category === 'bounce' && item.status !== 'missing' };
+              const pickable = item.status !== 'missing' && !item.cantServe;
+              return { ...item, value, checked: pickable && (selected ? selected.has(value) : category === 'bounce') };
             }),
         })).filter((g) => g.items.length > 0);
         tracks.push({ track: view, folderMissing: library.folderMissing, groups });
@@ -118,7 +121,13 @@ export class SharesService {
       if (err instanceof DropboxAuthExpired) return { connected: false, tracks: [], ...base };
       throw err;
     }
-    return { connected: true, tracks, storageFull: status.storageFull?.message ?? null, ...base };
+    return {
+      connected: true,
+      tracks,
+      storageFull: status.storageFull?.message ?? null,
+      emailUnverified: status.emailUnverified?.message ?? null,
+      ...base,
+    };
   }
 
   /**

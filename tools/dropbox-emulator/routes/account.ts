@@ -21,14 +21,17 @@ export const accountRoutes: Record<string, ApiRoute> = {
             .join(''),
         },
         email: account.email,
-        email_verified: true,
+        email_verified: account.emailVerified !== false,
         disabled: false,
         country: 'US',
         locale: 'en',
         referral_link: `https://www.dropbox.com/referrals/${account.uid}`,
         is_paired: false,
-        account_type: { '.tag': 'basic' },
-        root_info: { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId },
+        account_type: { '.tag': account.team ? 'business' : 'basic' },
+        // A team member's root is the team's namespace; their own folder is the home namespace inside it.
+        root_info: account.team
+          ? ({ '.tag': 'team', root_namespace_id: `${account.namespaceId}0`, home_namespace_id: account.namespaceId, home_path: `/${account.display_name}` } as users.FullAccount['root_info'])
+          : { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId },
       };
       return json(result);
     },

@@ -5,6 +5,8 @@ import { changeMetadata, fileMetadata, folderMetadata, taggedMetadata } from '..
 import { Entry, FileRevision } from '../namespace';
 import { nameOf, parsePath } from '../paths';
 import { assertSpace } from '../quota';
+import { assertServable } from '../serving';
+import { copyEntryFailure } from '../faults';
 import { ZIP32_MAX_BYTES, ZIP32_MAX_ENTRIES, ZipItem, writeZip, zipSize } from '../zip-writer';
 import { ApiCall, ApiRoute, decodeCursor, encodeCursor, json } from './route';
 
@@ -189,8 +191,11 @@ export const fileRoutes: Record<string, ApiRoute> = {
     style: 'rpc',
     scope: CONTENT_READ,
     failures: { lookup: 'path' },
-    handle({ route, args, namespace, emulator }) {
+    handle({ route, args, namespace, emulator, account }) {
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      // Dropbox hands out no links for an account whose email is not verified.
+      if (account.emailVerified === false) throw routeError(u('email_not_verified'));
+      assertServable(file);
       const name = nameOf(file.pathDisplay);
       const link = emulator.state.tempLinks.create({
         blob: file.blob,
@@ -212,6 +217,7 @@ export const fileRoutes: Record<string, ApiRoute> = {
     failures: { lookup: 'path' },
     handle({ route, args, namespace, emulator }) {
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
+      assertServable(file);
       return {
         kind: 'download',
         apiResult: fileMetadata(namespace, file),
@@ -275,6 +281,8 @@ function listPage(call: ApiCall, cursor: ListCursor): files.ListFolderResult {
 
 function copyEntry(call: ApiCall, entry: Args, autorename: boolean): files.RelocationBatchResultEntry {
   const { route, namespace } = call;
+  const injected = call.emulator.copyEntryFaults.take(call.account.account_id);
+  if (injected) return { '.tag': 'failure', failure: copyEntryFailure(injected) as unknown as files.RelocationBatchErrorEntry };
   try {
     const source = namespace.lookup(parsePath(route, 'from_path', entry.string('from_path'), { allowId: true }));
     const to = parsePath(route, 'to_path', entry.string('to_path'), { failure: 'write' });

@@ -38,8 +38,9 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     write: true,
     handle(call) {
       const { args, emulator, account } = call;
+      if (account.emailVerified === false) throw routeError(u('email_unverified'));
       const result: sharing.ShareFolderLaunch = { '.tag': 'complete', ...shareFolder(call) };
-      if (!args.boolean('force_async', false)) return json(result);
+      if (!args.boolean('force_async', false) && !emulator.settings.shareFolderAsync) return json(result);
       return json(emulator.state.jobs.launch(account.account_id, 'share_folder', emulator.settings.asyncPolls, result));
     },
   },
@@ -58,14 +59,30 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     handle(call) {
       const folder = accessibleFolder(call, call.args.string('shared_folder_id'));
       requireManager(call, folder);
+      if (call.account.emailVerified === false) throw routeError(u('email_unverified'));
       // Every member is checked before anyone is added: one bad recipient fails the whole call.
       const members = call.args.list('members');
       members.forEach((member, index) => checkEmailShape(call, member, index));
       const limit = call.emulator.settings.maxInviteesPerCall;
       if (limit > 0 && members.length > limit) throw routeError(u('too_many_invitees'));
       const invitations = members.map((member) => invitationOf(call, member));
+      // A team that keeps its folders inside refuses the whole call if anyone is outside it.
+      const team = call.account.team;
+      if (team?.cantShareOutsideTeam && invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)) {
+        throw routeError(u('cant_share_outside_team'));
+      }
       for (const invitation of invitations) invite(call, folder, invitation.email, invitation.accessType);
       return json(null);
+    },
+  },
+
+  /** The shared folder as the caller sees it now: its owner gets its current path, wherever it was moved. */
+  'sharing/get_folder_metadata': {
+    style: 'rpc',
+    scope: SHARING_READ,
+    handle(call) {
+      const folder = accessibleFolder(call, call.args.string('shared_folder_id'));
+      return json(sharedFolderMetadata(call.emulator.state, folder, call.account.account_id, call.emulator.publicUrl));
     },
   },
 

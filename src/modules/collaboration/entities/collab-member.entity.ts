@@ -6,9 +6,11 @@ import { CollabPipeline } from './collab-pipeline.entity';
 /**
  * queued: to invite · invited: invite pending in Dropbox · joined: has access · no_email: can't be invited ·
  * failed: Dropbox refused (see `error`) · removed: taken out of the folder when the share's access ended (Extend
- * invites them again). Removing someone's access by hand deletes their row.
+ * invites them again) · gone: the invitation left Dropbox's pending list without this address joining (accepted under
+ * another address — `acceptedAs` — or declined); only re-sent when the producer asks. Removing someone's access by
+ * hand deletes their row.
  */
-export const MEMBER_STATES = ['queued', 'invited', 'joined', 'no_email', 'failed', 'removed'] as const;
+export const MEMBER_STATES = ['queued', 'invited', 'joined', 'no_email', 'failed', 'removed', 'gone'] as const;
 export type MemberState = (typeof MEMBER_STATES)[number];
 
 /** A collaborator of the track as the shared folder knows them. */
@@ -36,6 +38,10 @@ export class CollabMember {
 
   @Property({ type: 'text', nullable: true })
   error?: string | null;
+
+  /** The address a `gone` invitation was accepted under, when the folder's members tell. */
+  @Property({ type: 'string', length: 320, nullable: true })
+  acceptedAs?: string | null;
 
   @Property({ type: 'datetime' })
   updatedAt: Date & Opt = new Date();

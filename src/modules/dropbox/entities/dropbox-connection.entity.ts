@@ -50,6 +50,10 @@ export class DropboxConnection {
   @Property({ type: 'datetime', nullable: true })
   lastRefreshedAt?: Date | null;
 
+  /** When Dropbox last refused a link or a share because the account's email is not verified; cleared by a re-check. */
+  @Property({ type: 'datetime', nullable: true })
+  emailUnverifiedAt?: Date | null;
+
   /** When Dropbox last refused a write because the account is full; cleared by the next write that succeeds. */
   @Property({ type: 'datetime', nullable: true })
   storageFullAt?: Date | null;

@@ -46,6 +46,13 @@ export class TrackFile {
   @Enum({ items: ['ready', 'missing'], type: 'string' })
   status: TrackFileStatus & Opt = 'ready';
 
+  /**
+   * Why Dropbox won't serve the file though it lists it (`unsupported_file` for cloud documents,
+   * `restricted_content`, `not_allowed`); null when it serves it.
+   */
+  @Property({ type: 'string', length: 32, nullable: true })
+  unservable?: string | null;
+
   @Property({ type: 'double', nullable: true })
   durationSeconds?: number | null;
 

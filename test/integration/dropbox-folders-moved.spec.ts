@@ -1,0 +1,112 @@
+import { randomBytes } from 'node:crypto';
+import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import { emulatorDropboxClient } from '../../tools/dropbox-emulator';
+import type { TestApp } from '../support/app';
+import { seedConnection } from '../support/dropbox';
+import { signedInUser } from '../support/users';
+import { apiOf, CollabEnv, filesIn, isFinal, makeTrack, Producer, startCollabEnv, waitForCollab } from './collaboration-support';
+
+/** A producer connected to an account the test registered itself (a team member). */
+async function connectedTeamProducer(t: TestApp, emulator: RunningDropboxEmulator, email: string): Promise<Producer> {
+  const user = await signedInUser(t);
+  await seedConnection(t, emulator, user, { email });
+  const account = emulator.control.accounts().find((a) => a.email === email)!;
+  const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email }).access_token);
+  return { ...user, dropboxEmail: email, accountId: account.account_id, dbx, api: apiOf(user) };
+}
+
+/**
+ * Folders that move: the collaboration pipeline finds its shared folder by its shared_folder_id, so a producer who
+ * renames or moves it in Dropbox keeps sharing into it — never a new, unshared folder at the old path.
+ */
+describe('a shared collaboration folder moved or renamed in Dropbox', () => {
+  let env: CollabEnv;
+
+  beforeAll(async () => {
+    env = await startCollabEnv();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('"share with remaining" puts new files into the folder where it is now', async () => {
+    const { producer } = env;
+    const track = await makeTrack(producer, { files: 2, collaborators: [{}] });
+    await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
+    const first = await waitForCollab(producer, track.id, isFinal);
+    expect(first.status).toBe('done');
+    const oldPath = first.folder!.path;
+
+    await producer.dbx.filesMoveV2({ from_path: oldPath, to_path: '/Sessions/Our Session' });
+    const added = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late-vocal.wav`, contents: randomBytes(1024) });
+    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status).toBe(202);
+    const second = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 3);
+    expect(second.status).toBe('done');
+    expect(second.folder!.path).toBe('/Sessions/Our Session');
+    expect(await filesIn(producer.dbx, '/Sessions/Our Session')).toEqual([...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort());
+    await expect(producer.dbx.filesGetMetadata({ path: oldPath })).rejects.toMatchObject({ status: 409 });
+  });
+});
+
+describe('a track folder moved outside the mounted tree (a team space)', () => {
+  let env: CollabEnv;
+
+  beforeAll(async () => {
+    env = await startCollabEnv({ env: { SPOOL_DIR: `/tmp/pd-unreachable-${process.pid}` } });
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('an upload reads "folder not reachable" and writes nothing; Retry stores it once the folder is back', async () => {
+    const { producer, emulator } = env;
+    const track = await makeTrack(producer, { files: 0, collaborators: [] });
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
+    const csrf = await producer.browser.csrfFrom('/settings');
+    const sent = await producer.browser.agent.post(`/api/v1/tracks/${track.id}/uploads`).set('X-CSRF-Token', csrf).attach('files', randomBytes(1024), 'Mix.wav');
+    expect(sent.status).toBe(201);
+    const id = sent.body[0].id as string;
+    const settle = async () => {
+      const deadline = Date.now() + 20_000;
+      for (;;) {
+        const row = (await producer.api.get(`/api/v1/uploads/${id}`)).body as { status: string; error: string | null };
+        if (row.status === 'done' || row.status === 'failed') return row;
+        if (Date.now() > deadline) throw new Error(`upload stuck: ${JSON.stringify(row)}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    };
+    const failed = await settle();
+    expect(failed).toMatchObject({ status: 'failed', error: expect.stringContaining('folder not reachable') });
+    await expect(producer.dbx.filesGetMetadata({ path: '/Bounces' })).rejects.toMatchObject({ status: 409 });
+    expect(emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload'))).toBe(false);
+
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
+    expect((await producer.api.post(`/api/v1/uploads/${id}/retry`)).status).toBe(200);
+    expect((await settle()).status).toBe('done');
+    expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Mix.wav']);
+  });
+});
+
+describe('a Dropbox Business account whose team keeps sharing inside the team', () => {
+  let env: CollabEnv;
+
+  beforeAll(async () => {
+    env = await startCollabEnv();
+  });
+  afterAll(async () => {
+    await env?.close();
+  });
+
+  it('invites the team members and refuses only the people outside the team, in words', async () => {
+    const { t, emulator } = env;
+    const email = `lead-${randomBytes(3).toString('hex')}@studio.example`;
+    emulator.control.registerAccount({ email, team_id: 'dbtid:studio', cant_share_outside_team: true });
+    emulator.control.registerAccount({ email: 'mix@studio.example', team_id: 'dbtid:studio' });
+    const producer = await connectedTeamProducer(t, emulator, email);
+    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Mix', email: 'mix@studio.example' }, { name: 'Fan', email: 'fan@example.com' }] });
+    await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
+    const view = await waitForCollab(producer, track.id, isFinal);
+    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Fan: 'failed', Mix: 'invited' });
+    expect(view.members.find((m) => m.name === 'Fan')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
+  });
+});
