@@ -245,7 +245,7 @@ export class ShareAccessService {
 
   /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */
   async rememberPage(access: ShareAccess, pageId: string): Promise<void> {
-    await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', this.tuning.pageCacheMs);
+    await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', Math.max(1, this.tuning.pageCacheMs));
   }
 
   async invalidatePage(token: string): Promise<void> {

@@ -217,7 +217,7 @@ export class SharePageService {
   private async remember(access: ShareAccess, html: string): Promise<RenderedPage> {
     const bytes = Buffer.from(html.replace(/>\s*\n\s*</g, '>\n<'), 'utf8');
     const id = createHash('sha256').update(bytes).digest('base64url').slice(0, 32);
-    await this.redis.client.set(this.htmlKey(id), bytes, 'PX', this.tuning.pageCacheMs * 2);
+    await this.redis.client.set(this.htmlKey(id), bytes, 'PX', Math.max(1, this.tuning.pageCacheMs * 2)); // Redis refuses an expiry of 0
     await this.access.rememberPage(access, id);
     this.keepLocally(id, bytes);
     return { id, bytes };
