@@ -149,6 +149,13 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
   METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  @Min(1, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  @Max(65535, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  METRICS_PORT?: number;
 }
 
 export interface AppConfig {
@@ -164,8 +171,11 @@ export interface AppConfig {
   shutdown: { graceMs: number };
   /** Share with collaborators: when a running pipeline counts as stuck; how often member states are refreshed. */
   collaboration: { stuckMs: number; refreshMs: number };
-  /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
-  metrics: { token?: string };
+  /**
+   * `/metrics`: bearer token required when set. `port`: also served, without a token, on 127.0.0.1:<port> only.
+   * Otherwise, outside production, only loopback callers of the main port are answered; in production, nobody.
+   */
+  metrics: { token?: string; port?: number };
   files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
   log: { level: string; pretty: boolean };
   dropbox: {
@@ -238,6 +248,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
   const trustProxy = parseTrustProxy(parsed.TRUST_PROXY);
   const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : [])];
+  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT) problems.push('METRICS_PORT must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
@@ -260,7 +271,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
     shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
-    metrics: { token: parsed.METRICS_TOKEN },
+    metrics: { token: parsed.METRICS_TOKEN, port: parsed.METRICS_PORT },
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),
