@@ -4,6 +4,7 @@ import { Migration20261127000003_files } from './Migration20261127000003_files';
 import { Migration20261127000004_share_links } from './Migration20261127000004_share_links';
 import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
 import { Migration20261201001000_share_token_hashes } from './Migration20261201001000_share_token_hashes';
+import { Migration20261201001001_api_token_scopes } from './Migration20261201001001_api_token_scopes';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -16,4 +17,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000004_share_links', class: Migration20261127000004_share_links },
   { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
   { name: 'Migration20261201001000_share_token_hashes', class: Migration20261201001000_share_token_hashes },
+  { name: 'Migration20261201001001_api_token_scopes', class: Migration20261201001001_api_token_scopes },
 ];
