@@ -5,9 +5,10 @@ import { linksScenario } from './links';
 import { sharePageScenario } from './share-page';
 import { soakScenario } from './soak';
 import { uploadScenario } from './upload';
+import { zipsScenario } from './zips';
 
 /**
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, collabPipelinesScenario, soakScenario];
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, zipsScenario, collabPipelinesScenario, soakScenario];
