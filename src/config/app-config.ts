@@ -125,6 +125,21 @@ export class EnvSchema {
   MAX_UPLOAD_MB = 20_480;
 
   @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'MAX_UPLOAD_REQUEST_MB must be a whole number of megabytes (1 or more)' })
+  @Min(1, { message: 'MAX_UPLOAD_REQUEST_MB must be a whole number of megabytes (1 or more)' })
+  MAX_UPLOAD_REQUEST_MB = 20_480;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SPOOL_QUOTA_MB must be a whole number of megabytes (1 or more)' })
+  @Min(1, { message: 'SPOOL_QUOTA_MB must be a whole number of megabytes (1 or more)' })
+  SPOOL_QUOTA_MB = 51_200;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SPOOL_MIN_FREE_MB must be a whole number of megabytes (0 or more)' })
+  @Min(0, { message: 'SPOOL_MIN_FREE_MB must be a whole number of megabytes (0 or more)' })
+  SPOOL_MIN_FREE_MB = 1_024;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
   @IsInt({ message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   @Min(5, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   @Max(600, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
@@ -176,7 +191,11 @@ export interface AppConfig {
    * Otherwise, outside production, only loopback callers of the main port are answered; in production, nobody.
    */
   metrics: { token?: string; port?: number };
-  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
+  /**
+   * `maxUploadBytes` per file, `maxRequestBytes` per upload request, `spoolQuotaBytes` per producer (their uploads
+   * not yet in Dropbox), `minFreeBytes`: uploads stop (507) before the spool's disk has less free.
+   */
+  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number; maxRequestBytes: number; spoolQuotaBytes: number; minFreeBytes: number };
   log: { level: string; pretty: boolean };
   dropbox: {
     appKey?: string;
@@ -276,6 +295,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),
       maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
+      maxRequestBytes: parsed.MAX_UPLOAD_REQUEST_MB * 1024 * 1024,
+      spoolQuotaBytes: parsed.SPOOL_QUOTA_MB * 1024 * 1024,
+      minFreeBytes: parsed.SPOOL_MIN_FREE_MB * 1024 * 1024,
     },
     log: { level: parsed.LOG_LEVEL, pretty: parsed.LOG_FORMAT === 'pretty' },
     dropbox: {

@@ -13,12 +13,13 @@ import { LibraryService } from './library.service';
 import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
 import { FilesPagesController } from './files-pages.controller';
 import { TracksService } from './tracks.service';
+import { SpoolBudget } from './spool-budget';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
   controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController],
-  providers: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  providers: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget],
   exports: [TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

@@ -1,7 +1,8 @@
 import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
-import { BadRequestException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import busboy from 'busboy';
+import { RequestBudget, SpoolBudget } from './spool-budget';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -83,6 +84,7 @@ export class UploadsService {
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly budget: SpoolBudget,
   ) {}
 
   /**
@@ -101,7 +103,9 @@ export class UploadsService {
     const problems: Array<{ field: string; message: string }> = [];
     const written: string[] = [];
     try {
-      await this.parse(req, spooled, problems, written);
+      const declared = Number(req.headers['content-length']);
+      const budget = await this.budget.open(ownerId, Number.isFinite(declared) && declared >= 0 ? declared : null);
+      await this.parse(req, spooled, problems, written, budget);
       if (problems.length === 0 && spooled.length === 0) problems.push({ field: 'files', message: 'choose at least one file' });
       if (problems.length) {
         const tooLarge = problems.find((p) => p.message.includes('larger than'));
@@ -304,6 +308,7 @@ export class UploadsService {
     spooled: Spooled[],
     problems: Array<{ field: string; message: string }>,
     written: string[],
+    budget: RequestBudget,
   ): Promise<void> {
     const maxBytes = this.config.files.maxUploadBytes;
     return new Promise<void>((resolve, reject) => {
@@ -322,6 +327,11 @@ export class UploadsService {
       }
       let category: FileCategory | undefined;
       const writes: Promise<void>[] = [];
+      // Over the request total, the producer's quota or the disk's free space: stop reading at once.
+      const stop = (err: Error) => {
+        req.unpipe(parser);
+        void Promise.allSettled(writes).then(() => reject(err));
+      };
       parser.on('field', (name, value) => {
         if (name !== 'category') return;
         if (value === '' || value === 'auto') category = undefined;
@@ -352,7 +362,7 @@ export class UploadsService {
             ),
           );
         });
-        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), maxBytes, spooled, problems));
+        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), maxBytes, spooled, problems, budget, stop));
       });
       parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
       // On a broken request, wait for the files being written to stop before answering (so cleanup finds them all).
@@ -373,6 +383,8 @@ export class UploadsService {
     maxBytes: number,
     spooled: Spooled[],
     problems: Array<{ field: string; message: string }>,
+    budget: RequestBudget,
+    stop: (err: Error) => void,
   ): Promise<void> {
     const hasher = new DropboxContentHasher();
     let size = 0;
@@ -382,13 +394,17 @@ export class UploadsService {
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
         hasher.update(chunk);
-        done(null, chunk);
+        budget.add(chunk.length).then(
+          () => done(null, chunk),
+          (err: Error) => done(err),
+        );
       },
     });
     try {
       await pipeline(stream, measure, createWriteStream(path));
     } catch (err) {
       await rm(path, { force: true });
+      if (err instanceof HttpException) stop(err);
       throw err;
     }
     if (limited || stream.truncated) {
