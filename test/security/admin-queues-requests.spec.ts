@@ -41,8 +41,11 @@ describeInChromium('security: the queue dashboard makes no third-party request',
   });
 
   it('serves the page without links to other hosts (the Content-Security-Policy is the second line, not the only one)', async () => {
-    const html = (await admin.browser.get('/admin/queues')).text;
+    const page = await admin.browser.get('/admin/queues');
+    const html = page.text;
     expect(html).toContain('static/js/');
+    // Nor does its Content-Security-Policy allow one.
+    expect(String(page.headers['content-security-policy'])).not.toMatch(/https?:\/\//);
     expect(html.match(/(?:href|src)="(?:https?:)?\/\/[^"]+"/g)).toBeNull();
   });
 });
