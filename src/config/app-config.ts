@@ -125,6 +125,21 @@ export class EnvSchema {
   MAX_UPLOAD_MB = 20_480;
 
   @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'MAX_UPLOAD_REQUEST_MB must be a whole number of megabytes (1 or more)' })
+  @Min(1, { message: 'MAX_UPLOAD_REQUEST_MB must be a whole number of megabytes (1 or more)' })
+  MAX_UPLOAD_REQUEST_MB = 20_480;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SPOOL_QUOTA_MB must be a whole number of megabytes (1 or more)' })
+  @Min(1, { message: 'SPOOL_QUOTA_MB must be a whole number of megabytes (1 or more)' })
+  SPOOL_QUOTA_MB = 51_200;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SPOOL_MIN_FREE_MB must be a whole number of megabytes (0 or more)' })
+  @Min(0, { message: 'SPOOL_MIN_FREE_MB must be a whole number of megabytes (0 or more)' })
+  SPOOL_MIN_FREE_MB = 1_024;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
   @IsInt({ message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   @Min(5, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
   @Max(600, { message: 'JOB_LOCK_SECONDS must be an integer between 5 and 600' })
@@ -153,6 +168,13 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
   METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  @Min(1, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  @Max(65535, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  METRICS_PORT?: number;
 }
 
 export interface AppConfig {
@@ -168,9 +190,16 @@ export interface AppConfig {
   shutdown: { graceMs: number };
   /** Share with collaborators: when a running pipeline counts as stuck; how often member states are refreshed. */
   collaboration: { stuckMs: number; refreshMs: number };
-  /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
-  metrics: { token?: string };
-  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
+  /**
+   * `/metrics`: bearer token required when set. `port`: also served, without a token, on 127.0.0.1:<port> only.
+   * Otherwise, outside production, only loopback callers of the main port are answered; in production, nobody.
+   */
+  metrics: { token?: string; port?: number };
+  /**
+   * `maxUploadBytes` per file, `maxRequestBytes` per upload request, `spoolQuotaBytes` per producer (their uploads
+   * not yet in Dropbox), `minFreeBytes`: uploads stop (507) before the spool's disk has less free.
+   */
+  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number; maxRequestBytes: number; spoolQuotaBytes: number; minFreeBytes: number };
   /** Previews of audio files: the ffmpeg program that builds them. */
   media: { ffmpegPath: string };
   log: { level: string; pretty: boolean };
@@ -244,6 +273,7 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
   const trustProxy = parseTrustProxy(parsed.TRUST_PROXY);
   const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : [])];
+  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT) problems.push('METRICS_PORT must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
@@ -266,11 +296,14 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
     shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
-    metrics: { token: parsed.METRICS_TOKEN },
+    metrics: { token: parsed.METRICS_TOKEN, port: parsed.METRICS_PORT },
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),
       maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
+      maxRequestBytes: parsed.MAX_UPLOAD_REQUEST_MB * 1024 * 1024,
+      spoolQuotaBytes: parsed.SPOOL_QUOTA_MB * 1024 * 1024,
+      minFreeBytes: parsed.SPOOL_MIN_FREE_MB * 1024 * 1024,
     },
     media: { ffmpegPath: parsed.FFMPEG_PATH },
     log: { level: parsed.LOG_LEVEL, pretty: parsed.LOG_FORMAT === 'pretty' },

@@ -238,12 +238,12 @@ describe('the playlist page in Chromium', () => {
   it('the password form passes axe and opens the share', async () => {
     const locked = await api(w.producer).post('/api/v1/shares', {
       tracks: [{ trackId: track.id, files: [`f:${ids['Keys.wav']}`] }],
-      password: 'letmein',
+      password: 'let me in now',
     });
     const context = await browser.newContext();
     const page = await context.newPage();
     await page.goto(`${w.t.url}/s/${tokenOf(locked.body.url)}`);
-    await page.fill('#password', 'letmein');
+    await page.fill('#password', 'let me in now');
     const axe = await new AxeBuilder({ page }).analyze();
     expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
     await Promise.all([page.waitForURL(`${w.t.url}/s/${tokenOf(locked.body.url)}`), page.click('button[type="submit"]')]);
@@ -252,7 +252,7 @@ describe('the playlist page in Chromium', () => {
   });
 
   it('the page, the password form and the error page are valid HTML (Nu HTML Checker)', async () => {
-    const locked = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }], password: 'letmein' });
+    const locked = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }], password: 'let me in now' });
     const revoked = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }] });
     await api(w.producer).post(`/api/v1/shares/${revoked.body.id}/revoke`);
     const pages = {

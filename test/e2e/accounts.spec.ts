@@ -169,7 +169,7 @@ describe('accounts over real HTTP', () => {
     });
 
     it('serves the API with a personal access token and stops when it is revoked', async () => {
-      const created = await producerBrowser.submit('/settings', '/settings/tokens', { name: 'script' });
+      const created = await producerBrowser.submit('/settings', '/settings/tokens', { name: 'script', scope: 'full', expiresInDays: 'never' });
       expect(created.status).toBe(201);
       const secret = /id="new-token">(pdat_[A-Za-z0-9_-]+)</.exec(created.text)?.[1];
       expect(secret).toBeDefined();
@@ -177,10 +177,11 @@ describe('accounts over real HTTP', () => {
       expect(me.status).toBe(200);
       expect(me.body).toMatchObject({ email: PRODUCER.email, role: 'producer' });
       // A token-authenticated write needs no CSRF token (no ambient credential) …
-      const viaToken = await t.client().agent.post('/api/v1/tokens').set('Authorization', `Bearer ${secret}`).send({ name: 'second' });
+      const collaborator = { name: 'Via Token', email: 'via-token@studio.test', role: 'mixer' };
+      const viaToken = await t.client().agent.post('/api/v1/collaborators').set('Authorization', `Bearer ${secret}`).send(collaborator);
       expect(viaToken.status).toBe(201);
       // … while the same call with only the session cookie does.
-      expect((await producerBrowser.agent.post('/api/v1/tokens').send({ name: 'third' })).status).toBe(403);
+      expect((await producerBrowser.agent.post('/api/v1/collaborators').send(collaborator)).status).toBe(403);
       const tokens = await t.client().agent.get('/api/v1/tokens').set('Authorization', `Bearer ${secret}`);
       const first = (tokens.body as Array<{ id: string; name: string }>).find((tk) => tk.name === 'script')!;
       const del = await t.client().agent.delete(`/api/v1/tokens/${first.id}`).set('Authorization', `Bearer ${secret}`);

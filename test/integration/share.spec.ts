@@ -135,7 +135,7 @@ describe('share links: the Share tab, management and access rules', () => {
       [{ tracks: [{ trackId: randomUUID(), files: ['x:1'] }] }, 'tracks.0.files', /f:<file id>/],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], expiry: 'forever' }, 'expiry', /one of 7d, 30d, 90d, never/],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], downloads: { bounce: 'yes' } }, 'downloads.bounce', /true or false/],
-      [{ tracks: [{ trackId: randomUUID(), files: [] }], password: 'abc' }, 'password', /at least 4/],
+      [{ tracks: [{ trackId: randomUUID(), files: [] }], password: 'abcdefg' }, 'password', /at least 8/],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], owner: 'me' }, 'owner', /should not exist/],
     ])('%j → 400 naming %s', async (body, field, message) => {
       const before = (await api(w.producer).get('/api/v1/shares')).body.length;

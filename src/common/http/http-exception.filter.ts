@@ -17,6 +17,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   410: 'Gone',
   413: 'Too large',
+  507: 'Not enough space',
   429: 'Slow down',
   503: 'Temporarily unavailable',
 };

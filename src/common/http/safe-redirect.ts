@@ -9,7 +9,7 @@ const LOCAL_BASE = 'http://local.invalid';
 export function safeRedirectPath(next: unknown, fallback = '/', base = LOCAL_BASE): string {
   if (typeof next !== 'string' || next.length === 0 || next.length > 2048) return fallback;
   // Browsers drop tabs and newlines anywhere in a URL and read `\` as `/`: refuse both rather than guess.
-  if (!next.startsWith('/') || /[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
+  if (/[\u0000-\u001f\u007f\\]/.test(next)) return fallback;
   let url: URL;
   let origin: string;
   try {
@@ -18,6 +18,7 @@ export function safeRedirectPath(next: unknown, fallback = '/', base = LOCAL_BAS
   } catch {
     return fallback;
   }
+  // Schemes (`https:evil.example`, `javascript:`) and protocol-relative URLs land elsewhere.
   if (url.origin !== origin) return fallback;
   // `new URL('/.//x', base).pathname` is `//x`: as a Location that is another host.
   if (url.pathname.startsWith('//')) return fallback;

@@ -5,6 +5,7 @@ import { Migration20261127000004_share_links } from './Migration20261127000004_s
 import { Migration20261127000005_collaboration } from './Migration20261127000005_collaboration';
 import { Migration20261201000001_media_previews } from './Migration20261201000001_media_previews';
 import { Migration20261201001000_share_token_hashes } from './Migration20261201001000_share_token_hashes';
+import { Migration20261201001001_api_token_scopes } from './Migration20261201001001_api_token_scopes';
 import { Migration20261201002000_collaboration_settings } from './Migration20261201002000_collaboration_settings';
 import { Migration20261201003000_dropbox_storage_full } from './Migration20261201003000_dropbox_storage_full';
 import { Migration20261201003001_track_files_unservable } from './Migration20261201003001_track_files_unservable';
@@ -25,6 +26,7 @@ export const MIGRATIONS = [
   { name: 'Migration20261127000005_collaboration', class: Migration20261127000005_collaboration },
   { name: 'Migration20261201000001_media_previews', class: Migration20261201000001_media_previews },
   { name: 'Migration20261201001000_share_token_hashes', class: Migration20261201001000_share_token_hashes },
+  { name: 'Migration20261201001001_api_token_scopes', class: Migration20261201001001_api_token_scopes },
   { name: 'Migration20261201002000_collaboration_settings', class: Migration20261201002000_collaboration_settings },
   { name: 'Migration20261201003000_dropbox_storage_full', class: Migration20261201003000_dropbox_storage_full },
   { name: 'Migration20261201003001_track_files_unservable', class: Migration20261201003001_track_files_unservable },

@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
-import { ApiToken } from './entities/api-token.entity';
+import { ApiToken, TokenScope } from './entities/api-token.entity';
 import { User } from './entities/user.entity';
 
 const TOKEN_PREFIX = 'pdat_';
@@ -10,8 +10,16 @@ export interface ApiTokenView {
   id: string;
   name: string;
   prefix: string;
+  scope: TokenScope;
+  expiresAt: string | null;
   createdAt: string;
   lastUsedAt: string | null;
+}
+
+/** Who a bearer secret speaks for, and how far. */
+export interface TokenHolder {
+  user: User;
+  scope: TokenScope;
 }
 
 function toView(token: ApiToken): ApiTokenView {
@@ -19,6 +27,8 @@ function toView(token: ApiToken): ApiTokenView {
     id: token.id,
     name: token.name,
     prefix: token.prefix,
+    scope: token.scope,
+    expiresAt: token.expiresAt?.toISOString() ?? null,
     createdAt: token.createdAt.toISOString(),
     lastUsedAt: token.lastUsedAt?.toISOString() ?? null,
   };
@@ -33,13 +43,15 @@ export class ApiTokensService {
   constructor(private readonly em: EntityManager) {}
 
   /** Returns the secret once; only its hash is kept. */
-  async create(userId: string, name: string): Promise<{ token: ApiTokenView; secret: string }> {
+  async create(userId: string, name: string, options: { scope?: TokenScope; expiresInDays?: number } = {}): Promise<{ token: ApiTokenView; secret: string }> {
     const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const token = this.em.create(ApiToken, {
       user: this.em.getReference(User, userId),
       name: name.trim(),
       tokenHash: digest(secret),
       prefix: secret.slice(0, TOKEN_PREFIX.length + 6),
+      scope: options.scope ?? 'full',
+      expiresAt: options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 24 * 3600_000) : null,
     });
     await this.em.persistAndFlush(token);
     return { token: toView(token), secret };
@@ -55,15 +67,16 @@ export class ApiTokensService {
     if (deleted === 0) throw new NotFoundException('token not found');
   }
 
-  /** The enabled user a bearer secret belongs to, or null. */
-  async authenticate(secret: string): Promise<User | null> {
+  /** The enabled user a bearer secret belongs to, with the token's scope, or null (unknown, expired, disabled). */
+  async authenticate(secret: string): Promise<TokenHolder | null> {
     if (!secret.startsWith(TOKEN_PREFIX)) return null;
     const token = await this.em.findOne(ApiToken, { tokenHash: digest(secret) }, { populate: ['user'] });
     if (!token || token.user.disabled) return null;
+    if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
     // Coarse on purpose: one write per token per minute at most.
     if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) {
       await this.em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
     }
-    return token.user;
+    return { user: token.user, scope: token.scope };
   }
 }

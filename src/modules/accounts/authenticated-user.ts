@@ -8,4 +8,6 @@ export interface AuthenticatedUser {
   role: UserRole;
   /** How the caller proved who they are: a personal access token needs no CSRF token. */
   via: 'session' | 'token';
+  /** A token's scope; a session can do everything. */
+  scope: 'read' | 'full';
 }

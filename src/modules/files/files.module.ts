@@ -15,12 +15,13 @@ import { CollaboratorsApiController, TracksApiController, UploadsApiController }
 import { FilesPagesController } from './files-pages.controller';
 import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
+import { SpoolBudget } from './spool-budget';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
   controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController, FileVersionsController],
-  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

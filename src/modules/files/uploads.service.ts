@@ -1,7 +1,8 @@
 import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
-import { BadRequestException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
 import busboy from 'busboy';
+import { RequestBudget, SpoolBudget } from './spool-budget';
 import { Queue, UnrecoverableError } from 'bullmq';
 import type { Request } from 'express';
 import { randomUUID } from 'node:crypto';
@@ -103,6 +104,7 @@ export class UploadsService {
     @InjectQueue(QueueName.Media) private readonly media: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly changes: LibraryChanges,
+    private readonly budget: SpoolBudget,
   ) {}
 
   /**
@@ -123,7 +125,9 @@ export class UploadsService {
     const written: string[] = [];
     const skipped: SkippedUpload[] = [];
     try {
-      await this.parse(req, spooled, problems, written, skipped);
+      const declared = Number(req.headers['content-length']);
+      const budget = await this.budget.open(ownerId, Number.isFinite(declared) && declared >= 0 ? declared : null);
+      await this.parse(req, spooled, problems, written, skipped, budget);
       if (problems.length === 0 && spooled.length === 0) {
         if (skipped.length) problems.push(...skipped.map((f) => ({ field: 'files', message: `${JSON.stringify(f.fileName.slice(0, 80))}: ${f.error}` })));
         else problems.push({ field: 'files', message: 'choose at least one file' });
@@ -401,6 +405,7 @@ export class UploadsService {
     problems: Array<{ field: string; message: string }>,
     written: string[],
     skipped: SkippedUpload[],
+    budget: RequestBudget,
   ): Promise<void> {
     const maxBytes = this.config.files.maxUploadBytes;
     return new Promise<void>((resolve, reject) => {
@@ -420,6 +425,11 @@ export class UploadsService {
       let category: FileCategory | undefined;
       let conflict: UploadConflict = 'rename';
       const writes: Promise<void>[] = [];
+      // Over the request total, the producer's quota or the disk's free space: stop reading at once.
+      const stop = (err: Error) => {
+        req.unpipe(parser);
+        void Promise.allSettled(writes).then(() => reject(err));
+      };
       parser.on('field', (name, value) => {
         if (name === 'conflict') {
           if ((UPLOAD_CONFLICTS as readonly string[]).includes(value)) conflict = value as UploadConflict;
@@ -461,7 +471,7 @@ export class UploadsService {
             ),
           );
         });
-        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), conflict, maxBytes, spooled, problems));
+        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), conflict, maxBytes, spooled, problems, budget, stop));
       });
       parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
       // On a broken request, wait for the files being written to stop before answering (so cleanup finds them all).
@@ -483,6 +493,8 @@ export class UploadsService {
     maxBytes: number,
     spooled: Spooled[],
     problems: Array<{ field: string; message: string }>,
+    budget: RequestBudget,
+    stop: (err: Error) => void,
   ): Promise<void> {
     const hasher = new DropboxContentHasher();
     let size = 0;
@@ -492,13 +504,17 @@ export class UploadsService {
       transform(chunk: Buffer, _enc, done) {
         size += chunk.length;
         hasher.update(chunk);
-        done(null, chunk);
+        budget.add(chunk.length).then(
+          () => done(null, chunk),
+          (err: Error) => done(err),
+        );
       },
     });
     try {
       await pipeline(stream, measure, createWriteStream(path));
     } catch (err) {
       await rm(path, { force: true });
+      if (err instanceof HttpException) stop(err);
       throw err;
     }
     if (limited || stream.truncated) {

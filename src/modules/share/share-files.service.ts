@@ -13,7 +13,8 @@ import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { CATEGORY_FOLDERS, FILE_CATEGORIES, isAudio } from '../files/file-categories';
+import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
+import { audioContentType } from './share-rules';
 import { LibraryService } from '../files/library.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
@@ -24,6 +25,9 @@ import { ShareAccess, ShareAccessService } from './share-access.service';
 import { ShareStatsService } from './share-stats.service';
 import { ShareTuning } from './share-tuning';
 import { appendEntry } from './zip-stream';
+import { ZipSlots } from './zip-slots';
+
+type PackageEntries = Awaited<ReturnType<DropboxAccountClient['listFolder']>>;
 
 /** The owner's Dropbox no longer accepts us: the page lists, files wait for a reconnect. */
 export class DownloadsPausedException extends HttpException {
@@ -107,6 +111,17 @@ async function addNote(add: ZipAdd, left: string[]): Promise<void> {
   await add(NOT_INCLUDED_NOTE, Buffer.from(text, 'utf8'));
 }
 
+/** HEAD of a ZIP route: the headers a GET would start with, and nothing built, fetched or counted. */
+function headOnly(res: Response, filename: string): boolean {
+  if (res.req.method !== 'HEAD') return false;
+  res.status(200);
+  res.setHeader('Content-Type', 'application/zip');
+  res.setHeader('Content-Disposition', contentDisposition(filename));
+  res.setHeader('Cache-Control', 'private, no-store');
+  res.end();
+  return true;
+}
+
 function contentDisposition(filename: string): string {
   const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
@@ -131,6 +146,7 @@ export class ShareFilesService {
     private readonly tuning: ShareTuning,
     private readonly library: LibraryService,
     private readonly previews: PreviewsService,
+    private readonly zips: ZipSlots,
   ) {}
 
   async client(ownerId: string): Promise<DropboxAccountClient> {
@@ -198,26 +214,56 @@ export class ShareFilesService {
     return relayLink(link, PREVIEW_CONTENT_TYPE, req, res);
   }
 
+  /** HEAD of a download (link checkers, download managers probing): headers only — no Dropbox call, not counted. */
+  headOfDownload(file: TrackFile, res: Response): void {
+    if (file.isPackage) {
+      headOnly(res, `${zipName(file.name)}.zip`);
+      return;
+    }
+    res.status(200);
+    res.setHeader('Content-Disposition', contentDisposition(file.name));
+    res.setHeader('Cache-Control', 'private, no-store');
+    res.type(isAudio(file.name) ? audioContentType(extensionOf(file.name)) : 'application/octet-stream').end();
+  }
+
   /** A package (a Logic `.logicx` bundle is a folder) as one ZIP, built while it streams. */
   async sendPackage(access: ShareAccess, client: DropboxAccountClient, file: TrackFile, res: Response): Promise<void> {
-    let entries;
+    const filename = `${zipName(file.name)}.zip`;
+    if (headOnly(res, filename)) return;
+    const release = await this.zips.acquire(access.id);
     try {
-      entries = await client.listFolder(file.dropboxId, { recursive: true });
-    } catch (err) {
-      if (this.isPausing(err)) throw new DownloadsPausedException();
-      if (!isNotFound(err)) throw err;
-      await this.markMissing(access, file);
-      throw new FileUnavailableException();
+      let entries: PackageEntries;
+      try {
+        entries = await this.packageEntries(client, file);
+      } catch (err) {
+        if (this.isPausing(err)) throw new DownloadsPausedException();
+        if (!isNotFound(err)) throw err;
+        await this.markMissing(access, file);
+        throw new FileUnavailableException();
+      }
+      await this.streamZip(res, filename, async (add) => {
+        const left: string[] = [];
+        await this.addPackage(add, client, entries, file, zipName(file.name), left);
+        await addNote(add, left);
+      });
+    } finally {
+      await release();
     }
-    await this.streamZip(res, `${zipName(file.name)}.zip`, async (add) => {
-      const left: string[] = [];
-      await this.addPackage(add, client, entries, file, zipName(file.name), left);
-      await addNote(add, left);
-    });
   }
 
   /** Every file recipients may download, in the owner's order, as one ZIP streamed as it is built. */
   async sendAll(access: ShareAccess, client: DropboxAccountClient, title: string, res: Response): Promise<void> {
+    const filename = `${zipName(title)}.zip`;
+    if (headOnly(res, filename)) return;
+    const release = await this.zips.acquire(access.id);
+    try {
+      await this.buildAll(access, client, filename, res);
+    } finally {
+      await release();
+    }
+  }
+
+  private async buildAll(access: ShareAccess, client: DropboxAccountClient, filename: string, res: Response): Promise<void> {
     const order = await this.em.find(ShareTrack, { share: access.id }, { orderBy: { position: 'asc' }, populate: ['track'] });
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'] });
     const permitted = items.map((i) => i.file).filter((f) => access.downloads[f.category] && f.status !== 'missing');
@@ -230,7 +276,7 @@ export class ShareFilesService {
       used.add(candidate.toLowerCase());
       return candidate;
     };
-    await this.streamZip(res, `${zipName(title)}.zip`, async (add) => {
+    await this.streamZip(res, filename, async (add) => {
       for (const st of order) {
         const track = st.track;
         for (const category of FILE_CATEGORIES) {
@@ -239,7 +285,7 @@ export class ShareFilesService {
             const folder = `${zipName(track.title)}/${CATEGORY_FOLDERS[category]}`;
             try {
               if (file.isPackage) {
-                const entries = await client.listFolder(file.dropboxId, { recursive: true });
+                const entries = await this.packageEntries(client, file);
                 await this.addPackage(add, client, entries, file, unique(`${folder}/${zipName(file.name)}`), left);
               } else {
                 const link = await this.link(access, client, file);
@@ -265,7 +311,7 @@ export class ShareFilesService {
   private async addPackage(
     add: ZipAdd,
     client: DropboxAccountClient,
-    entries: Awaited<ReturnType<DropboxAccountClient['listFolder']>>,
+    entries: PackageEntries,
     pkg: TrackFile,
     root: string,
     left: string[],
@@ -293,18 +339,44 @@ export class ShareFilesService {
   }
 
   /**
+   * A package's files (a `.logicx` bundle can hold thousands), listed from Dropbox at most once per
+   * `revisionCheckMs` for every process — each entry carries its revision, whose temporary link is cached in turn —
+   * so asking for the same package again costs no Dropbox call until the listing is due for a re-check.
+   */
+  private async packageEntries(client: DropboxAccountClient, file: TrackFile): Promise<PackageEntries> {
+    const ttl = this.tuning.revisionCheckMs;
+    const key = this.redis.key('share', 'pkg', client.accountId, file.dropboxId);
+    if (ttl > 0) {
+      const cached = await this.redis.client.get(key);
+      if (cached) return JSON.parse(cached) as PackageEntries;
+    }
+    const entries = (await client.listFolder(file.dropboxId, { recursive: true })).map(({ kind, id, name, pathLower, pathDisplay, rev }) => ({
+      kind,
+      id,
+      name,
+      pathLower,
+      pathDisplay,
+      rev,
+    }));
+    if (ttl > 0) await this.redis.client.set(key, JSON.stringify(entries), 'PX', ttl);
+    return entries;
+  }
+
+  /**
    * Streams a ZIP to the response: entries are fetched one at a time from their temporary links and piped
    * through archiver (stored, not deflated: audio and DAW files barely compress), so memory stays flat and
    * nothing touches the disk.
    */
   private async streamZip(res: Response, filename: string, fill: (add: ZipAdd) => Promise<void>) {
     const archive = archiver('zip', { store: true });
-    const abort = new AbortController();
+    // One controller per entry: a shared signal passed to every fetch collected one listener per entry (hundreds of
+    // MaxListenersExceededWarnings for a large package).
+    let current: AbortController | null = null;
     let clientGone = false;
     res.on('close', () => {
       if (!res.writableFinished) {
         clientGone = true;
-        abort.abort();
+        current?.abort();
         archive.abort();
       }
     });
@@ -316,8 +388,10 @@ export class ShareFilesService {
       if (!clientGone) this.logger.warn({ error: (err as Error).message }, 'ZIP stream stopped');
     });
     const add = async (name: string, url: string | Buffer) => {
+      if (clientGone) throw new Error('the recipient went away');
       if (Buffer.isBuffer(url)) return appendEntry(archive, Readable.from([url]), name);
-      const upstream = await fetch(url, { signal: abort.signal });
+      current = new AbortController();
+      const upstream = await fetch(url, { signal: current.signal });
       if (!upstream.ok || !upstream.body) throw new Error(`Dropbox answered ${upstream.status} for ${name}`);
       await appendEntry(archive, Readable.fromWeb(upstream.body as unknown as WebReadableStream), name);
     };

@@ -122,6 +122,7 @@ export class ShareLinksController {
   async download(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
     const { access } = share;
     const { file } = await this.access.file(access, fileId, 'download');
+    if (res.req.method === 'HEAD') return this.files.headOfDownload(file, res);
     const client = await this.files.client(access.ownerId);
     if (file.isPackage) {
       this.stats.record(access.id, `download:${file.category}`);

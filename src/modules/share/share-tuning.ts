@@ -25,4 +25,8 @@ export class ShareTuning {
   /** Password attempts per share per five minutes, whatever the addresses: guesses spread over many addresses
    *  (or forged ones) still meet a ceiling. Recipients who know the password rarely need more than a few. */
   unlockAttemptsPerSharePer5Min = 30;
+  /** ZIPs (download-all, packages) one share may have in the making at once, over every process. */
+  zipsPerShare = 3;
+  /** ZIPs one process builds at once, whatever the shares: each holds a download stream and archive buffers. */
+  zipsPerProcess = 8;
 }

@@ -22,11 +22,12 @@ import { ShareTuning } from './share-tuning';
 import { SharesApiController } from './shares-api.controller';
 import { SharesController } from './shares.controller';
 import { SharesService } from './shares.service';
+import { ZipSlots } from './zip-slots';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule],
   controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
-  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService],
+  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
   exports: [SharesService, ShareStatsService, ShareTuning],
 })
 export class ShareModule implements OnModuleInit {

@@ -6,9 +6,10 @@ import { previewsScenario } from './previews';
 import { sharePageScenario } from './share-page';
 import { soakScenario } from './soak';
 import { uploadScenario } from './upload';
+import { zipsScenario } from './zips';
 
 /**
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, previewsScenario, collabPipelinesScenario, soakScenario];
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, previewsScenario, zipsScenario, collabPipelinesScenario, soakScenario];

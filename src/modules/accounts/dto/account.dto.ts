@@ -1,6 +1,7 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsEmail, IsIn, IsOptional, IsString, MaxLength, MinLength } from 'class-validator';
+import { IsBoolean, IsEmail, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { TOKEN_SCOPES, TokenScope } from '../entities/api-token.entity';
 import { MIN_PASSWORD_LENGTH } from '../passwords';
 
 const trim = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
@@ -62,4 +63,17 @@ export class CreateTokenDto {
   @MinLength(1, { message: 'name is required' })
   @MaxLength(80, { message: 'name must be at most 80 characters' })
   name: string;
+
+  @ApiPropertyOptional({ enum: TOKEN_SCOPES, default: 'full', description: '`read`: GET only; `full`: every API call except creating tokens' })
+  @IsOptional()
+  @IsIn(TOKEN_SCOPES, { message: 'scope must be "read" or "full"' })
+  scope?: TokenScope;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 3650, description: 'Days until the token stops working; omit for a token that does not expire' })
+  @Transform(({ value }) => (value === '' || value === 'never' || value === null ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
+  @IsOptional()
+  @IsInt({ message: 'expiresInDays must be a whole number of days from 1 to 3650' })
+  @Min(1, { message: 'expiresInDays must be a whole number of days from 1 to 3650' })
+  @Max(3650, { message: 'expiresInDays must be a whole number of days from 1 to 3650' })
+  expiresInDays?: number;
 }

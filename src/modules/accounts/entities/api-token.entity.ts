@@ -2,6 +2,10 @@ import { Entity, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from './user.entity';
 
+/** `read`: GET/HEAD only; `full`: everything the producer can do through the API except making more tokens. */
+export const TOKEN_SCOPES = ['read', 'full'] as const;
+export type TokenScope = (typeof TOKEN_SCOPES)[number];
+
 /** A personal access token: only its SHA-256 is stored, the secret is shown once. */
 @Entity({ tableName: 'api_tokens' })
 export class ApiToken {
@@ -20,6 +24,13 @@ export class ApiToken {
   /** The first characters of the secret, so a producer can tell tokens apart. */
   @Property({ type: 'string', length: 16 })
   prefix: string;
+
+  @Property({ type: 'string', length: 8 })
+  scope: TokenScope & Opt = 'full';
+
+  /** NULL: never expires. */
+  @Property({ type: 'datetime', nullable: true })
+  expiresAt?: Date | null;
 
   @Property({ type: 'datetime' })
   createdAt: Date & Opt = new Date();

@@ -9,9 +9,11 @@ import { UsersService } from '../users.service';
 
 type AuthRequest = Request & { user?: AuthenticatedUser };
 
-function toAuthenticated(user: User, via: AuthenticatedUser['via']): AuthenticatedUser {
-  return { id: user.id, email: user.email, name: user.name, role: user.role, via };
+function toAuthenticated(user: User, via: AuthenticatedUser['via'], scope: AuthenticatedUser['scope'] = 'full'): AuthenticatedUser {
+  return { id: user.id, email: user.email, name: user.name, role: user.role, via, scope };
 }
+
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /**
  * The one gate of every route: a personal access token (`Authorization: Bearer …`) or the session cookie.
@@ -34,6 +36,7 @@ export class AuthGuard implements CanActivate {
     req.user = (await this.resolve(req)) ?? undefined;
     if (isPublic) return true;
     if (!req.user) throw new UnauthorizedException('sign in required');
+    if (req.user.scope === 'read' && !READS.has(req.method)) throw new ForbiddenException('this access token is read-only');
 
     const role = this.reflector.getAllAndOverride<UserRole | undefined>(REQUIRED_ROLE, [
       context.getHandler(),
@@ -48,9 +51,9 @@ export class AuthGuard implements CanActivate {
     if (header) {
       const match = /^Bearer\s+(\S+)$/i.exec(header);
       if (!match) throw new UnauthorizedException('Authorization must be "Bearer <token>"');
-      const user = await this.tokens.authenticate(match[1]);
-      if (!user) throw new UnauthorizedException('invalid or revoked access token');
-      return toAuthenticated(user, 'token');
+      const holder = await this.tokens.authenticate(match[1]);
+      if (!holder) throw new UnauthorizedException('invalid, expired or revoked access token');
+      return toAuthenticated(holder.user, 'token', holder.scope);
     }
     const userId = req.session?.userId;
     if (!userId) return null;

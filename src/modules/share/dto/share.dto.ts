@@ -114,11 +114,11 @@ export class CreateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ type: String, format: 'password', minLength: 4, maxLength: 200, description: 'Recipients type it before they see anything' })
+  @ApiPropertyOptional({ type: String, format: 'password', minLength: 8, maxLength: 200, description: 'Recipients type it before they see anything' })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'password must be text' })
-  @MinLength(4, { message: 'password must be at least 4 characters' })
+  @MinLength(8, { message: 'password must be at least 8 characters' })
   @MaxLength(200, { message: 'password must be at most 200 characters' })
   password?: string | null;
 }
@@ -137,11 +137,11 @@ export class UpdateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks?: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ type: String, format: 'password', minLength: 4, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
+  @ApiPropertyOptional({ type: String, format: 'password', minLength: 8, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString({ message: 'password must be text' })
-  @MinLength(4, { message: 'password must be at least 4 characters' })
+  @MinLength(8, { message: 'password must be at least 8 characters' })
   @MaxLength(200, { message: 'password must be at most 200 characters' })
   password?: string | null;
 }
