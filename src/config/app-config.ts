@@ -153,6 +153,18 @@ export class EnvSchema {
   @IsOptional()
   @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
   METRICS_TOKEN?: string;
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(3, { message: 'MAIL_FROM must be an address such as "Producer Dashboard <dashboard@example.com>"' })
+  MAIL_FROM?: string;
+
+  @IsIn(['true', 'false'], { message: 'WEBHOOKS_ALLOW_PRIVATE must be "true" or "false"' })
+  WEBHOOKS_ALLOW_PRIVATE: 'true' | 'false' = 'false';
 }
 
 export interface AppConfig {
@@ -170,6 +182,8 @@ export interface AppConfig {
   collaboration: { stuckMs: number; refreshMs: number };
   /** `/metrics`: bearer token required when set; otherwise only loopback callers are answered. */
   metrics: { token?: string };
+  /** Producer notifications: email through SMTP (off without SMTP_URL); webhooks to private addresses only when allowed. */
+  notifications: { smtpUrl?: string; mailFrom: string; webhooksAllowPrivate: boolean };
   files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number };
   /** Previews of audio files: the ffmpeg program that builds them. */
   media: { ffmpegPath: string };
@@ -267,6 +281,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
     metrics: { token: parsed.METRICS_TOKEN },
+    notifications: {
+      smtpUrl: parsed.SMTP_URL,
+      mailFrom: parsed.MAIL_FROM ?? `Producer Dashboard <no-reply@${new URL(publicUrl).hostname}>`,
+      webhooksAllowPrivate: parsed.WEBHOOKS_ALLOW_PRIVATE === 'true',
+    },
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),

@@ -8,6 +8,7 @@ import { Migration20261201001000_share_token_hashes } from './Migration202612010
 import { Migration20261201003000_dropbox_storage_full } from './Migration20261201003000_dropbox_storage_full';
 import { Migration20261201004000_share_follow } from './Migration20261201004000_share_follow';
 import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
+import { Migration20261201005000_notifications } from './Migration20261201005000_notifications';
 import { Migration20261201002000_collaboration_settings } from './Migration20261201002000_collaboration_settings';
 
 /**
@@ -26,4 +27,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201004000_share_follow', class: Migration20261201004000_share_follow },
   { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
   { name: 'Migration20261201002000_collaboration_settings', class: Migration20261201002000_collaboration_settings },
+  { name: 'Migration20261201005000_notifications', class: Migration20261201005000_notifications },
 ];
