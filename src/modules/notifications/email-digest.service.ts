@@ -1,4 +1,4 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { CreateRequestContext, EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -93,6 +93,7 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The digest job: one email with every event collected for the share. */
+  @CreateRequestContext()
   async send(job: EmailDigestJobData): Promise<number> {
     const keys = this.keys(job.ownerId, job.subject);
     const raw = await this.redis.client.lrange(keys.list, 0, -1);
