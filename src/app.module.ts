@@ -24,6 +24,7 @@ import { FilesModule } from './modules/files/files.module';
 import { CollaborationModule } from './modules/collaboration/collaboration.module';
 import { MediaModule } from './modules/media/media.module';
 import { MetricsModule } from './modules/metrics/metrics.module';
+import { NotificationsModule } from './modules/notifications/notifications.module';
 import { ShareModule } from './modules/share/share.module';
 import { CryptoModule } from './common/crypto/crypto.module';
 import { HealthModule } from './modules/health/health.module';
@@ -76,6 +77,7 @@ export class AppModule {
         CollaborationModule,
         MediaModule,
         MetricsModule,
+        NotificationsModule,
         ShareModule,
         DashboardModule,
       ],

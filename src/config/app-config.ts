@@ -175,6 +175,18 @@ export class EnvSchema {
   @Min(1, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
   @Max(65535, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
   METRICS_PORT?: number;
+
+  @IsOptional()
+  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587' })
+  SMTP_URL?: string;
+
+  @IsOptional()
+  @IsString()
+  @MinLength(3, { message: 'MAIL_FROM must be an address such as "Producer Dashboard <dashboard@example.com>"' })
+  MAIL_FROM?: string;
+
+  @IsIn(['true', 'false'], { message: 'WEBHOOKS_ALLOW_PRIVATE must be "true" or "false"' })
+  WEBHOOKS_ALLOW_PRIVATE: 'true' | 'false' = 'false';
 }
 
 export interface AppConfig {
@@ -200,6 +212,8 @@ export interface AppConfig {
    * not yet in Dropbox), `minFreeBytes`: uploads stop (507) before the spool's disk has less free.
    */
   files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number; maxRequestBytes: number; spoolQuotaBytes: number; minFreeBytes: number };
+  /** Producer notifications: email through SMTP (off without SMTP_URL); webhooks to private addresses only when allowed. */
+  notifications: { smtpUrl?: string; mailFrom: string; webhooksAllowPrivate: boolean };
   /** Previews of audio files: the ffmpeg program that builds them. */
   media: { ffmpegPath: string };
   log: { level: string; pretty: boolean };
@@ -297,6 +311,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
     metrics: { token: parsed.METRICS_TOKEN, port: parsed.METRICS_PORT },
+    notifications: {
+      smtpUrl: parsed.SMTP_URL,
+      mailFrom: parsed.MAIL_FROM ?? `Producer Dashboard <no-reply@${new URL(publicUrl).hostname}>`,
+      webhooksAllowPrivate: parsed.WEBHOOKS_ALLOW_PRIVATE === 'true',
+    },
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),

@@ -17,6 +17,18 @@ export interface Tuning {
     /** The same for content calls (upload chunks, downloads). */
     contentTimeoutMs: number;
   };
+  notifications: {
+    /** Tries of one webhook delivery (the first one included) before it is given up and logged as failed. */
+    webhookAttempts: number;
+    /** Exponential backoff between webhook tries: this, twice this, four times… */
+    webhookBackoffMs: number;
+    /** A receiver that has not answered in this long counts as a failed try. */
+    webhookTimeoutMs: number;
+    /** At most one email per share in this long: later events wait for the next digest. */
+    digestWindowMs: number;
+    /** The first email of a quiet share waits this long, so an open and the listens after it arrive together. */
+    digestGatherMs: number;
+  };
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -29,12 +41,22 @@ export const DEFAULT_TUNING: Tuning = {
     rpcTimeoutMs: 30_000,
     contentTimeoutMs: 5 * 60_000,
   },
+  notifications: {
+    webhookAttempts: 8,
+    webhookBackoffMs: 10_000,
+    webhookTimeoutMs: 10_000,
+    digestWindowMs: 10 * 60_000,
+    digestGatherMs: 60_000,
+  },
 };
 
 export type TuningOverrides = { [K in keyof Tuning]?: Partial<Tuning[K]> };
 
 export function tuningWith(overrides: TuningOverrides = {}): Tuning {
-  return { dropbox: { ...DEFAULT_TUNING.dropbox, ...overrides.dropbox } };
+  return {
+    dropbox: { ...DEFAULT_TUNING.dropbox, ...overrides.dropbox },
+    notifications: { ...DEFAULT_TUNING.notifications, ...overrides.notifications },
+  };
 }
 
 export const TUNING = Symbol('TUNING');

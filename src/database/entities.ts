@@ -13,7 +13,10 @@ import { ShareTrack } from '../modules/share/entities/share-track.entity';
 import { CollabFile } from '../modules/collaboration/entities/collab-file.entity';
 import { CollabMember } from '../modules/collaboration/entities/collab-member.entity';
 import { CollabPipeline } from '../modules/collaboration/entities/collab-pipeline.entity';
+import { NotificationSettings } from '../modules/notifications/entities/notification-settings.entity';
+import { Webhook } from '../modules/notifications/entities/webhook.entity';
+import { WebhookDelivery } from '../modules/notifications/entities/webhook-delivery.entity';
 import { MediaPreview } from '../modules/media/entities/media-preview.entity';
 
 /** Every entity, listed once, so discovery never depends on globs (works the same in ts-jest and dist). */
-export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, CollabPipeline, CollabFile, CollabMember, MediaPreview];
+export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, CollabPipeline, CollabFile, CollabMember, MediaPreview, Webhook, WebhookDelivery, NotificationSettings];

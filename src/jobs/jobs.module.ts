@@ -11,6 +11,8 @@ import { CollaborationProcessor } from './processors/collaboration.processor';
 import { ShareProcessor } from './processors/share.processor';
 import { MediaModule } from '../modules/media/media.module';
 import { MediaProcessor } from './processors/media.processor';
+import { NotificationsModule } from '../modules/notifications/notifications.module';
+import { NotificationsProcessor } from './processors/notifications.processor';
 import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
 import { bullConnection } from './redis-connection';
 import { reportConnectionErrors } from './connection-errors';
@@ -45,7 +47,7 @@ class QueueErrorsReporter implements OnModuleInit {
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, ShareProcessor];
+const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, NotificationsProcessor, ShareProcessor];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */
@@ -57,7 +59,7 @@ export class JobsModule {
   static register(options: JobsModuleOptions): DynamicModule {
     return {
       module: JobsModule,
-      imports: [QueuesModule, CollaborationModule, FilesModule, MediaModule, ShareModule],
+      imports: [QueuesModule, CollaborationModule, FilesModule, MediaModule, NotificationsModule, ShareModule],
       providers: options.workers ? PROCESSORS : [],
     };
   }

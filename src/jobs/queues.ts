@@ -13,6 +13,8 @@ export const QueueName = {
   Collaboration: 'collaboration',
   /** Previews: a lossy rendition, waveform peaks and loudness per file revision, built with ffmpeg. */
   Media: 'media',
+  /** Producer notifications: events fanned out to webhooks and email digests, signed webhook deliveries. */
+  Notifications: 'notifications',
 } as const;
 export type QueueName = (typeof QueueName)[keyof typeof QueueName];
 
@@ -73,6 +75,38 @@ export const ShareJob = {
   /** Scheduled (one run across all workers): moves pending share counters into PostgreSQL. No payload. */
   FlushStats: 'flush-stats',
 } as const;
+
+export const NotificationsJob = {
+  /** One event published by a module: `NotificationEventJobData`; fans out to the owner's webhooks and email. */
+  Event: 'event',
+  /** One signed POST of one event to one webhook: `WebhookDeliveryJobData`; retried with backoff. */
+  Deliver: 'deliver',
+  /** The email digest of one share: `EmailDigestJobData`; sends what collected since the last one. */
+  Digest: 'digest',
+} as const;
+
+export interface NotificationEventJobData {
+  /** The event's id (a UUID): receivers drop duplicates by it. */
+  id: string;
+  type: string;
+  ownerId: string;
+  createdAt: string;
+  data: Record<string, unknown>;
+}
+
+export interface WebhookDeliveryJobData {
+  webhookId: string;
+  eventId: string;
+  type: string;
+  /** The exact bytes signed and sent, the same on every try. */
+  body: string;
+}
+
+export interface EmailDigestJobData {
+  ownerId: string;
+  /** What the digest is about (a share id), or `account` for events that name no share. */
+  subject: string;
+}
 
 /**
  * Retry and retention for every job, decided here and nowhere else. Exponential backoff starts at 5 s

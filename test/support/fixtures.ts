@@ -46,6 +46,9 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
     .attach('files', Buffer.from('spooled'), 'secret-upload.wav');
   ids.uploads = upload.body[0].id;
   ids.tokens = (await post('/api/v1/tokens', { name: 'owner token' })).body.token.id;
+  // An address literal: public, and saving it needs no DNS look-up (workers are off, so nothing is ever sent).
+  ids.webhooks = (await post('/api/v1/webhooks', { url: 'https://203.0.114.7/owner-secret-hook', events: ['share.opened'] })).body.id;
+  secrets.push('owner-secret-hook');
   // Admin routes: only the anonymous sweep uses them (producers get 403 there, tested with the accounts).
   ids.users = owner.id;
 

@@ -115,6 +115,8 @@ async function startBackingServices(
       DROPBOX_API_URL: emulator.url,
       DROPBOX_CONTENT_URL: emulator.url,
       DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+      // Everything runs on this machine, so webhook receivers in the demo are on loopback too.
+      WEBHOOKS_ALLOW_PRIVATE: 'true',
     },
     emulator,
   };

@@ -10,6 +10,7 @@ import { User } from './entities/user.entity';
 import { AuthGuard } from './guards/auth.guard';
 import { SessionsService } from './sessions.service';
 import { SettingsController } from './settings.controller';
+import { SettingsSections } from './settings-sections';
 import { SetupController } from './setup.controller';
 import { UsersService } from './users.service';
 import { DropboxModule } from '../dropbox/dropbox.module';
@@ -24,7 +25,7 @@ import { DropboxModule } from '../dropbox/dropbox.module';
     AccountApiController,
     AdminUsersApiController,
   ],
-  providers: [UsersService, ApiTokensService, SessionsService, AccountsService, AuthGuard],
-  exports: [AccountsService, UsersService, AuthGuard, SessionsService],
+  providers: [UsersService, ApiTokensService, SessionsService, AccountsService, AuthGuard, SettingsSections],
+  exports: [AccountsService, UsersService, AuthGuard, SessionsService, SettingsSections],
 })
 export class AccountsModule {}

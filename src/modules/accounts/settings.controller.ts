@@ -6,6 +6,7 @@ import { ApiTokensService } from './api-tokens.service';
 import { AuthenticatedUser } from './authenticated-user';
 import { CurrentUser } from './decorators';
 import { CreateTokenDto } from './dto/account.dto';
+import { SettingsSections } from './settings-sections';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 
 @ApiExcludeController()
@@ -14,6 +15,7 @@ export class SettingsController {
   constructor(
     private readonly tokens: ApiTokensService,
     private readonly dropbox: DropboxConnectionsService,
+    private readonly sections: SettingsSections,
   ) {}
 
   private async model(user: AuthenticatedUser, extra: Record<string, unknown> = {}) {
@@ -23,6 +25,7 @@ export class SettingsController {
       user,
       tokens: await this.tokens.list(user.id),
       dropbox: await this.dropbox.status(user.id),
+      ...(await this.sections.model(user.id)),
       ...extra,
     };
   }

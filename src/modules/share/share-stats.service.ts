@@ -2,6 +2,7 @@ import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.module';
 import type { FileCategory } from '../files/file-categories';
+import { NotificationEvents, stableEventId } from '../notifications/notification-events';
 import { Share } from './entities/share.entity';
 
 export type ShareEvent = 'view' | 'play' | `download:${FileCategory}`;
@@ -42,6 +43,7 @@ export class ShareStatsService implements BeforeApplicationShutdown {
   constructor(
     private readonly redis: RedisService,
     private readonly em: EntityManager,
+    private readonly events: NotificationEvents,
   ) {}
 
   private key(shareId: string): string {
@@ -134,7 +136,7 @@ export class ShareStatsService implements BeforeApplicationShutdown {
 
   private async add(shareId: string, c: ShareCounts): Promise<void> {
     const last = c.lastAccessedAt;
-    await this.em
+    const rows = (await this.em
       .fork()
       .createQueryBuilder(Share)
       .update({
@@ -146,7 +148,21 @@ export class ShareStatsService implements BeforeApplicationShutdown {
         ...(last ? { lastAccessedAt: raw(`greatest(coalesce(last_accessed_at, to_timestamp(0)), to_timestamp(${last.getTime() / 1000}))`) } : {}),
       })
       .where({ id: shareId })
-      .execute();
+      .returning(['owner', 'title', 'views'])
+      .execute('all')) as Array<{ owner: string; title: string; views: number | string }>;
+    if (rows[0]) await this.publish(shareId, rows[0], c);
+  }
+
+  /** Tells the producer (webhooks, email): the first view of the link (its counter left 0 here) and downloads. */
+  private async publish(shareId: string, share: { owner: string; title: string; views: number | string }, c: ShareCounts): Promise<void> {
+    const base = { shareId, title: share.title };
+    // The driver returns the counter as a string (a bigint column).
+    if (c.views > 0 && Number(share.views) === c.views) {
+      await this.events.publish(share.owner, 'share.opened', base, { id: stableEventId(`share.opened:${shareId}`) });
+    }
+    for (const [category, count] of Object.entries(c.downloads)) {
+      if (count > 0) await this.events.publish(share.owner, 'share.downloaded', { ...base, category, count });
+    }
   }
 
   private async restore(shareId: string, hash: Record<string, string>): Promise<void> {

@@ -7,6 +7,7 @@ import { DropboxModule } from '../dropbox/dropbox.module';
 import { AdminSharesController } from './admin-shares.controller';
 import { FilesModule } from '../files/files.module';
 import { MediaModule } from '../media/media.module';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -25,7 +26,7 @@ import { SharesService } from './shares.service';
 import { ZipSlots } from './zip-slots';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
   controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
   providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
   exports: [SharesService, ShareStatsService, ShareTuning],
