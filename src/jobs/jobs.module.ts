@@ -47,7 +47,7 @@ class QueueErrorsReporter implements OnModuleInit {
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, NotificationsProcessor, ShareProcessor];
+export const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, NotificationsProcessor, ShareProcessor];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */

@@ -1,9 +1,6 @@
 import type { INestApplicationContext } from '@nestjs/common';
 import type { Dropbox } from 'dropbox';
-import { CollaborationProcessor } from '../../src/jobs/processors/collaboration.processor';
-import { MediaProcessor } from '../../src/jobs/processors/media.processor';
-import { FilesProcessor } from '../../src/jobs/processors/files.processor';
-import { ShareProcessor } from '../../src/jobs/processors/share.processor';
+import { PROCESSORS } from '../../src/jobs/jobs.module';
 import type { Response } from 'supertest';
 import type { TestUser } from '../support/users';
 
@@ -132,7 +129,8 @@ export function backgroundTraffic(send: (index: number) => Promise<Response>, ca
  * the app's own close afterwards returns promptly. For after a test whose jobs are all finished.
  */
 export async function closeQueueWorkers(app: { app: INestApplicationContext }): Promise<void> {
-  for (const processor of [FilesProcessor, CollaborationProcessor, MediaProcessor, ShareProcessor]) {
+  // Every processor the app registers, so a queue added later is closed here too.
+  for (const processor of PROCESSORS) {
     let host: { worker?: { close(force?: boolean): Promise<void> } } | undefined;
     try {
       host = app.app.get(processor as never, { strict: false });
