@@ -1,12 +1,8 @@
-import { ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { freePort } from '../../tools/services';
 import { WebClient } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { deleteRedisPrefix, testRedisUrl, uniqueRedisPrefix } from '../support/redis';
-
-const ROOT = join(__dirname, '..', '..');
+import { ServerProcess, startServerProcess } from '../support/server-process';
 
 type LogLine = Record<string, any>;
 
@@ -17,12 +13,12 @@ type LogLine = Record<string, any>;
  */
 describe('security: what the request log says', () => {
   let database: TestDatabase;
-  let app: ChildProcess;
-  let out = '';
+  let server: ServerProcess;
   let baseUrl: string;
   const prefix = uniqueRedisPrefix();
   const lines = (): LogLine[] =>
-    out
+    server
+      .output()
       .split('\n')
       .filter((l) => l.startsWith('{'))
       .map((l) => JSON.parse(l) as LogLine);
@@ -30,39 +26,19 @@ describe('security: what the request log says', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    app = spawn(process.execPath, ['-r', './test/support/register-ts.js', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: database.url,
-        REDIS_URL: testRedisUrl(),
-        REDIS_PREFIX: prefix,
-        SESSION_SECRET: randomBytes(32).toString('base64'),
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        LOG_FORMAT: 'json',
-        WORKERS: 'off',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    server = await startServerProcess({
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'info',
+      WORKERS: 'off',
     });
-    app.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    app.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      if (await fetch(`${baseUrl}/health/ready`).then((r) => r.ok, () => false)) break;
-      if (Date.now() > deadline || app.exitCode !== null) throw new Error(`the app did not start:\n${out}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    baseUrl = server.url;
     await new WebClient(baseUrl).setupAdmin();
   });
 
   afterAll(async () => {
-    app?.kill('SIGTERM');
-    await new Promise((r) => (app?.exitCode !== null ? r(null) : app.once('exit', r)));
+    await server?.stop();
     await database?.drop();
     await deleteRedisPrefix(prefix).catch(() => undefined);
   });
@@ -113,7 +89,7 @@ describe('security: what the request log says', () => {
     ids.push(id);
     await admin.agent.post('/tracks/00000000-0000-4000-8000-000000000000/uploads').query({ _csrf: secrets.csrf }).set('X-Request-Id', id).set('X-CSRF-Token', secrets.csrf).redirects(0);
     for (const requestId of ids) expect((await completed(requestId)).length).toBeGreaterThan(0);
-    for (const secret of Object.values(secrets)) expect({ secret, inLog: out.includes(secret) }).toEqual({ secret, inLog: false });
-    expect(out).toContain('code=[redacted]');
+    for (const secret of Object.values(secrets)) expect({ secret, inLog: server.output().includes(secret) }).toEqual({ secret, inLog: false });
+    expect(server.output()).toContain('code=[redacted]');
   });
 });

@@ -1,17 +1,13 @@
-import { spawn, ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { startDropboxEmulator, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { freePort } from '../../tools/services';
 import { WebClient } from '../support/app';
 import { createTestDatabase, TestDatabase } from '../support/database';
 import { connectThroughConsent, TEST_APP_KEY } from '../support/dropbox';
 import { deleteRedisPrefix, testRedisUrl, uniqueRedisPrefix } from '../support/redis';
-
-const ROOT = join(__dirname, '..', '..');
+import { ServerProcess, startServerProcess } from '../support/server-process';
 
 /**
  * The real server as its own process at debug level, so everything it logs is captured; then every token the
@@ -21,8 +17,8 @@ describe('security: Dropbox tokens never reach the logs or the database in clear
   let emulator: RunningDropboxEmulator;
   let emulatorDir: string;
   let database: TestDatabase;
-  let app: ChildProcess;
-  let logs = '';
+  let server: ServerProcess;
+  const logs = () => server.output();
   let baseUrl: string;
   const prefix = uniqueRedisPrefix();
 
@@ -30,43 +26,22 @@ describe('security: Dropbox tokens never reach the logs or the database in clear
     emulatorDir = mkdtempSync(join(tmpdir(), 'pd-secrets-emulator-'));
     emulator = await startDropboxEmulator({ appKey: TEST_APP_KEY, dataDir: emulatorDir, accessTokenLifetimeMs: 4 * 3600_000 });
     database = await createTestDatabase();
-    const port = await freePort();
-    baseUrl = `http://127.0.0.1:${port}`;
-    app = spawn(process.execPath, ['-r', './test/support/register-ts.js', 'src/main.ts'], {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: database.url,
-        REDIS_URL: testRedisUrl(),
-        REDIS_PREFIX: prefix,
-        SESSION_SECRET: randomBytes(32).toString('base64'),
-        ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'trace',
-        LOG_FORMAT: 'json',
-        DROPBOX_APP_KEY: TEST_APP_KEY,
-        DROPBOX_API_URL: emulator.url,
-        DROPBOX_CONTENT_URL: emulator.url,
-        DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
-        SPOOL_DIR: join(emulatorDir, 'spool'),
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    server = await startServerProcess({
+      DATABASE_URL: database.url,
+      REDIS_URL: testRedisUrl(),
+      REDIS_PREFIX: prefix,
+      LOG_LEVEL: 'trace',
+      DROPBOX_APP_KEY: TEST_APP_KEY,
+      DROPBOX_API_URL: emulator.url,
+      DROPBOX_CONTENT_URL: emulator.url,
+      DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
+      SPOOL_DIR: join(emulatorDir, 'spool'),
     });
-    app.stdout!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    app.stderr!.on('data', (chunk: Buffer) => (logs += chunk.toString()));
-    const deadline = Date.now() + 60_000;
-    for (;;) {
-      const ok = await fetch(`${baseUrl}/health/ready`).then((r) => r.ok, () => false);
-      if (ok) break;
-      if (Date.now() > deadline || app.exitCode !== null) throw new Error(`the app did not start:\n${logs}`);
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    baseUrl = server.url;
   });
 
   afterAll(async () => {
-    app?.kill('SIGTERM');
-    await new Promise((r) => (app?.exitCode !== null ? r(null) : app.once('exit', r)));
+    await server?.stop();
     await emulator?.close().catch(() => undefined); // already closed by the test when it got that far
     await database?.drop();
     await deleteRedisPrefix(prefix).catch(() => undefined);
@@ -98,14 +73,14 @@ describe('security: Dropbox tokens never reach the logs or the database in clear
     };
     const tokens = [...state.grants.map((g) => g.refreshToken), ...state.accessTokens.map((a) => a.token)];
     expect(tokens.length).toBeGreaterThanOrEqual(3); // refresh token, first and refreshed access tokens
-    expect(logs).toContain('refreshed Dropbox access token'); // the refresh really happened and was logged
+    expect(logs()).toContain('refreshed Dropbox access token'); // the refresh really happened and was logged
 
     for (const token of tokens) {
-      expect({ inLogs: logs.includes(token) }).toEqual({ inLogs: false });
+      expect({ inLogs: logs().includes(token) }).toEqual({ inLogs: false });
       expect({ inDatabase: rows.includes(token) }).toEqual({ inDatabase: false });
     }
     expect(rows).toMatch(/"refresh_token_sealed":"v1\./);
     // Cookies and credentials headers are redacted too.
-    expect(logs).not.toMatch(/pd\.sid=s%3A/);
+    expect(logs()).not.toMatch(/pd\.sid=s%3A/);
   });
 });
