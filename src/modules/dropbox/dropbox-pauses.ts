@@ -2,6 +2,27 @@ import type { RedisService } from '../../common/redis/redis.module';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * The pauses this process has recorded, by Redis key → deadline (epoch ms). Set synchronously the moment a 429 is
+ * read, before the Redis write goes out: a call of this process whose Redis check answered just before that write
+ * landed still sees the pause in the same turn it would have been sent in.
+ */
+const recordedHere = new Map<string, number>();
+
+function localDeadline(key: string): number {
+  const until = recordedHere.get(key) ?? 0;
+  if (until && until <= Date.now()) recordedHere.delete(key);
+  return until;
+}
+
+/**
+ * Waiters wake a little after the deadline, spread out: calls queued behind a pause would otherwise all be sent in
+ * the same millisecond, and one of them meeting the next 429 would leave the rest already on their way.
+ */
+function spread(remainingMs: number): number {
+  return Math.random() * Math.min(500, remainingMs * 0.2);
+}
+
 /** The account's own namespace (its home); shared folders are namespaces of their own, named by their id. */
 export const HOME_NAMESPACE = 'home';
 
@@ -48,8 +69,13 @@ export class DropboxPauses {
     return (await this.until([this.accountKey(), this.writesKey(namespace)])) > Date.now();
   }
 
+  /**
+   * Records the pause here at once (synchronously, before the first await) and then in Redis for every process; the
+   * caller awaits this before its call returns, so the next call of this account — queued or retried — waits.
+   */
   private async extend(key: string, ms: number): Promise<void> {
     const until = Date.now() + ms;
+    if (until > localDeadline(key)) recordedHere.set(key, until);
     // Keep the latest deadline if several 429s arrive together.
     await this.redis.client.eval(
       `local cur = tonumber(redis.call('get', KEYS[1]) or '0') if tonumber(ARGV[1]) > cur then redis.call('set', KEYS[1], ARGV[1], 'PX', ARGV[2]) end return 1`,
@@ -62,7 +88,8 @@ export class DropboxPauses {
 
   private async until(keys: string[]): Promise<number> {
     const values = await this.redis.client.mget(...keys);
-    return Math.max(0, ...values.map((value) => Number(value) || 0));
+    // Read after Redis answered, in the turn the call is then sent in: a 429 this process read meanwhile counts.
+    return Math.max(0, ...values.map((value) => Number(value) || 0), ...keys.map(localDeadline));
   }
 
   private async waitFor(keys: string[]): Promise<void> {
@@ -70,7 +97,8 @@ export class DropboxPauses {
     for (;;) {
       const until = await this.until(keys);
       if (!(until > Date.now())) return;
-      await sleep(until - Date.now());
+      const remaining = until - Date.now();
+      await sleep(remaining + spread(remaining));
     }
   }
 }

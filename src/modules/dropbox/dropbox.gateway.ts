@@ -750,10 +750,13 @@ export class DropboxAccountClient {
             return result;
           } catch (failure) {
             const status = failure instanceof DropboxResponseError ? failure.status : 0;
-            this.gateway.notifyCall({ route, kind, status, durationMs: performance.now() - started });
-            // Pause before a write lets go of the write slot, so the next writer waiting for it already sees it.
+            const durationMs = performance.now() - started;
+            // The pause is recorded in this process before anything else runs (the rest of this process's calls of the
+            // account see it at once), then in Redis before this call returns or a write lets go of the write slot.
             const mapped = this.gateway.toDomainError(failure, route);
-            if (mapped instanceof DropboxRateLimited) await this.pause(kind, namespace, mapped);
+            const paused = mapped instanceof DropboxRateLimited ? this.pause(kind, namespace, mapped) : undefined;
+            this.gateway.notifyCall({ route, kind, status, durationMs });
+            await paused;
             throw failure;
           }
         };
