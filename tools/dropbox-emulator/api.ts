@@ -7,6 +7,7 @@ import { Emulator } from './emulator';
 import { faultError } from './faults';
 import { drain, headerSafeJson, readBody, sendContent, sendError, sendJson, sendText } from './http-io';
 import { namespacesWritten } from './namespace-locks';
+import { argsUnderRoot, pathRootPrefix, resultUnderRoot } from './path-root';
 import { ASTRAL_CHARACTER } from './paths';
 import { apiRoutes } from './routes';
 import { ApiResult, ApiRoute } from './routes/route';
@@ -58,7 +59,8 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     const account = emulator.state.account(caller.accountId);
     if (!account) throw authError(u('invalid_access_token'));
     const namespace = emulator.state.namespace(account.account_id);
-    const args = await readArgs(emulator, name, route, req, onBytes);
+    const rootPrefix = pathRootPrefix(name, account, req.headers['dropbox-api-path-root']);
+    const args = argsUnderRoot(await readArgs(emulator, name, route, req, onBytes), rootPrefix);
     if (route.write) emulator.namespaceLocks.check(namespacesWritten(name, account.account_id, namespace, args));
     const result = await route.handle({
       route: name,
@@ -70,7 +72,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
       refreshToken: caller.refreshToken,
     });
     await drain(req, onBytes);
-    await sendResult(req, res, result);
+    await sendResult(req, res, resultUnderRoot(result, rootPrefix));
   } catch (error) {
     if (error instanceof DropboxApiError) retryAfterHeader = error.headers['Retry-After'];
     await drain(req, onBytes).catch(() => undefined);

@@ -26,6 +26,11 @@ export class Args {
     return new Args(route, where, parsed as Record<string, unknown>);
   }
 
+  /** The same arguments with other values (paths translated from another root). */
+  withValue(value: Record<string, unknown>): Args {
+    return new Args(this.route, this.where, value);
+  }
+
   /** The decoded arguments as sent (for checks across every field). */
   get raw(): Readonly<Record<string, unknown>> {
     return this.value;

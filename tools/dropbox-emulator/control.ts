@@ -27,6 +27,11 @@ export interface RegisterAccountInput {
   team_id?: string;
   /** The team's policy: members may not share folders with people outside the team. */
   cant_share_outside_team?: boolean;
+  /**
+   * The team's shared-folder member policy (team_policies.SharedFolderMemberPolicy). `team`: a folder shared with
+   * `member_policy: anyone` is refused with `team_policy_disallows_member_policy`, and its folders take teammates only.
+   */
+  shared_folder_member_policy?: 'team' | 'anyone';
 }
 
 export interface IssueTokenInput {

@@ -13,8 +13,11 @@ export function emulatorFetch(emulatorUrl: string): (url: RequestInfo, init?: Re
   return (url, init) => nodeFetch(typeof url === 'string' ? url.replace(DROPBOX_API_HOSTS, base) : url, init);
 }
 
-/** An SDK client talking to the emulator: pass an access token, or full auth options (refresh token, client id…). */
-export function emulatorDropboxClient(emulatorUrl: string, auth: string | DropboxAuthOptions): Dropbox {
+/**
+ * An SDK client talking to the emulator: pass an access token, or full auth options (refresh token, client id…);
+ * `pathRoot` is the SDK's own option (the `Dropbox-API-Path-Root` header, JSON of common.PathRoot).
+ */
+export function emulatorDropboxClient(emulatorUrl: string, auth: string | DropboxAuthOptions, sdk: { pathRoot?: string } = {}): Dropbox {
   const options = typeof auth === 'string' ? { accessToken: auth } : auth;
-  return new Dropbox({ auth: new DropboxAuth({ ...options, fetch: emulatorFetch(emulatorUrl) }) });
+  return new Dropbox({ auth: new DropboxAuth({ ...options, fetch: emulatorFetch(emulatorUrl) }), ...sdk });
 }

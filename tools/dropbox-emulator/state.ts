@@ -17,7 +17,7 @@ export interface AccountRecord {
   namespaceId: string;
   createdAt: string;
   /** A Dropbox Business member: the team's id (root_info `team`) and its sharing policy. */
-  team?: { id: string; cantShareOutsideTeam: boolean };
+  team?: { id: string; cantShareOutsideTeam: boolean; memberPolicy?: 'team' | 'anyone' };
   /** False: the account's email is not verified, so Dropbox won't hand out links or share (control API). */
   emailVerified?: boolean;
   /** Set through the control API; absent: `DEFAULT_QUOTA_BYTES`. Used space is counted from stored files. */
@@ -80,6 +80,7 @@ export class EmulatorState {
     email_verified?: boolean;
     team_id?: string;
     cant_share_outside_team?: boolean;
+    shared_folder_member_policy?: 'team' | 'anyone';
   }): AccountRecord {
     const existing = this.accountByEmail(input.email);
     if (existing) return existing;
@@ -89,7 +90,13 @@ export class EmulatorState {
       display_name: input.display_name ?? input.email.split('@')[0],
       autoAccept: input.autoAccept ?? false,
       ...(input.email_verified === false && { emailVerified: false }),
-      ...(input.team_id && { team: { id: input.team_id, cantShareOutsideTeam: input.cant_share_outside_team ?? false } }),
+      ...(input.team_id && {
+        team: {
+          id: input.team_id,
+          cantShareOutsideTeam: input.cant_share_outside_team ?? false,
+          ...(input.shared_folder_member_policy && { memberPolicy: input.shared_folder_member_policy }),
+        },
+      }),
       uid: newNumericId(),
       namespaceId: newNumericId(),
       createdAt: dropboxTimestamp(),

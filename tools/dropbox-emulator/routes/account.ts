@@ -1,4 +1,5 @@
 import type { users } from 'dropbox';
+import { rootInfoOf } from '../path-root';
 import { quotaOf, usedBytes } from '../quota';
 import { ApiRoute, json } from './route';
 
@@ -29,9 +30,7 @@ export const accountRoutes: Record<string, ApiRoute> = {
         is_paired: false,
         account_type: { '.tag': account.team ? 'business' : 'basic' },
         // A team member's root is the team's namespace; their own folder is the home namespace inside it.
-        root_info: account.team
-          ? ({ '.tag': 'team', root_namespace_id: `${account.namespaceId}0`, home_namespace_id: account.namespaceId, home_path: `/${account.display_name}` } as users.FullAccount['root_info'])
-          : { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId },
+        root_info: rootInfoOf(account) as users.FullAccount['root_info'],
       };
       return json(result);
     },

@@ -39,6 +39,9 @@ export const sharingRoutes: Record<string, ApiRoute> = {
     handle(call) {
       const { args, emulator, account } = call;
       if (account.emailVerified === false) throw routeError(u('email_unverified'));
+      // A team that keeps folders among teammates refuses a folder asked to be open to anyone.
+      const asked = args.has('member_policy') ? args.union('member_policy')['.tag'] : undefined;
+      if (account.team?.memberPolicy === 'team' && asked === 'anyone') throw routeError(u('team_policy_disallows_member_policy'));
       const result: sharing.ShareFolderLaunch = { '.tag': 'complete', ...shareFolder(call) };
       if (!args.boolean('force_async', false) && !emulator.settings.shareFolderAsync) return json(result);
       return json(emulator.state.jobs.launch(account.account_id, 'share_folder', emulator.settings.asyncPolls, result));
@@ -68,7 +71,7 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       const invitations = members.map((member) => invitationOf(call, member));
       // A team that keeps its folders inside refuses the whole call if anyone is outside it.
       const team = call.account.team;
-      if (team?.cantShareOutsideTeam && invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)) {
+      if ((team?.cantShareOutsideTeam || team?.memberPolicy === 'team') && invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)) {
         throw routeError(u('cant_share_outside_team'));
       }
       for (const invitation of invitations) invite(call, folder, invitation.email, invitation.accessType);
