@@ -46,6 +46,35 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
     expect(await filesIn(producer.dbx, '/Sessions/Our Session')).toEqual([...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort());
     await expect(producer.dbx.filesGetMetadata({ path: oldPath })).rejects.toMatchObject({ status: 409 });
   });
+
+  it('a shared folder moved into a team space reads "folder not reachable" and nothing is copied; Retry copies once it is back', async () => {
+    const { producer, emulator } = env;
+    const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
+    await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
+    const first = await waitForCollab(producer, track.id, isFinal);
+    expect(first.status).toBe('done');
+    const folderPath = first.folder!.path;
+
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: folderPath, mounted: false });
+    const writes = () => emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.write).length;
+    const writesBefore = writes();
+    const added = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late-vocal.wav`, contents: randomBytes(1024) });
+    const writesAfterUpload = writes();
+    expect(writesAfterUpload).toBe(writesBefore + 1);
+    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status).toBe(202);
+    const stuck = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 2);
+    expect(stuck.status).toBe('failed');
+    expect(stuck.error).toMatchObject({ code: 'folder_not_reachable', message: expect.stringContaining('folder not reachable') });
+    // Nothing written: no copy, and no new folder where it used to be.
+    expect(writes()).toBe(writesAfterUpload);
+    await expect(producer.dbx.filesGetMetadata({ path: folderPath })).rejects.toMatchObject({ status: 409 });
+
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: folderPath, mounted: true });
+    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration/retry`)).status).toBeLessThan(300);
+    const done = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.copied === 2);
+    expect(done.status).toBe('done');
+    expect(await filesIn(producer.dbx, folderPath)).toEqual([...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort());
+  });
 });
 
 describe('a track folder moved outside the mounted tree (a team space)', () => {
@@ -85,6 +114,23 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     expect((await settle()).status).toBe('done');
     expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Mix.wav']);
   });
+
+  it('moving a file to another category reads "folder not reachable" and moves nothing (never into /Stems at the root)', async () => {
+    const { producer, emulator } = env;
+    const track = await makeTrack(producer, { files: 0, collaborators: [] });
+    const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Bounces/Take.wav`, contents: randomBytes(1024) });
+    const imported = await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: [result.id] });
+    expect(imported.status).toBeLessThan(300);
+    const file = (imported.body as Array<{ id: string; name: string }>).find((f) => f.name === 'Take.wav')!;
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
+    const res = await producer.api.patch(`/api/v1/tracks/${track.id}/files/${file.id}`, { category: 'stem' });
+    expect(res.status).toBe(409);
+    expect(res.body.message).toContain('folder not reachable');
+    await expect(producer.dbx.filesGetMetadata({ path: '/Stems' })).rejects.toMatchObject({ status: 409 });
+    expect(emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route === 'files/move_v2')).toBe(false);
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
+    expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Take.wav']);
+  });
 });
 
 describe('a Dropbox Business account whose team keeps sharing inside the team', () => {
@@ -108,5 +154,23 @@ describe('a Dropbox Business account whose team keeps sharing inside the team', 
     const view = await waitForCollab(producer, track.id, isFinal);
     expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Fan: 'failed', Mix: 'invited' });
     expect(view.members.find((m) => m.name === 'Fan')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
+  });
+
+  it('a team whose policy keeps shared folders among teammates: the folder is shared on the team\'s terms, teammates invited, outsiders refused in words', async () => {
+    const { t, emulator } = env;
+    const email = `lead-${randomBytes(3).toString('hex')}@closed.example`;
+    emulator.control.registerAccount({ email, team_id: 'dbtid:closed', shared_folder_member_policy: 'team' });
+    emulator.control.registerAccount({ email: 'keys@closed.example', team_id: 'dbtid:closed' });
+    const producer = await connectedTeamProducer(t, emulator, email);
+    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Keys', email: 'keys@closed.example' }, { name: 'Guest', email: 'guest@example.com' }] });
+    await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
+    const view = await waitForCollab(producer, track.id, isFinal);
+    expect(view.folder?.path).toBeTruthy();
+    expect(view.files).toMatchObject({ total: 1, copied: 1 });
+    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Guest: 'failed', Keys: 'invited' });
+    expect(view.members.find((m) => m.name === 'Guest')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
+    // Asked open to anyone first, refused by the team's policy, then shared once on the team's terms.
+    const shares = emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route === 'sharing/share_folder');
+    expect(shares.map((c) => c.status)).toEqual([409, 200]);
   });
 });

@@ -90,7 +90,8 @@ export function sharedFolderMetadata(
   publicUrl: string,
 ): sharing.SharedFolderMetadata & { folder_id: string } {
   const owner = state.account(folder.ownerAccountId);
-  const entry = state.namespace(folder.ownerAccountId).find({ kind: 'id', id: folder.folderId });
+  const ownerNamespace = state.namespace(folder.ownerAccountId);
+  const entry = ownerNamespace.find({ kind: 'id', id: folder.folderId });
   const accessType = folder.members.find((member) => member.accountId === viewerAccountId)?.accessType ?? 'viewer';
   const isOwner = viewerAccountId === folder.ownerAccountId;
   return {
@@ -98,7 +99,8 @@ export function sharedFolderMetadata(
     is_inside_team_folder: false,
     is_team_folder: false,
     owner_display_names: owner ? [owner.display_name] : [],
-    ...(isOwner && entry && { path_lower: entry.pathLower, path_display: entry.pathDisplay }),
+    // Only where it is mounted in the caller's tree: moved into a team space, the folder has no path for them.
+    ...(isOwner && entry && pathsOf(ownerNamespace, entry)),
     name: entry ? nameOf(entry.pathDisplay) : '',
     policy: {
       acl_update_policy: { '.tag': 'editors' },

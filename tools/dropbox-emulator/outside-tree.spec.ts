@@ -37,4 +37,22 @@ describe('ids outside the mounted tree (a folder moved into a team space)', () =
     const inside = (await fixture.dbx.filesListFolder({ path: folderId })).result.entries;
     expect(inside.map((e) => [e.name, e.path_display])).toEqual([['Mix.wav', undefined]]);
   });
+
+  it('answers get_folder_metadata of a shared folder moved out of the tree without its path', async () => {
+    const shared = (await fixture.dbx.sharingShareFolder({ path: '/Mine/Session' })).result as { shared_folder_id: string };
+    const setMounted = (mounted: boolean) =>
+      fetch(`${fixture.emulator.url}/_emulator/folders/mounted`, {
+        method: 'PUT',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({ account_id: fixture.account.account_id, path: '/Mine/Session', mounted }),
+      });
+    expect((await setMounted(false)).status).toBe(200);
+    const away = (await fixture.dbx.sharingGetFolderMetadata({ shared_folder_id: shared.shared_folder_id })).result;
+    expect(away.name).toBe('Session');
+    expect(away.path_lower).toBeUndefined();
+    expect((away as { path_display?: string }).path_display).toBeUndefined();
+    expect((await setMounted(true)).status).toBe(200);
+    const back = (await fixture.dbx.sharingGetFolderMetadata({ shared_folder_id: shared.shared_folder_id })).result;
+    expect(back.path_lower).toBe('/mine/session');
+  });
 });

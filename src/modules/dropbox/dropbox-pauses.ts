@@ -3,9 +3,10 @@ import type { RedisService } from '../../common/redis/redis.module';
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
- * The pauses this process has recorded, by Redis key → deadline (epoch ms). Set synchronously the moment a 429 is
+ * The pauses this process is recording, by Redis key → deadline (epoch ms). Set synchronously the moment a 429 is
  * read, before the Redis write goes out: a call of this process whose Redis check answered just before that write
- * landed still sees the pause in the same turn it would have been sent in.
+ * landed still sees the pause in the same turn it would have been sent in. Once Redis holds the pause it is the only
+ * record again (every later check reads it there; deleting the key lifts the pause everywhere).
  */
 const recordedHere = new Map<string, number>();
 
@@ -84,6 +85,7 @@ export class DropboxPauses {
       String(until),
       String(ms),
     );
+    if (recordedHere.get(key) === until) recordedHere.delete(key);
   }
 
   private async until(keys: string[]): Promise<number> {

@@ -105,6 +105,21 @@ export class DropboxEmailUnverified extends DropboxError {
 
 export const EMAIL_UNVERIFIED_MESSAGE = 'Verify your email address at Dropbox to share files';
 
+/**
+ * The folder exists but is not in the caller's mounted tree (moved into a team space, or out of their Dropbox):
+ * Dropbox answers by id without a path, so nothing can be written into it by path. Not retried until it is back.
+ */
+export class DropboxFolderUnreachable extends DropboxError {
+  readonly retryable = false;
+  readonly httpStatus = 409;
+  constructor(route?: string) {
+    super(FOLDER_UNREACHABLE_MESSAGE, ['folder_not_reachable'], route);
+  }
+}
+
+export const FOLDER_UNREACHABLE_MESSAGE =
+  "This track's Dropbox folder is not reachable (folder not reachable: it was moved outside your Dropbox, e.g. into a team space): move it back, then try again";
+
 /** Our own check failed: the uploaded bytes don't hash to what Dropbox stored. */
 export class DropboxIntegrityError extends DropboxError {
   readonly retryable = true;

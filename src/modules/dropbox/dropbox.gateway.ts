@@ -10,6 +10,7 @@ import {
   DropboxAuthExpired,
   DropboxEmailUnverified,
   DropboxError,
+  DropboxFolderUnreachable,
   DropboxIntegrityError,
   DropboxNotFound,
   DropboxPermanent,
@@ -332,6 +333,17 @@ export class DropboxAccountClient {
     return entry;
   }
 
+  /**
+   * The folder's path now, found by id (wherever the producer moved or renamed it). A folder Dropbox answers without
+   * a path — outside the mounted tree, e.g. in a team space — is a DropboxFolderUnreachable: writing to "" + "/…"
+   * would land at the root of the Dropbox.
+   */
+  async folderPath(folderId: string): Promise<string> {
+    const folder = await this.getMetadata(folderId);
+    if (!folder.pathDisplay) throw new DropboxFolderUnreachable('files/get_metadata');
+    return folder.pathDisplay;
+  }
+
   /** Whether Dropbox says the account's email is verified (the producer's re-check); remembered on the connection. */
   async checkEmailVerified(): Promise<boolean> {
     const account = await this.call('users/get_current_account', 'read', (dbx) => dbx.usersGetCurrentAccount());
@@ -544,23 +556,40 @@ export class DropboxAccountClient {
   /**
    * Creates the folder at `path` if it is missing and shares it, in one call. A folder that is already shared
    * answers with its id (`bad_path/already_shared`), so repeating the call after a crash finds the same folder.
+   *
+   * Collaborators are mostly outside the producer's team, so the folder is asked to be open to anyone (the setting
+   * only counts for team members). A team whose policy keeps shared folders among teammates refuses that with
+   * `team_policy_disallows_member_policy`: the folder is then shared with the team's own policy, teammates are
+   * invited and each outsider is refused in words (`cant_share_outside_team`).
    */
   async shareFolder(path: string): Promise<SharedFolderInfo> {
     try {
-      return await this.shareFolderOnce(path);
+      return await this.shareFolderAs(path);
     } catch (err) {
       // Dropbox forgot the job before we saw its end (job ids expire): asking again answers with the same folder.
-      if (err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id')) return this.shareFolderOnce(path);
+      if (err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id')) return this.shareFolderAs(path);
       throw err;
     }
   }
 
-  private async shareFolderOnce(path: string): Promise<SharedFolderInfo> {
+  private async shareFolderAs(path: string): Promise<SharedFolderInfo> {
+    try {
+      return await this.shareFolderOnce(path, 'anyone');
+    } catch (err) {
+      if (err instanceof DropboxPermanent && err.tags.includes('team_policy_disallows_member_policy')) return this.shareFolderOnce(path);
+      throw err;
+    }
+  }
+
+  private async shareFolderOnce(path: string, memberPolicy?: 'anyone'): Promise<SharedFolderInfo> {
     let raw: unknown;
     let launch: sharing.ShareFolderLaunch;
     try {
       launch = await this.call('sharing/share_folder', 'write', (dbx) =>
-        capturing(dbx.sharingShareFolder({ path, force_async: false }), (e) => (raw = e)),
+        capturing(
+          dbx.sharingShareFolder({ path, force_async: false, ...(memberPolicy && { member_policy: { '.tag': memberPolicy } }) }),
+          (e) => (raw = e),
+        ),
       );
     } catch (err) {
       const existing = err instanceof DropboxPermanent ? alreadyShared(err.tags, responseBody(raw)) : undefined;

@@ -341,7 +341,7 @@ export class LibraryService {
     let folder: string;
     let current: DropboxEntry;
     try {
-      folder = `${(await client.getMetadata(track.dropboxFolderId!)).pathDisplay}/${CATEGORY_FOLDERS[category]}`;
+      folder = `${await client.folderPath(track.dropboxFolderId!)}/${CATEGORY_FOLDERS[category]}`;
       current = await client.getMetadata(file.dropboxId);
     } catch (err) {
       if (err instanceof DropboxNotFound) return null;
