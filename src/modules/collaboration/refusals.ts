@@ -1,6 +1,5 @@
-import { DropboxAuthExpired, DropboxError, DropboxStorageFull, EMAIL_UNVERIFIED_MESSAGE } from '../dropbox/dropbox.errors';
+import { DropboxAuthExpired, DropboxError, DropboxStorageFull, EMAIL_UNVERIFIED_MESSAGE, refusedMemberOf } from '../dropbox/dropbox.errors';
 import { storageFullMessage } from '../dropbox/storage-full';
-import { refusedMemberOf } from '../dropbox/dropbox.gateway';
 
 /** A refusal the producer can act on: a stable code for the API and a sentence for the panel. */
 export interface Refusal {

@@ -6,6 +6,13 @@ export abstract class DropboxError extends Error {
   abstract readonly retryable: boolean;
   /** How an HTTP request that hit this error answers (the message is written for the producer). */
   abstract readonly httpStatus: number;
+  /** `incorrect_offset` of an upload session: the offset Dropbox holds (values beside the tags, read by the gateway). */
+  correctOffset?: number;
+  /** `bad_member/…` of add_folder_member: the address (or account id) Dropbox refused. */
+  refusedMember?: string;
+  /** `bad_path/already_shared` of share_folder: the folder that is shared already. */
+  alreadyShared?: { sharedFolderId: string; pathDisplay?: string; previewUrl?: string };
+
   constructor(
     message: string,
     /** The `.tag` chain, outermost first, e.g. ['path', 'not_found']. */
@@ -15,6 +22,11 @@ export abstract class DropboxError extends Error {
     super(message);
     this.name = new.target.name;
   }
+}
+
+/** The address (or account id) Dropbox refused in a `bad_member/…` error of add_folder_member. */
+export function refusedMemberOf(err: unknown): string | undefined {
+  return err instanceof DropboxError ? err.refusedMember : undefined;
 }
 
 /** Something is already at the path (409 …/conflict/…). */
