@@ -115,6 +115,35 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Mix.wav']);
   });
 
+  it('a replacing upload (a new version of a file there) reads "folder not reachable" and writes nothing', async () => {
+    const { producer, emulator } = env;
+    const track = await makeTrack(producer, { files: 0, collaborators: [] });
+    const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Bounces/Mix.wav`, contents: randomBytes(1024) });
+    expect((await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: [result.id] })).status).toBeLessThan(300);
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
+    const uploadsBefore = emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')).length;
+    const csrf = await producer.browser.csrfFrom('/settings');
+    const sent = await producer.browser.agent
+      .post(`/api/v1/tracks/${track.id}/uploads`)
+      .set('X-CSRF-Token', csrf)
+      .field('category', 'bounce')
+      .field('conflict', 'replace')
+      .attach('files', randomBytes(2048), 'Mix.wav');
+    expect(sent.status).toBe(201);
+    const id = sent.body[0].id as string;
+    const deadline = Date.now() + 20_000;
+    let row: { status: string; error: string | null };
+    for (;;) {
+      row = (await producer.api.get(`/api/v1/uploads/${id}`)).body as { status: string; error: string | null };
+      if (row.status === 'done' || row.status === 'failed' || Date.now() > deadline) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(row).toMatchObject({ status: 'failed', error: expect.stringContaining('folder not reachable') });
+    expect(emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')).length).toBe(uploadsBefore);
+    emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
+    expect((await producer.dbx.filesGetMetadata({ path: `${track.folderPath}/Bounces/Mix.wav` })).result).toMatchObject({ size: 1024 });
+  });
+
   it('moving a file to another category reads "folder not reachable" and moves nothing (never into /Stems at the root)', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });

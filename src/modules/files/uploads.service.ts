@@ -324,7 +324,11 @@ export class UploadsService {
         if (err instanceof DropboxNotFound) return null;
         throw err;
       });
-      if (current?.kind === 'file') return current.pathDisplay;
+      if (current?.kind === 'file') {
+        // A file outside the mounted tree (a team space) has no path: replacing it by path would write elsewhere.
+        if (!current.pathDisplay) throw new DropboxPermanent('folder not reachable', ['folder_not_reachable']);
+        return current.pathDisplay;
+      }
     }
     return `${await this.trackFolderPath(client, track)}/${CATEGORY_FOLDERS[upload.category]}/${upload.fileName}`;
   }
