@@ -1,0 +1,233 @@
+import request from 'supertest';
+import { ShareStatsService } from '../../src/modules/share/share-stats.service';
+import { makeWav } from '../../tools/fixtures/audio';
+import { deliveries, jsonApi, startReceiver } from './notifications-support';
+import { api, binary, eventually, makeTrack, readyPreview, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** A link per recipient, and listens counted by the rule (≥ 30 s or half the file, once per play session). */
+describe('recipient links and listens', () => {
+  let w: ShareWorld;
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let shareId: string;
+  let shareToken: string;
+  let ids: Record<string, string>;
+  let stats: ShareStatsService;
+
+  beforeAll(async () => {
+    w = await startShareWorld({ workers: true, env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
+    receiver = await startReceiver([200]);
+    stats = w.t.app.get(ShareStatsService);
+    const track = await makeTrack(w.producer, w.dbx, { title: 'Night Drive', sharingStatus: 'preview' }, {
+      'Bounces/Night Drive.wav': makeWav({ seconds: 70, frequencies: [220], channels: 1, sampleRate: 8_000 }),
+      'Bounces/Short.wav': makeWav({ seconds: 4, frequencies: [330], channels: 1, sampleRate: 8_000 }),
+      'Stems/Bass.wav': makeWav({ seconds: 2, frequencies: [55], channels: 1, sampleRate: 8_000 }),
+    });
+    const sel = await selectionOf(w.producer, track.id);
+    const created = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      downloads: { bounce: true, project: false, stem: false },
+    });
+    expect(created.status).toBe(201);
+    shareId = created.body.id;
+    shareToken = tokenOf(created.body.url);
+    ids = Object.fromEntries(Object.entries(await selectionOf(w.producer, track.id)).map(([n, v]) => [n, v.slice(2)]));
+    await Promise.all(Object.values(ids).map((id) => readyPreview(w.t, id)));
+  });
+  afterAll(async () => {
+    await receiver?.close();
+    await w?.close();
+  });
+
+  const recipients = (path = '') => `/api/v1/shares/${shareId}/recipients${path}`;
+  const statsOf = async (rid: string) => {
+    await stats.flush();
+    const list = await api(w.producer).get(recipients());
+    expect(list.status).toBe(200);
+    return (list.body.items as Array<{ id: string; stats: Record<string, unknown> }>).find((r) => r.id === rid)!.stats;
+  };
+
+  /** A browser on a link: its own cookies, the CSRF token beacons carry. */
+  async function listener(token: string) {
+    const agent = request.agent(w.t.url);
+    const csrf = await agent.get(`/s/${token}/listens/csrf`);
+    expect(csrf.status).toBe(200);
+    const beacon = (fields: Record<string, string | number>) =>
+      agent.post(`/s/${token}/listens`).type('form').send({ _csrf: csrf.body.csrfToken, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])) });
+    return { agent, beacon };
+  }
+
+  it('gives each recipient their own link: the share\u2019s contents, their name, their own stats and revoke', async () => {
+    const a = await api(w.producer).post(recipients(), { name: 'Label A', email: 'a@label.test' });
+    expect(a.status).toBe(201);
+    expect(a.body).toEqual({
+      id: expect.any(String),
+      name: 'Label A',
+      email: 'a@label.test',
+      note: null,
+      url: expect.stringMatching(/\/s\/[A-Za-z0-9_-]{24}$/),
+      path: expect.stringMatching(/^\/s\/[A-Za-z0-9_-]{24}$/),
+      status: 'active',
+      expiresAt: null,
+      revokedAt: null,
+      createdAt: expect.any(String),
+      stats: { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null },
+    });
+    const shareBefore = (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats;
+    const b = await api(w.producer).post(recipients(), { name: 'Label B' });
+    expect(b.status).toBe(201);
+    const tokenA = tokenOf(a.body.url);
+    const tokenB = tokenOf(b.body.url);
+    expect(new Set([tokenA, tokenB, shareToken]).size).toBe(3);
+
+    // The same contents as the share, greeted by name.
+    const page = await w.t.client().get(`/s/${tokenA}`);
+    expect(page.status).toBe(200);
+    expect(page.text).toMatch(/Shared with <strong>Label A<\/strong>/);
+    for (const name of ['Night Drive.wav', 'Short.wav', 'Bass.wav']) expect(page.text).toContain(name);
+    expect(page.text).toContain(`/s/${tokenA}/files/${ids['Short.wav']}/download`);
+    expect(page.text).not.toContain(`/files/${ids['Bass.wav']}/download`); // stems stay listen-only
+    expect((await w.t.client().get(`/s/${shareToken}`)).text).not.toContain('Shared with');
+
+    // A view and a download through A's link count for A and for the share, not for B.
+    expect((await w.t.client().get(`/s/${tokenA}/files/${ids['Short.wav']}/download`)).status).toBe(302);
+    expect((await w.t.client().get(`/s/${tokenA}/files/${ids['Bass.wav']}/download`)).status).toBe(403);
+    const statsA = await statsOf(a.body.id);
+    expect(statsA).toMatchObject({ views: 1, downloads: { bounce: 1, project: 0, stem: 0 }, lastAccessedAt: expect.any(String) });
+    expect(await statsOf(b.body.id)).toMatchObject({ views: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null });
+    const shareAfter = (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats;
+    expect(shareAfter.views).toBe(shareBefore.views + 2); // A's view and the share link's own
+    expect(shareAfter.downloads.bounce).toBe(shareBefore.downloads.bounce + 1);
+
+    // A's revoke stops A's link on every route, and only A's.
+    const revoked = await api(w.producer).post(recipients(`/${a.body.id}/revoke`));
+    expect(revoked.status).toBe(200);
+    expect(revoked.body).toMatchObject({ id: a.body.id, status: 'revoked', revokedAt: expect.any(String) });
+    expect((await w.t.client().get(`/s/${tokenA}`)).status).toBe(410);
+    expect((await w.t.client().get(`/s/${tokenA}/files/${ids['Short.wav']}/download`)).status).toBe(410);
+    expect((await w.t.client().get(`/s/${tokenB}`)).status).toBe(200);
+    expect((await w.t.client().get(`/s/${shareToken}`)).status).toBe(200);
+
+    // Disabling the share stops its recipients' links too (checked on a second share, this one stays open).
+    const list = await api(w.producer).get(recipients());
+    expect(list.body.items.map((r: { name: string; status: string }) => [r.name, r.status])).toEqual([
+      ['Label A', 'revoked'],
+      ['Label B', 'active'],
+    ]);
+  });
+
+  it('refuses bad input naming the field, another producer\u2019s share with 404, and changes nothing', async () => {
+    const before = (await api(w.producer).get(recipients())).body.items.length;
+    const noName = await api(w.producer).post(recipients(), { email: 'x@y.test' });
+    expect(noName.status).toBe(400);
+    expect(noName.body.errors.map((e: { field: string }) => e.field)).toContain('name');
+    const badEmail = await api(w.producer).post(recipients(), { name: 'C', email: 'not an email' });
+    expect(badEmail.status).toBe(400);
+    expect(badEmail.body.errors.map((e: { field: string }) => e.field)).toEqual(['email']);
+    const extra = await api(w.producer).post(recipients(), { name: 'C', token: 'mine' });
+    expect(extra.status).toBe(400);
+    expect(extra.text).toContain('token');
+    const long = await api(w.producer).post(recipients(), { name: 'x'.repeat(201) });
+    expect(long.status).toBe(400);
+    expect((await api(w.producer).post(`/api/v1/shares/not-a-uuid/recipients`, { name: 'C' })).status).toBe(400);
+
+    // Another producer sees nothing of this share.
+    expect((await api(w.other).post(recipients(), { name: 'Spy' })).status).toBe(404);
+    expect((await api(w.other).get(recipients())).status).toBe(404);
+    const mine = (await api(w.producer).get(recipients())).body.items[1];
+    expect((await api(w.other).post(recipients(`/${mine.id}/revoke`))).status).toBe(404);
+    expect((await api(w.producer).post(recipients('/00000000-0000-4000-8000-000000000000/revoke'))).status).toBe(404);
+    const after = (await api(w.producer).get(recipients())).body.items;
+    expect(after).toHaveLength(before);
+    expect(after[1].status).toBe('active');
+  });
+
+  it('counts a listen at 30 s or half the file, once per play session; HEAD and unfurlers never; publishes share.listened', async () => {
+    const hook = await jsonApi(w.producer).post('/api/v1/webhooks', { url: receiver.url, events: ['share.listened'] });
+    expect(hook.status).toBe(201);
+    const c = await api(w.producer).post(recipients(), { name: 'Label C' });
+    const tokenC = tokenOf(c.body.url);
+    const { beacon } = await listener(tokenC);
+    const long = ids['Night Drive.wav'];
+
+    // 10 s heard of a 70 s file: a session, not a listen.
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 0, position: 0, duration: 70 })).status).toBe(204);
+    await sleep(1_500); // a beacon can't claim more than 16× the time since its session began
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 10, position: 10 })).status).toBe(204);
+    expect(await statsOf(c.body.id)).toMatchObject({ plays: 0, listenedSeconds: 10 });
+    // 31 s: a listen. Reported again (and a late report of less), still one.
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 31, position: 31 })).status).toBe(204);
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 31, position: 31 })).status).toBe(204);
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 20, position: 31 })).status).toBe(204);
+    expect(await statsOf(c.body.id)).toMatchObject({ plays: 1, listenedSeconds: 31 });
+
+    // Half of a short file is a listen too (2 s of 4 s); a second session is a second listen.
+    const short = ids['Short.wav'];
+    await beacon({ fileId: short, session: 'session-two', heard: 2.1, position: 2.1 });
+    await beacon({ fileId: short, session: 'session-three', heard: 1, position: 1 });
+    expect(await statsOf(c.body.id)).toMatchObject({ plays: 2 });
+
+    // HEAD and a link unfurler's GET of the play route hear nothing.
+    expect((await w.t.client().agent.head(`/s/${tokenC}/files/${short}/play`)).status).toBe(200);
+    const unfurled = await binary(w.t.client().agent.get(`/s/${tokenC}/files/${short}/play`).set('User-Agent', 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'));
+    expect(unfurled.status).toBe(200);
+    expect((await w.t.client().agent.get(`/s/${tokenC}`).set('User-Agent', 'facebookexternalhit/1.1')).status).toBe(200);
+    expect(await statsOf(c.body.id)).toMatchObject({ plays: 2, views: 0 });
+
+    // Per file: sessions, listens, seconds, average share and where sessions stopped (by tenth).
+    const listens = await api(w.producer).get(`/api/v1/shares/${shareId}/listens`);
+    expect(listens.status).toBe(200);
+    const longStats = listens.body.files.find((f: { fileId: string }) => f.fileId === long);
+    expect(longStats).toMatchObject({ sessions: 1, plays: 1, listenedSeconds: 31 });
+    expect(longStats.averageShare).toBeCloseTo(31 / 70, 2);
+    expect(longStats.stops).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]); // 31 s of 70 s: the fifth tenth
+    const byC = listens.body.recipients.find((r: { id: string }) => r.id === c.body.id);
+    expect(byC).toMatchObject({ name: 'Label C', plays: 2 });
+
+    // Each counted listen reached the producer's webhook once, naming the recipient and the file.
+    await eventually(() => deliveries(w.t, hook.body.id), (rows) => rows.length >= 2);
+    const listened = receiver.received.filter((r) => r.body.type === 'share.listened').map((r) => r.body.data);
+    expect(listened).toHaveLength(2);
+    expect(listened[0]).toMatchObject({ shareId, recipient: { id: c.body.id, name: 'Label C' }, fileId: long, trackId: expect.any(String), listenedSeconds: 31 });
+  });
+
+  it('refuses beacons without the CSRF token, with bad fields, for files of no share of theirs', async () => {
+    const { agent, beacon } = await listener(shareToken);
+    const plain = await agent.post(`/s/${shareToken}/listens`).type('form').send({ fileId: ids['Short.wav'], session: 'no-csrf-1', heard: '3', position: '3' });
+    expect(plain.status).toBe(403);
+    const bad = await beacon({ fileId: ids['Short.wav'], session: 'x', heard: 'lots', position: 1 });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/session/);
+    expect(bad.text).toMatch(/heard/);
+    expect((await beacon({ fileId: '00000000-0000-4000-8000-000000000000', session: 'unknown-file', heard: 3, position: 3 })).status).toBe(404);
+    const before = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find((f: { fileId: string }) => f.fileId === ids['Short.wav']);
+    await stats.flush();
+    const after = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find((f: { fileId: string }) => f.fileId === ids['Short.wav']);
+    expect(after).toEqual(before);
+  });
+
+  it('without JavaScript, estimates the listen from the Range requests of the play route', async () => {
+    const d = await api(w.producer).post(recipients(), { name: 'Label D' });
+    const tokenD = tokenOf(d.body.url);
+    const browser = w.t.client();
+    const long = ids['Night Drive.wav'];
+    // The native player asks for the first bytes only, then a little more: under 30 s of 70 s.
+    const first = await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', 'bytes=0-1023'));
+    expect(first.status).toBe(206);
+    const total = Number(/\/(\d+)$/.exec(first.headers['content-range'])![1]);
+    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=1024-${Math.floor(total * 0.3)}`));
+    expect(await statsOf(d.body.id)).toMatchObject({ plays: 0 });
+    // Then on to 60 % of the file: a listen (42 s heard, estimated). The rest of the file is the same session.
+    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=${Math.floor(total * 0.3)}-${Math.floor(total * 0.6)}`));
+    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=${Math.floor(total * 0.6)}-`));
+    const estimated = await statsOf(d.body.id);
+    expect(estimated.plays).toBe(1);
+    expect(estimated.listenedSeconds).toBeGreaterThan(65);
+    // The player's own requests (the page's script reports with beacons instead) are not estimated.
+    const e = await api(w.producer).post(recipients(), { name: 'Label E' });
+    const tokenE = tokenOf(e.body.url);
+    await binary(w.t.client().agent.get(`/s/${tokenE}/files/${long}/play?via=player`));
+    expect(await statsOf(e.body.id)).toMatchObject({ plays: 0, listenedSeconds: 0 });
+  });
+});
