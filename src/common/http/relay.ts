@@ -50,12 +50,14 @@ export async function relayLink(url: string, contentType: string, req: Request, 
   }
   const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(upstream.headers.get('content-range') ?? '');
   const start = range ? Number(range[1]) : 0;
-  const total = range ? Number(range[2]) : Number(upstream.headers.get('content-length') ?? 0);
+  let total = range ? Number(range[2]) : Number(upstream.headers.get('content-length') ?? 0);
   let sent = 0;
   const body = Readable.fromWeb(upstream.body as unknown as WebReadableStream);
   if (onRelayed) body.on('data', (chunk: Buffer) => (sent += chunk.length));
   try {
     await pipeline(body, res);
+    // A whole file sent without a length (chunked): its size is what was sent.
+    if (!total && !range) total = sent;
   } catch (err) {
     if (!abort.signal.aborted) logger.warn({ error: (err as Error).message }, 'relaying a file stopped');
   } finally {
