@@ -1,4 +1,5 @@
 import request from 'supertest';
+import { ShareClock } from '../../src/modules/share/share-clock';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { makeWav } from '../../tools/fixtures/audio';
 import { deliveries, jsonApi, startReceiver } from './notifications-support';
@@ -190,6 +191,68 @@ describe('recipient links and listens', () => {
     const listened = receiver.received.filter((r) => r.body.type === 'share.listened').map((r) => r.body.data);
     expect(listened).toHaveLength(2);
     expect(listened[0]).toMatchObject({ shareId, recipient: { id: c.body.id, name: 'Label C' }, fileId: long, trackId: expect.any(String), listenedSeconds: 31 });
+  });
+
+  it('a recipient link may expire before the share: 410 "expired" for them, the share goes on', async () => {
+    const soon = await api(w.producer).post(recipients(), { name: 'Short-lived', expiry: '7d' });
+    expect(soon.status).toBe(201);
+    expect(soon.body.expiresAt).not.toBeNull();
+    const path = new URL(soon.body.url).pathname;
+    expect((await w.t.client().get(path)).status).toBe(200);
+    const clock = jest.spyOn(w.t.app.get(ShareClock), 'now').mockReturnValue(new Date(Date.now() + 8 * 24 * 3600_000));
+    try {
+      const gone = await w.t.client().get(path).set('Accept', 'application/json');
+      expect(gone.status).toBe(410);
+      expect(gone.text).toContain('expired');
+      expect((await w.t.client().get(`/s/${shareToken}`)).status).toBe(200);
+      expect((await api(w.producer).get(recipients())).body.items.find((r: { id: string }) => r.id === soon.body.id).status).toBe('expired');
+    } finally {
+      clock.mockRestore();
+    }
+  });
+
+  it('the share page adds several recipients at once (one "Name <email>" per line), all or none, and disables one', async () => {
+    const page = `/shares/${shareId}`;
+    const count = async () => (await api(w.producer).get(recipients())).body.items.length as number;
+    const before = await count();
+    // One bad line: nothing is added, the lines come back with the line named.
+    const refused = await w.producer.browser.submit(page, `${page}/recipients`, { recipients: 'Mix Engineer <mix@studio.test>\nLabel F <not-an-email>' });
+    expect(refused.status).toBe(400);
+    expect(refused.text).toContain('line 2');
+    expect(refused.text).toContain('email must be an email address');
+    expect(refused.text).toContain('Mix Engineer &lt;mix@studio.test&gt;');
+    expect(await count()).toBe(before);
+    const empty = await w.producer.browser.submit(page, `${page}/recipients`, { recipients: '  \n ' });
+    expect(empty.status).toBe(400);
+    expect(await count()).toBe(before);
+
+    const added = await w.producer.browser.submit(page, `${page}/recipients`, { recipients: 'Mix Engineer <mix@studio.test>\n\n"A&R, Label F" <ar@label-f.test>\nPublisher' });
+    expect(added.status).toBe(303);
+    const items = (await api(w.producer).get(recipients())).body.items.slice(before) as Array<{ id: string; name: string; email: string | null; url: string }>;
+    expect(items.map((r) => [r.name, r.email])).toEqual([
+      ['Mix Engineer', 'mix@studio.test'],
+      ['A&R, Label F', 'ar@label-f.test'],
+      ['Publisher', null],
+    ]);
+    // Each with its link to copy, on the page.
+    const shown = (await w.producer.browser.get(page)).text;
+    for (const r of items) expect(shown).toContain(`data-copy="#recipient-url-${r.id}"`);
+    for (const r of items) expect(shown).toContain(r.url);
+
+    // Disabling one asks first, then stops that link only.
+    const target = items[2];
+    const ask = await w.producer.browser.submit(page, `${page}/recipients/${target.id}/revoke`, {});
+    expect(ask.status).toBe(200);
+    expect(ask.text).toContain('Disable Publisher\u2019s link?');
+    expect((await w.t.client().get(new URL(target.url).pathname)).status).toBe(200);
+    const done = await w.producer.browser.submit(page, `${page}/recipients/${target.id}/revoke`, { confirm: 'yes' });
+    expect(done.status).toBe(303);
+    expect((await w.t.client().get(new URL(target.url).pathname)).status).toBe(410);
+    expect((await w.t.client().get(new URL(items[0].url).pathname)).status).toBe(200);
+    // Someone else's share: 404, nothing added.
+    const intruder = await w.other.browser.submit('/settings', `${page}/recipients`, { recipients: 'Spy' });
+    expect(intruder.status).toBe(404);
+    expect(await count()).toBe(before + 3);
   });
 
   it('refuses beacons without the CSRF token, with bad fields, for files of no share of theirs', async () => {

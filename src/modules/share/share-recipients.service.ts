@@ -79,7 +79,8 @@ export class ShareRecipientsService {
       throw new BadRequestException({ field: 'recipients', message: `a share has at most ${MAX_RECIPIENTS_PER_SHARE} recipients (${existing} already)` });
     }
     const now = this.clock.now();
-    const made = dtos.map((dto) => {
+    // A millisecond apart, so they list in the order they were written.
+    const made = dtos.map((dto, index) => {
       const token = newShareToken();
       const recipient = this.em.create(ShareRecipient, {
         share,
@@ -89,7 +90,7 @@ export class ShareRecipientsService {
         tokenHash: shareTokenHash(token),
         tokenSealed: '',
         expiresAt: dto.expiry ? expiresAtFor(dto.expiry, now) : null,
-        createdAt: now,
+        createdAt: new Date(now.getTime() + index),
       });
       recipient.tokenSealed = this.box.seal(token, recipientTokenAad(recipient.id));
       return recipient;
