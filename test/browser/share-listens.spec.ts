@@ -1,8 +1,10 @@
+import AxeBuilder from '@axe-core/playwright';
 import type { Browser } from 'playwright-core';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { makeWav } from '../../tools/fixtures/audio';
 import { api, eventually, makeTrack, readyPreview, selectionOf, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
-import { launchChromium } from '../support/browser';
+import { launchChromium, signInThroughForm } from '../support/browser';
+import { vnuErrors } from '../support/vnu';
 
 type Media = { play(): Promise<void>; pause(): void; paused: boolean; currentTime: number; playbackRate: number };
 /** What the page's scripts expose for tests (player.js and listen-beacons.js); runs in the page. */
@@ -80,6 +82,28 @@ describe('a recipient listening in Chromium', () => {
     expect(row).toMatch(/data-stat="plays">1</);
     expect(detail).toMatch(/<th scope="row">Slow Burn\.wav[\s\S]*?data-stat="plays">1</);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the producer adds recipients on the share page, copies a link; the page passes axe and the Nu HTML Checker', async () => {
+    const context = await browser.newContext({ permissions: ['clipboard-read', 'clipboard-write'] });
+    const page = await context.newPage();
+    await signInThroughForm(page, w.t.url, w.producer.email, w.producer.password);
+    await page.goto(`${w.t.url}/shares/${shareId}`);
+    await page.fill('#recipient-lines', 'Radio Plugger <plugger@radio.test>\nSync Agent');
+    await Promise.all([page.waitForURL(/\/shares\/[^/]+#recipients$/), page.click('.recipients-form button[type="submit"]')]);
+    await expect(page.locator('tr[data-recipient] th', { hasText: 'Radio Plugger' }).count()).resolves.toBe(1);
+    await expect(page.locator('tr[data-recipient] th', { hasText: 'Sync Agent' }).count()).resolves.toBe(1);
+    const row = page.locator('tr[data-recipient]', { hasText: 'Sync Agent' });
+    const url = await row.locator('code').textContent();
+    await row.locator('button[data-copy]').click();
+    await expect(page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).resolves.toBe(url);
+
+    const axe = await new AxeBuilder({ page }).analyze();
+    const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
+    const html = { detail: (await w.producer.browser.get(`/shares/${shareId}`)).text, recipientPage: await (await fetch(`${w.t.url}${new URL(url!).pathname}`)).text() };
+    expect(await vnuErrors(html)).toEqual({ detail: [], recipientPage: [] });
     await context.close();
   });
 });
