@@ -1,4 +1,7 @@
+import { EntityManager } from '@mikro-orm/postgresql';
 import request from 'supertest';
+import { DropboxTokensService } from '../../src/modules/dropbox/dropbox-tokens.service';
+import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-connection.entity';
 import { ShareClock } from '../../src/modules/share/share-clock';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { makeWav } from '../../tools/fixtures/audio';
@@ -292,5 +295,23 @@ describe('recipient links and listens', () => {
     const tokenE = tokenOf(e.body.url);
     await binary(w.t.client().agent.get(`/s/${tokenE}/files/${long}/play?via=player`));
     expect(await statsOf(e.body.id)).toMatchObject({ plays: 0, listenedSeconds: 0 });
+  });
+
+  // Last: it leaves the rendered pages saying "paused" until they are next rebuilt.
+  it('a recipient\u2019s rendered page follows the share at once (the producer\u2019s Dropbox connection expiring)', async () => {
+    const f = await api(w.producer).post(recipients(), { name: 'Label F' });
+    const path = new URL(f.body.url).pathname;
+    expect((await w.t.client().get(path)).text).not.toMatch(/downloads are paused/i); // rendered and cached
+    const em = w.t.app.get(EntityManager).fork();
+    const connection = await em.findOneOrFail(DropboxConnection, { user: w.producer.id });
+    await w.t.app.get(DropboxTokensService).markExpired(connection.id, 'invalid_grant');
+    try {
+      const page = await w.t.client().get(path);
+      expect(page.status).toBe(200);
+      expect(page.text).toMatch(/downloads are paused/i);
+      expect(page.text).toContain('Shared with <strong>Label F</strong>');
+    } finally {
+      await em.nativeUpdate(DropboxConnection, { user: w.producer.id }, { status: 'active', statusReason: null });
+    }
   });
 });

@@ -283,8 +283,13 @@ export class ShareAccessService {
     await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', Math.max(1, this.tuning.pageCacheMs));
   }
 
-  async invalidatePage(token: string): Promise<void> {
-    await this.invalidatePageByHash(shareTokenHash(token));
+  /** Every link's rendered page of a share: its own and each recipient's (they show the same files). */
+  async invalidateSharePages(shareId: string): Promise<void> {
+    const rows = await this.em.getConnection().execute<Array<{ token_hash: string }>>(
+      `select token_hash from shares where id = ? union all select token_hash from share_recipients where share_id = ?`,
+      [shareId, shareId],
+    );
+    if (rows.length) await this.redis.client.del(...rows.map((r) => this.pageKey(r.token_hash)));
   }
 
   /** For callers that found the share in the database, where only the token's hash is kept. */

@@ -474,13 +474,13 @@ export class ShareFilesService {
     if (this.tuning.revisionCheckMs > 0) await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
     else await this.redis.client.del(key);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   private async markUnservable(access: ShareAccess, file: TrackFile, reason: string | null): Promise<void> {
     await this.library.markUnservable(file.id, reason);
     file.unservable = reason;
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   private async markMissing(access: ShareAccess, file: TrackFile): Promise<void> {
@@ -488,7 +488,7 @@ export class ShareFilesService {
       await this.library.markMissing(file.id);
       file.status = 'missing';
     }
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   isPlayable(file: TrackFile): boolean {
