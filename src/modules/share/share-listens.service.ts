@@ -1,5 +1,5 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { Injectable, NotFoundException } from '@nestjs/common';
+import { HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Request } from 'express';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
@@ -115,8 +115,14 @@ export interface ListenTotals {
  * the bytes the play route relayed), counted as a listen once 30 s or half the file was heard, once per session.
  * Every report costs Redis work only; the counters reach PostgreSQL in ShareStatsService's batched flush.
  */
+type ProgressCommand = (key: string, ...args: string[]) => Promise<ProgressReply>;
+
 @Injectable()
 export class ShareListensService {
+  private readonly logger = new Logger(ShareListensService.name);
+  /** The script, sent once and then called by its hash (ioredis falls back to sending it when Redis lost it). */
+  private readonly progressCommand: ProgressCommand;
+
   constructor(
     private readonly em: EntityManager,
     private readonly redis: RedisService,
@@ -124,10 +130,24 @@ export class ShareListensService {
     private readonly stats: ShareStatsService,
     private readonly previews: PreviewsService,
     private readonly events: NotificationEvents,
-  ) {}
+  ) {
+    this.redis.client.defineCommand('pdListenProgress', { numberOfKeys: 1, lua: PROGRESS_SCRIPT });
+    const client = this.redis.client as unknown as { pdListenProgress: ProgressCommand };
+    this.progressCommand = client.pdListenProgress.bind(client);
+  }
 
   /** One beacon of the player. The file must be a playable file of this share (else 404). */
   async beacon(link: ShareAccess, beacon: ListenBeaconDto): Promise<void> {
+    try {
+      await this.measure(link, beacon);
+    } catch (err) {
+      if (err instanceof HttpException) throw err;
+      // Redis away: this report is lost (said so), the player goes on; the next one may count.
+      this.logger.warn({ error: (err as Error).message }, 'could not record a listen beacon');
+    }
+  }
+
+  private async measure(link: ShareAccess, beacon: ListenBeaconDto): Promise<void> {
     const key = this.sessionKey(link, beacon.fileId, `js\0${beacon.session}`);
     let reply = await this.progress(key, beacon.heard, beacon.position, -1, MAX_RATE, '');
     if (reply[0] === 'unknown') {
@@ -147,6 +167,14 @@ export class ShareListensService {
    */
   async estimate(link: ShareAccess, file: TrackFile, req: Request, relayed: { start: number; sent: number; total: number }): Promise<void> {
     if (relayed.total <= 0 || relayed.sent <= 0) return;
+    try {
+      await this.estimateFrom(link, file, req, relayed);
+    } catch (err) {
+      this.logger.warn({ error: (err as Error).message }, 'could not estimate a listen');
+    }
+  }
+
+  private async estimateFrom(link: ShareAccess, file: TrackFile, req: Request, relayed: { start: number; sent: number; total: number }): Promise<void> {
     const duration = await this.durationOf(file);
     if (!duration) return;
     const reached = Math.min(1, (relayed.start + relayed.sent) / relayed.total) * duration;
@@ -181,9 +209,7 @@ export class ShareListensService {
   }
 
   private async progress(key: string, heard: number, position: number, duration: number, rate: number, metaJson: string, ttl = SESSION_TTL_MS) {
-    return (await this.redis.client.eval(
-      PROGRESS_SCRIPT,
-      1,
+    return this.progressCommand(
       key,
       String(heard),
       String(position),
@@ -192,7 +218,7 @@ export class ShareListensService {
       String(ttl),
       String(rate),
       metaJson,
-    )) as ProgressReply;
+    );
   }
 
   /** Sessions are named by a hash: Redis holds no token, no address and no user agent. */
