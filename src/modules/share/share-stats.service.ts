@@ -73,8 +73,6 @@ export class ShareStatsService implements BeforeApplicationShutdown {
   private waiting = new Map<string, { kind: Kind; id: string; fields: Map<string, number>; last: number }>();
   private waitingEvents = 0;
   private timer: NodeJS.Timeout | null = null;
-  /** Database writes made by flushes in this process (the benchmark reports them). */
-  writes = 0;
 
   constructor(
     private readonly redis: RedisService,
@@ -220,7 +218,6 @@ export class ShareStatsService implements BeforeApplicationShutdown {
     if (kind === 'listen') return this.addListen(id, hash);
     const counts = toCounts(hash);
     if (!hasAny(counts)) return false;
-    this.writes += 1;
     if (kind === 'recipient') await this.addRecipient(id, counts);
     else await this.addShare(id, counts);
     return true;
@@ -260,7 +257,6 @@ export class ShareStatsService implements BeforeApplicationShutdown {
     if (!shareId || !fileId) return false;
     const n = (field: string) => Number(hash[field] ?? 0) || 0;
     const stops = Array.from({ length: 10 }, (_, i) => Math.trunc(n(`s${i}`)));
-    this.writes += 1;
     const stopsSum = stops.map((_, i) => `l.stops[${i + 1}] + excluded.stops[${i + 1}]`).join(', ');
     await this.em.getConnection().execute(
       `insert into share_listens as l (share_id, recipient_id, file_id, sessions, plays, listened_seconds, share_sum, stops)
