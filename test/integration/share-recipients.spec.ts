@@ -147,6 +147,19 @@ describe('recipient links and listens', () => {
     expect(after[1].status).toBe('active');
   });
 
+  it('disabling the share stops its recipients\u2019 links; a disabled share gets no new recipients (409)', async () => {
+    const track = (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.tracks[0];
+    const other = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: track.files }] });
+    const r = await api(w.producer).post(`/api/v1/shares/${other.body.id}/recipients`, { name: 'Label G' });
+    const path = new URL(r.body.url).pathname;
+    expect((await w.t.client().get(path)).status).toBe(200);
+    expect((await api(w.producer).post(`/api/v1/shares/${other.body.id}/revoke`)).status).toBe(200);
+    expect((await w.t.client().get(path)).status).toBe(410);
+    const refused = await api(w.producer).post(`/api/v1/shares/${other.body.id}/recipients`, { name: 'Too late' });
+    expect(refused.status).toBe(409);
+    expect((await api(w.producer).get(`/api/v1/shares/${other.body.id}/recipients`)).body.items).toHaveLength(1);
+  });
+
   it('counts a listen at 30 s or half the file, once per play session; HEAD and unfurlers never; publishes share.listened', async () => {
     const hook = await jsonApi(w.producer).post('/api/v1/webhooks', { url: receiver.url, events: ['share.listened'] });
     expect(hook.status).toBe(201);
