@@ -310,6 +310,45 @@ describe('recipient links and listens', () => {
     expect(await statsOf(e.body.id)).toMatchObject({ plays: 0, listenedSeconds: 0 });
   });
 
+  it('a flush that PostgreSQL refuses loses no listen: the counts go back to Redis and arrive once with the next', async () => {
+    const h = await api(w.producer).post(recipients(), { name: 'Label H' });
+    const { beacon } = await listener(tokenOf(h.body.url));
+    const short = ids['Short.wav'];
+    await stats.flush();
+    const row = () =>
+      w.t.app.get(EntityManager).getConnection().execute<Array<{ plays: string; listened_seconds: number }>>(
+        'select plays, listened_seconds from share_listens where recipient_id = ? and file_id = ?',
+        [h.body.id, short],
+      );
+    expect(await row()).toEqual([]);
+    await beacon({ fileId: short, session: 'refused-flush', heard: 3, position: 3 });
+    // Another listen row in the same flush: the one the refused flush never got to must not be forgotten either.
+    const i = await api(w.producer).post(recipients(), { name: 'Label I' });
+    await (await listener(tokenOf(i.body.url))).beacon({ fileId: short, session: 'refused-flush-2', heard: 2.5, position: 2.5 });
+    const connection = w.t.app.get(EntityManager).getConnection();
+    // PostgreSQL refuses every new listen row for a moment (a real refusal, not a mock).
+    await connection.execute(`alter table share_listens add constraint refuse_all check (sessions < 0) not valid`);
+    try {
+      await expect(stats.flush()).rejects.toThrow(/refuse_all/);
+    } finally {
+      await connection.execute(`alter table share_listens drop constraint refuse_all`);
+    }
+    expect(await row()).toEqual([]);
+    await stats.flush();
+    const [stored] = await row();
+    expect(Number(stored.plays)).toBe(1);
+    expect(stored.listened_seconds).toBeCloseTo(3, 5);
+    await stats.flush();
+    expect(Number((await row())[0].plays)).toBe(1);
+    expect(await statsOf(h.body.id)).toMatchObject({ plays: 1, listenedSeconds: 3 });
+    expect(await statsOf(i.body.id)).toMatchObject({ plays: 1, listenedSeconds: 2.5 });
+    const [second] = await w.t.app.get(EntityManager).getConnection().execute<Array<{ plays: string }>>(
+      'select plays from share_listens where recipient_id = ? and file_id = ?',
+      [i.body.id, short],
+    );
+    expect(Number(second.plays)).toBe(1);
+  });
+
   // Last: it leaves the rendered pages saying "paused" until they are next rebuilt.
   it('a recipient\u2019s rendered page follows the share at once (the producer\u2019s Dropbox connection expiring)', async () => {
     const f = await api(w.producer).post(recipients(), { name: 'Label F' });

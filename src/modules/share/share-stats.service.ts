@@ -196,7 +196,7 @@ export class ShareStatsService implements BeforeApplicationShutdown {
       for (;;) {
         const ids = await this.redis.client.spop(this.dirtyKey(kind), FLUSH_BATCH);
         if (!ids || ids.length === 0) break;
-        for (const id of ids) {
+        for (const [index, id] of ids.entries()) {
           const [[, hash]] = ((await this.redis.client.multi().hgetall(this.key(kind, id)).del(this.key(kind, id)).exec()) ?? [[null, {}]]) as [
             [unknown, Record<string, string>],
           ];
@@ -204,8 +204,10 @@ export class ShareStatsService implements BeforeApplicationShutdown {
           try {
             if (await this.write(kind, id, hash)) flushed += 1;
           } catch (err) {
-            // Put them back for the next run rather than lose them.
+            // Put them back for the next run rather than lose them, and the ones this run had yet to write.
             await this.restore(kind, id, hash);
+            const rest = ids.slice(index + 1);
+            if (rest.length) await this.redis.client.sadd(this.dirtyKey(kind), ...rest);
             throw err;
           }
         }
