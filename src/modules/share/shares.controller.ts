@@ -438,7 +438,7 @@ function expiryText(share: ShareView): string {
 function revokeConfirmation(share: ShareView): Confirmation {
   return {
     heading: 'Disable this link?',
-    message: `Anyone opening “${share.title}” will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
+    message: `Anyone opening “${share.title}” — through its link or a recipient’s — will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
     caveat: "Downloads already handed out may still finish: Dropbox's download links stay valid for up to 4 hours.",
     action: `/shares/${share.id}/revoke`,
     confirmLabel: 'Disable link',
