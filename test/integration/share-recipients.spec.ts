@@ -199,6 +199,8 @@ describe('recipient links and listens', () => {
     expect(longStats).toMatchObject({ sessions: 1, plays: 1, listenedSeconds: 31 });
     expect(longStats.averageShare).toBeCloseTo(31 / 70, 2);
     expect(longStats.stops).toEqual([0, 0, 0, 0, 1, 0, 0, 0, 0, 0]); // 31 s of 70 s: the fifth tenth
+    const trackStats = listens.body.tracks.find((t: { title: string }) => t.title === 'Night Drive');
+    expect(trackStats).toMatchObject({ sessions: 3, plays: 2 }); // the long bounce's session and the short one's two
     const byC = listens.body.recipients.find((r: { id: string }) => r.id === c.body.id);
     expect(byC).toMatchObject({ name: 'Label C', plays: 2 });
 

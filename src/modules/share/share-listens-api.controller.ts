@@ -14,9 +14,9 @@ export class ShareListensApiController {
   constructor(private readonly listens: ShareListensService) {}
 
   @ApiOperation({
-    summary: 'Listening statistics of a share, per file and per recipient link',
+    summary: 'Listening statistics of a share, per track, per file and per recipient link',
     description:
-      'A listen is a play session that heard ≥ 30 s or half of the file. Per file and per link: sessions, plays, ' +
+      'A listen is a play session that heard ≥ 30 s or half of the file. Per track, per file and per link: sessions, plays, ' +
       'listenedSeconds, averageShare (0–1, per session) and stops (sessions that stopped in each tenth of the file). ' +
       'Updated by the counters flush (every 30 s by default).',
   })

@@ -95,6 +95,7 @@ export function isUnfurler(req: Request): boolean {
 }
 
 export interface ListenReport {
+  tracks: Array<ListenTotals & { trackId: string; title: string }>;
   files: Array<ListenTotals & { fileId: string; name: string; trackId: string; trackTitle: string; durationSeconds: number | null }>;
   /** `id` null: the share's own link. */
   recipients: Array<ListenTotals & { id: string | null; name: string }>;
@@ -250,7 +251,20 @@ export class ShareListensService {
       .map((i) => i.file)
       .filter((f) => !f.isPackage && isAudio(f.name))
       .map((f) => ({ fileId: f.id, name: f.name, trackId: f.track.id, trackTitle: f.track.title, durationSeconds: f.durationSeconds ?? null, ...(byFile.get(f.id) ?? empty()) }));
+    // Per track: its files' sessions together (the main bounce, its stems…).
+    const tracks = new Map<string, ListenReport['tracks'][number]>();
+    for (const f of files) {
+      const t = tracks.get(f.trackId) ?? { trackId: f.trackId, title: f.trackTitle, ...empty() };
+      const shareSum = t.averageShare * t.sessions + f.averageShare * f.sessions;
+      t.sessions += f.sessions;
+      t.plays += f.plays;
+      t.listenedSeconds = Math.round((t.listenedSeconds + f.listenedSeconds) * 10) / 10;
+      t.averageShare = t.sessions ? shareSum / t.sessions : 0;
+      t.stops = t.stops.map((n, i) => n + f.stops[i]);
+      tracks.set(f.trackId, t);
+    }
     return {
+      tracks: [...tracks.values()],
       files,
       recipients: [
         { id: null, name: 'The share’s own link', ...(byLink.get(null) ?? empty()) },

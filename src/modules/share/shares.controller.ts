@@ -226,6 +226,7 @@ export class SharesController {
       recipients: recipients.map(recipientRow),
       recipientForm: { lines: form.lines ?? '', errors: form.errors ?? [] },
       listening: {
+        tracks: report.tracks.map((t) => ({ ...listenRow(t), title: t.title })),
         files: report.files.map((f) => ({ ...listenRow(f), name: f.name, trackTitle: f.trackTitle })),
         links: report.recipients.filter((r) => r.sessions > 0 || r.id === null).map((r) => ({ ...listenRow(r), name: r.name })),
         any: report.files.some((f) => f.sessions > 0),
