@@ -273,6 +273,22 @@ describe('recipient links and listens', () => {
     expect(await count()).toBe(before + 3);
   });
 
+  it('a recipient\u2019s first open of their link reaches the producer once, as share.opened naming them', async () => {
+    const hook = await jsonApi(w.producer).post('/api/v1/webhooks', { url: receiver.url, events: ['share.opened'] });
+    expect(hook.status).toBe(201);
+    const j = await api(w.producer).post(recipients(), { name: 'Label J' });
+    const path = new URL(j.body.url).pathname;
+    expect((await w.t.client().get(path)).status).toBe(200);
+    await stats.flush();
+    expect((await w.t.client().get(path)).status).toBe(200);
+    await stats.flush();
+    // (Earlier tests' recipients, opened but not flushed until now, are announced too: only J's are looked at.)
+    const ofJ = () => receiver.received.filter((r) => r.body.type === 'share.opened' && (r.body.data.recipient as { id?: string } | null)?.id === j.body.id);
+    await eventually(async () => ofJ().length, (n) => n >= 1);
+    expect(ofJ().map((r) => r.body.data)).toEqual([{ shareId, title: expect.any(String), recipient: { id: j.body.id, name: 'Label J' } }]);
+    expect(receiver.received.filter((r) => r.body.type === 'share.opened' && !r.body.data.recipient)).toEqual([]); // the share was opened long ago
+  });
+
   it('refuses beacons without the CSRF token, with bad fields, for files of no share of theirs', async () => {
     const { agent, beacon } = await listener(shareToken);
     const plain = await agent.post(`/s/${shareToken}/listens`).type('form').send({ fileId: ids['Short.wav'], session: 'no-csrf-1', heard: '3', position: '3' });

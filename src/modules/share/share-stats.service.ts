@@ -250,7 +250,24 @@ export class ShareStatsService implements BeforeApplicationShutdown {
   }
 
   private async addRecipient(recipientId: string, c: ShareCounts): Promise<void> {
-    await this.em.fork().createQueryBuilder(ShareRecipient).update(this.counterUpdate(c)).where({ id: recipientId }).execute('run');
+    const em = this.em.fork();
+    const rows = (await em
+      .createQueryBuilder(ShareRecipient)
+      .update(this.counterUpdate(c))
+      .where({ id: recipientId })
+      .returning(['share', 'name', 'views'])
+      .execute('all')) as Array<{ share: string; name: string; views: number | string }>;
+    const row = rows[0];
+    // A recipient's first open of their own link (its counter left 0 here) is news to the producer too.
+    if (!row || !(c.views > 0 && Number(row.views) === c.views)) return;
+    const share = await em.findOne(Share, { id: row.share }, { fields: ['owner', 'title'] });
+    if (!share) return;
+    await this.events.publish(
+      share.owner.id,
+      'share.opened',
+      { shareId: share.id, title: share.title, recipient: { id: recipientId, name: row.name } },
+      { id: stableEventId(`share.opened:recipient:${recipientId}`) },
+    );
   }
 
   /** One upsert per share × recipient × file: its sessions, plays, seconds, shares heard and where sessions stop. */
