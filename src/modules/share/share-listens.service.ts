@@ -111,13 +111,13 @@ export interface ListenTotals {
   stops: number[];
 }
 
+type ProgressCommand = (key: string, ...args: string[]) => Promise<ProgressReply>;
+
 /**
  * Listens, not requests: play sessions reported by the player's beacons (or, without JavaScript, estimated from
  * the bytes the play route relayed), counted as a listen once 30 s or half the file was heard, once per session.
  * Every report costs Redis work only; the counters reach PostgreSQL in ShareStatsService's batched flush.
  */
-type ProgressCommand = (key: string, ...args: string[]) => Promise<ProgressReply>;
-
 @Injectable()
 export class ShareListensService {
   private readonly logger = new Logger(ShareListensService.name);
@@ -154,6 +154,7 @@ export class ShareListensService {
     if (reply[0] === 'unknown') {
       // The session's first report: the file is checked once, and its duration taken from what the server knows.
       const { file } = await this.access.file(link, beacon.fileId, 'play');
+      if (file.isPackage || !isAudio(file.name)) throw new NotFoundException('This file cannot be played, only listed.');
       const duration = (await this.durationOf(file)) ?? beacon.duration ?? null;
       if (!duration) return; // nothing to measure against until the player knows the duration
       reply = await this.progress(key, beacon.heard, beacon.position, duration, MAX_RATE, meta(file));
