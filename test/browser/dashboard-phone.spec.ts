@@ -126,7 +126,7 @@ describeInChromium('every dashboard page on a 390 px phone, and only this server
       const g = globalThis as unknown as { document: any; getComputedStyle(el: unknown, pseudo: string): { content: string } };
       return (Array.from(g.document.querySelectorAll('.share-table tbody tr:first-child td')) as unknown[]).map((td) => g.getComputedStyle(td, '::before').content);
     });
-    for (const label of ['Downloads', 'Expires', 'Status', 'Views', 'Plays', 'Last access']) expect(labels).toContain(`"${label}: "`);
+    for (const label of ['Downloads', 'Expires', 'Status', 'Views', 'Listens', 'Last access']) expect(labels).toContain(`"${label}: "`);
   });
 
   it('the admin menu links to the queue dashboard', async () => {

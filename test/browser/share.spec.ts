@@ -119,7 +119,7 @@ describe('the playlist page in Chromium', () => {
       if (new URL(r.url()).origin !== w.t.url) external.push(r.url());
     });
     page.on('response', (r) => {
-      if (/\/files\/[^/]+\/play$/.test(r.url())) audioTypes.push(`${r.status()} ${r.headers()['content-type']}`);
+      if (/\/files\/[^/]+\/play(\?|$)/.test(r.url())) audioTypes.push(`${r.status()} ${r.headers()['content-type']}`);
     });
     const errors: string[] = [];
     page.on('console', (m) => m.type() === 'error' && errors.push(`${m.text()} ${m.location().url}`));

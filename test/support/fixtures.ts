@@ -55,6 +55,9 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
   const share = await post('/api/v1/shares', { tracks: [{ trackId: ids.tracks, files: [`f:${ids.files}`] }], title: 'Owner Secret Share' });
   ids.shares = share.body.id;
   secrets.push('Owner Secret Share');
+  // A recipient's own link to that share (shares/{id}/recipients/{rid}).
+  ids.recipients = (await post(`/api/v1/shares/${ids.shares}/recipients`, { name: 'Owner Secret Recipient', email: 'secret-recipient@example.com' })).body.id;
+  secrets.push('Owner Secret Recipient', 'secret-recipient@example.com');
   const shareToken = String(share.body.url ?? '').split('/s/')[1] ?? String(share.body.token ?? '');
   return { ids, secrets, shareToken };
 }

@@ -10,7 +10,14 @@ const logger = new Logger('Relay');
  * Streams a file from a (Dropbox temporary) link through this server, honouring `Range`, `If-Range` and `HEAD`, so
  * the link itself never reaches the client. Inline and never cached: what is relayed is listen-only.
  */
-export async function relayLink(url: string, contentType: string, req: Request, res: Response): Promise<void> {
+/** What a GET relayed: the first byte of the range, how many bytes reached the client, and the file's size. */
+export interface Relayed {
+  start: number;
+  sent: number;
+  total: number;
+}
+
+export async function relayLink(url: string, contentType: string, req: Request, res: Response, onRelayed?: (relayed: Relayed) => void): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   const headers: Record<string, string> = {};
@@ -41,9 +48,20 @@ export async function relayLink(url: string, contentType: string, req: Request, 
     res.end();
     return;
   }
+  const range = /^bytes (\d+)-\d+\/(\d+)$/.exec(upstream.headers.get('content-range') ?? '');
+  const start = range ? Number(range[1]) : 0;
+  let total = range ? Number(range[2]) : Number(upstream.headers.get('content-length') ?? 0);
+  let sent = 0;
+  const body = Readable.fromWeb(upstream.body as unknown as WebReadableStream);
+  if (onRelayed) body.on('data', (chunk: Buffer) => (sent += chunk.length));
   try {
-    await pipeline(Readable.fromWeb(upstream.body as unknown as WebReadableStream), res);
+    await pipeline(body, res);
+    // A whole file sent without a length (chunked): its size is what was sent.
+    if (!total && !range) total = sent;
   } catch (err) {
     if (!abort.signal.aborted) logger.warn({ error: (err as Error).message }, 'relaying a file stopped');
+  } finally {
+    // Also when the client went away part-way: what it got is what it got.
+    if (onRelayed && upstream.status !== 416) onRelayed({ start, sent, total });
   }
 }

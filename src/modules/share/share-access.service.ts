@@ -7,6 +7,7 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { FileCategory } from '../files/file-categories';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
+import { ShareRecipient } from './entities/share-recipient.entity';
 import { ShareClock } from './share-clock';
 import { Downloads, looksLikeToken, shareTokenHash } from './share-rules';
 import { ShareTuning } from './share-tuning';
@@ -29,6 +30,9 @@ export interface ShareAccess {
   downloads: Downloads;
   /** Download-enabled categories play their originals instead of previews. */
   streamOriginals: boolean;
+  /** Set when the token is a recipient's link: their views, listens and downloads count for them too. Their
+   *  revoke and expiry are already folded into `revokedAt`/`expiresAt`. */
+  recipient: { id: string; name: string } | null;
   /** New with every record written to the cache: a page rendered for an older record is never served. */
   version: string;
 }
@@ -56,20 +60,28 @@ const COOKIE_MAX_AGE_MS = 7 * 24 * 3600_000;
 /** A record as cached: everything but the token. */
 type CachedAccess = Omit<ShareAccess, 'token'>;
 
-export function toAccess(share: Share): CachedAccess {
+/** The earlier of two optional moments (NULL: never). */
+function earliest(a: Date | null | undefined, b: Date | null | undefined): number | null {
+  const times = [a, b].filter((d): d is Date => d instanceof Date).map((d) => d.getTime());
+  return times.length ? Math.min(...times) : null;
+}
+
+/** A share link's record, or (with `recipient`) the record of a recipient's own link to the same share. */
+export function toAccess(share: Share, recipient?: ShareRecipient): CachedAccess {
   return {
     version: randomBytes(6).toString('base64url'),
     id: share.id,
     ownerId: share.owner.id,
-    tokenHash: share.tokenHash,
+    tokenHash: recipient ? recipient.tokenHash : share.tokenHash,
     title: share.title,
-    expiresAt: share.expiresAt ? share.expiresAt.getTime() : null,
-    revokedAt: share.revokedAt ? share.revokedAt.getTime() : null,
+    expiresAt: earliest(share.expiresAt, recipient?.expiresAt),
+    revokedAt: earliest(share.revokedAt, recipient?.revokedAt),
     hasPassword: Boolean(share.passwordHash),
     passwordVersion: share.passwordVersion,
     ownerDisabled: share.owner.disabled,
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
     streamOriginals: share.streamOriginals,
+    recipient: recipient ? { id: recipient.id, name: recipient.name } : null,
   };
 }
 
@@ -112,7 +124,9 @@ export class ShareAccessService {
     const keys = withPage ? [this.recordKey(tokenHash), this.pageKey(tokenHash)] : [this.recordKey(tokenHash)];
     const [record, pagePointer] = await this.redis.client.mget(...keys);
     if (record) {
-      const access: ShareAccess = { ...(JSON.parse(record) as CachedAccess), token };
+      // `recipient: null` first: records cached before recipient links existed have no such field.
+      const cached = JSON.parse(record) as CachedAccess;
+      const access: ShareAccess = { ...cached, recipient: cached.recipient ?? null, token };
       return { access, pageId: pageFor(access, pagePointer ?? null), loaded: null };
     }
     const key = `${tokenHash}\0${withPage}`;
@@ -125,13 +139,21 @@ export class ShareAccessService {
   }
 
   private async read(token: string, tokenHash: string, withPage: boolean): Promise<LoadedShareAccess> {
-    const share = await this.em.fork().findOne(
-      Share,
-      { tokenHash },
-      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
-    );
-    if (!share) throw this.notFound();
-    const cached = toAccess(share);
+    const em = this.em.fork();
+    let share = await em.findOne(Share, { tokenHash }, { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' });
+    let recipient: ShareRecipient | undefined;
+    if (!share) {
+      // Not a share's own link: perhaps a recipient's link to one.
+      const found = await em.findOne(
+        ShareRecipient,
+        { tokenHash },
+        { populate: withPage ? ['share.owner', 'share.tracks', 'share.tracks.track'] : ['share.owner'], strategy: 'joined' },
+      );
+      if (!found) throw this.notFound();
+      recipient = found;
+      share = found.share;
+    }
+    const cached = toAccess(share, recipient);
     // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
     await this.redis.client.set(this.recordKey(tokenHash), JSON.stringify(cached), 'PX', this.tuning.recordCacheMs, 'NX');
     return { access: { ...cached, token }, pageId: null, loaded: share };
@@ -234,11 +256,24 @@ export class ShareAccessService {
     await this.writeRecords(await em.find(Share, { owner: ownerId }, { populate: ['owner'] }));
   }
 
-  private async writeRecords(shares: Share[]): Promise<void> {
+  /** After a recipient's link was revoked or changed (its share's edits go through `publish`). */
+  async publishRecipient(recipient: ShareRecipient): Promise<void> {
+    await this.em.populate(recipient, ['share.owner']);
+    await this.writeRecords([recipient.share], [recipient]);
+  }
+
+  /** Every link of the shares gets its new record: the share's own and each recipient's. */
+  private async writeRecords(shares: Share[], only?: ShareRecipient[]): Promise<void> {
     if (shares.length === 0) return;
+    const recipients = only ?? (await this.em.fork().find(ShareRecipient, { share: { $in: shares.map((s) => s.id) } }));
+    const byId = new Map(shares.map((s) => [s.id, s]));
     const batch = this.redis.client.multi();
-    for (const share of shares) {
-      batch.set(this.recordKey(share.tokenHash), JSON.stringify(toAccess(share)), 'PX', this.tuning.recordCacheMs).del(this.pageKey(share.tokenHash));
+    const write = (tokenHash: string, record: CachedAccess) =>
+      batch.set(this.recordKey(tokenHash), JSON.stringify(record), 'PX', this.tuning.recordCacheMs).del(this.pageKey(tokenHash));
+    if (!only) for (const share of shares) write(share.tokenHash, toAccess(share));
+    for (const recipient of recipients) {
+      const share = byId.get(recipient.share.id);
+      if (share) write(recipient.tokenHash, toAccess(share, recipient));
     }
     await batch.exec();
   }
@@ -248,8 +283,13 @@ export class ShareAccessService {
     await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', Math.max(1, this.tuning.pageCacheMs));
   }
 
-  async invalidatePage(token: string): Promise<void> {
-    await this.invalidatePageByHash(shareTokenHash(token));
+  /** Every link's rendered page of a share: its own and each recipient's (they show the same files). */
+  async invalidateSharePages(shareId: string): Promise<void> {
+    const rows = await this.em.getConnection().execute<Array<{ token_hash: string }>>(
+      `select token_hash from shares where id = ? union all select token_hash from share_recipients where share_id = ?`,
+      [shareId, shareId],
+    );
+    if (rows.length) await this.redis.client.del(...rows.map((r) => this.pageKey(r.token_hash)));
   }
 
   /** For callers that found the share in the database, where only the token's hash is kept. */

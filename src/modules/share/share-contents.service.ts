@@ -43,10 +43,16 @@ export class ShareContentsService implements OnModuleInit {
   async connectionChanged(change: ConnectionChange): Promise<void> {
     const connection = this.em.getConnection();
     const shares = change.userId
-      ? await connection.execute<Array<{ token_hash: string }>>(`select token_hash from shares where owner_id = ?`, [change.userId])
+      ? await connection.execute<Array<{ token_hash: string }>>(
+          `select token_hash from shares where owner_id = ?
+           union all select r.token_hash from share_recipients r join shares s on s.id = r.share_id where s.owner_id = ?`,
+          [change.userId, change.userId],
+        )
       : await connection.execute<Array<{ token_hash: string }>>(
-          `select s.token_hash from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?`,
-          [change.connectionId],
+          `select s.token_hash from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?
+           union all
+           select r.token_hash from share_recipients r join shares s on s.id = r.share_id join dropbox_connections c on c.user_id = s.owner_id where c.id = ?`,
+          [change.connectionId, change.connectionId],
         );
     for (const { token_hash } of shares) await this.access.invalidatePageByHash(token_hash);
   }
@@ -170,8 +176,10 @@ export class ShareContentsService implements OnModuleInit {
       [trackIds],
     );
     const shares = await connection.execute<Array<{ token_hash: string }>>(
-      `select distinct s.token_hash from shares s join share_tracks st on st.share_id = s.id where st.track_id in (?)`,
-      [trackIds],
+      `select s.token_hash from shares s join share_tracks st on st.share_id = s.id where st.track_id in (?)
+       union
+       select r.token_hash from share_recipients r join share_tracks st on st.share_id = r.share_id where st.track_id in (?)`,
+      [trackIds, trackIds],
     );
     for (const { token_hash } of shares) await this.access.invalidatePageByHash(token_hash);
   }

@@ -4,7 +4,7 @@ import archiver from 'archiver';
 import type { Request, Response } from 'express';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { relayLink } from '../../common/http/relay';
+import { Relayed, relayLink } from '../../common/http/relay';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
@@ -210,8 +210,8 @@ export class ShareFilesService {
   }
 
   /** A preview relayed by our server, honouring Range: its Dropbox link never reaches the recipient. */
-  relayPreview(link: string, req: Request, res: Response): Promise<void> {
-    return relayLink(link, PREVIEW_CONTENT_TYPE, req, res);
+  relayPreview(link: string, req: Request, res: Response, onRelayed?: (relayed: Relayed) => void): Promise<void> {
+    return relayLink(link, PREVIEW_CONTENT_TYPE, req, res, onRelayed);
   }
 
   /** HEAD of a download (link checkers, download managers probing): headers only — no Dropbox call, not counted. */
@@ -291,7 +291,7 @@ export class ShareFilesService {
                 const link = await this.link(access, client, file);
                 await add(unique(`${folder}/${zipName(file.name)}`), link.link);
               }
-              this.stats.record(access.id, `download:${category}`);
+              this.stats.recordFor(access, `download:${category}`);
             } catch (err) {
               // A file deleted since the page was rendered is left out; the rest of the archive still arrives.
               if (err instanceof FileUnavailableException || isNotFound(err)) continue;
@@ -474,13 +474,13 @@ export class ShareFilesService {
     if (this.tuning.revisionCheckMs > 0) await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
     else await this.redis.client.del(key);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   private async markUnservable(access: ShareAccess, file: TrackFile, reason: string | null): Promise<void> {
     await this.library.markUnservable(file.id, reason);
     file.unservable = reason;
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   private async markMissing(access: ShareAccess, file: TrackFile): Promise<void> {
@@ -488,7 +488,7 @@ export class ShareFilesService {
       await this.library.markMissing(file.id);
       file.status = 'missing';
     }
-    await this.access.invalidatePage(access.token);
+    await this.access.invalidateSharePages(access.id);
   }
 
   isPlayable(file: TrackFile): boolean {

@@ -1,15 +1,17 @@
-import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
 import { validateForm } from '../../common/http/validation';
 import { Public } from '../accounts/decorators';
 import { TracksService } from '../files/tracks.service';
-import { UnlockShareDto } from './dto/share.dto';
+import { CsrfService } from '../../common/http/csrf';
+import { ListenBeaconDto, UnlockShareDto } from './dto/share.dto';
+import { isUnfurler, ShareListensService } from './share-listens.service';
 import { CurrentShare, ShareAccessGuard, ShareRequest, ShareRoute } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
 import { PreviewPendingException, PreviewUnavailableException, ShareFilesService } from './share-files.service';
-import { fileRequestLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
+import { fileRequestLimit, listenBeaconLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
 import { SharePageService } from './share-page.service';
 import { SharesService } from './shares.service';
@@ -23,10 +25,19 @@ function render(res: Response, view: string, locals: Record<string, unknown>): P
   return new Promise((resolve, reject) => res.render(view, locals, (err: Error | null, html: string) => (err ? reject(err) : resolve(html))));
 }
 
-/** A request that starts a listen (not the player's later Range requests for the rest of the file). */
+/** A request that starts playback (not a player's later Range requests for the rest of the file). */
 function startsPlayback(req: Request): boolean {
   const range = req.headers.range;
   return req.method === 'GET' && (!range || /^bytes=0-/.test(range));
+}
+
+/**
+ * Play requests whose listening is measured from the bytes relayed: native players without JavaScript. The page's
+ * script marks its own requests (`via=player`) and reports what was heard with beacons instead; HEAD and link
+ * unfurlers hear nothing.
+ */
+function estimatedFromRanges(req: Request): boolean {
+  return req.method === 'GET' && req.query.via !== 'player' && !isUnfurler(req);
 }
 
 /**
@@ -46,6 +57,8 @@ export class ShareLinksController {
     private readonly shares: SharesService,
     private readonly stats: ShareStatsService,
     private readonly tracks: TracksService,
+    private readonly listens: ShareListensService,
+    private readonly csrf: CsrfService,
   ) {}
 
   @Get()
@@ -61,8 +74,8 @@ export class ShareLinksController {
     // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
     res.setHeader('ETag', `"${page.id}"`);
     res.type('html').send(page.bytes);
-    // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests are not views.
-    if (req.method === 'GET') this.stats.record(share.access.id, 'view');
+    // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests and unfurlers are not views.
+    if (req.method === 'GET' && !isUnfurler(req)) this.stats.recordFor(share.access, 'view');
   }
 
   @Post()
@@ -103,13 +116,16 @@ export class ShareLinksController {
     const downloadable = access.downloads[file.category];
     const preview = downloadable && access.streamOriginals ? null : await this.files.preview(access, client, file);
     if (preview?.state === 'ready') {
-      if (startsPlayback(req)) this.stats.record(access.id, 'play');
-      return this.files.relayPreview(preview.link, req, res);
+      const estimate = estimatedFromRanges(req);
+      return this.files.relayPreview(preview.link, req, res, (relayed) => {
+        if (estimate) void this.listens.estimate(access, file, req, relayed).catch(() => undefined);
+      });
     }
     if (downloadable) {
-      // Downloadable anyway: the browser may fetch the original from Dropbox directly.
+      // Downloadable anyway: the browser may fetch the original from Dropbox directly. Its bytes then don't pass
+      // here, so without the page's script a started playback is all that can be counted.
       const link = await this.files.link(access, client, file);
-      if (startsPlayback(req)) this.stats.record(access.id, 'play');
+      if (startsPlayback(req) && estimatedFromRanges(req)) this.stats.recordFor(access, 'play');
       res.setHeader('Cache-Control', 'private, no-store');
       return res.redirect(302, link.link);
     }
@@ -125,13 +141,35 @@ export class ShareLinksController {
     if (res.req.method === 'HEAD') return this.files.headOfDownload(file, res);
     const client = await this.files.client(access.ownerId);
     if (file.isPackage) {
-      this.stats.record(access.id, `download:${file.category}`);
+      this.stats.recordFor(access, `download:${file.category}`);
       return this.files.sendPackage(access, client, file, res);
     }
     const link = await this.files.link(access, client, file);
-    this.stats.record(access.id, `download:${file.category}`);
+    this.stats.recordFor(access, `download:${file.category}`);
     res.setHeader('Cache-Control', 'private, no-store');
     res.redirect(302, link.link);
+  }
+
+  /**
+   * The player's listen beacons (navigator.sendBeacon, or fetch with keepalive): form fields fileId, session,
+   * heard, position, duration and the share links' CSRF token (from `listens/csrf`). 204; only Redis is touched.
+   */
+  @Post('listens')
+  @HttpCode(204)
+  @Throttle({ default: { limit: listenBeaconLimit, ttl: MINUTE } })
+  async listen(@CurrentShare() share: LoadedShare, @Body() body: unknown, @Req() req: Request): Promise<void> {
+    const form = validateForm(ListenBeaconDto, body);
+    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (isUnfurler(req)) return;
+    await this.listens.beacon(share.access, form.value);
+  }
+
+  /** The CSRF token beacons carry (the share links' signed double-submit cookie is set with it). */
+  @Get('listens/csrf')
+  @Throttle({ default: { limit: listenBeaconLimit, ttl: MINUTE } })
+  listenToken(@Req() req: Request, @Res({ passthrough: true }) res: Response): { csrfToken: string } {
+    res.setHeader('Cache-Control', 'private, no-store');
+    return { csrfToken: this.csrf.tokenFor(req, res) };
   }
 
   @Get('download-all')

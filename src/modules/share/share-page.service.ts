@@ -62,6 +62,8 @@ export interface PageTrack {
 
 export interface PageModel {
   title: string;
+  /** On a recipient's own link: their name ("Shared with Label A"). */
+  recipientName: string | null;
   studio: string;
   message: string | null;
   tracks: PageTrack[];
@@ -194,6 +196,7 @@ export class SharePageService {
     const trackCount = tracks.length === 1 ? '1 track' : `${tracks.length} tracks`;
     return {
       title: share.title,
+      recipientName: access.recipient?.name ?? null,
       studio: owner.name,
       message: share.message ?? null,
       tracks,

@@ -20,6 +20,8 @@ export class ShareTuning {
   pageViewsPerMinute = 300;
   /** Play, download and artwork requests per minute per client address (a player makes several per play). */
   fileRequestsPerMinute = 1_200;
+  /** Listen beacons per minute per client address (the player sends one every 10 s while playing, and on pause). */
+  listenBeaconsPerMinute = 240;
   /** Password attempts per client address per five minutes. */
   unlockAttemptsPer5Min = 10;
   /** Password attempts per share per five minutes, whatever the addresses: guesses spread over many addresses

@@ -11,6 +11,11 @@ import { NotificationsModule } from '../notifications/notifications.module';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
+import { ShareRecipient } from './entities/share-recipient.entity';
+import { ShareListensService } from './share-listens.service';
+import { ShareListensApiController } from './share-listens-api.controller';
+import { ShareRecipientsApiController } from './share-recipients-api.controller';
+import { ShareRecipientsService } from './share-recipients.service';
 import { ShareAccessGuard } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
@@ -26,9 +31,9 @@ import { SharesService } from './shares.service';
 import { ZipSlots } from './zip-slots';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
-  controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
-  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareRecipient]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
+  controllers: [ShareLinksController, SharesController, SharesApiController, ShareRecipientsApiController, ShareListensApiController, AdminSharesController],
+  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, ShareListensService, ShareRecipientsService, SharesService, ZipSlots],
   exports: [SharesService, ShareStatsService, ShareTuning],
 })
 export class ShareModule implements OnModuleInit {

@@ -1,4 +1,4 @@
-import { BadRequestException, Body, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
+import { BadRequestException, Body, ConflictException, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { Confirmation, isConfirmed, renderConfirmation } from '../../common/http/confirm';
@@ -10,6 +10,9 @@ import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dt
 import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
 import { PreviewsService } from '../media/previews.service';
 import { SharesService, ShareView } from './shares.service';
+import { formatDuration } from '../../common/views/handlebars';
+import { ListenTotals, ShareListensService } from './share-listens.service';
+import { MAX_RECIPIENTS_PER_REQUEST, RecipientView, ShareRecipientsService } from './share-recipients.service';
 
 const uuid = new ParseUUIDPipe();
 const HEAD = '<link rel="stylesheet" href="/static/css/share.css">';
@@ -115,6 +118,8 @@ export class SharesController {
   constructor(
     private readonly shares: SharesService,
     private readonly previews: PreviewsService,
+    private readonly recipients: ShareRecipientsService,
+    private readonly listens: ShareListensService,
   ) {}
 
   @Get('tracks/:id/share')
@@ -152,7 +157,81 @@ export class SharesController {
   @Get('shares/:id')
   @Render('dashboard/share-detail')
   async detailPage(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
-    return this.detailModel(await this.shares.get(user.id, id));
+    return { ...this.detailModel(await this.shares.get(user.id, id)), ...(await this.audienceModel(user.id, id)) };
+  }
+
+  /** Several recipients at once, one "Name <email>" per line: all added, or none (the lines come back with why). */
+  @Post('shares/:id/recipients')
+  async addRecipients(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    const text = typeof body.recipients === 'string' ? body.recipients : '';
+    const { dtos, errors } = this.recipients.parseLines(text);
+    if (dtos.length > MAX_RECIPIENTS_PER_REQUEST) errors.push(`add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`);
+    if (errors.length === 0) {
+      try {
+        const made = await this.recipients.createMany(user.id, id, dtos);
+        req.session.flash = {
+          kind: 'success',
+          message: made.length === 1 ? `Link made for ${made[0].name}. Copy it and send it.` : `${made.length} links made. Copy each one and send it.`,
+        };
+        return res.redirect(303, `/shares/${id}#recipients`);
+      } catch (err) {
+        if (!(err instanceof BadRequestException || err instanceof ConflictException)) throw err;
+        errors.push(String((err.getResponse() as { message?: string }).message ?? err.message));
+      }
+    }
+    const share = await this.shares.get(user.id, id);
+    res.status(400).render('dashboard/share-detail', {
+      ...this.detailModel(share),
+      ...(await this.audienceModel(user.id, id, { lines: text, errors })),
+    });
+  }
+
+  @Post('shares/:id/recipients/:rid/revoke')
+  async revokeRecipient(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('rid', uuid) rid: string,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
+    if (!isConfirmed(body)) {
+      const found = (await this.recipients.list(user.id, id)).find((r) => r.id === rid);
+      if (!found) return this.recipients.revoke(user.id, id, rid); // 404, like any id that isn't theirs
+      return renderConfirmation(res, {
+        heading: `Disable ${found.name}\u2019s link?`,
+        message: `${found.name}\u2019s link will say that it has been disabled. The share\u2019s own link and the other recipients\u2019 links keep working.`,
+        caveat: "Downloads already handed out may still finish: Dropbox's download links stay valid for up to 4 hours.",
+        action: `/shares/${id}/recipients/${rid}/revoke`,
+        confirmLabel: 'Disable their link',
+        cancelUrl: `/shares/${id}#recipients`,
+        nav: 'shares',
+      });
+    }
+    const revoked = await this.recipients.revoke(user.id, id, rid);
+    req.session.flash = { kind: 'success', message: `${revoked.name}\u2019s link is disabled. The share and the other links stay as they are.` };
+    res.redirect(303, `/shares/${id}#recipients`);
+  }
+
+  /** The recipients box and the listening report of the share's page. */
+  private async audienceModel(ownerId: string, shareId: string, form: { lines?: string; errors?: string[] } = {}) {
+    const [recipients, report] = await Promise.all([this.recipients.list(ownerId, shareId), this.listens.report(ownerId, shareId)]);
+    return {
+      recipients: recipients.map(recipientRow),
+      recipientForm: { lines: form.lines ?? '', errors: form.errors ?? [] },
+      listening: {
+        tracks: report.tracks.map((t) => ({ ...listenRow(t), title: t.title })),
+        files: report.files.map((f) => ({ ...listenRow(f), name: f.name, trackTitle: f.trackTitle })),
+        links: report.recipients.filter((r) => r.sessions > 0 || r.id === null).map((r) => ({ ...listenRow(r), name: r.name })),
+        any: report.files.some((f) => f.sessions > 0),
+      },
+    };
   }
 
   @Post('shares/:id')
@@ -360,7 +439,7 @@ function expiryText(share: ShareView): string {
 function revokeConfirmation(share: ShareView): Confirmation {
   return {
     heading: 'Disable this link?',
-    message: `Anyone opening “${share.title}” will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
+    message: `Anyone opening “${share.title}” — through its link or a recipient’s — will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
     caveat: "Downloads already handed out may still finish: Dropbox's download links stay valid for up to 4 hours.",
     action: `/shares/${share.id}/revoke`,
     confirmLabel: 'Disable link',
@@ -380,5 +459,32 @@ function decorate(share: ShareView) {
     tracks: share.tracks.map((t) => ({ ...t, followLabel: t.follow.map((c) => `all ${CATEGORY_LABELS[c].toLowerCase()}`).join(', ') })),
     permissions: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: share.downloads[c], downloads: share.stats.downloads[c] })),
     trackTitles: share.tracks.map((t) => t.title).join(', '),
+  };
+}
+
+const RECIPIENT_STATUS: Record<RecipientView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
+
+function recipientRow(r: RecipientView) {
+  return {
+    ...r,
+    statusLabel: RECIPIENT_STATUS[r.status],
+    disabled: r.status === 'revoked',
+    listenedText: formatDuration(r.stats.listenedSeconds),
+    downloadsTotal: r.stats.downloads.bounce + r.stats.downloads.project + r.stats.downloads.stem,
+  };
+}
+
+/** Listening figures as the page shows them; drop-off as one bar per tenth (its height: share of the sessions). */
+function listenRow(t: ListenTotals) {
+  const most = Math.max(1, ...t.stops);
+  return {
+    sessions: t.sessions,
+    plays: t.plays,
+    listenedText: formatDuration(t.listenedSeconds),
+    averagePercent: Math.round(t.averageShare * 100),
+    stops: t.stops.map((count, i) => {
+      const barHeight = Math.round((count / most) * 30);
+      return { count, from: i * 10, to: (i + 1) * 10, barY: 30 - barHeight, barHeight };
+    }),
   };
 }

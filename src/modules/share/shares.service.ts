@@ -44,7 +44,7 @@ export interface ShareView {
   /** In order, each with its files as selection values (`f:<id>`) and followed categories: the shape PATCH takes. */
   tracks: Array<{ id: string; title: string; files: string[]; follow: FileCategory[] }>;
   fileCount: number;
-  stats: { views: number; plays: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
+  stats: { views: number; plays: number; listenedSeconds: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
   createdAt: string;
 }
 
@@ -349,6 +349,7 @@ export class SharesService {
         stats: {
           views: share.views + p.views,
           plays: share.plays + p.plays,
+          listenedSeconds: Math.round((share.listenedSeconds + p.listenedSeconds) * 10) / 10,
           downloads: {
             bounce: share.downloadsBounce + p.downloads.bounce,
             project: share.downloadsProject + p.downloads.project,
@@ -369,7 +370,7 @@ function definedOnly(d: { bounce?: boolean; project?: boolean; stem?: boolean } 
 }
 
 function emptyCounts(): ShareCounts {
-  return { views: 0, plays: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
+  return { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {

@@ -2,6 +2,7 @@ import type { Scenario } from '../harness';
 import { collabPipelinesScenario } from './collab-pipelines';
 import { libraryListingScenario } from './library-listing';
 import { linksScenario } from './links';
+import { listenBeaconsScenario } from './listen-beacons';
 import { previewsScenario } from './previews';
 import { sharePageScenario } from './share-page';
 import { soakScenario } from './soak';
@@ -12,4 +13,4 @@ import { zipsScenario } from './zips';
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, previewsScenario, zipsScenario, collabPipelinesScenario, soakScenario];
+export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, listenBeaconsScenario, previewsScenario, zipsScenario, collabPipelinesScenario, soakScenario];

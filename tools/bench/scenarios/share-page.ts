@@ -10,6 +10,7 @@ import { Track } from '../../../src/modules/files/entities/track.entity';
 import { TrackFile } from '../../../src/modules/files/entities/track-file.entity';
 import { PreviewsService } from '../../../src/modules/media/previews.service';
 import { shareTokenHash } from '../../../src/modules/share/share-rules';
+import { ShareRecipientsService } from '../../../src/modules/share/share-recipients.service';
 import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
@@ -21,6 +22,8 @@ const TRACKS = 50;
 const PLAYS = 1000;
 const PLAY_CALLERS = 20;
 const CONNECTIONS = 50;
+/** Recipients with links of their own (#14): the page is measured on the share's link and on a recipient's. */
+const RECIPIENTS = 20;
 const AUTOCANNON = `${PROJECT_ROOT}/node_modules/autocannon/autocannon.js`;
 const run = promisify(execFile);
 
@@ -110,6 +113,14 @@ export const sharePageScenario: Scenario = {
     const audioFiles = await em.fork().find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } });
     await runConcurrently(audioFiles.length, 2, (i) => previews.build(audioFiles[i].id, true));
     const pageUrl = `${base}${share.path}`;
+    const recipients = await RequestContext.create(orm.em, () =>
+      app.get(ShareRecipientsService).createMany(
+        producer.userId,
+        share.id,
+        Array.from({ length: RECIPIENTS }, (_, i) => ({ name: `Recipient ${i + 1}`, email: `r${i + 1}@bench.test` })),
+      ),
+    );
+    const recipientUrl = `${base}${recipients[0].path}`;
     const knex = (orm.em as EntityManager).getConnection().getKnex();
     let queries = 0;
     const countQuery = () => (queries += 1);
@@ -125,6 +136,14 @@ export const sharePageScenario: Scenario = {
     const html = await first.text();
     if (first.status !== 200) throw new Error(`share page answered ${first.status}`);
     const coldQueries = queries;
+    // A recipient's link: the same share, read through its recipient's token (one more lookup when uncached).
+    const recipientHash = shareTokenHash(recipients[0].path.split('/').pop()!);
+    await redis.client.del(redis.key('share', 'rec', recipientHash), redis.key('share', 'page', recipientHash));
+    queries = 0;
+    const recipientFirst = await fetch(recipientUrl);
+    const recipientHtml = await recipientFirst.text();
+    if (recipientFirst.status !== 200 || !recipientHtml.includes('Shared with')) throw new Error(`recipient page answered ${recipientFirst.status}`);
+    const recipientColdQueries = queries;
     const svgs = [...html.matchAll(/<svg class="wave"[\s\S]*?<\/svg>/g)].map((m) => m[0]);
     const waveforms = svgs.length;
     const waveformBytes = svgs.reduce((sum, svg) => sum + Buffer.byteLength(svg), 0);
@@ -141,10 +160,12 @@ export const sharePageScenario: Scenario = {
       const rounds = ctx.options.rounds ?? (ctx.options.quick ? 2 : 3);
       say(`share-page: warm-up, then ${rounds} rounds of ${seconds} s each: app, baseline`);
       await cannon(pageUrl, 2);
+      await cannon(recipientUrl, 2);
       await cannon(bareUrl, 2);
       await emulator.resetCounters();
       const ourRuns: Cannon[] = [];
       const baseRuns: Cannon[] = [];
+      const recipientRuns: Cannon[] = [];
       let loadQueries = 0;
       for (let r = 0; r < rounds; r += 1) {
         queries = 0;
@@ -154,14 +175,19 @@ export const sharePageScenario: Scenario = {
         if (stopProfile && profileTo) await stopProfile(profileTo);
         loadQueries += queries;
         baseRuns.push(await cannon(bareUrl, seconds));
-        say(`share-page: round ${r + 1}: app ${ourRuns[r].rps} req/s p99 ${ourRuns[r].p99} ms; baseline ${baseRuns[r].rps} req/s p99 ${baseRuns[r].p99} ms`);
+        recipientRuns.push(await cannon(recipientUrl, seconds));
+        say(
+          `share-page: round ${r + 1}: app ${ourRuns[r].rps} req/s p99 ${ourRuns[r].p99} ms; baseline ${baseRuns[r].rps} req/s p99 ${baseRuns[r].p99} ms; recipient link ${recipientRuns[r].rps} req/s`,
+        );
       }
       const viewCalls = Object.values((await emulator.counters()).callsByRoute).reduce((a, b) => a + b, 0);
       const ours = medianRun(ourRuns);
       const baseline = medianRun(baseRuns);
       const ratios = ourRuns.map((o, i) => round(o.rps / baseRuns[i].rps, 2));
       const totalViews = ourRuns.reduce((a, o) => a + o.requests, 0);
-      const failures = ourRuns.reduce((a, o) => a + o.non2xx + o.errors, 0);
+      const failures = [...ourRuns, ...recipientRuns].reduce((a, o) => a + o.non2xx + o.errors, 0);
+      const recipient = medianRun(recipientRuns);
+      const recipientRatios = recipientRuns.map((o, i) => round(o.rps / baseRuns[i].rps, 2));
 
       // 1,000 plays across the share's audio (each file's preview relayed), links cold.
       const audio = [...html.matchAll(/<audio[^>]* src="([^"]+\/play)"/g)].map((m) => m[1]);
@@ -203,6 +229,14 @@ export const sharePageScenario: Scenario = {
             target: { op: '>=', value: 0.7 },
             note: `per round: ${ratios.join(', ')}; a waveform on every track`,
           },
+          {
+            key: 'share.recipient_ratio',
+            label: `recipient link page / bare Express (req/s, medians; ${RECIPIENTS} recipients, listen beacons script on)`,
+            value: round(recipient.rps / baseline.rps, 2),
+            target: { op: '>=', value: 0.7 },
+            note: `per round: ${recipientRatios.join(', ')}; ${recipient.rps} req/s, p99 ${recipient.p99} ms`,
+          },
+          { key: 'share.recipient_sql_uncached', label: 'SQL queries, one uncached view of a recipient link', value: recipientColdQueries, unit: 'queries', target: { op: '<=', value: 5 } },
           { key: 'share.page_p99_ms', label: 'share page latency p99', value: ours.p99, unit: 'ms', note: `p50 ${ours.p50} ms; bare Express p99 ${baseline.p99} ms` },
           { key: 'share.page_errors', label: 'share page non-2xx answers and errors', value: failures, target: { op: '==', value: 0 } },
           { key: 'share.sql_per_view_uncached', label: 'SQL queries, one uncached view', value: coldQueries, unit: 'queries', target: { op: '<=', value: 4 } },
@@ -231,7 +265,7 @@ export const sharePageScenario: Scenario = {
             note: `p50 ${round(percentile(latencies, 50), 1)} ms, p99 ${round(percentile(latencies, 99), 1)} ms, ${failed} failed`,
           },
         ],
-        details: { tracks: TRACKS, files: TRACKS * 3, connections: CONNECTIONS, seconds, rounds, ourRuns, baseRuns, coldQueries, loadQueries, viewCalls, playCalls },
+        details: { tracks: TRACKS, files: TRACKS * 3, connections: CONNECTIONS, seconds, rounds, ourRuns, baseRuns, recipientRuns, recipientColdQueries, coldQueries, loadQueries, viewCalls, playCalls },
       };
     } finally {
       knex.off('query', countQuery);

@@ -6,12 +6,16 @@ import {
   ArrayUnique,
   IsArray,
   IsBoolean,
+  IsEmail,
   IsIn,
+  IsNumber,
   IsOptional,
   IsString,
   IsUUID,
   Matches,
+  Max,
   MaxLength,
+  Min,
   MinLength,
   ValidateIf,
   ValidateNested,
@@ -151,4 +155,63 @@ export class UnlockShareDto {
   @MinLength(1, { message: 'password is required' })
   @MaxLength(200, { message: 'password must be at most 200 characters' })
   password: string;
+}
+
+const MAX_SECONDS = 24 * 3600;
+
+/** What the player reports of a play session (a beacon; the numbers arrive as form fields). */
+export class ListenBeaconDto {
+  @IsUUID('all', { message: 'fileId must be a file id' })
+  fileId: string;
+
+  @IsString({ message: 'session must be text' })
+  @Matches(/^[A-Za-z0-9_-]{8,64}$/, { message: 'session must be 8 to 64 letters, digits, "-" or "_"' })
+  session: string;
+
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'heard must be a number of seconds' })
+  @Min(0, { message: 'heard must be at least 0' })
+  @Max(MAX_SECONDS, { message: `heard must be at most ${MAX_SECONDS} seconds` })
+  heard: number;
+
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'position must be a number of seconds' })
+  @Min(0, { message: 'position must be at least 0' })
+  @Max(MAX_SECONDS, { message: `position must be at most ${MAX_SECONDS} seconds` })
+  position: number;
+
+  @IsOptional()
+  @Type(() => Number)
+  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'duration must be a number of seconds' })
+  @Min(0.1, { message: 'duration must be more than 0' })
+  @Max(MAX_SECONDS, { message: `duration must be at most ${MAX_SECONDS} seconds` })
+  duration?: number;
+}
+
+export class CreateRecipientDto {
+  @ApiProperty({ maxLength: 200, example: 'Label A', description: 'Shown to them on the page ("Shared with Label A")' })
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
+  @IsString({ message: 'name is required' })
+  @MinLength(1, { message: 'name is required' })
+  @MaxLength(200, { message: 'name must be at most 200 characters' })
+  name: string;
+
+  @ApiPropertyOptional({ type: String, format: 'email', maxLength: 320, nullable: true })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @IsEmail({}, { message: 'email must be an email address' })
+  @MaxLength(320, { message: 'email must be at most 320 characters' })
+  email?: string | null;
+
+  @ApiPropertyOptional({ type: String, maxLength: 2000, nullable: true, description: 'For you only: why or when it was sent' })
+  @Transform(emptyToNull)
+  @IsOptional()
+  @IsString({ message: 'note must be text' })
+  @MaxLength(2000, { message: 'note must be at most 2000 characters' })
+  note?: string | null;
+
+  @ApiPropertyOptional({ enum: EXPIRY_CHOICES, description: 'Their link expires earlier than the share (default: with the share)' })
+  @IsOptional()
+  @IsIn(EXPIRY_CHOICES, { message: `expiry must be one of ${EXPIRY_CHOICES.join(', ')}` })
+  expiry?: ExpiryChoice;
 }

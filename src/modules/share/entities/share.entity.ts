@@ -74,6 +74,10 @@ export class Share {
   @Property({ type: new BigIntType('number') })
   plays: number & Opt = 0;
 
+  /** Seconds heard by the player (all links of the share), from listen beacons and Range estimates. */
+  @Property({ type: 'double' })
+  listenedSeconds: number & Opt = 0;
+
   @Property({ type: new BigIntType('number') })
   downloadsBounce: number & Opt = 0;
 
