@@ -14,6 +14,7 @@ import { Migration20261201003003_collab_members_gone } from './Migration20261201
 import { Migration20261201004000_share_follow } from './Migration20261201004000_share_follow';
 import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
 import { Migration20261201005000_notifications } from './Migration20261201005000_notifications';
+import { Migration20261201200000_share_comments } from './Migration20261201200000_share_comments';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -36,4 +37,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201004000_share_follow', class: Migration20261201004000_share_follow },
   { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
   { name: 'Migration20261201005000_notifications', class: Migration20261201005000_notifications },
+  { name: 'Migration20261201200000_share_comments', class: Migration20261201200000_share_comments },
 ];

@@ -29,6 +29,9 @@ export interface ShareAccess {
   downloads: Downloads;
   /** Download-enabled categories play their originals instead of previews. */
   streamOriginals: boolean;
+  /** Recipients may comment (the page shows the comment form); `commentsPublic`: everyone sees every comment. */
+  comments?: boolean;
+  commentsPublic?: boolean;
   /** New with every record written to the cache: a page rendered for an older record is never served. */
   version: string;
 }
@@ -70,6 +73,8 @@ export function toAccess(share: Share): CachedAccess {
     ownerDisabled: share.owner.disabled,
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
     streamOriginals: share.streamOriginals,
+    comments: share.comments,
+    commentsPublic: share.commentsPublic,
   };
 }
 

@@ -2,6 +2,8 @@ import { Body, Controller, Get, NotFoundException, Param, Post, Query, Req, Res,
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { CsrfService } from '../../common/http/csrf';
 import { validateForm } from '../../common/http/validation';
 import { Public } from '../accounts/decorators';
 import { TracksService } from '../files/tracks.service';
@@ -11,7 +13,7 @@ import { ShareAccessService } from './share-access.service';
 import { PreviewPendingException, PreviewUnavailableException, ShareFilesService } from './share-files.service';
 import { fileRequestLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
-import { SharePageService } from './share-page.service';
+import { SharePageService, withCommentToken } from './share-page.service';
 import { SharesService } from './shares.service';
 import { ShareStatsService } from './share-stats.service';
 
@@ -46,6 +48,7 @@ export class ShareLinksController {
     private readonly shares: SharesService,
     private readonly stats: ShareStatsService,
     private readonly tracks: TracksService,
+    private readonly csrf: CsrfService,
   ) {}
 
   @Get()
@@ -58,9 +61,11 @@ export class ShareLinksController {
     );
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-cache');
+    // The comment form's CSRF token is the visitor's own, written into the page everyone shares.
+    const csrf = share.access.comments ? this.csrf.tokenFor(req, res) : null;
     // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
-    res.setHeader('ETag', `"${page.id}"`);
-    res.type('html').send(page.bytes);
+    res.setHeader('ETag', csrf ? `"${page.id}.${createHash('sha256').update(csrf).digest('base64url').slice(0, 12)}"` : `"${page.id}"`);
+    res.type('html').send(csrf ? withCommentToken(page.bytes, csrf) : page.bytes);
     // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests are not views.
     if (req.method === 'GET') this.stats.record(share.access.id, 'view');
   }

@@ -20,6 +20,10 @@ export class ShareTuning {
   pageViewsPerMinute = 300;
   /** Play, download and artwork requests per minute per client address (a player makes several per play). */
   fileRequestsPerMinute = 1_200;
+  /** Comments and requests for more time per minute per client address (people type; scripts flood). */
+  commentsPerMinute = 10;
+  /** How often expiring links are looked for (the producer hears of each 3 days ahead, once). */
+  expirySweepMs = 15 * 60_000;
   /** Password attempts per client address per five minutes. */
   unlockAttemptsPer5Min = 10;
   /** Password attempts per share per five minutes, whatever the addresses: guesses spread over many addresses

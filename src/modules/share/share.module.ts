@@ -9,7 +9,12 @@ import { FilesModule } from '../files/files.module';
 import { MediaModule } from '../media/media.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { Share } from './entities/share.entity';
+import { ShareAccessRequest } from './entities/share-access-request.entity';
+import { ShareComment } from './entities/share-comment.entity';
 import { ShareFile } from './entities/share-file.entity';
+import { ShareCommentsController } from './share-comments.controller';
+import { ShareCommentsOwnerController } from './share-comments-owner.controller';
+import { ShareCommentsService } from './share-comments.service';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessGuard } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
@@ -26,9 +31,9 @@ import { SharesService } from './shares.service';
 import { ZipSlots } from './zip-slots';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
-  controllers: [ShareLinksController, SharesController, SharesApiController, AdminSharesController],
-  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareComment, ShareAccessRequest]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
+  controllers: [ShareLinksController, ShareCommentsController, ShareCommentsOwnerController, SharesController, SharesApiController, AdminSharesController],
+  providers: [ShareCommentsService, ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
   exports: [SharesService, ShareStatsService, ShareTuning],
 })
 export class ShareModule implements OnModuleInit {

@@ -9,6 +9,7 @@ import { FILE_CATEGORIES } from '../files/file-categories';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
 import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
 import { PreviewsService } from '../media/previews.service';
+import { ShareCommentsService } from './share-comments.service';
 import { SharesService, ShareView } from './shares.service';
 
 const uuid = new ParseUUIDPipe();
@@ -46,6 +47,8 @@ function createFromForm(body: FormBody, trackIds: string[]) {
       expiry: body.expiry,
       downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
       streamOriginals: checked(body.stream_originals),
+      comments: checked(body.comments),
+      commentsPublic: checked(body.comments_public),
     },
     stray,
     selected: new Set(list(body.files)),
@@ -58,6 +61,8 @@ function updateFromForm(body: FormBody) {
     message: body.message,
     downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
     streamOriginals: checked(body.stream_originals),
+    comments: checked(body.comments),
+    commentsPublic: checked(body.comments_public),
   };
   if (body.expiry && body.expiry !== 'keep') plain.expiry = body.expiry;
   if (checked(body.remove_password)) plain.password = null;
@@ -115,6 +120,7 @@ export class SharesController {
   constructor(
     private readonly shares: SharesService,
     private readonly previews: PreviewsService,
+    private readonly comments: ShareCommentsService,
   ) {}
 
   @Get('tracks/:id/share')
@@ -152,7 +158,7 @@ export class SharesController {
   @Get('shares/:id')
   @Render('dashboard/share-detail')
   async detailPage(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string) {
-    return this.detailModel(await this.shares.get(user.id, id));
+    return { ...this.detailModel(await this.shares.get(user.id, id)), comments: await this.comments.forOwner(user.id, id) };
   }
 
   @Post('shares/:id')
@@ -315,7 +321,14 @@ export class SharesController {
       maxTracks: MAX_SHARE_TRACKS,
       collaborationTrack: single && single.track.collaborators.length > 0 ? single.track : null,
       errors: extra.errors ?? {},
-      values: { title: values.title ?? '', message: values.message ?? '', expiry: values.expiry ?? '30d', streamOriginals: checked(values.stream_originals) },
+      values: {
+        title: values.title ?? '',
+        message: values.message ?? '',
+        expiry: values.expiry ?? '30d',
+        streamOriginals: checked(values.stream_originals),
+        comments: checked(values.comments),
+        commentsPublic: checked(values.comments_public),
+      },
       previewsUnavailable: this.previews.ffmpegMissing,
       expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value], selected: value === (values.expiry ?? '30d') })),
       categories: FILE_CATEGORIES.map((c) => ({
