@@ -15,6 +15,8 @@ import { ShareFile } from './entities/share-file.entity';
 import { ShareCommentsController } from './share-comments.controller';
 import { ShareCommentsOwnerController } from './share-comments-owner.controller';
 import { ShareCommentsService } from './share-comments.service';
+import { ShareExtendController, ShareMoreTimeController } from './share-expiry.controller';
+import { ShareExpiryService } from './share-expiry.service';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessGuard } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
@@ -32,9 +34,9 @@ import { ZipSlots } from './zip-slots';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareComment, ShareAccessRequest]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
-  controllers: [ShareLinksController, ShareCommentsController, ShareCommentsOwnerController, SharesController, SharesApiController, AdminSharesController],
-  providers: [ShareCommentsService, ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
-  exports: [SharesService, ShareStatsService, ShareTuning],
+  controllers: [ShareLinksController, ShareCommentsController, ShareCommentsOwnerController, ShareMoreTimeController, ShareExtendController, SharesController, SharesApiController, AdminSharesController],
+  providers: [ShareCommentsService, ShareExpiryService, ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, SharesService, ZipSlots],
+  exports: [SharesService, ShareStatsService, ShareTuning, ShareExpiryService],
 })
 export class ShareModule implements OnModuleInit {
   constructor(
