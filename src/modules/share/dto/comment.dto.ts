@@ -1,9 +1,11 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsNumber, IsOptional, IsString, Matches, Max, MaxLength, Min, MinLength } from 'class-validator';
+import { IsBoolean, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
 
 export const COMMENT_MAX_CHARS = 2000;
 export const COMMENT_NAME_MAX_CHARS = 100;
+/** No file is longer than a day; the file's own duration is checked against it when known. */
+const MAX_AT_SECONDS = 24 * 3600;
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 
@@ -15,9 +17,19 @@ export class PostCommentDto {
 
   /** Seconds from the start of the file; the form may send `1:23` as well as `83` or `83.4`. */
   @Transform(({ value }) => parseTime(value))
-  @IsNumber({ allowNaN: false, allowInfinity: false }, { message: 'at must be a time in seconds (or m:ss) from the start of the file' })
-  @Min(0, { message: 'at must not be negative' })
-  @Max(24 * 3600, { message: 'at must be within the file' })
+  // One check with one message: a missing time is not also "negative" and "past the end".
+  @ValidateBy({
+    name: 'commentTime',
+    validator: {
+      validate: (v: unknown) => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= MAX_AT_SECONDS,
+      defaultMessage: (args) =>
+        typeof args?.value !== 'number' || !Number.isFinite(args.value)
+          ? 'at must be a time in seconds (or m:ss) from the start of the file'
+          : args.value < 0
+            ? 'at must not be negative'
+            : 'at must be within the file',
+    },
+  })
   at: number;
 
   @Transform(trimmed)
@@ -70,7 +82,7 @@ export function parseTime(value: unknown): unknown {
   if (typeof value === 'number') return value;
   if (typeof value !== 'string') return value;
   const s = value.trim();
-  if (/^\d+(?:\.\d+)?$/.test(s)) return Number(s);
+  if (/^-?\d+(?:\.\d+)?$/.test(s)) return Number(s);
   const m = /^(?:(\d+):)?(\d{1,2}):(\d{2}(?:\.\d+)?)$/.exec(s);
   if (m) return Number(m[1] ?? 0) * 3600 + Number(m[2]) * 60 + Number(m[3]);
   return value;
