@@ -3,13 +3,14 @@ import { randomUUID } from 'node:crypto';
 import { ShareComment } from '../../src/modules/share/entities/share-comment.entity';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import type { WebClient } from '../support/app';
-import { deliveries, eventually, jsonApi, startReceiver } from './notifications-support';
+import { deliveries, eventually, jsonApi, promoteDigests, startMailbox, startReceiver } from './notifications-support';
 import { api, makeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
 
 /** Comments at a time: recipients post from the page (no JavaScript needed), the producer reads, replies, resolves. */
 describe('share comments', () => {
   let w: ShareWorld;
   let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  let mailbox: Awaited<ReturnType<typeof startMailbox>>;
   let share: { id: string; token: string; master: string };
   let second: { id: string; token: string; master: string };
   let closed: { id: string; token: string; master: string };
@@ -37,7 +38,8 @@ describe('share comments', () => {
   const postForm = (client: WebClient, token: string, fields: Record<string, string>) => client.agent.post(`/s/${token}/comments`).redirects(0).type('form').send(fields);
 
   beforeAll(async () => {
-    w = await startShareWorld({ workers: true, env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
+    mailbox = await startMailbox();
+    w = await startShareWorld({ workers: true, env: { WEBHOOKS_ALLOW_PRIVATE: 'true', SMTP_URL: mailbox.url, MAIL_FROM: 'Dashboard <dashboard@studio.test>' } });
     receiver = await startReceiver([200]);
     // Lifted for the spec (every request comes from one address); the last test puts it back.
     w.t.app.get(ShareTuning).commentsPerMinute = 1_000;
@@ -51,6 +53,7 @@ describe('share comments', () => {
   afterAll(async () => {
     await receiver?.close();
     await w?.close();
+    await mailbox?.close();
   });
 
   it('shows the form only when comments are on; each visitor gets their own CSRF token in the cached page', async () => {
@@ -190,5 +193,15 @@ describe('share comments', () => {
     const stored = await w.t.app.get(EntityManager).fork().count(ShareComment, { authorName: 'Flood' });
     expect(stored).toBe(statuses.filter((s) => s === 303).length);
     expect(stored).toBeLessThan(11);
+  });
+
+  it('new comments reach the producer by email: one digest for the share, text and HTML escaped', async () => {
+    // The comments posted above are collected in the share's digest; send it now.
+    await eventually(() => promoteDigests(w.t), (n) => n >= 1);
+    const mail = (await eventually(async () => mailbox.mails.find((m) => m.subject?.includes('“Harbour Lights”')), Boolean))!;
+    expect(mail.text).toMatch(/A new comment \(Master\.wav, Label A, <b>Louder<\/b> kick here\)/);
+    expect(String(mail.html)).toContain('&#60;b&#62;Louder&#60;/b&#62; kick here');
+    expect(String(mail.html)).not.toContain('<b>Louder</b>');
+    expect(mailbox.mails.filter((m) => m.subject?.includes('“Harbour Lights”'))).toHaveLength(1);
   });
 });
