@@ -1,3 +1,4 @@
+import AxeBuilder from '@axe-core/playwright';
 import { EntityManager } from '@mikro-orm/postgresql';
 import type { Browser } from 'playwright-core';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
@@ -100,6 +101,10 @@ describeInChromium('comments on the playlist page in Chromium', () => {
     expect(lefts[1]).toBeLessThan(70);
     // Their text is shown as text.
     await expect(page.locator('[data-comment-list] .comment-body').allTextContents()).resolves.toEqual(['Kick <louder> here', 'Vocal up a little']);
+    // The form and the markers are usable by everyone: no serious accessibility finding, and nothing from elsewhere.
+    const axe = await new AxeBuilder({ page }).include('#comments').include('.comment-markers').analyze();
+    const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
+    expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
     expect(problems).toEqual([]);
     await context.close();
 
