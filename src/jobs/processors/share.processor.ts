@@ -9,7 +9,7 @@ import { QueueName, ShareJob } from '../queues';
 const FLUSH_SCHEDULER_ID = 'share-stats-flush';
 const EXPIRY_SCHEDULER_ID = 'share-expiry-sweep';
 
-/** Thin: the share module counts in Redis; this adds the counts to PostgreSQL on a schedule. */
+/** Thin: on schedules, adds the counters the share module keeps in Redis to PostgreSQL, and tells of expiring links. */
 @Processor(QueueName.Share, { autorun: false })
 export class ShareProcessor extends ConfiguredWorkerHost {
   constructor(

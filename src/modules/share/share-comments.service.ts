@@ -1,6 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { BadRequestException, ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Injectable, NotFoundException } from '@nestjs/common';
 import { createHash } from 'node:crypto';
+import { RedisService } from '../../common/redis/redis.module';
 import { User } from '../accounts/entities/user.entity';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { NotificationEvents } from '../notifications/notification-events';
@@ -10,6 +11,7 @@ import { ShareComment } from './entities/share-comment.entity';
 import { ShareFile } from './entities/share-file.entity';
 import type { ShareAccess } from './share-access.service';
 import { ShareClock } from './share-clock';
+import { ShareTuning } from './share-tuning';
 
 /**
  * Who is commenting, as the link they use tells it. On a per-recipient link the recipient is known (id and name,
@@ -50,6 +52,8 @@ export class ShareCommentsService {
     private readonly em: EntityManager,
     private readonly clock: ShareClock,
     private readonly events: NotificationEvents,
+    private readonly redis: RedisService,
+    private readonly tuning: ShareTuning,
   ) {}
 
   /**
@@ -65,6 +69,7 @@ export class ShareCommentsService {
     const file = item.file;
     // A little slack: a player's reported duration and the analysed one differ by a frame or two.
     if (file.durationSeconds && dto.at > file.durationSeconds + 1) throw fieldError('at', `at must be within the file (it lasts ${Math.round(file.durationSeconds)} s)`);
+    await this.countForShare(access.id);
     const comment = this.em.create(ShareComment, {
       shareId: access.id,
       fileId: file.id,
@@ -88,6 +93,18 @@ export class ShareCommentsService {
       ...(comment.recipientId ? { recipientId: comment.recipientId } : {}),
     });
     return { ...view(comment, file.name, []), mine: true };
+  }
+
+  /** The share's hourly ceiling (the per-address limit is the route's throttle); past it, 429 and nothing stored. */
+  private async countForShare(shareId: string): Promise<void> {
+    const key = this.redis.key('share', 'comments-hour', shareId);
+    const [[, n], , [, ttl]] = (await this.redis.client.multi().incr(key).pexpire(key, 3_600_000, 'NX').pttl(key).exec()) as [[null, number], [null, number], [null, number]];
+    if (n > this.tuning.commentsPerSharePerHour) {
+      throw new HttpException(
+        { message: 'This share has taken all the comments it can for now. Please try again later.', retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000) },
+        HttpStatus.TOO_MANY_REQUESTS,
+      );
+    }
   }
 
   /**
