@@ -11,6 +11,8 @@ import { Share } from '../modules/share/entities/share.entity';
 import { ShareFile } from '../modules/share/entities/share-file.entity';
 import { ShareTrack } from '../modules/share/entities/share-track.entity';
 import { ShareRecipient } from '../modules/share/entities/share-recipient.entity';
+import { ShareAccessRequest } from '../modules/share/entities/share-access-request.entity';
+import { ShareComment } from '../modules/share/entities/share-comment.entity';
 import { CollabFile } from '../modules/collaboration/entities/collab-file.entity';
 import { CollabMember } from '../modules/collaboration/entities/collab-member.entity';
 import { CollabPipeline } from '../modules/collaboration/entities/collab-pipeline.entity';
@@ -20,4 +22,4 @@ import { WebhookDelivery } from '../modules/notifications/entities/webhook-deliv
 import { MediaPreview } from '../modules/media/entities/media-preview.entity';
 
 /** Every entity, listed once, so discovery never depends on globs (works the same in ts-jest and dist). */
-export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, ShareRecipient, CollabPipeline, CollabFile, CollabMember, MediaPreview, Webhook, WebhookDelivery, NotificationSettings];
+export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, ShareRecipient, ShareComment, ShareAccessRequest, CollabPipeline, CollabFile, CollabMember, MediaPreview, Webhook, WebhookDelivery, NotificationSettings];

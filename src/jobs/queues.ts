@@ -74,6 +74,8 @@ export async function enqueuePreview(queue: Queue, file: { id: string; contentHa
 export const ShareJob = {
   /** Scheduled (one run across all workers): moves pending share counters into PostgreSQL. No payload. */
   FlushStats: 'flush-stats',
+  /** Scheduled (one run across all workers): tells producers of links expiring in 3 days, once each. No payload. */
+  ExpirySweep: 'expiry-sweep',
 } as const;
 
 export const NotificationsJob = {

@@ -134,6 +134,10 @@ describe('npm run demo', () => {
     expect(first.output()).toContain(`(kept in ${join(dataDir, 'demo', 'secrets.json')})`);
     expect(first.output()).toMatch(/listening on 127\.0\.0\.1:\d+ only \(this machine\)/);
     const firstDatabase = new URL(banner(first, 'Database'));
+    // The banner says where the demo's own mailbox is, and it answers.
+    const mailbox = await fetch(banner(first, 'Mailbox'));
+    expect(mailbox.status).toBe(200);
+    await expect(mailbox.text()).resolves.toContain('Demo mailbox');
     await interrupt(first);
 
     const secrets = join(dataDir, 'demo', 'secrets.json');

@@ -75,3 +75,38 @@ export function jsonApi(user: TestUser) {
     },
   };
 }
+
+/** A real SMTP server on loopback; every message is parsed as a mail client would. */
+export async function startMailbox() {
+  const { SMTPServer } = await import('smtp-server');
+  const { simpleParser } = await import('mailparser');
+  const mails: import('mailparser').ParsedMail[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream).then((mail) => {
+        mails.push(mail);
+        callback();
+      }, callback);
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** Sends every digest now (they wait out their window as delayed jobs). */
+export async function promoteDigests(t: TestApp): Promise<number> {
+  const { getQueueToken } = await import('@nestjs/bullmq');
+  const queue = t.app.get<import('bullmq').Queue>(getQueueToken('notifications'));
+  let n = 0;
+  for (const job of await queue.getDelayed()) {
+    if (job.name === 'digest') {
+      await job.promote();
+      n += 1;
+    }
+  }
+  return n;
+}

@@ -133,6 +133,8 @@ describe('security: generated bad input never breaks the server', () => {
       fc.constant(`/s/${token}/files/${fixtures.ids.files}/play`),
       fc.constant(`/s/${token}/download-all`),
       fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })).map((id) => `/s/${token}/artwork/${encodeURIComponent(id)}`),
+      fc.constantFrom(`/s/${token}/comments`, `/s/${token}/comments/list`, `/s/${token}/more-time`),
+      fc.oneof(fc.uuid(), fc.string({ maxLength: 40 })).map((id) => `/shares/${encodeURIComponent(id)}/extend`),
     );
     const ranges = fc.oneof(fc.constant(undefined), fc.string({ maxLength: 40 }), fc.constantFrom('bytes=0-1', 'bytes=-5', 'bytes=99999999-', 'bytes=5-1', 'bytes=0-0,2-3'));
     const before = await databaseFingerprint(t.databaseUrl);

@@ -52,13 +52,24 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
   // Admin routes: only the anonymous sweep uses them (producers get 403 there, tested with the accounts).
   ids.users = owner.id;
 
-  const share = await post('/api/v1/shares', { tracks: [{ trackId: ids.tracks, files: [`f:${ids.files}`] }], title: 'Owner Secret Share' });
+  const share = await post('/api/v1/shares', { tracks: [{ trackId: ids.tracks, files: [`f:${ids.files}`] }], title: 'Owner Secret Share', comments: true });
   ids.shares = share.body.id;
   secrets.push('Owner Secret Share');
   // A recipient's own link to that share (shares/{id}/recipients/{rid}).
   ids.recipients = (await post(`/api/v1/shares/${ids.shares}/recipients`, { name: 'Owner Secret Recipient', email: 'secret-recipient@example.com' })).body.id;
   secrets.push('Owner Secret Recipient', 'secret-recipient@example.com');
   const shareToken = String(share.body.url ?? '').split('/s/')[1] ?? String(share.body.token ?? '');
+  // A recipient's comment on it, posted as a visitor does (the comments page gives the share links' CSRF token).
+  const visitor = t.client();
+  const visitorCsrf = await visitor.csrfFrom(`/s/${shareToken}/comments`);
+  const comment = await visitor.agent
+    .post(`/s/${shareToken}/comments`)
+    .set('Accept', 'application/json')
+    .type('form')
+    .send({ _csrf: visitorCsrf, fileId: ids.files, at: '0', body: 'Owner secret comment', name: 'Visitor' });
+  if (comment.status !== 201) throw new Error(`comment fixture: ${comment.status} ${comment.text.slice(0, 200)}`);
+  ids.comments = comment.body.id;
+  secrets.push('Owner secret comment');
   return { ids, secrets, shareToken };
 }
 

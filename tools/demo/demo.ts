@@ -6,6 +6,7 @@ import { loadConfig } from '../../src/config/app-config';
 import { startDropboxEmulator } from '../dropbox-emulator';
 import { delay, ensurePostgres, ensureRedis, ManagedProcess, runToCompletion } from '../services';
 import { preferredPort } from '../services/ports';
+import { startDemoMailbox } from './mailbox';
 import { seedDemoStudio } from './seed';
 
 /**
@@ -28,6 +29,9 @@ const DEMO_DROPBOX_PORT = Number(process.env.DEMO_DROPBOX_PORT ?? 8787);
 /** The demo's own PostgreSQL port when free, for the same reason. */
 const DEMO_POSTGRES_PORT = Number(process.env.DEMO_POSTGRES_PORT ?? 54329);
 const DEMO_APP_KEY = 'producer-dashboard-demo';
+/** The demo's mail catcher: SMTP for the app, a web page for you (stable ports when free). */
+const DEMO_SMTP_PORT = Number(process.env.DEMO_SMTP_PORT ?? 2525);
+const DEMO_MAILBOX_PORT = Number(process.env.DEMO_MAILBOX_PORT ?? 8025);
 
 interface DemoSecrets {
   SESSION_SECRET: string;
@@ -70,7 +74,7 @@ function loadOrCreateSecrets(file: string): DemoSecrets {
  */
 async function startBackingServices(
   running: Running[],
-): Promise<{ env: NodeJS.ProcessEnv; emulator: Awaited<ReturnType<typeof startDropboxEmulator>> }> {
+): Promise<{ env: NodeJS.ProcessEnv; emulator: Awaited<ReturnType<typeof startDropboxEmulator>>; mailboxUrl: string }> {
   say('starting PostgreSQL…');
   // A stable port (DEMO_POSTGRES_PORT, 54329 unless taken), so a database client can keep its bookmark.
   const pg = process.env.DATABASE_URL ? { port: undefined, preferred: true } : await preferredPort(DEMO_POSTGRES_PORT);
@@ -106,6 +110,13 @@ async function startBackingServices(
   running.push({ name: 'the Dropbox emulator', stop: () => emulator.close() });
   say(`Dropbox emulator at ${emulator.url} (data in ${dropboxDir})`);
 
+  // A real SMTP server on loopback receives the producer's notification emails; a page lists them.
+  const smtpPort = await preferredPort(DEMO_SMTP_PORT);
+  const webPort = await preferredPort(DEMO_MAILBOX_PORT);
+  const mailbox = await startDemoMailbox({ dataDir: join(DATA_DIR, 'mailbox'), smtpPort: smtpPort.port, webPort: webPort.port });
+  running.push({ name: 'the mailbox', stop: () => mailbox.close() });
+  say(`mailbox at ${mailbox.webUrl} (SMTP ${mailbox.smtpUrl})`);
+
   return {
     env: {
       DATABASE_URL: postgres.url,
@@ -117,8 +128,11 @@ async function startBackingServices(
       DROPBOX_AUTHORIZE_URL: `${emulator.url}/oauth2/authorize`,
       // Everything runs on this machine, so webhook receivers in the demo are on loopback too.
       WEBHOOKS_ALLOW_PRIVATE: 'true',
+      SMTP_URL: process.env.SMTP_URL ?? mailbox.smtpUrl,
+      MAIL_FROM: process.env.MAIL_FROM ?? 'Producer Dashboard demo <dashboard@demo.test>',
     },
     emulator,
+    mailboxUrl: mailbox.webUrl,
   };
 }
 
@@ -143,7 +157,7 @@ async function answersReady(port: number): Promise<boolean> {
   }
 }
 
-function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv): void {
+function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv, mailboxUrl: string): void {
   const lines = [
     '',
     '  Producer Dashboard demo is running',
@@ -153,6 +167,7 @@ function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv): void
     `    Password   ${secrets.DEMO_PASSWORD}  (kept in ${join(DATA_DIR, 'secrets.json')})`,
     '',
     `    Dropbox    ${env.DROPBOX_API_URL ?? ''} (local emulator; "Connect Dropbox" approves there)`,
+    `    Mailbox    ${mailboxUrl} (every email the app sends: notification digests, "Ask for more time")`,
     `    Database   ${env.DATABASE_URL ?? ''}`,
     `    Redis      ${env.REDIS_URL ?? ''} (prefix ${env.REDIS_PREFIX ?? 'pd'})`,
     `    Data       ${DATA_DIR} (delete it to start over)`,
@@ -235,7 +250,7 @@ async function run(running: Running[]): Promise<number> {
     if (Date.now() > deadline) throw new Error(`the app did not answer /health/ready within ${READY_TIMEOUT_MS / 1000} s`);
     await delay(250);
   }
-  banner(env.PUBLIC_URL ?? `http://localhost:${port}`, secrets, env);
+  banner(env.PUBLIC_URL ?? `http://localhost:${port}`, secrets, env, services.mailboxUrl);
   say(`listening on ${env.HOST}:${port} only${env.HOST === '127.0.0.1' ? ' (this machine); set HOST=0.0.0.0 to let other machines in' : ''}`);
 
   const ended = await Promise.race([app.exited, stop.promise.then(() => undefined)]);

@@ -15,6 +15,7 @@ import { Migration20261201004000_share_follow } from './Migration20261201004000_
 import { Migration20261201004100_file_versions } from './Migration20261201004100_file_versions';
 import { Migration20261201005000_notifications } from './Migration20261201005000_notifications';
 import { Migration20261201100000_share_recipients } from './Migration20261201100000_share_recipients';
+import { Migration20261201200000_share_comments } from './Migration20261201200000_share_comments';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -38,4 +39,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201004100_file_versions', class: Migration20261201004100_file_versions },
   { name: 'Migration20261201005000_notifications', class: Migration20261201005000_notifications },
   { name: 'Migration20261201100000_share_recipients', class: Migration20261201100000_share_recipients },
+  { name: 'Migration20261201200000_share_comments', class: Migration20261201200000_share_comments },
 ];

@@ -1,17 +1,20 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
 import { Job, Queue } from 'bullmq';
+import { ShareExpiryService } from '../../modules/share/share-expiry.service';
 import { ShareStatsService } from '../../modules/share/share-stats.service';
 import { ShareTuning } from '../../modules/share/share-tuning';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
 import { QueueName, ShareJob } from '../queues';
 
 const FLUSH_SCHEDULER_ID = 'share-stats-flush';
+const EXPIRY_SCHEDULER_ID = 'share-expiry-sweep';
 
-/** Thin: the share module counts in Redis; this adds the counts to PostgreSQL on a schedule. */
+/** Thin: on schedules, adds the counters the share module keeps in Redis to PostgreSQL, and tells of expiring links. */
 @Processor(QueueName.Share, { autorun: false })
 export class ShareProcessor extends ConfiguredWorkerHost {
   constructor(
     private readonly stats: ShareStatsService,
+    private readonly expiry: ShareExpiryService,
     private readonly tuning: ShareTuning,
     @InjectQueue(QueueName.Share) private readonly queue: Queue,
   ) {
@@ -26,12 +29,19 @@ export class ShareProcessor extends ConfiguredWorkerHost {
       name: ShareJob.FlushStats,
       opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
     });
+    await this.queue.upsertJobScheduler(EXPIRY_SCHEDULER_ID, { every: this.tuning.expirySweepMs }, {
+      name: ShareJob.ExpirySweep,
+      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+    });
   }
 
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case ShareJob.FlushStats:
         await this.stats.flush();
+        return;
+      case ShareJob.ExpirySweep:
+        await this.expiry.sweepExpiring();
         return;
       default:
         throw new Error(`no handler for job ${job.name} on ${QueueName.Share}`);

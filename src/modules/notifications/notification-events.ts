@@ -3,7 +3,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
 import { jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../jobs/queues';
-import type { NotificationEventType } from './notification-types';
+import type { PublishedEventType } from './notification-types';
 
 export interface PublishOptions {
   /** A stable id for an event that must happen once (a share's first open): publishing it again is a no-op. */
@@ -22,7 +22,7 @@ export class NotificationEvents {
   constructor(@InjectQueue(QueueName.Notifications) private readonly queue: Queue) {}
 
   /** Resolves once the event is in Redis; never throws (a lost notification must not fail the caller's work). */
-  async publish(ownerId: string, type: NotificationEventType, data: Record<string, unknown>, options: PublishOptions = {}): Promise<string | null> {
+  async publish(ownerId: string, type: PublishedEventType, data: Record<string, unknown>, options: PublishOptions = {}): Promise<string | null> {
     const event: NotificationEventJobData = { id: options.id ?? randomUUID(), type, ownerId, createdAt: new Date().toISOString(), data };
     try {
       await this.queue.add(NotificationsJob.Event, event, { jobId: jobId('event', event.id), attempts: 5 });

@@ -6,7 +6,7 @@ import { AuthenticatedUser } from '../accounts/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CreateWebhookDto, EmailSettingsDto } from './dto/webhook.dto';
 import { EmailDigestService } from './email-digest.service';
-import { NOTIFICATION_EVENTS } from './notification-types';
+import { EMAIL_EVENTS } from './notification-types';
 import { WebhooksService } from './webhooks.service';
 
 /** The Settings page's forms for notifications; each answers with the page again (a redirect and a message). */
@@ -47,7 +47,7 @@ export class NotificationsSettingsController {
   async emailSettings(@CurrentUser() user: AuthenticatedUser, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
     const form = validateForm(EmailSettingsDto, body);
     if (form.errors) throw new BadRequestException({ message: form.errors[0].message, errors: form.errors });
-    await this.email.setEmailOff(user.id, NOTIFICATION_EVENTS.filter((t) => !form.value.email.includes(t)));
+    await this.email.setEmailOff(user.id, EMAIL_EVENTS.filter((t) => !form.value.email.includes(t)));
     req.session.flash = { kind: 'success', message: 'Email notifications saved.' };
     res.redirect(303, '/settings#notifications');
   }

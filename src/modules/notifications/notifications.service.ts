@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { NotificationEventJobData } from '../../jobs/queues';
 import { EmailDigestService } from './email-digest.service';
-import { EVENT_LABELS, NOTIFICATION_EVENTS } from './notification-types';
+import { EMAIL_EVENTS, EVENT_LABELS, NOTIFICATION_EVENTS } from './notification-types';
 import { DeliveryView, WebhooksService, WebhookView } from './webhooks.service';
 
 /** The worker's side of an event: its webhook deliveries and its place in the email digest. */
@@ -26,7 +26,10 @@ export class NotificationsService {
     return {
       notifications: {
         webhooks: withLog,
-        events: NOTIFICATION_EVENTS.map((type) => ({ type, label: EVENT_LABELS[type], email: !off.includes(type) })),
+        /** Email switches: every event, those told by email only included. */
+        events: EMAIL_EVENTS.map((type) => ({ type, label: EVENT_LABELS[type], email: !off.includes(type) })),
+        /** What a webhook can subscribe to (the public contract). */
+        webhookEvents: NOTIFICATION_EVENTS.map((type) => ({ type, label: EVENT_LABELS[type] })),
         emailEnabled: this.email.enabled,
       },
     };

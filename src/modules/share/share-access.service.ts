@@ -33,6 +33,9 @@ export interface ShareAccess {
   /** Set when the token is a recipient's link: their views, listens and downloads count for them too. Their
    *  revoke and expiry are already folded into `revokedAt`/`expiresAt`. */
   recipient: { id: string; name: string } | null;
+  /** Recipients may comment (the page shows the comment form); `commentsPublic`: everyone sees every comment. */
+  comments?: boolean;
+  commentsPublic?: boolean;
   /** New with every record written to the cache: a page rendered for an older record is never served. */
   version: string;
 }
@@ -82,6 +85,8 @@ export function toAccess(share: Share, recipient?: ShareRecipient): CachedAccess
     downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
     streamOriginals: share.streamOriginals,
     recipient: recipient ? { id: recipient.id, name: recipient.name } : null,
+    comments: share.comments,
+    commentsPublic: share.commentsPublic,
   };
 }
 

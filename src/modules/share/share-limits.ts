@@ -16,6 +16,7 @@ function tuningOf(context: ExecutionContext): ShareTuning {
 export const pageViewLimit = (context: ExecutionContext) => tuningOf(context).pageViewsPerMinute;
 export const fileRequestLimit = (context: ExecutionContext) => tuningOf(context).fileRequestsPerMinute;
 export const listenBeaconLimit = (context: ExecutionContext) => tuningOf(context).listenBeaconsPerMinute;
+export const commentPostLimit = (context: ExecutionContext) => tuningOf(context).commentsPerMinute;
 export const unlockAttemptLimit = (context: ExecutionContext) => tuningOf(context).unlockAttemptsPer5Min;
 
 /** Password attempts count per client address and share: guessing one share's password doesn't lock others. */

@@ -2,10 +2,11 @@ import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
+import { createHash } from 'node:crypto';
+import { CsrfService } from '../../common/http/csrf';
 import { validateForm } from '../../common/http/validation';
 import { Public } from '../accounts/decorators';
 import { TracksService } from '../files/tracks.service';
-import { CsrfService } from '../../common/http/csrf';
 import { ListenBeaconDto, UnlockShareDto } from './dto/share.dto';
 import { isUnfurler, ShareListensService } from './share-listens.service';
 import { CurrentShare, ShareAccessGuard, ShareRequest, ShareRoute } from './share-access.guard';
@@ -13,7 +14,7 @@ import { ShareAccessService } from './share-access.service';
 import { PreviewPendingException, PreviewUnavailableException, ShareFilesService } from './share-files.service';
 import { fileRequestLimit, listenBeaconLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
-import { SharePageService } from './share-page.service';
+import { SharePageService, withCommentToken } from './share-page.service';
 import { SharesService } from './shares.service';
 import { ShareStatsService } from './share-stats.service';
 
@@ -71,9 +72,11 @@ export class ShareLinksController {
     );
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-cache');
+    // The comment form's CSRF token is the visitor's own, written into the page everyone shares.
+    const csrf = share.access.comments ? this.csrf.tokenFor(req, res) : null;
     // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
-    res.setHeader('ETag', `"${page.id}"`);
-    res.type('html').send(page.bytes);
+    res.setHeader('ETag', csrf ? `"${page.id}.${createHash('sha256').update(csrf).digest('base64url').slice(0, 12)}"` : `"${page.id}"`);
+    res.type('html').send(csrf ? withCommentToken(page.bytes, csrf) : page.bytes);
     // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests and unfurlers are not views.
     if (req.method === 'GET' && !isUnfurler(req)) this.stats.recordFor(share.access, 'view');
   }

@@ -72,6 +72,28 @@ export interface PageModel {
   /** "projects and stems": the categories recipients can only listen to or see. */
   listeningOnly: string | null;
   og: { title: string; description: string; url: string; image: string | null };
+  /** The comment form (comments on): its files, and a slot the page route fills with the visitor's CSRF token. */
+  comments: PageComments | null;
+}
+
+/** Where the cached page's comment form carries the CSRF token; each view writes the visitor's own there. */
+export const COMMENT_CSRF_SLOT = '__pd-comment-csrf-slot__';
+
+export interface PageComments {
+  action: string;
+  pageUrl: string;
+  listUrl: string;
+  csrfSlot: string;
+  /** The share's own link asks for a name; a per-recipient link knows it. */
+  askName: boolean;
+  files: Array<{ id: string; label: string; duration: number | null }>;
+}
+
+/** The cached page with the visitor's CSRF token in its comment form (the page itself is the same for everyone). */
+export function withCommentToken(bytes: Buffer, token: string): Buffer {
+  const at = bytes.indexOf(COMMENT_CSRF_SLOT);
+  if (at < 0) return bytes;
+  return Buffer.concat([bytes.subarray(0, at), Buffer.from(token, 'utf8'), bytes.subarray(at + COMMENT_CSRF_SLOT.length)]);
 }
 
 function compareFiles(a: TrackFile, b: TrackFile): number {
@@ -194,6 +216,10 @@ export class SharePageService {
     const downloadable = items.some((i) => access.downloads[i.file.category] && i.file.status !== 'missing');
     const firstArt = share.tracks.getItems().find((t) => t.track.artworkVersion > 0)?.track;
     const trackCount = tracks.length === 1 ? '1 track' : `${tracks.length} tracks`;
+    const commentable = tracks.flatMap((t) => [
+      ...(t.player ? [{ id: t.player.fileId, label: t.title, duration: t.durationSeconds }] : []),
+      ...t.groups.flatMap((g) => g.files.filter((f) => f.ownPlayer).map((f) => ({ id: f.id, label: `${t.title} — ${f.name}`, duration: f.durationSeconds }))),
+    ]);
     return {
       title: share.title,
       recipientName: access.recipient?.name ?? null,
@@ -209,7 +235,16 @@ export class SharePageService {
         url: absolute,
         image: firstArt ? `${absolute}/artwork/${firstArt.id}?size=large&v=${firstArt.artworkVersion}` : null,
       },
+      comments:
+        access.comments && commentable.length > 0
+          ? { action: `${base}/comments`, pageUrl: `${base}/comments`, listUrl: `${base}/comments/list`, csrfSlot: COMMENT_CSRF_SLOT, askName: true, files: commentable }
+          : null,
     };
+  }
+
+  /** The files a recipient may comment on, for the comments page's form: the page's players, in page order. */
+  async commentableFiles(access: ShareAccess): Promise<PageComments['files']> {
+    return (await this.model(access, null)).comments?.files ?? [];
   }
 
   /**

@@ -72,6 +72,7 @@ export class SharePublicFilter implements ExceptionFilter {
       res.status(status).json({ statusCode: status, error: HttpStatus[status] ?? 'Error', message });
       return;
     }
+    const reason = exception instanceof HttpException ? (exception.getResponse() as { reason?: unknown }).reason : undefined;
     res.status(status).render('share/error', {
       layout: 'share/layout',
       title: status === HttpStatus.GONE ? message : (TITLES[status] ?? 'Error'),
@@ -80,6 +81,8 @@ export class SharePublicFilter implements ExceptionFilter {
       status,
       // Back to the playlist when the link itself is fine (a file route failed).
       backUrl: (req as ShareRequest).share && req.path.replace(/\/+$/, '') !== `/s/${token}` ? `/s/${token}` : null,
+      // An expired link's page offers to ask its producer for more time (a disabled one does not).
+      askForMoreTime: status === HttpStatus.GONE && reason === 'expired' && token ? { action: `/s/${token}/more-time` } : null,
     });
   }
 }

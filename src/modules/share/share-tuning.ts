@@ -22,6 +22,12 @@ export class ShareTuning {
   fileRequestsPerMinute = 1_200;
   /** Listen beacons per minute per client address (the player sends one every 10 s while playing, and on pause). */
   listenBeaconsPerMinute = 240;
+  /** Comments and requests for more time per minute per client address (people type; scripts flood). */
+  commentsPerMinute = 10;
+  /** Comments one share takes per hour, whatever the addresses (a ceiling for spam spread over many of them). */
+  commentsPerSharePerHour = 300;
+  /** How often expiring links are looked for (the producer hears of each 3 days ahead, once). */
+  expirySweepMs = 15 * 60_000;
   /** Password attempts per client address per five minutes. */
   unlockAttemptsPer5Min = 10;
   /** Password attempts per share per five minutes, whatever the addresses: guesses spread over many addresses

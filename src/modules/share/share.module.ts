@@ -9,7 +9,14 @@ import { FilesModule } from '../files/files.module';
 import { MediaModule } from '../media/media.module';
 import { NotificationsModule } from '../notifications/notifications.module';
 import { Share } from './entities/share.entity';
+import { ShareAccessRequest } from './entities/share-access-request.entity';
+import { ShareComment } from './entities/share-comment.entity';
 import { ShareFile } from './entities/share-file.entity';
+import { ShareCommentsController } from './share-comments.controller';
+import { ShareCommentsOwnerController } from './share-comments-owner.controller';
+import { ShareCommentsService } from './share-comments.service';
+import { ShareExtendController, ShareMoreTimeController } from './share-expiry.controller';
+import { ShareExpiryService } from './share-expiry.service';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareRecipient } from './entities/share-recipient.entity';
 import { ShareListensService } from './share-listens.service';
@@ -31,10 +38,10 @@ import { SharesService } from './shares.service';
 import { ZipSlots } from './zip-slots';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareRecipient]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
-  controllers: [ShareLinksController, SharesController, SharesApiController, ShareRecipientsApiController, ShareListensApiController, AdminSharesController],
-  providers: [ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, ShareListensService, ShareRecipientsService, SharesService, ZipSlots],
-  exports: [SharesService, ShareStatsService, ShareTuning],
+  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareRecipient, ShareComment, ShareAccessRequest]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
+  controllers: [ShareLinksController, ShareCommentsController, ShareCommentsOwnerController, ShareMoreTimeController, ShareExtendController, SharesController, SharesApiController, ShareRecipientsApiController, ShareListensApiController, AdminSharesController],
+  providers: [ShareCommentsService, ShareExpiryService, ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, ShareListensService, ShareRecipientsService, SharesService, ZipSlots],
+  exports: [SharesService, ShareStatsService, ShareTuning, ShareExpiryService],
 })
 export class ShareModule implements OnModuleInit {
   constructor(

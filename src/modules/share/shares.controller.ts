@@ -9,6 +9,7 @@ import { FILE_CATEGORIES } from '../files/file-categories';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
 import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
 import { PreviewsService } from '../media/previews.service';
+import { ShareCommentsService } from './share-comments.service';
 import { SharesService, ShareView } from './shares.service';
 import { formatDuration } from '../../common/views/handlebars';
 import { ListenTotals, ShareListensService } from './share-listens.service';
@@ -49,6 +50,8 @@ function createFromForm(body: FormBody, trackIds: string[]) {
       expiry: body.expiry,
       downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
       streamOriginals: checked(body.stream_originals),
+      comments: checked(body.comments),
+      commentsPublic: checked(body.comments_public),
     },
     stray,
     selected: new Set(list(body.files)),
@@ -61,6 +64,8 @@ function updateFromForm(body: FormBody) {
     message: body.message,
     downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
     streamOriginals: checked(body.stream_originals),
+    comments: checked(body.comments),
+    commentsPublic: checked(body.comments_public),
   };
   if (body.expiry && body.expiry !== 'keep') plain.expiry = body.expiry;
   if (checked(body.remove_password)) plain.password = null;
@@ -120,6 +125,7 @@ export class SharesController {
     private readonly previews: PreviewsService,
     private readonly recipients: ShareRecipientsService,
     private readonly listens: ShareListensService,
+    private readonly comments: ShareCommentsService,
   ) {}
 
   @Get('tracks/:id/share')
@@ -221,8 +227,13 @@ export class SharesController {
 
   /** The recipients box and the listening report of the share's page. */
   private async audienceModel(ownerId: string, shareId: string, form: { lines?: string; errors?: string[] } = {}) {
-    const [recipients, report] = await Promise.all([this.recipients.list(ownerId, shareId), this.listens.report(ownerId, shareId)]);
+    const [recipients, report, comments] = await Promise.all([
+      this.recipients.list(ownerId, shareId),
+      this.listens.report(ownerId, shareId),
+      this.comments.forOwner(ownerId, shareId),
+    ]);
     return {
+      comments,
       recipients: recipients.map(recipientRow),
       recipientForm: { lines: form.lines ?? '', errors: form.errors ?? [] },
       listening: {
@@ -394,7 +405,14 @@ export class SharesController {
       maxTracks: MAX_SHARE_TRACKS,
       collaborationTrack: single && single.track.collaborators.length > 0 ? single.track : null,
       errors: extra.errors ?? {},
-      values: { title: values.title ?? '', message: values.message ?? '', expiry: values.expiry ?? '30d', streamOriginals: checked(values.stream_originals) },
+      values: {
+        title: values.title ?? '',
+        message: values.message ?? '',
+        expiry: values.expiry ?? '30d',
+        streamOriginals: checked(values.stream_originals),
+        comments: checked(values.comments),
+        commentsPublic: checked(values.comments_public),
+      },
       previewsUnavailable: this.previews.ffmpegMissing,
       expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value], selected: value === (values.expiry ?? '30d') })),
       categories: FILE_CATEGORIES.map((c) => ({

@@ -41,6 +41,9 @@ export interface ShareView {
   hasPassword: boolean;
   downloads: Downloads;
   streamOriginals: boolean;
+  /** Recipients may comment at a time; `commentsPublic`: everyone sees every comment. */
+  comments: boolean;
+  commentsPublic: boolean;
   /** In order, each with its files as selection values (`f:<id>`) and followed categories: the shape PATCH takes. */
   tracks: Array<{ id: string; title: string; files: string[]; follow: FileCategory[] }>;
   fileCount: number;
@@ -174,6 +177,8 @@ export class SharesService {
       downloadProject: downloads.project,
       downloadStem: downloads.stem,
       streamOriginals: dto.streamOriginals ?? false,
+      comments: dto.comments ?? false,
+      commentsPublic: dto.commentsPublic ?? false,
       expiry,
       expiresAt: expiresAtFor(expiry, now),
       createdAt: now,
@@ -211,6 +216,8 @@ export class SharesService {
       share.expiresAt = expiresAtFor(dto.expiry, this.clock.now());
     }
     if (dto.streamOriginals !== undefined) share.streamOriginals = dto.streamOriginals;
+    if (dto.comments !== undefined) share.comments = dto.comments;
+    if (dto.commentsPublic !== undefined) share.commentsPublic = dto.commentsPublic;
     if (dto.downloads) {
       const d = definedOnly(dto.downloads);
       if (d.bounce !== undefined) share.downloadBounce = d.bounce;
@@ -339,6 +346,8 @@ export class SharesService {
         hasPassword: Boolean(share.passwordHash),
         downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
         streamOriginals: share.streamOriginals,
+        comments: share.comments,
+        commentsPublic: share.commentsPublic,
         tracks: share.tracks.getItems().map((t) => ({
           id: t.track.id,
           title: t.track.title,

@@ -105,7 +105,7 @@ export const sharePageScenario: Scenario = {
       selection.push({ trackId: track.id, files });
     }
     const share = await RequestContext.create(orm.em, () =>
-      app.get(SharesService).create(producer.userId, { tracks: selection, title: 'Bench album', message: 'Fifty tracks for the bench', expiry: 'never' }),
+      app.get(SharesService).create(producer.userId, { tracks: selection, title: 'Bench album', message: 'Fifty tracks for the bench', expiry: 'never', comments: true }),
     );
     // Recipients hear previews: build every file's (100 one-second WAVs), so the page has a waveform per track.
     say(`share-page: building the previews of ${TRACKS * 2} audio files (ffmpeg)…`);
@@ -227,7 +227,7 @@ export const sharePageScenario: Scenario = {
             label: 'share page / bare Express (req/s, medians)',
             value: round(ours.rps / baseline.rps, 2),
             target: { op: '>=', value: 0.7 },
-            note: `per round: ${ratios.join(', ')}; a waveform on every track`,
+            note: `per round: ${ratios.join(', ')}; a waveform on every track, comments on (a CSRF token written into every view)`,
           },
           {
             key: 'share.recipient_ratio',

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, ArrayUnique, IsArray, IsIn, IsString, IsUrl, MaxLength } from 'class-validator';
-import { NOTIFICATION_EVENTS } from '../notification-types';
+import { EMAIL_EVENTS, NOTIFICATION_EVENTS } from '../notification-types';
 
 export class CreateWebhookDto {
   @ApiProperty({ example: 'https://hooks.example.com/producer-dashboard' })
@@ -25,6 +25,6 @@ export class EmailSettingsDto {
   /** The event types to mail; the rest are off. A form without any checked box sends nothing. */
   @Transform(({ value }) => (value === undefined ? [] : typeof value === 'string' ? [value] : value))
   @IsArray({ message: 'email must be a list of event types' })
-  @IsIn(NOTIFICATION_EVENTS, { each: true, message: `email must be among ${NOTIFICATION_EVENTS.join(', ')}` })
+  @IsIn(EMAIL_EVENTS, { each: true, message: `email must be among ${EMAIL_EVENTS.join(', ')}` })
   email: string[] = [];
 }

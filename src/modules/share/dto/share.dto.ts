@@ -107,6 +107,20 @@ class ShareSettingsDto {
   @IsOptional()
   @IsBoolean({ message: 'streamOriginals must be true or false' })
   streamOriginals?: boolean;
+
+  @ApiPropertyOptional({ type: Boolean, default: false, description: 'Recipients may comment at a time of a file (shown on the waveform)' })
+  @IsOptional()
+  @IsBoolean({ message: 'comments must be true or false' })
+  comments?: boolean;
+
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description: 'Every visitor sees every comment; off: each sees their own comments and your replies to them',
+  })
+  @IsOptional()
+  @IsBoolean({ message: 'commentsPublic must be true or false' })
+  commentsPublic?: boolean;
 }
 
 export class CreateShareDto extends ShareSettingsDto {

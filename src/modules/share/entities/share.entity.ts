@@ -57,6 +57,18 @@ export class Share {
   @Property({ type: 'boolean' })
   streamOriginals: boolean & Opt = false;
 
+  /** Recipients may comment at a time of a file (off by default). */
+  @Property({ type: 'boolean' })
+  comments: boolean & Opt = false;
+
+  /** Every visitor sees every comment; off: each sees their own and the producer's replies to them. */
+  @Property({ type: 'boolean' })
+  commentsPublic: boolean & Opt = false;
+
+  /** The expiry the producer was last told is 3 days away (once per link and expiry date). */
+  @Property({ type: 'datetime', nullable: true })
+  expiryWarnedFor?: Date | null;
+
   @Property({ type: 'string', length: 8 })
   expiry: string & Opt = 'never';
 
