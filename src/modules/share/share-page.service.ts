@@ -235,6 +235,7 @@ export class SharePageService {
         url: absolute,
         image: firstArt ? `${absolute}/artwork/${firstArt.id}?size=large&v=${firstArt.artworkVersion}` : null,
       },
+      // askName: a per-recipient link's page asks no name (see recipientOfLink in share-comments.controller.ts).
       comments:
         access.comments && commentable.length > 0
           ? { action: `${base}/comments`, pageUrl: `${base}/comments`, listUrl: `${base}/comments/list`, csrfSlot: COMMENT_CSRF_SLOT, askName: true, files: commentable }
