@@ -21,14 +21,12 @@ const VISITOR_COOKIE = 'pd_visitor';
 const VISITOR_COOKIE_MAX_AGE_MS = 365 * 24 * 3600_000;
 
 /**
- * The one place where a per-recipient link tells comments who its recipient is. On the share's own link there is
- * none (null), and the visitor gives a name. Recipient links (#14 §1) are resolved by the same access guard; once
- * they are merged, this returns `{ recipientId, name }` of the link's recipient from `share`, and the form's name
- * field goes (the page model's `comments.askName`).
+ * The one place where a per-recipient link tells comments who its recipient is (the access guard resolved the
+ * link). On the share's own link there is none (null), and the visitor gives a name.
  */
 export function recipientOfLink(share: LoadedShare): CommentAuthorContext['recipient'] {
-  void share;
-  return null;
+  const recipient = share.access.recipient;
+  return recipient ? { recipientId: recipient.id, name: recipient.name } : null;
 }
 
 /**

@@ -235,10 +235,10 @@ export class SharePageService {
         url: absolute,
         image: firstArt ? `${absolute}/artwork/${firstArt.id}?size=large&v=${firstArt.artworkVersion}` : null,
       },
-      // askName: a per-recipient link's page asks no name (see recipientOfLink in share-comments.controller.ts).
+      // A per-recipient link's page asks no name: the comment is theirs (see recipientOfLink).
       comments:
         access.comments && commentable.length > 0
-          ? { action: `${base}/comments`, pageUrl: `${base}/comments`, listUrl: `${base}/comments/list`, csrfSlot: COMMENT_CSRF_SLOT, askName: true, files: commentable }
+          ? { action: `${base}/comments`, pageUrl: `${base}/comments`, listUrl: `${base}/comments/list`, csrfSlot: COMMENT_CSRF_SLOT, askName: access.recipient === null, files: commentable }
           : null,
     };
   }
