@@ -139,6 +139,25 @@ describe('share comments', () => {
     expect((await api(w.other).post(`/api/v1/shares/${share.id}/comments/${sam.id}/replies`, { body: 'x' })).status).toBe(404);
   });
 
+  it("on a recipient's own link the form asks no name: the comment is the recipient's, and only they see it", async () => {
+    const third = await makeShare('Recipient Song', { comments: true });
+    const made = await api(w.producer).post(`/api/v1/shares/${third.id}/recipients`, { name: 'Label B' });
+    expect(made.status).toBe(201);
+    const link = tokenOf(made.body.url);
+    const visitor = w.t.client();
+    const page = await visitor.get(`/s/${link}`);
+    expect(page.text).toContain('data-comment-form');
+    expect(page.text).not.toMatch(/<input[^>]+name="name"/);
+    const posted = await postForm(visitor, link, { _csrf: await pageToken(visitor, link), fileId: third.master, at: '2', body: 'Bridge is great' });
+    expect(posted.status).toBe(303);
+
+    const listed = await api(w.producer).get(`/api/v1/shares/${third.id}/comments`);
+    expect(listed.body.items).toEqual([expect.objectContaining({ name: 'Label B', recipientId: made.body.id, body: 'Bridge is great' })]);
+    // Their link shows it as theirs; the share's own link (another visitor) does not see it.
+    expect((await w.t.client().get(`/s/${link}/comments/list`)).body.items).toEqual([expect.objectContaining({ name: 'Label B', mine: true })]);
+    expect((await w.t.client().get(`/s/${third.token}/comments/list`)).body.items).toEqual([]);
+  });
+
   it('bad input: too long, no name, wrong file, another share\'s file, no CSRF, comments off → 4xx and nothing stored', async () => {
     const visitor = w.t.client();
     const csrf = await pageToken(visitor, share.token);
