@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { ApiTokensService } from './api-tokens.service';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from './decorators';
 import { CreateTokenDto } from './dto/account.dto';
 import { SettingsSections } from './settings-sections';
