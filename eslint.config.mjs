@@ -29,6 +29,25 @@ const RULES = [
     patterns: [{ regex: climbsTo('modules'), message: 'common/ is cross-cutting: it imports no module (move the shared piece down).' }],
   },
   {
+    // Queue names and job contracts sit in src/queues/, below both sides: modules enqueue, src/jobs/ processes.
+    files: ['src/modules/**/*.ts', 'src/common/**/*.ts', 'src/config/**/*.ts', 'src/queues/**/*.ts'],
+    patterns: [{ regex: climbsTo('jobs'), message: 'src/jobs/ (processors, Bull Board) sits above the modules: import queue names and job contracts from src/queues/.' }],
+  },
+  {
+    files: ['src/config/**/*.ts', 'src/queues/**/*.ts'],
+    patterns: [
+      { regex: climbsTo('modules'), message: 'config/ and queues/ sit below every module: they import none.' },
+      { regex: climbsTo('database'), message: 'config/ and queues/ sit below database/ (the ORM config and entity list live there).' },
+    ],
+  },
+  {
+    // Accounts is the base module (users, sign-in): the others build on it, it builds on none.
+    files: ['src/modules/accounts/**/*.ts'],
+    patterns: ['dropbox', 'files', 'share', 'collaboration', 'media', 'notifications', 'metrics', 'dashboard', 'health'].map((name) =>
+      noModule(name, 'accounts imports no other module; a module that adds to its pages registers itself (SettingsSections).'),
+    ),
+  },
+  {
     files: ['src/modules/share/**/*.ts'],
     patterns: [noModule('collaboration', 'share and collaboration never import each other (move the shared piece down).')],
   },
@@ -63,17 +82,16 @@ function boundaryBlocks() {
       (name) => `src/modules/${name}`,
     ),
   ];
-  const under = (glob, area) => glob === 'src/**/*.ts' || glob.startsWith(`${area}/`);
-  const global = RULES.filter((rule) => rule.files.includes('src/**/*.ts'));
-  // Any other file of src/ (a new folder, the top-level files) gets the rules for all of src/.
+  // A glob applies to a folder when the folder lies under the glob's fixed part (`src/modules/**` covers each module).
+  const under = (glob, area) => `${area}/`.startsWith(glob.split('**')[0]);
+  const rulesFor = (area) =>
+    RULES.filter((rule) => rule.files.some((glob) => under(glob, area)) && !(rule.ignores ?? []).some((glob) => under(glob, area)));
+  // Files of a folder not listed here (a new one, the top-level files) get the rules for all of src/ (or all modules).
   const blocks = [
-    { files: ['src/**/*.ts'], ignores: ['src/modules/dropbox/**'], options: global },
-    { files: ['src/modules/dropbox/**/*.ts'], options: global.filter((rule) => !rule.ignores) },
+    { files: ['src/**/*.ts'], ignores: ['src/modules/dropbox/**'], options: rulesFor('src/new-folder') },
+    { files: ['src/modules/**/*.ts'], ignores: ['src/modules/dropbox/**'], options: rulesFor('src/modules/new-module') },
   ];
-  for (const area of areas) {
-    const rules = RULES.filter((rule) => rule.files.some((glob) => under(glob, area)) && !(rule.ignores ?? []).some((glob) => under(glob, area)));
-    blocks.push({ files: [`${area}/**/*.ts`], options: rules });
-  }
+  for (const area of areas) blocks.push({ files: [`${area}/**/*.ts`], options: rulesFor(area) });
   return blocks
     .filter((block) => block.options.length > 0)
     .map((block) => ({

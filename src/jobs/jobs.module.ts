@@ -13,9 +13,9 @@ import { MediaModule } from '../modules/media/media.module';
 import { MediaProcessor } from './processors/media.processor';
 import { NotificationsModule } from '../modules/notifications/notifications.module';
 import { NotificationsProcessor } from './processors/notifications.processor';
-import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
+import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from '../queues/queues';
 import { bullConnection } from './redis-connection';
-import { reportConnectionErrors } from './connection-errors';
+import { reportConnectionErrors } from '../queues/connection-errors';
 
 /** Listens for the queues' connection errors (see reportConnectionErrors). */
 @Injectable()

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
 import type { Dropbox } from 'dropbox';
 import { dropboxContentHash, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { jobId, QueueName } from '../../src/jobs/queues';
+import { jobId, QueueName } from '../../src/queues/queues';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';

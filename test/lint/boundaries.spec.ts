@@ -47,6 +47,11 @@ describe('module boundaries (npm run lint)', () => {
     ['common imports a module', { path: 'src/common/http/x.ts', code: importing('../../modules/accounts/users.service') }],
     ['src imports tools', { path: 'src/config/x.ts', code: importing('../../tools/fixtures/audio') }],
     ['a new folder of src imports tools', { path: 'src/reports/x.ts', code: importing('../../tools/services') }],
+    ['a module imports src/jobs', { path: 'src/modules/files/x.ts', code: importing('../../jobs/processors/files.processor') }],
+    ['a new module imports src/jobs', { path: 'src/modules/reports/x.ts', code: importing('../../jobs/jobs.module') }],
+    ['the queue contracts import a module', { path: 'src/queues/x.ts', code: importing('../modules/files/tracks.service') }],
+    ['config imports database', { path: 'src/config/x.ts', code: importing('../database/entities') }],
+    ['accounts imports dropbox', { path: 'src/modules/accounts/x.ts', code: importing('../dropbox/dropbox-connections.service') }],
   ];
   const allowed: Array<[string, Case]> = [
     ['share imports files', { path: 'src/modules/share/x.ts', code: importing('../files/tracks.service') }],
@@ -54,6 +59,9 @@ describe('module boundaries (npm run lint)', () => {
     ['a part of a split gateway imports the SDK', { path: 'src/modules/dropbox/gateway/sharing.ts', code: importing('dropbox') }],
     ['share imports a folder of its own named like a module', { path: 'src/modules/share/x.ts', code: importing('./share-files.service') }],
     ['common imports common', { path: 'src/common/http/x.ts', code: importing('../authenticated-user') }],
+    ['a module imports the queue contracts', { path: 'src/modules/files/x.ts', code: importing('../../queues/queues') }],
+    ['dropbox imports accounts', { path: 'src/modules/dropbox/x.ts', code: importing('../accounts/settings-sections') }],
+    ['the processors import a module', { path: 'src/jobs/processors/x.ts', code: importing('../../modules/files/uploads.service') }],
   ];
   let results: string[][];
 

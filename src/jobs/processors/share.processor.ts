@@ -3,7 +3,7 @@ import { Job, Queue } from 'bullmq';
 import { ShareStatsService } from '../../modules/share/share-stats.service';
 import { ShareTuning } from '../../modules/share/share-tuning';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { QueueName, ShareJob } from '../queues';
+import { QueueName, ShareJob } from '../../queues/queues';
 
 const FLUSH_SCHEDULER_ID = 'share-stats-flush';
 
