@@ -1,6 +1,6 @@
 # One image for every process of Producer Dashboard. The default command runs the web process; docker-compose.yml
 # runs the same image as `migrate` (node dist/src/database/migrate.js) and `worker` (node dist/src/worker.js).
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: compile TypeScript with the dev dependencies --------------------------------------------------------
 FROM ${NODE_IMAGE} AS build

@@ -4,10 +4,20 @@ const tsJest = {
   // Transpile only (type checking is tsc's job: npm run typecheck), which keeps the suite fast.
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
 };
+// `npm run test:fast` (the inner loop: unit and integration) leaves out what starts or kills whole processes, the
+// fault scenarios (Redis, PostgreSQL, Dropbox outages) and the browser specs; `npm test` runs everything.
+const SLOW_SCENARIOS = [
+  '<rootDir>/test/faults/',
+  '<rootDir>/test/browser/',
+  '<rootDir>/test/e2e/(process|worker-shutdown|collaboration-crash|collaboration-expiry-crash|collaboration-chaos|demo)\\.spec\\.ts$',
+  '<rootDir>/test/integration/upload-crash\\.spec\\.ts$',
+  '<rootDir>/test/security/(request-logs|secrets)\\.spec\\.ts$',
+];
 const common = {
   transform: tsJest,
   testEnvironment: 'node',
   moduleFileExtensions: ['ts', 'js', 'json'],
+  testPathIgnorePatterns: ['/node_modules/', ...(process.env.PD_TEST_FAST === '1' ? SLOW_SCENARIOS : [])],
 };
 module.exports = {
   globalSetup: '<rootDir>/test/support/global-setup.ts',

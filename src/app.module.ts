@@ -13,7 +13,7 @@ import { loggerParams } from './common/logging';
 import { RedisModule, RedisService } from './common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
-import { mikroOrmOptions } from './config/mikro-orm.config';
+import { mikroOrmOptions } from './database/mikro-orm.config';
 import type { TuningOverrides } from './config/tuning';
 import { JobsModule } from './jobs/jobs.module';
 import { AccountsModule } from './modules/accounts/accounts.module';

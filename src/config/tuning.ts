@@ -17,6 +17,12 @@ export interface Tuning {
     /** The same for content calls (upload chunks, downloads). */
     contentTimeoutMs: number;
   };
+  jobs: {
+    /** Tries of one job (the first one included) before it fails for good. */
+    attempts: number;
+    /** Exponential backoff between tries of a job: this, twice this, four times… */
+    backoffMs: number;
+  };
   notifications: {
     /** Tries of one webhook delivery (the first one included) before it is given up and logged as failed. */
     webhookAttempts: number;
@@ -41,6 +47,10 @@ export const DEFAULT_TUNING: Tuning = {
     rpcTimeoutMs: 30_000,
     contentTimeoutMs: 5 * 60_000,
   },
+  jobs: {
+    attempts: 8,
+    backoffMs: 5_000,
+  },
   notifications: {
     webhookAttempts: 8,
     webhookBackoffMs: 10_000,
@@ -55,6 +65,7 @@ export type TuningOverrides = { [K in keyof Tuning]?: Partial<Tuning[K]> };
 export function tuningWith(overrides: TuningOverrides = {}): Tuning {
   return {
     dropbox: { ...DEFAULT_TUNING.dropbox, ...overrides.dropbox },
+    jobs: { ...DEFAULT_TUNING.jobs, ...overrides.jobs },
     notifications: { ...DEFAULT_TUNING.notifications, ...overrides.notifications },
   };
 }

@@ -8,7 +8,7 @@ import type { Queue } from 'bullmq';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { wantsJson } from '../common/http/wants-json';
 import { UsersService } from '../modules/accounts/users.service';
-import { ALL_QUEUES } from './queues';
+import { ALL_QUEUES } from '../queues/queues';
 
 export const BULL_BOARD_PATH = '/admin/queues';
 

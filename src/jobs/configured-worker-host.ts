@@ -1,7 +1,7 @@
 import { WorkerHost } from '@nestjs/bullmq';
 import { Inject, OnApplicationBootstrap } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { reportConnectionErrors } from './connection-errors';
+import { reportConnectionErrors } from '../queues/connection-errors';
 
 /**
  * A processor whose worker takes its concurrency and lock timing from the configuration. Workers are declared

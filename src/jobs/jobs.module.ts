@@ -3,6 +3,7 @@ import { DynamicModule, Global, Injectable, Module, OnModuleInit, Provider } fro
 import { ModuleRef } from '@nestjs/core';
 import type { Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
+import { Tuning, TUNING } from '../config/tuning';
 import { FilesModule } from '../modules/files/files.module';
 import { ShareModule } from '../modules/share/share.module';
 import { FilesProcessor } from './processors/files.processor';
@@ -13,9 +14,9 @@ import { MediaModule } from '../modules/media/media.module';
 import { MediaProcessor } from './processors/media.processor';
 import { NotificationsModule } from '../modules/notifications/notifications.module';
 import { NotificationsProcessor } from './processors/notifications.processor';
-import { ALL_QUEUES, DEFAULT_JOB_OPTIONS } from './queues';
+import { ALL_QUEUES, jobOptions } from '../queues/queues';
 import { bullConnection } from './redis-connection';
-import { reportConnectionErrors } from './connection-errors';
+import { reportConnectionErrors } from '../queues/connection-errors';
 
 /** Listens for the queues' connection errors (see reportConnectionErrors). */
 @Injectable()
@@ -32,11 +33,11 @@ class QueueErrorsReporter implements OnModuleInit {
 @Module({
   imports: [
     BullModule.forRootAsync({
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) => ({
+      inject: [APP_CONFIG, TUNING],
+      useFactory: (config: AppConfig, tuning: Tuning) => ({
         connection: bullConnection(config),
         prefix: `${config.redis.prefix}-bull`,
-        defaultJobOptions: DEFAULT_JOB_OPTIONS,
+        defaultJobOptions: jobOptions(tuning.jobs),
       }),
     }),
     BullModule.registerQueue(...ALL_QUEUES.map((name) => ({ name }))),

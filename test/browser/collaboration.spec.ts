@@ -7,7 +7,6 @@ import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signI
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
 // The callbacks below run in the page; the project compiles without the DOM library.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
 declare const document: any;
 declare const performance: any;

@@ -10,7 +10,6 @@ import { makeTempDir } from '../support/leftovers';
 import { signedInUser, TestUser } from '../support/users';
 
 // The callbacks below run in the page; the project compiles without the DOM library.
-/* eslint-disable @typescript-eslint/no-explicit-any */
 declare const window: any;
 declare const document: any;
 declare const MutationObserver: any;

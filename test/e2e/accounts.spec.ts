@@ -1,5 +1,5 @@
 import { MikroORM } from '@mikro-orm/postgresql';
-import { mikroOrmOptions } from '../../src/config/mikro-orm.config';
+import { mikroOrmOptions } from '../../src/database/mikro-orm.config';
 import { User } from '../../src/modules/accounts/entities/user.entity';
 import { DEFAULT_ADMIN, startTestApp, TestApp } from '../support/app';
 

@@ -115,8 +115,11 @@ describe('docker-compose.yml', () => {
 describe('Dockerfile', () => {
   const dockerfile = read('Dockerfile');
 
-  it('builds with dev dependencies and runs on Node 20 slim with production dependencies as a non-root user', () => {
-    expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:20-[a-z]+-slim$/m);
+  it('builds with dev dependencies and runs on Node 24 slim with production dependencies as a non-root user', () => {
+    // The image runs the same Node major as the tests (the pinned `node` devDependency).
+    const pinned = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node;
+    expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${pinned.split('.')[0]}-bookworm-slim$`, 'm'));
+    expect(pinned.split('.')[0]).toBe('24');
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);
     expect(dockerfile).toMatch(/^RUN npm ci --ignore-scripts$/m);
     expect(dockerfile).toMatch(/^RUN npm ci --omit=dev\b/m);

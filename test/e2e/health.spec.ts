@@ -1,13 +1,8 @@
 import { startTestApp, TestApp } from '../support/app';
+import { eventually } from '../support/poll';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';
 
-async function eventually(check: () => Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = (check: () => Promise<boolean>, timeoutMs = 15_000) => eventually(check, Boolean, { timeoutMs, everyMs: 200 });
 
 describe('health', () => {
   let redis: PrivateRedis;
@@ -32,7 +27,7 @@ describe('health', () => {
 
   it('answers 503 while its Redis is stopped, and 200 again once it is back', async () => {
     await redis.stop();
-    await eventually(async () => (await t.client().get('/health/ready')).status === 503);
+    await until(async () => (await t.client().get('/health/ready')).status === 503);
     const down = await t.client().get('/health/ready');
     expect(down.body.details.redis.status).toBe('down');
     expect(down.body.details.database.status).toBe('up');
@@ -40,7 +35,7 @@ describe('health', () => {
     expect((await t.client().get('/health/live')).status).toBe(200);
 
     await redis.restart();
-    await eventually(async () => (await t.client().get('/health/ready')).status === 200);
+    await until(async () => (await t.client().get('/health/ready')).status === 200);
   });
 
   it('pages fail cleanly without Redis: 503 with no stack trace, and the queues retry without printing stacks', async () => {
@@ -48,7 +43,7 @@ describe('health', () => {
     const printed = jest.spyOn(console, 'error');
     await redis.stop();
     try {
-      await eventually(async () => (await t.client().get('/health/ready')).status === 503);
+      await until(async () => (await t.client().get('/health/ready')).status === 503);
       const page = await t.client().get('/login');
       expect(page.status).toBe(503);
       expect(page.headers['retry-after']).toBeDefined();

@@ -1,7 +1,7 @@
 import { MikroORM } from '@mikro-orm/postgresql';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { jobId, QueueName } from '../../src/jobs/queues';
+import { jobId, QueueName } from '../../src/queues/queues';
 import type { Dropbox } from 'dropbox';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { dropboxContentHash } from '../../tools/dropbox-emulator';

@@ -2,7 +2,7 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Job, Queue } from 'bullmq';
 import type { Dropbox } from 'dropbox';
 import { dropboxContentHash, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { jobId, QueueName } from '../../src/jobs/queues';
+import { jobId, QueueName } from '../../src/queues/queues';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';
@@ -116,8 +116,14 @@ describe('Redis outage', () => {
     expect(done.filter((u) => u.status !== 'done')).toEqual([]);
 
     // Exactly once: the jobs that waited through the outage started once each; Dropbox received one commit per file.
-    const jobs = (await Promise.all(jobIds.map((id) => queue.getJob(id)))) as Array<Job | undefined>;
-    expect(jobs.every((job) => job?.finishedOn)).toBe(true);
+    // The upload rows say done before BullMQ does: the job that lost its lock may still be re-running (a no-op that
+    // finds the file in Dropbox), so wait for every job to have finished rather than read them at this moment.
+    const jobs = await eventually(
+      'every upload job has finished in the queue',
+      async () => (await Promise.all(jobIds.map((id) => queue.getJob(id)))) as Array<Job | undefined>,
+      (all) => all.every((job) => job?.finishedOn),
+      { timeoutMs: 60_000, everyMs: 250 },
+    );
     expect(waitingBefore).toHaveLength(UPLOADS - 1);
     // Only the job running when Redis went away may have lost its lock and run again (its Dropbox step is
     // idempotent: one commit per file, checked below); the waiting ones never failed.

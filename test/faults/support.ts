@@ -3,6 +3,7 @@ import type { Dropbox } from 'dropbox';
 import { PROCESSORS } from '../../src/jobs/jobs.module';
 import type { Response } from 'supertest';
 import type { TestUser } from '../support/users';
+import { eventually as poll } from '../support/poll';
 
 /**
  * Helpers shared by the fault specs: polling with a deadline (never a fixed sleep as an assertion), session API
@@ -18,19 +19,7 @@ export async function eventually<T>(
   ok: (value: T) => boolean,
   { timeoutMs = 30_000, everyMs = 250 }: { timeoutMs?: number; everyMs?: number } = {},
 ): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last: unknown;
-  for (;;) {
-    try {
-      const value = await read();
-      if (ok(value)) return value;
-      last = value;
-    } catch (err) {
-      last = err instanceof Error ? `${err.name}: ${err.message}` : err;
-    }
-    if (Date.now() > deadline) throw new Error(`${what}: not reached within ${timeoutMs} ms; last: ${JSON.stringify(last)?.slice(0, 800)}`);
-    await pause(everyMs);
-  }
+  return poll(read, ok, { what, timeoutMs, everyMs, errorsAreNotYet: true });
 }
 
 /** Answers from a session client, each with a deadline so a hanging server fails the test instead of stalling it. */

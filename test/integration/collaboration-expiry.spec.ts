@@ -1,7 +1,7 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
-import { QueueName } from '../../src/jobs/queues';
+import { QueueName } from '../../src/queues/queues';
 import { CollaborationClock } from '../../src/modules/collaboration/collaboration-clock';
 import { seedConnection } from '../support/dropbox';
 import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, Producer, startCollabEnv, TestTrack, waitForCollab } from './collaboration-support';

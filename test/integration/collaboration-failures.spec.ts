@@ -1,3 +1,7 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QueueName } from '../../src/queues/queues';
+import { eventually } from '../support/poll';
 import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, startCollabEnv, waitForCollab } from './collaboration-support';
 
 /**
@@ -8,7 +12,9 @@ describe('share with collaborators: failures', () => {
   let env: CollabEnv;
 
   beforeAll(async () => {
-    env = await startCollabEnv({ tuning: { dropbox: { maxAttempts: 1 } }, env: { COLLAB_STUCK_SECONDS: '5' } });
+    // A minute before a failed job's retry: long enough that the panel's "retrying" note is always seen, however
+    // loaded the machine; the retry specs then start the retry themselves (no spec here waits the minute out).
+    env = await startCollabEnv({ tuning: { dropbox: { maxAttempts: 1 }, jobs: { backoffMs: 60_000 } }, env: { COLLAB_STUCK_SECONDS: '5' } });
   });
   afterAll(async () => {
     await env?.close();
@@ -28,7 +34,13 @@ describe('share with collaborators: failures', () => {
     // While the queue waits to retry, the panel says so (a note, not a failure).
     const waiting = await waitForCollab(producer, track.id, (v) => v.notice !== null || isFinal(v));
     expect(waiting.status).not.toBe('failed');
-    if (waiting.notice) expect(waiting.step).toBe(step);
+    expect(waiting.notice).not.toBeNull();
+    expect(waiting.step).toBe(step);
+
+    // The failed step waits in the queue for its retry; start it now instead of waiting out the backoff.
+    const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
+    const delayed = await eventually(() => queue.getDelayed(), (jobs) => jobs.length > 0, { what: 'the retry waiting in the queue' });
+    await Promise.all(delayed.map((job) => job.promote()));
 
     const view = await waitForCollab(producer, track.id, isFinal, 40_000);
     expect(view.status).toBe('done');

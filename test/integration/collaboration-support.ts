@@ -7,6 +7,7 @@ import { emulatorDropboxClient, type DropboxEmulatorOptions, type RunningDropbox
 import type { TuningOverrides } from '../../src/config/tuning';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { startTestApp, TestApp } from '../support/app';
+import { eventually } from '../support/poll';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
 import { signedInUser, TestUser } from '../support/users';
 
@@ -32,7 +33,7 @@ export async function startCollabEnv(
   const t = await startTestApp({
     env: { ...dropboxEnv(emulator), JOB_LOCK_SECONDS: '5', ...options.env },
     workers: options.workers ?? true,
-    tuning: { dropbox: { baseBackoffMs: 20, maxBackoffMs: 200, ...options.tuning?.dropbox } },
+    tuning: { ...options.tuning, dropbox: { baseBackoffMs: 20, maxBackoffMs: 200, ...options.tuning?.dropbox } },
   });
   const producer = await connectedProducer(t, emulator);
   return {
@@ -123,13 +124,7 @@ export async function waitForCollab(
   ok: (view: CollaborationView) => boolean,
   timeoutMs = 30_000,
 ): Promise<CollaborationView> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const view = await collabStatus(producer, trackId);
-    if (ok(view)) return view;
-    if (Date.now() > deadline) throw new Error(`collaboration of ${trackId} did not get there: ${JSON.stringify(view).slice(0, 1500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  return eventually(() => collabStatus(producer, trackId), ok, { what: `collaboration of ${trackId}`, timeoutMs });
 }
 
 export const isFinal = (v: CollaborationView) => v.status === 'done' || v.status === 'failed';

@@ -9,17 +9,8 @@ import { makeWav } from '../../tools/fixtures/audio';
 import { Upload } from '../../src/modules/files/entities/upload.entity';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
+import { eventually } from '../support/poll';
 import { signedInUser, TestUser } from '../support/users';
-
-async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 describe('tracks, collaborators and libraries', () => {
   let emulator: RunningDropboxEmulator;

@@ -3,7 +3,7 @@ import type { Queue } from 'bullmq';
 import { simpleParser, type ParsedMail } from 'mailparser';
 import type { AddressInfo } from 'node:net';
 import { SMTPServer } from 'smtp-server';
-import { QueueName } from '../../src/jobs/queues';
+import { QueueName } from '../../src/queues/queues';
 import { EmailDigestService } from '../../src/modules/notifications/email-digest.service';
 import { NotificationEvents } from '../../src/modules/notifications/notification-events';
 import { startTestApp, TestApp } from '../support/app';

@@ -3,6 +3,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { TestApp } from '../support/app';
+import { eventually as poll } from '../support/poll';
 import type { TestUser } from '../support/users';
 import { WebhookDelivery } from '../../src/modules/notifications/entities/webhook-delivery.entity';
 
@@ -52,12 +53,8 @@ export async function deliveries(t: TestApp, webhookId: string): Promise<Webhook
 }
 
 /** Polls the database until `done` says so (outcomes, not moments: no time limit of its own besides Jest's). */
-export async function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    await new Promise((r) => setTimeout(r, 50));
-  }
+export function eventually<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  return poll(read, done, { timeoutMs: 55_000, everyMs: 50 });
 }
 
 export function jsonApi(user: TestUser) {

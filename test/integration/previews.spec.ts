@@ -2,7 +2,7 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { createHash } from 'node:crypto';
-import { QueueName } from '../../src/jobs/queues';
+import { QueueName } from '../../src/queues/queues';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { ShareTuning } from '../../src/modules/share/share-tuning';

@@ -12,6 +12,7 @@ import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbo
 import { signedInUser, TestUser } from '../support/users';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
+import { eventually } from '../support/poll';
 
 /** Shared set-up of the share specs: an emulator, the app, two producers with Dropbox connected. */
 export interface ShareWorld {
@@ -153,15 +154,7 @@ export function tokenOf(url: string): string {
 }
 
 /** Polls `read` until `ok` holds: waits for an outcome (a job finishing), never for a moment. */
-export async function eventually<T>(read: () => Promise<T>, ok: (value: T) => boolean, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`still not there after ${timeoutMs} ms: ${JSON.stringify(value).slice(0, 500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+export { eventually };
 
 /** Uploads files through the uploads API (multipart), with form fields before them (`category`, `conflict`). */
 export async function uploadFiles(user: TestUser, trackId: string, fields: Record<string, string>, files: Record<string, Buffer>) {

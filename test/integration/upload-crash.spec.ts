@@ -6,6 +6,7 @@ import { emulatorDropboxClient, dropboxContentHash, type RunningDropboxEmulator 
 import { Upload } from '../../src/modules/files/entities/upload.entity';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
+import { eventually } from '../support/poll';
 import { signedInUser, TestUser } from '../support/users';
 
 const ROOT = join(__dirname, '..', '..');
@@ -23,15 +24,8 @@ function startWorker(t: TestApp): { child: ChildProcess; output: () => string } 
   return { child, output: () => output };
 }
 
-async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (ok(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}: ${JSON.stringify(value)}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 60_000): Promise<T> =>
+  eventually(read, ok, { what, timeoutMs });
 
 describe('a worker killed in the middle of an upload', () => {
   let emulator: RunningDropboxEmulator;

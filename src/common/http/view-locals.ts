@@ -1,5 +1,5 @@
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import type { AuthenticatedUser } from '../../modules/accounts/authenticated-user';
+import type { AuthenticatedUser } from '../authenticated-user';
 import { CsrfService } from './csrf';
 
 type ViewRequest = Request & { user?: AuthenticatedUser };

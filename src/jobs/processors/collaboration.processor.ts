@@ -15,8 +15,8 @@ import {
   CollaborationStepJobData,
   PIPELINE_JOB_STEPS,
   PipelineJobStep,
-} from '../flows';
-import { QueueName } from '../queues';
+} from '../../queues/flows';
+import { QueueName } from '../../queues/queues';
 
 /** The sweep runs at least this often (re-queueing lost runs shouldn't wait for the member refresh interval). */
 const MAX_SWEEP_INTERVAL_MS = 60_000;

@@ -3,7 +3,7 @@ import { Job } from 'bullmq';
 import { AudioAnalysisService } from '../../modules/files/audio-analysis.service';
 import { UploadsService } from '../../modules/files/uploads.service';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { AnalyzeAudioJobData, FilesJob, QueueName, UploadJobData } from '../queues';
+import { AnalyzeAudioJobData, FilesJob, QueueName, UploadJobData } from '../../queues/queues';
 
 /** Thin: each job names a row; the files module does the work. */
 @Processor(QueueName.Files, { autorun: false })

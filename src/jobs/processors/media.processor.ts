@@ -3,7 +3,7 @@ import { Job } from 'bullmq';
 import { availableParallelism } from 'node:os';
 import { PreviewsService } from '../../modules/media/previews.service';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { BuildPreviewJobData, MediaJob, QueueName } from '../queues';
+import { BuildPreviewJobData, MediaJob, QueueName } from '../../queues/queues';
 
 /** Thin: each job names a file; the media module builds its preview. */
 @Processor(QueueName.Media, { autorun: false })

@@ -4,7 +4,7 @@ import { ShareExpiryService } from '../../modules/share/share-expiry.service';
 import { ShareStatsService } from '../../modules/share/share-stats.service';
 import { ShareTuning } from '../../modules/share/share-tuning';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { QueueName, ShareJob } from '../queues';
+import { QueueName, ShareJob } from '../../queues/queues';
 
 const FLUSH_SCHEDULER_ID = 'share-stats-flush';
 const EXPIRY_SCHEDULER_ID = 'share-expiry-sweep';

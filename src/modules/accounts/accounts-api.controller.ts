@@ -2,7 +2,7 @@ import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, Param, Par
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccountsService } from './accounts.service';
 import { ApiTokensService } from './api-tokens.service';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser, RequireRole } from './decorators';
 import { CreateTokenDto, CreateUserDto, UpdateUserDto } from './dto/account.dto';
 

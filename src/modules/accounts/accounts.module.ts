@@ -13,10 +13,9 @@ import { SettingsController } from './settings.controller';
 import { SettingsSections } from './settings-sections';
 import { SetupController } from './setup.controller';
 import { UsersService } from './users.service';
-import { DropboxModule } from '../dropbox/dropbox.module';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([User, ApiToken]), DropboxModule],
+  imports: [MikroOrmModule.forFeature([User, ApiToken])],
   controllers: [
     AuthController,
     SetupController,

@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { AccountsService } from './accounts.service';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser, RequireRole } from './decorators';
 import { CreateUserDto } from './dto/account.dto';
 

@@ -5,7 +5,7 @@ import type { Request, Response } from 'express';
 import { safeRedirectPath } from '../../common/http/safe-redirect';
 import { validateForm } from '../../common/http/validation';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { Public } from './decorators';
 import { SignInDto } from './dto/account.dto';
 import { SessionsService } from './sessions.service';

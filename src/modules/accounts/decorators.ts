@@ -1,6 +1,6 @@
 import { createParamDecorator, ExecutionContext, SetMetadata } from '@nestjs/common';
 import type { Request } from 'express';
-import type { AuthenticatedUser } from './authenticated-user';
+import type { AuthenticatedUser } from '../../common/authenticated-user';
 import type { UserRole } from './entities/user.entity';
 
 export const IS_PUBLIC = 'accounts:public';

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 export type SettingsSection = (userId: string) => Promise<Record<string, unknown>>;
 
 /**
- * Parts of the Settings page owned by other modules (notifications): they add what their section needs to the
+ * Parts of the Settings page owned by other modules (Dropbox, notifications): they add what their section needs to the
  * page's model, so accounts renders the page without importing them.
  */
 @Injectable()

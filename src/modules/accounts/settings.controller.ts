@@ -3,18 +3,16 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { ApiTokensService } from './api-tokens.service';
-import { AuthenticatedUser } from './authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from './decorators';
 import { CreateTokenDto } from './dto/account.dto';
 import { SettingsSections } from './settings-sections';
-import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 
 @ApiExcludeController()
 @Controller('settings')
 export class SettingsController {
   constructor(
     private readonly tokens: ApiTokensService,
-    private readonly dropbox: DropboxConnectionsService,
     private readonly sections: SettingsSections,
   ) {}
 
@@ -24,7 +22,6 @@ export class SettingsController {
       nav: 'settings',
       user,
       tokens: await this.tokens.list(user.id),
-      dropbox: await this.dropbox.status(user.id),
       ...(await this.sections.model(user.id)),
       ...extra,
     };

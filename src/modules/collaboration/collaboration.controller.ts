@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { isConfirmed, renderConfirmation } from '../../common/http/confirm';
 import { validateForm } from '../../common/http/validation';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaborationService } from './collaboration.service';
 import { CollaborationView } from './collaboration.views';

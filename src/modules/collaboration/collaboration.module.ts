@@ -2,7 +2,7 @@ import { MikroOrmModule } from '@mikro-orm/nestjs';
 import { BullModule, InjectFlowProducer } from '@nestjs/bullmq';
 import type { FlowProducer } from 'bullmq';
 import { Module } from '@nestjs/common';
-import { reportConnectionErrors } from '../../jobs/connection-errors';
+import { reportConnectionErrors } from '../../queues/connection-errors';
 import { DropboxModule } from '../dropbox/dropbox.module';
 import { FilesModule } from '../files/files.module';
 import { CollaborationApiController } from './collaboration-api.controller';

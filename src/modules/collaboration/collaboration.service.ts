@@ -4,8 +4,8 @@ import { BadRequestException, ConflictException, Inject, Injectable, Logger, Not
 import { FlowProducer, Queue } from 'bullmq';
 import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { CollaborationStepJobData, ensureRunQueued, removeRunJobs } from '../../jobs/flows';
-import { QueueName } from '../../jobs/queues';
+import { CollaborationStepJobData, ensureRunQueued, removeRunJobs } from '../../queues/flows';
+import { QueueName } from '../../queues/queues';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CollaboratorsService } from '../files/collaborators.service';
 import { Collaborator } from '../files/entities/collaborator.entity';

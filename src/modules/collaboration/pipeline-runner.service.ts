@@ -1,10 +1,9 @@
 import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
 import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { FlowProducer, Queue, UnrecoverableError } from 'bullmq';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { CollaborationStepJobData, ensureRunQueued, PipelineJobStep } from '../../jobs/flows';
-import { QueueName } from '../../jobs/queues';
+import { CollaborationStepJobData, ensureRunQueued, PipelineJobStep } from '../../queues/flows';
+import { QueueName } from '../../queues/queues';
 import { DropboxError, DropboxNotFound, DropboxPermanent, DropboxRateLimited, DropboxTransient } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
@@ -77,7 +76,6 @@ export class PipelineRunnerService {
   constructor(
     private readonly orm: MikroORM,
     private readonly dropbox: DropboxConnectionsService,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
   ) {}
@@ -514,10 +512,5 @@ export class PipelineRunnerService {
       if (!p || p.generation !== ref.generation || p.run !== ref.run) throw new Superseded();
       return change(p, em);
     });
-  }
-
-  /** For the stuck check and the sweep. */
-  get stuckMs(): number {
-    return this.config.collaboration.stuckMs;
   }
 }

@@ -5,7 +5,7 @@ import type { AudioInfo } from './views';
 const PARSE_TIMEOUT_MS = 30_000;
 
 /**
- * Runs in a worker thread. music-metadata is an ES module that Node 20.19+ `require`s natively; a worker keeps it
+ * Runs in a worker thread. music-metadata is an ES module that Node 22.12+ `require`s natively; a worker keeps it
  * out of the caller's module system (it also loads the same way under Jest) and keeps parsing untrusted files off
  * the main thread, where a pathological file could block requests.
  */

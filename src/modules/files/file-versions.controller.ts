@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { validateForm } from '../../common/http/validation';
 import { formatBytes } from '../../common/views/handlebars';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { DropboxError } from '../dropbox/dropbox.errors';
 import { RestoreRevisionDto } from './dto/library.dto';

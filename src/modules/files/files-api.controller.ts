@@ -15,7 +15,7 @@ import {
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiConsumes, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Request } from 'express';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaboratorsService } from './collaborators.service';
 import { AssignCollaboratorDto, CollaboratorDto } from './dto/collaborator.dto';

@@ -28,7 +28,7 @@ import type { Request, Response } from 'express';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { formatBytes, formatDuration } from '../../common/views/handlebars';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { DropboxError } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';

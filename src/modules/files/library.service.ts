@@ -1,7 +1,7 @@
 import { EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
-import { AnalyzeAudioJobData, enqueuePreview, FilesJob, jobId, previewJob, QueueName } from '../../jobs/queues';
+import { AnalyzeAudioJobData, enqueuePreview, FilesJob, jobId, previewJob, QueueName } from '../../queues/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { DropboxConflict, DropboxNotFound, UNSERVABLE_NOTE } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';

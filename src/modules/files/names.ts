@@ -9,7 +9,7 @@ const UNSAFE = /[\\/:*?"<>|\u0000-\u001f\u007f]/g;
  */
 const ASTRAL = /[\u{10000}-\u{10FFFF}]/gu;
 /** Joiners and variation selectors left behind by a removed emoji. */
-const EMOJI_LEFTOVERS = /[\u200d\ufe0e\ufe0f\u20e3]/g;
+const EMOJI_LEFTOVERS = /\u200d|\ufe0e|\ufe0f|\u20e3/g;
 
 /** Names Dropbox refuses to store (`disallowed_name`), compared without case. */
 const DROPBOX_DISALLOWED_NAMES = new Set(['.ds_store', 'desktop.ini', 'thumbs.db', 'icon\r', '.dropbox', '.dropbox.attr']);

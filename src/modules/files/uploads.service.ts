@@ -18,7 +18,7 @@ import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
 import type { DropboxEntry, UploadOptions } from '../dropbox/dropbox.types';
-import { enqueuePreview, FilesJob, jobId, QueueName, UploadJobData } from '../../jobs/queues';
+import { enqueuePreview, FilesJob, jobId, QueueName, UploadJobData } from '../../queues/queues';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';

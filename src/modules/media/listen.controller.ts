@@ -3,7 +3,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { relayLink } from '../../common/http/relay';
 import { formatDuration } from '../../common/views/handlebars';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';

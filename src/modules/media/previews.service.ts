@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { enqueuePreview, previewJob, QueueName, revisionKey } from '../../jobs/queues';
+import { enqueuePreview, previewJob, QueueName, revisionKey } from '../../queues/queues';
 import { DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';

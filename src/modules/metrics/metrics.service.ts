@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { AggregatorRegistry, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { ALL_QUEUES } from '../../jobs/queues';
+import { ALL_QUEUES } from '../../queues/queues';
 import { DropboxGateway } from '../dropbox/dropbox.gateway';
 import type { DropboxCallEvent } from '../dropbox/dropbox.types';
 

@@ -1,4 +1,4 @@
-import type { NotificationEventJobData } from '../../jobs/queues';
+import type { NotificationEventJobData } from '../../queues/queues';
 import { EVENT_LABELS, isNotificationEvent } from './notification-types';
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);

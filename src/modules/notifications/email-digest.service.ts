@@ -6,7 +6,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
-import { EmailDigestJobData, jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../jobs/queues';
+import { EmailDigestJobData, jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../queues/queues';
 import { UsersService } from '../accounts/users.service';
 import { NotificationSettings } from './entities/notification-settings.entity';
 import { digestMessage } from './email-digest.message';

@@ -2,7 +2,7 @@ import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import { createHash, randomUUID } from 'node:crypto';
-import { jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../jobs/queues';
+import { jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../queues/queues';
 import type { PublishedEventType } from './notification-types';
 
 export interface PublishOptions {

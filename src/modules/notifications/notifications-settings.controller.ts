@@ -2,7 +2,7 @@ import { BadRequestException, Body, Controller, HttpException, Param, ParseUUIDP
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { validateForm } from '../../common/http/validation';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CreateWebhookDto, EmailSettingsDto } from './dto/webhook.dto';
 import { EmailDigestService } from './email-digest.service';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { NotificationEventJobData } from '../../jobs/queues';
+import type { NotificationEventJobData } from '../../queues/queues';
 import { EmailDigestService } from './email-digest.service';
 import { EMAIL_EVENTS, EVENT_LABELS, NOTIFICATION_EVENTS } from './notification-types';
 import { DeliveryView, WebhooksService, WebhookView } from './webhooks.service';

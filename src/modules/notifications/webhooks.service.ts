@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
-import { jobId, NotificationEventJobData, NotificationsJob, QueueName, WebhookDeliveryJobData } from '../../jobs/queues';
+import { jobId, NotificationEventJobData, NotificationsJob, QueueName, WebhookDeliveryJobData } from '../../queues/queues';
 import type { CreateWebhookDto } from './dto/webhook.dto';
 import { WebhookDelivery } from './entities/webhook-delivery.entity';
 import { Webhook } from './entities/webhook.entity';

@@ -1,6 +1,6 @@
 import { Controller, Get, Param, ParseUUIDPipe } from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AuthenticatedUser } from '../accounts/authenticated-user';
+import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { ListenReport, ShareListensService } from './share-listens.service';
 

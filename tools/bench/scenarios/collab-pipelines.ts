@@ -4,7 +4,7 @@ import type { Queue } from 'bullmq';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { QueueName } from '../../../src/jobs/queues';
+import { QueueName } from '../../../src/queues/queues';
 import { AccountsService } from '../../../src/modules/accounts/accounts.service';
 import { CollaborationService } from '../../../src/modules/collaboration/collaboration.service';
 import { CollabFile } from '../../../src/modules/collaboration/entities/collab-file.entity';

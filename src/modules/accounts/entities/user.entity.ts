@@ -1,7 +1,8 @@
 import { Entity, Enum, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
+import type { UserRole } from '../../../common/authenticated-user';
 
-export type UserRole = 'admin' | 'producer';
+export type { UserRole };
 
 @Entity({ tableName: 'users' })
 export class User {

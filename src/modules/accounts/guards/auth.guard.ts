@@ -2,7 +2,7 @@ import { CanActivate, ExecutionContext, ForbiddenException, Injectable, Unauthor
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { ApiTokensService } from '../api-tokens.service';
-import type { AuthenticatedUser } from '../authenticated-user';
+import type { AuthenticatedUser } from '../../../common/authenticated-user';
 import { IS_PUBLIC, REQUIRED_ROLE } from '../decorators';
 import type { User, UserRole } from '../entities/user.entity';
 import { UsersService } from '../users.service';

@@ -1,4 +1,5 @@
-import type { UserRole } from './entities/user.entity';
+/** A user's role: admins also run the server (users, queues). */
+export type UserRole = 'admin' | 'producer';
 
 /** What a request knows about its caller; never the entity itself. */
 export interface AuthenticatedUser {

@@ -1,5 +1,5 @@
 import type { FlowJob, FlowProducer, JobsOptions, Queue } from 'bullmq';
-import { DEFAULT_JOB_OPTIONS, jobId, QueueName } from './queues';
+import { jobId, QueueName } from './queues';
 
 /** Job names on the collaboration queue. */
 export const CollaborationJob = {
@@ -39,11 +39,11 @@ export function stepJobId(ref: CollaborationStepJobData, step: PipelineJobStep):
  * Each step is idempotent: a step with nothing left to do finishes without calling Dropbox, so every run
  * carries all three and "retry" resumes where the work stopped.
  */
-export function pipelineRunFlow(ref: CollaborationStepJobData): FlowJob {
+export function pipelineRunFlow(ref: CollaborationStepJobData, defaults: JobsOptions): FlowJob {
   const data: CollaborationStepJobData = { pipelineId: ref.pipelineId, generation: ref.generation, run: ref.run };
   // A flow producer doesn't apply the queue's default options: every node carries them.
   const opts = (step: PipelineJobStep, child: boolean): JobsOptions => ({
-    ...DEFAULT_JOB_OPTIONS,
+    ...defaults,
     jobId: stepJobId(ref, step),
     ...(child ? { failParentOnFailure: true } : {}),
   });
@@ -68,7 +68,7 @@ export function pipelineRunFlow(ref: CollaborationStepJobData): FlowJob {
 export async function ensureRunQueued(flows: FlowProducer, queue: Queue, ref: CollaborationStepJobData): Promise<boolean> {
   const existing = await Promise.all(PIPELINE_JOB_STEPS.map((step) => queue.getJob(stepJobId(ref, step))));
   if (existing.some(Boolean)) return false;
-  await flows.add(pipelineRunFlow(ref));
+  await flows.add(pipelineRunFlow(ref, queue.defaultJobOptions));
   return true;
 }
 
@@ -102,6 +102,7 @@ export async function ensureExpiryQueued(queue: Queue, ref: CollaborationExpiryJ
   const id = expiryJobId(ref);
   if (await queue.getJob(id)) return false;
   const data: CollaborationExpiryJobData = { pipelineId: ref.pipelineId, generation: ref.generation, expiryVersion: ref.expiryVersion };
-  await queue.add(CollaborationJob.Expire, data, { ...DEFAULT_JOB_OPTIONS, jobId: id });
+  // The queue's default options (retries, retention) apply to what is added to it.
+  await queue.add(CollaborationJob.Expire, data, { jobId: id });
   return true;
 }

@@ -1,4 +1,5 @@
 import type { DefaultJobOptions, Queue } from 'bullmq';
+import type { Tuning } from '../config/tuning';
 
 /**
  * Every queue of the server. A job is a pointer to state held in PostgreSQL: payloads carry ids only,
@@ -111,15 +112,18 @@ export interface EmailDigestJobData {
 }
 
 /**
- * Retry and retention for every job, decided here and nowhere else. Exponential backoff starts at 5 s
- * (5, 10, 20, 40 … s); finished jobs are kept a day (or the last 1,000) for the dashboard, failed ones a week.
+ * Retry and retention for every job, decided here and nowhere else (the queues' defaults; flows copy them from the
+ * queue). Tries and backoff come from Tuning: in production 8 tries, exponential from 5 s (5, 10, 20, 40 … s);
+ * finished jobs are kept a day (or the last 1,000) for the dashboard, failed ones a week.
  */
-export const DEFAULT_JOB_OPTIONS: DefaultJobOptions = {
-  attempts: 8,
-  backoff: { type: 'exponential', delay: 5_000 },
-  removeOnComplete: { age: 24 * 3600, count: 1_000 },
-  removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
-};
+export function jobOptions(jobs: Tuning['jobs']): DefaultJobOptions {
+  return {
+    attempts: jobs.attempts,
+    backoff: { type: 'exponential', delay: jobs.backoffMs },
+    removeOnComplete: { age: 24 * 3600, count: 1_000 },
+    removeOnFail: { age: 7 * 24 * 3600, count: 5_000 },
+  };
+}
 
 /** BullMQ forbids ':' in custom job ids (it separates key parts), so deterministic ids join with '-'. */
 export function jobId(...parts: Array<string | number>): string {

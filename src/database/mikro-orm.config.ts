@@ -1,7 +1,7 @@
 import { defineConfig } from '@mikro-orm/postgresql';
 import { Logger } from '@nestjs/common';
-import { ENTITIES } from '../database/entities';
-import { migrationOptions } from '../database/migration-options';
+import { ENTITIES } from './entities';
+import { migrationOptions } from './migration-options';
 
 /** knex writes its own warnings with console.log (one per pooled connection a PostgreSQL restart cuts): to the app's log. */
 function knexLog() {
