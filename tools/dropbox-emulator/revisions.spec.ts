@@ -42,18 +42,20 @@ describe('file revisions', () => {
     expect(err.error.error_summary).toMatch(/^path\/conflict\/file/);
   });
 
-  it('list_revisions answers newest first, the current revision included, by path or id, within limit', async () => {
+  it('list_revisions answers newest first, the current revision included, by path or id, within limit (has_more past it)', async () => {
     const a = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(1) })).result;
     const b = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(2), mode: { '.tag': 'update', update: a.rev } })).result;
     const c = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(3), mode: { '.tag': 'update', update: b.rev } })).result;
     const byPath = (await fixture.dbx.filesListRevisions({ path: '/rev/history.wav' })).result;
     expect(byPath.is_deleted).toBe(false);
+    expect(byPath.has_more).toBe(false);
     expect(byPath.entries.map((e) => e.rev)).toEqual([c.rev, b.rev, a.rev]);
     expect(byPath.entries.map((e) => e.content_hash)).toEqual([3, 2, 1].map((n) => dropboxContentHash(take(n))));
     expect(byPath.entries.map((e) => e.size)).toEqual([3, 2, 1].map((n) => take(n).length));
     expect(byPath.entries.every((e) => e.id === a.id && e.path_display === '/Rev/History.wav')).toBe(true);
     const byId = (await fixture.dbx.filesListRevisions({ path: a.id, mode: { '.tag': 'id' }, limit: 2 })).result;
     expect(byId.entries.map((e) => e.rev)).toEqual([c.rev, b.rev]);
+    expect(byId.has_more).toBe(true); // one more revision than the limit
   });
 
   it('restore makes an earlier revision current again as a new revision, keeping the history', async () => {

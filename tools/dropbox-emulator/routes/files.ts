@@ -138,11 +138,11 @@ export const fileRoutes: Record<string, ApiRoute> = {
       const limit = args.integer('limit', 10);
       if (limit < 1 || limit > 100) throw args.fail(`limit: ${limit} is not within [1, 100]`);
       const file = namespace.lookupFile(parsePath(route, 'path', args.string('path'), { allowId: true }));
-      const entries = namespace
-        .revisionsOf(file)
+      const revisions = namespace.revisionsOf(file);
+      const entries = revisions
         .slice(0, limit)
         .map((revision): files.FileMetadata => ({ ...fileMetadata(namespace, file), ...revisionFields(revision) }));
-      return json({ is_deleted: false, entries } satisfies files.ListRevisionsResult);
+      return json({ is_deleted: false, entries, has_more: revisions.length > limit } satisfies files.ListRevisionsResult);
     },
   },
 
