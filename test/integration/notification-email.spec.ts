@@ -1,33 +1,11 @@
 import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
-import { simpleParser, type ParsedMail } from 'mailparser';
-import type { AddressInfo } from 'node:net';
-import { SMTPServer } from 'smtp-server';
 import { QueueName } from '../../src/queues/queues';
 import { EmailDigestService } from '../../src/modules/notifications/email-digest.service';
 import { NotificationEvents } from '../../src/modules/notifications/notification-events';
 import { startTestApp, TestApp } from '../support/app';
 import { signedInUser, TestUser } from '../support/users';
-import { eventually } from './notifications-support';
-
-/** A real SMTP server on loopback; every message is parsed as a mail client would. */
-async function startMailbox() {
-  const mails: ParsedMail[] = [];
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ['STARTTLS'],
-    logger: false,
-    onData(stream, _session, callback) {
-      simpleParser(stream).then((mail) => {
-        mails.push(mail);
-        callback();
-      }, callback);
-    },
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
-}
+import { eventually, startMailbox } from './notifications-support';
 
 describe('notification emails: one digest per share per window', () => {
   let mailbox: Awaited<ReturnType<typeof startMailbox>>;
