@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import request from 'supertest';
 import { CollabEnv, isFinal, makeTrack, startCollabEnv, waitForCollab } from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
+import { eventually } from '../support/poll';
 import { signedInUser } from '../support/users';
 
 /** Bull Board at /admin/queues and Prometheus figures at /metrics: who may see them, and what they show. */
@@ -94,11 +95,16 @@ describe('admin: job queues and metrics', () => {
       try {
         expect((await request(web.url).get('/metrics')).status).toBe(401);
         expect((await request(web.url).get('/metrics').set('Authorization', 'Bearer wrong-token-wrong-token-wrong')).status).toBe(401);
-        // The worker process (env.t) publishes every 5 s; this web process has made no Dropbox call itself.
-        await new Promise((r) => setTimeout(r, 5_500));
-        const ok = await request(web.url).get('/metrics').set('Authorization', `Bearer ${token}`);
+        // The worker process (env.t) publishes every 5 s; this web process has made no Dropbox call itself, so the
+        // figure appears once the worker's figures were published and summed.
+        const calls = /^pd_dropbox_calls_total\{route="sharing\/share_folder",status="200"\} [1-9]\d*$/m;
+        const ok = await eventually(
+          () => request(web.url).get('/metrics').set('Authorization', `Bearer ${token}`),
+          (res) => res.status !== 200 || calls.test(res.text),
+          { what: "the worker's figures in the web's /metrics", everyMs: 250 },
+        );
         expect(ok.status).toBe(200);
-        expect(ok.text).toMatch(/^pd_dropbox_calls_total\{route="sharing\/share_folder",status="200"\} [1-9]\d*$/m);
+        expect(ok.text).toMatch(calls);
       } finally {
         await web.close();
       }

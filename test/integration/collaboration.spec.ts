@@ -1,3 +1,7 @@
+import { getQueueToken } from '@nestjs/bullmq';
+import type { Queue } from 'bullmq';
+import { QueueName } from '../../src/queues/queues';
+import { eventually } from '../support/poll';
 import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, Producer, startCollabEnv, waitForCollab } from './collaboration-support';
 
 /**
@@ -127,8 +131,9 @@ describe('share with collaborators', () => {
     } finally {
       env.emulator.control.removeFault(slow.id);
     }
-    // The interrupted job finishes its Dropbox call but changes nothing here.
-    await new Promise((r) => setTimeout(r, 2500));
+    // The interrupted job finishes its Dropbox call but changes nothing here: wait until no job is running.
+    const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
+    await eventually(() => queue.getActiveCount(), (running) => running === 0, { what: 'the interrupted job has ended' });
     const after = await collabStatus(producer, track.id);
     expect(after.status).toBe('not_shared');
     expect(after.members).toEqual([]);
