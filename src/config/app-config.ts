@@ -45,8 +45,37 @@ export class EnvSchema {
   })
   DATABASE_URL: string;
 
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
+  @Min(1, { message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
+  @Max(100, { message: 'DATABASE_POOL_MAX must be an integer between 1 and 100' })
+  DATABASE_POOL_MAX = 10;
+
   @Matches(/^rediss?:\/\/[^\s]+$/, { message: 'REDIS_URL must be a redis:// URL such as redis://127.0.0.1:6379' })
   REDIS_URL = 'redis://127.0.0.1:6379';
+
+  /** Parsed by {@link parseSentinels}: Redis Sentinel instead of REDIS_URL when set. */
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINELS?: string;
+
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'REDIS_SENTINEL_NAME must be the monitored primary\'s name (1-64 letters, digits, . _ -), e.g. mymaster' })
+  REDIS_SENTINEL_NAME = 'mymaster';
+
+  /** The Redis servers' password under Sentinel (with REDIS_URL it goes in the URL). */
+  @IsOptional()
+  @IsString()
+  REDIS_PASSWORD?: string;
+
+  @IsOptional()
+  @IsString()
+  REDIS_SENTINEL_PASSWORD?: string;
+
+  @IsIn(['on', 'off'], { message: 'REDIS_TLS must be "on" or "off" (TLS to the Redis servers Sentinel names)' })
+  REDIS_TLS: 'on' | 'off' = 'off';
+
+  @IsIn(['on', 'off'], { message: 'REDIS_SENTINEL_TLS must be "on" or "off" (TLS to the sentinels)' })
+  REDIS_SENTINEL_TLS: 'on' | 'off' = 'off';
 
   @Matches(/^[A-Za-z0-9_-]{1,32}$/, { message: 'REDIS_PREFIX must be 1-32 letters, digits, _ or -' })
   REDIS_PREFIX = 'pd';
@@ -189,12 +218,27 @@ export class EnvSchema {
   WEBHOOKS_ALLOW_PRIVATE: 'true' | 'false' = 'false';
 }
 
+export interface RedisConfig {
+  /** The one Redis server, unless {@link sentinel} is set. */
+  url: string;
+  prefix: string;
+  /** Redis Sentinel: the sentinels name the current primary, and a failover moves every connection to the new one. */
+  sentinel?: {
+    sentinels: Array<{ host: string; port: number }>;
+    name: string;
+    password?: string;
+    sentinelPassword?: string;
+    tls: boolean;
+    sentinelTls: boolean;
+  };
+}
+
 export interface AppConfig {
   env: 'development' | 'production' | 'test';
   /** `trustProxy`: Express's trust-proxy list (addresses, CIDR networks, loopback/linklocal/uniquelocal), or none. */
   http: { port: number; host: string; publicUrl: string; trustProxy: string[] | false; secureCookies: boolean };
-  database: { url: string };
-  redis: { url: string; prefix: string };
+  database: { url: string; /** Most connections one process opens (DATABASE_POOL_MAX). */ poolMax: number };
+  redis: RedisConfig;
   session: { secret: string };
   encryption: { key: Buffer; previousKey?: Buffer };
   workers: { enabled: boolean; concurrency: number; lockMs: number };
@@ -235,6 +279,23 @@ export class ConfigError extends Error {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
   }
+}
+
+/**
+ * REDIS_SENTINELS: `host:port,host:port,…` (IPv6 as `[addr]:port`). Undefined when unset (REDIS_URL applies).
+ */
+export function parseSentinels(raw: string | undefined): { list?: Array<{ host: string; port: number }>; problem?: string } {
+  if (raw === undefined || raw.trim() === '') return {};
+  const list: Array<{ host: string; port: number }> = [];
+  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry);
+    const port = match ? Number(match[3]) : 0;
+    if (!match || port < 1 || port > 65535) {
+      return { problem: `REDIS_SENTINELS: "${entry}" is not host:port; list the sentinels as host:port,host:port (e.g. 10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379)` };
+    }
+    list.push({ host: match[1] ?? match[2], port });
+  }
+  return { list };
 }
 
 const TRUST_PROXY_EXAMPLE = 'e.g. TRUST_PROXY=127.0.0.1 (a proxy on this host), TRUST_PROXY=172.30.77.1 (compose), or TRUST_PROXY=10.0.0.0/8,loopback';
@@ -286,7 +347,8 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const parsed = plainToInstance(EnvSchema, defined, { exposeDefaultValues: true });
   const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
   const trustProxy = parseTrustProxy(parsed.TRUST_PROXY);
-  const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : [])];
+  const sentinels = parseSentinels(parsed.REDIS_SENTINELS);
+  const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : []), ...(sentinels.problem ? [sentinels.problem] : [])];
   if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT) problems.push('METRICS_PORT must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
 
@@ -300,8 +362,21 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       trustProxy: trustProxy.list,
       secureCookies: publicUrl.startsWith('https://'),
     },
-    database: { url: parsed.DATABASE_URL },
-    redis: { url: parsed.REDIS_URL, prefix: parsed.REDIS_PREFIX },
+    database: { url: parsed.DATABASE_URL, poolMax: parsed.DATABASE_POOL_MAX },
+    redis: {
+      url: parsed.REDIS_URL,
+      prefix: parsed.REDIS_PREFIX,
+      sentinel: sentinels.list
+        ? {
+            sentinels: sentinels.list,
+            name: parsed.REDIS_SENTINEL_NAME,
+            password: parsed.REDIS_PASSWORD,
+            sentinelPassword: parsed.REDIS_SENTINEL_PASSWORD,
+            tls: parsed.REDIS_TLS === 'on',
+            sentinelTls: parsed.REDIS_SENTINEL_TLS === 'on',
+          }
+        : undefined,
+    },
     session: { secret: parsed.SESSION_SECRET },
     encryption: {
       key: decodeKey(parsed.ENCRYPTION_KEY),

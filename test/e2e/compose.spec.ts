@@ -33,7 +33,7 @@ const compose = parse(read('docker-compose.yml'), { merge: true }) as {
   services: Record<string, Service>;
   volumes: Record<string, unknown>;
 };
-const { postgres, redis, migrate, web, worker } = compose.services;
+const { postgres, redis, migrate, web, worker, proxy } = compose.services;
 const tool = composeCommand();
 
 describe('docker-compose.yml', () => {
@@ -57,7 +57,7 @@ describe('docker-compose.yml', () => {
   });
 
   it('has PostgreSQL 16 and Redis 7 with volumes and health checks', () => {
-    expect(Object.keys(compose.services).sort()).toEqual(['migrate', 'postgres', 'redis', 'web', 'worker']);
+    expect(Object.keys(compose.services).sort()).toEqual(['migrate', 'postgres', 'proxy', 'redis', 'web', 'worker']);
     expect(postgres.image).toMatch(/^postgres:16\b/);
     expect(postgres.volumes).toContain('postgres-data:/var/lib/postgresql/data');
     expect(postgres.healthcheck?.test?.join(' ')).toContain('pg_isready');
@@ -65,7 +65,8 @@ describe('docker-compose.yml', () => {
     expect(redis.command?.join(' ')).toContain('--appendonly yes');
     expect(redis.volumes).toContain('redis-data:/data');
     expect(redis.healthcheck?.test?.join(' ')).toContain('redis-cli ping');
-    expect(Object.keys(compose.volumes).sort()).toEqual(['postgres-data', 'redis-data', 'spool-data']);
+    expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
+    expect(Object.keys(compose.volumes).sort()).toEqual(['caddy-config', 'caddy-data', 'postgres-data', 'redis-data', 'spool-data']);
   });
 
   it('runs migrate, web and worker from one image, configured from .env', () => {
@@ -86,7 +87,8 @@ describe('docker-compose.yml', () => {
 
   it('starts web with workers off, and web and workers only after the migration succeeded', () => {
     expect(web.environment?.WORKERS).toBe('off');
-    expect(web.ports).toEqual(['127.0.0.1:${WEB_PORT:-3000}:3000']);
+    expect(web.ports).toBeUndefined();
+    expect(web.environment?.TRUST_PROXY).toBe('172.30.77.0/24');
     for (const service of [web, worker]) {
       expect(service.depends_on).toEqual({
         postgres: { condition: 'service_healthy' },
@@ -103,6 +105,16 @@ describe('docker-compose.yml', () => {
   it('gives web and workers one upload spool', () => {
     expect(web.volumes).toEqual(['spool-data:/app/.data/spool']);
     expect(worker.volumes).toEqual(web.volumes);
+  });
+
+  it('puts Caddy in front of the web replicas: the one published port, HTTPS for PUBLIC_HOST', () => {
+    expect(proxy.image).toMatch(/^caddy:2\b/);
+    expect(proxy.ports).toEqual(['80:80', '443:443', '443:443/udp']);
+    expect(proxy.volumes).toContain('./Caddyfile:/etc/caddy/Caddyfile:ro');
+    const caddyfile = read('Caddyfile');
+    expect(caddyfile).toMatch(/^\{\$PUBLIC_HOST:localhost\} \{$/m);
+    expect(caddyfile).toMatch(/dynamic a web 3000/);
+    expect(web.container_name).toBeUndefined();
   });
 
   it('lets the worker scale: no fixed name, no published port, no HTTP health check', () => {

@@ -15,9 +15,12 @@ export interface ServerProcess {
 
 /**
  * The web server as its own process (`src/main.ts` through ts-node), for specs that read what it logs. Listens on a
- * free loopback port with fresh secrets; resolves once `/health/ready` answers.
+ * free loopback port with fresh secrets; resolves once `/health/ready` (or the given `waitFor`) answers 200.
  */
-export async function startServerProcess(env: Record<string, string>): Promise<ServerProcess> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  { waitFor = '/health/ready' }: { waitFor?: '/health/ready' | '/health/live' } = {},
+): Promise<ServerProcess> {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['-r', './test/support/register-ts.js', 'src/main.ts'], {
@@ -38,7 +41,7 @@ export async function startServerProcess(env: Record<string, string>): Promise<S
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) break;
+    if (await fetch(`${url}${waitFor}`).then((r) => r.ok, () => false)) break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the app did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 250));
   }

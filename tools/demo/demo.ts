@@ -89,14 +89,24 @@ async function startBackingServices(
   if (postgres.started) running.push({ name: 'PostgreSQL', stop: postgres.stop });
   say(postgres.started ? `PostgreSQL started (data in ${join(DATA_DIR, 'postgres')})` : 'using DATABASE_URL');
 
-  const redis = await ensureRedis({
-    dataDir: join(DATA_DIR, 'redis'),
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    detached: true,
-  });
+  // With REDIS_SENTINELS in the environment the app (which inherits it) uses Sentinel, so no Redis is started.
+  const sentinels = process.env.REDIS_SENTINELS;
+  const redis = sentinels
+    ? { url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', started: false, stop: async () => undefined }
+    : await ensureRedis({
+        dataDir: join(DATA_DIR, 'redis'),
+        url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+        detached: true,
+      });
   if (redis.started) running.push({ name: 'Redis', stop: redis.stop });
   const prefix = process.env.REDIS_PREFIX ?? (redis.started ? undefined : SHARED_REDIS_PREFIX);
-  say(redis.started ? `redis-server started (data in ${join(DATA_DIR, 'redis')})` : `using Redis at ${redis.url}`);
+  say(
+    sentinels
+      ? `using Redis Sentinel ${sentinels} (${process.env.REDIS_SENTINEL_NAME ?? 'mymaster'})`
+      : redis.started
+        ? `redis-server started (data in ${join(DATA_DIR, 'redis')})`
+        : `using Redis at ${redis.url}`,
+  );
 
   say('starting the Dropbox emulator…');
   const dropboxDir = join(DATA_DIR, 'dropbox');
@@ -169,7 +179,7 @@ function banner(url: string, secrets: DemoSecrets, env: NodeJS.ProcessEnv, mailb
     `    Dropbox    ${env.DROPBOX_API_URL ?? ''} (local emulator; "Connect Dropbox" approves there)`,
     `    Mailbox    ${mailboxUrl} (every email the app sends: notification digests, "Ask for more time")`,
     `    Database   ${env.DATABASE_URL ?? ''}`,
-    `    Redis      ${env.REDIS_URL ?? ''} (prefix ${env.REDIS_PREFIX ?? 'pd'})`,
+    `    Redis      ${env.REDIS_SENTINELS ? `Sentinel ${env.REDIS_SENTINELS}` : (env.REDIS_URL ?? '')} (prefix ${env.REDIS_PREFIX ?? 'pd'})`,
     `    Data       ${DATA_DIR} (delete it to start over)`,
     '',
     '  Press Ctrl-C to stop.',

@@ -6,3 +6,4 @@ export type { PostgresServerOptions } from './postgres';
 export { ensureRedis, REDIS_SERVER_MISSING, redisAnswers, RedisServer } from './redis';
 export type { RedisServerOptions } from './redis';
 export type { ServiceHandle } from './types';
+export { SentinelGroup } from './sentinel';
