@@ -47,7 +47,7 @@
     native.preload = 'none';
   }
   for (const button of document.querySelectorAll('[data-play]')) button.hidden = false;
-  bar.prepend(ui.art);
+  // The artwork is in the bar only while the current track has some (an <img> without a source is not valid HTML).
   bar.hidden = false;
 
   const clock = (s) => {
@@ -119,7 +119,7 @@
         else if (start > 3 && (!d || start < d - 3)) audio.currentTime = start;
       }, { once: true });
       ui.title.textContent = item.artist && !item.main ? `${item.title} · ${item.artist}` : item.title;
-      if (item.art) { ui.art.src = item.art; ui.art.hidden = false; } else ui.art.hidden = true;
+      if (item.art) { ui.art.src = item.art; ui.art.hidden = false; bar.prepend(ui.art); } else ui.art.remove();
       ui.announce.textContent = `Now playing: ${item.title}${item.artist ? `, ${item.artist}` : ''}`;
       say('');
       updateMediaSession(item);
