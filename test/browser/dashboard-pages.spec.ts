@@ -65,6 +65,10 @@ describeInChromium('dashboard pages in Chromium: accessible and valid HTML', () 
     await signInThroughForm(page, w.t.url, w.producer.email, w.producer.password);
     const pages: Record<string, string> = {};
     for (const [name, path] of Object.entries(paths)) await check(page, name, path, pages);
+    // Every tab of a track shows the track's sections, with the page it is on marked.
+    for (const [name, tab] of [['track', 'Files &amp; details'], ['listen', 'Listen'], ['share-tab', 'Share'], ['collaboration', 'Collaboration']]) {
+      expect([name, /<nav class="tabs"[\s\S]*?<\/nav>/.exec(pages[name])?.[0].match(/aria-current="page">([^<]+)</)?.[1]]).toEqual([name, tab]);
+    }
     // Forms sent back with their errors: each error is tied to its field.
     const badShare = await w.producer.browser.submit(paths['share-detail'], paths['share-detail'], { title: 'x'.repeat(300), expiry: 'forever' });
     expect(badShare.status).toBe(400);

@@ -401,6 +401,8 @@ export class SharesController {
       },
       action,
       trackIds,
+      // The track's Share tab (not the multi-track new share) shows the track's sections like its other tabs.
+      tabsTrackId: single && action === `/tracks/${single.track.id}/share` ? single.track.id : null,
       multi: trackIds.length > 1,
       maxTracks: MAX_SHARE_TRACKS,
       collaborationTrack: single && single.track.collaborators.length > 0 ? single.track : null,
