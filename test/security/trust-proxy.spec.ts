@@ -48,11 +48,15 @@ describe('security: TRUST_PROXY and forged client addresses', () => {
     expect(loadConfig(base).http.trustProxy).toBe(false);
   });
 
-  it('publishes the web port on the host’s loopback only, and caps Redis’s memory', () => {
+  it('publishes only the HTTPS proxy to the outside (web, database and Redis publish nothing beyond loopback), and caps Redis’s memory', () => {
     const compose = parse(readFileSync(join(resolve(__dirname, '..', '..'), 'docker-compose.yml'), 'utf8'), { merge: true }) as {
       services: Record<string, { ports?: string[]; command?: string[] }>;
     };
+    // Caddy terminates HTTPS for PUBLIC_URL's host, so it alone listens on the host's public 80/443; everything
+    // else is reached through it (web) or only inside the compose network.
+    expect(compose.services.proxy.ports).toEqual(['80:80', '443:443', '443:443/udp']);
     for (const [name, service] of Object.entries(compose.services)) {
+      if (name === 'proxy') continue;
       for (const port of service.ports ?? []) expect({ name, port }).toEqual({ name, port: expect.stringMatching(/^127\.0\.0\.1:/) });
     }
     expect(compose.services.redis.command?.join(' ')).toMatch(/--maxmemory \S+ --maxmemory-policy noeviction/);
