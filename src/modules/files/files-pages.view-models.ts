@@ -7,7 +7,7 @@ import { formatBytes, formatDuration } from '../../common/views/handlebars';
 import type { CollaboratorWithTracks } from './collaborators.service';
 import { ListTracksQuery, TRACK_SORTS } from './dto/track.dto';
 import { CATEGORY_FOLDERS, DEFAULT_DOWNLOADS, FILE_CATEGORIES, FileCategory, isAudio, SHARING_STATUSES, SharingStatus } from './file-categories';
-import type { Library, LibraryItem } from './library.service';
+import type { Library, LibraryItem } from './library-items';
 import type { TrackPage } from './tracks.service';
 import type { UploadView } from './uploads.service';
 import { AudioInfo, CollaboratorView, TrackView } from './views';

@@ -6,7 +6,8 @@ import { DropboxError } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CollaboratorsService } from './collaborators.service';
 import { DropboxState, FieldErrors, Fields, trackPageModel, tracksPageModel, tracksQuery } from './files-pages.view-models';
-import { Library, LibraryService } from './library.service';
+import { Library } from './library-items';
+import { LibraryService } from './library.service';
 import { TracksService } from './tracks.service';
 import { UploadsService } from './uploads.service';
 

@@ -10,7 +10,7 @@ import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
 import { Track } from '../files/entities/track.entity';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { LibraryService } from '../files/library.service';
-import type { LibraryItem } from '../files/library.service';
+import type { LibraryItem } from '../files/library-items';
 import { TracksService } from '../files/tracks.service';
 import type { TrackView } from '../files/views';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
