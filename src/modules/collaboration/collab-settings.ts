@@ -53,7 +53,6 @@ export function applySettings(p: CollabPipeline, settings: CollabSettings, now: 
 }
 
 const CATEGORY_NAMES: Record<FileCategory, string> = { bounce: 'bounces', project: 'projects', stem: 'stems' };
-export const CATEGORY_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
 
 /** Why a file stays out of the folder under these settings, or null when it goes in. */
 export function leftOutReason(file: { name: string; category: FileCategory }, downloads: CollabDownloads, includeDisabled: boolean): string | null {

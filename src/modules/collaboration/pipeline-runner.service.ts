@@ -13,6 +13,7 @@ import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { PipelineFence, Superseded } from './pipeline-fence';
 import { PipelineInvites } from './pipeline-invites';
 import { CollaborationRefusal, explainRefusal } from './refusals';
+import { nextNumberedName } from '../../common/free-names';
 
 const COPY_BATCH = 1000;
 /** Names tried for one file before giving up ("x.wav", "x (2).wav" … ). */
@@ -21,15 +22,6 @@ const MAX_NAME_TRIES = 20;
 const MAX_COPY_ROUNDS = 40;
 
 export const COLLAB_FLOW_PRODUCER = 'collaboration';
-
-function withSuffix(relativePath: string, n: number): string {
-  const slash = relativePath.lastIndexOf('/');
-  const dir = relativePath.slice(0, slash + 1);
-  const name = relativePath.slice(slash + 1);
-  const base = name.replace(/ \(\d+\)(?=\.[^.]*$|$)/, '');
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? `${dir}${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${dir}${base} (${n})`;
-}
 
 /**
  * The steps of the pipeline, run by queue jobs. Each step reads what is left to do from PostgreSQL, does it in
@@ -243,7 +235,7 @@ export class PipelineRunnerService {
           throw err;
         });
         if (there && this.sameContent(file, there)) copied.push(file.id);
-        else renamed.push({ id: file.id, targetPath: this.nextName(file.targetPath) });
+        else renamed.push({ id: file.id, targetPath: nextNumberedName(file.targetPath) });
       } else if (result.tags.includes('insufficient_space') || result.tags.includes('insufficient_quota')) {
         // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
         await this.markCopied(ref, copied);
@@ -262,11 +254,6 @@ export class PipelineRunnerService {
       });
     }
     return { retryLater, tooManyFiles };
-  }
-
-  private nextName(targetPath: string): string {
-    const match = / \((\d+)\)(?=\.[^./]*$|$)/.exec(targetPath.slice(targetPath.lastIndexOf('/') + 1));
-    return withSuffix(targetPath, match ? Number(match[1]) + 1 : 2);
   }
 
   private async markCopied(ref: CollaborationStepJobData, ids: string[]): Promise<void> {

@@ -6,7 +6,7 @@ import { validateForm } from '../../common/http/validation';
 import { formatBytes, formatDuration } from '../../common/views/handlebars';
 import type { CollaboratorWithTracks } from './collaborators.service';
 import { ListTracksQuery, TRACK_SORTS } from './dto/track.dto';
-import { CATEGORY_FOLDERS, DEFAULT_DOWNLOADS, FILE_CATEGORIES, FileCategory, isAudio, SHARING_STATUSES, SharingStatus } from './file-categories';
+import { CATEGORY_FOLDERS, CATEGORY_LABELS_ONE, DEFAULT_DOWNLOADS, FILE_CATEGORIES, FileCategory, isPlayable, SHARING_STATUSES, SharingStatus } from './file-categories';
 import type { Library, LibraryItem } from './library-items';
 import type { TrackPage } from './tracks.service';
 import type { UploadView } from './uploads.service';
@@ -32,9 +32,6 @@ const SORT_LABELS: Record<(typeof TRACK_SORTS)[number], string> = {
   title: 'Title',
   artist: 'Artist',
 };
-
-/** Singular, for a file's own category picker ("Bounce"); CATEGORY_FOLDERS names the groups. */
-const CATEGORY_LABELS: Record<FileCategory, string> = { bounce: 'Bounce', project: 'Project', stem: 'Stem' };
 
 export const capitalize = (s: string) => s.charAt(0).toUpperCase() + s.slice(1);
 export const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
@@ -100,10 +97,10 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
     missing,
     cantServe: item.cantServe,
     isMaster: item.isMaster,
-    canBeMaster: item.imported && !missing && item.category === 'bounce' && !item.isPackage && isAudio(item.name),
+    canBeMaster: item.imported && !missing && item.category === 'bounce' && isPlayable(item),
     modifiedAt: item.modifiedAt,
     hasVersions: item.imported && !missing && !item.isPackage,
-    categoryOptions: FILE_CATEGORIES.map((value) => ({ value, label: CATEGORY_LABELS[value], selected: value === item.category })),
+    categoryOptions: FILE_CATEGORIES.map((value) => ({ value, label: CATEGORY_LABELS_ONE[value], selected: value === item.category })),
   };
 }
 

@@ -7,13 +7,15 @@ import { DropboxConflict, DropboxNotFound, UNSERVABLE_NOTE } from '../dropbox/dr
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
-import { CATEGORY_FOLDERS, FileCategory, inferCategory, isAudio, isPackageFolder } from './file-categories';
+import { CATEGORY_FOLDERS, FileCategory, inferCategory, isAudio, isPackageFolder, isPlayable } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { FileRevisionView, Found, foundItem, importedItem, Library, LibraryItem, refreshFromListing, relative } from './library-items';
 import { LibraryChanges } from './library-changes';
 import { TracksService } from './tracks.service';
 import { toTrackFileView, TrackFileView } from './views';
+import { parseSelection } from './file-selection';
+import { numberedName } from '../../common/free-names';
 
 /** A selection naming files Dropbox won't serve: they can't go on a share or into a collaboration folder. */
 function cantShare(names: string[]): BadRequestException {
@@ -99,7 +101,7 @@ export class LibraryService {
     }
     await this.em.persistAndFlush(created);
     await this.changes.changed([track.id]);
-    const audio = created.filter((f) => !f.isPackage && isAudio(f.name));
+    const audio = created.filter((f) => isPlayable(f));
     if (audio.length) {
       await this.queue.addBulk(
         audio.map((f) => ({
@@ -123,8 +125,9 @@ export class LibraryService {
     const fileIds = new Set<string>();
     const dropboxIds = new Set<string>();
     for (const item of selection) {
-      if (/^f:[0-9a-f-]{36}$/.test(item)) fileIds.add(item.slice(2));
-      else if (/^d:id:[A-Za-z0-9_-]{1,100}$/.test(item)) dropboxIds.add(item.slice(2));
+      const selected = parseSelection(item);
+      if (selected?.kind === 'imported') fileIds.add(selected.fileId);
+      else if (selected?.kind === 'dropbox') dropboxIds.add(selected.dropboxId);
       else throw new BadRequestException({ field: 'files', message: `not a file of this track: ${item.slice(0, 80)}` });
     }
     const track = await this.tracks.owned(ownerId, trackId);
@@ -163,7 +166,7 @@ export class LibraryService {
     const em = this.em.fork();
     await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
-    if (file && !file.isPackage && isAudio(file.name)) await enqueuePreview(this.media, { id: fileId, ...live });
+    if (file && isPlayable(file)) await enqueuePreview(this.media, { id: fileId, ...live });
   }
 
   /** Serving the file showed Dropbox won't hand it out (`reason`), or, with null, that it does again. */
@@ -296,12 +299,10 @@ export class LibraryService {
       throw err;
     }
     if (current.pathLower.slice(0, current.pathLower.lastIndexOf('/')) === folder.toLowerCase()) return null;
-    const dot = current.kind === 'file' ? current.name.lastIndexOf('.') : -1;
-    const stem = dot > 0 ? current.name.slice(0, dot) : current.name;
-    const ext = dot > 0 ? current.name.slice(dot) : '';
+    // A package (a Logic bundle is a folder) keeps its extension like a file: "Song (2).logicx" still opens.
     for (let n = 1; n <= 100; n += 1) {
       try {
-        return await client.move(file.dropboxId, `${folder}/${n === 1 ? current.name : `${stem} (${n})${ext}`}`);
+        return await client.move(file.dropboxId, numberedName(`${folder}/${current.name}`, n));
       } catch (err) {
         if (!(err instanceof DropboxConflict)) throw err;
       }

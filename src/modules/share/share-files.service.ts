@@ -13,8 +13,7 @@ import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
-import { audioContentType } from './share-rules';
+import { CATEGORY_FOLDERS, contentTypeOf, FILE_CATEGORIES } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
@@ -27,6 +26,7 @@ import { ShareTuning } from './share-tuning';
 import { addNote, appendEntry, contentDisposition, headOnly, ZipAdd, zipName } from './zip-stream';
 import { DownloadsPausedException, FileUnavailableException, FileUnservableException } from './share-file.errors';
 import { ZipSlots } from './zip-slots';
+import { firstFreeName } from '../../common/free-names';
 
 type PackageEntries = Awaited<ReturnType<DropboxAccountClient['listFolder']>>;
 
@@ -141,7 +141,7 @@ export class ShareFilesService {
     res.status(200);
     res.setHeader('Content-Disposition', contentDisposition(file.name));
     res.setHeader('Cache-Control', 'private, no-store');
-    res.type(isAudio(file.name) ? audioContentType(extensionOf(file.name)) : 'application/octet-stream').end();
+    res.type(contentTypeOf(file.name)).end();
   }
 
   /** A package (a Logic `.logicx` bundle is a folder) as one ZIP, built while it streams. */
@@ -189,8 +189,8 @@ export class ShareFilesService {
     if (permitted.length === 0) throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
     const used = new Set<string>();
     const unique = (path: string) => {
-      let candidate = path;
-      for (let n = 2; used.has(candidate.toLowerCase()); n += 1) candidate = path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
+      // A share holds at most a few thousand files: a free name is always found.
+      const candidate = firstFreeName(path, (name) => used.has(name), used.size + 1)!;
       used.add(candidate.toLowerCase());
       return candidate;
     };
@@ -407,9 +407,5 @@ export class ShareFilesService {
       file.status = 'missing';
     }
     await this.access.invalidateSharePages(access.id);
-  }
-
-  isPlayable(file: TrackFile): boolean {
-    return !file.isPackage && isAudio(file.name);
   }
 }

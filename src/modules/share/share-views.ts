@@ -1,14 +1,12 @@
 /** The owner's share pages as view models: labels, expiry sentences, per-category counts, listening bars. */
 import { Confirmation } from '../../common/http/confirm';
 import { formatDuration } from '../../common/views/handlebars';
-import { FILE_CATEGORIES } from '../files/file-categories';
+import { CATEGORY_LABELS, FILE_CATEGORIES } from '../files/file-categories';
 import type { ListenTotals } from './share-listens.service';
 import type { RecipientView } from './share-recipients.service';
-import { CATEGORY_LABELS } from './share-rules';
 import type { ShareView } from './shares.service';
+import { LINK_STATUS_LABELS } from './share-rules';
 
-/** One word for each state, the same on every page (the API's `status` keeps its values). */
-export const STATUS_LABELS: Record<ShareView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
 
 export function expiryText(share: ShareView): string {
   if (!share.expiresAt) return 'Never';
@@ -32,7 +30,7 @@ export function revokeConfirmation(share: ShareView): Confirmation {
 export function decorate(share: ShareView) {
   return {
     ...share,
-    statusLabel: STATUS_LABELS[share.status],
+    statusLabel: LINK_STATUS_LABELS[share.status],
     disabled: share.status === 'revoked',
     expiryText: expiryText(share),
     newLinkUrl: `/shares/new?tracks=${share.tracks.map((t) => t.id).join(',')}`,
@@ -42,12 +40,11 @@ export function decorate(share: ShareView) {
   };
 }
 
-const RECIPIENT_STATUS: Record<RecipientView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
 
 export function recipientRow(r: RecipientView) {
   return {
     ...r,
-    statusLabel: RECIPIENT_STATUS[r.status],
+    statusLabel: LINK_STATUS_LABELS[r.status],
     disabled: r.status === 'revoked',
     listenedText: formatDuration(r.stats.listenedSeconds),
     downloadsTotal: r.stats.downloads.bounce + r.stats.downloads.project + r.stats.downloads.stem,
