@@ -1,9 +1,12 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { NotFoundException } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import type { Dropbox } from 'dropbox';
 import { readdir, rm } from 'node:fs/promises';
 import sharp from 'sharp';
 import { emulatorDropboxClient, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { makeWav } from '../../tools/fixtures/audio';
+import { CollaboratorsService } from '../../src/modules/files/collaborators.service';
 import { Collaborator } from '../../src/modules/files/entities/collaborator.entity';
 import { Track } from '../../src/modules/files/entities/track.entity';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
@@ -393,6 +396,18 @@ describe('the producer’s track, library and collaborator pages', () => {
       const remove = await post(producer, trackPath, `${trackPath}/collaborators/${samId}/remove`);
       expect(await flashAfter(producer, remove)).toBe('Collaborator taken off this track.');
       expect((await page(producer, trackPath)).text).not.toMatch(/<strong>Sam R\.<\/strong>/);
+    });
+
+    it('adds someone new to a track in one transaction: a refused assignment leaves no collaborator behind', async () => {
+      const before = await em().count(Collaborator, { owner: producer.id });
+      const service = t.app.get(CollaboratorsService);
+      // The track is gone by the time the assignment runs (deleted in another tab): the create must roll back.
+      const refused = RequestContext.create(orm.em, () =>
+        service.createOnTrack(producer.id, randomUUID(), { name: 'Halfway', email: 'halfway@example.com', role: 'mix engineer' }),
+      );
+      await expect(refused).rejects.toBeInstanceOf(NotFoundException);
+      expect(await em().count(Collaborator, { owner: producer.id })).toBe(before);
+      expect(await em().count(Collaborator, { owner: producer.id, email: 'halfway@example.com' })).toBe(0);
     });
 
     it('deletes a collaborator', async () => {

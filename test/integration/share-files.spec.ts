@@ -188,6 +188,13 @@ describe('share links: files served live, by permission', () => {
     expect((await recipient().get(`/s/${tokenOf(theirShare.body.url)}/files/${ids['Master.wav']}/download`)).status).toBe(404);
     expect((await recipient().get(`/s/${token}/files/00000000-0000-4000-8000-000000000000/download`)).status).toBe(404);
     expect((await recipient().get(`/s/${token}/files/..%2F..%2Fetc/download`)).status).toBe(404);
+    // 36 characters of [0-9a-f-] that are not a UUID: the id check is the strict one, so PostgreSQL never sees it.
+    expect((await recipient().get(`/s/${token}/files/${'-'.repeat(36)}/download`)).status).toBe(404);
+    expect((await recipient().get(`/s/${token}/files/${'a'.repeat(36)}/play`)).status).toBe(404);
+    // The same shape as a selection item is a 400 naming the field, not a database error.
+    const loose = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${'-'.repeat(36)}`] }] });
+    expect(loose.status).toBe(400);
+    expect(JSON.stringify(loose.body)).toContain('files');
     // one of our own files that is not in this share
     const unshared = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Master.wav']}`] }] });
     expect((await recipient().get(`/s/${tokenOf(unshared.body.url)}/files/${ids['Drums.wav']}/play`)).status).toBe(404);

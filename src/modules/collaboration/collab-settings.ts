@@ -1,4 +1,4 @@
-import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
+import { CATEGORY_LABELS, FILE_CATEGORIES, FileCategory } from '../files/file-categories';
 import type { DisabledDownloadsChoice } from './dto/start-collaboration.dto';
 import type { CollabExpiry, CollabPipeline } from './entities/collab-pipeline.entity';
 
@@ -52,13 +52,11 @@ export function applySettings(p: CollabPipeline, settings: CollabSettings, now: 
   p.includeDisabled = settings.includeDisabled;
 }
 
-const CATEGORY_NAMES: Record<FileCategory, string> = { bounce: 'bounces', project: 'projects', stem: 'stems' };
-export const CATEGORY_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
 
 /** Why a file stays out of the folder under these settings, or null when it goes in. */
 export function leftOutReason(file: { name: string; category: FileCategory }, downloads: CollabDownloads, includeDisabled: boolean): string | null {
   if (downloads[file.category] || includeDisabled) return null;
-  return `${file.name} was left out: downloads of ${CATEGORY_NAMES[file.category]} are off for this share, and collaborators can download every file in a Dropbox folder.`;
+  return `${file.name} was left out: downloads of ${CATEGORY_LABELS[file.category].toLowerCase()} are off for this share, and collaborators can download every file in a Dropbox folder.`;
 }
 
 /** "8 December 2026" (UTC), for "Access ends on …". */

@@ -12,6 +12,7 @@ import { CollaborationClock } from './collaboration-clock';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { explainRefusal } from './refusals';
+import { isStuck } from './pipeline-stuck';
 
 /** The job's end is no longer the pipeline's (extended, reset, or already carried out): it must not touch anything. */
 class Superseded extends Error {}
@@ -88,8 +89,7 @@ export class CollaborationExpiryService {
         if (p.status === 'running') {
           // A run still going would invite people after the removals: wait for it. A stuck one (no progress for
           // COLLAB_STUCK_SECONDS) could wait forever: it is stopped instead (its jobs no longer match the run).
-          const stuck = p.progressAt && Date.now() - p.progressAt.getTime() > this.config.collaboration.stuckMs;
-          if (!stuck) return null;
+          if (!isStuck(p, this.config.collaboration.stuckMs)) return null;
           p.run += 1;
           p.status = 'failed';
           p.errorCode = 'access_ended';

@@ -7,8 +7,8 @@ import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
 import { CollaborationService } from './collaboration.service';
 import { CollaborationView } from './collaboration.views';
-import { FILE_CATEGORIES } from '../files/file-categories';
-import { CATEGORY_LABELS, COLLAB_EXPIRY_LABELS, formatDay } from './collab-settings';
+import { CATEGORY_LABELS, FILE_CATEGORIES } from '../files/file-categories';
+import { COLLAB_EXPIRY_LABELS, formatDay } from './collab-settings';
 import { COLLAB_EXPIRY_CHOICES } from './entities/collab-pipeline.entity';
 import { StartCollaborationDto, UpdateCollaborationDto } from './dto/start-collaboration.dto';
 

@@ -13,6 +13,8 @@ import { CollaborationService } from './collaboration.service';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
+import { PipelineFence } from './pipeline-fence';
+import { PipelineInvites } from './pipeline-invites';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
 
 @Module({
@@ -23,7 +25,7 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
     DropboxModule,
   ],
   controllers: [CollaborationController, CollaborationApiController],
-  providers: [CollaborationService, PipelineRunnerService, CollaborationExpiryService, CollaborationClock],
+  providers: [CollaborationService, PipelineRunnerService, PipelineFence, PipelineInvites, CollaborationExpiryService, CollaborationClock],
   exports: [CollaborationService, PipelineRunnerService, CollaborationExpiryService],
 })
 export class CollaborationModule {

@@ -25,6 +25,8 @@ import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
+import { isStuck } from './pipeline-stuck';
+import { firstFreeName } from '../../common/free-names';
 
 /** The folder shared with a track's collaborators, under the Dropbox root; the id keeps same-titled tracks apart. */
 export const COLLABORATION_FOLDER = 'Collaboration';
@@ -320,11 +322,7 @@ export class CollaborationService {
   }
 
   private isStuck(pipeline: CollabPipeline): boolean {
-    return (
-      pipeline.status === 'running' &&
-      !!pipeline.progressAt &&
-      Date.now() - pipeline.progressAt.getTime() > this.config.collaboration.stuckMs
-    );
+    return isStuck(pipeline, this.config.collaboration.stuckMs);
   }
 
   private beginRun(pipeline: CollabPipeline): CollaborationStepJobData {
@@ -372,11 +370,8 @@ export class CollaborationService {
         continue;
       }
       const folder = CATEGORY_FOLDERS[file.category];
-      let target = `${folder}/${file.name}`;
-      for (let n = 2; taken.has(target.toLowerCase()); n += 1) {
-        const dot = file.name.lastIndexOf('.');
-        target = dot > 0 ? `${folder}/${file.name.slice(0, dot)} (${n})${file.name.slice(dot)}` : `${folder}/${file.name} (${n})`;
-      }
+      // Every name taken so far, plus one: a free name is always among them.
+      const target = firstFreeName(`${folder}/${file.name}`, (name) => taken.has(name), taken.size + 1)!;
       taken.add(target.toLowerCase());
       em.persist(
         em.create(CollabFile, {

@@ -4,6 +4,7 @@ import { COLLAB_EXPIRY_LABELS, CollabDownloads, downloadsOf, ENDING_SOON_MS, for
 import type { CollabFile } from './entities/collab-file.entity';
 import type { CollabMember, MemberState } from './entities/collab-member.entity';
 import { CollabExpiry, CollabPipeline, PIPELINE_STEPS, PipelineStep } from './entities/collab-pipeline.entity';
+import { isStuck } from './pipeline-stuck';
 
 export type PanelStatus = 'not_shared' | 'running' | 'stuck' | 'done' | 'failed';
 export type StepState = 'pending' | 'running' | 'done' | 'failed';
@@ -143,7 +144,7 @@ export function toCollaborationView(input: {
   const now = new Date();
   const clockNow = input.now ?? now;
   let status: PanelStatus = pipeline?.status ?? 'not_shared';
-  if (status === 'running' && pipeline?.progressAt && now.getTime() - pipeline.progressAt.getTime() > input.stuckMs) status = 'stuck';
+  if (isStuck(pipeline, input.stuckMs, now)) status = 'stuck';
 
   const byCollaborator = new Map(input.members.map((m) => [m.collaborator.id, m]));
   const members: CollaborationMemberView[] = input.members.map((m) => ({

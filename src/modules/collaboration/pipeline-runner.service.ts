@@ -1,4 +1,4 @@
-import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
+import { MikroORM } from '@mikro-orm/postgresql';
 import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { FlowProducer, Queue, UnrecoverableError } from 'bullmq';
@@ -7,57 +7,21 @@ import { QueueName } from '../../queues/queues';
 import { DropboxError, DropboxNotFound, DropboxPermanent, DropboxRateLimited, DropboxTransient } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
-import type { CopyEntryResult, DropboxEntry, FolderMembers } from '../dropbox/dropbox.types';
+import type { CopyEntryResult, DropboxEntry } from '../dropbox/dropbox.types';
 import { CollabFile } from './entities/collab-file.entity';
-import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
-import { CollaborationRefusal, explainRefusal, Refusal } from './refusals';
-import { DROPBOX_EMAIL_RULE, dropboxEmailProblem } from '../dropbox/dropbox-email';
-
-/** The job's run is no longer the pipeline's (reset or a newer run): it must not touch anything. */
-class Superseded extends Error {}
+import { PipelineFence, Superseded } from './pipeline-fence';
+import { PipelineInvites } from './pipeline-invites';
+import { CollaborationRefusal, explainRefusal } from './refusals';
+import { nextNumberedName } from '../../common/free-names';
 
 const COPY_BATCH = 1000;
 /** Names tried for one file before giving up ("x.wav", "x (2).wav" … ). */
 const MAX_NAME_TRIES = 20;
 /** Copy rounds of one step: name retries, smaller batches after `too_many_files`, restarts after a forgotten job. */
 const MAX_COPY_ROUNDS = 40;
-/** add_folder_member calls one invitation step may make while narrowing down refusals. */
-const MAX_INVITE_CALLS = 64;
-
-interface InviteRefusal {
-  id: string;
-  refusal: Refusal;
-}
-
-/**
- * The address a vanished invitation was accepted under, when the folder's members tell unambiguously: the one
- * stranger with the invitee's name, or the only stranger when only one invitation vanished.
- */
-function acceptedAs(row: CollabMember, vanished: CollabMember[], strangers: FolderMembers['joined']): string | null {
-  const byName = strangers.filter((s) => s.displayName.trim().toLowerCase() === row.name.trim().toLowerCase());
-  if (byName.length === 1) return byName[0].email;
-  return vanished.length === 1 && strangers.length === 1 ? strangers[0].email : null;
-}
-
-function invalidAddress(email: string, rule: string): Refusal {
-  return {
-    code: 'invalid_email',
-    email,
-    message: `Dropbox does not accept “${email}” as an email address (${rule}). Correct it under Collaborators, then press Retry.`,
-  };
-}
 
 export const COLLAB_FLOW_PRODUCER = 'collaboration';
-
-function withSuffix(relativePath: string, n: number): string {
-  const slash = relativePath.lastIndexOf('/');
-  const dir = relativePath.slice(0, slash + 1);
-  const name = relativePath.slice(slash + 1);
-  const base = name.replace(/ \(\d+\)(?=\.[^.]*$|$)/, '');
-  const dot = base.lastIndexOf('.');
-  return dot > 0 ? `${dir}${base.slice(0, dot)} (${n})${base.slice(dot)}` : `${dir}${base} (${n})`;
-}
 
 /**
  * The steps of the pipeline, run by queue jobs. Each step reads what is left to do from PostgreSQL, does it in
@@ -78,7 +42,14 @@ export class PipelineRunnerService {
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
+    private readonly fence: PipelineFence,
+    private readonly invites: PipelineInvites,
   ) {}
+
+  /** Re-reads a shared folder's members (on demand and from the scheduled sweep). */
+  refreshMembers(pipelineId: string, ownerId: string): Promise<void> {
+    return this.invites.refreshMembers(pipelineId, ownerId);
+  }
 
   /**
    * Runs one step for a job. Returns quietly when there is nothing (left) to do; throws UnrecoverableError for
@@ -95,15 +66,15 @@ export class PipelineRunnerService {
     }
     if (pipeline.status !== 'running') return;
     try {
-      await this.fenced(ref, (p) => {
+      await this.fence.fenced(ref, (p) => {
         p.step = step;
         p.progressAt = new Date();
       });
       const client = await this.dropbox.clientFor(pipeline.track.owner.id);
       if (step === 'folder') await this.folderStep(ref, client);
       else if (step === 'files') await this.filesStep(ref, client);
-      else await this.invitesStep(ref, client);
-      await this.fenced(ref, (p) => {
+      else await this.invites.invitesStep(ref, client);
+      await this.fence.fenced(ref, (p) => {
         p.progressAt = new Date();
         p.errorCode = null;
         p.errorMessage = null;
@@ -120,11 +91,11 @@ export class PipelineRunnerService {
   // -------------------------------------------------------------------------------------------------------------
 
   private async folderStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
-    const pipeline = await this.current(ref);
+    const pipeline = await this.fence.current(ref);
     if (pipeline.sharedFolderId) return;
     if (!pipeline.folderPath) throw new Error(`pipeline ${pipeline.id} has no folder path`);
     const shared = await client.shareFolder(pipeline.folderPath);
-    await this.fenced(ref, (p) => {
+    await this.fence.fenced(ref, (p) => {
       p.sharedFolderId = shared.sharedFolderId;
       p.folderUrl = shared.previewUrl ?? null;
       p.progressAt = new Date();
@@ -136,14 +107,14 @@ export class PipelineRunnerService {
   // -------------------------------------------------------------------------------------------------------------
 
   private async filesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
-    const pipeline = await this.current(ref);
+    const pipeline = await this.fence.current(ref);
     const folder = await this.currentFolderPath(ref, client, pipeline);
     // An earlier attempt may have left a batch running in Dropbox: let it finish, then see what arrived.
     if (pipeline.copyJobId) {
       await client.waitForCopyBatch(pipeline.copyJobId).catch((err: unknown) => {
         if (!(err instanceof DropboxPermanent)) throw err; // Dropbox forgot the job: the listing below tells
       });
-      await this.fenced(ref, (p) => (p.copyJobId = null));
+      await this.fence.fenced(ref, (p) => (p.copyJobId = null));
     }
     if (pipeline.copyAttempted) await this.adoptExisting(ref, client, folder);
 
@@ -155,7 +126,7 @@ export class PipelineRunnerService {
       let again = false;
       for (let i = 0; i < pending.length; i += batchSize) {
         const batch = pending.slice(i, i + batchSize);
-        await this.fenced(ref, (p) => (p.copyAttempted = true));
+        await this.fence.fenced(ref, (p) => (p.copyAttempted = true));
         const launch = await client.startCopyBatch(
           batch.map((f) => ({ fromPath: f.sourceId, toPath: `${folder}/${f.targetPath}` })),
           { intoSharedFolder: pipeline.sharedFolderId ?? undefined },
@@ -164,18 +135,18 @@ export class PipelineRunnerService {
         if (launch.done) {
           results = launch.results;
         } else {
-          await this.fenced(ref, (p) => (p.copyJobId = launch.asyncJobId));
+          await this.fence.fenced(ref, (p) => (p.copyJobId = launch.asyncJobId));
           try {
             results = await client.waitForCopyBatch(launch.asyncJobId);
           } catch (err) {
             if (!(err instanceof DropboxPermanent && err.tags.includes('invalid_async_job_id'))) throw err;
             // Dropbox forgot the job: see what arrived, then copy the rest again.
-            await this.fenced(ref, (p) => (p.copyJobId = null));
+            await this.fence.fenced(ref, (p) => (p.copyJobId = null));
             await this.adoptExisting(ref, client, folder);
             again = true;
             continue;
           }
-          await this.fenced(ref, (p) => (p.copyJobId = null));
+          await this.fence.fenced(ref, (p) => (p.copyJobId = null));
         }
         const outcome = await this.applyCopyResults(ref, client, folder, batch, results);
         retryLater = outcome.retryLater || retryLater;
@@ -207,7 +178,7 @@ export class PipelineRunnerService {
       });
     }
     if (shared.pathDisplay !== pipeline.folderPath) {
-      await this.fenced(ref, (p) => (p.folderPath = shared.pathDisplay!));
+      await this.fence.fenced(ref, (p) => (p.folderPath = shared.pathDisplay!));
     }
     return shared.pathDisplay;
   }
@@ -264,7 +235,7 @@ export class PipelineRunnerService {
           throw err;
         });
         if (there && this.sameContent(file, there)) copied.push(file.id);
-        else renamed.push({ id: file.id, targetPath: this.nextName(file.targetPath) });
+        else renamed.push({ id: file.id, targetPath: nextNumberedName(file.targetPath) });
       } else if (result.tags.includes('insufficient_space') || result.tags.includes('insufficient_quota')) {
         // Copies that made it are kept; the rest wait for Retry once the producer has freed space.
         await this.markCopied(ref, copied);
@@ -277,7 +248,7 @@ export class PipelineRunnerService {
     }
     await this.markCopied(ref, copied);
     if (skipped.length || renamed.length) {
-      await this.fenced(ref, async (_p, em) => {
+      await this.fence.fenced(ref, async (_p, em) => {
         for (const s of skipped) await em.nativeUpdate(CollabFile, { id: s.id }, { status: 'skipped', error: s.error });
         for (const r of renamed) await em.nativeUpdate(CollabFile, { id: r.id }, { targetPath: r.targetPath });
       });
@@ -285,153 +256,11 @@ export class PipelineRunnerService {
     return { retryLater, tooManyFiles };
   }
 
-  private nextName(targetPath: string): string {
-    const match = / \((\d+)\)(?=\.[^./]*$|$)/.exec(targetPath.slice(targetPath.lastIndexOf('/') + 1));
-    return withSuffix(targetPath, match ? Number(match[1]) + 1 : 2);
-  }
-
   private async markCopied(ref: CollaborationStepJobData, ids: string[]): Promise<void> {
     if (!ids.length) return;
-    await this.fenced(ref, async (p, em) => {
+    await this.fence.fenced(ref, async (p, em) => {
       await em.nativeUpdate(CollabFile, { id: { $in: ids }, pipeline: p.id }, { status: 'copied', error: null });
       p.progressAt = new Date();
-    });
-  }
-
-  // -------------------------------------------------------------------------------------------------------------
-  // Step 3: the invitations
-  // -------------------------------------------------------------------------------------------------------------
-
-  private async invitesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
-    const pipeline = await this.current(ref);
-    const folderId = pipeline.sharedFolderId!;
-    const queued = await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' });
-    if (queued.length === 0) return;
-    const members = await client.listFolderMembers(folderId);
-    await this.applyMembers(ref, members);
-
-    const toInvite = (await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } })).filter(
-      (m) => m.email,
-    );
-    const refused: InviteRefusal[] = [];
-    // An address outside Dropbox's pattern makes the whole call a 400 that invites nobody: set those aside first.
-    const sendable = toInvite.filter((m) => {
-      const problem = dropboxEmailProblem(m.email!);
-      if (problem) refused.push({ id: m.id, refusal: invalidAddress(m.email!, problem) });
-      return !problem;
-    });
-    await this.invite(ref, client, folderId, pipeline.accessLevel, sendable, refused, { calls: MAX_INVITE_CALLS });
-    if (refused.length) {
-      await this.fenced(ref, async (_p, em) => {
-        for (const r of refused) await em.nativeUpdate(CollabMember, { id: r.id }, { state: 'failed', error: r.refusal.message, updatedAt: new Date() });
-      });
-      throw new CollaborationRefusal(refused[0].refusal);
-    }
-  }
-
-  /**
-   * Invites a group in one call. Dropbox fails the whole call for one bad recipient, so a refusal is narrowed down:
-   * a named address is set aside and the rest invited again; a 400 (an address Dropbox's pattern refuses) or
-   * `too_many_invitees` splits the group in halves until the culprit is alone or the halves fit.
-   */
-  private async invite(
-    ref: CollaborationStepJobData,
-    client: DropboxAccountClient,
-    folderId: string,
-    accessLevel: 'editor' | 'viewer',
-    group: CollabMember[],
-    refused: InviteRefusal[],
-    budget: { calls: number },
-  ): Promise<void> {
-    if (group.length === 0) return;
-    if (budget.calls-- <= 0) throw new DropboxTransient('Dropbox kept refusing parts of the invitation', ['invite_rounds']);
-    try {
-      await client.addFolderMembers(folderId, group.map((m) => m.email!), accessLevel);
-    } catch (err) {
-      if (!(err instanceof DropboxError) || err.retryable) throw err;
-      // A 400 (an address Dropbox's pattern refuses), too many at once, or a team policy against someone outside the
-      // team: the call names nobody, so halves narrow it down.
-      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees') || err.tags.includes('cant_share_outside_team');
-      if (splittable && group.length > 1) {
-        const half = Math.ceil(group.length / 2);
-        await this.invite(ref, client, folderId, accessLevel, group.slice(0, half), refused, budget);
-        await this.invite(ref, client, folderId, accessLevel, group.slice(half), refused, budget);
-        return;
-      }
-      if (splittable && group.length === 1) {
-        const refusal = err.tags.includes('bad_request') ? invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) : { ...explainRefusal(err), email: group[0].email! };
-        refused.push({ id: group[0].id, refusal });
-        return;
-      }
-      const refusal = explainRefusal(err);
-      const culprit = refusal.email ? group.find((m) => m.email === refusal.email!.toLowerCase()) : undefined;
-      if (culprit) {
-        refused.push({ id: culprit.id, refusal });
-        await this.invite(ref, client, folderId, accessLevel, group.filter((m) => m !== culprit), refused, budget);
-        return;
-      }
-      for (const m of group) refused.push({ id: m.id, refusal });
-      return;
-    }
-    await this.fenced(ref, async (p, em) => {
-      await em.nativeUpdate(CollabMember, { id: { $in: group.map((m) => m.id) } }, { state: 'invited', error: null, updatedAt: new Date() });
-      p.progressAt = new Date();
-    });
-  }
-
-  /**
-   * Re-reads a shared folder's members (on demand and from the scheduled sweep). A run starting meanwhile wins:
-   * its own listing is newer.
-   */
-  async refreshMembers(pipelineId: string, ownerId: string): Promise<void> {
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { id: pipelineId });
-    if (!pipeline?.sharedFolderId) return;
-    const ref = { pipelineId, generation: pipeline.generation, run: pipeline.run };
-    const client = await this.dropbox.clientFor(ownerId);
-    const listedAt = new Date();
-    const members = await client.listFolderMembers(pipeline.sharedFolderId);
-    try {
-      await this.applyMembers(ref, members, listedAt);
-    } catch (err) {
-      if (!(err instanceof Superseded)) throw err;
-    }
-  }
-
-  /**
-   * Member states from a listing: joined, invite pending; queued people already there are not invited again.
-   * Rows changed after `listedAt` (an invitation sent while the listing was on its way) are left alone.
-   */
-  private async applyMembers(ref: CollaborationStepJobData, members: FolderMembers, listedAt = new Date()): Promise<void> {
-    const joined = new Set(members.joined.map((m) => m.email));
-    const invited = new Set(members.invited.map((m) => m.email));
-    await this.fenced(ref, async (p, em) => {
-      // While access is being ended the expiry job owns the member rows: someone it just removed must become
-      // "removed", not "queued" (which would read as "never got in" if the job is resumed).
-      if (p.accessEndingAt || p.accessEndedAt) return;
-      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined', 'gone'] } });
-      const known = new Set((await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email));
-      // People in the folder under an address we never invited: someone accepted an invitation signed in elsewhere.
-      const strangers = members.joined.filter((m) => !known.has(m.email));
-      const vanished: CollabMember[] = [];
-      for (const row of rows) {
-        if (!row.email || row.updatedAt > listedAt) continue;
-        let next: CollabMember['state'] = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : row.state;
-        if (next === row.state && !joined.has(row.email) && !invited.has(row.email)) {
-          // An invitation that left the pending list without its address joining is never re-sent by itself. Someone
-          // who had joined and left (or was removed in Dropbox) goes back to queued: "share with remaining" asks again.
-          if (row.state === 'invited') next = 'gone';
-          else if (row.state === 'joined') next = 'queued';
-        }
-        if (next === 'gone' && row.state === 'invited') vanished.push(row);
-        if (next !== row.state) {
-          row.state = next;
-          row.error = null;
-          if (next !== 'gone') row.acceptedAs = null;
-          row.updatedAt = new Date();
-        }
-      }
-      for (const row of vanished) row.acceptedAs = acceptedAs(row, vanished, strangers);
-      p.membersRefreshedAt = new Date();
     });
   }
 
@@ -441,7 +270,7 @@ export class PipelineRunnerService {
 
   /** The run is done, unless "share with remaining" came in meanwhile: then the next run starts. */
   private async finishRun(ref: CollaborationStepJobData): Promise<void> {
-    const next = await this.fenced(ref, (p) => {
+    const next = await this.fence.fenced(ref, (p) => {
       if (p.rerunRequested) {
         p.run += 1;
         p.rerunRequested = false;
@@ -465,7 +294,7 @@ export class PipelineRunnerService {
     // A 429 is never final: the job waits for its Retry-After without using up an attempt.
     const final = Boolean(refusal) || (isLastAttempt && !(err instanceof DropboxRateLimited));
     try {
-      await this.fenced(ref, (p) => {
+      await this.fence.fenced(ref, (p) => {
         p.step = step;
         if (final) {
           p.status = 'failed';
@@ -494,23 +323,5 @@ export class PipelineRunnerService {
 
   async ensureQueued(pipeline: { id: string; generation: number; run: number }): Promise<boolean> {
     return ensureRunQueued(this.flows, this.queue, { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run });
-  }
-
-  private async current(ref: CollaborationStepJobData): Promise<CollabPipeline> {
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { id: ref.pipelineId });
-    if (!pipeline || pipeline.generation !== ref.generation || pipeline.run !== ref.run) throw new Superseded();
-    return pipeline;
-  }
-
-  /**
-   * Applies a change to the pipeline (and its rows) only if the job's generation and run are still current,
-   * holding the row lock so a concurrent reset or start waits for it (or it waits for them).
-   */
-  private async fenced<T>(ref: CollaborationStepJobData, change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>): Promise<T> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const p = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!p || p.generation !== ref.generation || p.run !== ref.run) throw new Superseded();
-      return change(p, em);
-    });
   }
 }

@@ -5,7 +5,7 @@ import { TemporaryLinksService } from '../dropbox/temporary-links.service';
 import { audioInfoOfUrl } from './audio-metadata';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
-import { isAudio } from './file-categories';
+import { isPlayable } from './file-categories';
 
 /**
  * Reads the audio facts of an imported file from its Dropbox temporary link. The metadata parser stops
@@ -23,7 +23,7 @@ export class AudioAnalysisService {
     await RequestContext.create(this.orm.em, async () => {
       const em = this.orm.em;
       const file = await em.findOne(TrackFile, { id: trackFileId }, { populate: ['track'] });
-      if (!file || file.isPackage || !isAudio(file.name) || file.durationSeconds != null || !file.rev) return;
+      if (!file || !isPlayable(file) || file.durationSeconds != null || !file.rev) return;
       const client = await this.dropbox.clientFor((file.track as Track).owner.id);
       const { link } = await this.links.link(client, { id: file.dropboxId, rev: file.rev });
       const info = await audioInfoOfUrl(link, file.size);

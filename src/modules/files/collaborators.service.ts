@@ -48,6 +48,18 @@ export class CollaboratorsService {
     return toCollaboratorView(collaborator);
   }
 
+  /**
+   * A new collaborator, put on a track, in one transaction: if the assignment is refused (someone with the same
+   * email is already on the track) or fails, the new collaborator is not left behind.
+   */
+  async createOnTrack(ownerId: string, trackId: string, dto: CollaboratorDto): Promise<CollaboratorView> {
+    return this.em.transactional(async () => {
+      const created = await this.create(ownerId, dto);
+      await this.assign(ownerId, trackId, created.id);
+      return created;
+    });
+  }
+
   async update(ownerId: string, id: string, dto: CollaboratorDto): Promise<CollaboratorView> {
     const collaborator = await this.owned(ownerId, id);
     collaborator.name = dto.name;

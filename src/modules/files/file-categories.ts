@@ -17,7 +17,32 @@ export const DEFAULT_DOWNLOADS: Record<SharingStatus, Record<FileCategory, boole
 /** The subfolder of a track's Dropbox folder for each category. */
 export const CATEGORY_FOLDERS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
 
-const AUDIO_EXTENSIONS = new Set(['.wav', '.wave', '.mp3', '.flac', '.aif', '.aiff', '.aifc', '.m4a', '.aac', '.ogg', '.oga', '.opus', '.alac', '.wma', '.caf', '.bwf']);
+/** A category as pages name a group of files ("Bounces"), and one file of it ("Bounce"). */
+export const CATEGORY_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
+export const CATEGORY_LABELS_ONE: Record<FileCategory, string> = { bounce: 'Bounce', project: 'Project', stem: 'Stem' };
+
+/**
+ * The audio formats, each with the Content-Type it is served as: one list, so whatever counts as audio (imported
+ * as a bounce, analysed, previewed, played) is also served as audio.
+ */
+const AUDIO_CONTENT_TYPES: Record<string, string> = {
+  '.wav': 'audio/wav',
+  '.wave': 'audio/wav',
+  '.bwf': 'audio/wav',
+  '.mp3': 'audio/mpeg',
+  '.flac': 'audio/flac',
+  '.aif': 'audio/aiff',
+  '.aiff': 'audio/aiff',
+  '.aifc': 'audio/aiff',
+  '.m4a': 'audio/mp4',
+  '.alac': 'audio/mp4',
+  '.aac': 'audio/aac',
+  '.ogg': 'audio/ogg',
+  '.oga': 'audio/ogg',
+  '.opus': 'audio/ogg',
+  '.wma': 'audio/x-ms-wma',
+  '.caf': 'audio/x-caf',
+};
 const PROJECT_EXTENSIONS = new Set(['.als', '.alp', '.flp', '.ptx', '.ptf', '.cpr', '.npr', '.rpp', '.logicx', '.band', '.song', '.bwproject', '.reason', '.aup3', '.zip']);
 /** Folders that are really one document (macOS bundles). */
 const PACKAGE_EXTENSIONS = new Set(['.logicx', '.band']);
@@ -27,7 +52,17 @@ export function extensionOf(name: string): string {
 }
 
 export function isAudio(name: string): boolean {
-  return AUDIO_EXTENSIONS.has(extensionOf(name));
+  return Object.hasOwn(AUDIO_CONTENT_TYPES, extensionOf(name));
+}
+
+/** The Content-Type a file is served as: its audio type, or a plain download for anything else. */
+export function contentTypeOf(name: string): string {
+  return AUDIO_CONTENT_TYPES[extensionOf(name)] ?? 'application/octet-stream';
+}
+
+/** A file that can be played (and previewed): audio, and not a package folder. */
+export function isPlayable(file: { name: string; isPackage: boolean }): boolean {
+  return !file.isPackage && isAudio(file.name);
 }
 
 export function isPackageFolder(name: string): boolean {

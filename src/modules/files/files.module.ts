@@ -12,7 +12,10 @@ import { Upload } from './entities/upload.entity';
 import { LibraryChanges } from './library-changes';
 import { LibraryService } from './library.service';
 import { CollaboratorsApiController, TracksApiController, UploadsApiController } from './files-api.controller';
-import { FilesPagesController } from './files-pages.controller';
+import { CollaboratorPagesController } from './collaborator-pages.controller';
+import { LibraryPagesController } from './library-pages.controller';
+import { TrackPageModels } from './track-page-models';
+import { TrackPagesController } from './track-pages.controller';
 import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
 import { SpoolBudget } from './spool-budget';
@@ -20,8 +23,8 @@ import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
-  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController, FileVersionsController],
-  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget],
+  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, TrackPagesController, LibraryPagesController, CollaboratorPagesController, FileVersionsController],
+  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget, TrackPageModels],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

@@ -7,69 +7,19 @@ import { DropboxConflict, DropboxNotFound, UNSERVABLE_NOTE } from '../dropbox/dr
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
-import { CATEGORY_FOLDERS, FileCategory, formatLabel, inferCategory, isAudio, isPackageFolder } from './file-categories';
+import { CATEGORY_FOLDERS, FileCategory, inferCategory, isAudio, isPackageFolder, isPlayable } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
+import { FileRevisionView, Found, foundItem, importedItem, Library, LibraryItem, refreshFromListing, relative } from './library-items';
 import { LibraryChanges } from './library-changes';
 import { TracksService } from './tracks.service';
-import { audioInfoOf, AudioInfo, toTrackFileView, TrackFileView } from './views';
-
-/** One line of a track's library: an imported file, or a file found in the track's Dropbox folder. */
-export interface LibraryItem {
-  /** The TrackFile id for imported files; absent for files not yet imported. */
-  id: string | null;
-  imported: boolean;
-  dropboxId: string;
-  name: string;
-  category: FileCategory;
-  format: string;
-  size: number;
-  /** Path inside the track folder, e.g. "Stems/kick.wav". */
-  relativePath: string;
-  status: 'ready' | 'missing';
-  /** Set when Dropbox lists the file but won't serve it: "can't be shared (Dropbox can't serve it)". */
-  cantServe: string | null;
-  isMaster: boolean;
-  isPackage: boolean;
-  audio: AudioInfo | null;
-  /** When the file's current revision was written in Dropbox. */
-  modifiedAt: string | null;
-}
-
-/** One revision of a library file, from Dropbox (files/list_revisions), newest first. */
-export interface FileRevisionView {
-  rev: string;
-  size: number;
-  contentHash: string | null;
-  modifiedAt: string;
-  current: boolean;
-}
-
-export interface Library {
-  trackId: string;
-  folderPath: string | null;
-  /** The track's Dropbox folder itself is gone (deleted or moved out of reach). */
-  folderMissing: boolean;
-  items: LibraryItem[];
-}
-
-interface Found {
-  entry: DropboxEntry;
-  relativePath: string;
-  folders: string[];
-  isPackage: boolean;
-  size: number;
-}
+import { toTrackFileView, TrackFileView } from './views';
+import { parseSelection } from './file-selection';
+import { numberedName } from '../../common/free-names';
 
 /** A selection naming files Dropbox won't serve: they can't go on a share or into a collaboration folder. */
 function cantShare(names: string[]): BadRequestException {
   return new BadRequestException({ field: 'files', message: `${names.map((n) => `“${n}”`).join(', ')} ${UNSERVABLE_NOTE}` });
-}
-
-function relative(path: string, folder: string): string | null {
-  const lower = path.toLowerCase();
-  const base = folder.toLowerCase().replace(/\/+$/, '');
-  return lower.startsWith(`${base}/`) ? path.slice(base.length + 1) : null;
 }
 
 /**
@@ -99,14 +49,14 @@ export class LibraryService {
       const seen = byId.get(file.dropboxId);
       if (seen) {
         byId.delete(file.dropboxId);
-        this.refresh(file, seen);
+        refreshFromListing(file, seen);
       } else if (file.status !== 'missing') {
         file.status = 'missing';
       }
-      items.push(this.importedItem(file, seen?.relativePath ?? file.dropboxPath));
+      items.push(importedItem(file, seen?.relativePath ?? file.dropboxPath));
     }
     await this.em.flush();
-    for (const f of byId.values()) items.push(this.foundItem(f));
+    for (const f of byId.values()) items.push(foundItem(f));
     return { trackId: track.id, folderPath, folderMissing, items };
   }
 
@@ -151,7 +101,7 @@ export class LibraryService {
     }
     await this.em.persistAndFlush(created);
     await this.changes.changed([track.id]);
-    const audio = created.filter((f) => !f.isPackage && isAudio(f.name));
+    const audio = created.filter((f) => isPlayable(f));
     if (audio.length) {
       await this.queue.addBulk(
         audio.map((f) => ({
@@ -175,8 +125,9 @@ export class LibraryService {
     const fileIds = new Set<string>();
     const dropboxIds = new Set<string>();
     for (const item of selection) {
-      if (/^f:[0-9a-f-]{36}$/.test(item)) fileIds.add(item.slice(2));
-      else if (/^d:id:[A-Za-z0-9_-]{1,100}$/.test(item)) dropboxIds.add(item.slice(2));
+      const selected = parseSelection(item);
+      if (selected?.kind === 'imported') fileIds.add(selected.fileId);
+      else if (selected?.kind === 'dropbox') dropboxIds.add(selected.dropboxId);
       else throw new BadRequestException({ field: 'files', message: `not a file of this track: ${item.slice(0, 80)}` });
     }
     const track = await this.tracks.owned(ownerId, trackId);
@@ -215,7 +166,7 @@ export class LibraryService {
     const em = this.em.fork();
     await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
-    if (file && !file.isPackage && isAudio(file.name)) await enqueuePreview(this.media, { id: fileId, ...live });
+    if (file && isPlayable(file)) await enqueuePreview(this.media, { id: fileId, ...live });
   }
 
   /** Serving the file showed Dropbox won't hand it out (`reason`), or, with null, that it does again. */
@@ -348,12 +299,10 @@ export class LibraryService {
       throw err;
     }
     if (current.pathLower.slice(0, current.pathLower.lastIndexOf('/')) === folder.toLowerCase()) return null;
-    const dot = current.kind === 'file' ? current.name.lastIndexOf('.') : -1;
-    const stem = dot > 0 ? current.name.slice(0, dot) : current.name;
-    const ext = dot > 0 ? current.name.slice(dot) : '';
+    // A package (a Logic bundle is a folder) keeps its extension like a file: "Song (2).logicx" still opens.
     for (let n = 1; n <= 100; n += 1) {
       try {
-        return await client.move(file.dropboxId, `${folder}/${n === 1 ? current.name : `${stem} (${n})${ext}`}`);
+        return await client.move(file.dropboxId, numberedName(`${folder}/${current.name}`, n));
       } catch (err) {
         if (!(err instanceof DropboxConflict)) throw err;
       }
@@ -398,57 +347,4 @@ export class LibraryService {
     for (const f of found) if (f.isPackage) f.size = packageSizes.get(f.entry.pathLower) ?? 0;
     return { found, folderMissing: false, folderPath };
   }
-
-  private refresh(file: TrackFile, seen: Found): void {
-    if (file.status !== 'ready') file.status = 'ready';
-    if (file.dropboxPath !== seen.entry.pathDisplay) file.dropboxPath = seen.entry.pathDisplay;
-    if (file.name !== seen.entry.name) file.name = seen.entry.name;
-    if ((seen.entry.rev ?? null) !== (file.rev ?? null)) file.rev = seen.entry.rev ?? null;
-    if (seen.size !== file.size) file.size = seen.size;
-    if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null)) file.contentHash = seen.entry.contentHash ?? null;
-    const modified = seen.entry.serverModified ? new Date(seen.entry.serverModified) : null;
-    if (modified && file.modifiedAt?.getTime() !== modified.getTime()) file.modifiedAt = modified;
-    // The listing tells cloud documents apart; restricted content and banned links only show when served.
-    if (seen.entry.downloadable === false) file.unservable = 'unsupported_file';
-    else if (file.unservable === 'unsupported_file') file.unservable = null;
-  }
-
-  private importedItem(file: TrackFile, relativePath: string): LibraryItem {
-    return {
-      id: file.id,
-      imported: true,
-      dropboxId: file.dropboxId,
-      name: file.name,
-      category: file.category,
-      format: formatLabel(file.name, file.isPackage),
-      size: file.size,
-      relativePath,
-      status: file.status,
-      cantServe: file.unservable ? UNSERVABLE_NOTE : null,
-      isMaster: file.isMaster,
-      isPackage: file.isPackage,
-      audio: audioInfoOf(file),
-      modifiedAt: file.modifiedAt?.toISOString() ?? null,
-    };
-  }
-
-  private foundItem(f: Found): LibraryItem {
-    return {
-      id: null,
-      imported: false,
-      dropboxId: f.entry.id,
-      name: f.entry.name,
-      category: inferCategory(f.entry.name, f.folders),
-      format: formatLabel(f.entry.name, f.isPackage),
-      size: f.size,
-      relativePath: f.relativePath,
-      status: 'ready',
-      cantServe: f.entry.downloadable === false ? UNSERVABLE_NOTE : null,
-      isMaster: false,
-      isPackage: f.isPackage,
-      audio: null,
-      modifiedAt: f.entry.serverModified ?? null,
-    };
-  }
 }
-

@@ -14,6 +14,7 @@ import { TrackArtwork } from './entities/track-artwork.entity';
 import { TrackCollaborator } from './entities/track-collaborator.entity';
 import { TrackFile } from './entities/track-file.entity';
 import { normalizeMusicalKey, safeFolderName } from './names';
+import { firstFreeName } from '../../common/free-names';
 
 export interface TrackPage {
   items: TrackView[];
@@ -165,10 +166,8 @@ export class TracksService {
     const taken = new Set(
       (await this.em.find(Track, { owner: ownerId }, { fields: ['dropboxFolderPath'] })).map((t) => (t.dropboxFolderPath ?? '').toLowerCase()),
     );
-    for (let n = 1; n < 1000; n += 1) {
-      const candidate = n === 1 ? base : `${base} (${n})`;
-      if (!taken.has(candidate.toLowerCase())) return candidate;
-    }
+    const free = firstFreeName(base, (candidate) => taken.has(candidate), 999, { folder: true });
+    if (free) return free;
     throw new ConflictException({ field: 'title', message: 'too many tracks share this title' });
   }
 

@@ -15,7 +15,7 @@ import { fileUploadSource } from '../dropbox/file-upload-source';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import type { Track } from '../files/entities/track.entity';
-import { isAudio } from '../files/file-categories';
+import { isPlayable } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
 import { MediaPreview, PreviewStatus } from './entities/media-preview.entity';
 import { ffmpegVersion, FfmpegMissing, renderPreview, UndecodableAudio } from './ffmpeg';
@@ -41,8 +41,9 @@ export interface PreviewSummary {
 /** What the play route can do with a file's preview right now. */
 export type ServablePreview = { state: 'ready'; link: string } | { state: 'pending'; reason: string | null } | { state: 'failed'; reason: string };
 
+/** Previews are made of what can be played. */
 export function isPreviewable(file: Pick<TrackFile, 'name' | 'isPackage'>): boolean {
-  return !file.isPackage && isAudio(file.name);
+  return isPlayable(file);
 }
 
 function isNotFound(err: unknown): boolean {

@@ -9,8 +9,9 @@ import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareRecipient } from './entities/share-recipient.entity';
 import { ShareClock } from './share-clock';
-import { Downloads, looksLikeToken, shareTokenHash } from './share-rules';
+import { Downloads, downloadsOf, looksLikeToken, shareTokenHash } from './share-rules';
 import { ShareTuning } from './share-tuning';
+import { isUuid } from '../../common/ids';
 
 /** What every share route needs to decide access: small, cached in Redis per token, dropped on every edit. */
 export interface ShareAccess {
@@ -82,7 +83,7 @@ export function toAccess(share: Share, recipient?: ShareRecipient): CachedAccess
     hasPassword: Boolean(share.passwordHash),
     passwordVersion: share.passwordVersion,
     ownerDisabled: share.owner.disabled,
-    downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+    downloads: downloadsOf(share),
     streamOriginals: share.streamOriginals,
     recipient: recipient ? { id: recipient.id, name: recipient.name } : null,
     comments: share.comments,
@@ -228,7 +229,7 @@ export class ShareAccessService {
 
   /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
   async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
-    if (!/^[0-9a-f-]{36}$/.test(fileId)) throw new NotFoundException('This file is not part of this share.');
+    if (!isUuid(fileId)) throw new NotFoundException('This file is not part of this share.');
     const item = await this.em.findOne(ShareFile, { share: access.id, file: fileId }, { populate: ['file', 'file.track'], strategy: 'joined' });
     if (!item) throw new NotFoundException('This file is not part of this share.');
     if (use === 'download') this.assertDownloadable(access, item.file.category);

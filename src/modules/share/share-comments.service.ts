@@ -12,6 +12,7 @@ import { ShareFile } from './entities/share-file.entity';
 import type { ShareAccess } from './share-access.service';
 import { ShareClock } from './share-clock';
 import { ShareTuning } from './share-tuning';
+import { isUuid } from '../../common/ids';
 
 /**
  * Who is commenting, as the link they use tells it. On a per-recipient link the recipient is known (id and name,
@@ -171,7 +172,7 @@ export class ShareCommentsService {
 
   /** A top-level comment of this share (replies are answered through their comment). */
   private async ownedComment(shareId: string, commentId: string): Promise<ShareComment> {
-    const comment = /^[0-9a-f-]{36}$/.test(commentId) ? await this.em.findOne(ShareComment, { id: commentId, shareId }) : null;
+    const comment = isUuid(commentId) ? await this.em.findOne(ShareComment, { id: commentId, shareId }) : null;
     if (!comment) throw new NotFoundException('comment not found');
     if (comment.parentId) return this.em.findOneOrFail(ShareComment, { id: comment.parentId, shareId });
     return comment;

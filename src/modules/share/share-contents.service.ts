@@ -11,8 +11,9 @@ import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
+import { isUuid } from '../../common/ids';
+import { importedSelection, parseSelection } from '../files/file-selection';
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 /** A share's contents as resolved from a request: tracks in order, each with its files and followed categories. */
 export interface ResolvedContents {
@@ -69,7 +70,7 @@ export class ShareContentsService implements OnModuleInit {
       throw new BadRequestException({ field: 'tracks', message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were given` });
     }
     if (new Set(trackIds).size !== trackIds.length) throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
-    if (trackIds.some((id) => !UUID.test(id))) throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
+    if (trackIds.some((id) => !isUuid(id))) throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     if (!selections.some((s) => s.files.length > 0 || (s.follow?.length ?? 0) > 0)) {
       throw new BadRequestException({ field: 'files', message: 'select at least one file to share (or follow a category)' });
     }
@@ -84,7 +85,10 @@ export class ShareContentsService implements OnModuleInit {
 
     // Every imported file named must belong to its track, checked for all tracks before anything is imported.
     for (const [i, selection] of selections.entries()) {
-      const fileIds = selection.files.filter((f) => f.startsWith('f:')).map((f) => f.slice(2));
+      const fileIds = selection.files.flatMap((item) => {
+        const selected = parseSelection(item);
+        return selected?.kind === 'imported' ? [selected.fileId] : [];
+      });
       if (fileIds.length === 0) continue;
       const known = await this.em.count(TrackFile, { track: selection.trackId, id: { $in: [...new Set(fileIds)] } });
       if (known !== new Set(fileIds).size) {
@@ -154,7 +158,7 @@ export class ShareContentsService implements OnModuleInit {
     for (const row of rows) {
       const byTrack = result.get(row.share_id) ?? new Map<string, string[]>();
       const list = byTrack.get(row.track_id) ?? [];
-      list.push(`f:${row.file_id}`);
+      list.push(importedSelection(row.file_id));
       byTrack.set(row.track_id, list);
       result.set(row.share_id, byTrack);
     }

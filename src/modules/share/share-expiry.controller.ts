@@ -9,6 +9,7 @@ import { ShareAccessService } from './share-access.service';
 import { ExtendLink, ShareExpiryService } from './share-expiry.service';
 import { commentPostLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
+import { isUuid } from '../../common/ids';
 
 const MINUTE = 60_000;
 
@@ -103,7 +104,7 @@ export class ShareExtendController {
 function linkOf(id: string, fields: Record<string, unknown>): ExtendLink {
   const expires = Number(fields.expires);
   return {
-    shareId: /^[0-9a-f-]{36}$/.test(id) ? id : '00000000-0000-0000-0000-000000000000',
+    shareId: isUuid(id) ? id : '00000000-0000-0000-0000-000000000000',
     requestId: typeof fields.request === 'string' ? fields.request : '',
     expires: Number.isFinite(expires) ? expires : 0,
     sig: typeof fields.sig === 'string' ? fields.sig : '',

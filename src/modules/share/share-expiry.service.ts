@@ -9,6 +9,7 @@ import { Share } from './entities/share.entity';
 import { ShareAccessRequest } from './entities/share-access-request.entity';
 import { ShareAccess, ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
+import { isUuid } from '../../common/ids';
 
 const DAY_MS = 24 * 3600_000;
 /** The producer hears of a link expiring this long before it does. */
@@ -128,7 +129,7 @@ export class ShareExpiryService {
   async check(link: ExtendLink): Promise<{ share: Share; request: ShareAccessRequest }> {
     const expected = Buffer.from(this.signature(link.shareId, link.requestId, link.expires));
     const given = Buffer.from(String(link.sig ?? ''));
-    if (!/^[0-9a-f-]{36}$/.test(link.requestId) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    if (!isUuid(link.requestId) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new ExtendLinkRefused({ message: 'This extend link is not valid: it was changed or cut short. Open it from the email again, or extend the link from its page.', reason: 'bad-signature' }, 400);
     }
     if (link.expires <= this.clock.now().getTime()) {

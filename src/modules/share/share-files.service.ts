@@ -13,8 +13,7 @@ import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { CATEGORY_FOLDERS, extensionOf, FILE_CATEGORIES, isAudio } from '../files/file-categories';
-import { audioContentType } from './share-rules';
+import { CATEGORY_FOLDERS, contentTypeOf, FILE_CATEGORIES } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { ShareFile } from './entities/share-file.entity';
@@ -24,56 +23,12 @@ import { PreviewsService, type ServablePreview } from '../media/previews.service
 import { ShareAccess, ShareAccessService } from './share-access.service';
 import { ShareStatsService } from './share-stats.service';
 import { ShareTuning } from './share-tuning';
-import { appendEntry } from './zip-stream';
+import { addNote, appendEntry, contentDisposition, headOnly, ZipAdd, zipName } from './zip-stream';
+import { DownloadsPausedException, FileUnavailableException, FileUnservableException } from './share-file.errors';
 import { ZipSlots } from './zip-slots';
+import { firstFreeName } from '../../common/free-names';
 
 type PackageEntries = Awaited<ReturnType<DropboxAccountClient['listFolder']>>;
-
-/** The owner's Dropbox no longer accepts us: the page lists, files wait for a reconnect. */
-export class DownloadsPausedException extends HttpException {
-  constructor() {
-    super(
-      { message: "Playback and downloads are paused: the producer's Dropbox needs attention. Try again later.", paused: true },
-      HttpStatus.SERVICE_UNAVAILABLE,
-    );
-  }
-}
-
-/** The file was deleted or moved out of reach in Dropbox. */
-export class FileUnavailableException extends HttpException {
-  constructor() {
-    super({ message: 'This file is no longer available. The producer may have replaced or removed it.', unavailable: true }, HttpStatus.NOT_FOUND);
-  }
-}
-
-/** Listen-only audio whose preview is still being built: the player says so and asks again. */
-export class PreviewPendingException extends HttpException {
-  constructor(reason: string | null) {
-    super(
-      { message: reason ? `This track can't be played yet: ${reason}.` : 'Preparing the preview… Please try again in a few seconds.', preparing: true, retryAfterSeconds: PREVIEW_RETRY_SECONDS },
-      HttpStatus.SERVICE_UNAVAILABLE,
-    );
-  }
-}
-
-/** No preview can be made (ffmpeg can't decode the file): listen-only audio has nothing else to play. */
-export class PreviewUnavailableException extends HttpException {
-  constructor(reason: string) {
-    super({ message: `This file can't be played here: ${reason}.`, noPreview: true }, HttpStatus.NOT_FOUND);
-  }
-}
-
-export const PREVIEW_RETRY_SECONDS = 5;
-
-/** Dropbox lists the file but won't serve it (a cloud document, restricted content, a banned link). */
-export class FileUnservableException extends HttpException {
-  constructor() {
-    super({ message: "Dropbox can't serve this file, so it can't be played or downloaded here.", unavailable: true }, HttpStatus.NOT_FOUND);
-  }
-}
-
-/** The note put inside a ZIP that had to leave files out. */
-const NOT_INCLUDED_NOTE = 'NOT INCLUDED.txt';
 
 interface LiveRevision {
   rev: string;
@@ -88,43 +43,6 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 function isNotFound(err: unknown): boolean {
   return err instanceof DropboxNotFound || (err instanceof DropboxError && err.tags.includes('not_found'));
-}
-
-function zipName(name: string): string {
-  // Names come from Dropbox and are shown as folders in the archive: no separators, no dot-dot tricks.
-  return name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').replace(/^\.+/, '_').trim() || 'file';
-}
-
-/** Adds an entry from a temporary link, or (a Buffer) a small text written by us. */
-type ZipAdd = (name: string, url: string | Buffer) => Promise<void>;
-
-/** Names the files a ZIP had to leave out, inside the ZIP, so the recipient knows it is not short by accident. */
-async function addNote(add: ZipAdd, left: string[]): Promise<void> {
-  if (left.length === 0) return;
-  const text = [
-    "These files are in the producer's Dropbox but Dropbox can't serve them (cloud documents such as Google Docs or",
-    'Paper, or content Dropbox has restricted), so they are not in this ZIP:',
-    '',
-    ...left.map((name) => `- ${name}`),
-    '',
-  ].join('\r\n');
-  await add(NOT_INCLUDED_NOTE, Buffer.from(text, 'utf8'));
-}
-
-/** HEAD of a ZIP route: the headers a GET would start with, and nothing built, fetched or counted. */
-function headOnly(res: Response, filename: string): boolean {
-  if (res.req.method !== 'HEAD') return false;
-  res.status(200);
-  res.setHeader('Content-Type', 'application/zip');
-  res.setHeader('Content-Disposition', contentDisposition(filename));
-  res.setHeader('Cache-Control', 'private, no-store');
-  res.end();
-  return true;
-}
-
-function contentDisposition(filename: string): string {
-  const ascii = filename.replace(/[^\x20-\x7e]|["\\]/g, '_');
-  return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
 }
 
 /**
@@ -223,7 +141,7 @@ export class ShareFilesService {
     res.status(200);
     res.setHeader('Content-Disposition', contentDisposition(file.name));
     res.setHeader('Cache-Control', 'private, no-store');
-    res.type(isAudio(file.name) ? audioContentType(extensionOf(file.name)) : 'application/octet-stream').end();
+    res.type(contentTypeOf(file.name)).end();
   }
 
   /** A package (a Logic `.logicx` bundle is a folder) as one ZIP, built while it streams. */
@@ -271,8 +189,8 @@ export class ShareFilesService {
     if (permitted.length === 0) throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
     const used = new Set<string>();
     const unique = (path: string) => {
-      let candidate = path;
-      for (let n = 2; used.has(candidate.toLowerCase()); n += 1) candidate = path.replace(/(\.[^./]*)?$/, ` (${n})$1`);
+      // A share holds at most a few thousand files: a free name is always found.
+      const candidate = firstFreeName(path, (name) => used.has(name), used.size + 1)!;
       used.add(candidate.toLowerCase());
       return candidate;
     };
@@ -489,9 +407,5 @@ export class ShareFilesService {
       file.status = 'missing';
     }
     await this.access.invalidateSharePages(access.id);
-  }
-
-  isPlayable(file: TrackFile): boolean {
-    return !file.isPackage && isAudio(file.name);
   }
 }

@@ -11,7 +11,9 @@ import { ListenBeaconDto, UnlockShareDto } from './dto/share.dto';
 import { isUnfurler, ShareListensService } from './share-listens.service';
 import { CurrentShare, ShareAccessGuard, ShareRequest, ShareRoute } from './share-access.guard';
 import { ShareAccessService } from './share-access.service';
-import { PreviewPendingException, PreviewUnavailableException, ShareFilesService } from './share-files.service';
+import { PreviewPendingException, PreviewUnavailableException } from './share-file.errors';
+import { isPlayable } from '../files/file-categories';
+import { ShareFilesService } from './share-files.service';
 import { fileRequestLimit, listenBeaconLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
 import { SharePageService, withCommentToken } from './share-page.service';
@@ -114,7 +116,7 @@ export class ShareLinksController {
   async play(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const { access } = share;
     const { file } = await this.access.file(access, fileId, 'play');
-    if (!this.files.isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
+    if (!isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
     const client = await this.files.client(access.ownerId);
     const downloadable = access.downloads[file.category];
     const preview = downloadable && access.streamOriginals ? null : await this.files.preview(access, client, file);

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import type { TrackFile } from '../files/entities/track-file.entity';
-import { isAudio } from '../files/file-categories';
+import { isPlayable } from '../files/file-categories';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareRecipient } from './entities/share-recipient.entity';
@@ -154,7 +154,7 @@ export class ShareListensService {
     if (reply[0] === 'unknown') {
       // The session's first report: the file is checked once, and its duration taken from what the server knows.
       const { file } = await this.access.file(link, beacon.fileId, 'play');
-      if (file.isPackage || !isAudio(file.name)) throw new NotFoundException('This file cannot be played, only listed.');
+      if (!isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
       const duration = (await this.durationOf(file)) ?? beacon.duration ?? null;
       if (!duration) return; // nothing to measure against until the player knows the duration
       reply = await this.progress(key, beacon.heard, beacon.position, duration, MAX_RATE, meta(file));
@@ -250,7 +250,7 @@ export class ShareListensService {
     const empty = (): ListenTotals => ({ sessions: 0, plays: 0, listenedSeconds: 0, averageShare: 0, stops: Array(10).fill(0) as number[] });
     const files = items
       .map((i) => i.file)
-      .filter((f) => !f.isPackage && isAudio(f.name))
+      .filter((f) => isPlayable(f))
       .map((f) => ({ fileId: f.id, name: f.name, trackId: f.track.id, trackTitle: f.track.title, durationSeconds: f.durationSeconds ?? null, ...(byFile.get(f.id) ?? empty()) }));
     // Per track: its files' sessions together (the main bounce, its stems…).
     const tracks = new Map<string, ListenReport['tracks'][number]>();

@@ -5,14 +5,13 @@ import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { User } from '../accounts/entities/user.entity';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
-import { FILE_CATEGORIES, FileCategory, formatLabel, isAudio } from '../files/file-categories';
+import { CATEGORY_LABELS, FILE_CATEGORIES, FileCategory, formatLabel, isPlayable } from '../files/file-categories';
 import type { TrackFile } from '../files/entities/track-file.entity';
 import { isPreviewable, PreviewsService } from '../media/previews.service';
 import { waveformPath } from '../media/waveform';
 import { Share } from './entities/share.entity';
 import { ShareFile } from './entities/share-file.entity';
 import { ShareAccess, ShareAccessService } from './share-access.service';
-import { CATEGORY_LABELS } from './share-rules';
 import { ShareTuning } from './share-tuning';
 
 const LOCAL_PAGES = 200;
@@ -103,7 +102,7 @@ function compareFiles(a: TrackFile, b: TrackFile): number {
 
 /** The main player's file: the master bounce, else another bounce, else the first audio file of the share. */
 function playerFile(files: TrackFile[], canPlay: (f: TrackFile) => boolean): TrackFile | undefined {
-  const playable = files.filter((f) => f.status !== 'missing' && !f.isPackage && isAudio(f.name) && canPlay(f));
+  const playable = files.filter((f) => f.status !== 'missing' && isPlayable(f) && canPlay(f));
   return (
     playable.find((f) => f.category === 'bounce' && f.isMaster) ??
     playable.find((f) => f.category === 'bounce') ??
@@ -175,7 +174,7 @@ export class SharePageService {
           .map((f): PageFile => {
             // Also what Dropbox lists but won't serve (a cloud document, restricted content): listed, never linked.
             const unavailable = f.status === 'missing' || Boolean(f.unservable);
-            const audio = !f.isPackage && isAudio(f.name);
+            const audio = isPlayable(f);
             const why = audio ? noPreview(f) : null;
             const canPlay = audio && !unavailable && !paused && why === null;
             const canDownload = access.downloads[category] && !unavailable && !paused;

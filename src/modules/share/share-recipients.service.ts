@@ -10,10 +10,10 @@ import { Share } from './entities/share.entity';
 import { ShareRecipient } from './entities/share-recipient.entity';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
-import { expiresAtFor, newShareToken, shareTokenHash } from './share-rules';
+import { expiresAtFor, linkStatus, LinkStatus, newShareToken, shareTokenHash } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
 
-export type RecipientStatus = 'active' | 'expired' | 'revoked';
+export type RecipientStatus = LinkStatus;
 
 /** A recipient link as its producer sees it (API and the share's page). */
 export interface RecipientView {
@@ -139,7 +139,7 @@ export class ShareRecipientsService {
 
   private async views(recipients: ShareRecipient[]): Promise<RecipientView[]> {
     const pending = await this.stats.pendingRecipients(recipients.map((r) => r.id));
-    const now = this.clock.now().getTime();
+    const now = this.clock.now();
     return recipients.map((r) => {
       const p: ShareCounts = pending.get(r.id) ?? { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
       const last = [r.lastAccessedAt ?? null, p.lastAccessedAt].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
@@ -151,7 +151,7 @@ export class ShareRecipientsService {
         note: r.note ?? null,
         url: `${this.config.http.publicUrl}${path}`,
         path,
-        status: r.revokedAt ? 'revoked' : r.expiresAt && r.expiresAt.getTime() <= now ? 'expired' : 'active',
+        status: linkStatus(r, now),
         expiresAt: r.expiresAt?.toISOString() ?? null,
         revokedAt: r.revokedAt?.toISOString() ?? null,
         createdAt: r.createdAt.toISOString(),

@@ -1,4 +1,4 @@
-import { defaultDownloads, expiresAtFor, looksLikeToken, newShareToken, TOKEN_BYTES } from './share-rules';
+import { defaultDownloads, downloadsOf, expiresAtFor, linkStatus, looksLikeToken, newShareToken, TOKEN_BYTES } from './share-rules';
 
 describe('share rules', () => {
   it('makes tokens of at least 128 random bits, base64url, all different', () => {
@@ -35,5 +35,20 @@ describe('share rules', () => {
     expect(defaultDownloads(['preview'])).toEqual({ bounce: true, project: false, stem: false });
     expect(defaultDownloads(['collaborative', 'released'])).toEqual({ bounce: true, project: false, stem: true });
     expect(defaultDownloads(['collaborative', 'private'])).toEqual({ bounce: false, project: false, stem: false });
+  });
+});
+
+describe('link status', () => {
+  const now = new Date('2026-12-01T12:00:00Z');
+
+  it('is revoked before expired, and expired from the moment expiresAt is reached', () => {
+    expect(linkStatus({ revokedAt: now, expiresAt: new Date(now.getTime() - 1) }, now)).toBe('revoked');
+    expect(linkStatus({ revokedAt: null, expiresAt: now }, now)).toBe('expired');
+    expect(linkStatus({ revokedAt: null, expiresAt: new Date(now.getTime() + 1) }, now)).toBe('active');
+    expect(linkStatus({ revokedAt: null, expiresAt: null }, now)).toBe('active');
+  });
+
+  it('reads the download permission from the three columns', () => {
+    expect(downloadsOf({ downloadBounce: true, downloadProject: false, downloadStem: true })).toEqual({ bounce: true, project: false, stem: true });
   });
 });

@@ -48,25 +48,22 @@ export function defaultDownloads(statuses: SharingStatus[]): Downloads {
   return result;
 }
 
-export const CATEGORY_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
+/** A share link's or a recipient link's state, on every page and in the API. */
+export type LinkStatus = 'active' | 'expired' | 'revoked';
 
-const AUDIO_TYPES: Record<string, string> = {
-  '.wav': 'audio/wav',
-  '.wave': 'audio/wav',
-  '.bwf': 'audio/wav',
-  '.mp3': 'audio/mpeg',
-  '.flac': 'audio/flac',
-  '.aif': 'audio/aiff',
-  '.aiff': 'audio/aiff',
-  '.aifc': 'audio/aiff',
-  '.m4a': 'audio/mp4',
-  '.alac': 'audio/mp4',
-  '.aac': 'audio/aac',
-  '.ogg': 'audio/ogg',
-  '.oga': 'audio/ogg',
-  '.opus': 'audio/ogg',
-};
+/**
+ * Revoked wins over expired; a link expires at its `expiresAt` (not one moment after), like the access check that
+ * answers 410 (ShareAccessService.assertOpen).
+ */
+export function linkStatus(link: { revokedAt?: Date | null; expiresAt?: Date | null }, now: Date): LinkStatus {
+  if (link.revokedAt) return 'revoked';
+  return link.expiresAt && link.expiresAt.getTime() <= now.getTime() ? 'expired' : 'active';
+}
 
-export function audioContentType(extension: string): string {
-  return AUDIO_TYPES[extension] ?? 'application/octet-stream';
+/** One word for each state, the same on every page (the API's `status` keeps its values). */
+export const LINK_STATUS_LABELS: Record<LinkStatus, string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
+
+/** A share's per-category download permission, from its three columns. */
+export function downloadsOf(share: { downloadBounce: boolean; downloadProject: boolean; downloadStem: boolean }): Downloads {
+  return { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem };
 }

@@ -1,120 +1,23 @@
 import { BadRequestException, Body, ConflictException, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
-import { Confirmation, isConfirmed, renderConfirmation } from '../../common/http/confirm';
+import { isConfirmed, renderConfirmation } from '../../common/http/confirm';
 import { errorsByField, validateForm } from '../../common/http/validation';
 import { AuthenticatedUser } from '../../common/authenticated-user';
 import { CurrentUser } from '../accounts/decorators';
-import { FILE_CATEGORIES } from '../files/file-categories';
+import { CATEGORY_LABELS, FILE_CATEGORIES } from '../files/file-categories';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
-import { CATEGORY_LABELS, EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
+import { EXPIRY_CHOICES, EXPIRY_LABELS } from './share-rules';
 import { PreviewsService } from '../media/previews.service';
 import { ShareCommentsService } from './share-comments.service';
 import { SharesService, ShareView } from './shares.service';
-import { formatDuration } from '../../common/views/handlebars';
-import { ListenTotals, ShareListensService } from './share-listens.service';
-import { MAX_RECIPIENTS_PER_REQUEST, RecipientView, ShareRecipientsService } from './share-recipients.service';
+import { ShareListensService } from './share-listens.service';
+import { MAX_RECIPIENTS_PER_REQUEST, ShareRecipientsService } from './share-recipients.service';
+import { checked, contentsFromForm, createFromForm, FormBody, list, parseTrackList, updateFromForm } from './share-forms';
+import { decorate, listenRow, recipientRow, revokeConfirmation } from './share-views';
 
 const uuid = new ParseUUIDPipe();
 const HEAD = '<link rel="stylesheet" href="/static/css/share.css">';
-
-type FormBody = Record<string, unknown>;
-
-const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
-const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
-
-/** The Share tab's form as the API's DTO: `files` values are `f:…`/`d:…`, or `<trackId>/f:…` for several tracks. */
-function createFromForm(body: FormBody, trackIds: string[]) {
-  const perTrack = new Map(trackIds.map((id) => [id, [] as string[]]));
-  const follow = new Map(trackIds.map((id) => [id, [] as string[]]));
-  const stray: string[] = [];
-  for (const value of list(body.follow)) {
-    const slash = value.indexOf('/');
-    const bucket = follow.get(value.slice(0, Math.max(slash, 0)));
-    if (bucket) bucket.push(value.slice(slash + 1));
-    else stray.push(value);
-  }
-  for (const value of list(body.files)) {
-    const slash = value.indexOf('/');
-    const [trackId, selection] = slash > 0 ? [value.slice(0, slash), value.slice(slash + 1)] : [trackIds.length === 1 ? trackIds[0] : '', value];
-    const bucket = perTrack.get(trackId);
-    if (bucket) bucket.push(selection);
-    else stray.push(value);
-  }
-  return {
-    plain: {
-      tracks: trackIds.map((trackId) => ({ trackId, files: perTrack.get(trackId) ?? [], follow: follow.get(trackId) ?? [] })),
-      title: body.title,
-      message: body.message,
-      password: body.password,
-      expiry: body.expiry,
-      downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
-      streamOriginals: checked(body.stream_originals),
-      comments: checked(body.comments),
-      commentsPublic: checked(body.comments_public),
-    },
-    stray,
-    selected: new Set(list(body.files)),
-  };
-}
-
-function updateFromForm(body: FormBody) {
-  const plain: Record<string, unknown> = {
-    title: body.title,
-    message: body.message,
-    downloads: Object.fromEntries(FILE_CATEGORIES.map((c) => [c, checked(body[`download_${c}`])])),
-    streamOriginals: checked(body.stream_originals),
-    comments: checked(body.comments),
-    commentsPublic: checked(body.comments_public),
-  };
-  if (body.expiry && body.expiry !== 'keep') plain.expiry = body.expiry;
-  if (checked(body.remove_password)) plain.password = null;
-  else if (typeof body.password === 'string' && body.password !== '') plain.password = body.password;
-  return plain;
-}
-
-/** `?tracks=a,b` (a typed link) or `?tracks=a&tracks=b` (the tracks list's tick boxes), duplicates dropped. */
-/**
- * The contents editor's form as `tracks` of the API: the listed tracks minus removed ones, sorted by their order
- * field (ties keep the listed order), each with its files (`<trackId>/f:…`) and followed categories
- * (`<trackId>/<category>`).
- */
-function contentsFromForm(body: FormBody) {
-  const removed = new Set(list(body.remove));
-  const listed = [...new Set(list(body.tracks))];
-  const order = (id: string, i: number) => {
-    const n = Number(body[`order_${id}`]);
-    return Number.isFinite(n) ? n : i + 1;
-  };
-  const kept = listed
-    .map((id, i) => ({ id, i, n: order(id, i) }))
-    .filter((t) => !removed.has(t.id))
-    .sort((a, b) => a.n - b.n || a.i - b.i)
-    .map((t) => t.id);
-  const perTrack = (field: unknown) => {
-    const map = new Map<string, string[]>();
-    const stray: string[] = [];
-    for (const value of list(field)) {
-      const slash = value.indexOf('/');
-      const trackId = slash > 0 ? value.slice(0, slash) : '';
-      if (!listed.includes(trackId)) stray.push(value);
-      else map.set(trackId, [...(map.get(trackId) ?? []), value.slice(slash + 1)]);
-    }
-    return { map, stray };
-  };
-  const files = perTrack(body.files);
-  const follow = perTrack(body.follow);
-  return {
-    plain: { tracks: kept.map((trackId) => ({ trackId, files: files.map.get(trackId) ?? [], follow: follow.map.get(trackId) ?? [] })) },
-    stray: [...files.stray, ...follow.stray],
-    trackIds: kept,
-  };
-}
-
-function parseTrackList(value: unknown): string[] {
-  const parts = list(value).flatMap((v) => v.split(','));
-  return [...new Set(parts.map((s) => s.trim()).filter(Boolean))];
-}
 
 /** The owner's pages: the Share tab of a track (or of several), the list of shares, one share's settings. */
 @ApiExcludeController()
@@ -445,66 +348,4 @@ export class SharesController {
     req.session.flash = { kind: 'success', message: 'Share link created. Copy it and send it.' };
     res.redirect(303, `/shares/${share.id}`);
   }
-}
-
-/** One word for each state, the same on every page (the API's `status` keeps its values). */
-export const STATUS_LABELS: Record<ShareView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
-
-function expiryText(share: ShareView): string {
-  if (!share.expiresAt) return 'Never';
-  const day = share.expiresAt.slice(0, 10);
-  return share.status === 'expired' ? `Expired on ${day}` : `${day} (${share.expiryLabel} from when it was set)`;
-}
-
-function revokeConfirmation(share: ShareView): Confirmation {
-  return {
-    heading: 'Disable this link?',
-    message: `Anyone opening “${share.title}” — through its link or a recipient’s — will see that it has been disabled. This cannot be undone: to share again, create a new link.`,
-    caveat: "Downloads already handed out may still finish: Dropbox's download links stay valid for up to 4 hours.",
-    action: `/shares/${share.id}/revoke`,
-    confirmLabel: 'Disable link',
-    cancelUrl: `/shares/${share.id}`,
-    nav: 'shares',
-  };
-}
-
-/** Template conveniences: labels for permissions and per-category download counts. */
-function decorate(share: ShareView) {
-  return {
-    ...share,
-    statusLabel: STATUS_LABELS[share.status],
-    disabled: share.status === 'revoked',
-    expiryText: expiryText(share),
-    newLinkUrl: `/shares/new?tracks=${share.tracks.map((t) => t.id).join(',')}`,
-    tracks: share.tracks.map((t) => ({ ...t, followLabel: t.follow.map((c) => `all ${CATEGORY_LABELS[c].toLowerCase()}`).join(', ') })),
-    permissions: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: share.downloads[c], downloads: share.stats.downloads[c] })),
-    trackTitles: share.tracks.map((t) => t.title).join(', '),
-  };
-}
-
-const RECIPIENT_STATUS: Record<RecipientView['status'], string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
-
-function recipientRow(r: RecipientView) {
-  return {
-    ...r,
-    statusLabel: RECIPIENT_STATUS[r.status],
-    disabled: r.status === 'revoked',
-    listenedText: formatDuration(r.stats.listenedSeconds),
-    downloadsTotal: r.stats.downloads.bounce + r.stats.downloads.project + r.stats.downloads.stem,
-  };
-}
-
-/** Listening figures as the page shows them; drop-off as one bar per tenth (its height: share of the sessions). */
-function listenRow(t: ListenTotals) {
-  const most = Math.max(1, ...t.stops);
-  return {
-    sessions: t.sessions,
-    plays: t.plays,
-    listenedText: formatDuration(t.listenedSeconds),
-    averagePercent: Math.round(t.averageShare * 100),
-    stops: t.stops.map((count, i) => {
-      const barHeight = Math.round((count / most) * 30);
-      return { count, from: i * 10, to: (i + 1) * 10, barY: 30 - barHeight, barHeight };
-    }),
-  };
 }

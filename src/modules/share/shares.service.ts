@@ -6,11 +6,11 @@ import { hashPassword, verifyPassword } from '../accounts/passwords';
 import { User } from '../accounts/entities/user.entity';
 import { DropboxAuthExpired } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
-import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
+import { CATEGORY_LABELS, FILE_CATEGORIES, FileCategory } from '../files/file-categories';
 import { Track } from '../files/entities/track.entity';
 import { TrackFile } from '../files/entities/track-file.entity';
 import { LibraryService } from '../files/library.service';
-import type { LibraryItem } from '../files/library.service';
+import type { LibraryItem } from '../files/library-items';
 import { TracksService } from '../files/tracks.service';
 import type { TrackView } from '../files/views';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
@@ -21,10 +21,12 @@ import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
 import { ResolvedContents, ShareContentsService } from './share-contents.service';
 import { ShareClock } from './share-clock';
-import { defaultDownloads, Downloads, EXPIRY_LABELS, ExpiryChoice, expiresAtFor, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
+import { defaultDownloads, Downloads, downloadsOf, expiresAtFor, EXPIRY_LABELS, ExpiryChoice, linkStatus, LinkStatus, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
+import { isUuid } from '../../common/ids';
+import { selectionOf } from '../files/file-selection';
 
-export type ShareStatus = 'active' | 'expired' | 'revoked';
+export type ShareStatus = LinkStatus;
 
 /** A share as the owner sees it (API and management page); never the entity, never the password hash. */
 export interface ShareView {
@@ -73,7 +75,6 @@ export interface ShareTab {
   defaultTitle: string;
 }
 
-const GROUP_LABELS: Record<FileCategory, string> = { bounce: 'Bounces', project: 'Projects', stem: 'Stems' };
 
 @Injectable()
 export class SharesService {
@@ -108,11 +109,11 @@ export class SharesService {
         const library = await this.library.library(ownerId, view.id);
         const groups = FILE_CATEGORIES.map((category) => ({
           category,
-          label: GROUP_LABELS[category],
+          label: CATEGORY_LABELS[category],
           items: library.items
             .filter((item) => item.category === category)
             .map((item) => {
-              const own = item.imported ? `f:${item.id}` : `d:${item.dropboxId}`;
+              const own = selectionOf(item);
               const value = multi ? `${view.id}/${own}` : own;
               const pickable = item.status !== 'missing' && !item.cantServe;
               return { ...item, value, checked: pickable && (selected ? selected.has(value) : category === 'bounce') };
@@ -274,7 +275,7 @@ export class SharesService {
   }
 
   async hasTrack(shareId: string, trackId: string): Promise<boolean> {
-    if (!/^[0-9a-f-]{36}$/.test(trackId)) return false;
+    if (!isUuid(trackId)) return false;
     return (await this.em.count(ShareTrack, { share: shareId, track: trackId })) > 0;
   }
 
@@ -295,7 +296,7 @@ export class SharesService {
         message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were selected — untick some, or make several links`,
       });
     }
-    if (trackIds.some((id) => !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(id))) {
+    if (trackIds.some((id) => !isUuid(id))) {
       throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     }
     const found = await this.em.find(Track, { id: { $in: trackIds }, owner: ownerId });
@@ -327,7 +328,7 @@ export class SharesService {
       .execute<Array<{ share_id: string; n: number }>>('all', false);
     const files = await this.contents.filesByShare(ids);
     const pending = await this.stats.pending(ids);
-    const now = this.clock.now().getTime();
+    const now = this.clock.now();
     return shares.map((share) => {
       const p = pending.get(share.id) ?? emptyCounts();
       const last = latest(share.lastAccessedAt ?? null, p.lastAccessedAt);
@@ -338,13 +339,13 @@ export class SharesService {
         message: share.message ?? null,
         url: `${this.config.http.publicUrl}${path}`,
         path,
-        status: share.revokedAt ? 'revoked' : share.expiresAt && share.expiresAt.getTime() <= now ? 'expired' : 'active',
+        status: linkStatus(share, now),
         expiry: share.expiry as ExpiryChoice,
         expiryLabel: EXPIRY_LABELS[share.expiry as ExpiryChoice] ?? share.expiry,
         expiresAt: share.expiresAt?.toISOString() ?? null,
         revokedAt: share.revokedAt?.toISOString() ?? null,
         hasPassword: Boolean(share.passwordHash),
-        downloads: { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem },
+        downloads: downloadsOf(share),
         streamOriginals: share.streamOriginals,
         comments: share.comments,
         commentsPublic: share.commentsPublic,

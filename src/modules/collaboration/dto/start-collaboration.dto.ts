@@ -2,9 +2,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, ValidateNested } from 'class-validator';
 import { COLLAB_EXPIRY_CHOICES, CollabExpiry } from '../entities/collab-pipeline.entity';
+import { SELECTION_PATTERN } from '../../files/file-selection';
 
-/** A Share-tab selection item: an imported file (`f:<TrackFile id>`) or one found in Dropbox (`d:<Dropbox id>`). */
-const SELECTION_ITEM = /^(f:[0-9a-f-]{36}|d:id:[A-Za-z0-9_-]{1,100})$/;
 
 export const DISABLED_DOWNLOADS_CHOICES = ['leave_out', 'include'] as const;
 export type DisabledDownloadsChoice = (typeof DISABLED_DOWNLOADS_CHOICES)[number];
@@ -39,7 +38,7 @@ export class StartCollaborationDto {
   @IsArray({ message: 'files must be a list of selected files' })
   @ArrayMaxSize(1000, { message: 'files: at most 1000 files at a time' })
   @IsString({ each: true, message: 'files: each item must be a string' })
-  @Matches(SELECTION_ITEM, { each: true, message: 'files: each item must be "f:<file id>" or "d:<Dropbox id>"' })
+  @Matches(SELECTION_PATTERN, { each: true, message: 'files: each item must be "f:<file id>" or "d:<Dropbox id>"' })
   files: string[] = [];
 
   @ApiPropertyOptional({ enum: ['editor', 'viewer'], description: 'Access of invited collaborators (first start only). Viewer needs a paid Dropbox plan.' })

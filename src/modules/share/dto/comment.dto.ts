@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsOptional, IsString, Matches, MaxLength, MinLength, ValidateBy } from 'class-validator';
+import { UUID_PATTERN } from '../../../common/ids';
 
 export const COMMENT_MAX_CHARS = 2000;
 export const COMMENT_NAME_MAX_CHARS = 100;
@@ -12,7 +13,7 @@ const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? 
 /** A recipient's comment, from the page's form (urlencoded, every value a string) or from its script (JSON). */
 export class PostCommentDto {
   @IsString({ message: 'fileId is required' })
-  @Matches(/^[0-9a-f-]{36}$/, { message: 'fileId must be the id of a file of this share' })
+  @Matches(UUID_PATTERN, { message: 'fileId must be the id of a file of this share' })
   fileId: string;
 
   /** Seconds from the start of the file; the form may send `1:23` as well as `83` or `83.4`. */

@@ -22,9 +22,9 @@ import {
 } from 'class-validator';
 import { FILE_CATEGORIES, FileCategory } from '../../files/file-categories';
 import { EXPIRY_CHOICES, ExpiryChoice } from '../share-rules';
+import { SELECTION_PATTERN } from '../../files/file-selection';
 
 export const MAX_SHARE_TRACKS = 50;
-const SELECTION = /^(?:f:[0-9a-f-]{36}|d:id:[A-Za-z0-9_-]{1,100})$/;
 
 const emptyToNull = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? null : typeof value === 'string' ? value.trim() : value);
 
@@ -57,7 +57,7 @@ export class ShareTrackSelectionDto {
   @IsArray({ message: 'files must be a list' })
   @ArrayMaxSize(1000, { message: 'files can name at most 1000 files per track' })
   @IsString({ each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
-  @Matches(SELECTION, { each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
+  @Matches(SELECTION_PATTERN, { each: true, message: 'each of files must be "f:<file id>" or "d:id:…"' })
   files: string[];
 
   @ApiPropertyOptional({
