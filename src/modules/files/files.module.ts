@@ -16,12 +16,13 @@ import { FilesPagesController } from './files-pages.controller';
 import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
 import { SpoolBudget } from './spool-budget';
+import { SpoolHosts } from './spool-hosts';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
   controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, FilesPagesController, FileVersionsController],
-  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget],
+  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget, SpoolHosts],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}
