@@ -37,11 +37,11 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
     return this.config.files.spoolShared ? null : this.config.files.spoolHost;
   }
 
-  onApplicationBootstrap(): void {
+  async onApplicationBootstrap(): Promise<void> {
     if (this.config.files.spoolShared) return;
     // Beating before the server listens: no upload is ever spooled here without a live heartbeat.
     const every = Math.max(500, Math.floor(this.config.files.spoolHostTimeoutMs / 4));
-    void this.beat();
+    await this.beat();
     this.timer = setInterval(() => {
       void this.beat();
       void this.sweep().catch((err: unknown) => this.logger.warn(`spool host sweep failed: ${err instanceof Error ? err.message : String(err)}`));
