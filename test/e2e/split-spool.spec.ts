@@ -62,13 +62,18 @@ describe('uploads when web and workers share no disk', () => {
   const dropboxEmail = 'split-spool@dropbox.test';
 
   const row = (id: string) => web.app.get(MikroORM).em.fork().findOneOrFail(Upload, { id });
-  const dbx = () => emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: dropboxEmail }).access_token);
+  const dbx = () =>
+    emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: dropboxEmail }).access_token);
   const namesIn = async (path: string) =>
-    (await dbx().filesListFolder({ path })).result.entries.map((e) => ({ name: e.name, hash: (e as { content_hash?: string }).content_hash }));
+    (await dbx().filesListFolder({ path })).result.entries.map((e) => ({
+      name: e.name,
+      hash: (e as { content_hash?: string }).content_hash,
+    }));
 
   // One token per client session, as the dashboard's pages use it.
   const tokens = new Map<WebClient, string>();
-  const csrf = async (client: WebClient) => tokens.get(client) ?? tokens.set(client, await client.csrfFrom('/settings')).get(client)!;
+  const csrf = async (client: WebClient) =>
+    tokens.get(client) ?? tokens.set(client, await client.csrfFrom('/settings')).get(client)!;
 
   async function newTrack(client: WebClient, title: string): Promise<{ id: string; dropboxFolderPath: string }> {
     const token = await csrf(client);
@@ -126,19 +131,39 @@ describe('uploads when web and workers share no disk', () => {
     expect(ids).toHaveLength(3);
 
     for (const id of ids) {
-      const done = await eventually(() => row(id), (u) => u.status === 'done' || u.status === 'failed', { what: 'the upload', timeoutMs: 60_000 });
-      expect({ status: done.status, error: done.error, spoolHost: done.spoolHost }).toEqual({ status: 'done', error: null, spoolHost: 'web-a' });
+      const done = await eventually(
+        () => row(id),
+        (u) => u.status === 'done' || u.status === 'failed',
+        { what: 'the upload', timeoutMs: 60_000 },
+      );
+      expect({ status: done.status, error: done.error, spoolHost: done.spoolHost }).toEqual({
+        status: 'done',
+        error: null,
+        spoolHost: 'web-a',
+      });
     }
     const stored = await namesIn(`${track.dropboxFolderPath}/Projects`);
-    expect(stored.sort((a, b) => a.name.localeCompare(b.name))).toEqual(files.map((f) => ({ name: f.name, hash: dropboxContentHash(f.data) })));
-    expect(await filesIn(dirs.webA)).toEqual([]);
+    expect(stored.sort((a, b) => a.name.localeCompare(b.name))).toEqual(
+      files.map((f) => ({ name: f.name, hash: dropboxContentHash(f.data) })),
+    );
+    // The spooled file goes just after the row is done.
+    await eventually(
+      () => filesIn(dirs.webA),
+      (left) => left.length === 0,
+      { what: "web-a's spool to be cleared", timeoutMs: 30_000 },
+    );
     expect(await filesIn(dirs.workerB)).toEqual([]);
     // The worker, whose disk has none of these bytes, never took an upload job.
     expect(worker!.output()).not.toContain('upload stored in Dropbox');
   }, 120_000);
 
   it('a web host that dies mid-transfer: the producer is told to upload again, and the file is stored once', async () => {
-    const hostC = await startServerProcess({ ...web.env, SPOOL_DIR: dirs.webC, SPOOL_HOST: 'web-c', LOG_LEVEL: 'info' });
+    const hostC = await startServerProcess({
+      ...web.env,
+      SPOOL_DIR: dirs.webC,
+      SPOOL_HOST: 'web-c',
+      LOG_LEVEL: 'info',
+    });
     servers.push(hostC);
     const onC = new WebClient(hostC.url);
     expect((await onC.signIn(producer.email, producer.password)).status).toBe(303);
@@ -147,19 +172,30 @@ describe('uploads when web and workers share no disk', () => {
     // Slow appends down so the kill lands mid-transfer.
     emulator.control.addFault({ route: 'files/upload_session/append_v2', latencyMs: 400 });
     const [id] = await upload(onC, track.id, [{ name: 'Big Session.als', data }]);
-    const midway = await eventually(() => row(id), (u) => u.status === 'uploading' && u.bytesUploaded >= 8 * 1024 * 1024, {
-      what: 'the first chunks',
-      timeoutMs: 90_000,
-    });
+    const midway = await eventually(
+      () => row(id),
+      (u) => u.status === 'uploading' && u.bytesUploaded >= 8 * 1024 * 1024,
+      {
+        what: 'the first chunks',
+        timeoutMs: 90_000,
+      },
+    );
     expect(midway.spoolHost).toBe('web-c');
     await killed(hostC.child);
     emulator.control.clearFaults();
 
     // web-a's sweep finds web-c's heartbeat gone: the producer sees why, on any web process.
-    await eventually(() => row(id), (u) => u.status === 'failed', { what: 'the upload to be failed', timeoutMs: 60_000 });
+    await eventually(
+      () => row(id),
+      (u) => u.status === 'failed',
+      { what: 'the upload to be failed', timeoutMs: 60_000 },
+    );
     const seen = await producer.browser.agent.get(`/api/v1/uploads/${id}`).set('Accept', 'application/json');
     expect(seen.status).toBe(200);
-    expect({ status: seen.body.status, error: seen.body.error }).toEqual({ status: 'failed', error: SPOOL_HOST_GONE_MESSAGE });
+    expect({ status: seen.body.status, error: seen.body.error }).toEqual({
+      status: 'failed',
+      error: SPOOL_HOST_GONE_MESSAGE,
+    });
     // Its bytes went with the host: a retry says so rather than queueing what nobody can send.
     const token = await csrf(producer.browser);
     const retried = await producer.browser.agent
@@ -173,13 +209,20 @@ describe('uploads when web and workers share no disk', () => {
 
     // The producer uploads it again, here.
     const [again] = await upload(producer.browser, track.id, [{ name: 'Big Session.als', data }]);
-    const done = await eventually(() => row(again), (u) => u.status === 'done' || u.status === 'failed', { what: 'the new upload', timeoutMs: 90_000 });
+    const done = await eventually(
+      () => row(again),
+      (u) => u.status === 'done' || u.status === 'failed',
+      { what: 'the new upload', timeoutMs: 90_000 },
+    );
     expect({ status: done.status, error: done.error }).toEqual({ status: 'done', error: null });
 
     // web-c comes back with its disk: its interrupted job runs again, finds the upload failed and sends nothing.
     const back = await startServerProcess({ ...web.env, SPOOL_DIR: dirs.webC, SPOOL_HOST: 'web-c', LOG_LEVEL: 'info' });
     servers.push(back);
-    const queue = new Queue(spoolHostQueueName('web-c'), { connection: bullConnection(web.config), prefix: `${web.config.redis.prefix}-bull` });
+    const queue = new Queue(spoolHostQueueName('web-c'), {
+      connection: bullConnection(web.config),
+      prefix: `${web.config.redis.prefix}-bull`,
+    });
     try {
       await eventually(
         () => queue.getJobCounts('active', 'wait', 'delayed', 'completed', 'failed'),
@@ -191,8 +234,12 @@ describe('uploads when web and workers share no disk', () => {
     }
     expect(back.output()).toContain('upload job skipped: the upload has failed');
     expect((await row(id)).status).toBe('failed');
-    expect(await namesIn(`${track.dropboxFolderPath}/Projects`)).toEqual([{ name: 'Big Session.als', hash: dropboxContentHash(data) }]);
+    expect(await namesIn(`${track.dropboxFolderPath}/Projects`)).toEqual([
+      { name: 'Big Session.als', hash: dropboxContentHash(data) },
+    ]);
     const library = await producer.browser.agent.get(`/api/v1/tracks/${track.id}/library`);
-    expect(library.body.items.filter((i: { name: string; imported: boolean }) => i.name === 'Big Session.als' && i.imported)).toHaveLength(1);
+    expect(
+      library.body.items.filter((i: { name: string; imported: boolean }) => i.name === 'Big Session.als' && i.imported),
+    ).toHaveLength(1);
   }, 300_000);
 });

@@ -5,11 +5,19 @@ import { Queue } from 'bullmq';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
-import { FilesJob, jobOptions, QueueName, SPOOL_HOST_HEARTBEAT, spoolHostQueueName, UploadJobData } from '../../queues/queues';
+import {
+  FilesJob,
+  jobOptions,
+  QueueName,
+  SPOOL_HOST_HEARTBEAT,
+  spoolHostQueueName,
+  UploadJobData,
+} from '../../queues/queues';
 import { Upload } from './entities/upload.entity';
 
 /** What the producer reads on an upload whose spool host went away with its bytes. */
-export const SPOOL_HOST_GONE_MESSAGE = 'the server that received this upload went away before sending it to Dropbox: upload it again';
+export const SPOOL_HOST_GONE_MESSAGE =
+  'the server that received this upload went away before sending it to Dropbox: upload it again';
 
 /**
  * Uploads on hosts that don't share a disk (SPOOL_SHARED=false). An upload's bytes are on the disk of the host that
@@ -44,7 +52,9 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
     await this.beat();
     this.timer = setInterval(() => {
       void this.beat();
-      void this.sweep().catch((err: unknown) => this.logger.warn(`spool host sweep failed: ${err instanceof Error ? err.message : String(err)}`));
+      void this.sweep().catch((err: unknown) =>
+        this.logger.warn(`spool host sweep failed: ${err instanceof Error ? err.message : String(err)}`),
+      );
     }, every);
     this.timer.unref();
   }
@@ -63,7 +73,11 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
     }
     for (const [queue, batch] of byQueue) {
       await queue.addBulk(
-        batch.map((u) => ({ name: FilesJob.Upload, data: { uploadId: u.id } satisfies UploadJobData, opts: { jobId: jobId(u.id) } })),
+        batch.map((u) => ({
+          name: FilesJob.Upload,
+          data: { uploadId: u.id } satisfies UploadJobData,
+          opts: { jobId: jobId(u.id) },
+        })),
       );
     }
   }
@@ -78,7 +92,9 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
     const em = this.em.fork();
     const rows: Array<{ spool_host: string }> = await em
       .getConnection()
-      .execute(`select distinct "spool_host" from "uploads" where "spool_host" is not null and "status" in ('queued', 'uploading')`);
+      .execute(
+        `select distinct "spool_host" from "uploads" where "spool_host" is not null and "status" in ('queued', 'uploading')`,
+      );
     let failed = 0;
     for (const { spool_host: host } of rows) {
       if (host === this.config.files.spoolHost || (await this.alive(host))) continue;
@@ -88,7 +104,11 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
         { spoolHost: host, status: { $in: ['queued', 'uploading'] } },
         { status: 'failed', error: SPOOL_HOST_GONE_MESSAGE },
       );
-      if (count > 0) this.logger.warn({ spoolHost: host, uploads: count }, 'spool host went quiet: its pending uploads failed (upload them again)');
+      if (count > 0)
+        this.logger.warn(
+          { spoolHost: host, uploads: count },
+          'spool host went quiet: its pending uploads failed (upload them again)',
+        );
       failed += count;
     }
     return failed;
@@ -96,7 +116,9 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
 
   private async beat(): Promise<void> {
     const key = this.redis.key(SPOOL_HOST_HEARTBEAT, this.config.files.spoolHost);
-    await this.redis.client.set(key, String(process.pid), 'PX', this.config.files.spoolHostTimeoutMs).catch(() => undefined);
+    await this.redis.client
+      .set(key, String(process.pid), 'PX', this.config.files.spoolHostTimeoutMs)
+      .catch(() => undefined);
   }
 
   private queueOf(host: string): Queue {
