@@ -204,6 +204,7 @@ describe('uploads when web and workers share no disk', () => {
       .set('Accept', 'application/json');
     expect(retried.status).toBe(400);
     expect(JSON.stringify(retried.body)).toContain('upload it again');
+    expect(JSON.stringify(retried.body)).toMatch(/"field":"id"/);
     expect((await row(id)).status).toBe('failed');
     expect(await namesIn(`${track.dropboxFolderPath}/Projects`).catch(() => [])).toEqual([]);
 
