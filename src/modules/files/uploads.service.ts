@@ -384,6 +384,8 @@ export class UploadsService {
       }
       const fresh = await tx.findOneOrFail(Upload, { id: upload.id });
       fresh.status = 'done';
+      // A note written meanwhile (its host was thought gone while it was only slow) no longer applies.
+      fresh.error = null;
       fresh.bytesUploaded = upload.size;
       fresh.checkpoint = null;
       fresh.trackFile = file;
