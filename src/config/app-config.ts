@@ -1,5 +1,6 @@
 import { plainToInstance, Transform } from 'class-transformer';
 import { isIP } from 'node:net';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import {
   IsDivisibleBy,
@@ -148,6 +149,21 @@ export class EnvSchema {
   @MinLength(1)
   SPOOL_DIR = '.data/spool';
 
+  @IsIn(['true', 'false'], { message: 'SPOOL_SHARED must be "true" or "false"' })
+  SPOOL_SHARED: 'true' | 'false' = 'true';
+
+  @IsOptional()
+  @Matches(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+    message: 'SPOOL_HOST must be a host name: letters, digits, ".", "_" and "-", at most 63 characters',
+  })
+  SPOOL_HOST?: string;
+
+  @Transform(({ value }) => (value === undefined ? value : Number(value)))
+  @IsInt({ message: 'SPOOL_HOST_TIMEOUT_SECONDS must be an integer between 2 and 86400' })
+  @Min(2, { message: 'SPOOL_HOST_TIMEOUT_SECONDS must be an integer between 2 and 86400' })
+  @Max(86_400, { message: 'SPOOL_HOST_TIMEOUT_SECONDS must be an integer between 2 and 86400' })
+  SPOOL_HOST_TIMEOUT_SECONDS = 120;
+
   @Transform(({ value }) => (value === undefined ? value : Number(value)))
   @IsInt({ message: 'MAX_UPLOAD_MB must be a whole number of megabytes (1 or more)' })
   @Min(1, { message: 'MAX_UPLOAD_MB must be a whole number of megabytes (1 or more)' })
@@ -255,7 +271,23 @@ export interface AppConfig {
    * `maxUploadBytes` per file, `maxRequestBytes` per upload request, `spoolQuotaBytes` per producer (their uploads
    * not yet in Dropbox), `minFreeBytes`: uploads stop (507) before the spool's disk has less free.
    */
-  files: { dropboxRoot: string; spoolDir: string; maxUploadBytes: number; maxRequestBytes: number; spoolQuotaBytes: number; minFreeBytes: number };
+  files: {
+    dropboxRoot: string;
+    spoolDir: string;
+    /**
+     * `true`: every web and worker process sees one `SPOOL_DIR`, and any worker moves an upload into Dropbox.
+     * `false`: the spool is this host's own; its uploads go into Dropbox from a process of `spoolHost` (see README).
+     */
+    spoolShared: boolean;
+    /** The name of this spool's disk: processes with the same name must see the same `SPOOL_DIR`. */
+    spoolHost: string;
+    /** A spool host whose heartbeat is this old is gone: its pending uploads fail with a message to upload again. */
+    spoolHostTimeoutMs: number;
+    maxUploadBytes: number;
+    maxRequestBytes: number;
+    spoolQuotaBytes: number;
+    minFreeBytes: number;
+  };
   /** Producer notifications: email through SMTP (off without SMTP_URL); webhooks to private addresses only when allowed. */
   notifications: { smtpUrl?: string; mailFrom: string; webhooksAllowPrivate: boolean };
   /** Previews of audio files: the ffmpeg program that builds them. */
@@ -394,6 +426,9 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
     files: {
       dropboxRoot: parsed.DROPBOX_ROOT,
       spoolDir: resolve(parsed.SPOOL_DIR),
+      spoolShared: parsed.SPOOL_SHARED === 'true',
+      spoolHost: parsed.SPOOL_HOST ?? spoolHostName(),
+      spoolHostTimeoutMs: parsed.SPOOL_HOST_TIMEOUT_SECONDS * 1000,
       maxUploadBytes: parsed.MAX_UPLOAD_MB * 1024 * 1024,
       maxRequestBytes: parsed.MAX_UPLOAD_REQUEST_MB * 1024 * 1024,
       spoolQuotaBytes: parsed.SPOOL_QUOTA_MB * 1024 * 1024,
@@ -434,3 +469,8 @@ export function loadConfigOrExit(env: Record<string, string | undefined> = proce
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
+
+/** The machine's host name, cut to what SPOOL_HOST allows (it names a queue and a Redis key). */
+function spoolHostName(): string {
+  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'localhost';
+}

@@ -16,6 +16,7 @@ import { NotificationsModule } from '../modules/notifications/notifications.modu
 import { NotificationsProcessor } from './processors/notifications.processor';
 import { ALL_QUEUES, jobOptions } from '../queues/queues';
 import { bullConnection } from './redis-connection';
+import { SpoolHostWorker } from './spool-host.worker';
 import { reportConnectionErrors } from '../queues/connection-errors';
 
 /** Listens for the queues' connection errors (see reportConnectionErrors). */
@@ -61,7 +62,8 @@ export class JobsModule {
     return {
       module: JobsModule,
       imports: [QueuesModule, CollaborationModule, FilesModule, MediaModule, NotificationsModule, ShareModule],
-      providers: options.workers ? PROCESSORS : [],
+      // The spool host's own uploads run in every process of that host, web included (see SpoolHostWorker).
+      providers: [...(options.workers ? PROCESSORS : []), SpoolHostWorker],
     };
   }
 }

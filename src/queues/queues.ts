@@ -32,6 +32,17 @@ export interface UploadJobData {
   uploadId: string;
 }
 
+/**
+ * Where the `upload` job of a file spooled on one host's own disk goes (SPOOL_SHARED=false): a queue of that host
+ * alone, taken by the processes whose SPOOL_HOST is that name (its web process, and any worker sharing its disk).
+ */
+export function spoolHostQueueName(host: string): string {
+  return `${QueueName.Files}@${host}`;
+}
+
+/** Redis key part of a spool host's heartbeat: present while some process of that host takes its uploads. */
+export const SPOOL_HOST_HEARTBEAT = 'spool-host';
+
 export interface AnalyzeAudioJobData {
   trackFileId: string;
 }

@@ -17,6 +17,7 @@ import { Migration20261201005000_notifications } from './Migration20261201005000
 import { Migration20261201100000_share_recipients } from './Migration20261201100000_share_recipients';
 import { Migration20261201200000_share_comments } from './Migration20261201200000_share_comments';
 import { Migration20261201200100_share_comments_recipient } from './Migration20261201200100_share_comments_recipient';
+import { Migration20261201300000_upload_spool_host } from './Migration20261201300000_upload_spool_host';
 
 /**
  * Migrations in order. Listed explicitly (not globbed) so the same list runs from ts-jest, from dist and in the
@@ -42,4 +43,5 @@ export const MIGRATIONS = [
   { name: 'Migration20261201100000_share_recipients', class: Migration20261201100000_share_recipients },
   { name: 'Migration20261201200000_share_comments', class: Migration20261201200000_share_comments },
   { name: 'Migration20261201200100_share_comments_recipient', class: Migration20261201200100_share_comments_recipient },
+  { name: 'Migration20261201300000_upload_spool_host', class: Migration20261201300000_upload_spool_host },
 ];

@@ -19,12 +19,13 @@ import { TrackPagesController } from './track-pages.controller';
 import { FileVersionsController } from './file-versions.controller';
 import { TracksService } from './tracks.service';
 import { SpoolBudget } from './spool-budget';
+import { SpoolHosts } from './spool-hosts';
 import { UploadsService } from './uploads.service';
 
 @Module({
   imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
   controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, TrackPagesController, LibraryPagesController, CollaboratorPagesController, FileVersionsController],
-  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget, TrackPageModels],
+  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget, SpoolHosts, TrackPageModels],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

@@ -18,7 +18,7 @@ import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
 import type { DropboxEntry, UploadOptions } from '../dropbox/dropbox.types';
-import { enqueuePreview, FilesJob, jobId, QueueName, UploadJobData } from '../../queues/queues';
+import { enqueuePreview, jobId, QueueName } from '../../queues/queues';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory, inferCategory, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';
@@ -28,6 +28,7 @@ import { LibraryChanges } from './library-changes';
 import { dropboxNameProblem, fileNameProblem } from './names';
 import { uploadRefusalMessage } from './upload-refusals';
 import { TracksService } from './tracks.service';
+import { SPOOL_HOST_GONE_MESSAGE, SpoolHosts } from './spool-hosts';
 
 export interface UploadView {
   id: string;
@@ -100,11 +101,11 @@ export class UploadsService {
     private readonly orm: MikroORM,
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
-    @InjectQueue(QueueName.Files) private readonly queue: Queue,
     @InjectQueue(QueueName.Media) private readonly media: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly changes: LibraryChanges,
     private readonly budget: SpoolBudget,
+    private readonly spoolHosts: SpoolHosts,
   ) {}
 
   /**
@@ -154,16 +155,11 @@ export class UploadsService {
         size: s.size,
         contentHash: s.contentHash,
         spoolPath: s.path,
+        spoolHost: this.spoolHosts.ownHost,
       }),
     );
     await this.em.persistAndFlush(uploads);
-    await this.queue.addBulk(
-      uploads.map((u) => ({
-        name: FilesJob.Upload,
-        data: { uploadId: u.id } satisfies UploadJobData,
-        opts: { jobId: jobId('upload', u.id) },
-      })),
-    );
+    await this.spoolHosts.enqueue(uploads, (id) => jobId('upload', id));
     return [...uploads.map(toUploadView), ...skipped];
   }
 
@@ -190,11 +186,16 @@ export class UploadsService {
     const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
     if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be retried' });
+    // Its bytes are on that host's disk alone: with the host gone there is nothing to send.
+    if (upload.spoolHost && upload.spoolHost !== this.spoolHosts.ownHost && !(await this.spoolHosts.alive(upload.spoolHost))) {
+      throw new BadRequestException({ field: 'id', message: SPOOL_HOST_GONE_MESSAGE });
+    }
     upload.status = 'queued';
     upload.error = null;
     await this.em.flush();
     // A new job id: the failed job keeps its history in the dashboard.
-    await this.queue.add(FilesJob.Upload, { uploadId } satisfies UploadJobData, { jobId: jobId('upload', uploadId, Date.now()) });
+    const retryId = Date.now();
+    await this.spoolHosts.enqueue([upload], (id) => jobId('upload', id, retryId));
     return toUploadView(upload);
   }
 
@@ -215,6 +216,11 @@ export class UploadsService {
       const em = this.orm.em;
       const upload = await em.findOne(Upload, { id: uploadId }, { populate: ['track'] });
       if (!upload) return;
+      if (upload.status === 'failed') {
+        // Failed meanwhile (its spool host was declared gone while this job waited): only a retry sends it now.
+        this.logger.warn({ uploadId, error: upload.error }, 'upload job skipped: the upload has failed');
+        return;
+      }
       if (upload.status === 'done') {
         // A run that died after storing the file but before telling the shares: tell them now (it is idempotent).
         await this.changes.changed([upload.track.id]);
@@ -378,6 +384,8 @@ export class UploadsService {
       }
       const fresh = await tx.findOneOrFail(Upload, { id: upload.id });
       fresh.status = 'done';
+      // A note written meanwhile (its host was thought gone while it was only slow) no longer applies.
+      fresh.error = null;
       fresh.bytesUploaded = upload.size;
       fresh.checkpoint = null;
       fresh.trackFile = file;

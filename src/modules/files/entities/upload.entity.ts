@@ -39,6 +39,10 @@ export class Upload {
   @Property({ type: 'text' })
   spoolPath: string;
 
+  /** The host (SPOOL_HOST) whose spool holds the file, which alone can send it; null: a spool every process shares. */
+  @Property({ type: 'string', length: 63, nullable: true })
+  spoolHost?: string | null;
+
   @Enum({ items: [...UPLOAD_CONFLICTS], type: 'string' })
   conflict: UploadConflict & Opt = 'rename';
 
