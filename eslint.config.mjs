@@ -15,41 +15,77 @@ const noModule = (name, why) => ({ regex: moduleRegex(name), message: why });
 const RULES = [
   {
     files: ['src/**/*.ts'],
-    patterns: [{ regex: climbsTo('tools'), message: 'tools/ holds dev-only programs: nothing under src/ imports them.' }],
+    patterns: [
+      { regex: climbsTo('tools'), message: 'tools/ holds dev-only programs: nothing under src/ imports them.' },
+    ],
   },
   {
     // The Dropbox SDK is the gateway's alone; the rule is on the folder so the gateway may be split into parts.
     files: ['src/**/*.ts'],
     ignores: ['src/modules/dropbox/**'],
-    paths: [{ name: 'dropbox', message: 'Only the Dropbox gateway (src/modules/dropbox/) imports the SDK: call DropboxGateway.' }],
+    paths: [
+      {
+        name: 'dropbox',
+        message: 'Only the Dropbox gateway (src/modules/dropbox/) imports the SDK: call DropboxGateway.',
+      },
+    ],
     patterns: [{ regex: '^dropbox/', message: 'Only the Dropbox gateway (src/modules/dropbox/) imports the SDK.' }],
   },
   {
     files: ['src/common/**/*.ts'],
-    patterns: [{ regex: climbsTo('modules'), message: 'common/ is cross-cutting: it imports no module (move the shared piece down).' }],
+    patterns: [
+      {
+        regex: climbsTo('modules'),
+        message: 'common/ is cross-cutting: it imports no module (move the shared piece down).',
+      },
+    ],
   },
   {
     // Queue names and job contracts sit in src/queues/, below both sides: modules enqueue, src/jobs/ processes.
     files: ['src/modules/**/*.ts', 'src/common/**/*.ts', 'src/config/**/*.ts', 'src/queues/**/*.ts'],
-    patterns: [{ regex: climbsTo('jobs'), message: 'src/jobs/ (processors, Bull Board) sits above the modules: import queue names and job contracts from src/queues/.' }],
+    patterns: [
+      {
+        regex: climbsTo('jobs'),
+        message:
+          'src/jobs/ (processors, Bull Board) sits above the modules: import queue names and job contracts from src/queues/.',
+      },
+    ],
   },
   {
     files: ['src/config/**/*.ts', 'src/queues/**/*.ts'],
     patterns: [
       { regex: climbsTo('modules'), message: 'config/ and queues/ sit below every module: they import none.' },
-      { regex: climbsTo('database'), message: 'config/ and queues/ sit below database/ (the ORM config and entity list live there).' },
+      {
+        regex: climbsTo('database'),
+        message: 'config/ and queues/ sit below database/ (the ORM config and entity list live there).',
+      },
     ],
   },
   {
     // Accounts is the base module (users, sign-in): the others build on it, it builds on none.
     files: ['src/modules/accounts/**/*.ts'],
-    patterns: ['dropbox', 'files', 'share', 'collaboration', 'media', 'notifications', 'metrics', 'dashboard', 'health'].map((name) =>
-      noModule(name, 'accounts imports no other module; a module that adds to its pages registers itself (SettingsSections).'),
+    patterns: [
+      'dropbox',
+      'files',
+      'share',
+      'collaboration',
+      'media',
+      'notifications',
+      'metrics',
+      'dashboard',
+      'health',
+    ].map((name) =>
+      noModule(
+        name,
+        'accounts imports no other module; a module that adds to its pages registers itself (SettingsSections).',
+      ),
     ),
   },
   {
     files: ['src/modules/share/**/*.ts'],
-    patterns: [noModule('collaboration', 'share and collaboration never import each other (move the shared piece down).')],
+    patterns: [
+      noModule('collaboration', 'share and collaboration never import each other (move the shared piece down).'),
+    ],
   },
   {
     files: ['src/modules/collaboration/**/*.ts'],
@@ -57,13 +93,16 @@ const RULES = [
   },
   {
     files: ['src/modules/dropbox/**/*.ts'],
-    patterns: ['files', 'share', 'collaboration', 'media', 'notifications', 'metrics', 'dashboard', 'health'].map((name) =>
-      noModule(name, 'the dropbox module imports no product module: it returns domain types, the modules call it.'),
+    patterns: ['files', 'share', 'collaboration', 'media', 'notifications', 'metrics', 'dashboard', 'health'].map(
+      (name) =>
+        noModule(name, 'the dropbox module imports no product module: it returns domain types, the modules call it.'),
     ),
   },
   {
     files: ['src/modules/files/**/*.ts'],
-    patterns: ['share', 'collaboration'].map((name) => noModule(name, 'files imports neither share nor collaboration: they build on it.')),
+    patterns: ['share', 'collaboration'].map((name) =>
+      noModule(name, 'files imports neither share nor collaboration: they build on it.'),
+    ),
   },
   {
     files: ['src/modules/media/**/*.ts'],
@@ -78,18 +117,33 @@ const RULES = [
 function boundaryBlocks() {
   const areas = [
     ...['common', 'config', 'database', 'jobs', 'queues', 'types'].map((dir) => `src/${dir}`),
-    ...['accounts', 'collaboration', 'dashboard', 'dropbox', 'files', 'health', 'media', 'metrics', 'notifications', 'share'].map(
-      (name) => `src/modules/${name}`,
-    ),
+    ...[
+      'accounts',
+      'collaboration',
+      'dashboard',
+      'dropbox',
+      'files',
+      'health',
+      'media',
+      'metrics',
+      'notifications',
+      'share',
+    ].map((name) => `src/modules/${name}`),
   ];
   // A glob applies to a folder when the folder lies under the glob's fixed part (`src/modules/**` covers each module).
   const under = (glob, area) => `${area}/`.startsWith(glob.split('**')[0]);
   const rulesFor = (area) =>
-    RULES.filter((rule) => rule.files.some((glob) => under(glob, area)) && !(rule.ignores ?? []).some((glob) => under(glob, area)));
+    RULES.filter(
+      (rule) => rule.files.some((glob) => under(glob, area)) && !(rule.ignores ?? []).some((glob) => under(glob, area)),
+    );
   // Files of a folder not listed here (a new one, the top-level files) get the rules for all of src/ (or all modules).
   const blocks = [
     { files: ['src/**/*.ts'], ignores: ['src/modules/dropbox/**'], options: rulesFor('src/new-folder') },
-    { files: ['src/modules/**/*.ts'], ignores: ['src/modules/dropbox/**'], options: rulesFor('src/modules/new-module') },
+    {
+      files: ['src/modules/**/*.ts'],
+      ignores: ['src/modules/dropbox/**'],
+      options: rulesFor('src/modules/new-module'),
+    },
   ];
   for (const area of areas) blocks.push({ files: [`${area}/**/*.ts`], options: rulesFor(area) });
   return blocks
@@ -111,7 +165,15 @@ function boundaryBlocks() {
 
 export default tseslint.config(
   {
-    ignores: ['dist/**', 'dist-tools/**', 'coverage/**', '.data/**', 'bench-results/**', 'node_modules/**', 'public/**'],
+    ignores: [
+      'dist/**',
+      'dist-tools/**',
+      'coverage/**',
+      '.data/**',
+      'bench-results/**',
+      'node_modules/**',
+      'public/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommended,
@@ -137,7 +199,16 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.cjs'],
-    languageOptions: { sourceType: 'commonjs', globals: { require: 'readonly', module: 'writable', __dirname: 'readonly', process: 'readonly', console: 'readonly' } },
+    languageOptions: {
+      sourceType: 'commonjs',
+      globals: {
+        require: 'readonly',
+        module: 'writable',
+        __dirname: 'readonly',
+        process: 'readonly',
+        console: 'readonly',
+      },
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
   {

@@ -47,7 +47,10 @@ export class AppModule {
         LoggerModule.forRoot(loggerParams(config)),
         MikroOrmModule.forRootAsync({
           inject: [APP_CONFIG],
-          useFactory: (cfg: AppConfig) => ({ ...mikroOrmOptions(cfg.database.url, { poolMax: cfg.database.poolMax }), registerRequestContext: true }),
+          useFactory: (cfg: AppConfig) => ({
+            ...mikroOrmOptions(cfg.database.url, { poolMax: cfg.database.poolMax }),
+            registerRequestContext: true,
+          }),
           driver: PostgreSqlDriver,
         }),
         RedisModule,

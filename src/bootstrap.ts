@@ -90,7 +90,9 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   // recipients cost no session id, store round trip or cookie signing per view.
   const sessions503 = withoutStackTraces(sessionMiddleware);
   const sessionless = /^\/(?:health|static|s)\//;
-  app.use((req: Request, res: Response, next: NextFunction) => (sessionless.test(req.path) ? next() : sessions503(req, res, next)));
+  app.use((req: Request, res: Response, next: NextFunction) =>
+    sessionless.test(req.path) ? next() : sessions503(req, res, next),
+  );
 
   // What a signed-in page shows (every share link, a new access token) and every API answer (errors and 401s
   // included) must not stay in a browser's or a proxy's cache. A handler serving something cacheable (versioned
@@ -128,7 +130,11 @@ function withoutStackTraces(middleware: RequestHandler): RequestHandler {
       if (res.headersSent) return;
       res.status(503).setHeader('Retry-After', '5');
       if (wantsJson(req)) {
-        res.json({ statusCode: 503, error: 'Service Unavailable', message: 'sessions are unavailable, try again shortly' });
+        res.json({
+          statusCode: 503,
+          error: 'Service Unavailable',
+          message: 'sessions are unavailable, try again shortly',
+        });
       } else {
         res.type('text/plain').send('The server is temporarily unavailable. Please try again in a few seconds.');
       }
@@ -169,7 +175,9 @@ function mountApiDocs(app: INestApplication): void {
   document.paths = Object.fromEntries(Object.entries(document.paths).filter(([path]) => path.startsWith('/api/v1')));
   // Our own page around Swagger UI's assets: the stock one has inline styles and a style attribute that the
   // Content-Security-Policy (no 'unsafe-inline') blocks, which left it partly unstyled.
-  const http = app.getHttpAdapter().getInstance() as { get(paths: string[], handler: (req: unknown, res: Response) => void): void };
+  const http = app.getHttpAdapter().getInstance() as {
+    get(paths: string[], handler: (req: unknown, res: Response) => void): void;
+  };
   http.get(['/api/docs', '/api/docs/'], (_req, res) => {
     res.type('html').setHeader('Cache-Control', 'no-cache');
     res.send(API_DOCS_HTML);

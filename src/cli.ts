@@ -41,7 +41,12 @@ async function createUser(args: string[]): Promise<number> {
       }
       return fail(`an account with email ${email} already exists`);
     }
-    await new UsersService(em).create({ email, password: values.password, name: values.name ?? email, role: values.role });
+    await new UsersService(em).create({
+      email,
+      password: values.password,
+      name: values.name ?? email,
+      role: values.role,
+    });
     process.stdout.write(`created: ${email} (${values.role})\n`);
     return 0;
   } finally {

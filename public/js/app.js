@@ -7,6 +7,8 @@ document.addEventListener('click', (event) => {
   navigator.clipboard.writeText(source.textContent.trim()).then(() => {
     const label = button.textContent;
     button.textContent = 'Copied';
-    setTimeout(() => { button.textContent = label; }, 1500);
+    setTimeout(() => {
+      button.textContent = label;
+    }, 1500);
   });
 });

@@ -10,12 +10,25 @@
   let delay = 1000;
 
   const fingerprint = (s) =>
-    JSON.stringify([s.status, s.step, s.files, s.invites, s.error, s.notice, s.folder, s.access, s.members.map((m) => [m.collaboratorId, m.state, m.error])]);
+    JSON.stringify([
+      s.status,
+      s.step,
+      s.files,
+      s.invites,
+      s.error,
+      s.notice,
+      s.folder,
+      s.access,
+      s.members.map((m) => [m.collaboratorId, m.state, m.error]),
+    ]);
   // Removing collaborators when access ends runs in the background too.
   const isLive = (s) => LIVE.has(s.status) || (s.access && s.access.state === 'ending');
 
   async function swapPanel() {
-    const response = await fetch(window.location.pathname, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+    const response = await fetch(window.location.pathname, {
+      headers: { Accept: 'text/html' },
+      credentials: 'same-origin',
+    });
     if (!response.ok) return;
     const html = new DOMParser().parseFromString(await response.text(), 'text/html');
     const fresh = html.querySelector('[data-collab-panel]');

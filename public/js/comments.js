@@ -19,7 +19,8 @@
     return `${Math.floor(total / 60)}:${String(total % 60).padStart(2, '0')}`;
   };
   const player = () => window.pdPlayer || null;
-  const byFile = (selector, fileId) => [...document.querySelectorAll(selector)].find((el) => el.dataset.file === fileId || el.dataset.seek === fileId);
+  const byFile = (selector, fileId) =>
+    [...document.querySelectorAll(selector)].find((el) => el.dataset.file === fileId || el.dataset.seek === fileId);
 
   function durationOf(fileId) {
     const p = player();
@@ -47,7 +48,9 @@
     const p = player();
     if (!p) return;
     if (p.current !== comment.fileId) p.play(comment.fileId);
-    const go = () => { p.audio.currentTime = comment.at; };
+    const go = () => {
+      p.audio.currentTime = comment.at;
+    };
     if (p.audio.readyState >= 1) go();
     else p.audio.addEventListener('loadedmetadata', go, { once: true });
   }
@@ -56,7 +59,10 @@
     const row = strip(comment.fileId);
     const duration = durationOf(comment.fileId);
     if (!row) return;
-    if (!duration) { pending.push(comment); return; }
+    if (!duration) {
+      pending.push(comment);
+      return;
+    }
     const button = document.createElement('button');
     button.type = 'button';
     button.className = `comment-marker${comment.resolved ? ' is-resolved' : ''}`;
@@ -124,12 +130,15 @@
   }
 
   // The player's current file and time, unless the visitor typed a time of their own.
-  atField.addEventListener('input', () => { atField.dataset.typed = '1'; });
+  atField.addEventListener('input', () => {
+    atField.dataset.typed = '1';
+  });
   const fillFromPlayer = () => {
     const current = player();
     if (!current || !current.current || atField.dataset.typed) return;
     if ([...fileField.options].some((o) => o.value === current.current)) fileField.value = current.current;
-    if (fileField.value === current.current) atField.value = (Math.floor(current.audio.currentTime * 10) / 10).toFixed(1);
+    if (fileField.value === current.current)
+      atField.value = (Math.floor(current.audio.currentTime * 10) / 10).toFixed(1);
   };
   form.addEventListener('focusin', fillFromPlayer);
 
@@ -160,6 +169,8 @@
 
   fetch(section.dataset.listUrl, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
     .then((res) => (res.ok ? res.json() : { items: [] }))
-    .then((answer) => { for (const comment of answer.items || []) show(comment); })
+    .then((answer) => {
+      for (const comment of answer.items || []) show(comment);
+    })
     .catch(() => undefined);
 })();

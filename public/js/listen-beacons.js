@@ -19,22 +19,36 @@
   const newId = () => {
     const bytes = new Uint8Array(16);
     crypto.getRandomValues(bytes);
-    return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+    return btoa(String.fromCharCode(...bytes))
+      .replace(/\+/g, '-')
+      .replace(/\//g, '_')
+      .replace(/=+$/, '');
   };
 
   async function token() {
     if (csrf) return csrf;
     try {
-      const res = await fetch(`${endpoint}/csrf`, { credentials: 'same-origin', headers: { Accept: 'application/json' } });
+      const res = await fetch(`${endpoint}/csrf`, {
+        credentials: 'same-origin',
+        headers: { Accept: 'application/json' },
+      });
       if (res.ok) csrf = (await res.json()).csrfToken;
-    } catch { /* offline: listens of this page are not reported */ }
+    } catch {
+      /* offline: listens of this page are not reported */
+    }
     return csrf;
   }
 
   /** One report of the session so far; on the way out of the page a beacon, which the browser delivers after it. */
   function send(s) {
     if (!s || !csrf || !s.file) return;
-    const body = new URLSearchParams({ _csrf: csrf, fileId: s.file, session: s.id, heard: s.heard.toFixed(2), position: s.position.toFixed(2) });
+    const body = new URLSearchParams({
+      _csrf: csrf,
+      fileId: s.file,
+      session: s.id,
+      heard: s.heard.toFixed(2),
+      position: s.position.toFixed(2),
+    });
     if (s.duration) body.set('duration', s.duration.toFixed(2));
     s.sentAt = Date.now();
     if (navigator.sendBeacon && navigator.sendBeacon(endpoint, body)) return;
@@ -47,14 +61,26 @@
     const audio = player.audio;
     const begin = () => {
       if (session) send(session);
-      session = { id: newId(), file: player.current, heard: 0, position: audio.currentTime || 0, duration: 0, last: null, lastWall: 0, sentAt: Date.now(), ended: false };
+      session = {
+        id: newId(),
+        file: player.current,
+        heard: 0,
+        position: audio.currentTime || 0,
+        duration: 0,
+        last: null,
+        lastWall: 0,
+        sentAt: Date.now(),
+        ended: false,
+      };
       void token().then(() => send(session));
     };
     const current = () => {
       if (!session || session.ended || session.file !== player.current) begin();
       return session;
     };
-    audio.addEventListener('play', () => { current(); });
+    audio.addEventListener('play', () => {
+      current();
+    });
     audio.addEventListener('timeupdate', () => {
       if (!player.current) return;
       const s = current();
@@ -72,7 +98,9 @@
       s.position = t;
       if (now - s.sentAt >= EVERY_MS) send(s);
     });
-    audio.addEventListener('seeking', () => { if (session) session.last = null; });
+    audio.addEventListener('seeking', () => {
+      if (session) session.last = null;
+    });
     audio.addEventListener('pause', () => send(session));
     audio.addEventListener('ended', () => {
       if (!session) return;
@@ -80,10 +108,17 @@
       send(session);
       session.ended = true;
     });
-    document.addEventListener('visibilitychange', () => { if (document.visibilityState === 'hidden') send(session); });
+    document.addEventListener('visibilitychange', () => {
+      if (document.visibilityState === 'hidden') send(session);
+    });
     window.addEventListener('pagehide', () => send(session));
     // For tests: the session being measured.
-    window.pdListens = { get session() { return session && { ...session }; }, flush: () => send(session) };
+    window.pdListens = {
+      get session() {
+        return session && { ...session };
+      },
+      flush: () => send(session),
+    };
   }
 
   // This runs before player.js (both deferred, in order); DOMContentLoaded comes after every deferred script.

@@ -21,7 +21,13 @@
   const ui = {
     title: $('[data-bar-title]'),
     status: $('[data-bar-status]'),
-    art: Object.assign(document.createElement('img'), { className: 'player-art', alt: '', width: 48, height: 48, hidden: true }),
+    art: Object.assign(document.createElement('img'), {
+      className: 'player-art',
+      alt: '',
+      width: 48,
+      height: 48,
+      hidden: true,
+    }),
     toggle: $('[data-bar="toggle"]'),
     prev: $('[data-bar="prev"]'),
     next: $('[data-bar="next"]'),
@@ -58,8 +64,11 @@
     const sec = String(total % 60).padStart(2, '0');
     return h ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
   };
-  const duration = () => (Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration : current?.duration || 0);
-  const say = (text) => { ui.status.textContent = text; };
+  const duration = () =>
+    Number.isFinite(audio.duration) && audio.duration > 0 ? audio.duration : current?.duration || 0;
+  const say = (text) => {
+    ui.status.textContent = text;
+  };
 
   // Waveforms as sliders: click, tap or drag to seek; arrows, Home and End from the keyboard.
   for (const item of items) {
@@ -82,8 +91,13 @@
     wave.addEventListener('pointerdown', (event) => {
       seekTo(event);
       wave.setPointerCapture?.(event.pointerId);
-      const move = (e) => { if (current === item && duration()) audio.currentTime = fractionOf(e, wave) * duration(); };
-      const up = () => { wave.removeEventListener('pointermove', move); wave.removeEventListener('pointerup', up); };
+      const move = (e) => {
+        if (current === item && duration()) audio.currentTime = fractionOf(e, wave) * duration();
+      };
+      const up = () => {
+        wave.removeEventListener('pointermove', move);
+        wave.removeEventListener('pointerup', up);
+      };
       wave.addEventListener('pointermove', move);
       wave.addEventListener('pointerup', up);
     });
@@ -113,13 +127,21 @@
       retries = 0;
       audio.src = item.src;
       const start = options.fraction !== undefined ? null : Number(localStorage.getItem(storageKey(item)) || 0);
-      audio.addEventListener('loadedmetadata', () => {
-        const d = duration();
-        if (options.fraction !== undefined) audio.currentTime = options.fraction * d;
-        else if (start > 3 && (!d || start < d - 3)) audio.currentTime = start;
-      }, { once: true });
+      audio.addEventListener(
+        'loadedmetadata',
+        () => {
+          const d = duration();
+          if (options.fraction !== undefined) audio.currentTime = options.fraction * d;
+          else if (start > 3 && (!d || start < d - 3)) audio.currentTime = start;
+        },
+        { once: true },
+      );
       ui.title.textContent = item.artist && !item.main ? `${item.title} · ${item.artist}` : item.title;
-      if (item.art) { ui.art.src = item.art; ui.art.hidden = false; bar.prepend(ui.art); } else ui.art.remove();
+      if (item.art) {
+        ui.art.src = item.art;
+        ui.art.hidden = false;
+        bar.prepend(ui.art);
+      } else ui.art.remove();
       ui.announce.textContent = `Now playing: ${item.title}${item.artist ? `, ${item.artist}` : ''}`;
       say('');
       updateMediaSession(item);
@@ -140,12 +162,20 @@
   /** Continuous play goes through the tracks' main files; a stem played alone hands over to the next track. */
   function neighbour(offset) {
     if (!current) return playlist[0];
-    const anchorIndex = current.main ? playlist.indexOf(current) : playlist.findIndex((m) => m.index > current.index) - (offset > 0 ? 1 : 0);
+    const anchorIndex = current.main
+      ? playlist.indexOf(current)
+      : playlist.findIndex((m) => m.index > current.index) - (offset > 0 ? 1 : 0);
     return playlist[anchorIndex + offset] ?? null;
   }
-  function next() { const item = neighbour(1); if (item) play(item); }
+  function next() {
+    const item = neighbour(1);
+    if (item) play(item);
+  }
   function prev() {
-    if (current && audio.currentTime > 3) { audio.currentTime = 0; return; }
+    if (current && audio.currentTime > 3) {
+      audio.currentTime = 0;
+      return;
+    }
     const item = neighbour(-1);
     if (item) play(item);
   }
@@ -154,9 +184,12 @@
     if (!current) return;
     const t = audio.currentTime;
     try {
-      if (t > 3 && (!duration() || t < duration() - 3)) localStorage.setItem(storageKey(current), String(Math.floor(t)));
+      if (t > 3 && (!duration() || t < duration() - 3))
+        localStorage.setItem(storageKey(current), String(Math.floor(t)));
       else localStorage.removeItem(storageKey(current));
-    } catch { /* private mode: positions are not kept */ }
+    } catch {
+      /* private mode: positions are not kept */
+    }
   }
 
   function render() {
@@ -189,7 +222,15 @@
     if ('mediaSession' in navigator) {
       navigator.mediaSession.playbackState = playing ? 'playing' : 'paused';
       if (d && navigator.mediaSession.setPositionState) {
-        try { navigator.mediaSession.setPositionState({ duration: d, position: Math.min(t, d), playbackRate: audio.playbackRate }); } catch { /* not yet known */ }
+        try {
+          navigator.mediaSession.setPositionState({
+            duration: d,
+            position: Math.min(t, d),
+            playbackRate: audio.playbackRate,
+          });
+        } catch {
+          /* not yet known */
+        }
       }
     }
   }
@@ -210,12 +251,22 @@
       pause: () => audio.pause(),
       previoustrack: prev,
       nexttrack: next,
-      seekbackward: () => { audio.currentTime = Math.max(0, audio.currentTime - 10); },
-      seekforward: () => { audio.currentTime = Math.min(duration(), audio.currentTime + 10); },
-      seekto: (details) => { if (Number.isFinite(details.seekTime)) audio.currentTime = details.seekTime; },
+      seekbackward: () => {
+        audio.currentTime = Math.max(0, audio.currentTime - 10);
+      },
+      seekforward: () => {
+        audio.currentTime = Math.min(duration(), audio.currentTime + 10);
+      },
+      seekto: (details) => {
+        if (Number.isFinite(details.seekTime)) audio.currentTime = details.seekTime;
+      },
     };
     for (const [action, handler] of Object.entries(actions)) {
-      try { navigator.mediaSession.setActionHandler(action, handler); } catch { /* unsupported action */ }
+      try {
+        navigator.mediaSession.setActionHandler(action, handler);
+      } catch {
+        /* unsupported action */
+      }
     }
   }
 
@@ -234,25 +285,47 @@
       retries += 1;
       const wait = Math.min(30, Number(res.headers.get('Retry-After')) || 5);
       say('Preparing the preview…');
-      retryTimer = setTimeout(() => { if (item === current) { audio.src = item.src; audio.play().catch(() => undefined); } }, wait * 1000);
+      retryTimer = setTimeout(() => {
+        if (item === current) {
+          audio.src = item.src;
+          audio.play().catch(() => undefined);
+        }
+      }, wait * 1000);
       return;
     }
     if (res.ok) return say('This track could not be played in this browser.');
-    const body = await fetch(item.src, { headers: { Accept: 'application/json' }, credentials: 'same-origin' }).then((r) => r.json()).catch(() => null);
+    const body = await fetch(item.src, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+      .then((r) => r.json())
+      .catch(() => null);
     say(body?.message || "This track can't be played right now.");
   }
 
-  audio.addEventListener('error', () => { void explainFailure(); });
-  audio.addEventListener('playing', () => { say(''); retries = 0; });
-  audio.addEventListener('waiting', () => { if (!audio.paused) say('Loading…'); });
+  audio.addEventListener('error', () => {
+    void explainFailure();
+  });
+  audio.addEventListener('playing', () => {
+    say('');
+    retries = 0;
+  });
+  audio.addEventListener('waiting', () => {
+    if (!audio.paused) say('Loading…');
+  });
   audio.addEventListener('timeupdate', () => {
     render();
-    if (Date.now() - lastSaved > 2000) { lastSaved = Date.now(); savePosition(); }
+    if (Date.now() - lastSaved > 2000) {
+      lastSaved = Date.now();
+      savePosition();
+    }
   });
-  for (const type of ['play', 'pause', 'durationchange', 'loadedmetadata', 'seeked']) audio.addEventListener(type, render);
+  for (const type of ['play', 'pause', 'durationchange', 'loadedmetadata', 'seeked'])
+    audio.addEventListener(type, render);
   audio.addEventListener('pause', savePosition);
   audio.addEventListener('ended', () => {
-    try { localStorage.removeItem(storageKey(current)); } catch { /* ignore */ }
+    try {
+      localStorage.removeItem(storageKey(current));
+    } catch {
+      /* ignore */
+    }
     const item = neighbour(1);
     if (item) play(item);
     else render();
@@ -262,7 +335,9 @@
   ui.toggle.addEventListener('click', () => toggle());
   ui.prev.addEventListener('click', prev);
   ui.next.addEventListener('click', next);
-  ui.seek.addEventListener('input', () => { if (current) audio.currentTime = Number(ui.seek.value); });
+  ui.seek.addEventListener('input', () => {
+    if (current) audio.currentTime = Number(ui.seek.value);
+  });
   document.addEventListener('click', (event) => {
     const button = event.target.closest('[data-play]');
     if (!button) return;
@@ -290,5 +365,11 @@
   });
   render();
   // For tests and the curious: what the player is doing.
-  window.pdPlayer = { audio, get current() { return current?.file ?? null; }, play: (file) => play(items.find((i) => i.file === file)) };
+  window.pdPlayer = {
+    audio,
+    get current() {
+      return current?.file ?? null;
+    },
+    play: (file) => play(items.find((i) => i.file === file)),
+  };
 })();

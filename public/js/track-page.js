@@ -16,6 +16,9 @@
     const toggle = event.target.closest('input[data-select-all]');
     if (!toggle) return;
     const group = toggle.getAttribute('data-select-all');
-    for (const box of document.querySelectorAll(`input[name="dropboxIds"][data-group="${group}"], input[data-select="${group}"]`)) box.checked = toggle.checked;
+    for (const box of document.querySelectorAll(
+      `input[name="dropboxIds"][data-group="${group}"], input[data-select="${group}"]`,
+    ))
+      box.checked = toggle.checked;
   });
 })();

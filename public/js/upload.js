@@ -58,9 +58,12 @@
   function finish(row, upload) {
     row.bar.value = 100;
     const renamed = upload && upload.storedAs && upload.storedAs !== row.name;
-    const words = upload && upload.conflict === 'replace'
-      ? 'stored as a new version'
-      : renamed ? `stored in your Dropbox as “${upload.storedAs}” (both kept)` : 'stored in your Dropbox';
+    const words =
+      upload && upload.conflict === 'replace'
+        ? 'stored as a new version'
+        : renamed
+          ? `stored in your Dropbox as “${upload.storedAs}” (both kept)`
+          : 'stored in your Dropbox';
     row.status.textContent = `100% · ${words}`;
     row.item.classList.add('upload-done');
     announce(`${row.name} is ${words}.`);
@@ -106,7 +109,8 @@
       xhr.setRequestHeader('Accept', 'application/json');
       show(row, 0, 'sending to the server');
       xhr.upload.addEventListener('progress', (event) => {
-        if (event.lengthComputable && event.total > 0) show(row, (event.loaded / event.total) * 50, 'sending to the server');
+        if (event.lengthComputable && event.total > 0)
+          show(row, (event.loaded / event.total) * 50, 'sending to the server');
       });
       xhr.addEventListener('load', () => {
         let body = null;
@@ -161,9 +165,12 @@
             inDropbox.delete(upload.id);
             fail(row, upload.error || 'Dropbox did not take the file');
           } else {
-            const words = upload.status === 'uploading'
-              ? 'storing in Dropbox'
-              : upload.error ? `waiting to retry (${upload.error})` : 'waiting for Dropbox';
+            const words =
+              upload.status === 'uploading'
+                ? 'storing in Dropbox'
+                : upload.error
+                  ? `waiting to retry (${upload.error})`
+                  : 'waiting for Dropbox';
             // 100% means stored and listed: the last bytes into Dropbox still leave the commit to wait for.
             show(row, Math.min(99, 50 + upload.percent / 2), words);
           }
@@ -185,7 +192,10 @@
     }
     refreshing = (async () => {
       try {
-        const res = await fetch(window.location.pathname, { headers: { Accept: 'text/html' }, credentials: 'same-origin' });
+        const res = await fetch(window.location.pathname, {
+          headers: { Accept: 'text/html' },
+          credentials: 'same-origin',
+        });
         if (!res.ok) return;
         const doc = new DOMParser().parseFromString(await res.text(), 'text/html');
         const fresh = doc.getElementById('library');
@@ -233,7 +243,8 @@
     if (clashing.length && !answered && question) {
       question.hidden = false;
       question.textContent = `${clashing.join(', ')} ${clashing.length === 1 ? 'is' : 'are'} already there: choose Replace (new version) or Keep both, then press Upload again.`;
-      const first = form.querySelector('input[name="conflict"]:checked') || form.querySelector('input[name="conflict"]');
+      const first =
+        form.querySelector('input[name="conflict"]:checked') || form.querySelector('input[name="conflict"]');
       if (first) first.focus();
       answered = true;
       return;

@@ -31,7 +31,12 @@ export function nextNumberedName(path: string, options: FreeNameOptions = {}): s
 }
 
 /** The first candidate not taken (compared without case, as Dropbox does), or null after `tries` candidates. */
-export function firstFreeName(path: string, taken: (lowerCased: string) => boolean, tries: number, options: FreeNameOptions = {}): string | null {
+export function firstFreeName(
+  path: string,
+  taken: (lowerCased: string) => boolean,
+  tries: number,
+  options: FreeNameOptions = {},
+): string | null {
   for (let n = 1; n <= tries; n += 1) {
     const candidate = numberedName(path, n, options);
     if (!taken(candidate.toLowerCase())) return candidate;

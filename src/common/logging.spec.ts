@@ -31,7 +31,11 @@ class TracksLikeController {
 const TOKEN = 'AbCdEfGhIjKlMnOpQrStUvWx';
 
 /** The logging set-up of the real app (loggerParams + leanRequestLog), on a small app, with the lines captured. */
-async function appLogging(level: string): Promise<{ lines: () => Array<Record<string, any>>; get: (path: string, method?: string) => Promise<void>; close: () => Promise<void> }> {
+async function appLogging(level: string): Promise<{
+  lines: () => Array<Record<string, any>>;
+  get: (path: string, method?: string) => Promise<void>;
+  close: () => Promise<void>;
+}> {
   const config = loadConfig({
     DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/pd',
     SESSION_SECRET: 'x'.repeat(40),
@@ -41,14 +45,22 @@ async function appLogging(level: string): Promise<{ lines: () => Array<Record<st
   const written: string[] = [];
   const sink = new Writable({ write: (chunk: Buffer, _enc, done) => (written.push(chunk.toString()), done()) });
   const params = loggerParams(config);
-  @Module({ imports: [LoggerModule.forRoot({ ...params, pinoHttp: [params.pinoHttp as object, sink] })], controllers: [ShareLikeController, TracksLikeController] })
+  @Module({
+    imports: [LoggerModule.forRoot({ ...params, pinoHttp: [params.pinoHttp as object, sink] })],
+    controllers: [ShareLikeController, TracksLikeController],
+  })
   class LoggingTestModule {}
   const app = await NestFactory.create<NestExpressApplication>(LoggingTestModule, { logger: false });
   app.use(leanRequestLog(() => PinoLogger.root));
   await app.listen(0, '127.0.0.1');
   const base = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   return {
-    lines: () => written.join('').split('\n').filter(Boolean).map((line) => JSON.parse(line)),
+    lines: () =>
+      written
+        .join('')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line)),
     get: async (path, method = 'GET') => void (await (await fetch(`${base}${path}`, { method })).text()),
     close: () => app.close(),
   };
@@ -80,7 +92,15 @@ describe('request logging', () => {
   it('redacts tokens and passwords at the top of a log object and one level down', async () => {
     const app = await appLogging('info');
     try {
-      PinoLogger.root.info({ accessToken: 'SECRET-A', refresh_token: 'SECRET-B', password: 'SECRET-C', grant: { refreshToken: 'SECRET-D', access_token: 'SECRET-E' } }, 'grant');
+      PinoLogger.root.info(
+        {
+          accessToken: 'SECRET-A',
+          refresh_token: 'SECRET-B',
+          password: 'SECRET-C',
+          grant: { refreshToken: 'SECRET-D', access_token: 'SECRET-E' },
+        },
+        'grant',
+      );
       const logged = JSON.stringify(app.lines());
       expect(logged).toContain('grant');
       expect(logged).not.toMatch(/SECRET-/);

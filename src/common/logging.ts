@@ -36,7 +36,11 @@ export function leanRequestLog(logger: () => Logger): RequestHandler {
       const started = performance.now();
       res.once('finish', () => {
         // The same serializers as pino-http's lines (the url shortened, headers redacted) apply to req and res.
-        const line = { req: { method: req.method, url: req.originalUrl }, res, responseTime: Math.round(performance.now() - started) };
+        const line = {
+          req: { method: req.method, url: req.originalUrl },
+          res,
+          responseTime: Math.round(performance.now() - started),
+        };
         if (res.statusCode >= 500) log.error(line, 'request errored');
         else log.info(line, 'request completed');
       });
@@ -71,10 +75,9 @@ export function loggerParams(config: AppConfig): Params {
           'req.headers["x-csrf-token"]',
           'res.headers["set-cookie"]',
           // At the top of a log object and one level down (pino's wildcards match exactly one level).
-          ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'password', '_csrf', 'csrfToken'].flatMap((key) => [
-            key,
-            `*.${key}`,
-          ]),
+          ...['access_token', 'refresh_token', 'accessToken', 'refreshToken', 'password', '_csrf', 'csrfToken'].flatMap(
+            (key) => [key, `*.${key}`],
+          ),
         ],
         censor: '[redacted]',
       },
@@ -85,7 +88,10 @@ export function loggerParams(config: AppConfig): Params {
           url: loggableUrl(req.url),
         }),
       },
-      autoLogging: { ignore: (req: IncomingMessage) => req.url?.startsWith('/health') === true || req.url?.startsWith('/static/') === true },
+      autoLogging: {
+        ignore: (req: IncomingMessage) =>
+          req.url?.startsWith('/health') === true || req.url?.startsWith('/static/') === true,
+      },
     },
   };
 }

@@ -10,6 +10,7 @@ const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[
 export function textProblem(value: string): string | null {
   if (value.includes('\u0000')) return 'must not contain NUL characters';
   if (LONE_SURROGATE.test(value)) return 'must be valid Unicode text (it contains a lone surrogate)';
-  if (BIDI_CONTROLS.test(value)) return 'must not contain Unicode direction override characters (U+202A–U+202E, U+2066–U+2069)';
+  if (BIDI_CONTROLS.test(value))
+    return 'must not contain Unicode direction override characters (U+202A–U+202E, U+2066–U+2069)';
   return null;
 }

@@ -56,7 +56,12 @@ describe('loadConfig', () => {
 
   it('shares the spool by default; otherwise names the spool host, and refuses a name unfit for a queue', () => {
     expect(loadConfig(valid).files.spoolShared).toBe(true);
-    const own = loadConfig({ ...valid, SPOOL_SHARED: 'false', SPOOL_HOST: 'studio-2.lan', SPOOL_HOST_TIMEOUT_SECONDS: '30' });
+    const own = loadConfig({
+      ...valid,
+      SPOOL_SHARED: 'false',
+      SPOOL_HOST: 'studio-2.lan',
+      SPOOL_HOST_TIMEOUT_SECONDS: '30',
+    });
     expect(own.files).toMatchObject({ spoolShared: false, spoolHost: 'studio-2.lan', spoolHostTimeoutMs: 30_000 });
     expect(loadConfig(valid).files.spoolHost).toMatch(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
     expect(problemsOf({ ...valid, SPOOL_HOST: 'a:b' }).join()).toMatch(/SPOOL_HOST must be a host name/);

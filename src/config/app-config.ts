@@ -36,9 +36,12 @@ export class EnvSchema {
   HOST = '0.0.0.0';
 
   @IsOptional()
-  @IsUrl({ require_tld: false, protocols: ['http', 'https'], require_protocol: true }, {
-    message: 'PUBLIC_URL must be an absolute http(s) URL such as https://share.example.com',
-  })
+  @IsUrl(
+    { require_tld: false, protocols: ['http', 'https'], require_protocol: true },
+    {
+      message: 'PUBLIC_URL must be an absolute http(s) URL such as https://share.example.com',
+    },
+  )
   PUBLIC_URL?: string;
 
   @Matches(/^postgres(ql)?:\/\/[^\s]+$/, {
@@ -60,7 +63,9 @@ export class EnvSchema {
   @IsString()
   REDIS_SENTINELS?: string;
 
-  @Matches(/^[A-Za-z0-9._-]{1,64}$/, { message: 'REDIS_SENTINEL_NAME must be the monitored primary\'s name (1-64 letters, digits, . _ -), e.g. mymaster' })
+  @Matches(/^[A-Za-z0-9._-]{1,64}$/, {
+    message: "REDIS_SENTINEL_NAME must be the monitored primary's name (1-64 letters, digits, . _ -), e.g. mymaster",
+  })
   REDIS_SENTINEL_NAME = 'mymaster';
 
   /** The Redis servers' password under Sentinel (with REDIS_URL it goes in the URL). */
@@ -211,18 +216,26 @@ export class EnvSchema {
   FFMPEG_PATH = 'ffmpeg';
 
   @IsOptional()
-  @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, { message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)' })
+  @Matches(/^[A-Za-z0-9._~+/=-]{24,256}$/, {
+    message: 'METRICS_TOKEN must be 24-256 characters of A-Z a-z 0-9 . _ ~ + / = - (e.g. `openssl rand -hex 24`)',
+  })
   METRICS_TOKEN?: string;
 
   @IsOptional()
   @Transform(({ value }) => (value === undefined ? value : Number(value)))
   @IsInt({ message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
-  @Min(1, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
-  @Max(65535, { message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)' })
+  @Min(1, {
+    message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)',
+  })
+  @Max(65535, {
+    message: 'METRICS_PORT must be an integer between 1 and 65535 (a port on 127.0.0.1 serving only /metrics)',
+  })
   METRICS_PORT?: number;
 
   @IsOptional()
-  @Matches(/^smtps?:\/\/[^\s]+$/, { message: 'SMTP_URL must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587' })
+  @Matches(/^smtps?:\/\/[^\s]+$/, {
+    message: 'SMTP_URL must be an smtp:// or smtps:// URL such as smtp://user:pass@mail.example.com:587',
+  })
   SMTP_URL?: string;
 
   @IsOptional()
@@ -316,21 +329,30 @@ export class ConfigError extends Error {
 /**
  * REDIS_SENTINELS: `host:port,host:port,…` (IPv6 as `[addr]:port`). Undefined when unset (REDIS_URL applies).
  */
-export function parseSentinels(raw: string | undefined): { list?: Array<{ host: string; port: number }>; problem?: string } {
+export function parseSentinels(raw: string | undefined): {
+  list?: Array<{ host: string; port: number }>;
+  problem?: string;
+} {
   if (raw === undefined || raw.trim() === '') return {};
   const list: Array<{ host: string; port: number }> = [];
-  for (const entry of raw.split(',').map((e) => e.trim()).filter(Boolean)) {
+  for (const entry of raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter(Boolean)) {
     const match = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):(\d{1,5})$/.exec(entry);
     const port = match ? Number(match[3]) : 0;
     if (!match || port < 1 || port > 65535) {
-      return { problem: `REDIS_SENTINELS: "${entry}" is not host:port; list the sentinels as host:port,host:port (e.g. 10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379)` };
+      return {
+        problem: `REDIS_SENTINELS: "${entry}" is not host:port; list the sentinels as host:port,host:port (e.g. 10.0.0.5:26379,10.0.0.6:26379,10.0.0.7:26379)`,
+      };
     }
     list.push({ host: match[1] ?? match[2], port });
   }
   return { list };
 }
 
-const TRUST_PROXY_EXAMPLE = 'e.g. TRUST_PROXY=127.0.0.1 (a proxy on this host), TRUST_PROXY=172.30.77.1 (compose), or TRUST_PROXY=10.0.0.0/8,loopback';
+const TRUST_PROXY_EXAMPLE =
+  'e.g. TRUST_PROXY=127.0.0.1 (a proxy on this host), TRUST_PROXY=172.30.77.1 (compose), or TRUST_PROXY=10.0.0.0/8,loopback';
 const TRUST_PROXY_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
 
 /**
@@ -347,15 +369,32 @@ export function parseTrustProxy(value: string | undefined): { list: string[] | f
       problem: `TRUST_PROXY must list your reverse proxy's addresses or networks, not "${raw}" (which trusts whoever connects): ${TRUST_PROXY_EXAMPLE}`,
     };
   }
-  const list = raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+  const list = raw
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
   for (const entry of list) {
     if (TRUST_PROXY_NAMES.has(entry)) continue;
     const [address, prefix, extra] = entry.split('/');
     const family = isIP(address);
     const bits = prefix === undefined ? (family === 4 ? 32 : 128) : Number(prefix);
-    const valid = family !== 0 && extra === undefined && Number.isInteger(bits) && bits >= 0 && bits <= (family === 4 ? 32 : 128) && (prefix === undefined || /^\d+$/.test(prefix));
-    if (!valid) return { list: false, problem: `TRUST_PROXY: "${entry}" is not an IP address, a CIDR network or one of loopback, linklocal, uniquelocal (${TRUST_PROXY_EXAMPLE})` };
-    if (bits === 0) return { list: false, problem: `TRUST_PROXY: "${entry}" covers every address, so anyone could set X-Forwarded-For; name the proxy's own address or network (${TRUST_PROXY_EXAMPLE})` };
+    const valid =
+      family !== 0 &&
+      extra === undefined &&
+      Number.isInteger(bits) &&
+      bits >= 0 &&
+      bits <= (family === 4 ? 32 : 128) &&
+      (prefix === undefined || /^\d+$/.test(prefix));
+    if (!valid)
+      return {
+        list: false,
+        problem: `TRUST_PROXY: "${entry}" is not an IP address, a CIDR network or one of loopback, linklocal, uniquelocal (${TRUST_PROXY_EXAMPLE})`,
+      };
+    if (bits === 0)
+      return {
+        list: false,
+        problem: `TRUST_PROXY: "${entry}" covers every address, so anyone could set X-Forwarded-For; name the proxy's own address or network (${TRUST_PROXY_EXAMPLE})`,
+      };
   }
   return { list };
 }
@@ -380,8 +419,13 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
   const errors = validateSync(parsed, { whitelist: false, skipMissingProperties: false });
   const trustProxy = parseTrustProxy(parsed.TRUST_PROXY);
   const sentinels = parseSentinels(parsed.REDIS_SENTINELS);
-  const problems = [...flatten(errors), ...(trustProxy.problem ? [trustProxy.problem] : []), ...(sentinels.problem ? [sentinels.problem] : [])];
-  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT) problems.push('METRICS_PORT must differ from PORT');
+  const problems = [
+    ...flatten(errors),
+    ...(trustProxy.problem ? [trustProxy.problem] : []),
+    ...(sentinels.problem ? [sentinels.problem] : []),
+  ];
+  if (parsed.METRICS_PORT !== undefined && parsed.METRICS_PORT === parsed.PORT)
+    problems.push('METRICS_PORT must differ from PORT');
   if (problems.length > 0) throw new ConfigError(problems);
 
   const publicUrl = (parsed.PUBLIC_URL ?? `http://localhost:${parsed.PORT}`).replace(/\/+$/, '');
@@ -414,7 +458,11 @@ export function loadConfig(env: Record<string, string | undefined>): AppConfig {
       key: decodeKey(parsed.ENCRYPTION_KEY),
       previousKey: parsed.ENCRYPTION_KEY_PREVIOUS ? decodeKey(parsed.ENCRYPTION_KEY_PREVIOUS) : undefined,
     },
-    workers: { enabled: parsed.WORKERS === 'on', concurrency: parsed.WORKER_CONCURRENCY, lockMs: parsed.JOB_LOCK_SECONDS * 1000 },
+    workers: {
+      enabled: parsed.WORKERS === 'on',
+      concurrency: parsed.WORKER_CONCURRENCY,
+      lockMs: parsed.JOB_LOCK_SECONDS * 1000,
+    },
     shutdown: { graceMs: parsed.SHUTDOWN_GRACE_SECONDS * 1000 },
     collaboration: { stuckMs: parsed.COLLAB_STUCK_SECONDS * 1000, refreshMs: parsed.COLLAB_REFRESH_SECONDS * 1000 },
     metrics: { token: parsed.METRICS_TOKEN, port: parsed.METRICS_PORT },
@@ -472,5 +520,10 @@ export const APP_CONFIG = Symbol('APP_CONFIG');
 
 /** The machine's host name, cut to what SPOOL_HOST allows (it names a queue and a Redis key). */
 function spoolHostName(): string {
-  return hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 63) || 'localhost';
+  return (
+    hostname()
+      .replace(/[^A-Za-z0-9._-]/g, '-')
+      .replace(/^[^A-Za-z0-9]+/, '')
+      .slice(0, 63) || 'localhost'
+  );
 }

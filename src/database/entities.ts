@@ -22,4 +22,27 @@ import { WebhookDelivery } from '../modules/notifications/entities/webhook-deliv
 import { MediaPreview } from '../modules/media/entities/media-preview.entity';
 
 /** Every entity, listed once, so discovery never depends on globs (works the same in ts-jest and dist). */
-export const ENTITIES = [User, ApiToken, DropboxConnection, Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload, Share, ShareTrack, ShareFile, ShareRecipient, ShareComment, ShareAccessRequest, CollabPipeline, CollabFile, CollabMember, MediaPreview, Webhook, WebhookDelivery, NotificationSettings];
+export const ENTITIES = [
+  User,
+  ApiToken,
+  DropboxConnection,
+  Track,
+  TrackArtwork,
+  Collaborator,
+  TrackCollaborator,
+  TrackFile,
+  Upload,
+  Share,
+  ShareTrack,
+  ShareFile,
+  ShareRecipient,
+  ShareComment,
+  ShareAccessRequest,
+  CollabPipeline,
+  CollabFile,
+  CollabMember,
+  MediaPreview,
+  Webhook,
+  WebhookDelivery,
+  NotificationSettings,
+];

@@ -7,7 +7,10 @@ import { sealLegacyShareTokens } from './seal-share-tokens';
  * Applies pending migrations; returns the names applied. Used by `npm run migrate`, the demo and the tests.
  * With the encryption keys, also runs the data steps that need them (sealing share tokens kept in clear).
  */
-export async function runMigrations(databaseUrl: string, keys?: { key: Buffer; previousKey?: Buffer }): Promise<string[]> {
+export async function runMigrations(
+  databaseUrl: string,
+  keys?: { key: Buffer; previousKey?: Buffer },
+): Promise<string[]> {
   const orm = await MikroORM.init({
     ...migrationOptions(databaseUrl),
     logger: () => undefined,

@@ -18,7 +18,8 @@ export async function sealLegacyShareTokens(em: EntityManager, box: SecretBox, b
     await em.transactional(async (tx) => {
       for (const row of rows) {
         // The lookup hash was computed in SQL; a row whose hash doesn't match its token would be an unreachable link.
-        if (row.token_hash !== shareTokenHash(row.token)) throw new Error(`share ${row.id}: token_hash does not match its token`);
+        if (row.token_hash !== shareTokenHash(row.token))
+          throw new Error(`share ${row.id}: token_hash does not match its token`);
         await tx.execute(`update "shares" set "token_sealed" = ?, "token" = null where "id" = ? and "token" = ?`, [
           box.seal(row.token, shareTokenAad(row.id)),
           row.id,

@@ -81,9 +81,16 @@ const THIRD_PARTY_LINK = /<link\b[^>]*\bhref="(?:https?:)?\/\/[^"]*"[^>]*>/gi;
  * sans-serif); CSP refuses any that remain.
  */
 function withoutThirdPartyAssets(res: Response, next: NextFunction): void {
-  const render = res.render as (this: Response, view: string, options: object, done: (err: Error | null, html: string) => void) => void;
+  const render = res.render as (
+    this: Response,
+    view: string,
+    options: object,
+    done: (err: Error | null, html: string) => void,
+  ) => void;
   res.render = function (this: Response, view: string, options?: object) {
-    render.call(this, view, options ?? {}, (err: Error | null, html: string) => (err ? next(err) : this.send(html.replace(THIRD_PARTY_LINK, ''))));
+    render.call(this, view, options ?? {}, (err: Error | null, html: string) =>
+      err ? next(err) : this.send(html.replace(THIRD_PARTY_LINK, '')),
+    );
   } as Response['render'];
 }
 

@@ -25,7 +25,8 @@ class QueueErrorsReporter implements OnModuleInit {
   constructor(private readonly moduleRef: ModuleRef) {}
 
   onModuleInit(): void {
-    for (const name of ALL_QUEUES) reportConnectionErrors(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }), `queue ${name}`);
+    for (const name of ALL_QUEUES)
+      reportConnectionErrors(this.moduleRef.get<Queue>(getQueueToken(name), { strict: false }), `queue ${name}`);
   }
 }
 
@@ -49,7 +50,13 @@ class QueueErrorsReporter implements OnModuleInit {
 export class QueuesModule {}
 
 /** Every processor; each is a thin class that calls one service method of its module. */
-export const PROCESSORS: Provider[] = [CollaborationProcessor, FilesProcessor, MediaProcessor, NotificationsProcessor, ShareProcessor];
+export const PROCESSORS: Provider[] = [
+  CollaborationProcessor,
+  FilesProcessor,
+  MediaProcessor,
+  NotificationsProcessor,
+  ShareProcessor,
+];
 
 export interface JobsModuleOptions {
   /** Run processors in this process (web with WORKERS=on, and worker.ts). */

@@ -7,7 +7,10 @@ const QUIET_MS = 30_000;
  * away each of them retries every couple of seconds, and BullMQ prints the stack trace of every failure to stderr
  * when nobody listens; the readiness probe (/health/ready) is what tells an operator that Redis is down.
  */
-export function reportConnectionErrors(emitter: { on(event: 'error', listener: (err: Error) => void): unknown }, name: string): void {
+export function reportConnectionErrors(
+  emitter: { on(event: 'error', listener: (err: Error) => void): unknown },
+  name: string,
+): void {
   const logger = new Logger('Queues');
   let lastReport = 0;
   emitter.on('error', (err: Error) => {

@@ -58,14 +58,25 @@ export function pipelineRunFlow(ref: CollaborationStepJobData, defaults: JobsOpt
         queueName: QueueName.Collaboration,
         data,
         opts: opts(CollaborationJob.Files, true),
-        children: [{ name: CollaborationJob.Folder, queueName: QueueName.Collaboration, data, opts: opts(CollaborationJob.Folder, true) }],
+        children: [
+          {
+            name: CollaborationJob.Folder,
+            queueName: QueueName.Collaboration,
+            data,
+            opts: opts(CollaborationJob.Folder, true),
+          },
+        ],
       },
     ],
   };
 }
 
 /** Adds the run's flow unless some job of it is already in Redis (waiting, running, done or failed). */
-export async function ensureRunQueued(flows: FlowProducer, queue: Queue, ref: CollaborationStepJobData): Promise<boolean> {
+export async function ensureRunQueued(
+  flows: FlowProducer,
+  queue: Queue,
+  ref: CollaborationStepJobData,
+): Promise<boolean> {
   const existing = await Promise.all(PIPELINE_JOB_STEPS.map((step) => queue.getJob(stepJobId(ref, step))));
   if (existing.some(Boolean)) return false;
   await flows.add(pipelineRunFlow(ref, queue.defaultJobOptions));
@@ -101,7 +112,11 @@ export function expiryJobId(ref: CollaborationExpiryJobData): string {
 export async function ensureExpiryQueued(queue: Queue, ref: CollaborationExpiryJobData): Promise<boolean> {
   const id = expiryJobId(ref);
   if (await queue.getJob(id)) return false;
-  const data: CollaborationExpiryJobData = { pipelineId: ref.pipelineId, generation: ref.generation, expiryVersion: ref.expiryVersion };
+  const data: CollaborationExpiryJobData = {
+    pipelineId: ref.pipelineId,
+    generation: ref.generation,
+    expiryVersion: ref.expiryVersion,
+  };
   // The queue's default options (retries, retention) apply to what is added to it.
   await queue.add(CollaborationJob.Expire, data, { jobId: id });
   return true;

@@ -78,7 +78,11 @@ export function previewJob(file: { id: string; contentHash?: string | null; rev?
 }
 
 /** Queues the preview of a file's current revision (see previewJob); the same revision asked twice is built once. */
-export async function enqueuePreview(queue: Queue, file: { id: string; contentHash?: string | null; rev?: string | null }, rebuild = 0): Promise<void> {
+export async function enqueuePreview(
+  queue: Queue,
+  file: { id: string; contentHash?: string | null; rev?: string | null },
+  rebuild = 0,
+): Promise<void> {
   const spec = previewJob(file, rebuild);
   await queue.add(spec.name, spec.data, spec.opts);
 }

@@ -26,11 +26,16 @@ describeInChromium('the API docs page in Chromium', () => {
     await page.waitForSelector('.opblock-body');
     // Swagger UI's stylesheet applies: method badges are coloured, the page has its own background.
     const badge = await page.evaluate(() => {
-      const g = globalThis as unknown as { document: { querySelector(s: string): unknown }; getComputedStyle(el: unknown): { backgroundColor: string; color: string } };
+      const g = globalThis as unknown as {
+        document: { querySelector(s: string): unknown };
+        getComputedStyle(el: unknown): { backgroundColor: string; color: string };
+      };
       return g.getComputedStyle(g.document.querySelector('.opblock-summary-method')).backgroundColor;
     });
     expect(badge).not.toMatch(/^(rgba\(0, 0, 0, 0\)|transparent)$/);
     expect(problems).toEqual([]);
-    expect(requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== new URL(t.url).origin)).toEqual([]);
+    expect(
+      requested.filter((url) => !url.startsWith('data:') && new URL(url).origin !== new URL(t.url).origin),
+    ).toEqual([]);
   });
 });

@@ -1,9 +1,22 @@
 import type { Browser } from 'playwright-core';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { randomBytes } from 'node:crypto';
-import { collabStatus, connectedProducer, filesIn, makeTrack, Producer, TestTrack } from '../integration/collaboration-support';
+import {
+  collabStatus,
+  connectedProducer,
+  filesIn,
+  makeTrack,
+  Producer,
+  TestTrack,
+} from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
-import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
+import {
+  collectPageProblems,
+  describeInChromium,
+  DESKTOP,
+  launchChromium,
+  signInThroughForm,
+} from '../support/browser';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
 // The callbacks below run in the page; the project compiles without the DOM library.
@@ -11,7 +24,6 @@ declare const window: any;
 declare const document: any;
 declare const performance: any;
 declare const MutationObserver: any;
-
 
 const FILES = 4;
 /** Added to every Dropbox call while the pipeline runs: a few seconds in all, so the panel shows its steps. */
@@ -39,8 +51,14 @@ describeInChromium('share with collaborators in Chromium', () => {
     t = await startTestApp({ workers: true, env: { ...dropboxEnv(emulator), JOB_LOCK_SECONDS: '5' } });
     producer = await connectedProducer(t, emulator);
     // Stems in the track's Dropbox folder, imported into the library, and three collaborators with emails.
-    track = await makeTrack(producer, { title: 'Night Drive', files: FILES, collaborators: [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy' }] });
-    const imported = await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: track.files.map((f) => f.id) });
+    track = await makeTrack(producer, {
+      title: 'Night Drive',
+      files: FILES,
+      collaborators: [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy' }],
+    });
+    const imported = await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, {
+      dropboxIds: track.files.map((f) => f.id),
+    });
     if (imported.status >= 300) throw new Error(`import: ${imported.status} ${imported.text}`);
     browser = await launchChromium();
   });
@@ -60,7 +78,9 @@ describeInChromium('share with collaborators in Chromium', () => {
     await page.goto(`${t.url}/tracks/${track.id}/share`);
     const boxes = page.locator('input[type="checkbox"][name="files"]');
     expect(await boxes.count()).toBe(FILES);
-    expect(await boxes.evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value.slice(0, 2)))).toEqual(Array(FILES).fill('f:'));
+    expect(
+      await boxes.evaluateAll((inputs) => inputs.map((i) => (i as unknown as { value: string }).value.slice(0, 2))),
+    ).toEqual(Array(FILES).fill('f:'));
     for (let i = 0; i < FILES; i += 1) await boxes.nth(i).check();
     // The track is private (every download off by default): stems would be left out of the folder.
     await page.locator('input[name="download_stem"]').check();
@@ -92,18 +112,30 @@ describeInChromium('share with collaborators in Chromium', () => {
           if (!panel) return;
           window.panelHistory.push({
             status: panel.querySelector('[data-collab-status]')?.textContent ?? '',
-            steps: [...panel.querySelectorAll('[data-step]')].map((li: any) => [li.getAttribute('data-step'), li.getAttribute('data-state')]),
+            steps: [...panel.querySelectorAll('[data-step]')].map((li: any) => [
+              li.getAttribute('data-step'),
+              li.getAttribute('data-state'),
+            ]),
             files: panel.querySelector('[data-count="files"]')?.textContent ?? null,
             invites: panel.querySelector('[data-count="invites"]')?.textContent ?? null,
           });
         };
         snapshot();
         // The script swaps the whole panel element: watch its parent.
-        new MutationObserver(snapshot).observe(document.body, { subtree: true, childList: true, characterData: true, attributes: true });
+        new MutationObserver(snapshot).observe(document.body, {
+          subtree: true,
+          childList: true,
+          characterData: true,
+          attributes: true,
+        });
       });
       const navigationEntries = await page.evaluate(() => performance.getEntriesByType('navigation').length);
 
-      await page.waitForFunction(() => document.querySelector('[data-collab-status]')?.textContent === 'Done', undefined, { timeout: 25_000 });
+      await page.waitForFunction(
+        () => document.querySelector('[data-collab-status]')?.textContent === 'Done',
+        undefined,
+        { timeout: 25_000 },
+      );
 
       // Same document: the marker survived, no navigation happened.
       expect(await page.evaluate(() => window.collabMarker)).toBe('set before the pipeline finished');
@@ -111,9 +143,9 @@ describeInChromium('share with collaborators in Chromium', () => {
       expect(navigations).toBe(0);
 
       // The finished panel: every step done, with the counts.
-      const steps = await page.locator('.collab-steps [data-step]').evaluateAll((items) =>
-        items.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-state')]),
-      );
+      const steps = await page
+        .locator('.collab-steps [data-step]')
+        .evaluateAll((items) => items.map((li) => [li.getAttribute('data-step'), li.getAttribute('data-state')]));
       expect(steps).toEqual([
         ['folder', 'done'],
         ['files', 'done'],
@@ -122,10 +154,12 @@ describeInChromium('share with collaborators in Chromium', () => {
       ]);
       expect(await page.locator('[data-count="files"]').textContent()).toBe(`files ${FILES}/${FILES}`);
       expect(await page.locator('[data-count="invites"]').textContent()).toBe('invites 3/3');
-      expect(await page.locator('#collab-folder-path').textContent()).toMatch(/^\/Producer Dashboard\/Collaboration\/Night Drive \(/);
-      const members = await page.locator('tr[data-member]').evaluateAll((rows) =>
-        rows.map((r) => [r.querySelector('td')?.textContent, r.getAttribute('data-state')]),
+      expect(await page.locator('#collab-folder-path').textContent()).toMatch(
+        /^\/Producer Dashboard\/Collaboration\/Night Drive \(/,
       );
+      const members = await page
+        .locator('tr[data-member]')
+        .evaluateAll((rows) => rows.map((r) => [r.querySelector('td')?.textContent, r.getAttribute('data-state')]));
       expect(members).toEqual([
         ['Ana', 'invited'],
         ['Ben', 'invited'],
@@ -158,8 +192,13 @@ describeInChromium('share with collaborators in Chromium', () => {
   });
   it('7 days and stems off on the Share tab: the collaborators’ folder has no stems and the panel shows the end date', async () => {
     const other = await makeTrack(producer, { title: 'Late Set', files: 2, collaborators: [{ name: 'Dee' }] });
-    const { result: mix } = await producer.dbx.filesUpload({ path: `${other.folderPath}/Bounces/Mix.wav`, contents: randomBytes(4096) });
-    const imported = await producer.api.post(`/api/v1/tracks/${other.id}/library/import`, { dropboxIds: [mix.id, ...other.files.map((f) => f.id)] });
+    const { result: mix } = await producer.dbx.filesUpload({
+      path: `${other.folderPath}/Bounces/Mix.wav`,
+      contents: randomBytes(4096),
+    });
+    const imported = await producer.api.post(`/api/v1/tracks/${other.id}/library/import`, {
+      dropboxIds: [mix.id, ...other.files.map((f) => f.id)],
+    });
     if (imported.status >= 300) throw new Error(`import: ${imported.status} ${imported.text}`);
 
     const context = await browser.newContext(DESKTOP);
@@ -169,7 +208,9 @@ describeInChromium('share with collaborators in Chromium', () => {
     await page.goto(`${t.url}/tracks/${other.id}/share`);
 
     // Beside the button: folder members can always download, and the choice for categories whose downloads are off.
-    expect(await page.locator('[data-collab-download-note]').textContent()).toMatch(/Dropbox folder members can always download/);
+    expect(await page.locator('[data-collab-download-note]').textContent()).toMatch(
+      /Dropbox folder members can always download/,
+    );
     expect(await page.locator('input[name="disabledDownloads"][value="leave_out"]').isChecked()).toBe(true);
 
     const boxes = page.locator('input[type="checkbox"][name="files"]');
@@ -181,16 +222,28 @@ describeInChromium('share with collaborators in Chromium', () => {
       page.waitForURL(`${t.url}/tracks/${other.id}/collaboration`),
       page.getByRole('button', { name: 'Share Files with Collaborators' }).click(),
     ]);
-    await page.waitForFunction(() => document.querySelector('[data-collab-status]')?.textContent === 'Done', undefined, { timeout: 25_000 });
+    await page.waitForFunction(
+      () => document.querySelector('[data-collab-status]')?.textContent === 'Done',
+      undefined,
+      { timeout: 25_000 },
+    );
 
     const view = await collabStatus(producer, other.id);
     expect(view.expiry).toBe('7d');
-    const endsOn = new Date(view.expiresAt!).toLocaleDateString('en-GB', { day: 'numeric', month: 'long', year: 'numeric', timeZone: 'UTC' });
+    const endsOn = new Date(view.expiresAt!).toLocaleDateString('en-GB', {
+      day: 'numeric',
+      month: 'long',
+      year: 'numeric',
+      timeZone: 'UTC',
+    });
     expect(new Date(view.expiresAt!).getTime() - Date.now()).toBeGreaterThan(7 * 24 * 3600_000 - 120_000);
     expect(await page.locator('[data-collab-access-label]').textContent()).toBe(`Access ends on ${endsOn}`);
     expect(await page.locator('[data-count="files"]').textContent()).toBe('files 1/1');
     const leftOut = await page.locator('[data-collab-left-out] li').allTextContents();
-    expect(leftOut).toEqual([expect.stringMatching(/^stem-01\.wav was left out: downloads of stems are off/), expect.stringMatching(/^stem-02\.wav was left out/)]);
+    expect(leftOut).toEqual([
+      expect.stringMatching(/^stem-01\.wav was left out: downloads of stems are off/),
+      expect.stringMatching(/^stem-02\.wav was left out/),
+    ]);
     expect(await page.getByRole('button', { name: 'End access now' }).count()).toBe(1);
     expect(await page.getByRole('button', { name: 'Extend' }).count()).toBe(1);
 

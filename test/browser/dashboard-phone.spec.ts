@@ -2,7 +2,13 @@ import { randomBytes } from 'node:crypto';
 import type { Browser, Page } from 'playwright-core';
 import { emulatorDropboxClient } from '../../tools/dropbox-emulator';
 import { makeWav } from '../../tools/fixtures/audio';
-import { apiOf, isFinal, makeTrack as makeCollabTrack, Producer, waitForCollab } from '../integration/collaboration-support';
+import {
+  apiOf,
+  isFinal,
+  makeTrack as makeCollabTrack,
+  Producer,
+  waitForCollab,
+} from '../integration/collaboration-support';
 import { api, makeTrack, uploadFiles, eventually } from '../integration/share-support';
 import { startTestApp, TestApp } from '../support/app';
 import { describeInChromium, launchChromium, PHONE, signInThroughForm } from '../support/browser';
@@ -29,7 +35,8 @@ const measure = (screenWidth: number) => {
   for (const el of Array.from(doc.querySelectorAll(selector)) as any[]) {
     const box = el.getBoundingClientRect();
     if (box.width === 0 || box.height === 0) continue; // not shown (hidden, or only for another state)
-    if (box.left < -0.5 || box.right > innerWidth + 0.5) outside.push(`${(el.textContent ?? '').trim().slice(0, 40)} [${Math.round(box.left)}–${Math.round(box.right)}]`);
+    if (box.left < -0.5 || box.right > innerWidth + 0.5)
+      outside.push(`${(el.textContent ?? '').trim().slice(0, 40)} [${Math.round(box.left)}–${Math.round(box.right)}]`);
   }
   return { innerWidth, scrollWidth: doc.documentElement.scrollWidth, outside };
 };
@@ -54,24 +61,69 @@ describeInChromium('every dashboard page on a 390 px phone, and only this server
     const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: dropboxEmail }).access_token);
     admin = { ...user, dropboxEmail, accountId: account.account_id, dbx, api: apiOf(user) };
 
-    const long = await makeTrack(admin, dbx, { title: 'A Rather Long Track Title For A Small Phone Screen', sharingStatus: 'preview', artist: 'Somebody With A Long Name' }, {
-      'Bounces/Master take with a long file name 2026-12-01.wav': makeWav({ seconds: 1, frequencies: [220], channels: 1, sampleRate: 22_050 }),
-      'Stems/Drums.wav': makeWav({ seconds: 1, frequencies: [110], channels: 1, sampleRate: 22_050 }),
-      'Projects/Session.als': Buffer.from('ableton '.repeat(50)),
-    });
+    const long = await makeTrack(
+      admin,
+      dbx,
+      {
+        title: 'A Rather Long Track Title For A Small Phone Screen',
+        sharingStatus: 'preview',
+        artist: 'Somebody With A Long Name',
+      },
+      {
+        'Bounces/Master take with a long file name 2026-12-01.wav': makeWav({
+          seconds: 1,
+          frequencies: [220],
+          channels: 1,
+          sampleRate: 22_050,
+        }),
+        'Stems/Drums.wav': makeWav({ seconds: 1, frequencies: [110], channels: 1, sampleRate: 22_050 }),
+        'Projects/Session.als': Buffer.from('ableton '.repeat(50)),
+      },
+    );
     const second = await makeTrack(admin, dbx, { title: 'Second', sharingStatus: 'collaborative' });
     const lib = (await api(admin).get(`/api/v1/tracks/${long.id}/library`)).body.items as Array<{ dropboxId: string }>;
     await api(admin).post(`/api/v1/tracks/${long.id}/library/import`, { dropboxIds: lib.map((i) => i.dropboxId) });
-    const files = ((await api(admin).get(`/api/v1/tracks/${long.id}/library`)).body.items as Array<{ id: string; name: string }>);
-    const share = (await api(admin).post('/api/v1/shares', { tracks: [{ trackId: long.id, files: files.map((f) => `f:${f.id}`) }], title: 'For the label, with a long title' })).body;
-    const disabled = (await api(admin).post('/api/v1/shares', { tracks: [{ trackId: long.id, files: [`f:${files[0].id}`] }], expiry: '7d' })).body;
+    const files = (await api(admin).get(`/api/v1/tracks/${long.id}/library`)).body.items as Array<{
+      id: string;
+      name: string;
+    }>;
+    const share = (
+      await api(admin).post('/api/v1/shares', {
+        tracks: [{ trackId: long.id, files: files.map((f) => `f:${f.id}`) }],
+        title: 'For the label, with a long title',
+      })
+    ).body;
+    const disabled = (
+      await api(admin).post('/api/v1/shares', {
+        tracks: [{ trackId: long.id, files: [`f:${files[0].id}`] }],
+        expiry: '7d',
+      })
+    ).body;
     await api(admin).post(`/api/v1/shares/${disabled.id}/revoke`);
     // A new version, so the Versions page has two rows.
-    await uploadFiles(admin, long.id, { category: 'bounce', conflict: 'replace' }, { [files.find((f) => f.name.startsWith('Master'))!.name]: makeWav({ seconds: 1, frequencies: [330], channels: 1, sampleRate: 22_050 }) });
-    await eventually(async () => (await api(admin).get(`/api/v1/tracks/${long.id}/uploads`)).body as Array<{ status: string }>, (l) => l.every((u) => u.status === 'done'));
+    await uploadFiles(
+      admin,
+      long.id,
+      { category: 'bounce', conflict: 'replace' },
+      {
+        [files.find((f) => f.name.startsWith('Master'))!.name]: makeWav({
+          seconds: 1,
+          frequencies: [330],
+          channels: 1,
+          sampleRate: 22_050,
+        }),
+      },
+    );
+    await eventually(
+      async () => (await api(admin).get(`/api/v1/tracks/${long.id}/uploads`)).body as Array<{ status: string }>,
+      (l) => l.every((u) => u.status === 'done'),
+    );
 
     // A failed collaboration: Retry, Share with remaining, Refresh and Reset side by side.
-    const collab = await makeCollabTrack(admin, { files: 1, collaborators: [{ name: 'Someone With A Very Long Name Indeed' }] });
+    const collab = await makeCollabTrack(admin, {
+      files: 1,
+      collaborators: [{ name: 'Someone With A Very Long Name Indeed' }],
+    });
     emulator.control.addFault({ route: 'sharing/add_folder_member', times: 1, errorTag: 'insufficient_plan' });
     await admin.api.post(`/api/v1/tracks/${collab.id}/collaboration`, { files: collab.selection });
     expect((await waitForCollab(admin, collab.id, isFinal)).status).toBe('failed');
@@ -123,10 +175,16 @@ describeInChromium('every dashboard page on a 390 px phone, and only this server
   it('the shares list keeps its column labels on a phone', async () => {
     await page.goto(`${t.url}/shares`);
     const labels = await page.evaluate(() => {
-      const g = globalThis as unknown as { document: any; getComputedStyle(el: unknown, pseudo: string): { content: string } };
-      return (Array.from(g.document.querySelectorAll('.share-table tbody tr:first-child td')) as unknown[]).map((td) => g.getComputedStyle(td, '::before').content);
+      const g = globalThis as unknown as {
+        document: any;
+        getComputedStyle(el: unknown, pseudo: string): { content: string };
+      };
+      return (Array.from(g.document.querySelectorAll('.share-table tbody tr:first-child td')) as unknown[]).map(
+        (td) => g.getComputedStyle(td, '::before').content,
+      );
     });
-    for (const label of ['Downloads', 'Expires', 'Status', 'Views', 'Listens', 'Last access']) expect(labels).toContain(`"${label}: "`);
+    for (const label of ['Downloads', 'Expires', 'Status', 'Views', 'Listens', 'Last access'])
+      expect(labels).toContain(`"${label}: "`);
   });
 
   it('the admin menu links to the queue dashboard', async () => {

@@ -1,10 +1,26 @@
 import type { Browser, Page } from 'playwright-core';
 import { dropboxContentHash } from '../../tools/dropbox-emulator/content-hash';
 import { makeWav } from '../../tools/fixtures/audio';
-import { api, eventually, fetchBytes, makeTrack, MadeTrack, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
-import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
+import {
+  api,
+  eventually,
+  fetchBytes,
+  makeTrack,
+  MadeTrack,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from '../integration/share-support';
+import {
+  collectPageProblems,
+  describeInChromium,
+  DESKTOP,
+  launchChromium,
+  signInThroughForm,
+} from '../support/browser';
 
-const mix = (n: number) => makeWav({ seconds: 1 + n / 10, frequencies: [180 + 40 * n], channels: 1, sampleRate: 22_050 });
+const mix = (n: number) =>
+  makeWav({ seconds: 1 + n / 10, frequencies: [180 + 40 * n], channels: 1, sampleRate: 22_050 });
 
 describeInChromium('shares that follow the work, in Chromium', () => {
   let w: ShareWorld;
@@ -20,7 +36,9 @@ describeInChromium('shares that follow the work, in Chromium', () => {
     tracks = [];
     // preview: bounces can be downloaded, so the download route shows what is served.
     for (const [i, title] of ['Ocean Drive', 'Paper Moon', 'Quiet Hours'].entries()) {
-      tracks.push(await makeTrack(w.producer, w.dbx, { title, sharingStatus: 'preview' }, { 'Bounces/Master.wav': mix(i) }));
+      tracks.push(
+        await makeTrack(w.producer, w.dbx, { title, sharingStatus: 'preview' }, { 'Bounces/Master.wav': mix(i) }),
+      );
     }
     browser = await launchChromium();
     const context = await browser.newContext(DESKTOP);
@@ -41,7 +59,10 @@ describeInChromium('shares that follow the work, in Chromium', () => {
     await page.check(`input[name="tracks"][value="${tracks[1].id}"]`);
     await Promise.all([page.waitForURL(/\/shares\/new\?/), page.click('button:has-text("Share selected")')]);
     expect(await page.textContent('h1')).toBe('New share');
-    await Promise.all([page.waitForURL(/\/shares\/[0-9a-f-]{36}$/), page.click('button:has-text("Create share link")')]);
+    await Promise.all([
+      page.waitForURL(/\/shares\/[0-9a-f-]{36}$/),
+      page.click('button:has-text("Create share link")'),
+    ]);
     shareId = new URL(page.url()).pathname.split('/')[2];
     shareUrl = (await page.textContent('#share-url'))!.trim();
     const html = await listenerPage(shareUrl);
@@ -56,17 +77,25 @@ describeInChromium('shares that follow the work, in Chromium', () => {
     await page.check(`input[name="add"][value="${tracks[2].id}"]`);
     await Promise.all([page.waitForURL(/\/contents\?/), page.click('button:has-text("Add to the list below")')]);
     expect(await page.isChecked(`input[name="files"][value^="${tracks[2].id}/"]`)).toBe(true);
-    await Promise.all([page.waitForURL(new RegExp(`/shares/${shareId}$`)), page.click('button:has-text("Save contents")')]);
+    await Promise.all([
+      page.waitForURL(new RegExp(`/shares/${shareId}$`)),
+      page.click('button:has-text("Save contents")'),
+    ]);
     expect((await page.textContent('#share-url'))!.trim()).toBe(shareUrl);
     expect(await listenerPage(shareUrl)).toContain('Quiet Hours');
   });
 
   it('replaces a file from the upload form: the share serves the new audio', async () => {
-    const fileId = ((await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.tracks as Array<{ id: string; files: string[] }>)
+    const fileId = (
+      (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.tracks as Array<{ id: string; files: string[] }>
+    )
       .find((t) => t.id === tracks[0].id)!
       .files[0].slice(2);
     const served = async () => {
-      const res = await w.t.client().get(`/s/${tokenOf(shareUrl)}/files/${fileId}/download`).redirects(0);
+      const res = await w.t
+        .client()
+        .get(`/s/${tokenOf(shareUrl)}/files/${fileId}/download`)
+        .redirects(0);
       return dropboxContentHash((await fetchBytes(res.headers.location)).body);
     };
     expect(await served()).toBe(dropboxContentHash(mix(0)));
@@ -83,7 +112,10 @@ describeInChromium('shares that follow the work, in Chromium', () => {
     await page.waitForSelector('.upload-done .upload-status:has-text("stored as a new version")', { timeout: 30_000 });
 
     await eventually(served, (hash) => hash === dropboxContentHash(mix(5)));
-    const library = (await api(w.producer).get(`/api/v1/tracks/${tracks[0].id}/library`)).body.items as Array<{ id: string; name: string }>;
+    const library = (await api(w.producer).get(`/api/v1/tracks/${tracks[0].id}/library`)).body.items as Array<{
+      id: string;
+      name: string;
+    }>;
     expect(library.filter((i) => i.name === 'Master.wav').map((i) => i.id)).toEqual([fileId]);
     expect(problems).toEqual([]);
   });

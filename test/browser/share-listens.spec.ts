@@ -2,13 +2,25 @@ import AxeBuilder from '@axe-core/playwright';
 import type { Browser } from 'playwright-core';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { makeWav } from '../../tools/fixtures/audio';
-import { api, eventually, makeTrack, readyPreview, selectionOf, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
+import {
+  api,
+  eventually,
+  makeTrack,
+  readyPreview,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from '../integration/share-support';
 import { launchChromium, signInThroughForm } from '../support/browser';
 import { vnuErrors } from '../support/vnu';
 
 type Media = { play(): Promise<void>; pause(): void; paused: boolean; currentTime: number; playbackRate: number };
 /** What the page's scripts expose for tests (player.js and listen-beacons.js); runs in the page. */
-type Win = { pdPlayer: { audio: Media; current: string | null }; pdListens: { session: { heard: number; file: string } | null } };
+type Win = {
+  pdPlayer: { audio: Media; current: string | null };
+  pdListens: { session: { heard: number; file: string } | null };
+};
 type RecipientStats = { views: number; plays: number; listenedSeconds: number };
 
 describe('a recipient listening in Chromium', () => {
@@ -19,11 +31,19 @@ describe('a recipient listening in Chromium', () => {
 
   beforeAll(async () => {
     w = await startShareWorld({ workers: true });
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Slow Burn', sharingStatus: 'private', artist: 'Cleo' }, {
-      'Bounces/Slow Burn.wav': makeWav({ seconds: 60, frequencies: [196, 247], channels: 1, sampleRate: 8_000 }),
-    });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Slow Burn', sharingStatus: 'private', artist: 'Cleo' },
+      {
+        'Bounces/Slow Burn.wav': makeWav({ seconds: 60, frequencies: [196, 247], channels: 1, sampleRate: 8_000 }),
+      },
+    );
     const sel = await selectionOf(w.producer, track.id);
-    const created = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }], downloads: { bounce: false, project: false, stem: false } });
+    const created = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      downloads: { bounce: false, project: false, stem: false },
+    });
     expect(created.status).toBe(201);
     shareId = created.body.id;
     fileId = Object.values(await selectionOf(w.producer, track.id))[0].slice(2);
@@ -42,7 +62,10 @@ describe('a recipient listening in Chromium', () => {
   }
 
   it('40 s heard through their own link make one listen on their stats, shown on the share page', async () => {
-    const label = await api(w.producer).post(`/api/v1/shares/${shareId}/recipients`, { name: 'Label A', email: 'a@label.test' });
+    const label = await api(w.producer).post(`/api/v1/shares/${shareId}/recipients`, {
+      name: 'Label A',
+      email: 'a@label.test',
+    });
     expect(label.status).toBe(201);
     const other = await api(w.producer).post(`/api/v1/shares/${shareId}/recipients`, { name: 'Label B' });
     const context = await browser.newContext();
@@ -53,16 +76,24 @@ describe('a recipient listening in Chromium', () => {
     await expect(page.locator('.share-recipient').textContent()).resolves.toBe('Shared with Label A');
 
     await page.locator(`button[data-play="${fileId}"]`).click();
-    await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2, undefined, {
+      timeout: 20_000,
+    });
     // 40 s of the track without waiting 40 s: the player plays at 8× (what is heard is what played, not a seek).
     await page.evaluate(() => {
       (globalThis as unknown as Win).pdPlayer.audio.playbackRate = 8;
     });
-    await page.waitForFunction(() => ((globalThis as unknown as Win).pdListens.session?.heard ?? 0) >= 40, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => ((globalThis as unknown as Win).pdListens.session?.heard ?? 0) >= 40, undefined, {
+      timeout: 30_000,
+    });
     await page.evaluate(() => (globalThis as unknown as Win).pdPlayer.audio.pause());
 
     // The pause sent a beacon; the flush brings it to PostgreSQL: one listen for Label A, none for Label B.
-    const stats = await eventually(() => recipientStats(label.body.id), (s) => s.plays >= 1, 30_000);
+    const stats = await eventually(
+      () => recipientStats(label.body.id),
+      (s) => s.plays >= 1,
+      30_000,
+    );
     expect(stats.plays).toBe(1);
     expect(stats.views).toBe(1);
     expect(stats.listenedSeconds).toBeGreaterThanOrEqual(40);
@@ -70,9 +101,15 @@ describe('a recipient listening in Chromium', () => {
     expect(await recipientStats(other.body.id)).toMatchObject({ views: 0, plays: 0, listenedSeconds: 0 });
     // Listening more of the same play is still the same listen.
     await page.evaluate(() => (globalThis as unknown as Win).pdPlayer.audio.play());
-    await page.waitForFunction(() => ((globalThis as unknown as Win).pdListens.session?.heard ?? 0) >= 50, undefined, { timeout: 30_000 });
+    await page.waitForFunction(() => ((globalThis as unknown as Win).pdListens.session?.heard ?? 0) >= 50, undefined, {
+      timeout: 30_000,
+    });
     await page.evaluate(() => (globalThis as unknown as Win).pdPlayer.audio.pause());
-    await eventually(() => recipientStats(label.body.id), (s) => s.listenedSeconds >= 50, 30_000);
+    await eventually(
+      () => recipientStats(label.body.id),
+      (s) => s.listenedSeconds >= 50,
+      30_000,
+    );
     expect((await recipientStats(label.body.id)).plays).toBe(1);
 
     // The producer's page of the share shows it: per recipient, and per file with the drop-off.
@@ -91,18 +128,30 @@ describe('a recipient listening in Chromium', () => {
     await signInThroughForm(page, w.t.url, w.producer.email, w.producer.password);
     await page.goto(`${w.t.url}/shares/${shareId}`);
     await page.fill('#recipient-lines', 'Radio Plugger <plugger@radio.test>\nSync Agent');
-    await Promise.all([page.waitForURL(/\/shares\/[^/]+#recipients$/), page.click('.recipients-form button[type="submit"]')]);
+    await Promise.all([
+      page.waitForURL(/\/shares\/[^/]+#recipients$/),
+      page.click('.recipients-form button[type="submit"]'),
+    ]);
     await expect(page.locator('tr[data-recipient] th', { hasText: 'Radio Plugger' }).count()).resolves.toBe(1);
     await expect(page.locator('tr[data-recipient] th', { hasText: 'Sync Agent' }).count()).resolves.toBe(1);
     const row = page.locator('tr[data-recipient]', { hasText: 'Sync Agent' });
     const url = await row.locator('code').textContent();
     await row.locator('button[data-copy]').click();
-    await expect(page.evaluate(() => (globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }).navigator.clipboard.readText())).resolves.toBe(url);
+    await expect(
+      page.evaluate(() =>
+        (
+          globalThis as unknown as { navigator: { clipboard: { readText(): Promise<string> } } }
+        ).navigator.clipboard.readText(),
+      ),
+    ).resolves.toBe(url);
 
     const axe = await new AxeBuilder({ page }).analyze();
     const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
     expect(serious.map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)).toEqual([]);
-    const html = { detail: (await w.producer.browser.get(`/shares/${shareId}`)).text, recipientPage: await (await fetch(`${w.t.url}${new URL(url!).pathname}`)).text() };
+    const html = {
+      detail: (await w.producer.browser.get(`/shares/${shareId}`)).text,
+      recipientPage: await (await fetch(`${w.t.url}${new URL(url!).pathname}`)).text(),
+    };
     expect(await vnuErrors(html)).toEqual({ detail: [], recipientPage: [] });
     await context.close();
   });

@@ -6,7 +6,15 @@ import { EntityManager } from '@mikro-orm/postgresql';
 import type { Browser } from 'playwright-core';
 import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { makeWav } from '../../tools/fixtures/audio';
-import { api, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
+import {
+  api,
+  makeTrack,
+  MadeTrack,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from '../integration/share-support';
 import { launchChromium, PHONE } from '../support/browser';
 import { vnuErrors } from '../support/vnu';
 import { eventually } from '../faults/support';
@@ -19,7 +27,11 @@ type Win = { pdPlayer: PagePlayer };
 async function readyPreviews(w: ShareWorld, fileIds: string[]): Promise<void> {
   await eventually(
     'previews built',
-    () => w.t.app.get(EntityManager).fork().count(MediaPreview, { file: { $in: fileIds }, status: 'ready' }),
+    () =>
+      w.t.app
+        .get(EntityManager)
+        .fork()
+        .count(MediaPreview, { file: { $in: fileIds }, status: 'ready' }),
     (n) => n === fileIds.length,
     { timeoutMs: 60_000 },
   );
@@ -38,15 +50,25 @@ describe('the playlist page in Chromium', () => {
 
   beforeAll(async () => {
     w = await startShareWorld({ workers: true });
-    track = await makeTrack(w.producer, w.dbx, { title: 'Harbour Lights', sharingStatus: 'preview', bpm: 118, key: 'D major', artist: 'Cleo' }, {
-      'Bounces/Harbour Lights.wav': makeWav({ seconds: 2, frequencies: [261.6, 329.6, 392] }),
-      'Projects/Harbour.als': Buffer.from('ableton '.repeat(100)),
-      'Stems/Keys.wav': makeWav({ seconds: 2, frequencies: [523.3] }),
-      'Stems/Pad.wav': makeWav({ seconds: 2, frequencies: [196] }),
-    });
-    second = await makeTrack(w.producer, w.dbx, { title: 'Low Tide', sharingStatus: 'private', artist: 'Cleo' }, {
-      'Bounces/Low Tide.wav': makeWav({ seconds: 3, frequencies: [146.8, 220] }),
-    });
+    track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Harbour Lights', sharingStatus: 'preview', bpm: 118, key: 'D major', artist: 'Cleo' },
+      {
+        'Bounces/Harbour Lights.wav': makeWav({ seconds: 2, frequencies: [261.6, 329.6, 392] }),
+        'Projects/Harbour.als': Buffer.from('ableton '.repeat(100)),
+        'Stems/Keys.wav': makeWav({ seconds: 2, frequencies: [523.3] }),
+        'Stems/Pad.wav': makeWav({ seconds: 2, frequencies: [196] }),
+      },
+    );
+    second = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Low Tide', sharingStatus: 'private', artist: 'Cleo' },
+      {
+        'Bounces/Low Tide.wav': makeWav({ seconds: 3, frequencies: [146.8, 220] }),
+      },
+    );
     const sel = await selectionOf(w.producer, track.id);
     const res = await api(w.producer).post('/api/v1/shares', {
       tracks: [{ trackId: track.id, files: Object.values(sel) }],
@@ -63,7 +85,9 @@ describe('the playlist page in Chromium', () => {
       downloads: { bounce: false, project: false, stem: false },
     });
     listenOnly = tokenOf(quiet.body.url);
-    secondIds = Object.fromEntries(Object.entries(await selectionOf(w.producer, second.id)).map(([n, v]) => [n, v.slice(2)]));
+    secondIds = Object.fromEntries(
+      Object.entries(await selectionOf(w.producer, second.id)).map(([n, v]) => [n, v.slice(2)]),
+    );
     await readyPreviews(w, [ids['Harbour Lights.wav'], ids['Keys.wav'], ids['Pad.wav'], secondIds['Low Tide.wav']]);
     downloads = mkdtempSync(join(tmpdir(), 'pd-downloads-'));
     browser = await launchChromium(['--autoplay-policy=no-user-gesture-required']);
@@ -100,25 +124,47 @@ describe('the playlist page in Chromium', () => {
 
     // Play the first track: its time advances, the bytes are AAC in MP4 (the preview), the lock screen knows it.
     await page.locator(`button[data-play="${ids['Harbour Lights.wav']}"]`).click();
-    await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.current !== null && (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.3, undefined, { timeout: 20_000 });
+    await page.waitForFunction(
+      () =>
+        (globalThis as unknown as Win).pdPlayer.current !== null &&
+        (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.3,
+      undefined,
+      { timeout: 20_000 },
+    );
     expect(audioTypes.length).toBeGreaterThan(0);
     expect(audioTypes.filter((t) => !/^20[06] audio\/mp4$/.test(t))).toEqual([]);
     const metadata = await page.evaluate(() => {
-      const m = (globalThis as unknown as { navigator: { mediaSession: { metadata: { title: string; artist: string; album: string } | null } } }).navigator.mediaSession.metadata;
+      const m = (
+        globalThis as unknown as {
+          navigator: { mediaSession: { metadata: { title: string; artist: string; album: string } | null } };
+        }
+      ).navigator.mediaSession.metadata;
       return m && { title: m.title, artist: m.artist, album: m.album };
     });
     expect(metadata).toEqual({ title: 'Harbour Lights', artist: 'Cleo', album: expect.any(String) });
     await expect(page.locator('[data-bar-title]').textContent()).resolves.toBe('Harbour Lights');
 
     // The first track ends and the second starts by itself.
-    await page.waitForFunction((next) => (globalThis as unknown as Win).pdPlayer.current === next && (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2, secondIds['Low Tide.wav'], { timeout: 20_000 });
+    await page.waitForFunction(
+      (next) =>
+        (globalThis as unknown as Win).pdPlayer.current === next &&
+        (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2,
+      secondIds['Low Tide.wav'],
+      { timeout: 20_000 },
+    );
     await expect(page.locator('[data-bar-announce]').textContent()).resolves.toContain('Low Tide');
 
     // A click on the first track's waveform plays it from there (three quarters in).
     const wave = page.locator(`[data-seek="${ids['Harbour Lights.wav']}"]`);
     const box = (await wave.boundingBox())!;
     await page.mouse.click(box.x + box.width * 0.75, box.y + box.height / 2);
-    await page.waitForFunction((file) => (globalThis as unknown as Win).pdPlayer.current === file && (globalThis as unknown as Win).pdPlayer.audio.currentTime > 1.2, ids['Harbour Lights.wav'], { timeout: 20_000 });
+    await page.waitForFunction(
+      (file) =>
+        (globalThis as unknown as Win).pdPlayer.current === file &&
+        (globalThis as unknown as Win).pdPlayer.audio.currentTime > 1.2,
+      ids['Harbour Lights.wav'],
+      { timeout: 20_000 },
+    );
     expect(await wave.getAttribute('role')).toBe('slider');
     // The played part is drawn on the waveform.
     expect(Number(await wave.locator('[data-progress]').getAttribute('width'))).toBeGreaterThan(400);
@@ -127,7 +173,10 @@ describe('the playlist page in Chromium', () => {
     await page.locator('body').press(' ');
     await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.audio.paused);
     await page.keyboard.press('n');
-    await page.waitForFunction((next) => (globalThis as unknown as Win).pdPlayer.current === next, secondIds['Low Tide.wav']);
+    await page.waitForFunction(
+      (next) => (globalThis as unknown as Win).pdPlayer.current === next,
+      secondIds['Low Tide.wav'],
+    );
 
     const axe = await new AxeBuilder({ page }).analyze();
     const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -154,17 +203,28 @@ describe('the playlist page in Chromium', () => {
     const page = await context.newPage();
     await page.goto(`${w.t.url}/s/${listenOnly}`);
     const overflow = await page.evaluate(() => {
-      const doc = (globalThis as unknown as { document: { documentElement: { scrollWidth: number } }; innerWidth: number });
+      const doc = globalThis as unknown as {
+        document: { documentElement: { scrollWidth: number } };
+        innerWidth: number;
+      };
       return doc.document.documentElement.scrollWidth - doc.innerWidth;
     });
     expect(overflow).toBeLessThanOrEqual(0);
-    for (const selector of ['[data-bar="prev"]', '[data-bar="toggle"]', '[data-bar="next"]', '[data-bar-seek]', '[data-seek]']) {
+    for (const selector of [
+      '[data-bar="prev"]',
+      '[data-bar="toggle"]',
+      '[data-bar="next"]',
+      '[data-bar-seek]',
+      '[data-seek]',
+    ]) {
       const b = (await page.locator(selector).first().boundingBox())!;
       expect(b.x).toBeGreaterThanOrEqual(0);
       expect(b.x + b.width).toBeLessThanOrEqual(390);
     }
     await page.locator(`button[data-play="${ids['Harbour Lights.wav']}"]`).tap();
-    await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2, undefined, { timeout: 20_000 });
+    await page.waitForFunction(() => (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.2, undefined, {
+      timeout: 20_000,
+    });
     await context.close();
   });
 
@@ -178,19 +238,32 @@ describe('the playlist page in Chromium', () => {
 
     // A stem (listen-only) plays from its own row.
     await page.locator(`button[data-play="${ids['Keys.wav']}"]`).click();
-    await page.waitForFunction((file) => (globalThis as unknown as Win).pdPlayer.current === file && (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.3, ids['Keys.wav'], { timeout: 20_000 });
+    await page.waitForFunction(
+      (file) =>
+        (globalThis as unknown as Win).pdPlayer.current === file &&
+        (globalThis as unknown as Win).pdPlayer.audio.currentTime > 0.3,
+      ids['Keys.wav'],
+      { timeout: 20_000 },
+    );
 
     // Download the permitted bounce: the bytes are the source's.
-    const [download] = await Promise.all([page.waitForEvent('download'), page.locator(`a[href="/s/${token}/files/${ids['Harbour Lights.wav']}/download"]`).click()]);
+    const [download] = await Promise.all([
+      page.waitForEvent('download'),
+      page.locator(`a[href="/s/${token}/files/${ids['Harbour Lights.wav']}/download"]`).click(),
+    ]);
     const saved = join(downloads, 'bounce.wav');
     await download.saveAs(saved);
     expect(readFileSync(saved).equals(track.bytes['Bounces/Harbour Lights.wav'])).toBe(true);
 
     // Stems and projects have no download button here.
-    const hrefs = await page.locator('a.share-download').evaluateAll((links) => links.map((a) => a.getAttribute('href')));
+    const hrefs = await page
+      .locator('a.share-download')
+      .evaluateAll((links) => links.map((a) => a.getAttribute('href')));
     expect(hrefs).toEqual([`/s/${token}/files/${ids['Harbour Lights.wav']}/download`]);
     await expect(page.locator('li.share-file', { hasText: 'Keys.wav' }).locator('a').count()).resolves.toBe(0);
-    await expect(page.locator('li.share-file', { hasText: 'Harbour.als' }).textContent()).resolves.toContain('Listed only');
+    await expect(page.locator('li.share-file', { hasText: 'Harbour.als' }).textContent()).resolves.toContain(
+      'Listed only',
+    );
 
     const axe = await new AxeBuilder({ page }).analyze();
     const serious = axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
@@ -210,14 +283,22 @@ describe('the playlist page in Chromium', () => {
     await page.fill('#password', 'let me in now');
     const axe = await new AxeBuilder({ page }).analyze();
     expect(axe.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical')).toEqual([]);
-    await Promise.all([page.waitForURL(`${w.t.url}/s/${tokenOf(locked.body.url)}`), page.click('button[type="submit"]')]);
+    await Promise.all([
+      page.waitForURL(`${w.t.url}/s/${tokenOf(locked.body.url)}`),
+      page.click('button[type="submit"]'),
+    ]);
     await expect(page.locator('h1').textContent()).resolves.toBe('Harbour Lights');
     await context.close();
   });
 
   it('the page, the password form and the error page are valid HTML (Nu HTML Checker)', async () => {
-    const locked = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }], password: 'let me in now' });
-    const revoked = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }] });
+    const locked = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }],
+      password: 'let me in now',
+    });
+    const revoked = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: [`f:${ids['Pad.wav']}`] }],
+    });
     await api(w.producer).post(`/api/v1/shares/${revoked.body.id}/revoke`);
     const pages = {
       playlist: await (await fetch(`${w.t.url}/s/${token}`)).text(),

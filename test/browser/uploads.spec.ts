@@ -4,7 +4,13 @@ import type { Browser, Page } from 'playwright-core';
 import { makeWav } from '../../tools/fixtures/audio';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { startTestApp, TestApp } from '../support/app';
-import { collectPageProblems, describeInChromium, DESKTOP, launchChromium, signInThroughForm } from '../support/browser';
+import {
+  collectPageProblems,
+  describeInChromium,
+  DESKTOP,
+  launchChromium,
+  signInThroughForm,
+} from '../support/browser';
 import { dropboxEnv, seedConnection, startTestEmulator } from '../support/dropbox';
 import { makeTempDir } from '../support/leftovers';
 import { signedInUser, TestUser } from '../support/users';
@@ -13,7 +19,6 @@ import { signedInUser, TestUser } from '../support/users';
 declare const window: any;
 declare const document: any;
 declare const MutationObserver: any;
-
 
 interface BarState {
   name: string;
@@ -61,7 +66,12 @@ describeInChromium('uploads in Chromium', () => {
             failed: li.classList.contains('upload-failed'),
           })),
         );
-      new MutationObserver(snapshot).observe(list, { subtree: true, childList: true, characterData: true, attributes: true });
+      new MutationObserver(snapshot).observe(list, {
+        subtree: true,
+        childList: true,
+        characterData: true,
+        attributes: true,
+      });
     });
     return () => page.evaluate(() => (window as unknown as { barHistory: BarState[][] }).barHistory);
   }
@@ -112,7 +122,9 @@ describeInChromium('uploads in Chromium', () => {
     // The bars only went forward, passed through the server and the Dropbox steps, and nothing failed.
     const seen = await history();
     for (const name of ['Lead Vox.wav', 'Bass Line.wav']) {
-      const states = seen.map((snapshot) => snapshot.find((s) => s.name === name)).filter((s): s is BarState => Boolean(s));
+      const states = seen
+        .map((snapshot) => snapshot.find((s) => s.name === name))
+        .filter((s): s is BarState => Boolean(s));
       const values = states.map((s) => s.value);
       expect(values).toEqual([...values].sort((a, b) => a - b));
       expect(states.some((s) => /sending to the server|received/.test(s.text))).toBe(true);
@@ -128,7 +140,9 @@ describeInChromium('uploads in Chromium', () => {
     expect(await durationOf('Bass Line.wav').textContent()).toBe('0:03');
     const leadRow = (await page.locator('#group-bounce tr', { hasText: 'Lead Vox.wav' }).textContent()) ?? '';
     expect(leadRow).toContain('48 kHz · 24-bit · stereo');
-    expect((await page.locator('#group-bounce tr', { hasText: 'Bass Line.wav' }).textContent()) ?? '').toContain('mono');
+    expect((await page.locator('#group-bounce tr', { hasText: 'Bass Line.wav' }).textContent()) ?? '').toContain(
+      'mono',
+    );
     expect(await page.locator('#library-title + p').textContent()).toBe('2 files');
 
     // After a reload (no script state), the server lists them the same way.
@@ -170,9 +184,14 @@ describeInChromium('uploads in Chromium', () => {
     await page.setInputFiles('#upload-files', [empty, fine]);
     await page.click('#upload-form button[type="submit"]');
     const status = (name: string) => page.locator('#upload-progress li', { hasText: name }).locator('.upload-status');
-    await page.waitForFunction(() => document.querySelectorAll('#upload-progress li.upload-failed, #upload-progress li.upload-done').length === 2, undefined, {
-      timeout: 60_000,
-    });
+    await page.waitForFunction(
+      () =>
+        document.querySelectorAll('#upload-progress li.upload-failed, #upload-progress li.upload-done').length === 2,
+      undefined,
+      {
+        timeout: 60_000,
+      },
+    );
     expect(await status('Empty.wav').textContent()).toBe('Not uploaded: Empty.wav is empty');
     expect(await status('Fine.wav').textContent()).toBe('100% · stored in your Dropbox');
     await context.close();

@@ -56,14 +56,20 @@ describe(`DropboxGateway contract (${LIVE ? 'real Dropbox' : 'emulator'})`, () =
       });
       client = await t.app.get(DropboxConnectionsService).clientFor(user.id);
       const connection = await t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
-      dbx = new Dropbox({ accessToken: await t.app.get(DropboxTokensService).accessToken(connection.id), fetch: nodeFetch as never });
+      dbx = new Dropbox({
+        accessToken: await t.app.get(DropboxTokensService).accessToken(connection.id),
+        fetch: nodeFetch as never,
+      });
     } else {
       emulator = await startTestEmulator({ strict: true });
       t = await startTestApp({ env: { ...dropboxEnv(emulator), DROPBOX_UPLOAD_CHUNK_MIB: String(CHUNK_MIB) } });
       const user = await signedInUser(t);
       await seedConnection(t, emulator, user, { email: 'contract@dropbox.test' });
       client = await t.app.get(DropboxConnectionsService).clientFor(user.id);
-      dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'contract@dropbox.test' }).access_token);
+      dbx = emulatorDropboxClient(
+        emulator.url,
+        emulator.control.issueToken({ email: 'contract@dropbox.test' }).access_token,
+      );
     }
   }, 60_000);
 
@@ -76,13 +82,25 @@ describe(`DropboxGateway contract (${LIVE ? 'real Dropbox' : 'emulator'})`, () =
 
   it('folders, uploads (one call and a session), metadata by path and by id, listings', async () => {
     const folder = await client.createFolder(`${scratch}/Track`);
-    expect(folder).toMatchObject({ kind: 'folder', pathDisplay: `${scratch}/Track`, id: expect.stringMatching(/^id:/) });
+    expect(folder).toMatchObject({
+      kind: 'folder',
+      pathDisplay: `${scratch}/Track`,
+      id: expect.stringMatching(/^id:/),
+    });
     const small = randomBytes(10_000);
     const stored = await client.upload(`${scratch}/Track/small.wav`, source(small));
-    expect(stored).toMatchObject({ kind: 'file', size: small.length, rev: expect.any(String), contentHash: expect.stringMatching(/^[0-9a-f]{64}$/), downloadable: true });
+    expect(stored).toMatchObject({
+      kind: 'file',
+      size: small.length,
+      rev: expect.any(String),
+      contentHash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      downloadable: true,
+    });
     const large = randomBytes(CHUNK_MIB * 1024 * 1024 + 1000);
     expect((await client.upload(`${scratch}/Track/large.wav`, source(large))).size).toBe(large.length);
-    expect(await client.getMetadata(stored.id)).toMatchObject({ pathLower: `${scratch}/track/small.wav`.toLowerCase() });
+    expect(await client.getMetadata(stored.id)).toMatchObject({
+      pathLower: `${scratch}/track/small.wav`.toLowerCase(),
+    });
     const listed = await client.listFolder(`${scratch}/Track`, { recursive: true });
     expect(listed.map((e) => e.name).sort()).toEqual(['Track', 'large.wav', 'small.wav']);
     await expect(client.getMetadata(`${scratch}/nothing-here`)).rejects.toBeInstanceOf(DropboxNotFound);
@@ -90,7 +108,9 @@ describe(`DropboxGateway contract (${LIVE ? 'real Dropbox' : 'emulator'})`, () =
 
   it('files/upload refusals carry the reason beside the tag (UploadWriteFailed): a conflict is a conflict', async () => {
     await client.upload(`${scratch}/Track/taken.wav`, source(Buffer.from('first')));
-    const err = await client.upload(`${scratch}/Track/taken.wav`, source(Buffer.from('second'))).catch((e: unknown) => e);
+    const err = await client
+      .upload(`${scratch}/Track/taken.wav`, source(Buffer.from('second')))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(DropboxConflict);
     expect((err as DropboxConflict).tags.slice(0, 2)).toEqual(['path', 'conflict']);
   });
@@ -111,13 +131,19 @@ describe(`DropboxGateway contract (${LIVE ? 'real Dropbox' : 'emulator'})`, () =
     const shared = await client.shareFolder(`${scratch}/Shared`);
     expect(shared.sharedFolderId).toMatch(/^\d+$/);
     expect(await client.shareFolder(`${scratch}/Shared`)).toMatchObject({ sharedFolderId: shared.sharedFolderId });
-    expect((await client.sharedFolder(shared.sharedFolderId)).pathDisplay?.toLowerCase()).toBe(`${scratch}/shared`.toLowerCase());
-    const launch = await client.startCopyBatch([{ fromPath: source1.id, toPath: `${scratch}/Shared/copy-me.wav` }], { intoSharedFolder: shared.sharedFolderId });
+    expect((await client.sharedFolder(shared.sharedFolderId)).pathDisplay?.toLowerCase()).toBe(
+      `${scratch}/shared`.toLowerCase(),
+    );
+    const launch = await client.startCopyBatch([{ fromPath: source1.id, toPath: `${scratch}/Shared/copy-me.wav` }], {
+      intoSharedFolder: shared.sharedFolderId,
+    });
     const results = launch.done ? launch.results : await client.waitForCopyBatch(launch.asyncJobId);
     expect(results).toEqual([{ ok: true, entry: expect.objectContaining({ contentHash: source1.contentHash }) }]);
     const members = await client.listFolderMembers(shared.sharedFolderId);
     expect(members.joined.length).toBeGreaterThanOrEqual(1);
-    const refused = await client.addFolderMembers(shared.sharedFolderId, ['jörg@example.de'], 'editor').catch((e: unknown) => e);
+    const refused = await client
+      .addFolderMembers(shared.sharedFolderId, ['jörg@example.de'], 'editor')
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(DropboxPermanent);
     expect((refused as DropboxPermanent).tags).toEqual(['bad_request']);
     expect((await client.listFolderMembers(shared.sharedFolderId)).invited).toEqual([]);

@@ -56,7 +56,9 @@ describe('accounts over real HTTP', () => {
     expect((await t.client().get('/setup')).status).toBe(404);
     const late = await t.client().agent.post('/setup').type('form').send(DEFAULT_ADMIN);
     expect([403, 404]).toContain(late.status);
-    const stored = await orm.em.fork().findOneOrFail(User, { email: DEFAULT_ADMIN.email }, { populate: ['passwordHash'] });
+    const stored = await orm.em
+      .fork()
+      .findOneOrFail(User, { email: DEFAULT_ADMIN.email }, { populate: ['passwordHash'] });
     expect(stored.role).toBe('admin');
     expect(stored.passwordHash).toMatch(/^\$argon2id\$/);
   });
@@ -82,7 +84,9 @@ describe('accounts over real HTTP', () => {
     expect(unknown.status).toBe(401);
     for (const res of [wrong, unknown]) expect(res.text).toContain('Email or password is incorrect.');
     const strip = (html: string) => html.replace(/value="[^"]*"/g, '');
-    expect(strip(wrong.text).replace(DEFAULT_ADMIN.email, '')).toBe(strip(unknown.text).replace('nobody@studio.test', ''));
+    expect(strip(wrong.text).replace(DEFAULT_ADMIN.email, '')).toBe(
+      strip(unknown.text).replace('nobody@studio.test', ''),
+    );
   });
 
   it('issues a new session id at sign-in (no session fixation)', async () => {
@@ -94,7 +98,10 @@ describe('accounts over real HTTP', () => {
     const before = browser.sessionId();
     expect(before).toBeDefined();
     // Signing in again over a session the browser already holds (one someone could have planted) replaces it.
-    expect((await browser.submit('/settings', '/login', { email: DEFAULT_ADMIN.email, password: DEFAULT_ADMIN.password })).status).toBe(303);
+    expect(
+      (await browser.submit('/settings', '/login', { email: DEFAULT_ADMIN.email, password: DEFAULT_ADMIN.password }))
+        .status,
+    ).toBe(303);
     expect(browser.sessionId()).toBeDefined();
     expect(browser.sessionId()).not.toBe(before);
   });
@@ -142,7 +149,10 @@ describe('accounts over real HTTP', () => {
     });
 
     it('rejects a duplicate email with a message on the field', async () => {
-      const res = await adminBrowser.submit('/admin/users', '/admin/users', { ...PRODUCER, email: PRODUCER.email.toUpperCase() });
+      const res = await adminBrowser.submit('/admin/users', '/admin/users', {
+        ...PRODUCER,
+        email: PRODUCER.email.toUpperCase(),
+      });
       expect(res.status).toBe(400);
       expect(res.text).toContain('email is already used by another account');
     });
@@ -169,7 +179,11 @@ describe('accounts over real HTTP', () => {
     });
 
     it('serves the API with a personal access token and stops when it is revoked', async () => {
-      const created = await producerBrowser.submit('/settings', '/settings/tokens', { name: 'script', scope: 'full', expiresInDays: 'never' });
+      const created = await producerBrowser.submit('/settings', '/settings/tokens', {
+        name: 'script',
+        scope: 'full',
+        expiresInDays: 'never',
+      });
       expect(created.status).toBe(201);
       const secret = /id="new-token">(pdat_[A-Za-z0-9_-]+)</.exec(created.text)?.[1];
       expect(secret).toBeDefined();
@@ -178,7 +192,11 @@ describe('accounts over real HTTP', () => {
       expect(me.body).toMatchObject({ email: PRODUCER.email, role: 'producer' });
       // A token-authenticated write needs no CSRF token (no ambient credential) …
       const collaborator = { name: 'Via Token', email: 'via-token@studio.test', role: 'mixer' };
-      const viaToken = await t.client().agent.post('/api/v1/collaborators').set('Authorization', `Bearer ${secret}`).send(collaborator);
+      const viaToken = await t
+        .client()
+        .agent.post('/api/v1/collaborators')
+        .set('Authorization', `Bearer ${secret}`)
+        .send(collaborator);
       expect(viaToken.status).toBe(201);
       // … while the same call with only the session cookie does.
       expect((await producerBrowser.agent.post('/api/v1/collaborators').send(collaborator)).status).toBe(403);
@@ -206,7 +224,11 @@ describe('accounts over real HTTP', () => {
 
     it('disabling a producer ends their sessions at once', async () => {
       const csrf = await adminBrowser.csrfFrom('/admin/users');
-      const res = await adminBrowser.agent.post(`/admin/users/${producerId}/disable`).type('form').send({ _csrf: csrf }).redirects(0);
+      const res = await adminBrowser.agent
+        .post(`/admin/users/${producerId}/disable`)
+        .type('form')
+        .send({ _csrf: csrf })
+        .redirects(0);
       expect(res.status).toBe(303);
       const after = await producerBrowser.get('/tracks');
       expect(after.status).toBe(303);
@@ -219,7 +241,11 @@ describe('accounts over real HTTP', () => {
     const csrf = await browser.csrfFrom('/login');
     const statuses: number[] = [];
     for (let i = 0; i < 12; i += 1) {
-      const res = await browser.agent.post('/login').type('form').send({ _csrf: csrf, email: 'x@studio.test', password: 'nope' }).redirects(0);
+      const res = await browser.agent
+        .post('/login')
+        .type('form')
+        .send({ _csrf: csrf, email: 'x@studio.test', password: 'nope' })
+        .redirects(0);
       statuses.push(res.status);
     }
     expect(statuses).toContain(429);

@@ -28,8 +28,12 @@ describe('admin: job queues and metrics', () => {
     it('refuses producers with 403', async () => {
       const producer = env.producer;
       expect((await producer.browser.get('/admin/queues')).status).toBe(403);
-      expect((await producer.browser.agent.get('/admin/queues/api/queues').set('Accept', 'application/json')).status).toBe(403);
-      const retry = await producer.browser.agent.put('/admin/queues/api/queues/collaboration/retry/failed').set('Accept', 'application/json');
+      expect(
+        (await producer.browser.agent.get('/admin/queues/api/queues').set('Accept', 'application/json')).status,
+      ).toBe(403);
+      const retry = await producer.browser.agent
+        .put('/admin/queues/api/queues/collaboration/retry/failed')
+        .set('Accept', 'application/json');
       expect(retry.status).toBe(403);
     });
 
@@ -47,7 +51,9 @@ describe('admin: job queues and metrics', () => {
       expect(api.status).toBe(200);
       const names = (api.body.queues as Array<{ name: string }>).map((q) => q.name).sort();
       expect(names).toEqual(expect.arrayContaining(['collaboration', 'files']));
-      const collab = (api.body.queues as Array<{ name: string; counts: Record<string, number> }>).find((q) => q.name === 'collaboration')!;
+      const collab = (api.body.queues as Array<{ name: string; counts: Record<string, number> }>).find(
+        (q) => q.name === 'collaboration',
+      )!;
       expect(collab.counts.completed).toBeGreaterThanOrEqual(3);
 
       // A mutation from another site is refused even with an admin's cookie.
@@ -67,7 +73,9 @@ describe('admin: job queues and metrics', () => {
       expect(res.text).toMatch(/^pd_queue_jobs\{queue="collaboration",state="completed"\} \d+$/m);
       expect(res.text).toMatch(/^pd_queue_jobs\{queue="files",state="waiting"\} \d+$/m);
       expect(res.text).toMatch(/^pd_dropbox_calls_total\{route="sharing\/share_folder",status="200"\} [1-9]\d*$/m);
-      expect(res.text).toMatch(/^pd_job_step_duration_seconds_count\{queue="collaboration",step="files",outcome="completed"\} [1-9]\d*$/m);
+      expect(res.text).toMatch(
+        /^pd_job_step_duration_seconds_count\{queue="collaboration",step="files",outcome="completed"\} [1-9]\d*$/m,
+      );
       expect(res.text).toMatch(/^# TYPE pd_dropbox_rate_limited_total counter$/m);
     });
 
@@ -75,7 +83,12 @@ describe('admin: job queues and metrics', () => {
       env.emulator.control.addFault({ route: 'files/get_metadata', status: 429, retryAfterSeconds: 1, times: 1 });
       await env.producer.dbx.filesGetMetadata({ path: '/' }).catch(() => undefined); // not through the gateway: not counted
       const track = await makeTrack(env.producer, { files: 1, collaborators: [{}] });
-      env.emulator.control.addFault({ route: 'sharing/list_folder_members', status: 429, retryAfterSeconds: 1, times: 1 });
+      env.emulator.control.addFault({
+        route: 'sharing/list_folder_members',
+        status: 429,
+        retryAfterSeconds: 1,
+        times: 1,
+      });
       await env.producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
       await waitForCollab(env.producer, track.id, isFinal, 20_000);
       const res = await request(env.t.url).get('/metrics');
@@ -91,10 +104,16 @@ describe('admin: job queues and metrics', () => {
 
     it('with METRICS_TOKEN, needs that bearer token; and sums the figures of every process of the installation', async () => {
       const token = randomBytes(24).toString('hex');
-      const web: TestApp = await startTestApp({ sharing: env.t, workers: false, env: { ...env.t.env, WORKERS: 'off', METRICS_TOKEN: token } });
+      const web: TestApp = await startTestApp({
+        sharing: env.t,
+        workers: false,
+        env: { ...env.t.env, WORKERS: 'off', METRICS_TOKEN: token },
+      });
       try {
         expect((await request(web.url).get('/metrics')).status).toBe(401);
-        expect((await request(web.url).get('/metrics').set('Authorization', 'Bearer wrong-token-wrong-token-wrong')).status).toBe(401);
+        expect(
+          (await request(web.url).get('/metrics').set('Authorization', 'Bearer wrong-token-wrong-token-wrong')).status,
+        ).toBe(401);
         // The worker process (env.t) publishes every 5 s; this web process has made no Dropbox call itself, so the
         // figure appears once the worker's figures were published and summed.
         const calls = /^pd_dropbox_calls_total\{route="sharing\/share_folder",status="200"\} [1-9]\d*$/m;

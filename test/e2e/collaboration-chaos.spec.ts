@@ -88,7 +88,11 @@ describe('collaboration pipelines under chaos', () => {
     }
     if (early.length) {
       const deltas = limited.flatMap((r) =>
-        log.filter((c) => c.accountId === r.accountId && c.startedAt > r.endedAt && c.startedAt < r.endedAt + r.retryAfterMs!).map((c) => `${c.route}+${c.startedAt - r.endedAt}ms(after ${r.route})`),
+        log
+          .filter(
+            (c) => c.accountId === r.accountId && c.startedAt > r.endedAt && c.startedAt < r.endedAt + r.retryAfterMs!,
+          )
+          .map((c) => `${c.route}+${c.startedAt - r.endedAt}ms(after ${r.route})`),
       );
       process.stdout.write(`early: ${deltas.join(' ')}\n`);
     }

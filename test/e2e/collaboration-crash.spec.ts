@@ -1,6 +1,16 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { collabStatus, connectedProducer, filesIn, killProcess as kill, makeTrack, Producer, startWorkerProcess as startWorker, TestTrack, waitForAll } from '../integration/collaboration-support';
+import {
+  collabStatus,
+  connectedProducer,
+  filesIn,
+  killProcess as kill,
+  makeTrack,
+  Producer,
+  startWorkerProcess as startWorker,
+  TestTrack,
+  waitForAll,
+} from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
@@ -54,9 +64,9 @@ describe('collaboration pipelines survive a worker killed with SIGKILL', () => {
       await kill(worker);
       kills.push(after);
     }
-    const doneBeforeLastStart = (await Promise.all(tracks.map(({ producer, track }) => collabStatus(producer, track.id)))).filter(
-      (v) => v.status === 'done',
-    ).length;
+    const doneBeforeLastStart = (
+      await Promise.all(tracks.map(({ producer, track }) => collabStatus(producer, track.id)))
+    ).filter((v) => v.status === 'done').length;
     worker = await startWorker(workerEnv);
     const lastStart = Date.now();
     const views = await waitForAll(tracks, 150_000);
@@ -73,7 +83,11 @@ describe('collaboration pipelines survive a worker killed with SIGKILL', () => {
     expect(folders.size).toBe(PIPELINES);
     for (const [i, view] of views.entries()) {
       const { producer, track } = tracks[i];
-      expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Stems/stem-01.wav', 'Stems/stem-02.wav', 'Stems/stem-03.wav']);
+      expect(await filesIn(producer.dbx, view.folder!.path)).toEqual([
+        'Stems/stem-01.wav',
+        'Stems/stem-02.wav',
+        'Stems/stem-03.wav',
+      ]);
       const meta = await producer.dbx.filesGetMetadata({ path: view.folder!.path });
       const sharedId = (meta.result as { sharing_info?: { shared_folder_id: string } }).sharing_info!.shared_folder_id;
       const members = await producer.dbx.sharingListFolderMembers({ shared_folder_id: sharedId });

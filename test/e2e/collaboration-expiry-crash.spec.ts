@@ -2,7 +2,16 @@ import type { ChildProcess } from 'node:child_process';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
 import { CollaborationClock } from '../../src/modules/collaboration/collaboration-clock';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
-import { collabStatus, connectedProducer, killProcess as kill, makeTrack, Producer, startWorkerProcess as startWorker, TestTrack, waitForAll } from '../integration/collaboration-support';
+import {
+  collabStatus,
+  connectedProducer,
+  killProcess as kill,
+  makeTrack,
+  Producer,
+  startWorkerProcess as startWorker,
+  TestTrack,
+  waitForAll,
+} from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
@@ -25,7 +34,10 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
   beforeAll(async () => {
     emulator = await startTestEmulator({ strict: true });
     // The web process runs no workers; the worker processes sweep every 5 s and so find the ends that came.
-    web = await startTestApp({ env: { ...dropboxEnv(emulator), JOB_LOCK_SECONDS: '5', COLLAB_REFRESH_SECONDS: '5' }, workers: false });
+    web = await startTestApp({
+      env: { ...dropboxEnv(emulator), JOB_LOCK_SECONDS: '5', COLLAB_REFRESH_SECONDS: '5' },
+      workers: false,
+    });
   });
   afterAll(async () => {
     jest.restoreAllMocks();
@@ -34,13 +46,21 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     await emulator?.close();
   });
 
-  async function waitForEnded(items: Array<{ producer: Producer; track: TestTrack }>, timeoutMs: number): Promise<CollaborationView[]> {
+  async function waitForEnded(
+    items: Array<{ producer: Producer; track: TestTrack }>,
+    timeoutMs: number,
+  ): Promise<CollaborationView[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const views = await Promise.all(items.map(({ producer, track }) => collabStatus(producer, track.id)));
       if (views.every((v) => v.access.state === 'ended')) return views;
       if (Date.now() > deadline) {
-        throw new Error(`not ended: ${views.filter((v) => v.access.state !== 'ended').map((v) => `${v.trackId} ${v.access.state} ${v.access.error ?? ''}`).join('; ')}`);
+        throw new Error(
+          `not ended: ${views
+            .filter((v) => v.access.state !== 'ended')
+            .map((v) => `${v.trackId} ${v.access.state} ${v.access.error ?? ''}`)
+            .join('; ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 2_000));
     }
@@ -52,10 +72,18 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     const tracks: Array<{ producer: Producer; track: TestTrack }> = [];
     for (let i = 0; i < TRACKS; i += 1) {
       const producer = producers[i % PRODUCERS];
-      tracks.push({ producer, track: await makeTrack(producer, { files: 2, collaborators: Array.from({ length: COLLABORATORS }, () => ({})) }) });
+      tracks.push({
+        producer,
+        track: await makeTrack(producer, {
+          files: 2,
+          collaborators: Array.from({ length: COLLABORATORS }, () => ({})),
+        }),
+      });
     }
     for (const { producer, track } of tracks) {
-      expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection })).status).toBe(202);
+      expect(
+        (await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection })).status,
+      ).toBe(202);
     }
     const workerEnv = { ...web.env, WORKER_CONCURRENCY: '8' };
     worker = await startWorker(workerEnv);
@@ -63,7 +91,9 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     expect((await waitForAll(tracks, 240_000)).map((v) => v.status)).toEqual(Array(TRACKS).fill('done'));
     await kill(worker);
     // Half the collaborators accepted their invitation; the others' invitations are still pending.
-    for (const { track } of tracks) for (const c of track.collaborators.slice(0, COLLABORATORS / 2)) emulator.control.acceptInvites({ email: c.email! });
+    for (const { track } of tracks)
+      for (const c of track.collaborators.slice(0, COLLABORATORS / 2))
+        emulator.control.acceptInvites({ email: c.email! });
 
     // Each share's 7 days were set by a producer whose clock was 7 days and a minute behind: by the worker's clock,
     // every end has come.
@@ -77,7 +107,8 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     emulator.control.resetCounters();
     // Latency per call so that the removals take a while and kills land inside Dropbox calls as well as between them.
     emulator.control.updateSettings({ latencyMs: 60 });
-    const removed = () => emulator.control.callLog().filter((c) => c.route === 'sharing/remove_folder_member' && c.status === 200).length;
+    const removed = () =>
+      emulator.control.callLog().filter((c) => c.route === 'sharing/remove_folder_member' && c.status === 200).length;
     const killedAt: number[] = [];
     for (let k = 0; k < KILLS && removed() < TRACKS * COLLABORATORS; k += 1) {
       worker = await startWorker(workerEnv);
@@ -112,6 +143,7 @@ describe('ending collaborators’ access survives a worker killed with SIGKILL',
     const removals = emulator.control.callLog().filter((c) => c.route === 'sharing/remove_folder_member');
     expect(removals.filter((c) => c.status === 200)).toHaveLength(TRACKS * COLLABORATORS);
     const counters = emulator.control.counters();
-    for (const producer of producers) expect(counters.maxConcurrentWritesByAccount[producer.accountId] ?? 0).toBeLessThanOrEqual(1);
+    for (const producer of producers)
+      expect(counters.maxConcurrentWritesByAccount[producer.accountId] ?? 0).toBeLessThanOrEqual(1);
   }, 600_000);
 });

@@ -66,7 +66,13 @@ describe('docker-compose.yml', () => {
     expect(redis.volumes).toContain('redis-data:/data');
     expect(redis.healthcheck?.test?.join(' ')).toContain('redis-cli ping');
     expect(redis.command?.join(' ')).toContain('--maxmemory-policy noeviction');
-    expect(Object.keys(compose.volumes).sort()).toEqual(['caddy-config', 'caddy-data', 'postgres-data', 'redis-data', 'spool-data']);
+    expect(Object.keys(compose.volumes).sort()).toEqual([
+      'caddy-config',
+      'caddy-data',
+      'postgres-data',
+      'redis-data',
+      'spool-data',
+    ]);
   });
 
   it('runs migrate, web and worker from one image, configured from .env', () => {
@@ -129,7 +135,11 @@ describe('Dockerfile', () => {
 
   it('builds with dev dependencies and runs on Node 24 slim with production dependencies as a non-root user', () => {
     // The image runs the same Node major as the tests (the pinned `node` devDependency).
-    const pinned = (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { devDependencies: Record<string, string> }).devDependencies.node;
+    const pinned = (
+      JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as {
+        devDependencies: Record<string, string>;
+      }
+    ).devDependencies.node;
     expect(dockerfile).toMatch(new RegExp(`^ARG NODE_IMAGE=node:${pinned.split('.')[0]}-bookworm-slim$`, 'm'));
     expect(pinned.split('.')[0]).toBe('24');
     expect(dockerfile.match(/^FROM /gm)).toHaveLength(2);

@@ -20,7 +20,10 @@ const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
 
 /** Text as the browser shows it. */
 function decode(html: string): string {
-  return html.replace(/&(quot|#x27|#x3D|#x60|lt|gt|amp);/g, (_m, e: string) => ({ quot: '"', '#x27': "'", '#x3D': '=', '#x60': '`', lt: '<', gt: '>', amp: '&' })[e]!);
+  return html.replace(
+    /&(quot|#x27|#x3D|#x60|lt|gt|amp);/g,
+    (_m, e: string) => ({ quot: '"', '#x27': "'", '#x3D': '=', '#x60': '`', lt: '<', gt: '>', amp: '&' })[e]!,
+  );
 }
 
 /** The message shown for a field (`<p class="field-error" id="<id>-error">`): it sits beside that field. */
@@ -55,7 +58,10 @@ describe('the producer’s track, library and collaborator pages', () => {
     other = await signedInUser(t);
     await seedConnection(t, emulator, producer, { email: 'pages@dropbox.test' });
     await seedConnection(t, emulator, other, { email: 'pages-other@dropbox.test' });
-    dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'pages@dropbox.test' }).access_token);
+    dbx = emulatorDropboxClient(
+      emulator.url,
+      emulator.control.issueToken({ email: 'pages@dropbox.test' }).access_token,
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -66,7 +72,8 @@ describe('the producer’s track, library and collaborator pages', () => {
   const em = () => orm.em.fork();
   const page = (user: TestUser, path: string) => user.browser.get(path);
   /** Posts a page form with the CSRF token of `from`. */
-  const post = (user: TestUser, from: string, action: string, fields: Record<string, string> = {}) => user.browser.submit(from, action, fields);
+  const post = (user: TestUser, from: string, action: string, fields: Record<string, string> = {}) =>
+    user.browser.submit(from, action, fields);
 
   let trackId: string;
   let trackPath: string;
@@ -82,7 +89,13 @@ describe('the producer’s track, library and collaborator pages', () => {
     });
 
     it('creates a track through the form and opens its page', async () => {
-      const res = await post(producer, '/tracks', '/tracks', { title: 'Night Bus', artist: 'Ana', bpm: '124', key: 'f#m', sharingStatus: 'preview' });
+      const res = await post(producer, '/tracks', '/tracks', {
+        title: 'Night Bus',
+        artist: 'Ana',
+        bpm: '124',
+        key: 'f#m',
+        sharingStatus: 'preview',
+      });
       expect(res.status).toBe(303);
       expect(res.headers.location).toMatch(new RegExp(`^/tracks/${UUID.source}$`));
       trackId = res.headers.location.split('/')[2];
@@ -95,7 +108,8 @@ describe('the producer’s track, library and collaborator pages', () => {
       expect(view.text).toMatch(/class="badge status-preview">Preview</);
       expect(view.text).toContain(`href="/tracks/${trackId}/share"`);
       expect(view.text).toContain(`href="/tracks/${trackId}/collaboration"`);
-      for (const group of ['Bounces', 'Projects', 'Stems']) expect(view.text).toContain(`>${group} <span class="muted">(0)</span>`);
+      for (const group of ['Bounces', 'Projects', 'Stems'])
+        expect(view.text).toContain(`>${group} <span class="muted">(0)</span>`);
       expect((await dbx.filesListFolder({ path: '/Producer Dashboard/Night Bus' })).result.entries).toHaveLength(3);
     });
 
@@ -104,7 +118,11 @@ describe('the producer’s track, library and collaborator pages', () => {
       [{ title: '' }, 'new-title', 'title is required'],
       [{ title: 'Fine', bpm: '9000' }, 'new-bpm', 'bpm must be a whole number between 20 and 400'],
       [{ title: 'Fine', key: 'H minor' }, 'new-key', 'key must be a musical key such as "F# minor" or "Db major"'],
-      [{ title: 'Fine', sharingStatus: 'public' }, 'new-status', 'sharingStatus must be one of private, preview, collaborative, released'],
+      [
+        { title: 'Fine', sharingStatus: 'public' },
+        'new-status',
+        'sharingStatus must be one of private, preview, collaborative, released',
+      ],
     ])('refuses %j with the message beside %s and creates nothing', async (fields, id, message) => {
       const before = await em().count(Track, {});
       const res = await post(producer, '/tracks', '/tracks', fields);
@@ -118,7 +136,8 @@ describe('the producer’s track, library and collaborator pages', () => {
 
     it('lists with search, sort and paging, with status, file counts and collaborators', async () => {
       const titles = Array.from({ length: 21 }, (_, i) => `Sketch ${String(i + 1).padStart(2, '0')}`);
-      for (const title of titles) expect((await post(producer, '/tracks', '/tracks', { title, artist: 'Ben' })).status).toBe(303);
+      for (const title of titles)
+        expect((await post(producer, '/tracks', '/tracks', { title, artist: 'Ben' })).status).toBe(303);
       const first = await page(producer, '/tracks?q=sketch&sort=title&dir=asc');
       expect(first.status).toBe(200);
       expect(first.text).toContain('21 tracks matching “sketch”');
@@ -135,25 +154,47 @@ describe('the producer’s track, library and collaborator pages', () => {
       expect(byArtist.text).toContain('0 bounces · 0 projects · 0 stems');
       // A hand-edited query falls back to the defaults instead of failing.
       expect((await page(producer, '/tracks?page=-4&sort=nonsense&pageSize=9999')).status).toBe(200);
-      expect((await page(producer, '/tracks?q=nothing-like-this')).text).toContain('No track matches “nothing-like-this”');
+      expect((await page(producer, '/tracks?q=nothing-like-this')).text).toContain(
+        'No track matches “nothing-like-this”',
+      );
     });
 
     it('edits a track; refused edits change nothing', async () => {
-      const bad = await post(producer, trackPath, trackPath, { title: '', artist: 'Ana', bpm: '124', key: 'F# minor', sharingStatus: 'preview' });
+      const bad = await post(producer, trackPath, trackPath, {
+        title: '',
+        artist: 'Ana',
+        bpm: '124',
+        key: 'F# minor',
+        sharingStatus: 'preview',
+      });
       expect(bad.status).toBe(400);
       expect(fieldError(bad.text, 'edit-title')).toBe('title must not be empty');
       expect((await em().findOneOrFail(Track, { id: trackId })).title).toBe('Night Bus');
 
-      const ok = await post(producer, trackPath, trackPath, { title: 'Night Bus (Final)', artist: '', bpm: '', key: 'Db major', sharingStatus: 'released' });
+      const ok = await post(producer, trackPath, trackPath, {
+        title: 'Night Bus (Final)',
+        artist: '',
+        bpm: '',
+        key: 'Db major',
+        sharingStatus: 'released',
+      });
       expect(await flashAfter(producer, ok)).toContain('Track “Night Bus (Final)” saved.');
       const track = await em().findOneOrFail(Track, { id: trackId });
-      expect(track).toMatchObject({ title: 'Night Bus (Final)', artist: null, bpm: null, musicalKey: 'Db major', sharingStatus: 'released' });
+      expect(track).toMatchObject({
+        title: 'Night Bus (Final)',
+        artist: null,
+        bpm: null,
+        musicalKey: 'Db major',
+        sharingStatus: 'released',
+      });
       // Renamed, its folder stays where it was.
       expect(track.dropboxFolderPath).toBe('/Producer Dashboard/Night Bus');
     });
 
     it('takes artwork from a plain multipart form (CSRF token in the URL), refuses what is not an image', async () => {
-      const png = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#aa3366' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 600, height: 600, channels: 3, background: '#aa3366' } })
+        .png()
+        .toBuffer();
       const csrf = await producer.browser.csrfFrom(trackPath);
       const send = (query: string, bytes: Buffer, name: string) =>
         producer.browser.agent.post(`${trackPath}/artwork${query}`).redirects(0).attach('artwork', bytes, name);
@@ -184,8 +225,14 @@ describe('the producer’s track, library and collaborator pages', () => {
     const byName = async (name: string) => em().findOne(TrackFile, { track: trackId, name });
 
     it('lists files found in Dropbox as not imported, in their category, with import boxes', async () => {
-      await dbx.filesUpload({ path: `${base}/Bounces/Mix v1.wav`, contents: makeWav({ seconds: 1, frequencies: [220] }) });
-      await dbx.filesUpload({ path: `${base}/Bounces/Mix v2.wav`, contents: makeWav({ seconds: 1, frequencies: [330] }) });
+      await dbx.filesUpload({
+        path: `${base}/Bounces/Mix v1.wav`,
+        contents: makeWav({ seconds: 1, frequencies: [220] }),
+      });
+      await dbx.filesUpload({
+        path: `${base}/Bounces/Mix v2.wav`,
+        contents: makeWav({ seconds: 1, frequencies: [330] }),
+      });
       await dbx.filesUpload({ path: `${base}/Stems/Kick.wav`, contents: makeWav({ seconds: 1, frequencies: [60] }) });
       await dbx.filesUpload({ path: `${base}/Session.als`, contents: Buffer.from('ableton') });
       const view = await page(producer, trackPath);
@@ -203,16 +250,30 @@ describe('the producer’s track, library and collaborator pages', () => {
       const idOf = (name: string) => (listing.find((e) => e.name === name) as { id: string }).id;
       // As a browser sends ticked boxes: the same name twice.
       const csrf = await producer.browser.csrfFrom(trackPath);
-      const ticked = new URLSearchParams([['_csrf', csrf], ['dropboxIds', idOf('Mix v1.wav')], ['dropboxIds', idOf('Mix v2.wav')]]);
-      const res = await producer.browser.agent.post(`${trackPath}/library/import`).redirects(0).type('form').send(ticked.toString());
+      const ticked = new URLSearchParams([
+        ['_csrf', csrf],
+        ['dropboxIds', idOf('Mix v1.wav')],
+        ['dropboxIds', idOf('Mix v2.wav')],
+      ]);
+      const res = await producer.browser.agent
+        .post(`${trackPath}/library/import`)
+        .redirects(0)
+        .type('form')
+        .send(ticked.toString());
       expect(await flashAfter(producer, res)).toBe('Imported 2 files.');
-      const single = await post(producer, trackPath, `${trackPath}/library/import`, { dropboxIds: idOf('Session.als') });
+      const single = await post(producer, trackPath, `${trackPath}/library/import`, {
+        dropboxIds: idOf('Session.als'),
+      });
       expect(await flashAfter(producer, single)).toBe('Imported 1 file.');
       expect(await byName('Session.als')).toMatchObject({ category: 'project' });
       const nothing = await post(producer, trackPath, `${trackPath}/library/import`, {});
       expect(await flashAfter(producer, nothing)).toBe('Tick the files to import first.');
-      const stranger = await post(producer, trackPath, `${trackPath}/library/import`, { dropboxIds: 'id:notinthisfolder' });
-      expect(await flashAfter(producer, stranger)).toBe("Nothing imported: not in this track's Dropbox folder: id:notinthisfolder.");
+      const stranger = await post(producer, trackPath, `${trackPath}/library/import`, {
+        dropboxIds: 'id:notinthisfolder',
+      });
+      expect(await flashAfter(producer, stranger)).toBe(
+        "Nothing imported: not in this track's Dropbox folder: id:notinthisfolder.",
+      );
       const view = await page(producer, trackPath);
       expect(view.text).toContain('4 files · 1 not imported');
     });
@@ -222,7 +283,9 @@ describe('the producer’s track, library and collaborator pages', () => {
       const on = await post(producer, trackPath, `${trackPath}/files/${mix.id}/master`, { master: 'on' });
       expect(await flashAfter(producer, on)).toBe('Mix v2.wav is now the master.');
       expect((await byName('Mix v2.wav'))!.isMaster).toBe(true);
-      expect((await page(producer, trackPath)).text).toMatch(/Mix v2\.wav<\/span>\s*<span class="badge badge-ok">master<\/span>/);
+      expect((await page(producer, trackPath)).text).toMatch(
+        /Mix v2\.wav<\/span>\s*<span class="badge badge-ok">master<\/span>/,
+      );
       const off = await post(producer, trackPath, `${trackPath}/files/${mix.id}/master`, { master: 'off' });
       expect(await flashAfter(producer, off)).toBe('Mix v2.wav is no longer the master.');
       expect((await byName('Mix v2.wav'))!.isMaster).toBe(false);
@@ -233,8 +296,12 @@ describe('the producer’s track, library and collaborator pages', () => {
       const mix1 = (await byName('Mix v1.wav'))!;
       const moved = await post(producer, trackPath, `${trackPath}/files/${mix1.id}/category`, { category: 'stem' });
       // Move moves the file in Dropbox too, into the track's Stems folder.
-      expect(await flashAfter(producer, moved)).toBe('Mix v1.wav moved to Stems, in your Dropbox too (/Producer Dashboard/Night Bus/Stems/Mix v1.wav).');
-      const badCategory = await post(producer, trackPath, `${trackPath}/files/${mix1.id}/category`, { category: 'loops' });
+      expect(await flashAfter(producer, moved)).toBe(
+        'Mix v1.wav moved to Stems, in your Dropbox too (/Producer Dashboard/Night Bus/Stems/Mix v1.wav).',
+      );
+      const badCategory = await post(producer, trackPath, `${trackPath}/files/${mix1.id}/category`, {
+        category: 'loops',
+      });
       expect(await flashAfter(producer, badCategory)).toMatch(/^Category must be one of bounce, project, stem/);
       expect((await byName('Mix v1.wav'))!.category).toBe('stem');
 
@@ -337,38 +404,69 @@ describe('the producer’s track, library and collaborator pages', () => {
     let samId: string;
 
     it('adds collaborators, with messages beside the fields for bad input and nothing stored', async () => {
-      const bad = await post(producer, '/collaborators', '/collaborators', { name: '', email: 'not-an-email', role: 'vocalist' });
+      const bad = await post(producer, '/collaborators', '/collaborators', {
+        name: '',
+        email: 'not-an-email',
+        role: 'vocalist',
+      });
       expect(bad.status).toBe(400);
       expect(fieldError(bad.text, 'add-name')).toBe('name is required');
       expect(fieldError(bad.text, 'add-email')).toBe('email must be a valid email address (or left empty)');
       expect(bad.text).toContain('value="not-an-email"');
       expect(await em().count(Collaborator, { owner: producer.id })).toBe(0);
 
-      const sam = await post(producer, '/collaborators', '/collaborators', { name: 'Sam Rivera', email: 'Sam@Example.com', role: 'mix engineer' });
+      const sam = await post(producer, '/collaborators', '/collaborators', {
+        name: 'Sam Rivera',
+        email: 'Sam@Example.com',
+        role: 'mix engineer',
+      });
       expect(await flashAfter(producer, sam)).toBe('Sam Rivera added.');
-      const kai = await post(producer, '/collaborators', '/collaborators', { name: 'Kai', email: '', role: 'vocalist' });
+      const kai = await post(producer, '/collaborators', '/collaborators', {
+        name: 'Kai',
+        email: '',
+        role: 'vocalist',
+      });
       expect(kai.status).toBe(303);
-      const dupe = await post(producer, '/collaborators', '/collaborators', { name: 'Sam again', email: 'sam@example.com', role: 'x' });
+      const dupe = await post(producer, '/collaborators', '/collaborators', {
+        name: 'Sam again',
+        email: 'sam@example.com',
+        role: 'x',
+      });
       expect(dupe.status).toBe(400);
       expect(fieldError(dupe.text, 'add-email')).toBe('you already have a collaborator with this email');
       expect(await em().count(Collaborator, { owner: producer.id })).toBe(2);
 
       const list = await page(producer, '/collaborators');
-      expect(list.text).toMatch(/<strong>Sam Rivera<\/strong><\/td>\s*<td data-label="Email">sam@example.com<\/td>\s*<td data-label="Role">mix engineer<\/td>\s*<td data-label="Tracks">0 tracks<\/td>/);
-      expect(list.text).toMatch(/<strong>Kai<\/strong><\/td>\s*<td data-label="Email"><span class="badge badge-muted">no email<\/span>/);
+      expect(list.text).toMatch(
+        /<strong>Sam Rivera<\/strong><\/td>\s*<td data-label="Email">sam@example.com<\/td>\s*<td data-label="Role">mix engineer<\/td>\s*<td data-label="Tracks">0 tracks<\/td>/,
+      );
+      expect(list.text).toMatch(
+        /<strong>Kai<\/strong><\/td>\s*<td data-label="Email"><span class="badge badge-muted">no email<\/span>/,
+      );
       samId = (await em().findOneOrFail(Collaborator, { owner: producer.id, name: 'Sam Rivera' })).id;
     });
 
     it('edits a collaborator; a refused edit changes nothing', async () => {
       const editPage = `/collaborators/${samId}/edit`;
       expect((await page(producer, editPage)).text).toContain('value="Sam Rivera"');
-      const bad = await post(producer, editPage, `/collaborators/${samId}`, { name: 'Sam', email: 'sam@', role: 'mix engineer' });
+      const bad = await post(producer, editPage, `/collaborators/${samId}`, {
+        name: 'Sam',
+        email: 'sam@',
+        role: 'mix engineer',
+      });
       expect(bad.status).toBe(400);
       expect(fieldError(bad.text, 'edit-email')).toBe('email must be a valid email address (or left empty)');
       expect((await em().findOneOrFail(Collaborator, { id: samId })).name).toBe('Sam Rivera');
-      const ok = await post(producer, editPage, `/collaborators/${samId}`, { name: 'Sam R.', email: 'sam@example.com', role: 'mastering engineer' });
+      const ok = await post(producer, editPage, `/collaborators/${samId}`, {
+        name: 'Sam R.',
+        email: 'sam@example.com',
+        role: 'mastering engineer',
+      });
       expect(await flashAfter(producer, ok)).toBe('Sam R. saved.');
-      expect(await em().findOneOrFail(Collaborator, { id: samId })).toMatchObject({ name: 'Sam R.', role: 'mastering engineer' });
+      expect(await em().findOneOrFail(Collaborator, { id: samId })).toMatchObject({
+        name: 'Sam R.',
+        role: 'mastering engineer',
+      });
     });
 
     it('puts collaborators on a track, adds someone new inline, refuses duplicates, takes them off', async () => {
@@ -379,13 +477,21 @@ describe('the producer’s track, library and collaborator pages', () => {
       expect(again.status).toBe(400);
       expect(again.text).toContain('Sam R. is already on this track');
 
-      const badNew = await post(producer, trackPath, `${trackPath}/collaborators/new`, { name: 'Lee', email: 'lee@', role: '' });
+      const badNew = await post(producer, trackPath, `${trackPath}/collaborators/new`, {
+        name: 'Lee',
+        email: 'lee@',
+        role: '',
+      });
       expect(badNew.status).toBe(400);
       expect(fieldError(badNew.text, 'new-person-email')).toBe('email must be a valid email address (or left empty)');
       expect(fieldError(badNew.text, 'new-person-role')).toMatch(/^role is required/);
       expect(await em().count(Collaborator, { owner: producer.id })).toBe(2);
 
-      const added = await post(producer, trackPath, `${trackPath}/collaborators/new`, { name: 'Lee', email: 'lee@example.com', role: 'co-producer' });
+      const added = await post(producer, trackPath, `${trackPath}/collaborators/new`, {
+        name: 'Lee',
+        email: 'lee@example.com',
+        role: 'co-producer',
+      });
       expect(await flashAfter(producer, added)).toBe('Lee added to your collaborators and to this track.');
       const view = await page(producer, trackPath);
       expect(view.text).toMatch(/<strong>Sam R\.<\/strong>/);
@@ -403,7 +509,11 @@ describe('the producer’s track, library and collaborator pages', () => {
       const service = t.app.get(CollaboratorsService);
       // The track is gone by the time the assignment runs (deleted in another tab): the create must roll back.
       const refused = RequestContext.create(orm.em, () =>
-        service.createOnTrack(producer.id, randomUUID(), { name: 'Halfway', email: 'halfway@example.com', role: 'mix engineer' }),
+        service.createOnTrack(producer.id, randomUUID(), {
+          name: 'Halfway',
+          email: 'halfway@example.com',
+          role: 'mix engineer',
+        }),
       );
       await expect(refused).rejects.toBeInstanceOf(NotFoundException);
       expect(await em().count(Collaborator, { owner: producer.id })).toBe(before);
@@ -424,7 +534,12 @@ describe('the producer’s track, library and collaborator pages', () => {
       const them = (path: string) => other.browser.get(path);
       const theirPost = (action: string, fields: Record<string, string> = {}) => post(other, '/tracks', action, fields);
 
-      for (const path of [trackPath, `${trackPath}/artwork/large`, `/collaborators/${lee.id}/edit`, '/tracks/not-a-uuid']) {
+      for (const path of [
+        trackPath,
+        `${trackPath}/artwork/large`,
+        `/collaborators/${lee.id}/edit`,
+        '/tracks/not-a-uuid',
+      ]) {
         const res = await them(path);
         expect([path, res.status]).toEqual([path, 404]);
         expect(res.text).toContain('Not found');
@@ -448,7 +563,10 @@ describe('the producer’s track, library and collaborator pages', () => {
         expect([action, res.status]).toEqual([action, 404]);
       }
       const csrf = await other.browser.csrfFrom('/tracks');
-      const upload = await other.browser.agent.post(`${trackPath}/uploads?_csrf=${csrf}`).redirects(0).attach('files', Buffer.from('x'), 'x.wav');
+      const upload = await other.browser.agent
+        .post(`${trackPath}/uploads?_csrf=${csrf}`)
+        .redirects(0)
+        .attach('files', Buffer.from('x'), 'x.wav');
       expect(upload.status).toBe(404);
       // Nothing of the producer's changed.
       const track = await em().findOneOrFail(Track, { id: trackId });

@@ -2,7 +2,8 @@ import { startTestApp, TestApp } from '../support/app';
 import { eventually } from '../support/poll';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';
 
-const until = (check: () => Promise<boolean>, timeoutMs = 15_000) => eventually(check, Boolean, { timeoutMs, everyMs: 200 });
+const until = (check: () => Promise<boolean>, timeoutMs = 15_000) =>
+  eventually(check, Boolean, { timeoutMs, everyMs: 200 });
 
 describe('health', () => {
   let redis: PrivateRedis;

@@ -46,7 +46,11 @@ describe('process entry points', () => {
   it.each([
     ['DATABASE_URL', { DATABASE_URL: 'nonsense' }, /DATABASE_URL must be a postgres:\/\/ URL/],
     ['PORT', { DATABASE_URL: 'postgres://u@h/db', PORT: '-1' }, /PORT must be an integer between 1 and 65535/],
-    ['SESSION_SECRET', { DATABASE_URL: 'postgres://u@h/db', SESSION_SECRET: 'short' }, /SESSION_SECRET must be at least 32/],
+    [
+      'SESSION_SECRET',
+      { DATABASE_URL: 'postgres://u@h/db', SESSION_SECRET: 'short' },
+      /SESSION_SECRET must be at least 32/,
+    ],
   ])('web exits non-zero naming %s when it is malformed', async (_name, bad, message) => {
     const result = await runEntry('src/main.ts', { ...goodEnv(), ...bad });
     expect(result.code).not.toBe(0);

@@ -32,7 +32,13 @@ describe('Redis eviction policy', () => {
   it('logs an error and reports not ready under allkeys-lru; ready once the policy is noeviction', async () => {
     await admin.config('SET', 'maxmemory-policy', 'allkeys-lru');
     server = await startServerProcess(
-      { DATABASE_URL: database.url, REDIS_URL: redis.url, REDIS_PREFIX: uniqueRedisPrefix(), LOG_LEVEL: 'info', WORKERS: 'off' },
+      {
+        DATABASE_URL: database.url,
+        REDIS_URL: redis.url,
+        REDIS_PREFIX: uniqueRedisPrefix(),
+        LOG_LEVEL: 'info',
+        WORKERS: 'off',
+      },
       { waitFor: '/health/live' },
     );
     const client = new WebClient(server.url);

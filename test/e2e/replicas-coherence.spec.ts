@@ -22,7 +22,10 @@ describe('web replicas: caches stay coherent', () => {
 
   beforeAll(async () => {
     emulator = await startTestEmulator();
-    a = await startTestApp({ workers: true, env: { ...dropboxEnv(emulator), SPOOL_DIR: `/tmp/pd-spool-replicas-${process.pid}` } });
+    a = await startTestApp({
+      workers: true,
+      env: { ...dropboxEnv(emulator), SPOOL_DIR: `/tmp/pd-spool-replicas-${process.pid}` },
+    });
     b = await startServerProcess({ ...a.env, LOG_LEVEL: 'warn', WORKERS: 'off' });
     producer = await connectedProducer(a, emulator);
   });
@@ -36,7 +39,10 @@ describe('web replicas: caches stay coherent', () => {
   it('an edit and a revocation on one replica are served by the other on its next request', async () => {
     const api = sessionApi(producer);
     const band = await makeTrack(producer, { title: 'Replica Band', files: 2, collaborators: [] });
-    const share = await api.post('/api/v1/shares', { tracks: [{ trackId: band.id, files: band.selection }], title: 'First title' });
+    const share = await api.post('/api/v1/shares', {
+      tracks: [{ trackId: band.id, files: band.selection }],
+      title: 'First title',
+    });
     expect(share.status).toBe(201);
     const token = tokenOf(share.body.url);
     const onA = () => a.client().get(`/s/${token}`);

@@ -1,6 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import type { RunningDropboxEmulator } from '../../tools/dropbox-emulator';
-import { connectedProducer, filesIn, killProcess, makeTrack, startWorkerProcess, waitForAll } from '../integration/collaboration-support';
+import {
+  connectedProducer,
+  filesIn,
+  killProcess,
+  makeTrack,
+  startWorkerProcess,
+  waitForAll,
+} from '../integration/collaboration-support';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 
@@ -38,7 +45,9 @@ describe('a worker stopped while a job is running', () => {
     // The pipeline's first Dropbox write answers only after 20 s: the job is running when SIGTERM comes.
     const held = emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 20_000, times: 1 });
     worker = await startWorkerProcess({ ...web.env, SHUTDOWN_GRACE_SECONDS: '2' });
-    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection })).status).toBe(202);
+    expect(
+      (await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection })).status,
+    ).toBe(202);
     // A fault with `times: 1` leaves the list as the call it holds arrives.
     const deadline = Date.now() + 15_000;
     while (emulator.control.faults().some((f) => f.id === held.id) && Date.now() < deadline) {
@@ -58,7 +67,8 @@ describe('a worker stopped while a job is running', () => {
     expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Stems/stem-01.wav', 'Stems/stem-02.wav']);
     const listing = await producer.dbx.filesListFolder({ path: '/Producer Dashboard/Collaboration' });
     expect(listing.result.entries).toHaveLength(1);
-    const succeeded = (route: string) => emulator.control.callLog().filter((c) => c.route === route && c.status === 200).length;
+    const succeeded = (route: string) =>
+      emulator.control.callLog().filter((c) => c.route === route && c.status === 200).length;
     expect(succeeded('files/copy_batch_v2')).toBe(1);
     expect(succeeded('sharing/add_folder_member')).toBe(1);
   }, 120_000);

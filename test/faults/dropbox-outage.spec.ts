@@ -5,7 +5,12 @@ import { dropboxContentHash, type RunningDropboxEmulator } from '../../tools/dro
 import { makeWav } from '../../tools/fixtures/audio';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
-import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import {
+  connectedProducer,
+  filesIn,
+  makeTrack as makeCollabTrack,
+  Producer,
+} from '../integration/collaboration-support';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { dropboxFiles, eventually, expectCleanFailure, pause, sessionApi } from './support';
 
@@ -38,7 +43,11 @@ describe('Dropbox outage', () => {
     port = emulator.port;
     t = await startTestApp({
       workers: true,
-      env: { ...dropboxEnv(emulator), SPOOL_DIR: `/tmp/pd-spool-faults-dropbox-${process.pid}`, JOB_LOCK_SECONDS: '10' },
+      env: {
+        ...dropboxEnv(emulator),
+        SPOOL_DIR: `/tmp/pd-spool-faults-dropbox-${process.pid}`,
+        JOB_LOCK_SECONDS: '10',
+      },
       tuning: { dropbox: { maxAttempts: 2, baseBackoffMs: 50, maxBackoffMs: 200 } },
     });
     producer = await connectedProducer(t, emulator);
@@ -61,10 +70,15 @@ describe('Dropbox outage', () => {
     const folder: string = created.body.dropboxFolderPath;
     await producer.dbx.filesUpload({ path: `${folder}/Bounces/Master.wav`, contents: master });
     const found = await api.get(`/api/v1/tracks/${trackId}/library`);
-    const imported = await api.post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: found.body.items.map((i: { dropboxId: string }) => i.dropboxId) });
+    const imported = await api.post(`/api/v1/tracks/${trackId}/library/import`, {
+      dropboxIds: found.body.items.map((i: { dropboxId: string }) => i.dropboxId),
+    });
     expect(imported.status).toBe(201);
     const fileId: string = imported.body[0].id;
-    const share = await api.post('/api/v1/shares', { tracks: [{ trackId, files: [`f:${fileId}`] }], downloads: { bounce: true } });
+    const share = await api.post('/api/v1/shares', {
+      tracks: [{ trackId, files: [`f:${fileId}`] }],
+      downloads: { bounce: true },
+    });
     expect(share.status).toBe(201);
     const sharePath = new URL(share.body.url).pathname;
     const recipient = t.client();
@@ -129,7 +143,8 @@ describe('Dropbox outage', () => {
     // Pages keep rendering for the rest of the outage (each view gives up on Dropbox quickly, none fails).
     let views = 0;
     while (Date.now() < outageUntil) {
-      for (const path of [`/tracks/${trackId}`, `/tracks/${collab.id}`, '/tracks']) expect({ path, status: (await api.page(path)).status }).toEqual({ path, status: 200 });
+      for (const path of [`/tracks/${trackId}`, `/tracks/${collab.id}`, '/tracks'])
+        expect({ path, status: (await api.page(path)).status }).toEqual({ path, status: 200 });
       expect((await recipient.get(sharePath)).status).toBe(200);
       views += 4;
       await pause(500);

@@ -11,7 +11,12 @@ import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { startTestApp, TestApp } from '../support/app';
 import { PrivatePostgres, startPrivatePostgres } from '../support/database';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
-import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import {
+  connectedProducer,
+  filesIn,
+  makeTrack as makeCollabTrack,
+  Producer,
+} from '../integration/collaboration-support';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { backgroundTraffic, distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
 
@@ -71,7 +76,10 @@ describe('PostgreSQL outage', () => {
     const track = await api.post('/api/v1/tracks', { title: 'Outage Session' });
     expect(track.status).toBe(201);
     const trackId: string = track.body.id;
-    const bands = [await makeCollabTrack(producer, { title: 'Band A', files: 3 }), await makeCollabTrack(producer, { title: 'Band B', files: 3 })];
+    const bands = [
+      await makeCollabTrack(producer, { title: 'Band A', files: 3 }),
+      await makeCollabTrack(producer, { title: 'Band B', files: 3 }),
+    ];
     emulator.control.resetCounters();
 
     // Uploads in flight: each Dropbox call takes a while, so the outage lands in the middle of them.
@@ -83,10 +91,12 @@ describe('PostgreSQL outage', () => {
     expect(uploadIds).toHaveLength(UPLOADS);
 
     // Two collaboration pipelines running too (folder → files → invites, each a job).
-    for (const band of bands) expect((await api.post(`/api/v1/tracks/${band.id}/collaboration`, { files: band.selection })).status).toBe(202);
+    for (const band of bands)
+      expect((await api.post(`/api/v1/tracks/${band.id}/collaboration`, { files: band.selection })).status).toBe(202);
     await eventually(
       'an upload is streaming into Dropbox',
-      async () => (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ status: string; bytesUploaded: number }>,
+      async () =>
+        (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ status: string; bytesUploaded: number }>,
       (list) => list.some((u) => u.status === 'uploading' && u.bytesUploaded > 0),
     );
 
@@ -94,7 +104,12 @@ describe('PostgreSQL outage', () => {
     // answer must be a success or a clean 503 — including requests caught mid-query when the server shuts down, and
     // the first ones on pooled connections that died with it.
     const traffic = backgroundTraffic(async (i) => {
-      const res = i % 3 === 2 ? await api.post(`/api/v1/tracks/${trackId}/collaborators`, { collaboratorId: '00000000-0000-4000-8000-000000000000' }) : await api.get(i % 3 === 0 ? '/api/v1/tracks' : `/api/v1/tracks/${trackId}`);
+      const res =
+        i % 3 === 2
+          ? await api.post(`/api/v1/tracks/${trackId}/collaborators`, {
+              collaboratorId: '00000000-0000-4000-8000-000000000000',
+            })
+          : await api.get(i % 3 === 0 ? '/api/v1/tracks' : `/api/v1/tracks/${trackId}`);
       return res;
     });
 
@@ -129,18 +144,33 @@ describe('PostgreSQL outage', () => {
       (status) => status === 200,
     );
     // The pool recovered: requests work again, and nothing was written by the refused request.
-    const tracks = await eventually('the API answers again', () => api.get('/api/v1/tracks'), (res) => res.status === 200);
-    expect(tracks.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Band A', 'Band B', 'Outage Session']);
+    const tracks = await eventually(
+      'the API answers again',
+      () => api.get('/api/v1/tracks'),
+      (res) => res.status === 200,
+    );
+    expect(tracks.body.items.map((x: { title: string }) => x.title).sort()).toEqual([
+      'Band A',
+      'Band B',
+      'Outage Session',
+    ]);
 
     const answers = await traffic.stop();
-    const unclean = answers.filter((a) => ![200, 404, 503].includes(a.status) || (a.status === 503 && !a.retryAfter) || a.stack);
+    const unclean = answers.filter(
+      (a) => ![200, 404, 503].includes(a.status) || (a.status === 503 && !a.retryAfter) || a.stack,
+    );
     expect(unclean).toEqual([]);
     expect(answers.filter((a) => a.status === 503).length).toBeGreaterThan(0);
 
     // Every upload finishes (jobs retried with backoff), none failed, none lost.
     const done = await eventually(
       'every upload is done',
-      async () => (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ id: string; status: string; error: string | null }>,
+      async () =>
+        (await api.get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{
+          id: string;
+          status: string;
+          error: string | null;
+        }>,
       (list) => list.length === UPLOADS && list.every((u) => u.status === 'done' || u.status === 'failed'),
       { timeoutMs: 60_000, everyMs: 500 },
     );
@@ -155,10 +185,16 @@ describe('PostgreSQL outage', () => {
         (v) => v.status === 'done' || v.status === 'failed',
         { timeoutMs: 60_000, everyMs: 500 },
       );
-      expect({ status: view.status, error: view.error, files: view.files.copied, sent: view.invites.sent }).toEqual({ status: 'done', error: null, files: 3, sent: 2 });
+      expect({ status: view.status, error: view.error, files: view.files.copied, sent: view.invites.sent }).toEqual({
+        status: 'done',
+        error: null,
+        files: 3,
+        sent: 2,
+      });
       expect(await filesIn(dbx, view.folder!.path)).toEqual(band.files.map((f) => `Stems/${f.name}`));
     }
-    const collaborationFolders = (await dbx.filesListFolder({ path: '/Producer Dashboard/Collaboration' })).result.entries;
+    const collaborationFolders = (await dbx.filesListFolder({ path: '/Producer Dashboard/Collaboration' })).result
+      .entries;
     expect(collaborationFolders).toHaveLength(2);
     // Invitations are not idempotent in Dropbox (a second call re-sends mail): exactly one per pipeline, outage or not.
     expect(emulator.control.counters().callsByRoute['sharing/add_folder_member']).toBe(2);

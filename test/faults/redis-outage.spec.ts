@@ -6,7 +6,12 @@ import { jobId, QueueName } from '../../src/queues/queues';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { PrivateRedis, startPrivateRedis } from '../support/redis';
-import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import {
+  connectedProducer,
+  filesIn,
+  makeTrack as makeCollabTrack,
+  Producer,
+} from '../integration/collaboration-support';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { closeQueueWorkers, distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
 
@@ -75,10 +80,19 @@ describe('Redis outage', () => {
     const uploadIds: string[] = accepted.body.map((u: { id: string }) => u.id);
     const jobIds = uploadIds.map((id) => jobId('upload', id));
 
-    await eventually('one upload is held in Dropbox, the others wait', async () => {
-      const [active, waiting, flow] = await Promise.all([queue.getActive(), queue.getWaiting(), collabQueue.getJobCounts('active', 'waiting-children')]);
-      return { active: active.length, waiting: waiting.length, flow };
-    }, (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2, { everyMs: 100 });
+    await eventually(
+      'one upload is held in Dropbox, the others wait',
+      async () => {
+        const [active, waiting, flow] = await Promise.all([
+          queue.getActive(),
+          queue.getWaiting(),
+          collabQueue.getJobCounts('active', 'waiting-children'),
+        ]);
+        return { active: active.length, waiting: waiting.length, flow };
+      },
+      (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2,
+      { everyMs: 100 },
+    );
     const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
 
     // ---- Redis goes away (SIGTERM: the append-only file is flushed) ----
@@ -103,7 +117,11 @@ describe('Redis outage', () => {
       (status) => status === 200,
     );
     // The session survived (append-only file) and the web's client reconnected: same cookie, signed in.
-    const list = await eventually('the signed-in API answers again', () => api.get('/api/v1/tracks'), (res) => res.status === 200);
+    const list = await eventually(
+      'the signed-in API answers again',
+      () => api.get('/api/v1/tracks'),
+      (res) => res.status === 200,
+    );
     expect(list.body.items.map((x: { title: string }) => x.title).sort()).toEqual(['Redis Band', 'Redis Session']);
 
     // The worker reconnected and drained the queue: every upload done.
@@ -127,8 +145,13 @@ describe('Redis outage', () => {
     expect(waitingBefore).toHaveLength(UPLOADS - 1);
     // Only the job running when Redis went away may have lost its lock and run again (its Dropbox step is
     // idempotent: one commit per file, checked below); the waiting ones never failed.
-    expect(jobs.filter((job) => job?.failedReason && waitingBefore.includes(job.id!)).map((job) => [job!.id, job!.failedReason])).toEqual([]);
-    for (const id of waitingBefore) expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
+    expect(
+      jobs
+        .filter((job) => job?.failedReason && waitingBefore.includes(job.id!))
+        .map((job) => [job!.id, job!.failedReason]),
+    ).toEqual([]);
+    for (const id of waitingBefore)
+      expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
     expect(emulator.control.counters().callsByRoute['files/upload']).toBe(UPLOADS);
     const stored = await dropboxFiles(dbx, '/Producer Dashboard/Redis Session');
     expect(stored.map((f) => f.path)).toEqual(files.map((f) => `/Producer Dashboard/Redis Session/Bounces/${f.name}`));
@@ -141,12 +164,19 @@ describe('Redis outage', () => {
       (v) => v.status === 'done' || v.status === 'failed',
       { timeoutMs: 60_000, everyMs: 500 },
     );
-    expect({ status: view.status, error: view.error, copied: view.files.copied, sent: view.invites.sent }).toEqual({ status: 'done', error: null, copied: 3, sent: 2 });
+    expect({ status: view.status, error: view.error, copied: view.files.copied, sent: view.invites.sent }).toEqual({
+      status: 'done',
+      error: null,
+      copied: 3,
+      sent: 2,
+    });
     expect(await filesIn(dbx, view.folder!.path)).toEqual(band.files.map((f) => `Stems/${f.name}`));
     expect(emulator.control.counters().callsByRoute['sharing/add_folder_member']).toBe(1);
 
     // The web's queue connection reconnected too: a new upload is enqueued and processed.
-    const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [{ name: 'after-restart.wav', bytes: Buffer.from('after the restart') }]);
+    const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [
+      { name: 'after-restart.wav', bytes: Buffer.from('after the restart') },
+    ]);
     expect(more.status).toBe(201);
     await eventually(
       'the upload made after the restart is done',

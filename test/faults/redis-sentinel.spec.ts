@@ -7,11 +7,24 @@ import { jobId, QueueName } from '../../src/queues/queues';
 import { startTestApp, TestApp } from '../support/app';
 import { dropboxEnv, startTestEmulator } from '../support/dropbox';
 import { makeTempDir } from '../support/leftovers';
-import { connectedProducer, filesIn, makeTrack as makeCollabTrack, Producer } from '../integration/collaboration-support';
+import {
+  connectedProducer,
+  filesIn,
+  makeTrack as makeCollabTrack,
+  Producer,
+} from '../integration/collaboration-support';
 import { tokenOf } from '../integration/share-support';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
-import { backgroundTraffic, closeQueueWorkers, distinctFiles, dropboxFiles, eventually, pause, sessionApi } from './support';
+import {
+  backgroundTraffic,
+  closeQueueWorkers,
+  distinctFiles,
+  dropboxFiles,
+  eventually,
+  pause,
+  sessionApi,
+} from './support';
 
 /**
  * Redis Sentinel (a primary, a replica and three sentinels started here from redis-server) under a web process and
@@ -44,7 +57,10 @@ describe('Redis Sentinel failover', () => {
       REDIS_SENTINELS: group.sentinelList,
       REDIS_SENTINEL_NAME: group.name,
     };
-    web = await startTestApp({ workers: false, env: { ...dropboxEnv(emulator), ...sentinelEnv, SPOOL_DIR: `/tmp/pd-spool-faults-sentinel-${process.pid}` } });
+    web = await startTestApp({
+      workers: false,
+      env: { ...dropboxEnv(emulator), ...sentinelEnv, SPOOL_DIR: `/tmp/pd-spool-faults-sentinel-${process.pid}` },
+    });
     worker = await startTestApp({ sharing: web, workers: true, env: { ...web.env, WORKER_CONCURRENCY: '1' } });
     producer = await connectedProducer(web, emulator);
   });
@@ -82,21 +98,39 @@ describe('Redis Sentinel failover', () => {
     const accepted = await api.upload(`/api/v1/tracks/${trackId}/uploads`, files);
     expect(accepted.status).toBe(201);
     const jobIds = (accepted.body as Array<{ id: string }>).map((u) => jobId('upload', u.id));
-    await eventually('one upload is held in Dropbox, the others wait', async () => {
-      const [active, waiting, flow] = await Promise.all([queue.getActive(), queue.getWaiting(), collabQueue.getJobCounts('active', 'waiting-children')]);
-      return { active: active.length, waiting: waiting.length, flow };
-    }, (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2, { everyMs: 100 });
+    await eventually(
+      'one upload is held in Dropbox, the others wait',
+      async () => {
+        const [active, waiting, flow] = await Promise.all([
+          queue.getActive(),
+          queue.getWaiting(),
+          collabQueue.getJobCounts('active', 'waiting-children'),
+        ]);
+        return { active: active.length, waiting: waiting.length, flow };
+      },
+      (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2,
+      { everyMs: 100 },
+    );
     const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
 
     // Share-page visitors and a readiness probe run throughout; all visitors come from 127.0.0.1, so the
     // per-address page limit is lifted (the limiter still runs, on Redis, through the failover).
     web.app.get(ShareTuning).pageViewsPerMinute = 1e9;
-    const traffic = backgroundTraffic(() => web.client().get(`/s/${token}`).timeout({ response: 10_000, deadline: 10_000 }));
+    const traffic = backgroundTraffic(() =>
+      web.client().get(`/s/${token}`).timeout({ response: 10_000, deadline: 10_000 }),
+    );
     const probes: Array<{ at: number; status: number }> = [];
     let probing = true;
     const prober = (async () => {
       while (probing) {
-        const status = await web.client().get('/health/ready').timeout({ response: 5_000, deadline: 5_000 }).then((r) => r.status, () => 0);
+        const status = await web
+          .client()
+          .get('/health/ready')
+          .timeout({ response: 5_000, deadline: 5_000 })
+          .then(
+            (r) => r.status,
+            () => 0,
+          );
         probes.push({ at: Date.now(), status });
         await pause(100);
       }
@@ -113,7 +147,12 @@ describe('Redis Sentinel failover', () => {
     const newPrimary = await group.failover();
     expect(newPrimary).not.toBe(oldPrimary);
     // Ready again by itself (no restart, no configuration change).
-    await eventually('readiness after the failover', async () => probes.slice(-3).map((p) => p.status), (s) => s.length === 3 && s.every((x) => x === 200), { timeoutMs: 30_000 });
+    await eventually(
+      'readiness after the failover',
+      async () => probes.slice(-3).map((p) => p.status),
+      (s) => s.length === 3 && s.every((x) => x === 200),
+      { timeoutMs: 30_000 },
+    );
     const answers = (await stopBackground()) as Awaited<ReturnType<typeof traffic.stop>>;
     stopBackground = async () => undefined;
 
@@ -123,7 +162,9 @@ describe('Redis Sentinel failover', () => {
     const notReadyMs = firstDown < 0 ? 0 : probes[backUp].at - probes[firstDown].at;
     const failed = answers.filter((a) => a.status !== 200);
     // Figures for the issue's note and README (printed, never asserted: they depend on the machine).
-    process.stdout.write(`sentinel failover: not ready ${(notReadyMs / 1000).toFixed(1)} s; share-page requests ${answers.length}, failed ${failed.length}\n`);
+    process.stdout.write(
+      `sentinel failover: not ready ${(notReadyMs / 1000).toFixed(1)} s; share-page requests ${answers.length}, failed ${failed.length}\n`,
+    );
     // A visitor never sees a stack trace or a 500: a request either answers or fails cleanly with 503.
     expect(answers.filter((a) => a.stack || (a.status !== 200 && a.status !== 503))).toEqual([]);
 
@@ -137,10 +178,13 @@ describe('Redis Sentinel failover', () => {
     expect(done.filter((u) => u.status !== 'done')).toEqual([]);
     const jobs = (await Promise.all(jobIds.map((id) => queue.getJob(id)))) as Array<Job | undefined>;
     expect(jobs.every((job) => job?.finishedOn)).toBe(true);
-    for (const id of waitingBefore) expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
+    for (const id of waitingBefore)
+      expect({ id, started: jobs.find((j) => j?.id === id)?.attemptsStarted }).toEqual({ id, started: 1 });
     expect(emulator.control.counters().callsByRoute['files/upload']).toBe(UPLOADS);
     const stored = await dropboxFiles(producer.dbx, '/Producer Dashboard/Sentinel Session');
-    expect(stored.map((f) => f.path)).toEqual(files.map((f) => `/Producer Dashboard/Sentinel Session/Bounces/${f.name}`));
+    expect(stored.map((f) => f.path)).toEqual(
+      files.map((f) => `/Producer Dashboard/Sentinel Session/Bounces/${f.name}`),
+    );
     expect(stored.map((f) => f.contentHash)).toEqual(files.map((f) => dropboxContentHash(f.bytes)));
 
     const view = await eventually(
@@ -149,13 +193,24 @@ describe('Redis Sentinel failover', () => {
       (v) => v.status === 'done' || v.status === 'failed',
       { timeoutMs: 60_000, everyMs: 500 },
     );
-    expect({ status: view.status, error: view.error, copied: view.files.copied, sent: view.invites.sent }).toEqual({ status: 'done', error: null, copied: 3, sent: 2 });
+    expect({ status: view.status, error: view.error, copied: view.files.copied, sent: view.invites.sent }).toEqual({
+      status: 'done',
+      error: null,
+      copied: 3,
+      sent: 2,
+    });
     expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(band.files.map((f) => `Stems/${f.name}`));
     expect(emulator.control.counters().callsByRoute['sharing/add_folder_member']).toBe(1);
 
     // The session (in Redis, replicated) survived, and new work reaches the new primary and runs.
-    const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [{ name: 'after-failover.wav', bytes: Buffer.from('after the failover') }]);
+    const more = await api.upload(`/api/v1/tracks/${trackId}/uploads`, [
+      { name: 'after-failover.wav', bytes: Buffer.from('after the failover') },
+    ]);
     expect(more.status).toBe(201);
-    await eventually('the upload made after the failover is done', async () => (await api.get(`/api/v1/uploads/${more.body[0].id}`)).body.status, (s) => s === 'done');
+    await eventually(
+      'the upload made after the failover is done',
+      async () => (await api.get(`/api/v1/uploads/${more.body[0].id}`)).body.status,
+      (s) => s === 'done',
+    );
   });
 });

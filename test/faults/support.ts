@@ -33,7 +33,12 @@ export function sessionApi(user: TestUser, { deadlineMs = 20_000 }: { deadlineMs
     // The token first: superagent fixes an agent's cookies when the request is created.
     post: async (path: string, body?: object) => {
       const csrfToken = await token();
-      return user.browser.agent.post(path).redirects(0).set('X-CSRF-Token', csrfToken).send(body ?? {}).timeout(limit);
+      return user.browser.agent
+        .post(path)
+        .redirects(0)
+        .set('X-CSRF-Token', csrfToken)
+        .send(body ?? {})
+        .timeout(limit);
     },
     upload: async (path: string, files: Array<{ name: string; bytes: Buffer }>, category = 'bounce') => {
       const csrfToken = await token();
@@ -49,7 +54,9 @@ export function expectCleanFailure(res: Response, status = 503): void {
   expect({ status: res.status, body: res.text.slice(0, 300) }).toEqual({ status, body: expect.any(String) });
   if (status === 503) expect(res.headers['retry-after']).toMatch(/^\d+$/);
   expect(res.text).not.toMatch(/\n\s+at \S+ \(/); // no stack trace
-  expect(res.text).not.toMatch(/ECONNREFUSED|ECONNRESET|ioredis|knex|MikroORM|pg_|SQLSTATE|select .* from|node_modules/i);
+  expect(res.text).not.toMatch(
+    /ECONNREFUSED|ECONNRESET|ioredis|knex|MikroORM|pg_|SQLSTATE|select .* from|node_modules/i,
+  );
 }
 
 /** Every file (not folder) under `path` in the emulator, recursively, by path. */
@@ -97,7 +104,11 @@ export function backgroundTraffic(send: (index: number) => Promise<Response>, ca
     while (running) {
       try {
         const res = await send(index++);
-        answers.push({ status: res.status, retryAfter: res.headers['retry-after'], stack: /\n\s+at \S+ \(/.test(res.text ?? '') });
+        answers.push({
+          status: res.status,
+          retryAfter: res.headers['retry-after'],
+          stack: /\n\s+at \S+ \(/.test(res.text ?? ''),
+        });
       } catch (err) {
         answers.push({ status: 0, stack: false, error: err instanceof Error ? err.message : String(err) });
       }

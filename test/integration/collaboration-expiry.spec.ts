@@ -4,7 +4,18 @@ import { randomBytes } from 'node:crypto';
 import { QueueName } from '../../src/queues/queues';
 import { CollaborationClock } from '../../src/modules/collaboration/collaboration-clock';
 import { seedConnection } from '../support/dropbox';
-import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, Producer, startCollabEnv, TestTrack, waitForCollab } from './collaboration-support';
+import {
+  collabStatus,
+  CollabEnv,
+  connectedProducer,
+  filesIn,
+  isFinal,
+  makeTrack,
+  Producer,
+  startCollabEnv,
+  TestTrack,
+  waitForCollab,
+} from './collaboration-support';
 
 const DAY = 24 * 3600_000;
 
@@ -37,14 +48,22 @@ describe('collaborator shares: expiry and download permissions', () => {
   const membersIn = async (id: string) => {
     const { result } = await producer.dbx.sharingListFolderMembers({ shared_folder_id: id });
     return {
-      users: result.users.map((u) => u.user.email).filter((e) => e !== producer.dropboxEmail).sort(),
+      users: result.users
+        .map((u) => u.user.email)
+        .filter((e) => e !== producer.dropboxEmail)
+        .sort(),
       invitees: result.invitees.map((i) => (i.invitee as { email: string }).email).sort(),
     };
   };
   const calls = (route: string) => env.emulator.control.callLog().filter((c) => c.route === route);
 
-  async function sharedTrack(spec: { collaborators?: number; expiry?: string } = {}): Promise<{ track: TestTrack; folder: string; id: string }> {
-    const track = await makeTrack(producer, { files: 2, collaborators: Array.from({ length: spec.collaborators ?? 3 }, () => ({})) });
+  async function sharedTrack(
+    spec: { collaborators?: number; expiry?: string } = {},
+  ): Promise<{ track: TestTrack; folder: string; id: string }> {
+    const track = await makeTrack(producer, {
+      files: 2,
+      collaborators: Array.from({ length: spec.collaborators ?? 3 }, () => ({})),
+    });
     const started = await producer.api.post(base(track), { files: track.selection, expiry: spec.expiry ?? '7d' });
     expect(started.status).toBe(202);
     const view = await waitForCollab(producer, track.id, isFinal);
@@ -60,7 +79,10 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(before.access).toMatchObject({ state: 'open', endingSoon: false, canEndNow: true });
     const page = `/tracks/${track.id}/collaboration`;
     expect((await producer.browser.get(page)).text).toMatch(/Access ends on \d{1,2} \w+ \d{4}/);
-    expect(await membersIn(id)).toEqual({ users: [track.collaborators[0].email], invitees: [track.collaborators[1].email, track.collaborators[2].email].sort() });
+    expect(await membersIn(id)).toEqual({
+      users: [track.collaborators[0].email],
+      invitees: [track.collaborators[1].email, track.collaborators[2].email].sort(),
+    });
 
     // Two days before: the panel warns (there is no email notice).
     jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + 5 * DAY));
@@ -109,7 +131,11 @@ describe('collaborator shares: expiry and download permissions', () => {
     const extended = await producer.api.patch(base(track), { expiry: '30d' });
     expect(extended.status).toBe(200);
     expect(new Date(extended.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(30 * DAY - 60_000);
-    const view = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.members.every((m) => m.state === 'invited'));
+    const view = await waitForCollab(
+      producer,
+      track.id,
+      (v) => isFinal(v) && v.members.every((m) => m.state === 'invited'),
+    );
     expect(view.status).toBe('done');
     expect(view.access).toMatchObject({ state: 'open', label: expect.stringMatching(/^Access ends on /) });
     expect(calls('sharing/add_folder_member').map((c) => c.status)).toEqual([200]);
@@ -130,7 +156,9 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(refused.access).toMatchObject({
       state: 'ending',
       canEndNow: true,
-      error: expect.stringMatching(/^Access could not be ended: Your Dropbox connection has expired or was revoked\. Reconnect Dropbox in Settings\. Press End access now/),
+      error: expect.stringMatching(
+        /^Access could not be ended: Your Dropbox connection has expired or was revoked\. Reconnect Dropbox in Settings\. Press End access now/,
+      ),
     });
     expect((await other.browser.get(`/tracks/${track.id}/collaboration`)).text).toMatch(/data-collab-expiry-error/);
 
@@ -154,8 +182,14 @@ describe('collaborator shares: expiry and download permissions', () => {
     expect(bad.text).toMatch(/expiry must be one of/);
     const extend = await producer.browser.submit(page, `${page}/expiry`, { expiry: '7d' });
     expect(extend.status).toBe(303);
-    expect((await producer.browser.get(page)).text).toMatch(/Access now ends on .* The collaborators removed when access ended are being invited again/);
-    const view = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.members.every((m) => m.state === 'invited'));
+    expect((await producer.browser.get(page)).text).toMatch(
+      /Access now ends on .* The collaborators removed when access ended are being invited again/,
+    );
+    const view = await waitForCollab(
+      producer,
+      track.id,
+      (v) => isFinal(v) && v.members.every((m) => m.state === 'invited'),
+    );
     expect(view.expiry).toBe('7d');
   });
 
@@ -173,28 +207,49 @@ describe('collaborator shares: expiry and download permissions', () => {
 
   it('Reset clears the settings; retry and share with remaining keep them', async () => {
     const track = await makeTrack(producer, { files: 3, collaborators: [{}] });
-    await producer.api.post(base(track), { files: track.selection.slice(0, 1), expiry: '90d', downloads: { bounce: false } });
+    await producer.api.post(base(track), {
+      files: track.selection.slice(0, 1),
+      expiry: '90d',
+      downloads: { bounce: false },
+    });
     const first = await waitForCollab(producer, track.id, isFinal);
     expect(first).toMatchObject({ expiry: '90d', downloads: { bounce: false, project: true, stem: true } });
     // Share with remaining, with other settings: the share keeps its own.
     await producer.api.post(base(track), { files: track.selection, expiry: '7d', downloads: { stem: false } });
     const remaining = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 3);
-    expect(remaining).toMatchObject({ expiry: '90d', expiresAt: first.expiresAt, downloads: { stem: true }, files: { copied: 3, leftOut: 0 } });
+    expect(remaining).toMatchObject({
+      expiry: '90d',
+      expiresAt: first.expiresAt,
+      downloads: { stem: true },
+      files: { copied: 3, leftOut: 0 },
+    });
 
     const reset = await producer.api.post(`${base(track)}/reset`);
-    expect(reset.body).toMatchObject({ status: 'not_shared', expiry: 'never', expiresAt: null, downloads: { bounce: true, project: true, stem: true }, includeDisabled: false });
+    expect(reset.body).toMatchObject({
+      status: 'not_shared',
+      expiry: 'never',
+      expiresAt: null,
+      downloads: { bounce: true, project: true, stem: true },
+      includeDisabled: false,
+    });
   });
 
   describe('download permissions', () => {
     async function withBounce(track: TestTrack): Promise<string> {
-      const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Bounces/Mix.wav`, contents: randomBytes(2048) });
+      const { result } = await producer.dbx.filesUpload({
+        path: `${track.folderPath}/Bounces/Mix.wav`,
+        contents: randomBytes(2048),
+      });
       return `d:${result.id}`;
     }
 
     it('leaves the stems out of the folder when their downloads are off, and says why', async () => {
       const track = await makeTrack(producer, { files: 2, collaborators: [{}] });
       const bounce = await withBounce(track);
-      const res = await producer.api.post(base(track), { files: [bounce, ...track.selection], downloads: { stem: false } });
+      const res = await producer.api.post(base(track), {
+        files: [bounce, ...track.selection],
+        downloads: { stem: false },
+      });
       expect(res.status).toBe(202);
       const view = await waitForCollab(producer, track.id, isFinal);
       expect(view.status).toBe('done');
@@ -210,7 +265,10 @@ describe('collaborator shares: expiry and download permissions', () => {
       expect(html).toMatch(/stem-01\.wav was left out/);
 
       // Remembered: a stem added later by "share with remaining" is left out too.
-      const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late.wav`, contents: randomBytes(2048) });
+      const { result } = await producer.dbx.filesUpload({
+        path: `${track.folderPath}/Stems/late.wav`,
+        contents: randomBytes(2048),
+      });
       await producer.api.post(base(track), { files: [`d:${result.id}`] });
       const later = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 4);
       expect(later.files).toMatchObject({ copied: 1, leftOut: 3 });
@@ -220,21 +278,35 @@ describe('collaborator shares: expiry and download permissions', () => {
     it('puts them in by the explicit choice, remembered for the files shared later', async () => {
       const track = await makeTrack(producer, { files: 2, collaborators: [{}] });
       const bounce = await withBounce(track);
-      await producer.api.post(base(track), { files: [bounce, ...track.selection], downloads: { stem: false }, disabledDownloads: 'include' });
+      await producer.api.post(base(track), {
+        files: [bounce, ...track.selection],
+        downloads: { stem: false },
+        disabledDownloads: 'include',
+      });
       const view = await waitForCollab(producer, track.id, isFinal);
       expect(view.files).toMatchObject({ total: 3, copied: 3, leftOut: 0 });
       expect(view.includeDisabled).toBe(true);
-      const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late.wav`, contents: randomBytes(2048) });
+      const { result } = await producer.dbx.filesUpload({
+        path: `${track.folderPath}/Stems/late.wav`,
+        contents: randomBytes(2048),
+      });
       await producer.api.post(base(track), { files: [`d:${result.id}`] });
       await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.copied === 4);
-      expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Bounces/Mix.wav', 'Stems/late.wav', 'Stems/stem-01.wav', 'Stems/stem-02.wav']);
+      expect(await filesIn(producer.dbx, view.folder!.path)).toEqual([
+        'Bounces/Mix.wav',
+        'Stems/late.wav',
+        'Stems/stem-01.wav',
+        'Stems/stem-02.wav',
+      ]);
     });
 
     it('refuses a first start whose every file would be left out (400 naming downloads), starting nothing', async () => {
       const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
       const res = await producer.api.post(base(track), { files: track.selection, downloads: { stem: false } });
       expect(res.status).toBe(400);
-      expect(res.body.errors).toEqual([{ field: 'downloads', message: expect.stringMatching(/downloads are off for every selected file/) }]);
+      expect(res.body.errors).toEqual([
+        { field: 'downloads', message: expect.stringMatching(/downloads are off for every selected file/) },
+      ]);
       expect((await collabStatus(producer, track.id)).status).toBe('not_shared');
     });
   });
@@ -288,7 +360,9 @@ describe('collaborator shares: an end that comes while a run is stuck', () => {
       env.emulator.control.resetCounters();
       await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection, expiry: '30d' });
       await waitForCollab(producer, track.id, (v) => v.step === 'files');
-      expect((await producer.api.patch(`/api/v1/tracks/${track.id}/collaboration`, { expiry: 'now' })).status).toBe(200);
+      expect((await producer.api.patch(`/api/v1/tracks/${track.id}/collaboration`, { expiry: 'now' })).status).toBe(
+        200,
+      );
       const ended = await waitForCollab(producer, track.id, (v) => v.access.state === 'ended', 40_000);
       expect(ended.status).toBe('failed');
       expect(ended.error).toMatchObject({ code: 'access_ended' });
@@ -298,8 +372,9 @@ describe('collaborator shares: an end that comes while a run is stuck', () => {
     }
     // The hung copy returns, and the stopped run changes nothing and invites nobody.
     const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
-    const copied = () => env.emulator.control.callLog().some((c) => c.route === 'files/copy_batch_v2' && c.status === 200);
-    for (const deadline = Date.now() + 30_000; !(copied() && (await queue.getActiveCount()) === 0); ) {
+    const copied = () =>
+      env.emulator.control.callLog().some((c) => c.route === 'files/copy_batch_v2' && c.status === 200);
+    for (const deadline = Date.now() + 30_000; !(copied() && (await queue.getActiveCount()) === 0);) {
       if (Date.now() > deadline) throw new Error('the hung copy did not come back');
       await new Promise((r) => setTimeout(r, 100));
     }

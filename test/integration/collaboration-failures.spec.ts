@@ -2,7 +2,16 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../../src/queues/queues';
 import { eventually } from '../support/poll';
-import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, startCollabEnv, waitForCollab } from './collaboration-support';
+import {
+  collabStatus,
+  CollabEnv,
+  connectedProducer,
+  filesIn,
+  isFinal,
+  makeTrack,
+  startCollabEnv,
+  waitForCollab,
+} from './collaboration-support';
 
 /**
  * Failures of the pipeline: transient ones retried by the queue (the gateway is told to try each call once, so a
@@ -14,7 +23,10 @@ describe('share with collaborators: failures', () => {
   beforeAll(async () => {
     // A minute before a failed job's retry: long enough that the panel's "retrying" note is always seen, however
     // loaded the machine; the retry specs then start the retry themselves (no spec here waits the minute out).
-    env = await startCollabEnv({ tuning: { dropbox: { maxAttempts: 1 }, jobs: { backoffMs: 60_000 } }, env: { COLLAB_STUCK_SECONDS: '5' } });
+    env = await startCollabEnv({
+      tuning: { dropbox: { maxAttempts: 1 }, jobs: { backoffMs: 60_000 } },
+      env: { COLLAB_STUCK_SECONDS: '5' },
+    });
   });
   afterAll(async () => {
     await env?.close();
@@ -39,7 +51,11 @@ describe('share with collaborators: failures', () => {
 
     // The failed step waits in the queue for its retry; start it now instead of waiting out the backoff.
     const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
-    const delayed = await eventually(() => queue.getDelayed(), (jobs) => jobs.length > 0, { what: 'the retry waiting in the queue' });
+    const delayed = await eventually(
+      () => queue.getDelayed(),
+      (jobs) => jobs.length > 0,
+      { what: 'the retry waiting in the queue' },
+    );
     await Promise.all(delayed.map((job) => job.promote()));
 
     const view = await waitForCollab(producer, track.id, isFinal, 40_000);
@@ -82,7 +98,10 @@ describe('share with collaborators: failures', () => {
 
   it('an invalid email fails only that person; after correcting it, retry invites them and finishes', async () => {
     const { producer, emulator } = env;
-    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Ok' }, { name: 'Typo', email: 'typo@exmaple.con' }] });
+    const track = await makeTrack(producer, {
+      files: 1,
+      collaborators: [{ name: 'Ok' }, { name: 'Typo', email: 'typo@exmaple.con' }],
+    });
     emulator.control.addFault({
       route: 'sharing/add_folder_member',
       times: 1,
@@ -96,7 +115,11 @@ describe('share with collaborators: failures', () => {
     expect(Object.fromEntries(failed.members.map((m) => [m.name, m.state]))).toEqual({ Ok: 'invited', Typo: 'failed' });
 
     const typo = track.collaborators[1];
-    const fixed = await producer.api.put(`/api/v1/collaborators/${typo.id}`, { name: 'Typo', email: 'typo@example.com', role: 'co-producer' });
+    const fixed = await producer.api.put(`/api/v1/collaborators/${typo.id}`, {
+      name: 'Typo',
+      email: 'typo@example.com',
+      role: 'co-producer',
+    });
     expect(fixed.status).toBe(200);
     emulator.control.resetCounters();
     const retried = await producer.api.post(`/api/v1/tracks/${track.id}/collaboration/retry`);
@@ -118,13 +141,21 @@ describe('share with collaborators: failures', () => {
     const producer = await connectedProducer(t, emulator);
     const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
     // The folder step's call is already authenticated when the producer revokes the app in Dropbox.
-    emulator.control.addFault({ route: 'sharing/share_folder', accountId: producer.accountId, latencyMs: 800, times: 1 });
+    emulator.control.addFault({
+      route: 'sharing/share_folder',
+      accountId: producer.accountId,
+      latencyMs: 800,
+      times: 1,
+    });
     const started = await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     expect(started.status).toBe(202);
     emulator.control.revokeTokens({ account_id: producer.accountId });
     const view = await waitForCollab(producer, track.id, isFinal);
     expect(view.status).toBe('failed');
-    expect(view.error).toEqual({ code: 'connection_expired', message: expect.stringMatching(/Reconnect Dropbox in Settings/) });
+    expect(view.error).toEqual({
+      code: 'connection_expired',
+      message: expect.stringMatching(/Reconnect Dropbox in Settings/),
+    });
   });
 
   it('shows a run with no progress as stuck, and retry takes over from it', async () => {

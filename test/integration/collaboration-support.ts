@@ -3,7 +3,11 @@ import { join } from 'node:path';
 import type { Dropbox } from 'dropbox';
 import { randomBytes } from 'node:crypto';
 import type { Test } from 'supertest';
-import { emulatorDropboxClient, type DropboxEmulatorOptions, type RunningDropboxEmulator } from '../../tools/dropbox-emulator';
+import {
+  emulatorDropboxClient,
+  type DropboxEmulatorOptions,
+  type RunningDropboxEmulator,
+} from '../../tools/dropbox-emulator';
 import type { TuningOverrides } from '../../src/config/tuning';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
 import { startTestApp, TestApp } from '../support/app';
@@ -27,7 +31,12 @@ export interface Producer extends TestUser {
 }
 
 export async function startCollabEnv(
-  options: { emulator?: DropboxEmulatorOptions; env?: Record<string, string>; tuning?: TuningOverrides; workers?: boolean } = {},
+  options: {
+    emulator?: DropboxEmulatorOptions;
+    env?: Record<string, string>;
+    tuning?: TuningOverrides;
+    workers?: boolean;
+  } = {},
 ): Promise<CollabEnv> {
   const emulator = await startTestEmulator({ strict: true, ...options.emulator });
   const t = await startTestApp({
@@ -62,9 +71,17 @@ export function apiOf(user: TestUser) {
   const withCsrf = async (make: (token: string) => Test) => make((csrf ??= await user.browser.csrfFrom('/settings')));
   return {
     get: (path: string) => user.browser.agent.get(path).set('Accept', 'application/json'),
-    post: (path: string, body?: object) => withCsrf((token) => user.browser.agent.post(path).set('X-CSRF-Token', token).send(body ?? {})),
-    put: (path: string, body: object) => withCsrf((token) => user.browser.agent.put(path).set('X-CSRF-Token', token).send(body)),
-    patch: (path: string, body: object) => withCsrf((token) => user.browser.agent.patch(path).set('X-CSRF-Token', token).send(body)),
+    post: (path: string, body?: object) =>
+      withCsrf((token) =>
+        user.browser.agent
+          .post(path)
+          .set('X-CSRF-Token', token)
+          .send(body ?? {}),
+      ),
+    put: (path: string, body: object) =>
+      withCsrf((token) => user.browser.agent.put(path).set('X-CSRF-Token', token).send(body)),
+    patch: (path: string, body: object) =>
+      withCsrf((token) => user.browser.agent.patch(path).set('X-CSRF-Token', token).send(body)),
     del: (path: string) => withCsrf((token) => user.browser.agent.delete(path).set('X-CSRF-Token', token)),
   };
 }
@@ -84,7 +101,12 @@ export interface TestTrack {
  */
 export async function makeTrack(
   producer: Producer,
-  spec: { title?: string; files?: number; collaborators?: Array<{ name?: string; email?: string | null }>; fileBytes?: number } = {},
+  spec: {
+    title?: string;
+    files?: number;
+    collaborators?: Array<{ name?: string; email?: string | null }>;
+    fileBytes?: number;
+  } = {},
 ): Promise<TestTrack> {
   const title = spec.title ?? `Track ${randomBytes(3).toString('hex')}`;
   const created = await producer.api.post('/api/v1/tracks', { title });
@@ -103,9 +125,15 @@ export async function makeTrack(
   const collaborators: TestTrack['collaborators'] = [];
   for (const [i, c] of (spec.collaborators ?? [{}, {}]).entries()) {
     const email = c.email === undefined ? `collab-${randomBytes(4).toString('hex')}@example.com` : c.email;
-    const made = await producer.api.post('/api/v1/collaborators', { name: c.name ?? `Collaborator ${i + 1} ${randomBytes(2).toString('hex')}`, email, role: 'co-producer' });
+    const made = await producer.api.post('/api/v1/collaborators', {
+      name: c.name ?? `Collaborator ${i + 1} ${randomBytes(2).toString('hex')}`,
+      email,
+      role: 'co-producer',
+    });
     if (made.status !== 201) throw new Error(`collaborator: ${made.status} ${made.text}`);
-    const assigned = await producer.api.post(`/api/v1/tracks/${created.body.id}/collaborators`, { collaboratorId: made.body.id });
+    const assigned = await producer.api.post(`/api/v1/tracks/${created.body.id}/collaborators`, {
+      collaboratorId: made.body.id,
+    });
     if (assigned.status >= 300) throw new Error(`assign: ${assigned.status} ${assigned.text}`);
     collaborators.push({ id: made.body.id, name: made.body.name, email });
   }
@@ -145,7 +173,10 @@ export async function filesIn(dbx: Dropbox, path: string): Promise<string[]> {
  * Waits for many pipelines at once without tripping the app's per-user rate limit (600 requests a minute): one
  * status request per unfinished pipeline every two seconds.
  */
-export async function waitForAll(items: Array<{ producer: Producer; track: { id: string } }>, timeoutMs: number): Promise<CollaborationView[]> {
+export async function waitForAll(
+  items: Array<{ producer: Producer; track: { id: string } }>,
+  timeoutMs: number,
+): Promise<CollaborationView[]> {
   const deadline = Date.now() + timeoutMs;
   const views: Array<CollaborationView | undefined> = items.map(() => undefined);
   for (;;) {
@@ -155,7 +186,9 @@ export async function waitForAll(items: Array<{ producer: Producer; track: { id:
     }
     if (views.every((v) => v && isFinal(v))) return views as CollaborationView[];
     if (Date.now() > deadline) {
-      const open = views.filter((v) => !v || !isFinal(v)).map((v) => `${v?.trackId}: ${v?.status} ${v?.step} ${v?.notice ?? ''}`);
+      const open = views
+        .filter((v) => !v || !isFinal(v))
+        .map((v) => `${v?.trackId}: ${v?.status} ${v?.step} ${v?.notice ?? ''}`);
       throw new Error(`${open.length} pipelines did not finish:\n${open.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 2_000));

@@ -2,7 +2,17 @@ import { getQueueToken } from '@nestjs/bullmq';
 import type { Queue } from 'bullmq';
 import { QueueName } from '../../src/queues/queues';
 import { eventually } from '../support/poll';
-import { collabStatus, CollabEnv, connectedProducer, filesIn, isFinal, makeTrack, Producer, startCollabEnv, waitForCollab } from './collaboration-support';
+import {
+  collabStatus,
+  CollabEnv,
+  connectedProducer,
+  filesIn,
+  isFinal,
+  makeTrack,
+  Producer,
+  startCollabEnv,
+  waitForCollab,
+} from './collaboration-support';
 
 /**
  * Share with collaborators against PostgreSQL, Redis and the Dropbox emulator (strict: overlapping writes of one
@@ -21,7 +31,10 @@ describe('share with collaborators', () => {
   });
 
   it('creates the folder, copies the files and invites every collaborator with an email', async () => {
-    const track = await makeTrack(producer, { files: 3, collaborators: [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy', email: null }] });
+    const track = await makeTrack(producer, {
+      files: 3,
+      collaborators: [{ name: 'Ana' }, { name: 'Ben' }, { name: 'Cy', email: null }],
+    });
     env.emulator.control.resetCounters();
     const started = await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     expect(started.status).toBe(202);
@@ -46,12 +59,20 @@ describe('share with collaborators', () => {
     expect(view.folder!.path).toMatch(/^\/Producer Dashboard\/Collaboration\//);
     // Dropbox's web page of the folder: against the emulator, the emulator's own page of it (at Dropbox's path).
     expect(view.folder!.url).toMatch(new RegExp(`^${env.emulator.url}/scl/fo/\\d+$`));
-    expect(await filesIn(producer.dbx, view.folder!.path)).toEqual(['Stems/stem-01.wav', 'Stems/stem-02.wav', 'Stems/stem-03.wav']);
+    expect(await filesIn(producer.dbx, view.folder!.path)).toEqual([
+      'Stems/stem-01.wav',
+      'Stems/stem-02.wav',
+      'Stems/stem-03.wav',
+    ]);
     const meta = await producer.dbx.filesGetMetadata({ path: view.folder!.path });
-    const sharedFolderId = (meta.result as { sharing_info?: { shared_folder_id: string } }).sharing_info!.shared_folder_id;
+    const sharedFolderId = (meta.result as { sharing_info?: { shared_folder_id: string } }).sharing_info!
+      .shared_folder_id;
     const members = await producer.dbx.sharingListFolderMembers({ shared_folder_id: sharedFolderId });
     expect(members.result.invitees.map((i) => (i.invitee as { email: string }).email).sort()).toEqual(
-      track.collaborators.filter((c) => c.email).map((c) => c.email).sort(),
+      track.collaborators
+        .filter((c) => c.email)
+        .map((c) => c.email)
+        .sort(),
     );
 
     // The minimum: share 1 + copy 1 (+ polls) + list 1 + invite 1; writes one at a time.
@@ -71,7 +92,9 @@ describe('share with collaborators', () => {
 
     const refreshed = await producer.api.post(`/api/v1/tracks/${track.id}/collaboration/refresh`);
     expect(refreshed.status).toBe(200);
-    expect(Object.fromEntries(refreshed.body.members.map((m: { name: string; state: string }) => [m.name, m.state]))).toEqual({
+    expect(
+      Object.fromEntries(refreshed.body.members.map((m: { name: string; state: string }) => [m.name, m.state])),
+    ).toEqual({
       Dee: 'joined',
       Eli: 'invited',
     });
@@ -84,7 +107,11 @@ describe('share with collaborators', () => {
     const first = await waitForCollab(producer, track.id, isFinal);
     expect(first.files).toMatchObject({ total: 2, copied: 2 });
 
-    const made = await producer.api.post('/api/v1/collaborators', { name: 'Hal', email: 'hal-remaining@example.com', role: 'vocalist' });
+    const made = await producer.api.post('/api/v1/collaborators', {
+      name: 'Hal',
+      email: 'hal-remaining@example.com',
+      role: 'vocalist',
+    });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaborators`, { collaboratorId: made.body.id });
     const before = await collabStatus(producer, track.id);
     expect(before.members.find((m) => m.name === 'Hal')!.state).toBe('not_invited');
@@ -133,7 +160,11 @@ describe('share with collaborators', () => {
     }
     // The interrupted job finishes its Dropbox call but changes nothing here: wait until no job is running.
     const queue = env.t.app.get<Queue>(getQueueToken(QueueName.Collaboration), { strict: false });
-    await eventually(() => queue.getActiveCount(), (running) => running === 0, { what: 'the interrupted job has ended' });
+    await eventually(
+      () => queue.getActiveCount(),
+      (running) => running === 0,
+      { what: 'the interrupted job has ended' },
+    );
     const after = await collabStatus(producer, track.id);
     expect(after.status).toBe('not_shared');
     expect(after.members).toEqual([]);
@@ -158,7 +189,10 @@ describe('share with collaborators', () => {
     const meta = await producer.dbx.filesGetMetadata({ path: view.folder!.path });
     const id = (meta.result as { sharing_info?: { shared_folder_id: string } }).sharing_info!.shared_folder_id;
     const members = await producer.dbx.sharingListFolderMembers({ shared_folder_id: id });
-    const emails = [...members.result.users.map((u) => u.user.email), ...members.result.invitees.map((i) => (i.invitee as { email: string }).email)];
+    const emails = [
+      ...members.result.users.map((u) => u.user.email),
+      ...members.result.invitees.map((i) => (i.invitee as { email: string }).email),
+    ];
     expect(emails).not.toContain(kim.email);
     expect(emails).toContain(track.collaborators[1].email);
 
@@ -185,7 +219,9 @@ describe('share with collaborators', () => {
       const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
       const empty = await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [] });
       expect(empty.status).toBe(400);
-      expect(empty.body.errors).toEqual([{ field: 'files', message: expect.stringMatching(/select at least one file/) }]);
+      expect(empty.body.errors).toEqual([
+        { field: 'files', message: expect.stringMatching(/select at least one file/) },
+      ]);
 
       const lonely = await makeTrack(producer, { files: 1, collaborators: [] });
       const res = await producer.api.post(`/api/v1/tracks/${lonely.id}/collaboration`, { files: lonely.selection });
@@ -219,7 +255,10 @@ describe('share with collaborators', () => {
 
     it('needs the CSRF token for form posts and sign-in for the page', async () => {
       const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
-      const noToken = await producer.browser.agent.post(`/tracks/${track.id}/collaboration`).type('form').send({ files: track.selection[0] });
+      const noToken = await producer.browser.agent
+        .post(`/tracks/${track.id}/collaboration`)
+        .type('form')
+        .send({ files: track.selection[0] });
       expect(noToken.status).toBe(403);
       const anonymous = await env.t.client().get(`/tracks/${track.id}/collaboration`);
       expect(anonymous.status).toBe(303);
@@ -229,13 +268,21 @@ describe('share with collaborators', () => {
 
   describe('the status panel (HTML forms)', () => {
     it('starts from the Share tab form (ignoring its share-link fields) and shows the panel', async () => {
-      const track = await makeTrack(producer, { files: 2, collaborators: [{ name: 'Max' }, { name: 'Noor', email: null }] });
+      const track = await makeTrack(producer, {
+        files: 2,
+        collaborators: [{ name: 'Max' }, { name: 'Noor', email: null }],
+      });
       const page = `/tracks/${track.id}/collaboration`;
       const before = await producer.browser.get(page);
       expect(before.status).toBe(200);
       expect(before.text).toMatch(/not shared with its collaborators/);
 
-      const posted = await producer.browser.submit(page, page, { files: track.selection as unknown as string, expiry: '30d', title: 'ignored', download_stem: 'on' });
+      const posted = await producer.browser.submit(page, page, {
+        files: track.selection as unknown as string,
+        expiry: '30d',
+        title: 'ignored',
+        download_stem: 'on',
+      });
       expect(posted.status).toBe(303);
       expect(posted.headers.location).toBe(page);
       await waitForCollab(producer, track.id, isFinal);
@@ -254,7 +301,9 @@ describe('share with collaborators', () => {
       expect(after.text).not.toMatch(/http-equiv="refresh"/); // only while running
 
       // Irreversible actions ask first, on a page of their own (no JavaScript needed); unconfirmed, nothing changes.
-      const max = (await collabStatus(producer, track.id)).members.find((m: { name: string }) => m.name === 'Max') as { collaboratorId: string };
+      const max = (await collabStatus(producer, track.id)).members.find((m: { name: string }) => m.name === 'Max') as {
+        collaboratorId: string;
+      };
       const removeAsked = await producer.browser.submit(page, `${page}/members/${max.collaboratorId}/remove`, {});
       expect(removeAsked.status).toBe(200);
       expect(removeAsked.text).toContain('Remove their access?');

@@ -16,19 +16,33 @@ describe('async answers and batch failures', () => {
     await env?.close();
   });
 
-  const expectComplete = async (track: Awaited<ReturnType<typeof makeTrack>>, view: Awaited<ReturnType<typeof waitForCollab>>) => {
+  const expectComplete = async (
+    track: Awaited<ReturnType<typeof makeTrack>>,
+    view: Awaited<ReturnType<typeof waitForCollab>>,
+  ) => {
     expect(view.status).toBe('done');
     expect(view.files).toMatchObject({ total: track.files.length, copied: track.files.length, pending: 0 });
-    expect(await filesIn(env.producer.dbx, view.folder!.path)).toEqual(track.files.map((f) => `Stems/${f.name}`).sort());
+    expect(await filesIn(env.producer.dbx, view.folder!.path)).toEqual(
+      track.files.map((f) => `Stems/${f.name}`).sort(),
+    );
     expect(view.members.every((m) => m.state === 'invited')).toBe(true);
   };
 
   it('retries only the entries that failed (lock, internal error) and treats internal_error on a check route as passing', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 5, collaborators: [{}] });
-    emulator.control.failCopyEntries({ failure: 'too_many_write_operations', count: 2, account_id: producer.accountId });
+    emulator.control.failCopyEntries({
+      failure: 'too_many_write_operations',
+      count: 2,
+      account_id: producer.accountId,
+    });
     emulator.control.failCopyEntries({ failure: 'internal_error', count: 1, account_id: producer.accountId });
-    emulator.control.addFault({ route: 'files/copy_batch/check_v2', accountId: producer.accountId, errorTag: 'internal_error', times: 1 });
+    emulator.control.addFault({
+      route: 'files/copy_batch/check_v2',
+      accountId: producer.accountId,
+      errorTag: 'internal_error',
+      times: 1,
+    });
     emulator.control.resetCounters();
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const view = await waitForCollab(producer, track.id, isFinal, 60_000);
@@ -56,7 +70,11 @@ describe('async answers and batch failures', () => {
       emulator.control.resetCounters();
       await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
       const deadline = Date.now() + 30_000;
-      while (!emulator.control.callLog().some((c) => c.route === 'files/copy_batch/check_v2' && c.accountId === producer.accountId)) {
+      while (
+        !emulator.control
+          .callLog()
+          .some((c) => c.route === 'files/copy_batch/check_v2' && c.accountId === producer.accountId)
+      ) {
         if (Date.now() > deadline) throw new Error('the copy job was never polled');
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -66,6 +84,8 @@ describe('async answers and batch failures', () => {
     }
     const view = await waitForCollab(producer, track.id, isFinal, 60_000);
     await expectComplete(track, view);
-    expect(emulator.control.callLog().some((c) => c.route === 'files/copy_batch/check_v2' && c.status === 409)).toBe(true);
+    expect(emulator.control.callLog().some((c) => c.route === 'files/copy_batch/check_v2' && c.status === 409)).toBe(
+      true,
+    );
   });
 });

@@ -22,7 +22,11 @@ describe('connecting Dropbox in Settings (OAuth code flow with PKCE, against the
     await emulator?.close();
   });
 
-  const connections = () => t.app.get(MikroORM).em.fork().find(DropboxConnection, {}, { populate: ['refreshTokenSealed', 'accessTokenSealed'] });
+  const connections = () =>
+    t.app
+      .get(MikroORM)
+      .em.fork()
+      .find(DropboxConnection, {}, { populate: ['refreshTokenSealed', 'accessTokenSealed'] });
 
   async function rawRows(): Promise<Array<Record<string, unknown>>> {
     const pg = new Client({ connectionString: t.databaseUrl });
@@ -42,10 +46,15 @@ describe('connecting Dropbox in Settings (OAuth code flow with PKCE, against the
   });
 
   it('stores nothing when the producer denies consent, and says so', async () => {
-    const { authorize, callback } = await connectThroughConsent(producer.browser, emulator, { email: 'ana@dropbox.test', decision: 'deny' });
+    const { authorize, callback } = await connectThroughConsent(producer.browser, emulator, {
+      email: 'ana@dropbox.test',
+      decision: 'deny',
+    });
     expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
     expect(authorize.searchParams.get('token_access_type')).toBe('offline');
-    expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(expect.arrayContaining(['files.content.write', 'sharing.write']));
+    expect(authorize.searchParams.get('scope')?.split(' ')).toEqual(
+      expect.arrayContaining(['files.content.write', 'sharing.write']),
+    );
     expect(callback.status).toBe(303);
     const page = await producer.browser.get('/settings');
     expect(page.text).toContain('Dropbox access was not granted');
@@ -58,7 +67,11 @@ describe('connecting Dropbox in Settings (OAuth code flow with PKCE, against the
     const consent = await fetch(`${emulator.url}/oauth2/authorize`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ ...Object.fromEntries(authorize.searchParams), email: 'ana@dropbox.test', decision: 'allow' }),
+      body: new URLSearchParams({
+        ...Object.fromEntries(authorize.searchParams),
+        email: 'ana@dropbox.test',
+        decision: 'allow',
+      }),
       redirect: 'manual',
     });
     const back = new URL(consent.headers.get('location')!);
@@ -100,7 +113,10 @@ describe('connecting Dropbox in Settings (OAuth code flow with PKCE, against the
     const service = t.app.get(DropboxConnectionsService);
     const { pending } = service.startAuthorization();
     await expect(
-      service.completeAuthorization(producer.id, pending, { code: first.back.searchParams.get('code')!, state: pending.state }),
+      service.completeAuthorization(producer.id, pending, {
+        code: first.back.searchParams.get('code')!,
+        state: pending.state,
+      }),
     ).rejects.toThrow(/already used or has expired/);
     expect((await rawRows())[0].refresh_token_sealed).toBe(before);
   });

@@ -36,10 +36,16 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
   it('keeps serving share pages and plays at their usual pace, and finishes the pipeline once the lock is gone', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 8, collaborators: [{}] });
-    const share = await producer.api.post('/api/v1/shares', { tracks: [{ trackId: track.id, files: track.selection }], downloads: { stem: true } });
+    const share = await producer.api.post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: track.selection }],
+      downloads: { stem: true },
+    });
     expect(share.status).toBe(201);
     const token = new URL(share.body.url).pathname.split('/')[2];
-    const library = (await producer.api.get(`/api/v1/tracks/${track.id}/library`)).body.items as Array<{ id: string; name: string }>;
+    const library = (await producer.api.get(`/api/v1/tracks/${track.id}/library`)).body.items as Array<{
+      id: string;
+      name: string;
+    }>;
     const fileIds = library.sort((a, b) => a.name.localeCompare(b.name)).map((i) => i.id);
 
     // The collaboration folder already shared (the pipeline reuses it), and a desktop client writing into it.
@@ -48,7 +54,10 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
     const shared = (await producer.dbx.sharingShareFolder({ path: folderPath })).result as { shared_folder_id: string };
     const baseline = await serve(token, fileIds.slice(0, 4));
 
-    const lock = emulator.control.holdNamespaceLock({ shared_folder_id: shared.shared_folder_id, retry_after_seconds: RETRY_AFTER_SECONDS });
+    const lock = emulator.control.holdNamespaceLock({
+      shared_folder_id: shared.shared_folder_id,
+      retry_after_seconds: RETRY_AFTER_SECONDS,
+    });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const deadline = Date.now() + 30_000;
     while (!emulator.control.namespaceLocks().some((l) => l.id === lock.id && l.refused > 0)) {
@@ -60,7 +69,10 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
     const busy = await serve(token, fileIds.slice(4, 8));
     // An upload into the producer's own folder (another namespace) is stored meanwhile.
     const csrf = await producer.browser.csrfFrom('/settings');
-    const upload = await producer.browser.agent.post(`/api/v1/tracks/${track.id}/uploads`).set('X-CSRF-Token', csrf).attach('files', randomBytes(2048), 'Meanwhile.wav');
+    const upload = await producer.browser.agent
+      .post(`/api/v1/tracks/${track.id}/uploads`)
+      .set('X-CSRF-Token', csrf)
+      .attach('files', randomBytes(2048), 'Meanwhile.wav');
     expect(upload.status).toBe(201);
     for (;;) {
       const row = (await producer.api.get(`/api/v1/uploads/${upload.body[0].id}`)).body as { status: string };

@@ -31,25 +31,43 @@ describe('email addresses Dropbox refuses', () => {
     return row.id;
   };
 
-  it.each(REFUSED)('POST and PUT /api/v1/collaborators refuse %s with 400 naming email, changing nothing', async (email) => {
-    const before = await collaboratorCount();
-    const created = await producer.api.post('/api/v1/collaborators', { name: 'Jörg', email, role: 'vocalist' });
-    expect(created.status).toBe(400);
-    expect(created.body.errors).toContainEqual({ field: 'email', message: expect.stringContaining('Dropbox accepts only plain ASCII addresses') });
-    expect(await collaboratorCount()).toBe(before);
+  it.each(REFUSED)(
+    'POST and PUT /api/v1/collaborators refuse %s with 400 naming email, changing nothing',
+    async (email) => {
+      const before = await collaboratorCount();
+      const created = await producer.api.post('/api/v1/collaborators', { name: 'Jörg', email, role: 'vocalist' });
+      expect(created.status).toBe(400);
+      expect(created.body.errors).toContainEqual({
+        field: 'email',
+        message: expect.stringContaining('Dropbox accepts only plain ASCII addresses'),
+      });
+      expect(await collaboratorCount()).toBe(before);
 
-    const ok = await producer.api.post('/api/v1/collaborators', { name: 'Plain', email: `plain-${before}@example.de`, role: 'vocalist' });
-    expect(ok.status).toBe(201);
-    const updated = await producer.api.put(`/api/v1/collaborators/${ok.body.id}`, { name: 'Plain', email, role: 'vocalist' });
-    expect(updated.status).toBe(400);
-    expect(updated.body.errors).toContainEqual(expect.objectContaining({ field: 'email' }));
-    const listed = (await producer.api.get('/api/v1/collaborators')).body as Array<{ id: string; email: string }>;
-    expect(listed.find((c) => c.id === ok.body.id)!.email).toBe(`plain-${before}@example.de`);
-  });
+      const ok = await producer.api.post('/api/v1/collaborators', {
+        name: 'Plain',
+        email: `plain-${before}@example.de`,
+        role: 'vocalist',
+      });
+      expect(ok.status).toBe(201);
+      const updated = await producer.api.put(`/api/v1/collaborators/${ok.body.id}`, {
+        name: 'Plain',
+        email,
+        role: 'vocalist',
+      });
+      expect(updated.status).toBe(400);
+      expect(updated.body.errors).toContainEqual(expect.objectContaining({ field: 'email' }));
+      const listed = (await producer.api.get('/api/v1/collaborators')).body as Array<{ id: string; email: string }>;
+      expect(listed.find((c) => c.id === ok.body.id)!.email).toBe(`plain-${before}@example.de`);
+    },
+  );
 
   it('the collaborator form refuses such an address with the reason beside the field', async () => {
     const before = await collaboratorCount();
-    const res = await producer.browser.submit('/collaborators', '/collaborators', { name: 'Jörg', email: 'jörg@example.de', role: 'vocalist' });
+    const res = await producer.browser.submit('/collaborators', '/collaborators', {
+      name: 'Jörg',
+      email: 'jörg@example.de',
+      role: 'vocalist',
+    });
     expect(res.status).toBe(400);
     expect(res.text).toContain('Dropbox accepts only plain ASCII addresses');
     expect(await collaboratorCount()).toBe(before);
@@ -58,35 +76,58 @@ describe('email addresses Dropbox refuses', () => {
   it('flags addresses saved before the check, and the pipeline invites everyone else', async () => {
     const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Ana' }, { name: 'Ben' }] });
     const legacyId = await legacyCollaborator('Jörg', 'jörg@example.de');
-    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaborators`, { collaboratorId: legacyId })).status).toBeLessThan(300);
+    expect(
+      (await producer.api.post(`/api/v1/tracks/${track.id}/collaborators`, { collaboratorId: legacyId })).status,
+    ).toBeLessThan(300);
 
     const list = await producer.browser.get('/collaborators');
     expect(list.text).toMatch(/jörg@example\.de <span class="badge badge-danger" data-email-problem>/);
-    const listed = (await producer.api.get('/api/v1/collaborators')).body as Array<{ id: string; emailProblem: string | null }>;
+    const listed = (await producer.api.get('/api/v1/collaborators')).body as Array<{
+      id: string;
+      emailProblem: string | null;
+    }>;
     expect(listed.find((c) => c.id === legacyId)!.emailProblem).toMatch(/plain ASCII/);
 
     env.emulator.control.resetCounters();
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const view = await waitForCollab(producer, track.id, isFinal);
-    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Ana: 'invited', Ben: 'invited', Jörg: 'failed' });
+    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({
+      Ana: 'invited',
+      Ben: 'invited',
+      Jörg: 'failed',
+    });
     expect(view.error).toMatchObject({ code: 'invalid_email', message: expect.stringContaining('“jörg@example.de”') });
     expect(view.members.find((m) => m.name === 'Jörg')!.emailProblem).toMatch(/plain ASCII/);
-    const invitees = (await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) })).result.invitees;
-    expect(invitees.map((i) => (i.invitee as { email: string }).email).sort()).toEqual(track.collaborators.map((c) => c.email).sort());
+    const invitees = (await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) }))
+      .result.invitees;
+    expect(invitees.map((i) => (i.invitee as { email: string }).email).sort()).toEqual(
+      track.collaborators.map((c) => c.email).sort(),
+    );
     const panel = await producer.browser.get(`/tracks/${track.id}/collaboration`);
     expect(panel.text).toContain('data-email-problem');
   });
 
   it('a 400 from add_folder_member is narrowed down: the others are invited, each once', async () => {
-    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'C1' }, { name: 'C2' }, { name: 'C3' }] });
+    const track = await makeTrack(producer, {
+      files: 1,
+      collaborators: [{ name: 'C1' }, { name: 'C2' }, { name: 'C3' }],
+    });
     // Dropbox answers the first two calls with its plain-text 400 (as for an address it refuses).
-    const body = 'Error in call to API function "sharing/add_folder_member": request body: members: [0].member.email: did not match pattern';
-    env.emulator.control.addFault({ route: 'sharing/add_folder_member', accountId: producer.accountId, status: 400, body, times: 2 });
+    const body =
+      'Error in call to API function "sharing/add_folder_member": request body: members: [0].member.email: did not match pattern';
+    env.emulator.control.addFault({
+      route: 'sharing/add_folder_member',
+      accountId: producer.accountId,
+      status: 400,
+      body,
+      times: 2,
+    });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const view = await waitForCollab(producer, track.id, isFinal);
     expect(view.status).toBe('done');
     expect(view.members.map((m) => m.state)).toEqual(['invited', 'invited', 'invited']);
-    const invitees = (await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) })).result.invitees;
+    const invitees = (await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) }))
+      .result.invitees;
     expect(invitees).toHaveLength(3);
   });
 
@@ -98,8 +139,12 @@ describe('email addresses Dropbox refuses', () => {
       const view = await waitForCollab(producer, track.id, isFinal);
       expect(view.status).toBe('done');
       expect(view.invites.sent).toBe(5);
-      const invitees = (await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) })).result.invitees;
-      expect(invitees.map((i) => (i.invitee as { email: string }).email).sort()).toEqual(track.collaborators.map((c) => c.email).sort());
+      const invitees = (
+        await producer.dbx.sharingListFolderMembers({ shared_folder_id: await sharedFolderOf(track.id) })
+      ).result.invitees;
+      expect(invitees.map((i) => (i.invitee as { email: string }).email).sort()).toEqual(
+        track.collaborators.map((c) => c.email).sort(),
+      );
     } finally {
       env.emulator.control.updateSettings({ maxInviteesPerCall: 0 });
     }

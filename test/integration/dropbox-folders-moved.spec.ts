@@ -4,7 +4,16 @@ import { emulatorDropboxClient } from '../../tools/dropbox-emulator';
 import type { TestApp } from '../support/app';
 import { seedConnection } from '../support/dropbox';
 import { signedInUser } from '../support/users';
-import { apiOf, CollabEnv, filesIn, isFinal, makeTrack, Producer, startCollabEnv, waitForCollab } from './collaboration-support';
+import {
+  apiOf,
+  CollabEnv,
+  filesIn,
+  isFinal,
+  makeTrack,
+  Producer,
+  startCollabEnv,
+  waitForCollab,
+} from './collaboration-support';
 
 /** A producer connected to an account the test registered itself (a team member). */
 async function connectedTeamProducer(t: TestApp, emulator: RunningDropboxEmulator, email: string): Promise<Producer> {
@@ -38,12 +47,19 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
     const oldPath = first.folder!.path;
 
     await producer.dbx.filesMoveV2({ from_path: oldPath, to_path: '/Sessions/Our Session' });
-    const added = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late-vocal.wav`, contents: randomBytes(1024) });
-    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status).toBe(202);
+    const added = await producer.dbx.filesUpload({
+      path: `${track.folderPath}/Stems/late-vocal.wav`,
+      contents: randomBytes(1024),
+    });
+    expect(
+      (await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status,
+    ).toBe(202);
     const second = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 3);
     expect(second.status).toBe('done');
     expect(second.folder!.path).toBe('/Sessions/Our Session');
-    expect(await filesIn(producer.dbx, '/Sessions/Our Session')).toEqual([...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort());
+    expect(await filesIn(producer.dbx, '/Sessions/Our Session')).toEqual(
+      [...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort(),
+    );
     await expect(producer.dbx.filesGetMetadata({ path: oldPath })).rejects.toMatchObject({ status: 409 });
   });
 
@@ -58,13 +74,21 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: folderPath, mounted: false });
     const writes = () => emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.write).length;
     const writesBefore = writes();
-    const added = await producer.dbx.filesUpload({ path: `${track.folderPath}/Stems/late-vocal.wav`, contents: randomBytes(1024) });
+    const added = await producer.dbx.filesUpload({
+      path: `${track.folderPath}/Stems/late-vocal.wav`,
+      contents: randomBytes(1024),
+    });
     const writesAfterUpload = writes();
     expect(writesAfterUpload).toBe(writesBefore + 1);
-    expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status).toBe(202);
+    expect(
+      (await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: [`d:${added.result.id}`] })).status,
+    ).toBe(202);
     const stuck = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.total === 2);
     expect(stuck.status).toBe('failed');
-    expect(stuck.error).toMatchObject({ code: 'folder_not_reachable', message: expect.stringContaining('folder not reachable') });
+    expect(stuck.error).toMatchObject({
+      code: 'folder_not_reachable',
+      message: expect.stringContaining('folder not reachable'),
+    });
     // Nothing written: no copy, and no new folder where it used to be.
     expect(writes()).toBe(writesAfterUpload);
     await expect(producer.dbx.filesGetMetadata({ path: folderPath })).rejects.toMatchObject({ status: 409 });
@@ -73,7 +97,9 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
     expect((await producer.api.post(`/api/v1/tracks/${track.id}/collaboration/retry`)).status).toBeLessThan(300);
     const done = await waitForCollab(producer, track.id, (v) => isFinal(v) && v.files.copied === 2);
     expect(done.status).toBe('done');
-    expect(await filesIn(producer.dbx, folderPath)).toEqual([...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort());
+    expect(await filesIn(producer.dbx, folderPath)).toEqual(
+      [...track.files.map((f) => `Stems/${f.name}`), 'Stems/late-vocal.wav'].sort(),
+    );
   });
 });
 
@@ -92,7 +118,10 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
     const csrf = await producer.browser.csrfFrom('/settings');
-    const sent = await producer.browser.agent.post(`/api/v1/tracks/${track.id}/uploads`).set('X-CSRF-Token', csrf).attach('files', randomBytes(1024), 'Mix.wav');
+    const sent = await producer.browser.agent
+      .post(`/api/v1/tracks/${track.id}/uploads`)
+      .set('X-CSRF-Token', csrf)
+      .attach('files', randomBytes(1024), 'Mix.wav');
     expect(sent.status).toBe(201);
     const id = sent.body[0].id as string;
     const settle = async () => {
@@ -107,7 +136,9 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     const failed = await settle();
     expect(failed).toMatchObject({ status: 'failed', error: expect.stringContaining('folder not reachable') });
     await expect(producer.dbx.filesGetMetadata({ path: '/Bounces' })).rejects.toMatchObject({ status: 409 });
-    expect(emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload'))).toBe(false);
+    expect(
+      emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')),
+    ).toBe(false);
 
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
     expect((await producer.api.post(`/api/v1/uploads/${id}/retry`)).status).toBe(200);
@@ -118,10 +149,17 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
   it('a replacing upload (a new version of a file there) reads "folder not reachable" and writes nothing', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
-    const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Bounces/Mix.wav`, contents: randomBytes(1024) });
-    expect((await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: [result.id] })).status).toBeLessThan(300);
+    const { result } = await producer.dbx.filesUpload({
+      path: `${track.folderPath}/Bounces/Mix.wav`,
+      contents: randomBytes(1024),
+    });
+    expect(
+      (await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: [result.id] })).status,
+    ).toBeLessThan(300);
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
-    const uploadsBefore = emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')).length;
+    const uploadsBefore = emulator.control
+      .callLog()
+      .filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')).length;
     const csrf = await producer.browser.csrfFrom('/settings');
     const sent = await producer.browser.agent
       .post(`/api/v1/tracks/${track.id}/uploads`)
@@ -139,15 +177,23 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(row).toMatchObject({ status: 'failed', error: expect.stringContaining('folder not reachable') });
-    expect(emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload')).length).toBe(uploadsBefore);
+    expect(
+      emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route.startsWith('files/upload'))
+        .length,
+    ).toBe(uploadsBefore);
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
-    expect((await producer.dbx.filesGetMetadata({ path: `${track.folderPath}/Bounces/Mix.wav` })).result).toMatchObject({ size: 1024 });
+    expect((await producer.dbx.filesGetMetadata({ path: `${track.folderPath}/Bounces/Mix.wav` })).result).toMatchObject(
+      { size: 1024 },
+    );
   });
 
   it('moving a file to another category reads "folder not reachable" and moves nothing (never into /Stems at the root)', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
-    const { result } = await producer.dbx.filesUpload({ path: `${track.folderPath}/Bounces/Take.wav`, contents: randomBytes(1024) });
+    const { result } = await producer.dbx.filesUpload({
+      path: `${track.folderPath}/Bounces/Take.wav`,
+      contents: randomBytes(1024),
+    });
     const imported = await producer.api.post(`/api/v1/tracks/${track.id}/library/import`, { dropboxIds: [result.id] });
     expect(imported.status).toBeLessThan(300);
     const file = (imported.body as Array<{ id: string; name: string }>).find((f) => f.name === 'Take.wav')!;
@@ -156,7 +202,9 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
     expect(res.status).toBe(409);
     expect(res.body.message).toContain('folder not reachable');
     await expect(producer.dbx.filesGetMetadata({ path: '/Stems' })).rejects.toMatchObject({ status: 409 });
-    expect(emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route === 'files/move_v2')).toBe(false);
+    expect(
+      emulator.control.callLog().some((c) => c.accountId === producer.accountId && c.route === 'files/move_v2'),
+    ).toBe(false);
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: true });
     expect(await filesIn(producer.dbx, track.folderPath)).toEqual(['Bounces/Take.wav']);
   });
@@ -178,28 +226,49 @@ describe('a Dropbox Business account whose team keeps sharing inside the team', 
     emulator.control.registerAccount({ email, team_id: 'dbtid:studio', cant_share_outside_team: true });
     emulator.control.registerAccount({ email: 'mix@studio.example', team_id: 'dbtid:studio' });
     const producer = await connectedTeamProducer(t, emulator, email);
-    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Mix', email: 'mix@studio.example' }, { name: 'Fan', email: 'fan@example.com' }] });
+    const track = await makeTrack(producer, {
+      files: 1,
+      collaborators: [
+        { name: 'Mix', email: 'mix@studio.example' },
+        { name: 'Fan', email: 'fan@example.com' },
+      ],
+    });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const view = await waitForCollab(producer, track.id, isFinal);
     expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Fan: 'failed', Mix: 'invited' });
-    expect(view.members.find((m) => m.name === 'Fan')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
+    expect(view.members.find((m) => m.name === 'Fan')!.error).toMatch(
+      /team does not allow sharing folders with people outside the team/,
+    );
   });
 
-  it('a team whose policy keeps shared folders among teammates: the folder is shared on the team\'s terms, teammates invited, outsiders refused in words', async () => {
+  it("a team whose policy keeps shared folders among teammates: the folder is shared on the team's terms, teammates invited, outsiders refused in words", async () => {
     const { t, emulator } = env;
     const email = `lead-${randomBytes(3).toString('hex')}@closed.example`;
     emulator.control.registerAccount({ email, team_id: 'dbtid:closed', shared_folder_member_policy: 'team' });
     emulator.control.registerAccount({ email: 'keys@closed.example', team_id: 'dbtid:closed' });
     const producer = await connectedTeamProducer(t, emulator, email);
-    const track = await makeTrack(producer, { files: 1, collaborators: [{ name: 'Keys', email: 'keys@closed.example' }, { name: 'Guest', email: 'guest@example.com' }] });
+    const track = await makeTrack(producer, {
+      files: 1,
+      collaborators: [
+        { name: 'Keys', email: 'keys@closed.example' },
+        { name: 'Guest', email: 'guest@example.com' },
+      ],
+    });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const view = await waitForCollab(producer, track.id, isFinal);
     expect(view.folder?.path).toBeTruthy();
     expect(view.files).toMatchObject({ total: 1, copied: 1 });
-    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({ Guest: 'failed', Keys: 'invited' });
-    expect(view.members.find((m) => m.name === 'Guest')!.error).toMatch(/team does not allow sharing folders with people outside the team/);
+    expect(Object.fromEntries(view.members.map((m) => [m.name, m.state]))).toEqual({
+      Guest: 'failed',
+      Keys: 'invited',
+    });
+    expect(view.members.find((m) => m.name === 'Guest')!.error).toMatch(
+      /team does not allow sharing folders with people outside the team/,
+    );
     // Asked open to anyone first, refused by the team's policy, then shared once on the team's terms.
-    const shares = emulator.control.callLog().filter((c) => c.accountId === producer.accountId && c.route === 'sharing/share_folder');
+    const shares = emulator.control
+      .callLog()
+      .filter((c) => c.accountId === producer.accountId && c.route === 'sharing/share_folder');
     expect(shares.map((c) => c.status)).toEqual([409, 200]);
   });
 });

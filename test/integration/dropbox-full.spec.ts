@@ -37,13 +37,17 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
 
   const uploadFiles = async (trackId: string, files: Array<[Buffer, string]>) => {
     const csrf = await env.producer.browser.csrfFrom('/settings');
-    let req = env.producer.browser.agent.post(`/api/v1/tracks/${trackId}/uploads`).set('X-CSRF-Token', csrf).field('category', 'bounce');
+    let req = env.producer.browser.agent
+      .post(`/api/v1/tracks/${trackId}/uploads`)
+      .set('X-CSRF-Token', csrf)
+      .field('category', 'bounce');
     for (const [bytes, name] of files) req = req.attach('files', bytes, name);
     const res = await req;
     expect(res.status).toBe(201);
     return res.body as UploadRow[];
   };
-  const uploads = async (trackId: string) => (await env.producer.api.get(`/api/v1/tracks/${trackId}/uploads`)).body as UploadRow[];
+  const uploads = async (trackId: string) =>
+    (await env.producer.api.get(`/api/v1/tracks/${trackId}/uploads`)).body as UploadRow[];
   const settled = async (trackId: string, ids: string[]) => {
     const deadline = Date.now() + 30_000;
     for (;;) {
@@ -53,10 +57,16 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
       await new Promise((r) => setTimeout(r, 100));
     }
   };
-  const quota = (bytes: number | null) => env.emulator.control.setQuota({ account_id: env.producer.accountId, quota_bytes: bytes });
+  const quota = (bytes: number | null) =>
+    env.emulator.control.setQuota({ account_id: env.producer.accountId, quota_bytes: bytes });
   const spooled = async (uploadId: string) => {
     const row = await env.t.app.get(MikroORM).em.fork().findOne(Upload, { id: uploadId });
-    return row ? access(row.spoolPath).then(() => true, () => false) : false;
+    return row
+      ? access(row.spoolPath).then(
+          () => true,
+          () => false,
+        )
+      : false;
   };
 
   it('a full Dropbox: the upload row, the Share tab and the collaboration panel say so; Retry stores the kept file once space is freed', async () => {
@@ -67,8 +77,14 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     // One small file (files/upload) and one in an upload session (finish refuses it), both past the quota.
     const small = randomBytes(100 * KiB);
     const large = randomBytes(5 * MiB);
-    const sent = await uploadFiles(track.id, [[small, 'Mix small.wav'], [large, 'Mix large.wav']]);
-    const failed = await settled(track.id, sent.map((u) => u.id));
+    const sent = await uploadFiles(track.id, [
+      [small, 'Mix small.wav'],
+      [large, 'Mix large.wav'],
+    ]);
+    const failed = await settled(
+      track.id,
+      sent.map((u) => u.id),
+    );
     for (const row of failed) {
       expect(row.status).toBe('failed');
       expect(row.error).toMatch(FULL);
@@ -86,16 +102,23 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     expect(collab.status).toBe('failed');
     expect(collab.error).toEqual({ code: 'insufficient_space', message: expect.stringMatching(FULL) });
     const panel = await env.producer.browser.get(`/tracks/${track.id}/collaboration`);
-    expect(panel.text).toMatch(/data-collab-error="insufficient_space">Your Dropbox is full \([^)]+\): free some space/);
+    expect(panel.text).toMatch(
+      /data-collab-error="insufficient_space">Your Dropbox is full \([^)]+\): free some space/,
+    );
 
     // Space freed (a bigger plan): Retry stores each file once, the pipeline finishes, the banner goes.
     quota(null);
     for (const row of failed) expect((await env.producer.api.post(`/api/v1/uploads/${row.id}/retry`)).status).toBe(200);
-    const done = await settled(track.id, failed.map((u) => u.id));
+    const done = await settled(
+      track.id,
+      failed.map((u) => u.id),
+    );
     expect(done.map((u) => u.status)).toEqual(['done', 'done']);
     const stored = await filesIn(env.producer.dbx, `${track.folderPath}/Bounces`);
     expect(stored).toEqual(['Mix large.wav', 'Mix small.wav']);
-    expect(await env.producer.api.post(`/api/v1/tracks/${track.id}/collaboration/retry`)).toMatchObject({ status: 202 });
+    expect(await env.producer.api.post(`/api/v1/tracks/${track.id}/collaboration/retry`)).toMatchObject({
+      status: 202,
+    });
     expect((await waitForCollab(env.producer, track.id, isFinal)).status).toBe('done');
     expect((await env.producer.browser.get(`/tracks/${track.id}/share`)).text).not.toContain('data-storage-full');
     expect(await readdir(spoolDir)).toEqual([]);
@@ -123,36 +146,52 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     const track = await makeTrack(env.producer, { files: 0, collaborators: [] });
     const path = `${track.folderPath}/Bounces/Take.wav`;
     // Hold our upload inside Dropbox, store someone else's file under its name meanwhile, then let it go on.
-    const hold = env.emulator.control.addFault({ route: 'files/upload', accountId: env.producer.accountId, latencyMs: 3_000, times: 1 });
+    const hold = env.emulator.control.addFault({
+      route: 'files/upload',
+      accountId: env.producer.accountId,
+      latencyMs: 3_000,
+      times: 1,
+    });
     const [row] = await uploadFiles(track.id, [[randomBytes(2 * KiB), 'Take.wav']]);
     const deadline = Date.now() + 20_000;
-    while (!env.emulator.control.faults().every((f) => f.id !== hold.id) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    while (!env.emulator.control.faults().every((f) => f.id !== hold.id) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 20));
     await env.producer.dbx.filesUpload({ path, contents: Buffer.from('the other upload') });
     const [done] = await settled(track.id, [row.id]);
     expect(done.status).toBe('done');
     expect(await filesIn(env.producer.dbx, `${track.folderPath}/Bounces`)).toEqual(['Take (2).wav', 'Take.wav']);
-    const refusedCall = env.emulator.control.callLog().find((c) => c.route === 'files/upload' && c.status === 409 && c.accountId === env.producer.accountId);
+    const refusedCall = env.emulator.control
+      .callLog()
+      .find((c) => c.route === 'files/upload' && c.status === 409 && c.accountId === env.producer.accountId);
     expect(refusedCall).toBeDefined();
   });
 
   it.each([
     ['path/disallowed_name', /Dropbox does not accept files named “Odd.wav”/],
     ['path/malformed_path', /Dropbox does not accept the name “Odd.wav” \(a name may not end in a space/],
-  ])('%s on files/upload fails the upload with the reason in words, once, and keeps the file', async (errorTag, message) => {
-    const track = await makeTrack(env.producer, { files: 0, collaborators: [] });
-    env.emulator.control.resetCounters();
-    env.emulator.control.addFault({ route: 'files/upload', accountId: env.producer.accountId, errorTag, times: 1 });
-    const [row] = await uploadFiles(track.id, [[randomBytes(KiB), 'Odd.wav']]);
-    const [failed] = await settled(track.id, [row.id]);
-    expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(message) });
-    expect(env.emulator.control.counters().callsByRoute['files/upload']).toBe(1); // permanent: not retried
-    expect(await spooled(row.id)).toBe(true);
-    expect((await env.producer.api.del(`/api/v1/uploads/${row.id}`)).status).toBe(200);
-  });
+  ])(
+    '%s on files/upload fails the upload with the reason in words, once, and keeps the file',
+    async (errorTag, message) => {
+      const track = await makeTrack(env.producer, { files: 0, collaborators: [] });
+      env.emulator.control.resetCounters();
+      env.emulator.control.addFault({ route: 'files/upload', accountId: env.producer.accountId, errorTag, times: 1 });
+      const [row] = await uploadFiles(track.id, [[randomBytes(KiB), 'Odd.wav']]);
+      const [failed] = await settled(track.id, [row.id]);
+      expect(failed).toMatchObject({ status: 'failed', error: expect.stringMatching(message) });
+      expect(env.emulator.control.counters().callsByRoute['files/upload']).toBe(1); // permanent: not retried
+      expect(await spooled(row.id)).toBe(true);
+      expect((await env.producer.api.del(`/api/v1/uploads/${row.id}`)).status).toBe(200);
+    },
+  );
 
   it('too_many_write_operations on files/upload is waited out and retried: the file is stored once', async () => {
     const track = await makeTrack(env.producer, { files: 0, collaborators: [] });
-    env.emulator.control.addFault({ route: 'files/upload', accountId: env.producer.accountId, errorTag: 'path/too_many_write_operations', times: 2 });
+    env.emulator.control.addFault({
+      route: 'files/upload',
+      accountId: env.producer.accountId,
+      errorTag: 'path/too_many_write_operations',
+      times: 2,
+    });
     const [row] = await uploadFiles(track.id, [[randomBytes(KiB), 'Busy.wav']]);
     const [done] = await settled(track.id, [row.id]);
     expect(done.status).toBe('done');

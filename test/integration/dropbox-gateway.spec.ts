@@ -49,7 +49,11 @@ describe('DropboxGateway against the emulator', () => {
     emulator = await startTestEmulator({ strict: true });
     t = await startTestApp({ env: { ...dropboxEnv(emulator), DROPBOX_UPLOAD_CHUNK_MIB: '4' }, tuning: FAST });
     // A second process of the same installation (same database, same Redis prefix).
-    second = await startTestApp({ env: { ...dropboxEnv(emulator), DROPBOX_UPLOAD_CHUNK_MIB: '4' }, tuning: FAST, sharing: t });
+    second = await startTestApp({
+      env: { ...dropboxEnv(emulator), DROPBOX_UPLOAD_CHUNK_MIB: '4' },
+      tuning: FAST,
+      sharing: t,
+    });
     producer = await signedInUser(t);
     connection = await seedConnection(t, emulator, producer, { email: 'gw@dropbox.test' });
     client = await t.app.get(DropboxConnectionsService).clientFor(producer.id);
@@ -67,14 +71,19 @@ describe('DropboxGateway against the emulator', () => {
   const calls = (route: string) => emulator.control.counters().callsByRoute[route] ?? 0;
   const connectionRow = () => t.app.get(MikroORM).em.fork().findOneOrFail(DropboxConnection, { id: connection.id });
   const forgetAccessToken = () =>
-    t.app.get(MikroORM).em.fork().nativeUpdate(DropboxConnection, { id: connection.id }, { accessTokenExpiresAt: new Date(0) });
+    t.app
+      .get(MikroORM)
+      .em.fork()
+      .nativeUpdate(DropboxConnection, { id: connection.id }, { accessTokenExpiresAt: new Date(0) });
 
   describe('tokens', () => {
     it('refreshes once for concurrent callers across two processes, and persists the new token', async () => {
       await forgetAccessToken();
       const refreshA = jest.spyOn(t.app.get(DropboxOAuthClient), 'refresh');
       const refreshB = jest.spyOn(second.app.get(DropboxOAuthClient), 'refresh');
-      const otherProcessClient = await second.app.get(DropboxConnectionsService).clientFor((await connectionRow()).user.id);
+      const otherProcessClient = await second.app
+        .get(DropboxConnectionsService)
+        .clientFor((await connectionRow()).user.id);
       await Promise.all([
         client.listFolder(''),
         client.listFolder(''),
@@ -121,7 +130,12 @@ describe('DropboxGateway against the emulator', () => {
     });
 
     it('400 is a bug, not retried', async () => {
-      emulator.control.addFault({ route: 'files/get_metadata', status: 400, body: 'Error in call to API function "files/get_metadata": bad', times: 5 });
+      emulator.control.addFault({
+        route: 'files/get_metadata',
+        status: 400,
+        body: 'Error in call to API function "files/get_metadata": bad',
+        times: 5,
+      });
       await expect(client.getMetadata('/x')).rejects.toBeInstanceOf(DropboxPermanent);
       expect(calls('files/get_metadata')).toBe(1);
     });
@@ -200,7 +214,10 @@ describe('DropboxGateway against the emulator', () => {
         Array.from({ length: 20 }, async (_, worker) => {
           while (next < 1000) {
             const file = uploaded[next++ % 50];
-            const got = worker % 2 ? await links.link(client, { id: file.id, rev: file.rev! }) : await otherLinks.link(otherClient, { id: file.id, rev: file.rev! });
+            const got =
+              worker % 2
+                ? await links.link(client, { id: file.id, rev: file.rev! })
+                : await otherLinks.link(otherClient, { id: file.id, rev: file.rev! });
             if (!results.has(file.id)) results.set(file.id, new Set());
             results.get(file.id)!.add(got.link);
           }
@@ -214,7 +231,9 @@ describe('DropboxGateway against the emulator', () => {
       const v1 = await client.upload('/Links/live.wav', bufferSource(Buffer.from('version one')));
       const links = t.app.get(TemporaryLinksService);
       const first = await links.link(client, { id: v1.id, rev: v1.rev! });
-      const v2 = await client.upload('/Links/live.wav', bufferSource(Buffer.from('version two!')), { mode: 'overwrite' });
+      const v2 = await client.upload('/Links/live.wav', bufferSource(Buffer.from('version two!')), {
+        mode: 'overwrite',
+      });
       expect(v2.rev).not.toBe(v1.rev);
       const second = await links.link(client, { id: v2.id, rev: v2.rev! });
       expect(second.link).not.toBe(first.link);

@@ -26,7 +26,9 @@ describe('names Dropbox refuses', () => {
   const multipart = (files: Array<[string, string]>) =>
     Buffer.concat([
       ...files.map(([name, content]) =>
-        Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename*=UTF-8''${encodeURIComponent(name)}\r\nContent-Type: application/octet-stream\r\n\r\n${content}\r\n`),
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename*=UTF-8''${encodeURIComponent(name)}\r\nContent-Type: application/octet-stream\r\n\r\n${content}\r\n`,
+        ),
       ),
       Buffer.from(`--${boundary}--\r\n`),
     ]);
@@ -45,9 +47,16 @@ describe('names Dropbox refuses', () => {
     const before = await uploadCount();
     const only = await send(track.id, [['.DS_Store', 'finder']]);
     expect(only.status).toBe(400);
-    expect(only.body.errors).toEqual([{ field: 'files', message: expect.stringMatching(/^"\.DS_Store": Dropbox does not store system files/) }]);
+    expect(only.body.errors).toEqual([
+      { field: 'files', message: expect.stringMatching(/^"\.DS_Store": Dropbox does not store system files/) },
+    ]);
 
-    const several = await send(track.id, [['Thumbs.db', 'x'], ['desktop.ini', 'y'], ['take .wav ', 'z'], [`${'x'.repeat(252)}.wav`, 'w']]);
+    const several = await send(track.id, [
+      ['Thumbs.db', 'x'],
+      ['desktop.ini', 'y'],
+      ['take .wav ', 'z'],
+      [`${'x'.repeat(252)}.wav`, 'w'],
+    ]);
     expect(several.status).toBe(400);
     expect(several.body.errors.map((e: { message: string }) => e.message)).toEqual([
       expect.stringMatching(/^"Thumbs\.db": Dropbox does not store system files/),
@@ -61,16 +70,34 @@ describe('names Dropbox refuses', () => {
 
   it('a dragged macOS folder: .DS_Store and Icon\\r are skipped with a note each, the rest stored', async () => {
     const track = await makeTrack(env.producer, { files: 0, collaborators: [] });
-    const res = await send(track.id, [['.DS_Store', 'finder'], ['Lead vox.wav', 'vocals'], ['Icon\r', ''], ['Bass.wav', 'bass']]);
+    const res = await send(track.id, [
+      ['.DS_Store', 'finder'],
+      ['Lead vox.wav', 'vocals'],
+      ['Icon\r', ''],
+      ['Bass.wav', 'bass'],
+    ]);
     expect(res.status).toBe(201);
     expect(res.body).toEqual([
       expect.objectContaining({ fileName: 'Lead vox.wav', status: 'queued', id: expect.any(String) }),
       expect.objectContaining({ fileName: 'Bass.wav', status: 'queued', id: expect.any(String) }),
-      { id: null, fileName: '.DS_Store', status: 'skipped', error: expect.stringMatching(/Dropbox does not store system files/) },
-      { id: null, fileName: 'Icon\r', status: 'skipped', error: expect.stringMatching(/Dropbox does not store system files/) },
+      {
+        id: null,
+        fileName: '.DS_Store',
+        status: 'skipped',
+        error: expect.stringMatching(/Dropbox does not store system files/),
+      },
+      {
+        id: null,
+        fileName: 'Icon\r',
+        status: 'skipped',
+        error: expect.stringMatching(/Dropbox does not store system files/),
+      },
     ]);
     const deadline = Date.now() + 20_000;
-    while ((await filesIn(env.producer.dbx, `${track.folderPath}/Bounces`).catch(() => [])).length < 2 && Date.now() < deadline) {
+    while (
+      (await filesIn(env.producer.dbx, `${track.folderPath}/Bounces`).catch(() => [])).length < 2 &&
+      Date.now() < deadline
+    ) {
       await new Promise((r) => setTimeout(r, 100));
     }
     expect(await filesIn(env.producer.dbx, track.folderPath)).toEqual(['Bounces/Bass.wav', 'Bounces/Lead vox.wav']);
@@ -80,7 +107,12 @@ describe('names Dropbox refuses', () => {
     const form = await env.producer.browser.agent
       .post(`/tracks/${track.id}/uploads?_csrf=${encodeURIComponent(csrf)}`)
       .set('Content-Type', `multipart/form-data; boundary=${boundary}`)
-      .send(multipart([['Thumbs.db', 'x'], ['Keys.wav', 'keys']]))
+      .send(
+        multipart([
+          ['Thumbs.db', 'x'],
+          ['Keys.wav', 'keys'],
+        ]),
+      )
       .redirects(0);
     expect(form.status).toBe(303);
     const page = await env.producer.browser.get(`/tracks/${track.id}`);
@@ -92,21 +124,33 @@ describe('names Dropbox refuses', () => {
     expect(created.status).toBe(201);
     expect(created.body.title).toBe('Sunset 🌅 Drive');
     expect(created.body.dropboxFolderPath).toBe('/Producer Dashboard/Sunset Drive');
-    expect((await env.producer.dbx.filesGetMetadata({ path: '/Producer Dashboard/Sunset Drive/Bounces' })).result['.tag']).toBe('folder');
+    expect(
+      (await env.producer.dbx.filesGetMetadata({ path: '/Producer Dashboard/Sunset Drive/Bounces' })).result['.tag'],
+    ).toBe('folder');
     const page = await env.producer.browser.get(`/tracks/${created.body.id}`);
     expect(page.text).toContain('Sunset 🌅 Drive');
 
     const up = await send(created.body.id, [['Master.wav', 'master']]);
     expect(up.status).toBe(201);
-    const collaborator = await env.producer.api.post('/api/v1/collaborators', { name: 'Emoji Fan', email: 'emoji-fan@example.com', role: 'vocalist' });
-    await env.producer.api.post(`/api/v1/tracks/${created.body.id}/collaborators`, { collaboratorId: collaborator.body.id });
+    const collaborator = await env.producer.api.post('/api/v1/collaborators', {
+      name: 'Emoji Fan',
+      email: 'emoji-fan@example.com',
+      role: 'vocalist',
+    });
+    await env.producer.api.post(`/api/v1/tracks/${created.body.id}/collaborators`, {
+      collaboratorId: collaborator.body.id,
+    });
     const deadline = Date.now() + 20_000;
     let items: Array<{ id: string; name: string }> = [];
     while (items.length === 0 && Date.now() < deadline) {
-      items = (await env.producer.api.get(`/api/v1/tracks/${created.body.id}/library`)).body.items.filter((i: { imported: boolean }) => i.imported);
+      items = (await env.producer.api.get(`/api/v1/tracks/${created.body.id}/library`)).body.items.filter(
+        (i: { imported: boolean }) => i.imported,
+      );
       await new Promise((r) => setTimeout(r, 100));
     }
-    await env.producer.api.post(`/api/v1/tracks/${created.body.id}/collaboration`, { files: items.map((i) => `f:${i.id}`) });
+    await env.producer.api.post(`/api/v1/tracks/${created.body.id}/collaboration`, {
+      files: items.map((i) => `f:${i.id}`),
+    });
     const view = await waitForCollab(env.producer, created.body.id, isFinal);
     expect(view.status).toBe('done');
     expect(view.folder!.path).toMatch(/^\/Producer Dashboard\/Collaboration\/Sunset Drive \([0-9a-f]{8}\)$/);

@@ -24,10 +24,15 @@ describe('a Dropbox account whose email is not verified', () => {
     const track = await makeTrack(producer, { files: 2, collaborators: [{}] });
     // Unverified from the start (a new Dropbox account): no link was ever handed out for these files.
     emulator.control.setEmailVerified({ account_id: producer.accountId, email_verified: false });
-    const created = await producer.api.post('/api/v1/shares', { tracks: [{ trackId: track.id, files: track.selection }], downloads: { stem: true } });
+    const created = await producer.api.post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: track.selection }],
+      downloads: { stem: true },
+    });
     expect(created.status).toBe(201);
     const token = new URL(created.body.url).pathname.split('/')[2];
-    const fileId = ((await producer.api.get(`/api/v1/tracks/${track.id}/library`)).body.items as Array<{ id: string }>)[0].id;
+    const fileId = (
+      (await producer.api.get(`/api/v1/tracks/${track.id}/library`)).body.items as Array<{ id: string }>
+    )[0].id;
 
     const recipient = env.t.client();
     const play = await recipient.get(`/s/${token}/files/${fileId}/play`).set('Accept', 'application/json');
@@ -53,7 +58,9 @@ describe('a Dropbox account whose email is not verified', () => {
     // A re-check before verifying says so; after verifying, the flag goes and links play again.
     const early = await producer.browser.submit('/settings', '/settings/dropbox/recheck', {});
     expect(early.status).toBe(303);
-    expect((await producer.browser.get('/settings')).text).toContain('Dropbox still says your email address is not verified');
+    expect((await producer.browser.get('/settings')).text).toContain(
+      'Dropbox still says your email address is not verified',
+    );
     emulator.control.setEmailVerified({ account_id: producer.accountId, email_verified: true });
     const checked = await producer.api.post('/api/v1/dropbox/recheck');
     expect(checked.status).toBe(200);

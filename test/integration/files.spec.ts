@@ -22,14 +22,22 @@ describe('tracks, collaborators and libraries', () => {
   beforeAll(async () => {
     emulator = await startTestEmulator();
     t = await startTestApp({
-      env: { ...dropboxEnv(emulator), SPOOL_DIR: `/tmp/pd-spool-${process.pid}`, MAX_UPLOAD_MB: '5', DROPBOX_UPLOAD_CHUNK_MIB: '4' },
+      env: {
+        ...dropboxEnv(emulator),
+        SPOOL_DIR: `/tmp/pd-spool-${process.pid}`,
+        MAX_UPLOAD_MB: '5',
+        DROPBOX_UPLOAD_CHUNK_MIB: '4',
+      },
       workers: true,
     });
     producer = await signedInUser(t);
     other = await signedInUser(t);
     await seedConnection(t, emulator, producer, { email: 'files@dropbox.test' });
     await seedConnection(t, emulator, other, { email: 'other@dropbox.test' });
-    dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'files@dropbox.test' }).access_token);
+    dbx = emulatorDropboxClient(
+      emulator.url,
+      emulator.control.issueToken({ email: 'files@dropbox.test' }).access_token,
+    );
   });
   afterAll(async () => {
     await t?.close();
@@ -38,11 +46,19 @@ describe('tracks, collaborators and libraries', () => {
 
   /** JSON API calls with the session cookie; the CSRF token is fetched first (superagent fixes cookies at request creation). */
   const api = (user: TestUser) => {
-    const withCsrf = async (make: (csrf: string) => import('supertest').Test) => make(await user.browser.csrfFrom('/settings'));
+    const withCsrf = async (make: (csrf: string) => import('supertest').Test) =>
+      make(await user.browser.csrfFrom('/settings'));
     return {
       get: (path: string) => user.browser.agent.get(path),
-      post: (path: string, body?: object) => withCsrf((csrf) => user.browser.agent.post(path).set('X-CSRF-Token', csrf).send(body ?? {})),
-      patch: (path: string, body: object) => withCsrf((csrf) => user.browser.agent.patch(path).set('X-CSRF-Token', csrf).send(body)),
+      post: (path: string, body?: object) =>
+        withCsrf((csrf) =>
+          user.browser.agent
+            .post(path)
+            .set('X-CSRF-Token', csrf)
+            .send(body ?? {}),
+        ),
+      patch: (path: string, body: object) =>
+        withCsrf((csrf) => user.browser.agent.patch(path).set('X-CSRF-Token', csrf).send(body)),
       del: (path: string) => withCsrf((csrf) => user.browser.agent.delete(path).set('X-CSRF-Token', csrf)),
     };
   };
@@ -51,9 +67,21 @@ describe('tracks, collaborators and libraries', () => {
 
   describe('tracks', () => {
     it('creates a track with its Dropbox folders', async () => {
-      const res = await api(producer).post('/api/v1/tracks', { title: 'Midnight Drive', artist: 'Ana', bpm: 124, key: 'f#m', sharingStatus: 'preview' });
+      const res = await api(producer).post('/api/v1/tracks', {
+        title: 'Midnight Drive',
+        artist: 'Ana',
+        bpm: 124,
+        key: 'f#m',
+        sharingStatus: 'preview',
+      });
       expect(res.status).toBe(201);
-      expect(res.body).toMatchObject({ title: 'Midnight Drive', bpm: 124, key: 'F# minor', sharingStatus: 'preview', dropboxFolderPath: '/Producer Dashboard/Midnight Drive' });
+      expect(res.body).toMatchObject({
+        title: 'Midnight Drive',
+        bpm: 124,
+        key: 'F# minor',
+        sharingStatus: 'preview',
+        dropboxFolderPath: '/Producer Dashboard/Midnight Drive',
+      });
       trackId = res.body.id;
       const listing = await dbx.filesListFolder({ path: '/Producer Dashboard/Midnight Drive' });
       expect(listing.result.entries.map((e) => e.name).sort()).toEqual(['Bounces', 'Projects', 'Stems']);
@@ -75,7 +103,9 @@ describe('tracks, collaborators and libraries', () => {
       const before = (await api(producer).get('/api/v1/tracks')).body.total;
       const res = await api(producer).post('/api/v1/tracks', body);
       expect(res.status).toBe(400);
-      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]));
+      expect(res.body.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]),
+      );
       expect((await api(producer).get('/api/v1/tracks')).body.total).toBe(before);
     });
 
@@ -103,12 +133,22 @@ describe('tracks, collaborators and libraries', () => {
     });
 
     it('takes artwork that is an image and refuses what is not', async () => {
-      const png = await sharp({ create: { width: 800, height: 800, channels: 3, background: '#884422' } }).png().toBuffer();
+      const png = await sharp({ create: { width: 800, height: 800, channels: 3, background: '#884422' } })
+        .png()
+        .toBuffer();
       const csrf = await producer.browser.csrfFrom('/settings');
-      const res = await producer.browser.agent.put(`/api/v1/tracks/${trackId}/artwork`).set('X-CSRF-Token', csrf).set('Content-Type', 'image/png').send(png);
+      const res = await producer.browser.agent
+        .put(`/api/v1/tracks/${trackId}/artwork`)
+        .set('X-CSRF-Token', csrf)
+        .set('Content-Type', 'image/png')
+        .send(png);
       expect(res.status).toBe(200);
       expect(res.body.artworkUrl).toMatch(/^\/tracks\/.+\/artwork\/large\?v=1$/);
-      const bad = await producer.browser.agent.put(`/api/v1/tracks/${trackId}/artwork`).set('X-CSRF-Token', csrf).set('Content-Type', 'image/png').send(Buffer.from('not an image'));
+      const bad = await producer.browser.agent
+        .put(`/api/v1/tracks/${trackId}/artwork`)
+        .set('X-CSRF-Token', csrf)
+        .set('Content-Type', 'image/png')
+        .send(Buffer.from('not an image'));
       expect(bad.status).toBe(400);
       expect(bad.body.errors[0]).toMatchObject({ field: 'artwork' });
     });
@@ -123,7 +163,9 @@ describe('tracks, collaborators and libraries', () => {
       expect((await them.get(`/api/v1/tracks/${trackId}/collaborators`)).status).toBe(404);
       expect((await them.patch(`/api/v1/tracks/${trackId}`, { title: 'Mine now' })).status).toBe(404);
       expect((await them.del(`/api/v1/tracks/${trackId}`)).status).toBe(404);
-      expect((await them.post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ['id:abc'] })).status).toBe(404);
+      expect((await them.post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ['id:abc'] })).status).toBe(
+        404,
+      );
       expect((await api(producer).get(`/api/v1/tracks/${trackId}`)).body.title).toBe('Midnight Drive (Final)');
       expect((await them.get('/api/v1/tracks')).body.total).toBe(0);
     });
@@ -131,19 +173,35 @@ describe('tracks, collaborators and libraries', () => {
 
   describe('collaborators', () => {
     it('keeps collaborators, assigns them, and refuses duplicates and bad emails', async () => {
-      const sam = await api(producer).post('/api/v1/collaborators', { name: 'Sam', email: 'SAM@example.com', role: 'mix engineer' });
+      const sam = await api(producer).post('/api/v1/collaborators', {
+        name: 'Sam',
+        email: 'SAM@example.com',
+        role: 'mix engineer',
+      });
       expect(sam.status).toBe(201);
       expect(sam.body.email).toBe('sam@example.com');
       const noEmail = await api(producer).post('/api/v1/collaborators', { name: 'Kai', role: 'vocalist' });
       expect(noEmail.body.email).toBeNull();
-      const bad = await api(producer).post('/api/v1/collaborators', { name: 'X', email: 'not-an-email', role: 'vocalist' });
+      const bad = await api(producer).post('/api/v1/collaborators', {
+        name: 'X',
+        email: 'not-an-email',
+        role: 'vocalist',
+      });
       expect(bad.status).toBe(400);
       expect(bad.body.errors[0]).toMatchObject({ field: 'email' });
-      const dupe = await api(producer).post('/api/v1/collaborators', { name: 'Sam 2', email: 'sam@example.com', role: 'x' });
+      const dupe = await api(producer).post('/api/v1/collaborators', {
+        name: 'Sam 2',
+        email: 'sam@example.com',
+        role: 'x',
+      });
       expect(dupe.status).toBe(409);
 
-      expect((await api(producer).post(`/api/v1/tracks/${trackId}/collaborators`, { collaboratorId: sam.body.id })).status).toBe(201);
-      const again = await api(producer).post(`/api/v1/tracks/${trackId}/collaborators`, { collaboratorId: sam.body.id });
+      expect(
+        (await api(producer).post(`/api/v1/tracks/${trackId}/collaborators`, { collaboratorId: sam.body.id })).status,
+      ).toBe(201);
+      const again = await api(producer).post(`/api/v1/tracks/${trackId}/collaborators`, {
+        collaboratorId: sam.body.id,
+      });
       expect(again.status).toBe(409);
       expect(again.body.message).toMatch(/already on this track/);
       await api(producer).post(`/api/v1/tracks/${trackId}/collaborators`, { collaboratorId: noEmail.body.id });
@@ -160,7 +218,10 @@ describe('tracks, collaborators and libraries', () => {
       await dbx.filesUpload({ path: `${base}/Stems/Kick.wav`, contents: makeWav({ seconds: 1, frequencies: [60] }) });
       await dbx.filesUpload({ path: `${base}/Rough mix.mp3`, contents: Buffer.from('ID3 fake') });
       await dbx.filesUpload({ path: `${base}/Session.als`, contents: Buffer.from('ableton') });
-      await dbx.filesUpload({ path: `${base}/Projects/Song.logicx/Alternatives/000/ProjectData`, contents: Buffer.alloc(1000) });
+      await dbx.filesUpload({
+        path: `${base}/Projects/Song.logicx/Alternatives/000/ProjectData`,
+        contents: Buffer.alloc(1000),
+      });
       await dbx.filesUpload({ path: `${base}/Projects/Song.logicx/Resources/Info.plist`, contents: Buffer.alloc(500) });
       const lib = await api(producer).get(`/api/v1/tracks/${trackId}/library`);
       expect(lib.status).toBe(200);
@@ -168,7 +229,12 @@ describe('tracks, collaborators and libraries', () => {
       expect(byName['Kick.wav']).toMatchObject({ imported: false, category: 'stem', relativePath: 'Stems/Kick.wav' });
       expect(byName['Rough mix.mp3']).toMatchObject({ imported: false, category: 'bounce' });
       expect(byName['Session.als']).toMatchObject({ category: 'project' });
-      expect(byName['Song.logicx']).toMatchObject({ category: 'project', isPackage: true, size: 1500, format: 'Logic Pro project' });
+      expect(byName['Song.logicx']).toMatchObject({
+        category: 'project',
+        isPackage: true,
+        size: 1500,
+        format: 'Logic Pro project',
+      });
       expect(lib.body.items).toHaveLength(4);
     });
 
@@ -178,9 +244,14 @@ describe('tracks, collaborators and libraries', () => {
       const res = await api(producer).post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ids });
       expect(res.status).toBe(201);
       expect(res.body).toHaveLength(4);
-      expect((await api(producer).post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ids })).body).toHaveLength(0);
+      expect(
+        (await api(producer).post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ids })).body,
+      ).toHaveLength(0);
       const kick = await eventually(
-        async () => (await api(producer).get(`/api/v1/tracks/${trackId}/library`)).body.items.find((i: { name: string }) => i.name === 'Kick.wav'),
+        async () =>
+          (await api(producer).get(`/api/v1/tracks/${trackId}/library`)).body.items.find(
+            (i: { name: string }) => i.name === 'Kick.wav',
+          ),
         (item) => item?.audio?.durationSeconds != null,
       );
       expect(kick.audio).toMatchObject({ sampleRate: 44100, channels: 2, bitsPerSample: 16 });
@@ -188,7 +259,9 @@ describe('tracks, collaborators and libraries', () => {
     });
 
     it('refuses ids that are not in the folder, importing nothing', async () => {
-      const res = await api(producer).post(`/api/v1/tracks/${trackId}/library/import`, { dropboxIds: ['id:notinthefolder'] });
+      const res = await api(producer).post(`/api/v1/tracks/${trackId}/library/import`, {
+        dropboxIds: ['id:notinthefolder'],
+      });
       expect(res.status).toBe(400);
       expect(res.body.errors[0].field).toBe('dropboxIds');
     });
@@ -201,7 +274,11 @@ describe('tracks, collaborators and libraries', () => {
       expect(lib.status).toBe(200);
       const byName = Object.fromEntries(lib.body.items.map((i: { name: string }) => [i.name, i]));
       expect(byName['Session.als'].status).toBe('missing');
-      expect(byName['Rough mix.mp3']).toMatchObject({ status: 'ready', relativePath: 'Bounces/Rough mix.mp3', imported: true });
+      expect(byName['Rough mix.mp3']).toMatchObject({
+        status: 'ready',
+        relativePath: 'Bounces/Rough mix.mp3',
+        imported: true,
+      });
     });
 
     it('marks one master bounce', async () => {
@@ -226,7 +303,12 @@ describe('tracks, collaborators and libraries', () => {
       expect(res.status).toBe(201);
       expect(res.body).toHaveLength(2);
       const done = await eventually(
-        async () => (await api(producer).get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{ status: string; fileName: string; percent: number }>,
+        async () =>
+          (await api(producer).get(`/api/v1/tracks/${trackId}/uploads`)).body as Array<{
+            status: string;
+            fileName: string;
+            percent: number;
+          }>,
         (list) => list.every((u) => u.status === 'done'),
       );
       expect(done.every((u) => u.percent === 100)).toBe(true);
@@ -254,11 +336,17 @@ describe('tracks, collaborators and libraries', () => {
       const boundary = 'pd-test-boundary';
       const part = (filename: string, content: Buffer) =>
         Buffer.concat([
-          Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`),
+          Buffer.from(
+            `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="${filename}"\r\nContent-Type: application/octet-stream\r\n\r\n`,
+          ),
           content,
           Buffer.from('\r\n'),
         ]);
-      const body = Buffer.concat([part('fine.wav', Buffer.from('fine')), part(name, bytes), Buffer.from(`--${boundary}--\r\n`)]);
+      const body = Buffer.concat([
+        part('fine.wav', Buffer.from('fine')),
+        part(name, bytes),
+        Buffer.from(`--${boundary}--\r\n`),
+      ]);
       const res = await producer.browser.agent
         .post(`/api/v1/tracks/${trackId}/uploads`)
         .set('X-CSRF-Token', csrf)
@@ -278,7 +366,11 @@ describe('tracks, collaborators and libraries', () => {
       const { status, sent } = await new Promise<{ status: number; sent: number }>((resolve, reject) => {
         const req = request(`${t.url}/api/v1/tracks/${trackId}/uploads`, {
           method: 'POST',
-          headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}`, 'X-CSRF-Token': csrf, Cookie: cookie },
+          headers: {
+            'Content-Type': `multipart/form-data; boundary=${boundary}`,
+            'X-CSRF-Token': csrf,
+            Cookie: cookie,
+          },
         });
         let sent = 0;
         let answered = false;
@@ -306,7 +398,10 @@ describe('tracks, collaborators and libraries', () => {
 
     it('refuses uploads to another producer’s track', async () => {
       const csrf = await other.browser.csrfFrom('/settings');
-      const res = await other.browser.agent.post(`/api/v1/tracks/${trackId}/uploads`).set('X-CSRF-Token', csrf).attach('files', Buffer.from('x'), 'x.wav');
+      const res = await other.browser.agent
+        .post(`/api/v1/tracks/${trackId}/uploads`)
+        .set('X-CSRF-Token', csrf)
+        .attach('files', Buffer.from('x'), 'x.wav');
       expect(res.status).toBe(404);
     });
   });

@@ -37,15 +37,28 @@ describe('notification emails: one digest per share per window', () => {
     const events = t.app.get(NotificationEvents);
     for (let i = 0; i < 100; i += 1) {
       const share = i % 2 === 0 ? 'share-a' : 'share-b';
-      await events.publish(producer.id, i % 3 === 0 ? 'share.opened' : 'share.downloaded', { shareId: share, title: share === 'share-a' ? 'Album <A>' : 'Single B', category: 'bounce' });
+      await events.publish(producer.id, i % 3 === 0 ? 'share.opened' : 'share.downloaded', {
+        shareId: share,
+        title: share === 'share-a' ? 'Album <A>' : 'Single B',
+        category: 'bounce',
+      });
     }
-    await eventually(async () => [await pending('share-a'), await pending('share-b')], ([a, b]) => a === 50 && b === 50);
+    await eventually(
+      async () => [await pending('share-a'), await pending('share-b')],
+      ([a, b]) => a === 50 && b === 50,
+    );
     // One digest job per share, whatever the number of events.
     expect((await queue().getDelayed()).filter((j) => j.name === 'digest')).toHaveLength(2);
     expect(mailbox.mails).toHaveLength(0);
     await promoteDigests();
-    await eventually(async () => mailbox.mails.length, (n) => n >= 2);
-    await eventually(async () => [await pending('share-a'), await pending('share-b')], ([a, b]) => a === 0 && b === 0);
+    await eventually(
+      async () => mailbox.mails.length,
+      (n) => n >= 2,
+    );
+    await eventually(
+      async () => [await pending('share-a'), await pending('share-b')],
+      ([a, b]) => a === 0 && b === 0,
+    );
 
     const subjects = mailbox.mails.map((m) => m.subject).sort();
     expect(subjects).toEqual(['50 new events on “Album <A>”', '50 new events on “Single B”']);
@@ -61,13 +74,19 @@ describe('notification emails: one digest per share per window', () => {
 
     // Another event right after: it waits for the next window (a delayed job), no second email now.
     await events.publish(producer.id, 'share.downloaded', { shareId: 'share-a', title: 'Album <A>', category: 'stem' });
-    await eventually(() => pending('share-a'), (n) => n === 1);
+    await eventually(
+      () => pending('share-a'),
+      (n) => n === 1,
+    );
     const next = (await queue().getDelayed()).filter((j) => j.name === 'digest');
     expect(next).toHaveLength(1);
     expect(next[0].opts.delay).toBeGreaterThan(60_000);
     expect(mailbox.mails).toHaveLength(2);
     await promoteDigests();
-    await eventually(async () => mailbox.mails.length, (n) => n === 3);
+    await eventually(
+      async () => mailbox.mails.length,
+      (n) => n === 3,
+    );
     expect(mailbox.mails[2].subject).toBe('New activity on “Album <A>”');
   });
 
@@ -78,13 +97,22 @@ describe('notification emails: one digest per share per window', () => {
     const events = t.app.get(NotificationEvents);
     await events.publish(producer.id, 'share.downloaded', { shareId: 'share-c', title: 'C' });
     await events.publish(producer.id, 'share.opened', { shareId: 'share-c', title: 'C' });
-    await eventually(() => pending('share-c'), (n) => n === 1);
+    await eventually(
+      () => pending('share-c'),
+      (n) => n === 1,
+    );
     // Both event jobs are done, and only the opened one was collected.
-    await eventually(async () => (await queue().getJobCounts('waiting', 'active')) as Record<string, number>, (c) => c.waiting + c.active === 0);
+    await eventually(
+      async () => (await queue().getJobCounts('waiting', 'active')) as Record<string, number>,
+      (c) => c.waiting + c.active === 0,
+    );
     expect(await pending('share-c')).toBe(1);
     const before = mailbox.mails.length;
     await promoteDigests();
-    await eventually(async () => mailbox.mails.length, (n) => n === before + 1);
+    await eventually(
+      async () => mailbox.mails.length,
+      (n) => n === before + 1,
+    );
     expect(mailbox.mails.at(-1)!.text).toMatch(/opened for the first time/);
     expect(mailbox.mails.at(-1)!.text).not.toMatch(/A download/);
   });

@@ -49,7 +49,10 @@ export function signatureValid(secret: string, raw: string, header: string | str
 }
 
 export async function deliveries(t: TestApp, webhookId: string): Promise<WebhookDelivery[]> {
-  return t.app.get(EntityManager).fork().find(WebhookDelivery, { webhookId }, { orderBy: { attempt: 'asc' } });
+  return t.app
+    .get(EntityManager)
+    .fork()
+    .find(WebhookDelivery, { webhookId }, { orderBy: { attempt: 'asc' } });
 }
 
 /** Polls the database until `done` says so (outcomes, not moments: no time limit of its own besides Jest's). */
@@ -91,7 +94,11 @@ export async function startMailbox() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;
-  return { url: `smtp://127.0.0.1:${port}`, mails, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    mails,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
 }
 
 /** Sends every digest now (they wait out their window as delayed jobs). */

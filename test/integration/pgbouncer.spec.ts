@@ -55,7 +55,9 @@ describe('PostgreSQL through PgBouncer (transaction pooling)', () => {
     expect(tracks.map((r) => r.status)).toEqual([201, 201, 201]);
 
     const files = distinctFiles(3, 64 * 1024);
-    const uploads = await Promise.all(tracks.map((track) => api.upload(`/api/v1/tracks/${track.body.id}/uploads`, files)));
+    const uploads = await Promise.all(
+      tracks.map((track) => api.upload(`/api/v1/tracks/${track.body.id}/uploads`, files)),
+    );
     expect(uploads.map((r) => r.status)).toEqual([201, 201, 201]);
     const band = await makeTrack(producer, { title: 'Pooled Band', files: 2 });
     expect((await api.post(`/api/v1/tracks/${band.id}/collaboration`, { files: band.selection })).status).toBe(202);
@@ -63,16 +65,22 @@ describe('PostgreSQL through PgBouncer (transaction pooling)', () => {
     for (const track of tracks) {
       const done = await eventually(
         `uploads of ${track.body.title} done`,
-        async () => (await api.get(`/api/v1/tracks/${track.body.id}/uploads`)).body as Array<{ status: string; error?: string }>,
+        async () =>
+          (await api.get(`/api/v1/tracks/${track.body.id}/uploads`)).body as Array<{ status: string; error?: string }>,
         (l) => l.length === files.length && l.every((u) => u.status === 'done' || u.status === 'failed'),
         { timeoutMs: 60_000, everyMs: 300 },
       );
       expect(done.filter((u) => u.status !== 'done')).toEqual([]);
-      expect((await dropboxFiles(producer.dbx, `/Producer Dashboard/${track.body.title}`)).map((f) => f.path.split('/').pop())).toEqual(files.map((f) => f.name));
+      expect(
+        (await dropboxFiles(producer.dbx, `/Producer Dashboard/${track.body.title}`)).map((f) =>
+          f.path.split('/').pop(),
+        ),
+      ).toEqual(files.map((f) => f.name));
     }
     const pipeline = await eventually(
       'the pipeline is done',
-      async () => (await api.get(`/api/v1/tracks/${band.id}/collaboration`)).body as { status: string; error: string | null },
+      async () =>
+        (await api.get(`/api/v1/tracks/${band.id}/collaboration`)).body as { status: string; error: string | null },
       (v) => v.status === 'done' || v.status === 'failed',
       { timeoutMs: 60_000, everyMs: 300 },
     );

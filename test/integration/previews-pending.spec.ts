@@ -22,10 +22,17 @@ describe.each([
   beforeAll(async () => {
     // Workers off: nothing builds the preview, so it stays pending for the whole spec.
     w = await startShareWorld({ workers: false, env });
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Not Yet', sharingStatus: 'private' }, { 'Bounces/Master.wav': master });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Not Yet', sharingStatus: 'private' },
+      { 'Bounces/Master.wav': master },
+    );
     trackId = track.id;
     const sel = await selectionOf(w.producer, track.id);
-    const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }] });
+    const res = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+    });
     expect(res.status).toBe(201);
     token = tokenOf(res.body.url);
     fileId = Object.values(await selectionOf(w.producer, track.id))[0].slice(2);

@@ -8,7 +8,17 @@ import { MediaPreview } from '../../src/modules/media/entities/media-preview.ent
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
 import { eventually } from '../faults/support';
-import { api, binary, readyPreview as preview, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import {
+  api,
+  binary,
+  readyPreview as preview,
+  makeTrack,
+  MadeTrack,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from './share-support';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -16,7 +26,10 @@ const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 const isMp4 = (b: Buffer) => b.subarray(4, 8).toString('latin1') === 'ftyp';
 
 async function previewsOf(w: ShareWorld, fileId: string): Promise<MediaPreview[]> {
-  return w.t.app.get(EntityManager).fork().find(MediaPreview, { file: fileId }, { orderBy: { createdAt: 'asc' } });
+  return w.t.app
+    .get(EntityManager)
+    .fork()
+    .find(MediaPreview, { file: fileId }, { orderBy: { createdAt: 'asc' } });
 }
 
 /** The ready preview of the file's current revision, or of `revision`. */
@@ -35,12 +48,17 @@ describe('previews: what a listen-only recipient hears', () => {
     w = await startShareWorld({ workers: true });
     // Ask Dropbox for the live revision on every play: a new revision is seen at once.
     w.t.app.get(ShareTuning).revisionCheckMs = 0;
-    track = await makeTrack(w.producer, w.dbx, { title: 'Quiet Room', sharingStatus: 'private' }, {
-      'Bounces/Master.wav': master,
-      'Stems/Vox.wav': makeWav({ seconds: 1, frequencies: [440], channels: 1, sampleRate: 44_100 }),
-      'Stems/Broken.wav': Buffer.from('RIFF\u0000\u0000\u0000\u0000WAVEnot really audio at all'.repeat(40)),
-      'Projects/Session.als': Buffer.from('ableton '.repeat(100)),
-    });
+    track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Quiet Room', sharingStatus: 'private' },
+      {
+        'Bounces/Master.wav': master,
+        'Stems/Vox.wav': makeWav({ seconds: 1, frequencies: [440], channels: 1, sampleRate: 44_100 }),
+        'Stems/Broken.wav': Buffer.from('RIFF\u0000\u0000\u0000\u0000WAVEnot really audio at all'.repeat(40)),
+        'Projects/Session.als': Buffer.from('ableton '.repeat(100)),
+      },
+    );
     const sel = await selectionOf(w.producer, track.id);
     const res = await api(w.producer).post('/api/v1/shares', {
       tracks: [{ trackId: track.id, files: Object.values(sel) }],
@@ -48,13 +66,15 @@ describe('previews: what a listen-only recipient hears', () => {
     });
     expect(res.status).toBe(201);
     token = tokenOf(res.body.url);
-    ids = Object.fromEntries(Object.entries(await selectionOf(w.producer, track.id)).map(([name, value]) => [name, value.slice(2)]));
+    ids = Object.fromEntries(
+      Object.entries(await selectionOf(w.producer, track.id)).map(([name, value]) => [name, value.slice(2)]),
+    );
   });
   afterAll(async () => w?.close());
 
   const play = (name: string) => `/s/${token}/files/${ids[name]}/play`;
 
-  it('builds an AAC rendition in the producer\'s Dropbox, peaks and loudness, per revision', async () => {
+  it("builds an AAC rendition in the producer's Dropbox, peaks and loudness, per revision", async () => {
     const preview = await readyPreview(w, ids['Master.wav']);
     const file = await w.t.app.get(EntityManager).fork().findOneOrFail(TrackFile, { id: ids['Master.wav'] });
     expect(preview.revision).toBe(file.contentHash);
@@ -86,7 +106,12 @@ describe('previews: what a listen-only recipient hears', () => {
     expect(part.status).toBe(206);
     expect(part.headers['content-range']).toBe(`bytes 0-99/${body.length}`);
     expect((part.body as Buffer).equals(body.subarray(0, 100))).toBe(true);
-    const tail = await binary(w.t.client().get(play('Master.wav')).set('Range', `bytes=${body.length - 10}-`));
+    const tail = await binary(
+      w.t
+        .client()
+        .get(play('Master.wav'))
+        .set('Range', `bytes=${body.length - 10}-`),
+    );
     expect((tail.body as Buffer).equals(body.subarray(body.length - 10))).toBe(true);
 
     const head = await w.t.client().agent.head(play('Master.wav'));
@@ -98,7 +123,11 @@ describe('previews: what a listen-only recipient hears', () => {
   it('a new revision in Dropbox gets its own preview, and the old rendition is removed', async () => {
     const first = await readyPreview(w, ids['Master.wav']);
     const replacement = makeWav({ seconds: 2, frequencies: [110], channels: 2, sampleRate: 44_100 });
-    await w.dbx.filesUpload({ path: `${track.folder}/Bounces/Master.wav`, contents: replacement, mode: { '.tag': 'overwrite' } });
+    await w.dbx.filesUpload({
+      path: `${track.folder}/Bounces/Master.wav`,
+      contents: replacement,
+      mode: { '.tag': 'overwrite' },
+    });
     // The next play sees the new revision: a listen-only recipient waits for its preview, never gets the original.
     const pending = await binary(w.t.client().get(play('Master.wav')));
     if (pending.status !== 200) {
@@ -113,7 +142,11 @@ describe('previews: what a listen-only recipient hears', () => {
     );
     const second = await readyPreview(w, ids['Master.wav'], file.contentHash!);
     expect(second.dropboxPath).not.toBe(first.dropboxPath);
-    const rows = await eventually('old preview removed', () => previewsOf(w, ids['Master.wav']), (r) => r.length === 1);
+    const rows = await eventually(
+      'old preview removed',
+      () => previewsOf(w, ids['Master.wav']),
+      (r) => r.length === 1,
+    );
     expect(rows[0].id).toBe(second.id);
     await expect(w.dbx.filesGetMetadata({ path: first.dropboxPath! })).rejects.toMatchObject({ status: 409 });
     const served = await binary(w.t.client().get(play('Master.wav')));
@@ -128,13 +161,21 @@ describe('previews: what a listen-only recipient hears', () => {
     const res = await binary(w.t.client().get(play('Vox.wav')));
     expect(res.status).toBe(503);
     expect(isMp4(res.body as Buffer)).toBe(false);
-    const rebuilt = await eventually('rebuilt', () => previewsOf(w, ids['Vox.wav']), (r) => r[0]?.status === 'ready' && r[0].rebuilds === 1);
+    const rebuilt = await eventually(
+      'rebuilt',
+      () => previewsOf(w, ids['Vox.wav']),
+      (r) => r[0]?.status === 'ready' && r[0].rebuilds === 1,
+    );
     expect((await w.dbx.filesGetMetadata({ path: rebuilt[0].dropboxPath! })).result['.tag']).toBe('file');
     expect((await binary(w.t.client().get(play('Vox.wav')))).status).toBe(200);
   });
 
   it('a file ffmpeg cannot decode gets "no preview" with the reason, once, and is not played', async () => {
-    const rows = await eventually('broken file failed', () => previewsOf(w, ids['Broken.wav']), (r) => r[0]?.status === 'failed');
+    const rows = await eventually(
+      'broken file failed',
+      () => previewsOf(w, ids['Broken.wav']),
+      (r) => r[0]?.status === 'failed',
+    );
     expect(rows[0].reason).toMatch(/ffmpeg could not read this file: .*Invalid data/i);
     const queue = w.t.app.get<Queue>(getQueueToken(QueueName.Media), { strict: false });
     const failed = await queue.getFailed();
@@ -144,13 +185,16 @@ describe('previews: what a listen-only recipient hears', () => {
     expect(res.status).toBe(404);
     expect(res.body.message).toMatch(/can't be played here/);
     // Asking again changes nothing: no new job, no retry loop.
-    expect((await queue.getJobCounts('waiting', 'active', 'delayed')).waiting + (await queue.getJobCounts('delayed')).delayed).toBe(0);
+    expect(
+      (await queue.getJobCounts('waiting', 'active', 'delayed')).waiting +
+        (await queue.getJobCounts('delayed')).delayed,
+    ).toBe(0);
     const page = await w.t.client().get(`/s/${token}`);
     expect(page.text).toContain("Can't be played here");
     expect(page.text).not.toContain(`src="${play('Broken.wav')}"`);
   });
 
-  it('the page draws each track\'s waveform as inline SVG and offers no download', async () => {
+  it("the page draws each track's waveform as inline SVG and offers no download", async () => {
     await readyPreview(w, ids['Master.wav']);
     await eventually(
       'waveform on the page',

@@ -5,7 +5,17 @@ import { DropboxConnection } from '../../src/modules/dropbox/entities/dropbox-co
 import { ShareClock } from '../../src/modules/share/share-clock';
 import { seedConnection } from '../support/dropbox';
 import { makeWav } from '../../tools/fixtures/audio';
-import { api, eventually, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf, uploadFiles } from './share-support';
+import {
+  api,
+  eventually,
+  makeTrack,
+  MadeTrack,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+  uploadFiles,
+} from './share-support';
 
 interface ShareBody {
   id: string;
@@ -33,10 +43,16 @@ describe('shares that follow the work: picking tracks, editing contents, followi
     // Imported, so that f: ids are stable across the specs.
     for (const t of [a, b, c]) {
       const sel = await selectionOf(w.producer, t.id);
-      const res = await api(w.producer).post(`/api/v1/tracks/${t.id}/library/import`, { dropboxIds: Object.values(sel).map((v) => v.slice(2)) });
+      const res = await api(w.producer).post(`/api/v1/tracks/${t.id}/library/import`, {
+        dropboxIds: Object.values(sel).map((v) => v.slice(2)),
+      });
       expect(res.status).toBeLessThan(300);
     }
-    [selA, selB, selC] = [await selectionOf(w.producer, a.id), await selectionOf(w.producer, b.id), await selectionOf(w.producer, c.id)];
+    [selA, selB, selC] = [
+      await selectionOf(w.producer, a.id),
+      await selectionOf(w.producer, b.id),
+      await selectionOf(w.producer, c.id),
+    ];
   });
   afterAll(async () => {
     await w?.close();
@@ -87,7 +103,12 @@ describe('shares that follow the work: picking tracks, editing contents, followi
 
   describe('editing a share after creation (PATCH /api/v1/shares/{id} with tracks)', () => {
     it('adds, reorders and removes tracks and changes their files: same URL, statistics kept, the page changes at once', async () => {
-      const made = await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }, { trackId: b.id, files: [selB['Master.wav']] }] });
+      const made = await create({
+        tracks: [
+          { trackId: a.id, files: [selA['Master.wav']] },
+          { trackId: b.id, files: [selB['Master.wav']] },
+        ],
+      });
       expect(made.status).toBe(201);
       const share = made.body as ShareBody;
       // A view renders and caches the page, and is counted.
@@ -115,11 +136,23 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(html).toContain('Alt mix.wav');
       expect(html).toContain('Drums.wav');
       // A removed file is no longer served; a new one is.
-      expect((await w.t.client().get(`/s/${tokenOf(share.url)}/files/${selB['Master.wav'].slice(2)}/download`)).status).toBe(404);
-      expect((await w.t.client().get(`/s/${tokenOf(share.url)}/files/${selC['Master.wav'].slice(2)}/download`).redirects(0)).status).toBe(302);
+      expect(
+        (await w.t.client().get(`/s/${tokenOf(share.url)}/files/${selB['Master.wav'].slice(2)}/download`)).status,
+      ).toBe(404);
+      expect(
+        (
+          await w.t
+            .client()
+            .get(`/s/${tokenOf(share.url)}/files/${selC['Master.wav'].slice(2)}/download`)
+            .redirects(0)
+        ).status,
+      ).toBe(302);
 
       // The views counted before the edit are still there (counters are flushed in batches; wait for the sum).
-      await eventually(() => getShare(share.id), (s) => s.stats.views >= 2);
+      await eventually(
+        () => getShare(share.id),
+        (s) => s.stats.views >= 2,
+      );
     });
 
     it('imports files named by Dropbox id on the way, as creation does', async () => {
@@ -127,7 +160,12 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       const sel = await selectionOf(w.producer, fresh.id);
       expect(sel['Bass.wav']).toMatch(/^d:/);
       const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }] })).body as ShareBody;
-      const res = await patch(share.id, { tracks: [{ trackId: a.id, files: [selA['Master.wav']] }, { trackId: fresh.id, files: [sel['Bass.wav']] }] });
+      const res = await patch(share.id, {
+        tracks: [
+          { trackId: a.id, files: [selA['Master.wav']] },
+          { trackId: fresh.id, files: [sel['Bass.wav']] },
+        ],
+      });
       expect(res.status).toBe(200);
       expect(res.body.tracks[1].files).toEqual([expect.stringMatching(/^f:/)]);
       expect(await page(share.url)).toContain('Bass.wav');
@@ -139,14 +177,44 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       const theirs = await makeTrack(w.other, w.otherDbx, { title: 'Not Yours' });
       const cases: Array<[string, object, string]> = [
         ['an unknown file id', { tracks: [{ trackId: a.id, files: [`f:${randomUUID()}`] }] }, 'tracks.0.files'],
-        ["a file of another track", { tracks: [{ trackId: a.id, files: [selB['Master.wav']] }] }, 'tracks.0.files'],
-        ['a file id that is not in the folder', { tracks: [{ trackId: a.id, files: ['d:id:nothere123'] }] }, 'dropboxIds'],
-        ["another producer's track", { tracks: [{ trackId: a.id, files: [selA['Master.wav']] }, { trackId: theirs.id, files: [] }] }, 'tracks.1.trackId'],
-        ['more than 50 tracks', { tracks: Array.from({ length: 51 }, () => ({ trackId: randomUUID(), files: [] })) }, 'tracks'],
+        ['a file of another track', { tracks: [{ trackId: a.id, files: [selB['Master.wav']] }] }, 'tracks.0.files'],
+        [
+          'a file id that is not in the folder',
+          { tracks: [{ trackId: a.id, files: ['d:id:nothere123'] }] },
+          'dropboxIds',
+        ],
+        [
+          "another producer's track",
+          {
+            tracks: [
+              { trackId: a.id, files: [selA['Master.wav']] },
+              { trackId: theirs.id, files: [] },
+            ],
+          },
+          'tracks.1.trackId',
+        ],
+        [
+          'more than 50 tracks',
+          { tracks: Array.from({ length: 51 }, () => ({ trackId: randomUUID(), files: [] })) },
+          'tracks',
+        ],
         ['an empty list of tracks', { tracks: [] }, 'tracks'],
         ['no file and nothing followed', { tracks: [{ trackId: a.id, files: [] }] }, 'files'],
-        ['a track twice', { tracks: [{ trackId: a.id, files: [selA['Master.wav']] }, { trackId: a.id, files: [] }] }, 'tracks'],
-        ['an unknown category to follow', { tracks: [{ trackId: a.id, files: [], follow: ['vocals'] }] }, 'tracks.0.follow'],
+        [
+          'a track twice',
+          {
+            tracks: [
+              { trackId: a.id, files: [selA['Master.wav']] },
+              { trackId: a.id, files: [] },
+            ],
+          },
+          'tracks',
+        ],
+        [
+          'an unknown category to follow',
+          { tracks: [{ trackId: a.id, files: [], follow: ['vocals'] }] },
+          'tracks.0.follow',
+        ],
         ['a malformed selection', { tracks: [{ trackId: a.id, files: ['x:1'] }] }, 'tracks.0.files'],
       ];
       for (const [label, body, field] of cases) {
@@ -160,7 +228,9 @@ describe('shares that follow the work: picking tracks, editing contents, followi
 
     it('answers 404 for another producer editing the share', async () => {
       const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }] })).body as ShareBody;
-      const res = await api(w.other).patch(`/api/v1/shares/${share.id}`, { tracks: [{ trackId: a.id, files: [selA['Alt mix.wav']] }] });
+      const res = await api(w.other).patch(`/api/v1/shares/${share.id}`, {
+        tracks: [{ trackId: a.id, files: [selA['Alt mix.wav']] }],
+      });
       expect(res.status).toBe(404);
       expect((await getShare(share.id)).tracks[0].files).toEqual([selA['Master.wav']]);
     });
@@ -185,7 +255,8 @@ describe('shares that follow the work: picking tracks, editing contents, followi
     afterEach(() => jest.restoreAllMocks());
 
     it('says when an expired link expired (not its duration) and offers "7 days from now" and "Never expires"', async () => {
-      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }], expiry: '7d' })).body as ShareBody & { expiresAt: string };
+      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }], expiry: '7d' }))
+        .body as ShareBody & { expiresAt: string };
       const fresh = (await w.producer.browser.get(`/shares/${share.id}`)).text;
       expect(fresh).toContain('(7 days from when it was set)');
       expect(fresh).toContain('>7 days from now</option>');
@@ -209,14 +280,27 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(res.body.tracks[0].files.sort()).toEqual([selB['Master.wav'], selB['Drums.wav'], selB['Bass.wav']].sort());
       expect(await page(share.url)).not.toContain('Shaker.wav');
 
-      const up = await uploadFiles(w.producer, b.id, { category: 'stem' }, { 'Shaker.wav': makeWav({ seconds: 1, frequencies: [880], channels: 1, sampleRate: 22_050 }) });
+      const up = await uploadFiles(
+        w.producer,
+        b.id,
+        { category: 'stem' },
+        { 'Shaker.wav': makeWav({ seconds: 1, frequencies: [880], channels: 1, sampleRate: 22_050 }) },
+      );
       expect(up.status).toBe(201);
       // No edit: the new stem is on the link as soon as it is in the library, and the cached page shows it.
-      await eventually(() => page(share.url), (html) => html.includes('Shaker.wav'));
+      await eventually(
+        () => page(share.url),
+        (html) => html.includes('Shaker.wav'),
+      );
       const after = await getShare(share.id);
       expect(after.tracks[0].files).toHaveLength(4);
       // A bounce uploaded meanwhile is not followed.
-      await uploadFiles(w.producer, b.id, { category: 'bounce' }, { 'Other mix.wav': makeWav({ seconds: 1, frequencies: [300], channels: 1, sampleRate: 22_050 }) });
+      await uploadFiles(
+        w.producer,
+        b.id,
+        { category: 'bounce' },
+        { 'Other mix.wav': makeWav({ seconds: 1, frequencies: [300], channels: 1, sampleRate: 22_050 }) },
+      );
       await eventually(
         async () => (await api(w.producer).get(`/api/v1/tracks/${b.id}/uploads`)).body as Array<{ status: string }>,
         (list) => list.every((u) => u.status === 'done'),
@@ -228,28 +312,60 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       const tab = await w.producer.browser.get(`/tracks/${c.id}/share`);
       expect(tab.text).toContain(`name="follow" value="${c.id}/stem"`);
       const csrf = /name="_csrf" value="([^"]+)"/.exec(tab.text)![1];
-      const form = new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/stem`, expiry: '30d' });
-      const res = await w.producer.browser.agent.post(`/tracks/${c.id}/share`).redirects(0).type('form').send(form.toString());
+      const form = new URLSearchParams({
+        _csrf: csrf,
+        tracks: c.id,
+        files: selC['Master.wav'],
+        follow: `${c.id}/stem`,
+        expiry: '30d',
+      });
+      const res = await w.producer.browser.agent
+        .post(`/tracks/${c.id}/share`)
+        .redirects(0)
+        .type('form')
+        .send(form.toString());
       expect(res.status).toBe(303);
       const made = await getShare(res.headers.location.split('/')[2]);
       expect(made.tracks[0].follow).toEqual(['stem']);
-      expect(made.tracks[0].files).toEqual(expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]));
+      expect(made.tracks[0].files).toEqual(
+        expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]),
+      );
       const refused = await w.producer.browser.agent
         .post(`/tracks/${c.id}/share`)
         .redirects(0)
         .type('form')
-        .send(new URLSearchParams({ _csrf: csrf, tracks: c.id, files: selC['Master.wav'], follow: `${c.id}/vocals` }).toString());
+        .send(
+          new URLSearchParams({
+            _csrf: csrf,
+            tracks: c.id,
+            files: selC['Master.wav'],
+            follow: `${c.id}/vocals`,
+          }).toString(),
+        );
       expect(refused.status).toBe(400);
     });
 
     it('can follow from creation, before the category has any file', async () => {
-      const fresh = await makeTrack(w.producer, w.dbx, { title: 'Echo Song' }, { 'Bounces/Echo.wav': makeWav({ seconds: 1, frequencies: [200], channels: 1, sampleRate: 22_050 }) });
+      const fresh = await makeTrack(
+        w.producer,
+        w.dbx,
+        { title: 'Echo Song' },
+        { 'Bounces/Echo.wav': makeWav({ seconds: 1, frequencies: [200], channels: 1, sampleRate: 22_050 }) },
+      );
       const sel = await selectionOf(w.producer, fresh.id);
       const res = await create({ tracks: [{ trackId: fresh.id, files: [sel['Echo.wav']], follow: ['project'] }] });
       expect(res.status).toBe(201);
       expect(res.body.tracks[0].follow).toEqual(['project']);
-      await uploadFiles(w.producer, fresh.id, { category: 'project' }, { 'Echo.als': Buffer.from('ableton '.repeat(100)) });
-      await eventually(() => page(res.body.url), (html) => html.includes('Echo.als'));
+      await uploadFiles(
+        w.producer,
+        fresh.id,
+        { category: 'project' },
+        { 'Echo.als': Buffer.from('ableton '.repeat(100)) },
+      );
+      await eventually(
+        () => page(res.body.url),
+        (html) => html.includes('Echo.als'),
+      );
     });
   });
 
@@ -257,7 +373,10 @@ describe('shares that follow the work: picking tracks, editing contents, followi
     it('a page that said "downloads are paused" is dropped as soon as Dropbox is reconnected', async () => {
       const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }] })).body as ShareBody;
       expect(await page(share.url)).not.toMatch(/downloads are paused/i);
-      const connection = await w.t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: w.producer.id });
+      const connection = await w.t.app
+        .get(EntityManager)
+        .fork()
+        .findOneOrFail(DropboxConnection, { user: w.producer.id });
       await w.t.app.get(DropboxTokensService).markExpired(connection.id, 'invalid_grant');
       expect(await page(share.url)).toMatch(/downloads are paused/i);
       await seedConnection(w.t, w.emulator, w.producer, { email: connection.email });
@@ -267,7 +386,14 @@ describe('shares that follow the work: picking tracks, editing contents, followi
 
   describe('the contents editor on the share page (no JavaScript needed)', () => {
     it('lists the tracks with their files ticked, adds one through a plain GET form, saves order, removal and follow', async () => {
-      const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }, { trackId: b.id, files: [selB['Master.wav']] }] })).body as ShareBody;
+      const share = (
+        await create({
+          tracks: [
+            { trackId: a.id, files: [selA['Master.wav']] },
+            { trackId: b.id, files: [selB['Master.wav']] },
+          ],
+        })
+      ).body as ShareBody;
       const detail = await w.producer.browser.get(`/shares/${share.id}`);
       expect(detail.text).toContain(`href="/shares/${share.id}/contents"`);
       const editor = await w.producer.browser.get(`/shares/${share.id}/contents`);
@@ -276,7 +402,9 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       expect(editor.text).toContain(`name="files" value="${a.id}/${selA['Alt mix.wav']}">`);
       expect(editor.text).toContain(`name="add" value="${c.id}"`);
 
-      const added = await w.producer.browser.get(`/shares/${share.id}/contents?tracks=${a.id}&tracks=${b.id}&add=${c.id}`);
+      const added = await w.producer.browser.get(
+        `/shares/${share.id}/contents?tracks=${a.id}&tracks=${b.id}&add=${c.id}`,
+      );
       expect(added.status).toBe(200);
       expect(added.text).toContain(`name="files" value="${c.id}/${selC['Master.wav']}" checked`);
       expect(added.text).toContain('being added');
@@ -292,18 +420,27 @@ describe('shares that follow the work: picking tracks, editing contents, followi
       form.append('files', `${a.id}/${selA['Master.wav']}`);
       form.append('files', `${c.id}/${selC['Master.wav']}`);
       form.append('follow', `${c.id}/stem`);
-      const saved = await w.producer.browser.agent.post(`/shares/${share.id}/contents`).redirects(0).type('form').send(form.toString());
+      const saved = await w.producer.browser.agent
+        .post(`/shares/${share.id}/contents`)
+        .redirects(0)
+        .type('form')
+        .send(form.toString());
       expect(saved.status).toBe(303);
       const after = await getShare(share.id);
       expect(after.url).toBe(share.url);
       expect(after.tracks.map((t) => t.title)).toEqual(['Charlie Song', 'Alpha Song']);
       expect(after.tracks[0].follow).toEqual(['stem']);
-      expect(after.tracks[0].files).toEqual(expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]));
+      expect(after.tracks[0].files).toEqual(
+        expect.arrayContaining([selC['Master.wav'], selC['Drums.wav'], selC['Bass.wav']]),
+      );
     });
 
     it('shows the form again with the reason when nothing would be left', async () => {
       const share = (await create({ tracks: [{ trackId: a.id, files: [selA['Master.wav']] }] })).body as ShareBody;
-      const res = await w.producer.browser.submit(`/shares/${share.id}/contents`, `/shares/${share.id}/contents`, { tracks: a.id, remove: a.id });
+      const res = await w.producer.browser.submit(`/shares/${share.id}/contents`, `/shares/${share.id}/contents`, {
+        tracks: a.id,
+        remove: a.id,
+      });
       expect(res.status).toBe(400);
       expect(res.text).toContain('a share keeps at least one track');
       expect((await getShare(share.id)).tracks).toHaveLength(1);

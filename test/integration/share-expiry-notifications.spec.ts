@@ -31,11 +31,17 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
   beforeAll(async () => {
     mailbox = await startMailbox();
     receiver = await startReceiver([200]);
-    w = await startShareWorld({ workers: true, env: { SMTP_URL: mailbox.url, MAIL_FROM: 'Dashboard <dashboard@studio.test>', WEBHOOKS_ALLOW_PRIVATE: 'true' } });
+    w = await startShareWorld({
+      workers: true,
+      env: { SMTP_URL: mailbox.url, MAIL_FROM: 'Dashboard <dashboard@studio.test>', WEBHOOKS_ALLOW_PRIVATE: 'true' },
+    });
     const track = await makeTrack(w.producer, w.dbx, { title: 'Harbour Lights' });
     trackId = track.id;
     files = Object.values(await selectionOf(w.producer, track.id));
-    const hook = await jsonApi(w.producer).post('/api/v1/webhooks', { url: receiver.url, events: ['share.expiring', 'access.requested'] });
+    const hook = await jsonApi(w.producer).post('/api/v1/webhooks', {
+      url: receiver.url,
+      events: ['share.expiring', 'access.requested'],
+    });
     expect(hook.status).toBe(201);
   });
   afterEach(() => jest.restoreAllMocks());
@@ -60,15 +66,28 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     expect(second).toBe(0);
     const warned = await db().findOneOrFail(Share, { id: soon.id });
     expect(warned.expiryWarnedFor?.getTime()).toBe(warned.expiresAt!.getTime());
-    await eventually(async () => receiver.received.filter((r) => r.body.type === 'share.expiring').length, (n) => n >= 1);
+    await eventually(
+      async () => receiver.received.filter((r) => r.body.type === 'share.expiring').length,
+      (n) => n >= 1,
+    );
     const told = receiver.received.filter((r) => r.body.type === 'share.expiring');
     expect(told).toHaveLength(1);
-    expect(told[0].body.data).toMatchObject({ shareId: soon.id, title: 'Expiring Soon', expiresAt: warned.expiresAt!.toISOString() });
+    expect(told[0].body.data).toMatchObject({
+      shareId: soon.id,
+      title: 'Expiring Soon',
+      expiresAt: warned.expiresAt!.toISOString(),
+    });
     expect((await db().findOneOrFail(Share, { id: later.id })).expiryWarnedFor).toBeNull();
 
-    await eventually(() => pending(soon.id), (n) => n === 1);
+    await eventually(
+      () => pending(soon.id),
+      (n) => n === 1,
+    );
     await promoteDigests(w.t);
-    const mail = (await eventually(async () => mailbox.mails.find((m) => m.subject === 'New activity on “Expiring Soon”'), Boolean))!;
+    const mail = (await eventually(
+      async () => mailbox.mails.find((m) => m.subject === 'New activity on “Expiring Soon”'),
+      Boolean,
+    ))!;
     expect(mail.text).toMatch(/A link expires in 3 days/);
     expect(String(mail.html)).toMatch(/<li>.*A link expires in 3 days/);
   });
@@ -83,7 +102,8 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     expect(gone.text).toContain(`action="/s/${share.token}/more-time"`);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(gone.text)![1];
     const requests = () => db().count(ShareAccessRequest, { shareId: share.id });
-    const post = (fields: Record<string, string>) => visitor.agent.post(`/s/${share.token}/more-time`).redirects(0).type('form').send(fields);
+    const post = (fields: Record<string, string>) =>
+      visitor.agent.post(`/s/${share.token}/more-time`).redirects(0).type('form').send(fields);
 
     expect((await post({ name: 'Label A' })).status).toBe(403);
     const noName = await post({ _csrf: csrf, name: ' ', message: 'Please' });
@@ -97,11 +117,15 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     const disabled = await visitor.get(`/s/${revoked.token}`);
     expect(disabled.status).toBe(410);
     expect(disabled.text).not.toContain('more-time');
-    expect((await visitor.agent.post(`/s/${revoked.token}/more-time`).type('form').send({ _csrf: csrf, name: 'X' })).status).toBe(410);
+    expect(
+      (await visitor.agent.post(`/s/${revoked.token}/more-time`).type('form').send({ _csrf: csrf, name: 'X' })).status,
+    ).toBe(410);
     // An open link needs no more time.
     jest.restoreAllMocks();
     const open = await makeShare('Open');
-    expect((await visitor.agent.post(`/s/${open.token}/more-time`).type('form').send({ _csrf: csrf, name: 'X' })).status).toBe(409);
+    expect(
+      (await visitor.agent.post(`/s/${open.token}/more-time`).type('form').send({ _csrf: csrf, name: 'X' })).status,
+    ).toBe(409);
     expect(await db().count(ShareAccessRequest, {})).toBe(0);
   });
 
@@ -112,29 +136,50 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     const visitor = w.t.client();
     const gone = await visitor.get(`/s/${share.token}`);
     const csrf = /name="_csrf" value="([^"]+)"/.exec(gone.text)![1];
-    const asked = await visitor.agent.post(`/s/${share.token}/more-time`).type('form').send({ _csrf: csrf, name: 'Label <A>', message: 'Need it for Friday & after' });
+    const asked = await visitor.agent
+      .post(`/s/${share.token}/more-time`)
+      .type('form')
+      .send({ _csrf: csrf, name: 'Label <A>', message: 'Need it for Friday & after' });
     expect(asked.status).toBe(201);
     expect(asked.text).toContain('Your request is sent');
 
     // One email for the share's window: the expired visit and the request together.
-    await eventually(() => pending(share.id), (n) => n === 2);
+    await eventually(
+      () => pending(share.id),
+      (n) => n === 2,
+    );
     await promoteDigests(w.t);
-    const mail = (await eventually(async () => mailbox.mails.find((m) => m.subject === '2 new events on “Please Extend”'), Boolean))!;
+    const mail = (await eventually(
+      async () => mailbox.mails.find((m) => m.subject === '2 new events on “Please Extend”'),
+      Boolean,
+    ))!;
     expect(mail.text).toMatch(/Someone opens a link that has expired/);
-    expect(mail.text).toMatch(/Someone asks for more time on an expired link \(Label <A>, Need it for Friday & after\)/);
+    expect(mail.text).toMatch(
+      /Someone asks for more time on an expired link \(Label <A>, Need it for Friday & after\)/,
+    );
     expect(String(mail.html)).toContain('Label &#60;A&#62;');
     const url = /Extend the link by 7 days: (\S+)/.exec(mail.text ?? '')![1];
     expect(String(mail.html)).toContain(`href="${url.replace(/&/g, '&#38;')}"`);
     expect(url.startsWith(`${w.t.config.http.publicUrl}/shares/${share.id}/extend?`)).toBe(true);
     const path = url.slice(w.t.config.http.publicUrl.length);
-    const webhook = await eventually(async () => receiver.received.find((r) => r.body.type === 'access.requested'), Boolean);
-    expect(webhook!.body.data).toMatchObject({ shareId: share.id, name: 'Label <A>', message: 'Need it for Friday & after' });
+    const webhook = await eventually(
+      async () => receiver.received.find((r) => r.body.type === 'access.requested'),
+      Boolean,
+    );
+    expect(webhook!.body.data).toMatchObject({
+      shareId: share.id,
+      name: 'Label <A>',
+      message: 'Need it for Friday & after',
+    });
 
     const producer = w.t.client(); // the email is opened anywhere: no sign-in needed
-    const unchanged = async () => expect((await db().findOneOrFail(Share, { id: share.id })).expiresAt!.getTime()).toBe(expiresAt);
+    const unchanged = async () =>
+      expect((await db().findOneOrFail(Share, { id: share.id })).expiresAt!.getTime()).toBe(expiresAt);
 
     // A changed signature.
-    const tampered = await producer.get(path.replace(/sig=([0-9a-f])/, (_m, c: string) => `sig=${c === '0' ? '1' : '0'}`));
+    const tampered = await producer.get(
+      path.replace(/sig=([0-9a-f])/, (_m, c: string) => `sig=${c === '0' ? '1' : '0'}`),
+    );
     expect(tampered.status).toBe(400);
     expect(tampered.text).toContain('This extend link is not valid');
     // A link past its 7 days (signed correctly).
@@ -151,20 +196,29 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     expect(confirmPage.text).toContain('Need it for Friday &amp; after');
     const token = /name="_csrf" value="([^"]+)"/.exec(confirmPage.text)![1];
     const fields = Object.fromEntries(new URL(url).searchParams);
-    const bad = await producer.agent.post(`/shares/${share.id}/extend`).type('form').send({ _csrf: token, ...fields, expires: String(Number(fields.expires) + 1) });
+    const bad = await producer.agent
+      .post(`/shares/${share.id}/extend`)
+      .type('form')
+      .send({ _csrf: token, ...fields, expires: String(Number(fields.expires) + 1) });
     expect(bad.status).toBe(400);
     await unchanged();
     expect((await visitor.get(`/s/${share.token}`)).status).toBe(410);
 
     // The one click.
-    const done = await producer.agent.post(`/shares/${share.id}/extend`).type('form').send({ _csrf: token, ...fields });
+    const done = await producer.agent
+      .post(`/shares/${share.id}/extend`)
+      .type('form')
+      .send({ _csrf: token, ...fields });
     expect(done.status).toBe(200);
     expect(done.text).toContain('Link extended');
     const extended = (await db().findOneOrFail(Share, { id: share.id })).expiresAt!.getTime();
     expect(extended).toBe(clock().now().getTime() + 7 * DAY);
     expect((await visitor.get(`/s/${share.token}`)).status).toBe(200);
     // Used once.
-    const again = await producer.agent.post(`/shares/${share.id}/extend`).type('form').send({ _csrf: token, ...fields });
+    const again = await producer.agent
+      .post(`/shares/${share.id}/extend`)
+      .type('form')
+      .send({ _csrf: token, ...fields });
     expect(again.status).toBe(409);
     expect(again.text).toContain('was used already');
     expect((await db().findOneOrFail(Share, { id: share.id })).expiresAt!.getTime()).toBe(extended);

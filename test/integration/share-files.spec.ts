@@ -10,7 +10,20 @@ import { Share } from '../../src/modules/share/entities/share.entity';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { makeWav } from '../../tools/fixtures/audio';
-import { api, binary, eventually, readyPreview as preview, fetchBytes, makeTrack, MadeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import {
+  api,
+  binary,
+  eventually,
+  readyPreview as preview,
+  fetchBytes,
+  makeTrack,
+  MadeTrack,
+  readZip,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from './share-support';
 
 describe('share links: files served live, by permission', () => {
   let w: ShareWorld;
@@ -23,16 +36,32 @@ describe('share links: files served live, by permission', () => {
   beforeAll(async () => {
     // Workers on: the stats flush is scheduled by the share processor (and audio analysis runs as in production).
     w = await startShareWorld({ workers: true });
-    track = await makeTrack(w.producer, w.dbx, { title: 'Night Bus', sharingStatus: 'preview', bpm: 96, key: 'A minor', artist: 'Ben' });
+    track = await makeTrack(w.producer, w.dbx, {
+      title: 'Night Bus',
+      sharingStatus: 'preview',
+      bpm: 96,
+      key: 'A minor',
+      artist: 'Ben',
+    });
     const sel = await selectionOf(w.producer, track.id);
-    const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }] });
+    const res = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+    });
     expect(res.status).toBe(201);
     share = res.body;
     token = tokenOf(share.url);
-    ids = Object.fromEntries(Object.entries(await selectionOf(w.producer, track.id)).map(([name, value]) => [name, value.slice(2)]));
-    const png = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#224488' } }).png().toBuffer();
+    ids = Object.fromEntries(
+      Object.entries(await selectionOf(w.producer, track.id)).map(([name, value]) => [name, value.slice(2)]),
+    );
+    const png = await sharp({ create: { width: 400, height: 400, channels: 3, background: '#224488' } })
+      .png()
+      .toBuffer();
     const csrf = await w.producer.browser.csrfFrom('/settings');
-    await w.producer.browser.agent.put(`/api/v1/tracks/${track.id}/artwork`).set('X-CSRF-Token', csrf).set('Content-Type', 'image/png').send(png);
+    await w.producer.browser.agent
+      .put(`/api/v1/tracks/${track.id}/artwork`)
+      .set('X-CSRF-Token', csrf)
+      .set('Content-Type', 'image/png')
+      .send(png);
     await api(w.producer).post(`/api/v1/tracks/${track.id}/files/${ids['Master.wav']}/master`);
   });
   afterAll(async () => w?.close());
@@ -48,13 +77,30 @@ describe('share links: files served live, by permission', () => {
     const res = await recipient().get(`/s/${token}`);
     expect(res.status).toBe(200);
     const html = res.text;
-    for (const text of ['Night Bus', 'Ben', '96 BPM', 'A minor', 'Bounces', 'Projects', 'Stems', 'Song.logicx', 'Logic Pro project', 'Ableton Live set']) {
+    for (const text of [
+      'Night Bus',
+      'Ben',
+      '96 BPM',
+      'A minor',
+      'Bounces',
+      'Projects',
+      'Stems',
+      'Song.logicx',
+      'Logic Pro project',
+      'Ableton Live set',
+    ]) {
       expect(html).toContain(text);
     }
-    expect(html).toMatch(new RegExp(`<audio class="share-player" controls controlslist="nodownload" preload="none" src="/s/${token}/files/${ids['Master.wav']}/play"`));
+    expect(html).toMatch(
+      new RegExp(
+        `<audio class="share-player" controls controlslist="nodownload" preload="none" src="/s/${token}/files/${ids['Master.wav']}/play"`,
+      ),
+    );
     const decoded = html.replace(/&#x3D;/g, '=').replace(/&amp;/g, '&');
     expect(decoded).toContain(`src="/s/${token}/artwork/${track.id}?size=small&v=1"`);
-    expect(decoded).toContain(`<meta property="og:image" content="${w.t.config.http.publicUrl}/s/${token}/artwork/${track.id}?size=large&v=1">`);
+    expect(decoded).toContain(
+      `<meta property="og:image" content="${w.t.config.http.publicUrl}/s/${token}/artwork/${track.id}?size=large&v=1">`,
+    );
     // preview: bounces downloadable; stems playable one by one, not downloadable; projects listed only
     expect(html).toContain(`href="${file('Master.wav', 'download')}"`);
     expect(html).toContain(`href="${file('Alt mix.wav', 'download')}"`);
@@ -111,8 +157,15 @@ describe('share links: files served live, by permission', () => {
     expect(res.headers['content-disposition']).toContain('Song.logicx.zip');
     expect(res.headers['content-length']).toBeUndefined();
     const zip = readZip(res.body as Buffer);
-    expect(Object.keys(zip).sort()).toEqual(['Song.logicx/Alternatives/000/ProjectData', 'Song.logicx/Resources/Info.plist']);
-    expect(zip['Song.logicx/Alternatives/000/ProjectData'].equals(track.bytes['Projects/Song.logicx/Alternatives/000/ProjectData'])).toBe(true);
+    expect(Object.keys(zip).sort()).toEqual([
+      'Song.logicx/Alternatives/000/ProjectData',
+      'Song.logicx/Resources/Info.plist',
+    ]);
+    expect(
+      zip['Song.logicx/Alternatives/000/ProjectData'].equals(
+        track.bytes['Projects/Song.logicx/Alternatives/000/ProjectData'],
+      ),
+    ).toBe(true);
   });
 
   it('download all: a streamed ZIP of the permitted files only', async () => {
@@ -136,7 +189,7 @@ describe('share links: files served live, by permission', () => {
   describe('listening where downloads are disabled', () => {
     beforeAll(() => setDownloads({ bounce: true, project: false, stem: false }));
 
-    it('streams the preview through the server with Range: 206 and the preview\'s bytes, no Dropbox link, never the original', async () => {
+    it("streams the preview through the server with Range: 206 and the preview's bytes, no Dropbox link, never the original", async () => {
       const source = track.bytes['Stems/Drums.wav'];
       const preview = await readyPreview(ids['Drums.wav']);
       const whole = await binary(recipient().get(file('Drums.wav', 'play')));
@@ -152,7 +205,13 @@ describe('share links: files served live, by permission', () => {
       expect(part.headers['content-range']).toBe(`bytes 100-1099/${bytes.length}`);
       expect(part.headers['accept-ranges']).toBe('bytes');
       expect((part.body as Buffer).equals(bytes.subarray(100, 1100))).toBe(true);
-      expect((await recipient().get(file('Drums.wav', 'play')).set('Range', `bytes=${bytes.length + 10}-`)).status).toBe(416);
+      expect(
+        (
+          await recipient()
+            .get(file('Drums.wav', 'play'))
+            .set('Range', `bytes=${bytes.length + 10}-`)
+        ).status,
+      ).toBe(416);
     });
 
     it('downloadable audio streams its preview too, or the original from its temporary link when the share says so', async () => {
@@ -178,25 +237,38 @@ describe('share links: files served live, by permission', () => {
   });
 
   it('no enumeration: a file of another share, or any unknown id, is 404', async () => {
-    const theirs = await makeTrack(w.other, w.otherDbx, { title: 'Elsewhere', sharingStatus: 'collaborative' }, { 'Bounces/Else.wav': makeWav({ seconds: 1 }) });
+    const theirs = await makeTrack(
+      w.other,
+      w.otherDbx,
+      { title: 'Elsewhere', sharingStatus: 'collaborative' },
+      { 'Bounces/Else.wav': makeWav({ seconds: 1 }) },
+    );
     const theirSel = await selectionOf(w.other, theirs.id);
-    const theirShare = await api(w.other).post('/api/v1/shares', { tracks: [{ trackId: theirs.id, files: Object.values(theirSel) }] });
+    const theirShare = await api(w.other).post('/api/v1/shares', {
+      tracks: [{ trackId: theirs.id, files: Object.values(theirSel) }],
+    });
     const theirFile = Object.values(await selectionOf(w.other, theirs.id))[0].slice(2);
     // their file through our token, and our file through their token
     expect((await recipient().get(`/s/${token}/files/${theirFile}/download`)).status).toBe(404);
     expect((await recipient().get(`/s/${token}/files/${theirFile}/play`)).status).toBe(404);
-    expect((await recipient().get(`/s/${tokenOf(theirShare.body.url)}/files/${ids['Master.wav']}/download`)).status).toBe(404);
+    expect(
+      (await recipient().get(`/s/${tokenOf(theirShare.body.url)}/files/${ids['Master.wav']}/download`)).status,
+    ).toBe(404);
     expect((await recipient().get(`/s/${token}/files/00000000-0000-4000-8000-000000000000/download`)).status).toBe(404);
     expect((await recipient().get(`/s/${token}/files/..%2F..%2Fetc/download`)).status).toBe(404);
     // 36 characters of [0-9a-f-] that are not a UUID: the id check is the strict one, so PostgreSQL never sees it.
     expect((await recipient().get(`/s/${token}/files/${'-'.repeat(36)}/download`)).status).toBe(404);
     expect((await recipient().get(`/s/${token}/files/${'a'.repeat(36)}/play`)).status).toBe(404);
     // The same shape as a selection item is a 400 naming the field, not a database error.
-    const loose = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${'-'.repeat(36)}`] }] });
+    const loose = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: [`f:${'-'.repeat(36)}`] }],
+    });
     expect(loose.status).toBe(400);
     expect(JSON.stringify(loose.body)).toContain('files');
     // one of our own files that is not in this share
-    const unshared = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: [`f:${ids['Master.wav']}`] }] });
+    const unshared = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: [`f:${ids['Master.wav']}`] }],
+    });
     expect((await recipient().get(`/s/${tokenOf(unshared.body.url)}/files/${ids['Drums.wav']}/play`)).status).toBe(404);
   });
 
@@ -207,12 +279,20 @@ describe('share links: files served live, by permission', () => {
       const before = await fetchBytes((await recipient().get(file('Master.wav', 'download'))).headers.location);
       expect(before.body.equals(track.bytes['Bounces/Master.wav'])).toBe(true);
       const newMix = makeWav({ seconds: 1, frequencies: [440, 660], channels: 1, sampleRate: 22_050 });
-      const uploaded = await w.dbx.filesUpload({ path: `${track.folder}/Bounces/Master.wav`, contents: newMix, mode: { '.tag': 'overwrite' } });
+      const uploaded = await w.dbx.filesUpload({
+        path: `${track.folder}/Bounces/Master.wav`,
+        contents: newMix,
+        mode: { '.tag': 'overwrite' },
+      });
       const after = await fetchBytes((await recipient().get(file('Master.wav', 'download'))).headers.location);
       expect(after.body.equals(newMix)).toBe(true);
       // the relayed stream follows too: the new revision's preview, once built (never the original meanwhile)
       const newStem = makeWav({ seconds: 1, frequencies: [97], channels: 1, sampleRate: 22_050 });
-      const stemUpload = await w.dbx.filesUpload({ path: `${track.folder}/Stems/Drums.wav`, contents: newStem, mode: { '.tag': 'overwrite' } });
+      const stemUpload = await w.dbx.filesUpload({
+        path: `${track.folder}/Stems/Drums.wav`,
+        contents: newStem,
+        mode: { '.tag': 'overwrite' },
+      });
       const meanwhile = await binary(recipient().get(file('Drums.wav', 'play')));
       expect([200, 503]).toContain(meanwhile.status);
       expect((meanwhile.body as Buffer).equals(newStem)).toBe(false);
@@ -288,7 +368,11 @@ describe('share links: files served live, by permission', () => {
         (res) => res.body.stats.plays >= start.plays + 2,
       )
     ).body;
-    expect(view.stats).toMatchObject({ views: start.views + 2, plays: start.plays + 2, downloads: { bounce: start.bounce + 1 } });
+    expect(view.stats).toMatchObject({
+      views: start.views + 2,
+      plays: start.plays + 2,
+      downloads: { bounce: start.bounce + 1 },
+    });
     expect(view.stats.lastAccessedAt).not.toBeNull();
     const untouched = await em.fork().findOneOrFail(Share, { id: share.id });
     expect(untouched.views).toBe(start.views);

@@ -6,7 +6,17 @@ import { ShareClock } from '../../src/modules/share/share-clock';
 import { ShareStatsService } from '../../src/modules/share/share-stats.service';
 import { makeWav } from '../../tools/fixtures/audio';
 import { deliveries, jsonApi, startReceiver } from './notifications-support';
-import { api, binary, eventually, makeTrack, readyPreview, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import {
+  api,
+  binary,
+  eventually,
+  makeTrack,
+  readyPreview,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from './share-support';
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -23,11 +33,16 @@ describe('recipient links and listens', () => {
     w = await startShareWorld({ workers: true, env: { WEBHOOKS_ALLOW_PRIVATE: 'true' } });
     receiver = await startReceiver([200]);
     stats = w.t.app.get(ShareStatsService);
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Night Drive', sharingStatus: 'preview' }, {
-      'Bounces/Night Drive.wav': makeWav({ seconds: 70, frequencies: [220], channels: 1, sampleRate: 8_000 }),
-      'Bounces/Short.wav': makeWav({ seconds: 4, frequencies: [330], channels: 1, sampleRate: 8_000 }),
-      'Stems/Bass.wav': makeWav({ seconds: 2, frequencies: [55], channels: 1, sampleRate: 8_000 }),
-    });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Night Drive', sharingStatus: 'preview' },
+      {
+        'Bounces/Night Drive.wav': makeWav({ seconds: 70, frequencies: [220], channels: 1, sampleRate: 8_000 }),
+        'Bounces/Short.wav': makeWav({ seconds: 4, frequencies: [330], channels: 1, sampleRate: 8_000 }),
+        'Stems/Bass.wav': makeWav({ seconds: 2, frequencies: [55], channels: 1, sampleRate: 8_000 }),
+      },
+    );
     const sel = await selectionOf(w.producer, track.id);
     const created = await api(w.producer).post('/api/v1/shares', {
       tracks: [{ trackId: track.id, files: Object.values(sel) }],
@@ -58,7 +73,13 @@ describe('recipient links and listens', () => {
     const csrf = await agent.get(`/s/${token}/listens/csrf`);
     expect(csrf.status).toBe(200);
     const beacon = (fields: Record<string, string | number>) =>
-      agent.post(`/s/${token}/listens`).type('form').send({ _csrf: csrf.body.csrfToken, ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])) });
+      agent
+        .post(`/s/${token}/listens`)
+        .type('form')
+        .send({
+          _csrf: csrf.body.csrfToken,
+          ...Object.fromEntries(Object.entries(fields).map(([k, v]) => [k, String(v)])),
+        });
     return { agent, beacon };
   }
 
@@ -76,7 +97,13 @@ describe('recipient links and listens', () => {
       expiresAt: null,
       revokedAt: null,
       createdAt: expect.any(String),
-      stats: { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null },
+      stats: {
+        views: 0,
+        plays: 0,
+        listenedSeconds: 0,
+        downloads: { bounce: 0, project: 0, stem: 0 },
+        lastAccessedAt: null,
+      },
     });
     const shareBefore = (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats;
     const b = await api(w.producer).post(recipients(), { name: 'Label B' });
@@ -98,8 +125,16 @@ describe('recipient links and listens', () => {
     expect((await w.t.client().get(`/s/${tokenA}/files/${ids['Short.wav']}/download`)).status).toBe(302);
     expect((await w.t.client().get(`/s/${tokenA}/files/${ids['Bass.wav']}/download`)).status).toBe(403);
     const statsA = await statsOf(a.body.id);
-    expect(statsA).toMatchObject({ views: 1, downloads: { bounce: 1, project: 0, stem: 0 }, lastAccessedAt: expect.any(String) });
-    expect(await statsOf(b.body.id)).toMatchObject({ views: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null });
+    expect(statsA).toMatchObject({
+      views: 1,
+      downloads: { bounce: 1, project: 0, stem: 0 },
+      lastAccessedAt: expect.any(String),
+    });
+    expect(await statsOf(b.body.id)).toMatchObject({
+      views: 0,
+      downloads: { bounce: 0, project: 0, stem: 0 },
+      lastAccessedAt: null,
+    });
     const shareAfter = (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats;
     expect(shareAfter.views).toBe(shareBefore.views + 2); // A's view and the share link's own
     expect(shareAfter.downloads.bounce).toBe(shareBefore.downloads.bounce + 1);
@@ -169,7 +204,9 @@ describe('recipient links and listens', () => {
     const long = ids['Night Drive.wav'];
 
     // 10 s heard of a 70 s file: a session, not a listen.
-    expect((await beacon({ fileId: long, session: 'session-one', heard: 0, position: 0, duration: 70 })).status).toBe(204);
+    expect((await beacon({ fileId: long, session: 'session-one', heard: 0, position: 0, duration: 70 })).status).toBe(
+      204,
+    );
     await sleep(1_500); // a beacon can't claim more than 16× the time since its session began
     expect((await beacon({ fileId: long, session: 'session-one', heard: 10, position: 10 })).status).toBe(204);
     expect(await statsOf(c.body.id)).toMatchObject({ plays: 0, listenedSeconds: 10 });
@@ -187,9 +224,16 @@ describe('recipient links and listens', () => {
 
     // HEAD and a link unfurler's GET of the play route hear nothing.
     expect((await w.t.client().agent.head(`/s/${tokenC}/files/${short}/play`)).status).toBe(200);
-    const unfurled = await binary(w.t.client().agent.get(`/s/${tokenC}/files/${short}/play`).set('User-Agent', 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'));
+    const unfurled = await binary(
+      w.t
+        .client()
+        .agent.get(`/s/${tokenC}/files/${short}/play`)
+        .set('User-Agent', 'Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)'),
+    );
     expect(unfurled.status).toBe(200);
-    expect((await w.t.client().agent.get(`/s/${tokenC}`).set('User-Agent', 'facebookexternalhit/1.1')).status).toBe(200);
+    expect((await w.t.client().agent.get(`/s/${tokenC}`).set('User-Agent', 'facebookexternalhit/1.1')).status).toBe(
+      200,
+    );
     expect(await statsOf(c.body.id)).toMatchObject({ plays: 2, views: 0 });
 
     // Per file: sessions, listens, seconds, average share and where sessions stopped (by tenth).
@@ -205,10 +249,19 @@ describe('recipient links and listens', () => {
     expect(byC).toMatchObject({ name: 'Label C', plays: 2 });
 
     // Each counted listen reached the producer's webhook once, naming the recipient and the file.
-    await eventually(() => deliveries(w.t, hook.body.id), (rows) => rows.length >= 2);
+    await eventually(
+      () => deliveries(w.t, hook.body.id),
+      (rows) => rows.length >= 2,
+    );
     const listened = receiver.received.filter((r) => r.body.type === 'share.listened').map((r) => r.body.data);
     expect(listened).toHaveLength(2);
-    expect(listened[0]).toMatchObject({ shareId, recipient: { id: c.body.id, name: 'Label C' }, fileId: long, trackId: expect.any(String), listenedSeconds: 31 });
+    expect(listened[0]).toMatchObject({
+      shareId,
+      recipient: { id: c.body.id, name: 'Label C' },
+      fileId: long,
+      trackId: expect.any(String),
+      listenedSeconds: 31,
+    });
   });
 
   it('a recipient link may expire before the share: 410 "expired" for them, the share goes on', async () => {
@@ -223,7 +276,9 @@ describe('recipient links and listens', () => {
       expect(gone.status).toBe(410);
       expect(gone.text).toContain('expired');
       expect((await w.t.client().get(`/s/${shareToken}`)).status).toBe(200);
-      expect((await api(w.producer).get(recipients())).body.items.find((r: { id: string }) => r.id === soon.body.id).status).toBe('expired');
+      expect(
+        (await api(w.producer).get(recipients())).body.items.find((r: { id: string }) => r.id === soon.body.id).status,
+      ).toBe('expired');
     } finally {
       clock.mockRestore();
     }
@@ -234,7 +289,9 @@ describe('recipient links and listens', () => {
     const count = async () => (await api(w.producer).get(recipients())).body.items.length as number;
     const before = await count();
     // One bad line: nothing is added, the lines come back with the line named.
-    const refused = await w.producer.browser.submit(page, `${page}/recipients`, { recipients: 'Mix Engineer <mix@studio.test>\nLabel F <not-an-email>' });
+    const refused = await w.producer.browser.submit(page, `${page}/recipients`, {
+      recipients: 'Mix Engineer <mix@studio.test>\nLabel F <not-an-email>',
+    });
     expect(refused.status).toBe(400);
     expect(refused.text).toContain('line 2');
     expect(refused.text).toContain('email must be an email address');
@@ -244,9 +301,16 @@ describe('recipient links and listens', () => {
     expect(empty.status).toBe(400);
     expect(await count()).toBe(before);
 
-    const added = await w.producer.browser.submit(page, `${page}/recipients`, { recipients: 'Mix Engineer <mix@studio.test>\n\n"A&R, Label F" <ar@label-f.test>\nPublisher' });
+    const added = await w.producer.browser.submit(page, `${page}/recipients`, {
+      recipients: 'Mix Engineer <mix@studio.test>\n\n"A&R, Label F" <ar@label-f.test>\nPublisher',
+    });
     expect(added.status).toBe(303);
-    const items = (await api(w.producer).get(recipients())).body.items.slice(before) as Array<{ id: string; name: string; email: string | null; url: string }>;
+    const items = (await api(w.producer).get(recipients())).body.items.slice(before) as Array<{
+      id: string;
+      name: string;
+      email: string | null;
+      url: string;
+    }>;
     expect(items.map((r) => [r.name, r.email])).toEqual([
       ['Mix Engineer', 'mix@studio.test'],
       ['A&R, Label F', 'ar@label-f.test'],
@@ -283,24 +347,42 @@ describe('recipient links and listens', () => {
     expect((await w.t.client().get(path)).status).toBe(200);
     await stats.flush();
     // (Earlier tests' recipients, opened but not flushed until now, are announced too: only J's are looked at.)
-    const ofJ = () => receiver.received.filter((r) => r.body.type === 'share.opened' && (r.body.data.recipient as { id?: string } | null)?.id === j.body.id);
-    await eventually(async () => ofJ().length, (n) => n >= 1);
-    expect(ofJ().map((r) => r.body.data)).toEqual([{ shareId, title: expect.any(String), recipient: { id: j.body.id, name: 'Label J' } }]);
+    const ofJ = () =>
+      receiver.received.filter(
+        (r) => r.body.type === 'share.opened' && (r.body.data.recipient as { id?: string } | null)?.id === j.body.id,
+      );
+    await eventually(
+      async () => ofJ().length,
+      (n) => n >= 1,
+    );
+    expect(ofJ().map((r) => r.body.data)).toEqual([
+      { shareId, title: expect.any(String), recipient: { id: j.body.id, name: 'Label J' } },
+    ]);
     expect(receiver.received.filter((r) => r.body.type === 'share.opened' && !r.body.data.recipient)).toEqual([]); // the share was opened long ago
   });
 
   it('refuses beacons without the CSRF token, with bad fields, for files of no share of theirs', async () => {
     const { agent, beacon } = await listener(shareToken);
-    const plain = await agent.post(`/s/${shareToken}/listens`).type('form').send({ fileId: ids['Short.wav'], session: 'no-csrf-1', heard: '3', position: '3' });
+    const plain = await agent
+      .post(`/s/${shareToken}/listens`)
+      .type('form')
+      .send({ fileId: ids['Short.wav'], session: 'no-csrf-1', heard: '3', position: '3' });
     expect(plain.status).toBe(403);
     const bad = await beacon({ fileId: ids['Short.wav'], session: 'x', heard: 'lots', position: 1 });
     expect(bad.status).toBe(400);
     expect(bad.text).toMatch(/session/);
     expect(bad.text).toMatch(/heard/);
-    expect((await beacon({ fileId: '00000000-0000-4000-8000-000000000000', session: 'unknown-file', heard: 3, position: 3 })).status).toBe(404);
-    const before = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find((f: { fileId: string }) => f.fileId === ids['Short.wav']);
+    expect(
+      (await beacon({ fileId: '00000000-0000-4000-8000-000000000000', session: 'unknown-file', heard: 3, position: 3 }))
+        .status,
+    ).toBe(404);
+    const before = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find(
+      (f: { fileId: string }) => f.fileId === ids['Short.wav'],
+    );
     await stats.flush();
-    const after = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find((f: { fileId: string }) => f.fileId === ids['Short.wav']);
+    const after = (await api(w.producer).get(`/api/v1/shares/${shareId}/listens`)).body.files.find(
+      (f: { fileId: string }) => f.fileId === ids['Short.wav'],
+    );
     expect(after).toEqual(before);
   });
 
@@ -313,11 +395,19 @@ describe('recipient links and listens', () => {
     const first = await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', 'bytes=0-1023'));
     expect(first.status).toBe(206);
     const total = Number(/\/(\d+)$/.exec(first.headers['content-range'])![1]);
-    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=1024-${Math.floor(total * 0.3)}`));
+    await binary(
+      browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=1024-${Math.floor(total * 0.3)}`),
+    );
     expect(await statsOf(d.body.id)).toMatchObject({ plays: 0 });
     // Then on to 60 % of the file: a listen (42 s heard, estimated). The rest of the file is the same session.
-    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=${Math.floor(total * 0.3)}-${Math.floor(total * 0.6)}`));
-    await binary(browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=${Math.floor(total * 0.6)}-`));
+    await binary(
+      browser.agent
+        .get(`/s/${tokenD}/files/${long}/play`)
+        .set('Range', `bytes=${Math.floor(total * 0.3)}-${Math.floor(total * 0.6)}`),
+    );
+    await binary(
+      browser.agent.get(`/s/${tokenD}/files/${long}/play`).set('Range', `bytes=${Math.floor(total * 0.6)}-`),
+    );
     const estimated = await statsOf(d.body.id);
     expect(estimated.plays).toBe(1);
     expect(estimated.listenedSeconds).toBeGreaterThan(65);
@@ -334,15 +424,20 @@ describe('recipient links and listens', () => {
     const short = ids['Short.wav'];
     await stats.flush();
     const row = () =>
-      w.t.app.get(EntityManager).getConnection().execute<Array<{ plays: string; listened_seconds: number }>>(
-        'select plays, listened_seconds from share_listens where recipient_id = ? and file_id = ?',
-        [h.body.id, short],
-      );
+      w.t.app
+        .get(EntityManager)
+        .getConnection()
+        .execute<Array<{ plays: string; listened_seconds: number }>>(
+          'select plays, listened_seconds from share_listens where recipient_id = ? and file_id = ?',
+          [h.body.id, short],
+        );
     expect(await row()).toEqual([]);
     await beacon({ fileId: short, session: 'refused-flush', heard: 3, position: 3 });
     // Another listen row in the same flush: the one the refused flush never got to must not be forgotten either.
     const i = await api(w.producer).post(recipients(), { name: 'Label I' });
-    await (await listener(tokenOf(i.body.url))).beacon({ fileId: short, session: 'refused-flush-2', heard: 2.5, position: 2.5 });
+    await (
+      await listener(tokenOf(i.body.url))
+    ).beacon({ fileId: short, session: 'refused-flush-2', heard: 2.5, position: 2.5 });
     const connection = w.t.app.get(EntityManager).getConnection();
     // PostgreSQL refuses every new listen row for a moment (a real refusal, not a mock).
     await connection.execute(`alter table share_listens add constraint refuse_all check (sessions < 0) not valid`);
@@ -360,10 +455,13 @@ describe('recipient links and listens', () => {
     expect(Number((await row())[0].plays)).toBe(1);
     expect(await statsOf(h.body.id)).toMatchObject({ plays: 1, listenedSeconds: 3 });
     expect(await statsOf(i.body.id)).toMatchObject({ plays: 1, listenedSeconds: 2.5 });
-    const [second] = await w.t.app.get(EntityManager).getConnection().execute<Array<{ plays: string }>>(
-      'select plays from share_listens where recipient_id = ? and file_id = ?',
-      [i.body.id, short],
-    );
+    const [second] = await w.t.app
+      .get(EntityManager)
+      .getConnection()
+      .execute<Array<{ plays: string }>>('select plays from share_listens where recipient_id = ? and file_id = ?', [
+        i.body.id,
+        short,
+      ]);
     expect(Number(second.plays)).toBe(1);
   });
 

@@ -25,7 +25,9 @@ export interface ShareWorld {
   close(): Promise<void>;
 }
 
-export async function startShareWorld(options: { workers?: boolean; env?: Record<string, string> } = {}): Promise<ShareWorld> {
+export async function startShareWorld(
+  options: { workers?: boolean; env?: Record<string, string> } = {},
+): Promise<ShareWorld> {
   const emulator = await startTestEmulator();
   const t = await startTestApp({ env: { ...dropboxEnv(emulator), ...options.env }, workers: options.workers ?? false });
   const producer = await signedInUser(t);
@@ -55,8 +57,15 @@ export function api(user: TestUser) {
   const withCsrf = async (make: (csrf: string) => Test) => make(await user.browser.csrfFrom('/settings'));
   return {
     get: (path: string) => user.browser.agent.get(path).redirects(0),
-    post: (path: string, body?: object) => withCsrf((csrf) => user.browser.agent.post(path).set('X-CSRF-Token', csrf).send(body ?? {})),
-    patch: (path: string, body: object) => withCsrf((csrf) => user.browser.agent.patch(path).set('X-CSRF-Token', csrf).send(body)),
+    post: (path: string, body?: object) =>
+      withCsrf((csrf) =>
+        user.browser.agent
+          .post(path)
+          .set('X-CSRF-Token', csrf)
+          .send(body ?? {}),
+      ),
+    patch: (path: string, body: object) =>
+      withCsrf((csrf) => user.browser.agent.patch(path).set('X-CSRF-Token', csrf).send(body)),
   };
 }
 
@@ -91,7 +100,8 @@ export async function makeTrack(
   const res = await api(user).post('/api/v1/tracks', fields);
   if (res.status !== 201) throw new Error(`track: ${res.status} ${res.text}`);
   const folder = res.body.dropboxFolderPath as string;
-  for (const [path, contents] of Object.entries(bytes)) await dbx.filesUpload({ path: `${folder}/${path}`, contents, mode: { '.tag': 'overwrite' } });
+  for (const [path, contents] of Object.entries(bytes))
+    await dbx.filesUpload({ path: `${folder}/${path}`, contents, mode: { '.tag': 'overwrite' } });
   return { id: res.body.id, title: fields.title, folder, bytes };
 }
 
@@ -127,9 +137,12 @@ export function readZip(buffer: Buffer): Record<string, Buffer> {
   try {
     const file = join(dir, 'a.zip');
     writeFileSync(file, buffer);
-    const script = 'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
+    const script =
+      'import sys,zipfile,json,base64\nz=zipfile.ZipFile(sys.argv[1])\nassert z.testzip() is None\nprint(json.dumps({n: base64.b64encode(z.read(n)).decode() for n in z.namelist()}))';
     const out = execFileSync('python3', ['-c', script, file], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
-    return Object.fromEntries(Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+    return Object.fromEntries(
+      Object.entries(JSON.parse(out) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64')]),
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -144,7 +157,10 @@ export function binary(test: Test): Test {
   });
 }
 
-export async function fetchBytes(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: Buffer; headers: Headers }> {
+export async function fetchBytes(
+  url: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(url, { headers });
   return { status: res.status, body: Buffer.from(await res.arrayBuffer()), headers: res.headers };
 }
@@ -157,7 +173,12 @@ export function tokenOf(url: string): string {
 export { eventually };
 
 /** Uploads files through the uploads API (multipart), with form fields before them (`category`, `conflict`). */
-export async function uploadFiles(user: TestUser, trackId: string, fields: Record<string, string>, files: Record<string, Buffer>) {
+export async function uploadFiles(
+  user: TestUser,
+  trackId: string,
+  fields: Record<string, string>,
+  files: Record<string, Buffer>,
+) {
   const csrf = await user.browser.csrfFrom('/settings');
   let req = user.browser.agent.post(`/api/v1/tracks/${trackId}/uploads`).set('X-CSRF-Token', csrf);
   for (const [name, value] of Object.entries(fields)) req = req.field(name, value);

@@ -1,4 +1,14 @@
-import { api, binary, makeTrack, MadeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import {
+  api,
+  binary,
+  makeTrack,
+  MadeTrack,
+  readZip,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from './share-support';
 
 /**
  * A Dropbox download cut halfway while the app streams it into a ZIP: the recipient gets a failed download, and

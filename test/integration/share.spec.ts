@@ -7,7 +7,16 @@ import { ShareClock } from '../../src/modules/share/share-clock';
 import { shareTokenHash } from '../../src/modules/share/share-rules';
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { signedInUser } from '../support/users';
-import { api, countQueries, makeTrack, MadeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
+import {
+  api,
+  countQueries,
+  makeTrack,
+  MadeTrack,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from './share-support';
 
 const DAY = 24 * 3600_000;
 
@@ -18,7 +27,13 @@ describe('share links: the Share tab, management and access rules', () => {
 
   beforeAll(async () => {
     w = await startShareWorld();
-    track = await makeTrack(w.producer, w.dbx, { title: 'Midnight Drive', sharingStatus: 'preview', bpm: 124, key: 'F# minor', artist: 'Ana' });
+    track = await makeTrack(w.producer, w.dbx, {
+      title: 'Midnight Drive',
+      sharingStatus: 'preview',
+      bpm: 124,
+      key: 'F# minor',
+      artist: 'Ana',
+    });
     sel = await selectionOf(w.producer, track.id);
   });
   afterAll(async () => {
@@ -34,7 +49,8 @@ describe('share links: the Share tab, management and access rules', () => {
     it('lists the track files, marks those not imported, checks the bounces and sets the defaults of its sharing status', async () => {
       const res = await w.producer.browser.get(`/tracks/${track.id}/share`);
       expect(res.status).toBe(200);
-      for (const name of ['Master.wav', 'Alt mix.wav', 'Session.als', 'Song.logicx', 'Drums.wav', 'Bass.wav']) expect(res.text).toContain(name);
+      for (const name of ['Master.wav', 'Alt mix.wav', 'Session.als', 'Song.logicx', 'Drums.wav', 'Bass.wav'])
+        expect(res.text).toContain(name);
       expect(res.text).toContain(`name="files" value="${sel['Master.wav']}" checked`);
       expect(res.text).toContain(`name="files" value="${sel['Drums.wav']}">`);
       expect(res.text).toMatch(/not imported/);
@@ -71,9 +87,16 @@ describe('share links: the Share tab, management and access rules', () => {
     it('shows the Share Files with Collaborators button in the same form when the track has collaborators', async () => {
       const without = await w.producer.browser.get(`/tracks/${track.id}/share`);
       expect(without.text).not.toContain('Share Files with Collaborators');
-      const collab = await api(w.producer).post('/api/v1/collaborators', { name: 'Sam', email: 'sam@example.com', role: 'mixing engineer' });
+      const collab = await api(w.producer).post('/api/v1/collaborators', {
+        name: 'Sam',
+        email: 'sam@example.com',
+        role: 'mixing engineer',
+      });
       expect(collab.status).toBe(201);
-      expect((await api(w.producer).post(`/api/v1/tracks/${track.id}/collaborators`, { collaboratorId: collab.body.id })).status).toBeLessThan(300);
+      expect(
+        (await api(w.producer).post(`/api/v1/tracks/${track.id}/collaborators`, { collaboratorId: collab.body.id }))
+          .status,
+      ).toBeLessThan(300);
       const withOne = await w.producer.browser.get(`/tracks/${track.id}/share`);
       expect(withOne.text).toContain(`formaction="/tracks/${track.id}/collaboration"`);
       expect(withOne.text).toContain('Share Files with Collaborators');
@@ -94,7 +117,12 @@ describe('share links: the Share tab, management and access rules', () => {
     });
 
     it('opens for several tracks, enabling a category only when every track enables it', async () => {
-      const second = await makeTrack(w.producer, w.dbx, { title: 'Aurora', sharingStatus: 'collaborative' }, { 'Bounces/Aurora.wav': Buffer.from('RIFF') });
+      const second = await makeTrack(
+        w.producer,
+        w.dbx,
+        { title: 'Aurora', sharingStatus: 'collaborative' },
+        { 'Bounces/Aurora.wav': Buffer.from('RIFF') },
+      );
       const res = await w.producer.browser.get(`/shares/new?tracks=${track.id},${second.id}`);
       expect(res.status).toBe(200);
       expect(res.text).toContain('name="download_bounce" checked');
@@ -113,7 +141,12 @@ describe('share links: the Share tab, management and access rules', () => {
       expect(created.status).toBe(303);
       const id = created.headers.location.split('/').pop();
       const view = await api(w.producer).get(`/api/v1/shares/${id}`);
-      expect(view.body).toMatchObject({ title: '2 tracks', expiresAt: null, tracks: [{ title: 'Aurora' }, { title: 'Midnight Drive' }], fileCount: 2 });
+      expect(view.body).toMatchObject({
+        title: '2 tracks',
+        expiresAt: null,
+        tracks: [{ title: 'Aurora' }, { title: 'Midnight Drive' }],
+        fileCount: 2,
+      });
       // the recipient sees them in the owner's order
       const html = (await page(tokenOf(view.body.url))).text;
       expect(html.indexOf('Aurora')).toBeLessThan(html.indexOf('Midnight Drive'));
@@ -134,22 +167,35 @@ describe('share links: the Share tab, management and access rules', () => {
       [{ tracks: [{ trackId: 'nope', files: [] }] }, 'tracks.0.trackId', /track id/],
       [{ tracks: [{ trackId: randomUUID(), files: ['x:1'] }] }, 'tracks.0.files', /f:<file id>/],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], expiry: 'forever' }, 'expiry', /one of 7d, 30d, 90d, never/],
-      [{ tracks: [{ trackId: randomUUID(), files: [] }], downloads: { bounce: 'yes' } }, 'downloads.bounce', /true or false/],
+      [
+        { tracks: [{ trackId: randomUUID(), files: [] }], downloads: { bounce: 'yes' } },
+        'downloads.bounce',
+        /true or false/,
+      ],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], password: 'abcdefg' }, 'password', /at least 8/],
       [{ tracks: [{ trackId: randomUUID(), files: [] }], owner: 'me' }, 'owner', /should not exist/],
     ])('%j → 400 naming %s', async (body, field, message) => {
       const before = (await api(w.producer).get('/api/v1/shares')).body.length;
       const res = await create(body);
       expect(res.status).toBe(400);
-      expect(res.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]));
+      expect(res.body.errors).toEqual(
+        expect.arrayContaining([expect.objectContaining({ field, message: expect.stringMatching(message) })]),
+      );
       expect((await api(w.producer).get('/api/v1/shares')).body.length).toBe(before);
     });
 
     it('refuses an empty selection, and files of another producer, naming files', async () => {
       expect((await create({ tracks: [{ trackId: track.id, files: [] }] })).body.errors[0].field).toBe('files');
-      const theirs = await makeTrack(w.other, w.otherDbx, { title: 'Theirs' }, { 'Bounces/Theirs.wav': Buffer.from('RIFF') });
+      const theirs = await makeTrack(
+        w.other,
+        w.otherDbx,
+        { title: 'Theirs' },
+        { 'Bounces/Theirs.wav': Buffer.from('RIFF') },
+      );
       const theirSel = await selectionOf(w.other, theirs.id);
-      await api(w.other).post(`/api/v1/tracks/${theirs.id}/library/import`, { dropboxIds: [theirSel['Theirs.wav'].slice(2)] });
+      await api(w.other).post(`/api/v1/tracks/${theirs.id}/library/import`, {
+        dropboxIds: [theirSel['Theirs.wav'].slice(2)],
+      });
       const imported = await selectionOf(w.other, theirs.id);
       const res = await create({ tracks: [{ trackId: track.id, files: [imported['Theirs.wav']] }] });
       expect(res.status).toBe(400);
@@ -162,7 +208,12 @@ describe('share links: the Share tab, management and access rules', () => {
   describe('management', () => {
     let share: { id: string; url: string };
     beforeAll(async () => {
-      const res = await create({ tracks: [everything()], title: 'For the label', message: 'Tell me what you think', expiry: '30d' });
+      const res = await create({
+        tracks: [everything()],
+        title: 'For the label',
+        message: 'Tell me what you think',
+        expiry: '30d',
+      });
       expect(res.status).toBe(201);
       share = res.body;
     });
@@ -177,7 +228,12 @@ describe('share links: the Share tab, management and access rules', () => {
       expect(res.text).toContain('share-status-active');
       const list = await api(w.producer).get('/api/v1/shares');
       const mine = list.body.find((s: { id: string }) => s.id === share.id);
-      expect(mine).toMatchObject({ status: 'active', expiry: '30d', hasPassword: false, downloads: { bounce: true, project: false, stem: false } });
+      expect(mine).toMatchObject({
+        status: 'active',
+        expiry: '30d',
+        hasPassword: false,
+        downloads: { bounce: true, project: false, stem: false },
+      });
       expect(mine).not.toHaveProperty('passwordHash');
       expect(mine).not.toHaveProperty('token');
     });
@@ -186,16 +242,26 @@ describe('share links: the Share tab, management and access rules', () => {
       const token = tokenOf(share.url);
       expect((await page(token)).text).toContain('For the label');
       const csrf = await w.producer.browser.csrfFrom(`/shares/${share.id}`);
-      const res = await w.producer.browser.submit(`/shares/${share.id}`, `/shares/${share.id}`, {
-        title: 'For the label (v2)',
-        message: 'New mix',
-        expiry: 'keep',
-        download_bounce: 'on',
-        download_stem: 'on',
-      }, csrf);
+      const res = await w.producer.browser.submit(
+        `/shares/${share.id}`,
+        `/shares/${share.id}`,
+        {
+          title: 'For the label (v2)',
+          message: 'New mix',
+          expiry: 'keep',
+          download_bounce: 'on',
+          download_stem: 'on',
+        },
+        csrf,
+      );
       expect(res.status).toBe(303);
       const after = await api(w.producer).get(`/api/v1/shares/${share.id}`);
-      expect(after.body).toMatchObject({ url: share.url, title: 'For the label (v2)', downloads: { bounce: true, project: false, stem: true }, expiry: '30d' });
+      expect(after.body).toMatchObject({
+        url: share.url,
+        title: 'For the label (v2)',
+        downloads: { bounce: true, project: false, stem: true },
+        expiry: '30d',
+      });
       const html = (await page(token)).text;
       expect(html).toContain('For the label (v2)');
       expect(html).toContain('New mix');
@@ -205,7 +271,10 @@ describe('share links: the Share tab, management and access rules', () => {
       const res = await api(w.producer).patch(`/api/v1/shares/${share.id}`, { expiry: '1y' });
       expect(res.status).toBe(400);
       expect(res.body.errors[0].field).toBe('expiry');
-      const form = await w.producer.browser.submit(`/shares/${share.id}`, `/shares/${share.id}`, { title: 'x'.repeat(300), expiry: 'keep' });
+      const form = await w.producer.browser.submit(`/shares/${share.id}`, `/shares/${share.id}`, {
+        title: 'x'.repeat(300),
+        expiry: 'keep',
+      });
       expect(form.status).toBe(400);
       expect(form.text).toContain('title must be at most 200 characters');
     });
@@ -237,11 +306,18 @@ describe('share links: the Share tab, management and access rules', () => {
       for (const expiry of ['7d', '30d', '90d', 'never']) {
         const res = await create({ tracks: [everything()], expiry });
         tokens[expiry] = tokenOf(res.body.url);
-        if (expiry !== 'never') expect(new Date(res.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(Number.parseInt(expiry, 10) * DAY - 60_000);
+        if (expiry !== 'never')
+          expect(new Date(res.body.expiresAt).getTime() - Date.now()).toBeGreaterThan(
+            Number.parseInt(expiry, 10) * DAY - 60_000,
+          );
       }
       const at = (ms: number) => jest.spyOn(clock, 'now').mockReturnValue(new Date(Date.now() + ms));
       const fileId = sel['Master.wav'].slice(2);
-      for (const [expiry, days] of [['7d', 7], ['30d', 30], ['90d', 90]] as const) {
+      for (const [expiry, days] of [
+        ['7d', 7],
+        ['30d', 30],
+        ['90d', 90],
+      ] as const) {
         at(days * DAY - 60_000);
         expect((await page(tokens[expiry])).status).toBe(200);
         at(days * DAY + 60_000);
@@ -273,11 +349,19 @@ describe('share links: the Share tab, management and access rules', () => {
       // from the management page too
       const other = await create({ tracks: [everything()] });
       // The button leads to a confirmation; posting without it only asks again and changes nothing.
-      const unconfirmed = await w.producer.browser.submit(`/shares/${other.body.id}`, `/shares/${other.body.id}/revoke`, {});
+      const unconfirmed = await w.producer.browser.submit(
+        `/shares/${other.body.id}`,
+        `/shares/${other.body.id}/revoke`,
+        {},
+      );
       expect(unconfirmed.status).toBe(200);
       expect(unconfirmed.text).toContain('Disable this link?');
       expect((await page(tokenOf(other.body.url))).status).toBe(200);
-      const revoked = await w.producer.browser.submit(`/shares/${other.body.id}/revoke`, `/shares/${other.body.id}/revoke`, { confirm: 'yes' });
+      const revoked = await w.producer.browser.submit(
+        `/shares/${other.body.id}/revoke`,
+        `/shares/${other.body.id}/revoke`,
+        { confirm: 'yes' },
+      );
       expect(revoked.status).toBe(303);
       expect((await page(tokenOf(other.body.url))).status).toBe(410);
     });
@@ -307,7 +391,10 @@ describe('share links: the Share tab, management and access rules', () => {
 
       const dropCache = async (token: string) => {
         const redis = w.t.app.get(RedisService);
-        await redis.client.del(redis.key('share', 'rec', shareTokenHash(token)), redis.key('share', 'page', shareTokenHash(token)));
+        await redis.client.del(
+          redis.key('share', 'rec', shareTokenHash(token)),
+          redis.key('share', 'page', shareTokenHash(token)),
+        );
       };
 
       it('a view that read the share just before it was revoked cannot put the open record back', async () => {
@@ -330,7 +417,9 @@ describe('share links: the Share tab, management and access rules', () => {
         const held = holdNextSet(/:share:page:/);
         const view = page(token).then((r) => r);
         await held.atSet;
-        expect((await api(w.producer).patch(`/api/v1/shares/${res.body.id}`, { title: 'After the edit' })).status).toBe(200);
+        expect((await api(w.producer).patch(`/api/v1/shares/${res.body.id}`, { title: 'After the edit' })).status).toBe(
+          200,
+        );
         held.release();
         expect((await view).text).toContain('Before the edit');
         const after = await page(token);
@@ -342,7 +431,9 @@ describe('share links: the Share tab, management and access rules', () => {
         const res = await create({ tracks: [everything()] });
         const token = tokenOf(res.body.url);
         await dropCache(token);
-        const { result, queries } = await countQueries(w.t, () => Promise.all(Array.from({ length: 20 }, () => page(token))));
+        const { result, queries } = await countQueries(w.t, () =>
+          Promise.all(Array.from({ length: 20 }, () => page(token))),
+        );
         expect(result.map((r) => r.status)).toEqual(Array(20).fill(200));
         expect(new Set(result.map((r) => r.text)).size).toBe(1);
         expect(queries.length).toBeLessThanOrEqual(4);
@@ -386,7 +477,10 @@ describe('share links: the Share tab, management and access rules', () => {
         // The same cookie value does not open another password-protected share.
         const another = await create({ tracks: [everything()], title: 'Other secret', password: 'open sesame' });
         const value = /pd_share=([^;]+)/.exec(cookie)![1];
-        const stranger = await w.t.client().agent.get(`/s/${tokenOf(another.body.url)}`).set('Cookie', `pd_share=${value}`);
+        const stranger = await w.t
+          .client()
+          .agent.get(`/s/${tokenOf(another.body.url)}`)
+          .set('Cookie', `pd_share=${value}`);
         expect(stranger.text).not.toContain('Other secret');
 
         // Changing the password locks out earlier unlocks.
@@ -417,7 +511,11 @@ describe('share links: the Share tab, management and access rules', () => {
         const open = await create({ tracks: [everything()] });
         const viewed = await w.producer.browser.agent.get(`/s/${tokenOf(open.body.url)}`);
         expect(viewed.status).toBe(200);
-        expect(((viewed.headers['set-cookie'] as unknown as string[] | undefined) ?? []).filter((c) => c.startsWith('pd.sid='))).toEqual([]);
+        expect(
+          ((viewed.headers['set-cookie'] as unknown as string[] | undefined) ?? []).filter((c) =>
+            c.startsWith('pd.sid='),
+          ),
+        ).toEqual([]);
         const locked = await create({ tracks: [everything()], password: 'no session' });
         const res = await page(tokenOf(locked.body.url));
         expect(res.text).toContain('password-protected');
@@ -432,7 +530,8 @@ describe('share links: the Share tab, management and access rules', () => {
         const browser = w.t.client();
         const csrf = await browser.csrfFrom(`/s/${t2}`);
         const statuses: number[] = [];
-        for (let i = 0; i < 12; i += 1) statuses.push((await browser.submit(`/s/${t2}`, `/s/${t2}`, { password: `wrong ${i}` }, csrf)).status);
+        for (let i = 0; i < 12; i += 1)
+          statuses.push((await browser.submit(`/s/${t2}`, `/s/${t2}`, { password: `wrong ${i}` }, csrf)).status);
         expect(statuses.slice(0, 10).every((s) => s === 401)).toBe(true);
         expect(statuses.slice(10)).toEqual([429, 429]);
         // even the right password waits now
@@ -500,7 +599,10 @@ describe('share links: the Share tab, management and access rules', () => {
         for (let i = 0; i < 3; i += 1) plays.push((await w.t.client().get(`/s/${token}/files/${fileId}/play`)).status);
         expect(plays[2]).toBe(429);
       } finally {
-        Object.assign(tuning, { pageViewsPerMinute: new ShareTuning().pageViewsPerMinute, fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute });
+        Object.assign(tuning, {
+          pageViewsPerMinute: new ShareTuning().pageViewsPerMinute,
+          fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute,
+        });
       }
     });
 

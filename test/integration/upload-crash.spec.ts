@@ -37,7 +37,12 @@ describe('a worker killed in the middle of an upload', () => {
     emulator = await startTestEmulator();
     // The web process takes the upload; only worker processes move it into Dropbox.
     t = await startTestApp({
-      env: { ...dropboxEnv(emulator), SPOOL_DIR: `/tmp/pd-crash-spool-${process.pid}`, DROPBOX_UPLOAD_CHUNK_MIB: '4', JOB_LOCK_SECONDS: '5' },
+      env: {
+        ...dropboxEnv(emulator),
+        SPOOL_DIR: `/tmp/pd-crash-spool-${process.pid}`,
+        DROPBOX_UPLOAD_CHUNK_MIB: '4',
+        JOB_LOCK_SECONDS: '5',
+      },
       workers: false,
     });
     producer = await signedInUser(t);
@@ -51,7 +56,10 @@ describe('a worker killed in the middle of an upload', () => {
 
   it('finishes after a restart, with the file in Dropbox exactly once', async () => {
     const csrf = await producer.browser.csrfFrom('/settings');
-    const track = await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Crash Test' });
+    const track = await producer.browser.agent
+      .post('/api/v1/tracks')
+      .set('X-CSRF-Token', csrf)
+      .send({ title: 'Crash Test' });
     const data = randomBytes(40 * 1024 * 1024);
     const upload = await producer.browser.agent
       .post(`/api/v1/tracks/${track.body.id}/uploads`)
@@ -66,7 +74,12 @@ describe('a worker killed in the middle of an upload', () => {
     const row = () => t.app.get(MikroORM).em.fork().findOneOrFail(Upload, { id: uploadId });
     const first = startWorker(t);
     workers.push(first.child);
-    const midway = await until(row, (u) => u.bytesUploaded >= 8 * 1024 * 1024 && u.status === 'uploading', 'the first chunks', 90_000);
+    const midway = await until(
+      row,
+      (u) => u.bytesUploaded >= 8 * 1024 * 1024 && u.status === 'uploading',
+      'the first chunks',
+      90_000,
+    );
     first.child.kill('SIGKILL');
     expect(midway.status).toBe('uploading');
     expect(midway.checkpoint?.offset).toBeGreaterThan(0);
@@ -77,14 +90,19 @@ describe('a worker killed in the middle of an upload', () => {
     const done = await until(row, (u) => u.status === 'done' || u.status === 'failed', 'the upload to finish', 90_000);
     expect({ status: done.status, error: done.error }).toEqual({ status: 'done', error: null });
 
-    const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: 'crash@dropbox.test' }).access_token);
+    const dbx = emulatorDropboxClient(
+      emulator.url,
+      emulator.control.issueToken({ email: 'crash@dropbox.test' }).access_token,
+    );
     const stems = (await dbx.filesListFolder({ path: `${track.body.dropboxFolderPath}/Stems` })).result.entries;
     expect(stems.map((e) => e.name)).toEqual(['Drums.wav']);
     expect((stems[0] as { content_hash?: string }).content_hash).toBe(dropboxContentHash(data));
     // One session in all: the second worker resumed the first one's instead of starting over.
     expect(emulator.control.counters().callsByRoute['files/upload_session/start']).toBe(1);
     const library = await producer.browser.agent.get(`/api/v1/tracks/${track.body.id}/library`);
-    expect(library.body.items.filter((i: { name: string; imported: boolean }) => i.name === 'Drums.wav' && i.imported)).toHaveLength(1);
+    expect(
+      library.body.items.filter((i: { name: string; imported: boolean }) => i.name === 'Drums.wav' && i.imported),
+    ).toHaveLength(1);
     // Two worker processes start from source on a possibly loaded machine: allow for that, not for a hang.
   }, 240_000);
 });

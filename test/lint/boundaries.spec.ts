@@ -35,33 +35,78 @@ const importing = (specifier: string) => `import { thing } from '${specifier}';\
 describe('module boundaries (npm run lint)', () => {
   // One ESLint start for every case: loading typescript-eslint takes a few seconds.
   const forbidden: Array<[string, Case]> = [
-    ['share imports collaboration', { path: 'src/modules/share/x.ts', code: importing('../collaboration/collaboration.service') }],
-    ['share imports collaboration from a subfolder', { path: 'src/modules/share/entities/x.ts', code: importing('../../collaboration/entities/collab-pipeline.entity') }],
-    ['collaboration imports share', { path: 'src/modules/collaboration/x.ts', code: importing('../share/shares.service') }],
+    [
+      'share imports collaboration',
+      { path: 'src/modules/share/x.ts', code: importing('../collaboration/collaboration.service') },
+    ],
+    [
+      'share imports collaboration from a subfolder',
+      {
+        path: 'src/modules/share/entities/x.ts',
+        code: importing('../../collaboration/entities/collab-pipeline.entity'),
+      },
+    ],
+    [
+      'collaboration imports share',
+      { path: 'src/modules/collaboration/x.ts', code: importing('../share/shares.service') },
+    ],
     ['a product module imports the Dropbox SDK', { path: 'src/modules/files/x.ts', code: importing('dropbox') }],
     ['the jobs import the Dropbox SDK', { path: 'src/jobs/x.ts', code: importing('dropbox/dist/Dropbox') }],
-    ['the dropbox module imports a product module', { path: 'src/modules/dropbox/x.ts', code: importing('../files/tracks.service') }],
+    [
+      'the dropbox module imports a product module',
+      { path: 'src/modules/dropbox/x.ts', code: importing('../files/tracks.service') },
+    ],
     ['files imports share', { path: 'src/modules/files/x.ts', code: importing('../share/shares.service') }],
-    ['files imports collaboration', { path: 'src/modules/files/dto/x.ts', code: importing('../../../modules/collaboration/collaboration.service') }],
+    [
+      'files imports collaboration',
+      { path: 'src/modules/files/dto/x.ts', code: importing('../../../modules/collaboration/collaboration.service') },
+    ],
     ['media imports share', { path: 'src/modules/media/x.ts', code: importing('../share/shares.service') }],
-    ['common imports a module', { path: 'src/common/http/x.ts', code: importing('../../modules/accounts/users.service') }],
+    [
+      'common imports a module',
+      { path: 'src/common/http/x.ts', code: importing('../../modules/accounts/users.service') },
+    ],
     ['src imports tools', { path: 'src/config/x.ts', code: importing('../../tools/fixtures/audio') }],
     ['a new folder of src imports tools', { path: 'src/reports/x.ts', code: importing('../../tools/services') }],
-    ['a module imports src/jobs', { path: 'src/modules/files/x.ts', code: importing('../../jobs/processors/files.processor') }],
+    [
+      'a module imports src/jobs',
+      { path: 'src/modules/files/x.ts', code: importing('../../jobs/processors/files.processor') },
+    ],
     ['a new module imports src/jobs', { path: 'src/modules/reports/x.ts', code: importing('../../jobs/jobs.module') }],
-    ['the queue contracts import a module', { path: 'src/queues/x.ts', code: importing('../modules/files/tracks.service') }],
+    [
+      'the queue contracts import a module',
+      { path: 'src/queues/x.ts', code: importing('../modules/files/tracks.service') },
+    ],
     ['config imports database', { path: 'src/config/x.ts', code: importing('../database/entities') }],
-    ['accounts imports dropbox', { path: 'src/modules/accounts/x.ts', code: importing('../dropbox/dropbox-connections.service') }],
+    [
+      'accounts imports dropbox',
+      { path: 'src/modules/accounts/x.ts', code: importing('../dropbox/dropbox-connections.service') },
+    ],
   ];
   const allowed: Array<[string, Case]> = [
     ['share imports files', { path: 'src/modules/share/x.ts', code: importing('../files/tracks.service') }],
     ['the gateway imports the SDK', { path: 'src/modules/dropbox/dropbox.gateway.ts', code: importing('dropbox') }],
-    ['a part of a split gateway imports the SDK', { path: 'src/modules/dropbox/gateway/sharing.ts', code: importing('dropbox') }],
-    ['share imports a folder of its own named like a module', { path: 'src/modules/share/x.ts', code: importing('./share-files.service') }],
+    [
+      'a part of a split gateway imports the SDK',
+      { path: 'src/modules/dropbox/gateway/sharing.ts', code: importing('dropbox') },
+    ],
+    [
+      'share imports a folder of its own named like a module',
+      { path: 'src/modules/share/x.ts', code: importing('./share-files.service') },
+    ],
     ['common imports common', { path: 'src/common/http/x.ts', code: importing('../authenticated-user') }],
-    ['a module imports the queue contracts', { path: 'src/modules/files/x.ts', code: importing('../../queues/queues') }],
-    ['dropbox imports accounts', { path: 'src/modules/dropbox/x.ts', code: importing('../accounts/settings-sections') }],
-    ['the processors import a module', { path: 'src/jobs/processors/x.ts', code: importing('../../modules/files/uploads.service') }],
+    [
+      'a module imports the queue contracts',
+      { path: 'src/modules/files/x.ts', code: importing('../../queues/queues') },
+    ],
+    [
+      'dropbox imports accounts',
+      { path: 'src/modules/dropbox/x.ts', code: importing('../accounts/settings-sections') },
+    ],
+    [
+      'the processors import a module',
+      { path: 'src/jobs/processors/x.ts', code: importing('../../modules/files/uploads.service') },
+    ],
   ];
   let results: string[][];
 

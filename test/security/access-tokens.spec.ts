@@ -28,7 +28,8 @@ describe('security: personal access tokens', () => {
   };
   const bearer = (secret: string) => ({
     get: (path: string) => t.client().agent.get(path).set('Authorization', `Bearer ${secret}`),
-    post: (path: string, body: object) => t.client().agent.post(path).set('Authorization', `Bearer ${secret}`).send(body),
+    post: (path: string, body: object) =>
+      t.client().agent.post(path).set('Authorization', `Bearer ${secret}`).send(body),
   });
 
   it('lets a read-only token read and refuses its writes (403), changing nothing', async () => {
@@ -38,7 +39,10 @@ describe('security: personal access tokens', () => {
     expect((await as.get('/api/v1/tracks')).status).toBe(200);
     const before = await databaseFingerprint(t.databaseUrl);
     const write = await as.post('/api/v1/tracks', { title: 'Sneaky' });
-    expect({ status: write.status, message: write.body.message }).toEqual({ status: 403, message: 'this access token is read-only' });
+    expect({ status: write.status, message: write.body.message }).toEqual({
+      status: 403,
+      message: 'this access token is read-only',
+    });
     const remove = await t.client().agent.delete(`/api/v1/tokens/${token.id}`).set('Authorization', `Bearer ${secret}`);
     expect(remove.status).toBe(403);
     expect(await databaseFingerprint(t.databaseUrl)).toEqual(before);
@@ -47,7 +51,10 @@ describe('security: personal access tokens', () => {
   it('lets a full token write, but no token create tokens', async () => {
     const { secret } = await mint({ name: 'upload script', scope: 'full' });
     const as = bearer(secret);
-    expect((await as.post('/api/v1/collaborators', { name: 'From a script', email: 'script@studio.test', role: 'mixer' })).status).toBe(201);
+    expect(
+      (await as.post('/api/v1/collaborators', { name: 'From a script', email: 'script@studio.test', role: 'mixer' }))
+        .status,
+    ).toBe(201);
     const tokensBefore = (await owner.browser.agent.get('/api/v1/tokens')).body.length;
     const minted = await as.post('/api/v1/tokens', { name: 'successor', scope: 'full' });
     expect({ status: minted.status, secret: minted.body.secret }).toEqual({ status: 403, secret: undefined });
@@ -63,28 +70,65 @@ describe('security: personal access tokens', () => {
     await db.query(`update api_tokens set expires_at = now() - interval '1 second' where id = $1`, [token.id]);
     await db.end();
     const expired = await bearer(secret).get('/api/v1/me');
-    expect({ status: expired.status, message: expired.body.message }).toEqual({ status: 401, message: 'invalid, expired or revoked access token' });
+    expect({ status: expired.status, message: expired.body.message }).toEqual({
+      status: 401,
+      message: 'invalid, expired or revoked access token',
+    });
     for (const expiresInDays of [0, -1, 3651, 1.5, 'soon']) {
-      const res = await owner.browser.agent.post('/api/v1/tokens').set('X-CSRF-Token', csrf).send({ name: 'x', expiresInDays });
-      expect({ expiresInDays, status: res.status, field: res.body.errors?.[0]?.field }).toEqual({ expiresInDays, status: 400, field: 'expiresInDays' });
+      const res = await owner.browser.agent
+        .post('/api/v1/tokens')
+        .set('X-CSRF-Token', csrf)
+        .send({ name: 'x', expiresInDays });
+      expect({ expiresInDays, status: res.status, field: res.body.errors?.[0]?.field }).toEqual({
+        expiresInDays,
+        status: 400,
+        field: 'expiresInDays',
+      });
     }
-    const scope = await owner.browser.agent.post('/api/v1/tokens').set('X-CSRF-Token', csrf).send({ name: 'x', scope: 'admin' });
+    const scope = await owner.browser.agent
+      .post('/api/v1/tokens')
+      .set('X-CSRF-Token', csrf)
+      .send({ name: 'x', scope: 'admin' });
     expect({ status: scope.status, field: scope.body.errors?.[0]?.field }).toEqual({ status: 400, field: 'scope' });
   });
 
   it('creates read-only tokens expiring in 30 days from Settings unless asked otherwise', async () => {
     // What a browser sends: the options selected by default.
     const page = (await owner.browser.get('/settings')).text;
-    const selected = (name: string) => new RegExp(`<select[^>]*name="${name}"[\\s\\S]*?<option value="([^"]+)" selected`).exec(page)![1];
-    expect({ scope: selected('scope'), expiresInDays: selected('expiresInDays') }).toEqual({ scope: 'read', expiresInDays: '30' });
-    const res = await owner.browser.submit('/settings', '/settings/tokens', { name: 'from settings', scope: selected('scope'), expiresInDays: selected('expiresInDays') });
+    const selected = (name: string) =>
+      new RegExp(`<select[^>]*name="${name}"[\\s\\S]*?<option value="([^"]+)" selected`).exec(page)![1];
+    expect({ scope: selected('scope'), expiresInDays: selected('expiresInDays') }).toEqual({
+      scope: 'read',
+      expiresInDays: '30',
+    });
+    const res = await owner.browser.submit('/settings', '/settings/tokens', {
+      name: 'from settings',
+      scope: selected('scope'),
+      expiresInDays: selected('expiresInDays'),
+    });
     expect(res.status).toBe(201);
-    const listed = ((await owner.browser.agent.get('/api/v1/tokens')).body as Array<{ name: string; scope: string; expiresAt: string | null }>).find((x) => x.name === 'from settings')!;
+    const listed = (
+      (await owner.browser.agent.get('/api/v1/tokens')).body as Array<{
+        name: string;
+        scope: string;
+        expiresAt: string | null;
+      }>
+    ).find((x) => x.name === 'from settings')!;
     expect(listed.scope).toBe('read');
     expect(new Date(listed.expiresAt!).getTime() - Date.now()).toBeGreaterThan(29 * 24 * 3600_000);
-    const never = await owner.browser.submit('/settings', '/settings/tokens', { name: 'forever', scope: 'full', expiresInDays: 'never' });
+    const never = await owner.browser.submit('/settings', '/settings/tokens', {
+      name: 'forever',
+      scope: 'full',
+      expiresInDays: 'never',
+    });
     expect(never.status).toBe(201);
-    const forever = ((await owner.browser.agent.get('/api/v1/tokens')).body as Array<{ name: string; scope: string; expiresAt: string | null }>).find((x) => x.name === 'forever')!;
+    const forever = (
+      (await owner.browser.agent.get('/api/v1/tokens')).body as Array<{
+        name: string;
+        scope: string;
+        expiresAt: string | null;
+      }>
+    ).find((x) => x.name === 'forever')!;
     expect(forever).toMatchObject({ scope: 'full', expiresAt: null });
   });
 });

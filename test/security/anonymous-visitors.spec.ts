@@ -29,8 +29,17 @@ describe('security: anonymous visitors cost Redis nothing lasting', () => {
     redis = new Redis(w.t.config.redis.url);
     const track = await makeTrack(w.producer, w.dbx, { title: 'Open Mix' }, { 'Bounces/Mix.wav': Buffer.from('RIFF') });
     const files = Object.values(await selectionOf(w.producer, track.id));
-    token = tokenOf((await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files }] })).body.url);
-    locked = tokenOf((await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files }], password: 'a long password' })).body.url);
+    token = tokenOf(
+      (await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files }] })).body.url,
+    );
+    locked = tokenOf(
+      (
+        await api(w.producer).post('/api/v1/shares', {
+          tracks: [{ trackId: track.id, files }],
+          password: 'a long password',
+        })
+      ).body.url,
+    );
   });
   afterAll(async () => {
     redis?.disconnect();
@@ -40,7 +49,25 @@ describe('security: anonymous visitors cost Redis nothing lasting', () => {
   it('stores no session and no key living longer than 10 minutes for anything an anonymous visitor does', async () => {
     const before = await keysWithTtl(redis, w.t.config.redis.prefix);
     const visitor = w.t.client();
-    const paths = ['/', '/login', '/setup', '/tracks', '/shares', '/settings', '/admin/users', '/admin/queues', '/api/docs', '/api/v1/tracks', `/s/${token}`, `/s/${locked}`, '/s/unknown-token-aaaaaaaaaaaa', '/no-such-page', '/static/nope.css', '/wp-login.php', '/.env'];
+    const paths = [
+      '/',
+      '/login',
+      '/setup',
+      '/tracks',
+      '/shares',
+      '/settings',
+      '/admin/users',
+      '/admin/queues',
+      '/api/docs',
+      '/api/v1/tracks',
+      `/s/${token}`,
+      `/s/${locked}`,
+      '/s/unknown-token-aaaaaaaaaaaa',
+      '/no-such-page',
+      '/static/nope.css',
+      '/wp-login.php',
+      '/.env',
+    ];
     for (const path of paths) {
       await visitor.get(path);
       await w.t.client().get(path);
@@ -48,9 +75,19 @@ describe('security: anonymous visitors cost Redis nothing lasting', () => {
     }
     // The forms an anonymous visitor can post: sign-in and a share password, wrong each time.
     const csrf = await visitor.csrfFrom('/login');
-    expect((await visitor.agent.post('/login').redirects(0).type('form').send({ _csrf: csrf, email: 'x@studio.test', password: 'wrong password' })).status).toBe(401);
+    expect(
+      (
+        await visitor.agent
+          .post('/login')
+          .redirects(0)
+          .type('form')
+          .send({ _csrf: csrf, email: 'x@studio.test', password: 'wrong password' })
+      ).status,
+    ).toBe(401);
     expect((await visitor.submit(`/s/${locked}`, `/s/${locked}`, { password: 'not the password' })).status).toBe(401);
-    expect((await visitor.agent.post('/no-such-form').redirects(0).type('form').send({ _csrf: csrf })).status).toBe(404);
+    expect((await visitor.agent.post('/no-such-form').redirects(0).type('form').send({ _csrf: csrf })).status).toBe(
+      404,
+    );
 
     const after = await keysWithTtl(redis, w.t.config.redis.prefix);
     const lasting = [...after]
@@ -77,7 +114,11 @@ describe('security: anonymous visitors cost Redis nothing lasting', () => {
     await visitor.get('/login');
     const other = await w.t.client().csrfFrom('/login');
     for (const token of [undefined, 'forged', other]) {
-      const res = await visitor.agent.post('/login').redirects(0).type('form').send({ ...(token ? { _csrf: token } : {}), email: w.producer.email, password: w.producer.password });
+      const res = await visitor.agent
+        .post('/login')
+        .redirects(0)
+        .type('form')
+        .send({ ...(token ? { _csrf: token } : {}), email: w.producer.email, password: w.producer.password });
       expect({ token, status: res.status }).toEqual({ token, status: 403 });
     }
   });

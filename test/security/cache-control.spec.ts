@@ -33,14 +33,31 @@ describe('security: signed-in pages and API answers are not cached', () => {
   const noStore = (res: { headers: Record<string, unknown> }) => String(res.headers['cache-control'] ?? '');
 
   it('sends no-store on every dashboard page', async () => {
-    const pages = ['/tracks', `/tracks/${fixtures.ids.tracks}`, `/tracks/${fixtures.ids.tracks}/share`, '/shares', `/shares/${fixtures.ids.shares}`, '/collaborators', '/settings', '/no-such-page'];
+    const pages = [
+      '/tracks',
+      `/tracks/${fixtures.ids.tracks}`,
+      `/tracks/${fixtures.ids.tracks}/share`,
+      '/shares',
+      `/shares/${fixtures.ids.shares}`,
+      '/collaborators',
+      '/settings',
+      '/no-such-page',
+    ];
     for (const page of pages) {
       const res = await owner.browser.get(page);
-      expect({ page, status: res.status < 500, cacheControl: noStore(res) }).toEqual({ page, status: true, cacheControl: 'no-store' });
+      expect({ page, status: res.status < 500, cacheControl: noStore(res) }).toEqual({
+        page,
+        status: true,
+        cacheControl: 'no-store',
+      });
     }
     for (const page of ['/admin/users', '/admin/shares', '/admin/queues']) {
       const res = await admin.browser.get(page);
-      expect({ page, status: res.status, cacheControl: noStore(res) }).toEqual({ page, status: 200, cacheControl: 'no-store' });
+      expect({ page, status: res.status, cacheControl: noStore(res) }).toEqual({
+        page,
+        status: 200,
+        cacheControl: 'no-store',
+      });
     }
   });
 
@@ -53,13 +70,19 @@ describe('security: signed-in pages and API answers are not cached', () => {
 
   it('sends no-store on every API answer, with the session, with a token, and refused', async () => {
     const csrf = await owner.browser.csrfFrom('/settings');
-    const secret = (await owner.browser.agent.post('/api/v1/tokens').set('X-CSRF-Token', csrf).send({ name: 'cache check' })).body.secret as string;
+    const secret = (
+      await owner.browser.agent.post('/api/v1/tokens').set('X-CSRF-Token', csrf).send({ name: 'cache check' })
+    ).body.secret as string;
     for (const op of operations.filter((o) => o.method === 'get')) {
       const path = fillPath(op.path, fixtures.ids);
       const viaSession = await owner.browser.agent.get(path);
       const viaToken = await t.client().agent.get(path).set('Authorization', `Bearer ${secret}`);
       const anonymous = await t.client().agent.get(path);
-      for (const [who, res] of [['session', viaSession], ['token', viaToken], ['anonymous', anonymous]] as const) {
+      for (const [who, res] of [
+        ['session', viaSession],
+        ['token', viaToken],
+        ['anonymous', anonymous],
+      ] as const) {
         expect({ path, who, cacheControl: noStore(res) }).toEqual({ path, who, cacheControl: 'no-store' });
       }
     }

@@ -16,17 +16,32 @@ describe('security: a disabled producer’s share links', () => {
   beforeAll(async () => {
     w = await startShareWorld();
     admin = await signedInUser(w.t, 'admin');
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Label Pitch' }, { 'Bounces/Master.wav': Buffer.from('RIFF master') });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Label Pitch' },
+      { 'Bounces/Master.wav': Buffer.from('RIFF master') },
+    );
     const sel = await selectionOf(w.producer, track.id);
-    const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }], downloads: { bounce: true } });
+    const res = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      downloads: { bounce: true },
+    });
     expect(res.status).toBe(201);
     token = tokenOf(res.body.url);
     const page = await w.t.client().get(`/s/${token}`);
     fileId = /\/files\/([0-9a-f-]{36})\/download/.exec(page.text)![1];
 
-    const theirs = await makeTrack(w.other, w.otherDbx, { title: 'Other Studio Demo' }, { 'Bounces/Demo.wav': Buffer.from('RIFF demo') });
+    const theirs = await makeTrack(
+      w.other,
+      w.otherDbx,
+      { title: 'Other Studio Demo' },
+      { 'Bounces/Demo.wav': Buffer.from('RIFF demo') },
+    );
     const theirSel = await selectionOf(w.other, theirs.id);
-    const other = await api(w.other).post('/api/v1/shares', { tracks: [{ trackId: theirs.id, files: Object.values(theirSel) }] });
+    const other = await api(w.other).post('/api/v1/shares', {
+      tracks: [{ trackId: theirs.id, files: Object.values(theirSel) }],
+    });
     othersShareId = other.body.id;
     othersToken = tokenOf(other.body.url);
   });
@@ -34,7 +49,12 @@ describe('security: a disabled producer’s share links', () => {
     await w?.close();
   });
 
-  const routes = () => [`/s/${token}`, `/s/${token}/files/${fileId}/download`, `/s/${token}/files/${fileId}/play`, `/s/${token}/download-all`];
+  const routes = () => [
+    `/s/${token}`,
+    `/s/${token}/files/${fileId}/download`,
+    `/s/${token}/files/${fileId}/play`,
+    `/s/${token}/download-all`,
+  ];
 
   async function statuses(): Promise<Record<string, number>> {
     const visitor = w.t.client();
@@ -44,7 +64,11 @@ describe('security: a disabled producer’s share links', () => {
   }
 
   const setDisabled = async (disabled: boolean) => {
-    const res = await admin.browser.submit('/admin/users', `/admin/users/${w.producer.id}/${disabled ? 'disable' : 'enable'}`, {});
+    const res = await admin.browser.submit(
+      '/admin/users',
+      `/admin/users/${w.producer.id}/${disabled ? 'disable' : 'enable'}`,
+      {},
+    );
     expect(res.status).toBe(303);
   };
 
@@ -87,8 +111,20 @@ describe('security: a disabled producer’s share links', () => {
     const producer = await signedInUser(w.t);
     expect((await producer.browser.get('/admin/shares')).status).toBe(403);
     const csrf = await producer.browser.csrfFrom('/settings');
-    const attempt = await producer.browser.agent.post(`/admin/shares/${othersShareId}/revoke`).redirects(0).type('form').send({ _csrf: csrf });
+    const attempt = await producer.browser.agent
+      .post(`/admin/shares/${othersShareId}/revoke`)
+      .redirects(0)
+      .type('form')
+      .send({ _csrf: csrf });
     expect(attempt.status).toBe(403);
-    expect((await admin.browser.submit('/admin/shares', `/admin/shares/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/revoke`, {})).status).toBe(404);
+    expect(
+      (
+        await admin.browser.submit(
+          '/admin/shares',
+          `/admin/shares/${'0'.repeat(8)}-0000-4000-8000-${'0'.repeat(12)}/revoke`,
+          {},
+        )
+      ).status,
+    ).toBe(404);
   });
 });

@@ -48,7 +48,9 @@ describe('security: one Dropbox write per account at a time, whatever the proces
   it('never lets two writes of one account overlap, with 24 writers of two kinds in two processes', async () => {
     const writes = Array.from({ length: 24 }, (_, i) => {
       const client = clients[i % 2];
-      return i % 3 === 0 ? client.upload(`/Slot/file-${i}.txt`, source(`file ${i}`)) : client.createFolder(`/Slot/folder-${i}`);
+      return i % 3 === 0
+        ? client.upload(`/Slot/file-${i}.txt`, source(`file ${i}`))
+        : client.createFolder(`/Slot/folder-${i}`);
     });
     const results = await Promise.allSettled(writes);
     const counters = emulator.control.counters();

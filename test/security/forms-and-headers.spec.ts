@@ -41,7 +41,12 @@ function formsOf(page: string, html: string): Form[] {
     for (const [, name, value] of whole.matchAll(/<input[^>]*name="([^"]+)"[^>]*?(?:value="([^"]*)")?[^>]*>/g)) {
       if (name !== '_csrf') fields[name] = value ?? 'x';
     }
-    forms.push({ page, action: action.replace(/[?&]_csrf=[^&]*/, ''), fields, multipart: /multipart\/form-data/.test(attrs) });
+    forms.push({
+      page,
+      action: action.replace(/[?&]_csrf=[^&]*/, ''),
+      fields,
+      multipart: /multipart\/form-data/.test(attrs),
+    });
   }
   return forms;
 }
@@ -61,11 +66,27 @@ describe('security: forms, CSRF and headers on every page', () => {
     await seedConnection(t, emulator, me, { email: 'sec@dropbox.test' });
     // Some content so pages with lists, items and per-item forms exist.
     const csrf = await admin.csrfFrom('/settings');
-    const track = await admin.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Sweep', sharingStatus: 'preview' });
-    await admin.agent.post('/api/v1/collaborators').set('X-CSRF-Token', csrf).send({ name: 'Sam', email: 'sam@example.com', role: 'mixer' });
-    await admin.agent.post(`/api/v1/tracks/${track.body.id}/uploads`).set('X-CSRF-Token', csrf).attach('files', Buffer.from('x'), 'one.wav');
+    const track = await admin.agent
+      .post('/api/v1/tracks')
+      .set('X-CSRF-Token', csrf)
+      .send({ title: 'Sweep', sharingStatus: 'preview' });
+    await admin.agent
+      .post('/api/v1/collaborators')
+      .set('X-CSRF-Token', csrf)
+      .send({ name: 'Sam', email: 'sam@example.com', role: 'mixer' });
+    await admin.agent
+      .post(`/api/v1/tracks/${track.body.id}/uploads`)
+      .set('X-CSRF-Token', csrf)
+      .attach('files', Buffer.from('x'), 'one.wav');
     await admin.submit('/settings', '/settings/tokens', { name: 'sweep token' });
-    pages = await crawl(admin, ['/tracks', '/settings', '/admin/users', `/tracks/${track.body.id}`, '/collaborators', '/shares']);
+    pages = await crawl(admin, [
+      '/tracks',
+      '/settings',
+      '/admin/users',
+      `/tracks/${track.body.id}`,
+      '/collaborators',
+      '/shares',
+    ]);
   });
   afterAll(async () => {
     await t?.close();
@@ -89,7 +110,10 @@ describe('security: forms, CSRF and headers on every page', () => {
       expect(res.headers['referrer-policy']).toBe('same-origin');
       expect(res.headers['x-powered-by']).toBeUndefined();
       // No inline script or handler could run under that policy anyway; keep pages free of them.
-      expect({ path, inline: /<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+="/i.test(res.text) }).toEqual({ path, inline: false });
+      expect({ path, inline: /<script(?![^>]*\bsrc=)[^>]*>|\son[a-z]+="/i.test(res.text) }).toEqual({
+        path,
+        inline: false,
+      });
     }
   });
 
@@ -101,7 +125,9 @@ describe('security: forms, CSRF and headers on every page', () => {
       for (const token of [undefined, 'forged-token']) {
         const req = admin.agent.post(form.action).redirects(0);
         const res = form.multipart
-          ? await req.field(token ? { ...form.fields, _csrf: token } : form.fields).attach('files', Buffer.from('x'), 'x.wav')
+          ? await req
+              .field(token ? { ...form.fields, _csrf: token } : form.fields)
+              .attach('files', Buffer.from('x'), 'x.wav')
           : await req.type('form').send(token ? { ...form.fields, _csrf: token } : form.fields);
         expect({ action: form.action, token, status: res.status }).toEqual({ action: form.action, token, status: 403 });
       }
@@ -119,7 +145,11 @@ describe('security: forms, CSRF and headers on every page', () => {
       for (const token of [undefined, 'forged-token']) {
         const req = admin.agent[op.method](path);
         const res = await (token ? req.set('X-CSRF-Token', token) : req).send({});
-        expect({ route: `${op.method} ${op.path}`, token, status: res.status }).toEqual({ route: `${op.method} ${op.path}`, token, status: 403 });
+        expect({ route: `${op.method} ${op.path}`, token, status: res.status }).toEqual({
+          route: `${op.method} ${op.path}`,
+          token,
+          status: 403,
+        });
       }
     }
     expect(await databaseFingerprint(t.databaseUrl)).toEqual(before);
@@ -142,16 +172,28 @@ describe('security: forms, CSRF and headers on every page', () => {
       const cookies = ([] as string[]).concat(res.headers['set-cookie'] ?? []);
       expect(cookies.find((c) => c.startsWith('pd.sid='))).toMatch(/; Secure/);
       const plain = await proxied.client().signIn(DEFAULT_ADMIN.email, DEFAULT_ADMIN.password);
-      expect(([] as string[]).concat(plain.headers['set-cookie'] ?? []).find((c) => c.startsWith('pd.sid='))).not.toMatch(/; Secure/);
+      expect(
+        ([] as string[]).concat(plain.headers['set-cookie'] ?? []).find((c) => c.startsWith('pd.sid=')),
+      ).not.toMatch(/; Secure/);
     } finally {
       await proxied.close();
     }
   });
 
   it('never redirects off-site after sign-in, whatever `next` says', async () => {
-    for (const next of ['//evil.example', 'https://evil.example/x', '/\\evil.example', 'javascript:alert(1)', '/%2F%2Fevil.example']) {
+    for (const next of [
+      '//evil.example',
+      'https://evil.example/x',
+      '/\\evil.example',
+      'javascript:alert(1)',
+      '/%2F%2Fevil.example',
+    ]) {
       const browser = t.client();
-      const res = await browser.submit('/login', '/login', { email: DEFAULT_ADMIN.email, password: DEFAULT_ADMIN.password, next });
+      const res = await browser.submit('/login', '/login', {
+        email: DEFAULT_ADMIN.email,
+        password: DEFAULT_ADMIN.password,
+        next,
+      });
       expect(res.status).toBe(303);
       // Wherever it points, a browser resolves it on this origin.
       expect(new URL(res.headers.location, 'http://app.local').origin).toBe('http://app.local');

@@ -29,7 +29,9 @@ describe('security: /metrics in production', () => {
     const token = randomBytes(24).toString('hex');
     const t = await start({ METRICS_TOKEN: token });
     expect((await fetch(`${t.url}/metrics`)).status).toBe(401);
-    expect((await fetch(`${t.url}/metrics`, { headers: { Authorization: 'Bearer wrong-token-wrong-token-000' } })).status).toBe(401);
+    expect(
+      (await fetch(`${t.url}/metrics`, { headers: { Authorization: 'Bearer wrong-token-wrong-token-000' } })).status,
+    ).toBe(401);
     const ok = await fetch(`${t.url}/metrics`, { headers: { Authorization: `Bearer ${token}` } });
     expect(ok.status).toBe(200);
     expect(await ok.text()).toContain('pd_queue_jobs');
@@ -43,7 +45,10 @@ describe('security: /metrics in production', () => {
     expect(await main.text()).toContain(`127.0.0.1:${port}`);
     let own: Response | undefined;
     // The listener starts with the app; wait for it to answer rather than for a moment.
-    for (let i = 0; i < 100 && !own; i++) own = await fetch(`http://127.0.0.1:${port}/metrics`).catch(async () => (await new Promise((r) => setTimeout(r, 50)), undefined));
+    for (let i = 0; i < 100 && !own; i++)
+      own = await fetch(`http://127.0.0.1:${port}/metrics`).catch(
+        async () => (await new Promise((r) => setTimeout(r, 50)), undefined),
+      );
     expect(own?.status).toBe(200);
     expect(await own!.text()).toContain('pd_queue_jobs');
     expect((await fetch(`http://127.0.0.1:${port}/tracks`)).status).toBe(404);

@@ -45,17 +45,23 @@ describe('security: every API route keeps other producers’ data invisible', ()
   it('answers 404 — never 403, never data — when another producer uses the owner’s ids', async () => {
     const csrf = await intruder.browser.csrfFrom('/settings');
     for (const op of scoped()) {
-      const res = await intruder.browser.agent[op.method](fill(op.path)).set('X-CSRF-Token', csrf).send((sampleBody(doc, op) ?? {}) as object);
+      const res = await intruder.browser.agent[op.method](fill(op.path))
+        .set('X-CSRF-Token', csrf)
+        .send((sampleBody(doc, op) ?? {}) as object);
       const route = `${op.method.toUpperCase()} ${op.path}`;
       expect({ route, status: res.status }).toEqual({ route, status: 404 });
-      for (const secret of fixtures.secrets) expect({ route, leaked: res.text.includes(secret) }).toEqual({ route, leaked: false });
+      for (const secret of fixtures.secrets)
+        expect({ route, leaked: res.text.includes(secret) }).toEqual({ route, leaked: false });
     }
   });
 
   it('answers 401 to anonymous callers on every API route', async () => {
     for (const op of operations) {
       const path = op.params.length ? fill(op.path) : op.path;
-      const res = await t.client().agent[op.method](path).send((sampleBody(doc, op) ?? {}) as object);
+      const res = await t
+        .client()
+        .agent[op.method](path)
+        .send((sampleBody(doc, op) ?? {}) as object);
       const route = `${op.method.toUpperCase()} ${op.path}`;
       expect({ route, status: res.status }).toEqual({ route, status: 401 });
     }

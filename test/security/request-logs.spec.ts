@@ -45,7 +45,8 @@ describe('security: what the request log says', () => {
 
   /** Waits until the request's completion line is in the log (the process writes it after answering). */
   async function completed(id: string): Promise<LogLine[]> {
-    for (let i = 0; i < 200 && !ofRequest(id).some((l) => /request (completed|errored)/.test(l.msg)); i++) await new Promise((r) => setTimeout(r, 25));
+    for (let i = 0; i < 200 && !ofRequest(id).some((l) => /request (completed|errored)/.test(l.msg)); i++)
+      await new Promise((r) => setTimeout(r, 25));
     return ofRequest(id);
   }
 
@@ -61,7 +62,11 @@ describe('security: what the request log says', () => {
   ])('answers a deeply nested JSON body with 400 and one log line: %s', async (_name, path, body) => {
     const id = `deep-${randomBytes(6).toString('hex')}`;
     const method = _name.startsWith('PATCH') ? 'PATCH' : 'POST';
-    const res = await fetch(`${baseUrl}${path}`, { method, body, headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Request-Id': id } });
+    const res = await fetch(`${baseUrl}${path}`, {
+      method,
+      body,
+      headers: { 'Content-Type': 'application/json', Accept: 'application/json', 'X-Request-Id': id },
+    });
     expect(res.status).toBe(400);
     const answer = (await res.json()) as { message: string; errors?: Array<{ field: string }> };
     expect(answer.message).toMatch(/nested too deeply/);
@@ -72,7 +77,11 @@ describe('security: what the request log says', () => {
   });
 
   it('keeps OAuth code and state, and CSRF tokens in URLs, out of the request log', async () => {
-    const secrets = { code: `code${randomBytes(12).toString('hex')}`, state: `state${randomBytes(12).toString('hex')}`, csrf: `csrf${randomBytes(12).toString('hex')}` };
+    const secrets = {
+      code: `code${randomBytes(12).toString('hex')}`,
+      state: `state${randomBytes(12).toString('hex')}`,
+      csrf: `csrf${randomBytes(12).toString('hex')}`,
+    };
     const admin = new WebClient(baseUrl);
     await admin.signIn('admin@studio.test', 'correct horse battery');
     const ids: string[] = [];
@@ -87,9 +96,15 @@ describe('security: what the request log says', () => {
     }
     const id = `form-${randomBytes(6).toString('hex')}`;
     ids.push(id);
-    await admin.agent.post('/tracks/00000000-0000-4000-8000-000000000000/uploads').query({ _csrf: secrets.csrf }).set('X-Request-Id', id).set('X-CSRF-Token', secrets.csrf).redirects(0);
+    await admin.agent
+      .post('/tracks/00000000-0000-4000-8000-000000000000/uploads')
+      .query({ _csrf: secrets.csrf })
+      .set('X-Request-Id', id)
+      .set('X-CSRF-Token', secrets.csrf)
+      .redirects(0);
     for (const requestId of ids) expect((await completed(requestId)).length).toBeGreaterThan(0);
-    for (const secret of Object.values(secrets)) expect({ secret, inLog: server.output().includes(secret) }).toEqual({ secret, inLog: false });
+    for (const secret of Object.values(secrets))
+      expect({ secret, inLog: server.output().includes(secret) }).toEqual({ secret, inLog: false });
     expect(server.output()).toContain('code=[redacted]');
   });
 });

@@ -24,7 +24,11 @@ describe('security: Dropbox tokens never reach the logs or the database in clear
 
   beforeAll(async () => {
     emulatorDir = mkdtempSync(join(tmpdir(), 'pd-secrets-emulator-'));
-    emulator = await startDropboxEmulator({ appKey: TEST_APP_KEY, dataDir: emulatorDir, accessTokenLifetimeMs: 4 * 3600_000 });
+    emulator = await startDropboxEmulator({
+      appKey: TEST_APP_KEY,
+      dataDir: emulatorDir,
+      accessTokenLifetimeMs: 4 * 3600_000,
+    });
     database = await createTestDatabase();
     server = await startServerProcess({
       DATABASE_URL: database.url,

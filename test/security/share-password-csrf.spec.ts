@@ -10,9 +10,17 @@ describe('security: the share password form needs its CSRF token', () => {
 
   beforeAll(async () => {
     w = await startShareWorld();
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Locked Session' }, { 'Bounces/Master.wav': Buffer.from('RIFF') });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Locked Session' },
+      { 'Bounces/Master.wav': Buffer.from('RIFF') },
+    );
     const sel = await selectionOf(w.producer, track.id);
-    const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }], password: 'open sesame' });
+    const res = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      password: 'open sesame',
+    });
     expect(res.status).toBe(201);
     token = tokenOf(res.body.url);
   });
@@ -21,7 +29,9 @@ describe('security: the share password form needs its CSRF token', () => {
   });
 
   const unlockCookie = (res: { headers: Record<string, unknown> }) =>
-    ([] as string[]).concat((res.headers['set-cookie'] as string[] | undefined) ?? []).find((c) => c.startsWith('pd_share='));
+    ([] as string[])
+      .concat((res.headers['set-cookie'] as string[] | undefined) ?? [])
+      .find((c) => c.startsWith('pd_share='));
 
   it('refuses the right password without a valid token, and stays locked', async () => {
     const page = `/s/${token}`;
@@ -36,11 +46,23 @@ describe('security: the share password form needs its CSRF token', () => {
     const attempts = {
       'no cookie, no token': await stranger.agent.post(page).redirects(0).type('form').send(form),
       'no token': await visitor.agent.post(page).redirects(0).type('form').send(form),
-      'forged token': await visitor.agent.post(page).redirects(0).type('form').send({ ...form, _csrf: 'forged-token' }),
-      "another visitor's token": await visitor.agent.post(page).redirects(0).type('form').send({ ...form, _csrf: othersToken }),
+      'forged token': await visitor.agent
+        .post(page)
+        .redirects(0)
+        .type('form')
+        .send({ ...form, _csrf: 'forged-token' }),
+      "another visitor's token": await visitor.agent
+        .post(page)
+        .redirects(0)
+        .type('form')
+        .send({ ...form, _csrf: othersToken }),
     };
     for (const [attempt, res] of Object.entries(attempts)) {
-      expect({ attempt, status: res.status, unlocked: Boolean(unlockCookie(res)) }).toEqual({ attempt, status: 403, unlocked: false });
+      expect({ attempt, status: res.status, unlocked: Boolean(unlockCookie(res)) }).toEqual({
+        attempt,
+        status: 403,
+        unlocked: false,
+      });
     }
     for (const browser of [stranger, visitor]) {
       const after = await browser.get(page);

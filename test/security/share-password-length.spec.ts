@@ -8,7 +8,12 @@ describe('security: share passwords have at least 8 characters', () => {
 
   beforeAll(async () => {
     w = await startShareWorld();
-    const track = await makeTrack(w.producer, w.dbx, { title: 'Short Password' }, { 'Bounces/Mix.wav': Buffer.from('RIFF') });
+    const track = await makeTrack(
+      w.producer,
+      w.dbx,
+      { title: 'Short Password' },
+      { 'Bounces/Mix.wav': Buffer.from('RIFF') },
+    );
     trackId = track.id;
     files = Object.values(await selectionOf(w.producer, track.id));
   });
@@ -16,17 +21,29 @@ describe('security: share passwords have at least 8 characters', () => {
     await w?.close();
   });
 
-  it.each(['abcd', '1234567', '       x'.trim()])('refuses %p when creating or changing a share (400 naming password)', async (password) => {
-    const created = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId, files }], password });
-    expect({ status: created.status, errors: created.body.errors }).toEqual({ status: 400, errors: [{ field: 'password', message: 'password must be at least 8 characters' }] });
-    const share = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId, files }] });
-    const changed = await api(w.producer).patch(`/api/v1/shares/${share.body.id}`, { password });
-    expect({ status: changed.status, field: changed.body.errors?.[0]?.field }).toEqual({ status: 400, field: 'password' });
-    expect((await api(w.producer).get(`/api/v1/shares/${share.body.id}`)).body.hasPassword).toBe(false);
-  });
+  it.each(['abcd', '1234567', '       x'.trim()])(
+    'refuses %p when creating or changing a share (400 naming password)',
+    async (password) => {
+      const created = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId, files }], password });
+      expect({ status: created.status, errors: created.body.errors }).toEqual({
+        status: 400,
+        errors: [{ field: 'password', message: 'password must be at least 8 characters' }],
+      });
+      const share = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId, files }] });
+      const changed = await api(w.producer).patch(`/api/v1/shares/${share.body.id}`, { password });
+      expect({ status: changed.status, field: changed.body.errors?.[0]?.field }).toEqual({
+        status: 400,
+        field: 'password',
+      });
+      expect((await api(w.producer).get(`/api/v1/shares/${share.body.id}`)).body.hasPassword).toBe(false);
+    },
+  );
 
   it('takes 8 characters', async () => {
-    const created = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId, files }], password: '8 chars!' });
+    const created = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId, files }],
+      password: '8 chars!',
+    });
     expect(created.status).toBe(201);
     expect(created.body.hasPassword).toBe(true);
   });

@@ -30,7 +30,8 @@ async function redisDump(redis: Redis, prefix: string): Promise<string> {
     cursor = next;
     for (const key of keys) {
       parts.push(key);
-      if ((await redis.type(key)) === 'string' && !key.includes(':share:html:')) parts.push((await redis.get(key)) ?? '');
+      if ((await redis.type(key)) === 'string' && !key.includes(':share:html:'))
+        parts.push((await redis.get(key)) ?? '');
     }
   } while (cursor !== '0');
   return parts.join('\n');
@@ -50,10 +51,18 @@ describe('security: share tokens are not stored in clear', () => {
     beforeAll(async () => {
       w = await startShareWorld();
       redis = new Redis(w.t.config.redis.url);
-      const track = await makeTrack(w.producer, w.dbx, { title: 'Vault Mix' }, { 'Bounces/Vault.wav': Buffer.from('RIFF') });
+      const track = await makeTrack(
+        w.producer,
+        w.dbx,
+        { title: 'Vault Mix' },
+        { 'Bounces/Vault.wav': Buffer.from('RIFF') },
+      );
       const files = Object.values(await selectionOf(w.producer, track.id));
       for (const password of [undefined, 'a long password']) {
-        const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files }], ...(password ? { password } : {}) });
+        const res = await api(w.producer).post('/api/v1/shares', {
+          tracks: [{ trackId: track.id, files }],
+          ...(password ? { password } : {}),
+        });
         expect(res.status).toBe(201);
         tokens.push(tokenOf(res.body.url));
       }
@@ -70,7 +79,11 @@ describe('security: share tokens are not stored in clear', () => {
       const cached = await redisDump(redis, w.t.config.redis.prefix);
       for (const token of tokens) {
         expect(table).toContain(shareTokenHash(token));
-        expect({ token, inTable: table.includes(token), inRedis: cached.includes(token) }).toEqual({ token, inTable: false, inRedis: false });
+        expect({ token, inTable: table.includes(token), inRedis: cached.includes(token) }).toEqual({
+          token,
+          inTable: false,
+          inRedis: false,
+        });
       }
       expect(cached).toContain(`:share:rec:${shareTokenHash(tokens[0])}`);
     });
@@ -86,7 +99,9 @@ describe('security: share tokens are not stored in clear', () => {
       const db = new Client({ connectionString: w.t.databaseUrl });
       await db.connect();
       try {
-        const { rows } = await db.query<{ id: string; token_sealed: string }>(`select id, token_sealed from shares order by created_at limit 2`);
+        const { rows } = await db.query<{ id: string; token_sealed: string }>(
+          `select id, token_sealed from shares order by created_at limit 2`,
+        );
         const box = new SecretBox(w.t.config.encryption.key);
         expect(box.open(rows[0].token_sealed, shareTokenAad(rows[0].id))).toMatch(/^[A-Za-z0-9_-]{24}$/);
         expect(() => box.open(rows[0].token_sealed, shareTokenAad(rows[1].id))).toThrow();
@@ -116,9 +131,16 @@ describe('security: share tokens are not stored in clear', () => {
       const db = new Client({ connectionString: databaseUrl });
       await db.connect();
       const owner = randomUUID();
-      await db.query(`insert into users (id, email, name, password_hash, role) values ($1, 'old@studio.test', 'Old', 'x', 'producer')`, [owner]);
+      await db.query(
+        `insert into users (id, email, name, password_hash, role) values ($1, 'old@studio.test', 'Old', 'x', 'producer')`,
+        [owner],
+      );
       for (const token of legacy) {
-        await db.query(`insert into shares (id, owner_id, token, title) values ($1, $2, $3, 'Old link')`, [randomUUID(), owner, token]);
+        await db.query(`insert into shares (id, owner_id, token, title) values ($1, $2, $3, 'Old link')`, [
+          randomUUID(),
+          owner,
+          token,
+        ]);
       }
       await db.end();
     });
@@ -137,7 +159,9 @@ describe('security: share tokens are not stored in clear', () => {
 
       const db = new Client({ connectionString: databaseUrl });
       await db.connect();
-      const { rows } = await db.query<{ id: string; token: string | null; token_hash: string; token_sealed: string }>(`select id, token, token_hash, token_sealed from shares`);
+      const { rows } = await db.query<{ id: string; token: string | null; token_hash: string; token_sealed: string }>(
+        `select id, token, token_hash, token_sealed from shares`,
+      );
       await db.end();
       const box = new SecretBox(key);
       expect(rows.map((r) => r.token)).toEqual([null, null, null]);

@@ -58,9 +58,14 @@ describe('security: no open redirect through next at sign-in', () => {
   });
 
   it.each(BYPASSES)('the sign-in page carries next=%s into its form only as a local path', async (next) => {
-    const res = await t.client().agent.get(`/login?next=${next.replace(/\\/g, '%5C')}`).redirects(0);
+    const res = await t
+      .client()
+      .agent.get(`/login?next=${next.replace(/\\/g, '%5C')}`)
+      .redirects(0);
     expect(res.status).toBe(200);
-    const carried = (/name="next" value="([^"]*)"/.exec(res.text)?.[1] ?? '').replace(/&amp;/g, '&').replace(/&#x3D;/g, '=');
+    const carried = (/name="next" value="([^"]*)"/.exec(res.text)?.[1] ?? '')
+      .replace(/&amp;/g, '&')
+      .replace(/&#x3D;/g, '=');
     // Nothing, or a path that stays here.
     if (carried) {
       expect({ next, origin: landing(carried).origin }).toEqual({ next, origin: publicUrl });
@@ -78,7 +83,9 @@ describe('security: no open redirect through next at sign-in', () => {
         .post('/login')
         .redirects(0)
         .type('form')
-        .send(`_csrf=${encodeURIComponent(csrf)}&email=${encodeURIComponent(user.email)}&password=${encodeURIComponent(user.password)}&next=${next}`);
+        .send(
+          `_csrf=${encodeURIComponent(csrf)}&email=${encodeURIComponent(user.email)}&password=${encodeURIComponent(user.password)}&next=${next}`,
+        );
       expect(res.status).toBe(303);
       expect({ next, location: res.headers.location }).toEqual({ next, location: '/' });
     },

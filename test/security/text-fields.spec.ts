@@ -32,7 +32,8 @@ describe('security: NUL, lone surrogates and direction overrides in text', () =>
     producer = await signedInUser(t);
     await seedConnection(t, emulator, producer, { email: 'text@dropbox.test' });
     csrf = await producer.browser.csrfFrom('/settings');
-    trackId = (await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Plain' })).body.id;
+    trackId = (await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Plain' }))
+      .body.id;
   });
   afterAll(async () => {
     await t?.close();
@@ -40,38 +41,54 @@ describe('security: NUL, lone surrogates and direction overrides in text', () =>
   });
 
   const json = (method: 'post' | 'patch', path: string, body: unknown) =>
-    producer.browser.agent[method](path).set('X-CSRF-Token', csrf).set('Accept', 'application/json').send(body as object);
+    producer.browser.agent[method](path)
+      .set('X-CSRF-Token', csrf)
+      .set('Accept', 'application/json')
+      .send(body as object);
 
-  it.each(Object.entries(BAD))('answers 400 naming the field for %s in a JSON field, changing nothing', async (_name, text) => {
-    const before = await databaseFingerprint(t.databaseUrl);
-    const attempts = [
-      [await json('post', '/api/v1/tracks', { title: text }), 'title'],
-      [await json('patch', `/api/v1/tracks/${trackId}`, { artist: text }), 'artist'],
-      [await json('post', '/api/v1/collaborators', { name: 'Ana', email: 'ana@studio.test', role: text }), 'role'],
-      [await json('post', '/api/v1/shares', { tracks: [{ trackId, files: [text] }] }), 'tracks.0.files.0'],
-      [await json('post', '/api/v1/tracks', { title: 'ok', [text]: 1 }), text],
-    ] as const;
-    for (const [res, field] of attempts) {
-      expect({ field, status: res.status, errors: res.body.errors, message: res.body.message }).toEqual({
-        field,
-        status: 400,
-        errors: [{ field, message: expect.stringMatching(RULE) }],
-        message: expect.stringMatching(RULE),
-      });
-    }
-    expect(await databaseFingerprint(t.databaseUrl)).toEqual(before);
-  });
+  it.each(Object.entries(BAD))(
+    'answers 400 naming the field for %s in a JSON field, changing nothing',
+    async (_name, text) => {
+      const before = await databaseFingerprint(t.databaseUrl);
+      const attempts = [
+        [await json('post', '/api/v1/tracks', { title: text }), 'title'],
+        [await json('patch', `/api/v1/tracks/${trackId}`, { artist: text }), 'artist'],
+        [await json('post', '/api/v1/collaborators', { name: 'Ana', email: 'ana@studio.test', role: text }), 'role'],
+        [await json('post', '/api/v1/shares', { tracks: [{ trackId, files: [text] }] }), 'tracks.0.files.0'],
+        [await json('post', '/api/v1/tracks', { title: 'ok', [text]: 1 }), text],
+      ] as const;
+      for (const [res, field] of attempts) {
+        expect({ field, status: res.status, errors: res.body.errors, message: res.body.message }).toEqual({
+          field,
+          status: 400,
+          errors: [{ field, message: expect.stringMatching(RULE) }],
+          message: expect.stringMatching(RULE),
+        });
+      }
+      expect(await databaseFingerprint(t.databaseUrl)).toEqual(before);
+    },
+  );
 
   // A lone surrogate has no UTF-8 form, so it can only arrive as a JSON escape: forms and URLs carry the others.
-  it.each(Object.entries(BAD).filter(([name]) => !name.includes('surrogate')))('answers 400 for %s in a form post and in a query string', async (_name, text) => {
-    const form = await producer.browser.agent.post('/tracks').redirects(0).type('form').send({ _csrf: csrf, title: text });
-    expect(form.status).toBe(400);
-    expect(form.text).toMatch(RULE);
-    const query = await producer.browser.agent.get('/api/v1/tracks').query({ q: text }).set('Accept', 'application/json');
-    expect({ status: query.status, field: query.body.errors?.[0]?.field }).toEqual({ status: 400, field: 'q' });
-    const anonymous = await t.client().agent.get('/login').query({ next: text });
-    expect(anonymous.status).toBe(400);
-  });
+  it.each(Object.entries(BAD).filter(([name]) => !name.includes('surrogate')))(
+    'answers 400 for %s in a form post and in a query string',
+    async (_name, text) => {
+      const form = await producer.browser.agent
+        .post('/tracks')
+        .redirects(0)
+        .type('form')
+        .send({ _csrf: csrf, title: text });
+      expect(form.status).toBe(400);
+      expect(form.text).toMatch(RULE);
+      const query = await producer.browser.agent
+        .get('/api/v1/tracks')
+        .query({ q: text })
+        .set('Accept', 'application/json');
+      expect({ status: query.status, field: query.body.errors?.[0]?.field }).toEqual({ status: 400, field: 'q' });
+      const anonymous = await t.client().agent.get('/login').query({ next: text });
+      expect(anonymous.status).toBe(400);
+    },
+  );
 
   it('still takes right-to-left and astral text (the refusals are the characters’ doing)', async () => {
     const res = await json('post', '/api/v1/tracks', { title: 'שיר ערש 🎹 أغنية' });

@@ -21,30 +21,55 @@ function multipart(sizes: number[]): { body: Buffer; type: string } {
   const boundary = 'pd-limits';
   const parts = sizes.map((size, i) =>
     Buffer.concat([
-      Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="take-${i}.wav"\r\nContent-Type: audio/wav\r\n\r\n`),
+      Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="files"; filename="take-${i}.wav"\r\nContent-Type: audio/wav\r\n\r\n`,
+      ),
       Buffer.alloc(size, i + 1),
       Buffer.from('\r\n'),
     ]),
   );
-  return { body: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]), type: `multipart/form-data; boundary=${boundary}` };
+  return {
+    body: Buffer.concat([...parts, Buffer.from(`--${boundary}--\r\n`)]),
+    type: `multipart/form-data; boundary=${boundary}`,
+  };
 }
 
 /** Posts the upload chunked, as a client that declares no length; resolves with the status and the answer. */
 function postChunked(s: Setup, sizes: number[]): Promise<{ status: number; body: { message?: string } }> {
   const { body, type } = multipart(sizes);
   const url = new URL(`${s.t.url}/api/v1/tracks/${s.trackId}/uploads`);
-  const cookies = (s.producer.browser.agent as unknown as { jar: { getCookies(a: unknown): Array<{ name: string; value: string }> } }).jar;
+  const cookies = (
+    s.producer.browser.agent as unknown as { jar: { getCookies(a: unknown): Array<{ name: string; value: string }> } }
+  ).jar;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const { CookieAccessInfo } = require('cookiejar') as { CookieAccessInfo: new (d: string, p: string) => unknown };
-  const cookie = cookies.getCookies(new CookieAccessInfo(url.hostname, '/')).map((c) => `${c.name}=${c.value}`).join('; ');
+  const cookie = cookies
+    .getCookies(new CookieAccessInfo(url.hostname, '/'))
+    .map((c) => `${c.name}=${c.value}`)
+    .join('; ');
   return new Promise((resolve, reject) => {
-    const req = httpRequest(url, { method: 'POST', headers: { 'Content-Type': type, 'Transfer-Encoding': 'chunked', 'X-CSRF-Token': s.csrf, Cookie: cookie, Accept: 'application/json' } }, (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
-    });
+    const req = httpRequest(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'Content-Type': type,
+          'Transfer-Encoding': 'chunked',
+          'X-CSRF-Token': s.csrf,
+          Cookie: cookie,
+          Accept: 'application/json',
+        },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) : {} }));
+      },
+    );
     // The server may answer and close before the whole body is sent: that is the point.
-    req.on('error', (err) => (/EPIPE|ECONNRESET/.test((err as NodeJS.ErrnoException).code ?? '') ? undefined : reject(err)));
+    req.on('error', (err) =>
+      /EPIPE|ECONNRESET/.test((err as NodeJS.ErrnoException).code ?? '') ? undefined : reject(err),
+    );
     for (let offset = 0; offset < body.length; offset += 64 * KB) req.write(body.subarray(offset, offset + 64 * KB));
     req.end();
   });
@@ -67,7 +92,12 @@ describe('security: upload totals, spool quota and free disk', () => {
     const producer = await signedInUser(t);
     await seedConnection(t, emulator, producer, { email: `limits-${apps.length}@dropbox.test` });
     const csrf = await producer.browser.csrfFrom('/settings');
-    const trackId = (await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: `Limits ${apps.length}` })).body.id;
+    const trackId = (
+      await producer.browser.agent
+        .post('/api/v1/tracks')
+        .set('X-CSRF-Token', csrf)
+        .send({ title: `Limits ${apps.length}` })
+    ).body.id;
     return { t, producer, trackId, csrf };
   }
 
@@ -81,7 +111,11 @@ describe('security: upload totals, spool quota and free disk', () => {
 
   const upload = (s: Setup, sizes: number[]) => {
     const { body, type } = multipart(sizes);
-    return s.producer.browser.agent.post(`/api/v1/tracks/${s.trackId}/uploads`).set('X-CSRF-Token', s.csrf).set('Content-Type', type).send(body);
+    return s.producer.browser.agent
+      .post(`/api/v1/tracks/${s.trackId}/uploads`)
+      .set('X-CSRF-Token', s.csrf)
+      .set('Content-Type', type)
+      .send(body);
   };
   const kept = async (s: Setup) => ({
     uploads: await s.t.app.get(MikroORM).em.fork().count(Upload, {}),
@@ -97,9 +131,15 @@ describe('security: upload totals, spool quota and free disk', () => {
     it('refuses a request whose files add up to more than the request total (413), declared or streamed, keeping nothing', async () => {
       const before = await kept(s);
       const declared = await upload(s, [900 * KB, 900 * KB, 900 * KB]);
-      expect({ status: declared.status, message: declared.body.message }).toEqual({ status: 413, message: 'one upload may carry at most 2 MB in all' });
+      expect({ status: declared.status, message: declared.body.message }).toEqual({
+        status: 413,
+        message: 'one upload may carry at most 2 MB in all',
+      });
       const streamed = await postChunked(s, [900 * KB, 900 * KB, 900 * KB]);
-      expect({ status: streamed.status, message: streamed.body.message }).toEqual({ status: 413, message: 'one upload may carry at most 2 MB in all' });
+      expect({ status: streamed.status, message: streamed.body.message }).toEqual({
+        status: 413,
+        message: 'one upload may carry at most 2 MB in all',
+      });
       expect(await kept(s)).toEqual(before);
     });
 
@@ -108,7 +148,10 @@ describe('security: upload totals, spool quota and free disk', () => {
       const accepted = await kept(s);
       expect(accepted.uploads).toBe(2);
       const over = await upload(s, [900 * KB, 900 * KB]);
-      expect({ status: over.status, message: over.body.message }).toEqual({ status: 507, message: expect.stringMatching(/spool quota of 3 MB/) });
+      expect({ status: over.status, message: over.body.message }).toEqual({
+        status: 507,
+        message: expect.stringMatching(/spool quota of 3 MB/),
+      });
       const overStreamed = await postChunked(s, [900 * KB, 900 * KB]);
       expect(overStreamed.status).toBe(507);
       expect(await kept(s)).toEqual(accepted);
@@ -120,9 +163,19 @@ describe('security: upload totals, spool quota and free disk', () => {
       const other = await signedInUser(s.t);
       await seedConnection(s.t, emulator, other, { email: 'limits-other@dropbox.test' });
       const csrf = await other.browser.csrfFrom('/settings');
-      const trackId = (await other.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Other' })).body.id;
+      const trackId = (
+        await other.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Other' })
+      ).body.id;
       const { body, type } = multipart([900 * KB, 900 * KB]);
-      expect((await other.browser.agent.post(`/api/v1/tracks/${trackId}/uploads`).set('X-CSRF-Token', csrf).set('Content-Type', type).send(body)).status).toBe(201);
+      expect(
+        (
+          await other.browser.agent
+            .post(`/api/v1/tracks/${trackId}/uploads`)
+            .set('X-CSRF-Token', csrf)
+            .set('Content-Type', type)
+            .send(body)
+        ).status,
+      ).toBe(201);
     });
   });
 
@@ -131,7 +184,10 @@ describe('security: upload totals, spool quota and free disk', () => {
     const s = await setUp({ SPOOL_MIN_FREE_MB: String(1024 * 1024 * 1024) });
     const before = await kept(s);
     for (const res of [await upload(s, [10 * KB]), await postChunked(s, [10 * KB])]) {
-      expect({ status: res.status, message: res.body.message }).toEqual({ status: 507, message: 'the server is short of disk space for uploads right now: please try again later' });
+      expect({ status: res.status, message: res.body.message }).toEqual({
+        status: 507,
+        message: 'the server is short of disk space for uploads right now: please try again later',
+      });
     }
     expect(await kept(s)).toEqual(before);
   });

@@ -24,7 +24,8 @@ describe('security: upload names that could escape or corrupt a folder are refus
     producer = await signedInUser(t);
     await seedConnection(t, emulator, producer, { email: 'names@dropbox.test' });
     csrf = await producer.browser.csrfFrom('/settings');
-    trackId = (await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Names' })).body.id;
+    trackId = (await producer.browser.agent.post('/api/v1/tracks').set('X-CSRF-Token', csrf).send({ title: 'Names' }))
+      .body.id;
   });
   afterAll(async () => {
     await t?.close();
@@ -64,7 +65,10 @@ describe('security: upload names that could escape or corrupt a folder are refus
     const uploadsBefore = await t.app.get(MikroORM).em.fork().count(Upload, {});
     const spooledBefore = await spooled();
     const res = await upload(`filename*=UTF-8''${encoded}`);
-    expect({ status: res.status, message: res.body.message }).toEqual({ status: 400, message: expect.stringMatching(rule) });
+    expect({ status: res.status, message: res.body.message }).toEqual({
+      status: 400,
+      message: expect.stringMatching(rule),
+    });
     expect(await t.app.get(MikroORM).em.fork().count(Upload, {})).toBe(uploadsBefore);
     expect(await spooled()).toEqual(spooledBefore);
   });

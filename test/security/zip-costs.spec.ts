@@ -1,6 +1,15 @@
 import { ShareTuning } from '../../src/modules/share/share-tuning';
 import { ZipSlots } from '../../src/modules/share/zip-slots';
-import { api, binary, makeTrack, readZip, selectionOf, ShareWorld, startShareWorld, tokenOf } from '../integration/share-support';
+import {
+  api,
+  binary,
+  makeTrack,
+  readZip,
+  selectionOf,
+  ShareWorld,
+  startShareWorld,
+  tokenOf,
+} from '../integration/share-support';
 
 const PACKAGE_FILES = 40;
 
@@ -21,10 +30,14 @@ describe('security: what a ZIP costs', () => {
   beforeAll(async () => {
     w = await startShareWorld();
     const files: Record<string, Buffer> = { 'Bounces/Master.wav': Buffer.from('RIFF master'.repeat(100)) };
-    for (let i = 0; i < PACKAGE_FILES; i++) files[`Projects/Big.logicx/Media/take-${String(i).padStart(2, '0')}.wav`] = Buffer.from(`take ${i} `.repeat(50));
+    for (let i = 0; i < PACKAGE_FILES; i++)
+      files[`Projects/Big.logicx/Media/take-${String(i).padStart(2, '0')}.wav`] = Buffer.from(`take ${i} `.repeat(50));
     const track = await makeTrack(w.producer, w.dbx, { title: 'Big Session' }, files);
     const sel = await selectionOf(w.producer, track.id);
-    const res = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }], downloads: { bounce: true, project: true } });
+    const res = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      downloads: { bounce: true, project: true },
+    });
     token = tokenOf(res.body.url);
     shareId = res.body.id;
     const page = await w.t.client().get(`/s/${token}`);
@@ -33,20 +46,29 @@ describe('security: what a ZIP costs', () => {
       const head = await w.t.client().agent.head(`/s/${token}/files/${id}/download`);
       if (head.headers['content-type'] === 'application/zip') packageId = id;
     }
-    const other = await api(w.producer).post('/api/v1/shares', { tracks: [{ trackId: track.id, files: Object.values(sel) }], downloads: { bounce: true, project: true } });
+    const other = await api(w.producer).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(sel) }],
+      downloads: { bounce: true, project: true },
+    });
     otherToken = tokenOf(other.body.url);
   });
   afterAll(async () => {
     await w?.close();
   });
 
-  const downloads = async () => (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats.downloads as Record<string, number>;
+  const downloads = async () =>
+    (await api(w.producer).get(`/api/v1/shares/${shareId}`)).body.stats.downloads as Record<string, number>;
 
   it('answers HEAD of download-all and of a package with headers only: no Dropbox call, nothing counted', async () => {
     const before = { calls: sum(calls()), downloads: await downloads() };
     for (const path of [`/s/${token}/download-all`, `/s/${token}/files/${packageId}/download`]) {
       const res = await w.t.client().agent.head(path);
-      expect({ path, status: res.status, type: res.headers['content-type'], disposition: res.headers['content-disposition'] }).toEqual({
+      expect({
+        path,
+        status: res.status,
+        type: res.headers['content-type'],
+        disposition: res.headers['content-disposition'],
+      }).toEqual({
         path,
         status: 200,
         type: 'application/zip',
@@ -70,7 +92,11 @@ describe('security: what a ZIP costs', () => {
       // The same entries and bytes (entry dates differ between builds).
       expect(readZip(second.body as Buffer)).toEqual(readZip(first.body as Buffer));
       const after = calls();
-      const made = Object.fromEntries(Object.entries(after).map(([route, n]) => [route, n - (before[route] ?? 0)]).filter(([, n]) => (n as number) > 0));
+      const made = Object.fromEntries(
+        Object.entries(after)
+          .map(([route, n]) => [route, n - (before[route] ?? 0)])
+          .filter(([, n]) => (n as number) > 0),
+      );
       expect(made).toEqual({});
     } finally {
       process.off('warning', onWarning);
@@ -91,7 +117,10 @@ describe('security: what a ZIP costs', () => {
       for (let i = 0; i < 400 && slots.inProgress === 0; i++) await new Promise((r) => setTimeout(r, 10));
       expect(slots.inProgress).toBe(1);
       const refused = await w.t.client().agent.get(`/s/${token}/download-all`).set('Accept', 'application/json');
-      expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({ status: 503, retryAfter: '30' });
+      expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '30',
+      });
       expect(refused.body.message).toMatch(/try again in a minute/);
       // Another share is not held up by this one.
       expect((await binary(w.t.client().get(`/s/${otherToken}/download-all`))).status).toBe(200);
@@ -117,7 +146,10 @@ describe('security: what a ZIP costs', () => {
       const first = binary(w.t.client().get(`/s/${token}/download-all`)).then((r) => r);
       for (let i = 0; i < 400 && slots.inProgress === 0; i++) await new Promise((r) => setTimeout(r, 10));
       const refused = await w.t.client().get(`/s/${otherToken}/download-all`);
-      expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({ status: 503, retryAfter: '30' });
+      expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({
+        status: 503,
+        retryAfter: '30',
+      });
       expect((await first).status).toBe(200);
     } finally {
       tuning.zipsPerProcess = new ShareTuning().zipsPerProcess;

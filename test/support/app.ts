@@ -56,7 +56,10 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
   const config = loadConfig(env);
   // A job that fails is retried after a fifth of a second, not production's 5 s, unless the spec says otherwise.
-  const tuning: TuningOverrides = { ...options.tuning, jobs: { backoffMs: TEST_JOB_BACKOFF_MS, ...options.tuning?.jobs } };
+  const tuning: TuningOverrides = {
+    ...options.tuning,
+    jobs: { backoffMs: TEST_JOB_BACKOFF_MS, ...options.tuning?.jobs },
+  };
   const app = await createWebApp(config, { workers: options.workers ?? false, tuning });
   await app.listen(0, '127.0.0.1');
   const { port } = app.getHttpServer().address() as AddressInfo;
@@ -101,7 +104,11 @@ export class WebClient {
   /** Posts a form as a browser would, with the CSRF token of `formPage` unless one is given. */
   async submit(formPage: string, action: string, fields: Record<string, string>, csrf?: string) {
     const token = csrf ?? (await this.csrfFrom(formPage));
-    return this.agent.post(action).redirects(0).type('form').send({ _csrf: token, ...fields });
+    return this.agent
+      .post(action)
+      .redirects(0)
+      .type('form')
+      .send({ _csrf: token, ...fields });
   }
 
   async setupAdmin(admin = DEFAULT_ADMIN) {
@@ -117,7 +124,9 @@ export class WebClient {
   /** The session cookie's value, to tell whether it changed. */
   sessionId(): string | undefined {
     // superagent keeps cookies in a `cookiejar` jar it does not type.
-    const jar = (this.agent as unknown as { jar: { getCookie(name: string, access: unknown): { value: string } | undefined } }).jar;
+    const jar = (
+      this.agent as unknown as { jar: { getCookie(name: string, access: unknown): { value: string } | undefined } }
+    ).jar;
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { CookieAccessInfo } = require('cookiejar') as { CookieAccessInfo: new (d: string, p: string) => unknown };
     return jar.getCookie('pd.sid', new CookieAccessInfo(new URL(this.baseUrl).hostname, '/'))?.value;

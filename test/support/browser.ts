@@ -20,7 +20,9 @@ export function chromiumAvailable(): boolean {
 
 /** The reason a browser spec is skipped, or null when Chromium is there. */
 export function chromiumSkipReason(): string | null {
-  return chromiumAvailable() ? null : `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does) to run the browser tests`;
+  return chromiumAvailable()
+    ? null
+    : `${CHROMIUM_PATH} is missing: install Debian's chromium package (.ci/run does) to run the browser tests`;
 }
 
 /** `describe`, or `describe.skip` with the reason in its title and on stderr when Chromium is missing. */
@@ -37,7 +39,12 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Browser>
 }
 
 export const DESKTOP: BrowserContextOptions = { viewport: { width: 1280, height: 900 } };
-export const PHONE: BrowserContextOptions = { viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true };
+export const PHONE: BrowserContextOptions = {
+  viewport: { width: 390, height: 844 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
 
 /**
  * Everything a page reports as going wrong (script errors, console errors such as CSP refusals, failed
@@ -47,12 +54,16 @@ export function collectPageProblems(page: Page): string[] {
   const problems: string[] = [];
   page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
   page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico')) problems.push(`console: ${msg.text()} (${msg.location().url})`);
+    if (msg.type() === 'error' && !msg.location().url.endsWith('/favicon.ico'))
+      problems.push(`console: ${msg.text()} (${msg.location().url})`);
   });
-  page.on('requestfailed', (req) => problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`));
+  page.on('requestfailed', (req) =>
+    problems.push(`request failed: ${req.method()} ${req.url()} (${req.failure()?.errorText})`),
+  );
   page.on('response', (res) => {
     // Browsers ask for /favicon.ico on their own; the app has none.
-    if (res.status() >= 400 && new URL(res.url()).pathname !== '/favicon.ico') problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
+    if (res.status() >= 400 && new URL(res.url()).pathname !== '/favicon.ico')
+      problems.push(`HTTP ${res.status()}: ${res.request().method()} ${res.url()}`);
   });
   return problems;
 }
@@ -62,5 +73,8 @@ export async function signInThroughForm(page: Page, baseUrl: string, email: stri
   await page.goto(`${baseUrl}/login`);
   await page.fill('#email', email);
   await page.fill('#password', password);
-  await Promise.all([page.waitForURL((url) => !url.pathname.startsWith('/login')), page.click('form[action="/login"] button[type="submit"]')]);
+  await Promise.all([
+    page.waitForURL((url) => !url.pathname.startsWith('/login')),
+    page.click('form[action="/login"] button[type="submit"]'),
+  ]);
 }

@@ -32,9 +32,15 @@ function builtAt(): number {
  * builds, incrementally.
  */
 export async function ensureBuilt(): Promise<void> {
-  const sources = ['src', 'tools', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((p) => join(ROOT, p));
+  const sources = ['src', 'tools', 'tsconfig.json', 'tsconfig.build.json', 'package-lock.json'].map((p) =>
+    join(ROOT, p),
+  );
   if (builtAt() >= Math.max(...sources.map(newestMtime))) return;
-  await promisify(execFile)(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], {
-    cwd: ROOT,
-  });
+  await promisify(execFile)(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    {
+      cwd: ROOT,
+    },
+  );
 }

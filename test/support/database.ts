@@ -33,7 +33,9 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   try {
     for (let attempt = 1; ; attempt++) {
       try {
-        await admin.query(`create database ${admin.escapeIdentifier(name)} template ${admin.escapeIdentifier(template)}`);
+        await admin.query(
+          `create database ${admin.escapeIdentifier(name)} template ${admin.escapeIdentifier(template)}`,
+        );
         break;
       } catch (err) {
         // The template refuses connections, so only a brief overlap (a connection still closing) gets here.

@@ -48,7 +48,9 @@ export async function installChangeCounter(databaseUrl: string): Promise<ChangeC
     for (const { tablename } of tables.rows) {
       const table = client.escapeIdentifier(tablename);
       await client.query(`drop trigger if exists pd_test_count_change on ${table}`);
-      await client.query(`create trigger pd_test_count_change after insert or update or delete on ${table} for each row execute function pd_test_count_change()`);
+      await client.query(
+        `create trigger pd_test_count_change after insert or update or delete on ${table} for each row execute function pd_test_count_change()`,
+      );
     }
   } finally {
     await client.end();
@@ -58,7 +60,9 @@ export async function installChangeCounter(databaseUrl: string): Promise<ChangeC
   reader.on('error', () => undefined);
   await reader.connect();
   const count = async () => {
-    const { rows } = await reader.query<{ last_value: string; is_called: boolean }>('select last_value, is_called from pd_test_changes');
+    const { rows } = await reader.query<{ last_value: string; is_called: boolean }>(
+      'select last_value, is_called from pd_test_changes',
+    );
     return rows[0].is_called ? Number(rows[0].last_value) : 0;
   };
   return Object.assign(count, { close: () => reader.end().catch(() => undefined) });

@@ -56,8 +56,12 @@ export async function seedConnection(
   account: { email: string; accessTokenLifetimeMs?: number },
 ): Promise<DropboxConnection> {
   const registered =
-    emulator.control.accounts().find((a) => a.email === account.email) ?? emulator.control.registerAccount({ email: account.email });
-  const issued = emulator.control.issueToken({ account_id: registered.account_id, lifetimeMs: account.accessTokenLifetimeMs });
+    emulator.control.accounts().find((a) => a.email === account.email) ??
+    emulator.control.registerAccount({ email: account.email });
+  const issued = emulator.control.issueToken({
+    account_id: registered.account_id,
+    lifetimeMs: account.accessTokenLifetimeMs,
+  });
   await t.app.get(DropboxConnectionsService).store(user.id, connectionGrant(registered, issued));
   const connection = await t.app.get(EntityManager).fork().findOneOrFail(DropboxConnection, { user: user.id });
   return connection;

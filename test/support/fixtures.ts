@@ -16,7 +16,11 @@ export interface OwnedFixtures {
  * One of everything a producer owns, made through the API: a track with an imported file, a collaborator on it,
  * a queued upload, a personal token and a share link.
  */
-export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator, owner: TestUser): Promise<OwnedFixtures> {
+export async function ownedFixtures(
+  t: TestApp,
+  emulator: RunningDropboxEmulator,
+  owner: TestUser,
+): Promise<OwnedFixtures> {
   const dropboxEmail = `${owner.email.split('@')[0]}@dropbox.test`;
   await seedConnection(t, emulator, owner, { email: dropboxEmail });
   const csrf = await owner.browser.csrfFrom('/settings');
@@ -28,12 +32,19 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
   ids.tracks = track.body.id;
   secrets.push('Owner Secret Track', 'Owner Secret Artist');
   const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: dropboxEmail }).access_token);
-  await dbx.filesUpload({ path: `${track.body.dropboxFolderPath}/Bounces/secret-mix.wav`, contents: Buffer.from('RIFF') });
+  await dbx.filesUpload({
+    path: `${track.body.dropboxFolderPath}/Bounces/secret-mix.wav`,
+    contents: Buffer.from('RIFF'),
+  });
   const found = (await owner.browser.agent.get(`/api/v1/tracks/${ids.tracks}/library`)).body.items[0];
   ids.files = (await post(`/api/v1/tracks/${ids.tracks}/library/import`, { dropboxIds: [found.dropboxId] })).body[0].id;
   secrets.push('secret-mix.wav');
 
-  const collaborator = await post('/api/v1/collaborators', { name: 'Owner Secret Person', email: 'secret@example.com', role: 'mixer' });
+  const collaborator = await post('/api/v1/collaborators', {
+    name: 'Owner Secret Person',
+    email: 'secret@example.com',
+    role: 'mixer',
+  });
   ids.collaborators = collaborator.body.id;
   // Collaboration routes name a track's collaborator as a folder member.
   ids.members = collaborator.body.id;
@@ -47,16 +58,27 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
   ids.uploads = upload.body[0].id;
   ids.tokens = (await post('/api/v1/tokens', { name: 'owner token' })).body.token.id;
   // An address literal: public, and saving it needs no DNS look-up (workers are off, so nothing is ever sent).
-  ids.webhooks = (await post('/api/v1/webhooks', { url: 'https://203.0.114.7/owner-secret-hook', events: ['share.opened'] })).body.id;
+  ids.webhooks = (
+    await post('/api/v1/webhooks', { url: 'https://203.0.114.7/owner-secret-hook', events: ['share.opened'] })
+  ).body.id;
   secrets.push('owner-secret-hook');
   // Admin routes: only the anonymous sweep uses them (producers get 403 there, tested with the accounts).
   ids.users = owner.id;
 
-  const share = await post('/api/v1/shares', { tracks: [{ trackId: ids.tracks, files: [`f:${ids.files}`] }], title: 'Owner Secret Share', comments: true });
+  const share = await post('/api/v1/shares', {
+    tracks: [{ trackId: ids.tracks, files: [`f:${ids.files}`] }],
+    title: 'Owner Secret Share',
+    comments: true,
+  });
   ids.shares = share.body.id;
   secrets.push('Owner Secret Share');
   // A recipient's own link to that share (shares/{id}/recipients/{rid}).
-  ids.recipients = (await post(`/api/v1/shares/${ids.shares}/recipients`, { name: 'Owner Secret Recipient', email: 'secret-recipient@example.com' })).body.id;
+  ids.recipients = (
+    await post(`/api/v1/shares/${ids.shares}/recipients`, {
+      name: 'Owner Secret Recipient',
+      email: 'secret-recipient@example.com',
+    })
+  ).body.id;
   secrets.push('Owner Secret Recipient', 'secret-recipient@example.com');
   const shareToken = String(share.body.url ?? '').split('/s/')[1] ?? String(share.body.token ?? '');
   // A recipient's comment on it, posted as a visitor does (the comments page gives the share links' CSRF token).
@@ -77,7 +99,10 @@ export async function ownedFixtures(t: TestApp, emulator: RunningDropboxEmulator
 export function fillPath(path: string, ids: Record<string, string>): string {
   return path.replace(/([\w-]+)\/\{(\w+)\}/g, (_whole, collection: string, param: string) => {
     const id = ids[collection];
-    if (!id) throw new Error(`no fixture for {${param}} after "${collection}" in ${path}: add one to test/support/fixtures.ts`);
+    if (!id)
+      throw new Error(
+        `no fixture for {${param}} after "${collection}" in ${path}: add one to test/support/fixtures.ts`,
+      );
     return `${collection}/${id}`;
   });
 }

@@ -70,7 +70,8 @@ export async function dropDatabases(adminUrl: string, prefix: string): Promise<v
   const client = new Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    for (const name of names) await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+    for (const name of names)
+      await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
   } finally {
     await client.end();
   }

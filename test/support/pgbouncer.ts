@@ -22,7 +22,10 @@ export const PGBOUNCER_MISSING = 'pgbouncer is not installed: `apt-get install p
  * on different server connections (any session state the app relied on would show). As root it runs as `postgres`
  * (pgbouncer refuses to run as root).
  */
-export async function startPgBouncer(databaseUrl: string, { poolSize = 2 }: { poolSize?: number } = {}): Promise<RunningPgBouncer> {
+export async function startPgBouncer(
+  databaseUrl: string,
+  { poolSize = 2 }: { poolSize?: number } = {},
+): Promise<RunningPgBouncer> {
   const executable = findExecutable('pgbouncer', `${process.env.PATH ?? ''}:/usr/sbin`);
   if (!executable) throw new Error(PGBOUNCER_MISSING);
   const upstream = new URL(databaseUrl);
@@ -30,7 +33,12 @@ export async function startPgBouncer(databaseUrl: string, { poolSize = 2 }: { po
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), `pd-pgbouncer-${process.pid}-`));
   const asRoot = userInfo().uid === 0;
-  const ids = asRoot ? { uid: Number(execFileSync('id', ['-u', 'postgres']).toString()), gid: Number(execFileSync('id', ['-g', 'postgres']).toString()) } : {};
+  const ids = asRoot
+    ? {
+        uid: Number(execFileSync('id', ['-u', 'postgres']).toString()),
+        gid: Number(execFileSync('id', ['-g', 'postgres']).toString()),
+      }
+    : {};
   writeFileSync(join(dir, 'userlist.txt'), `"${user}" "${decodeURIComponent(upstream.password)}"\n`);
   writeFileSync(
     join(dir, 'pgbouncer.ini'),
@@ -54,7 +62,10 @@ export async function startPgBouncer(databaseUrl: string, { poolSize = 2 }: { po
     ].join('\n'),
   );
   if (asRoot) for (const f of ['', 'userlist.txt', 'pgbouncer.ini']) chownSync(join(dir, f), ids.uid!, ids.gid!);
-  const proc = new ManagedProcess(executable, [join(dir, 'pgbouncer.ini')], { name: `pgbouncer (port ${port})`, ...ids });
+  const proc = new ManagedProcess(executable, [join(dir, 'pgbouncer.ini')], {
+    name: `pgbouncer (port ${port})`,
+    ...ids,
+  });
   const through = (url: string) => {
     const u = new URL(url);
     u.hostname = '127.0.0.1';
@@ -76,7 +87,10 @@ export async function startPgBouncer(databaseUrl: string, { poolSize = 2 }: { po
   try {
     await waitUntil(`pgbouncer on port ${port}`, async () => {
       if (!proc.isRunning) throw new Error(proc.describeExit(await proc.exited));
-      return admin('SHOW VERSION').then(() => true, () => false);
+      return admin('SHOW VERSION').then(
+        () => true,
+        () => false,
+      );
     });
   } catch (err) {
     await proc.stop(5_000);
@@ -86,7 +100,12 @@ export async function startPgBouncer(databaseUrl: string, { poolSize = 2 }: { po
   return {
     port,
     through,
-    stats: async () => Object.fromEntries((await admin<{ database: string; total_xact_count: string; total_query_count: string }>('SHOW STATS')).map((r) => [r.database, r])),
+    stats: async () =>
+      Object.fromEntries(
+        (await admin<{ database: string; total_xact_count: string; total_query_count: string }>('SHOW STATS')).map(
+          (r) => [r.database, r],
+        ),
+      ),
     stop: async () => {
       await proc.stop(5_000);
       rmSync(dir, { recursive: true, force: true });

@@ -18,8 +18,12 @@ export async function eventually<T>(
   ok: (value: T) => boolean,
   options: number | PollOptions = {},
 ): Promise<T> {
-  const { what = 'condition', timeoutMs = 30_000, everyMs = 100, errorsAreNotYet = false } =
-    typeof options === 'number' ? { timeoutMs: options } : options;
+  const {
+    what = 'condition',
+    timeoutMs = 30_000,
+    everyMs = 100,
+    errorsAreNotYet = false,
+  } = typeof options === 'number' ? { timeoutMs: options } : options;
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {

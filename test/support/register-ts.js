@@ -8,7 +8,15 @@ const path = require('node:path');
 const ts = require('typescript');
 const { compilerOptions } = require('../../tsconfig.json');
 
-const options = { ...compilerOptions, module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, sourceMap: false, inlineSourceMap: true, incremental: false, tsBuildInfoFile: undefined };
+const options = {
+  ...compilerOptions,
+  module: ts.ModuleKind.CommonJS,
+  target: ts.ScriptTarget.ES2022,
+  sourceMap: false,
+  inlineSourceMap: true,
+  incremental: false,
+  tsBuildInfoFile: undefined,
+};
 delete options.lib;
 delete options.types;
 

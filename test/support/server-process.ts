@@ -41,7 +41,13 @@ export async function startServerProcess(
   child.stderr!.on('data', (chunk: Buffer) => (out += chunk.toString()));
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (await fetch(`${url}${waitFor}`).then((r) => r.ok, () => false)) break;
+    if (
+      await fetch(`${url}${waitFor}`).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      break;
     if (Date.now() > deadline || child.exitCode !== null) throw new Error(`the app did not start:\n${out}`);
     await new Promise((r) => setTimeout(r, 250));
   }

@@ -128,7 +128,10 @@ describe('service helpers', () => {
       await Promise.all(databases.map((d) => d.drop()));
     }
     const name = new URL(databases[0].url).pathname.slice(1);
-    const left = await query(process.env.PD_TEST_ADMIN_DATABASE_URL ?? '', `select 1 from pg_database where datname = '${name}'`);
+    const left = await query(
+      process.env.PD_TEST_ADMIN_DATABASE_URL ?? '',
+      `select 1 from pg_database where datname = '${name}'`,
+    );
     expect(left).toEqual([]);
   });
 

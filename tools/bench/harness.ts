@@ -216,7 +216,10 @@ export class BenchContext {
     const url = databaseUrl(postgres.url, name);
     await runMigrations(url);
 
-    const redis = await ensureRedis({ dataDir: join(this.tmpDir, 'redis'), url: process.env.BENCH_REDIS_URL ?? LOCAL_REDIS });
+    const redis = await ensureRedis({
+      dataDir: join(this.tmpDir, 'redis'),
+      url: process.env.BENCH_REDIS_URL ?? LOCAL_REDIS,
+    });
     this.onClose('Redis', redis.stop);
     const redisPrefix = `pdb-${randomBytes(8).toString('hex')}`;
     this.onClose(`Redis keys ${redisPrefix}*`, async () => void (await deleteRedisKeys(redis.url, `${redisPrefix}*`)));
@@ -255,7 +258,9 @@ export class BenchContext {
     const email = `bench-${randomBytes(4).toString('hex')}@studio.test`;
     const orm = app.get(MikroORM);
     const user = await RequestContext.create(orm.em, () =>
-      app.get(AccountsService).createUser({ email, name: 'Bench Producer', password: randomBytes(18).toString('base64'), role: 'producer' }),
+      app
+        .get(AccountsService)
+        .createUser({ email, name: 'Bench Producer', password: randomBytes(18).toString('base64'), role: 'producer' }),
     );
     // The stored connection an OAuth round trip would leave, with tokens the emulator issued directly.
     const account = await emulator.registerAccount(email);
@@ -327,7 +332,11 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** Runs `count` tasks from `callers` concurrent loops; each loop takes the next task index when it is free. */
-export async function runConcurrently(count: number, callers: number, task: (index: number) => Promise<void>): Promise<void> {
+export async function runConcurrently(
+  count: number,
+  callers: number,
+  task: (index: number) => Promise<void>,
+): Promise<void> {
   let next = 0;
   await Promise.all(
     Array.from({ length: Math.min(callers, count) }, async () => {

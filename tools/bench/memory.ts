@@ -169,7 +169,9 @@ export class GcRecorder {
     return {
       count: this.stats.count,
       ms: rounded(this.stats.ms),
-      byKind: Object.fromEntries(Object.entries(this.stats.byKind).map(([k, v]) => [k, { count: v.count, ms: rounded(v.ms) }])),
+      byKind: Object.fromEntries(
+        Object.entries(this.stats.byKind).map(([k, v]) => [k, { count: v.count, ms: rounded(v.ms) }]),
+      ),
     };
   }
 }
@@ -188,7 +190,9 @@ export async function startCpuProfile(): Promise<(file: string) => Promise<void>
   const session = new Session();
   session.connect();
   const post = (method: string) =>
-    new Promise<unknown>((resolve, reject) => session.post(method, (err, result) => (err ? reject(err) : resolve(result))));
+    new Promise<unknown>((resolve, reject) =>
+      session.post(method, (err, result) => (err ? reject(err) : resolve(result))),
+    );
   await post('Profiler.enable');
   await post('Profiler.start');
   return async (file: string) => {

@@ -34,7 +34,13 @@ export function renderTable(reports: ScenarioReport[]): string {
     lines.push('');
     lines.push(`== ${report.name}: ${report.description} (${(report.durationMs / 1000).toFixed(1)} s)`);
     if (!report.ok) lines.push(`   ERROR: ${report.error ?? 'failed'}`);
-    const rows = report.figures.map((f) => [f.label, formatValue(f.value, f.unit), formatTarget(f), f.verdict, f.note ?? '']);
+    const rows = report.figures.map((f) => [
+      f.label,
+      formatValue(f.value, f.unit),
+      formatTarget(f),
+      f.verdict,
+      f.note ?? '',
+    ]);
     if (rows.length === 0) continue;
     const header = ['figure', 'value', 'target', 'result', 'note'];
     const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));

@@ -13,7 +13,14 @@ export async function startRoundRobinProxy(upstreams: string[]): Promise<{ url: 
     const target = new URL(upstreams[next++ % upstreams.length]);
     const visitor = `10.${(next >> 16) & 255}.${(next >> 8) & 255}.${next & 255}`;
     const upstream = http.request(
-      { host: target.hostname, port: target.port, method: req.method, path: req.url, agent, headers: { ...req.headers, 'x-forwarded-for': visitor, 'x-forwarded-proto': 'http' } },
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        agent,
+        headers: { ...req.headers, 'x-forwarded-for': visitor, 'x-forwarded-proto': 'http' },
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);

@@ -17,11 +17,27 @@ export async function benchTrackFiles(
   folder: string,
   audio: { bounce: Buffer; stem: Buffer; seconds: number; projectBytes: number },
 ): Promise<string[]> {
-  const put = (path: string, bytes: Buffer) => client.upload(`${folder}/${path}`, { size: bytes.length, open: () => Readable.from([bytes]) });
+  const put = (path: string, bytes: Buffer) =>
+    client.upload(`${folder}/${path}`, { size: bytes.length, open: () => Readable.from([bytes]) });
   const files = [
-    { entry: await put('Bounces/Master.wav', audio.bounce), category: 'bounce' as const, isMaster: true, durationSeconds: audio.seconds },
-    { entry: await put('Stems/Drums.wav', audio.stem), category: 'stem' as const, isMaster: false, durationSeconds: audio.seconds },
-    { entry: await put('Projects/Session.als', randomBytes(audio.projectBytes)), category: 'project' as const, isMaster: false, durationSeconds: null },
+    {
+      entry: await put('Bounces/Master.wav', audio.bounce),
+      category: 'bounce' as const,
+      isMaster: true,
+      durationSeconds: audio.seconds,
+    },
+    {
+      entry: await put('Stems/Drums.wav', audio.stem),
+      category: 'stem' as const,
+      isMaster: false,
+      durationSeconds: audio.seconds,
+    },
+    {
+      entry: await put('Projects/Session.als', randomBytes(audio.projectBytes)),
+      category: 'project' as const,
+      isMaster: false,
+      durationSeconds: null,
+    },
   ];
   const rows = files.map((f) =>
     em.create(TrackFile, {

@@ -110,20 +110,26 @@ async function startBackingServices(
 
   say('starting the Dropbox emulator…');
   const dropboxDir = join(DATA_DIR, 'dropbox');
-  const emulator = await startDropboxEmulator({ port: DEMO_DROPBOX_PORT, dataDir: dropboxDir, appKey: DEMO_APP_KEY }).catch(
-    (err: NodeJS.ErrnoException) => {
-      if (err.code !== 'EADDRINUSE') throw err;
-      say(`port ${DEMO_DROPBOX_PORT} is taken; the Dropbox emulator uses a free one`);
-      return startDropboxEmulator({ port: 0, dataDir: dropboxDir, appKey: DEMO_APP_KEY });
-    },
-  );
+  const emulator = await startDropboxEmulator({
+    port: DEMO_DROPBOX_PORT,
+    dataDir: dropboxDir,
+    appKey: DEMO_APP_KEY,
+  }).catch((err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EADDRINUSE') throw err;
+    say(`port ${DEMO_DROPBOX_PORT} is taken; the Dropbox emulator uses a free one`);
+    return startDropboxEmulator({ port: 0, dataDir: dropboxDir, appKey: DEMO_APP_KEY });
+  });
   running.push({ name: 'the Dropbox emulator', stop: () => emulator.close() });
   say(`Dropbox emulator at ${emulator.url} (data in ${dropboxDir})`);
 
   // A real SMTP server on loopback receives the producer's notification emails; a page lists them.
   const smtpPort = await preferredPort(DEMO_SMTP_PORT);
   const webPort = await preferredPort(DEMO_MAILBOX_PORT);
-  const mailbox = await startDemoMailbox({ dataDir: join(DATA_DIR, 'mailbox'), smtpPort: smtpPort.port, webPort: webPort.port });
+  const mailbox = await startDemoMailbox({
+    dataDir: join(DATA_DIR, 'mailbox'),
+    smtpPort: smtpPort.port,
+    webPort: webPort.port,
+  });
   running.push({ name: 'the mailbox', stop: () => mailbox.close() });
   say(`mailbox at ${mailbox.webUrl} (SMTP ${mailbox.smtpUrl})`);
 
@@ -233,10 +239,23 @@ async function run(running: Running[]): Promise<number> {
   if (stop.received()) return 0;
   await step('migrate', 'database/migrate.js', [], env);
   if (stop.received()) return 0;
-  await step('create-user', 'cli.js', [
-    'create-user', '--email', DEMO_EMAIL, '--password', secrets.DEMO_PASSWORD,
-    '--name', DEMO_NAME, '--role', 'admin', '--if-missing',
-  ], env);
+  await step(
+    'create-user',
+    'cli.js',
+    [
+      'create-user',
+      '--email',
+      DEMO_EMAIL,
+      '--password',
+      secrets.DEMO_PASSWORD,
+      '--name',
+      DEMO_NAME,
+      '--role',
+      'admin',
+      '--if-missing',
+    ],
+    env,
+  );
   if (stop.received()) return 0;
   await seedDemoStudio(loadConfig({ ...env, LOG_LEVEL: 'silent' }), services.emulator, DEMO_EMAIL, say);
   if (stop.received()) return 0;
@@ -257,11 +276,14 @@ async function run(running: Running[]): Promise<number> {
   while (!(await answersReady(port))) {
     if (!app.isRunning) throw new Error(app.describeExit(await app.exited));
     if (stop.received()) return 0;
-    if (Date.now() > deadline) throw new Error(`the app did not answer /health/ready within ${READY_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`the app did not answer /health/ready within ${READY_TIMEOUT_MS / 1000} s`);
     await delay(250);
   }
   banner(env.PUBLIC_URL ?? `http://localhost:${port}`, secrets, env, services.mailboxUrl);
-  say(`listening on ${env.HOST}:${port} only${env.HOST === '127.0.0.1' ? ' (this machine); set HOST=0.0.0.0 to let other machines in' : ''}`);
+  say(
+    `listening on ${env.HOST}:${port} only${env.HOST === '127.0.0.1' ? ' (this machine); set HOST=0.0.0.0 to let other machines in' : ''}`,
+  );
 
   const ended = await Promise.race([app.exited, stop.promise.then(() => undefined)]);
   if (ended) throw new Error(app.describeExit(ended));

@@ -33,7 +33,12 @@ function textWithLinks(text: string): string {
   return escapeHtml(text).replace(/https?:\/\/[^\s<]+/g, (url) => `<a href="${url}">${url}</a>`);
 }
 
-export async function startDemoMailbox(options: { dataDir: string; smtpPort: number; webPort: number; host?: string }): Promise<DemoMailbox> {
+export async function startDemoMailbox(options: {
+  dataDir: string;
+  smtpPort: number;
+  webPort: number;
+  host?: string;
+}): Promise<DemoMailbox> {
   const host = options.host ?? '127.0.0.1';
   mkdirSync(options.dataDir, { recursive: true });
   const read = (): StoredMail[] =>
@@ -73,7 +78,11 @@ export async function startDemoMailbox(options: { dataDir: string; smtpPort: num
 
   const web = http.createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://mailbox');
-    const headers = { 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff', 'Referrer-Policy': 'no-referrer' };
+    const headers = {
+      'Cache-Control': 'no-store',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'no-referrer',
+    };
     const html = /^\/messages\/([A-Za-z0-9-]+)\.html$/.exec(url.pathname);
     if (html) {
       const mail = read().find((m) => m.id === html[1]);
@@ -85,7 +94,8 @@ export async function startDemoMailbox(options: { dataDir: string; smtpPort: num
       res.writeHead(200, {
         ...headers,
         'Content-Type': 'text/html; charset=utf-8',
-        'Content-Security-Policy': "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+        'Content-Security-Policy':
+          "sandbox allow-popups allow-popups-to-escape-sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
       });
       res.end(mail.html);
       return;
@@ -102,7 +112,11 @@ export async function startDemoMailbox(options: { dataDir: string; smtpPort: num
 <pre>${textWithLinks(m.text)}</pre></article>`,
       )
       .join('\n');
-    res.writeHead(200, { ...headers, 'Content-Type': 'text/html; charset=utf-8', 'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'" });
+    res.writeHead(200, {
+      ...headers,
+      'Content-Type': 'text/html; charset=utf-8',
+      'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'",
+    });
     res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Demo mailbox (${mails.length})</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem}.mail{border:1px solid #ccc;border-radius:8px;padding:.5rem 1rem;margin:1rem 0}.meta{color:#555;font-size:.9rem}pre{white-space:pre-wrap;overflow-wrap:anywhere}</style></head>

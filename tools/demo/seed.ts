@@ -31,7 +31,14 @@ interface DemoTrack {
 const chord = (root: number) => [root, root * 1.26, root * 1.5];
 
 function demoTracks(): DemoTrack[] {
-  const track = (title: string, artist: string, bpm: number, key: string, status: SharingStatus, root: number): DemoTrack => ({
+  const track = (
+    title: string,
+    artist: string,
+    bpm: number,
+    key: string,
+    status: SharingStatus,
+    root: number,
+  ): DemoTrack => ({
     title,
     artist,
     bpm,
@@ -39,14 +46,42 @@ function demoTracks(): DemoTrack[] {
     status,
     root,
     files: [
-      { path: `Bounces/${title} (Master).wav`, make: () => makeWav({ seconds: 24, frequencies: chord(root), amplitude: 0.3 }), imported: true },
-      { path: `Bounces/${title} (Preview).mp3`, make: () => makeMp3({ seconds: 24, frequencies: chord(root), amplitude: 0.3, kbps: 160 }), imported: true },
-      { path: `Stems/Bass.wav`, make: () => makeWav({ seconds: 24, frequencies: [root / 2], amplitude: 0.4 }), imported: true },
-      { path: `Stems/Pad.wav`, make: () => makeWav({ seconds: 24, frequencies: chord(root * 2), amplitude: 0.2 }), imported: true },
+      {
+        path: `Bounces/${title} (Master).wav`,
+        make: () => makeWav({ seconds: 24, frequencies: chord(root), amplitude: 0.3 }),
+        imported: true,
+      },
+      {
+        path: `Bounces/${title} (Preview).mp3`,
+        make: () => makeMp3({ seconds: 24, frequencies: chord(root), amplitude: 0.3, kbps: 160 }),
+        imported: true,
+      },
+      {
+        path: `Stems/Bass.wav`,
+        make: () => makeWav({ seconds: 24, frequencies: [root / 2], amplitude: 0.4 }),
+        imported: true,
+      },
+      {
+        path: `Stems/Pad.wav`,
+        make: () => makeWav({ seconds: 24, frequencies: chord(root * 2), amplitude: 0.2 }),
+        imported: true,
+      },
       { path: `Stems/Noise FX.wav`, make: () => makeWav({ seconds: 8, amplitude: 0.1 }), imported: false },
-      { path: `Projects/${title}.als`, make: () => Buffer.from(`<?xml version="1.0"?><Ableton><LiveSet Tempo="${bpm}"/></Ableton>\n`), imported: true },
-      { path: `Projects/${title}.logicx/Resources/ProjectInformation`, make: () => Buffer.from('demo logic project'), imported: false },
-      { path: `Projects/${title}.logicx/Alternatives/000/ProjectData`, make: () => Buffer.alloc(64 * 1024, 7), imported: false },
+      {
+        path: `Projects/${title}.als`,
+        make: () => Buffer.from(`<?xml version="1.0"?><Ableton><LiveSet Tempo="${bpm}"/></Ableton>\n`),
+        imported: true,
+      },
+      {
+        path: `Projects/${title}.logicx/Resources/ProjectInformation`,
+        make: () => Buffer.from('demo logic project'),
+        imported: false,
+      },
+      {
+        path: `Projects/${title}.logicx/Alternatives/000/ProjectData`,
+        make: () => Buffer.alloc(64 * 1024, 7),
+        imported: false,
+      },
     ],
   });
   return [
@@ -67,7 +102,9 @@ export async function seedDemoStudio(
   producerEmail: string,
   say: (message: string) => void,
 ): Promise<void> {
-  const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: false }), { logger: false });
+  const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: false }), {
+    logger: false,
+  });
   try {
     const orm = app.get(MikroORM);
     await RequestContext.create(orm.em, async () => {
@@ -80,17 +117,30 @@ export async function seedDemoStudio(
       if ((await em.count(Track, { owner: producer })) > 0) return;
 
       say('seeding the demo studio (generated audio)…');
-      const dbx = emulatorDropboxClient(emulator.url, emulator.control.issueToken({ email: DEMO_DROPBOX_EMAIL }).access_token);
+      const dbx = emulatorDropboxClient(
+        emulator.url,
+        emulator.control.issueToken({ email: DEMO_DROPBOX_EMAIL }).access_token,
+      );
       const tracks = app.get(TracksService);
       const library = app.get(LibraryService);
       const collaborators = app.get(CollaboratorsService);
       const people = [
-        await collaborators.create(producer.id, { name: 'Sam Rivera', email: 'sam@mixhouse.demo', role: 'mix engineer' }),
+        await collaborators.create(producer.id, {
+          name: 'Sam Rivera',
+          email: 'sam@mixhouse.demo',
+          role: 'mix engineer',
+        }),
         await collaborators.create(producer.id, { name: 'Kai Moreno', email: 'kai@voices.demo', role: 'vocalist' }),
         await collaborators.create(producer.id, { name: 'Lee Park', email: null, role: 'co-producer' }),
       ];
       for (const [index, spec] of demoTracks().entries()) {
-        const view = await tracks.create(producer.id, { title: spec.title, artist: spec.artist, bpm: spec.bpm, key: spec.key, sharingStatus: spec.status });
+        const view = await tracks.create(producer.id, {
+          title: spec.title,
+          artist: spec.artist,
+          bpm: spec.bpm,
+          key: spec.key,
+          sharingStatus: spec.status,
+        });
         await upload(dbx, view.dropboxFolderPath!, spec);
         const found = await library.library(producer.id, view.id);
         const wanted = new Set(spec.files.filter((f) => f.imported).map((f) => f.path.toLowerCase()));
@@ -101,7 +151,8 @@ export async function seedDemoStudio(
         );
         const master = (await library.library(producer.id, view.id)).items.find((i) => i.name.endsWith('(Master).wav'));
         if (master?.id) await library.setMaster(producer.id, view.id, master.id);
-        for (const person of people.slice(0, index === 2 ? 1 : 3)) await collaborators.assign(producer.id, view.id, person.id);
+        for (const person of people.slice(0, index === 2 ? 1 : 3))
+          await collaborators.assign(producer.id, view.id, person.id);
         say(`  ${spec.title}: ${spec.files.length} files`);
       }
     });
@@ -120,6 +171,10 @@ async function connect(connections: DropboxConnectionsService, emulator: Running
 
 async function upload(dbx: Dropbox, folder: string, spec: DemoTrack): Promise<void> {
   for (const file of spec.files) {
-    await dbx.filesUpload({ path: `${folder}/${file.path}`, contents: await file.make(), mode: { '.tag': 'overwrite' } });
+    await dbx.filesUpload({
+      path: `${folder}/${file.path}`,
+      contents: await file.make(),
+      mode: { '.tag': 'overwrite' },
+    });
   }
 }

@@ -120,7 +120,13 @@ function authenticate(emulator: Emulator, name: string, route: ApiRoute, req: In
   return caller;
 }
 
-async function readArgs(emulator: Emulator, name: string, route: ApiRoute, req: IncomingMessage, onBytes: (bytes: number) => void) {
+async function readArgs(
+  emulator: Emulator,
+  name: string,
+  route: ApiRoute,
+  req: IncomingMessage,
+  onBytes: (bytes: number) => void,
+) {
   if (route.style !== 'rpc') {
     const query = new URL(req.url ?? '/', 'http://emulator').searchParams.get('arg');
     const header = req.headers['dropbox-api-arg'];
@@ -145,13 +151,18 @@ async function readArgs(emulator: Emulator, name: string, route: ApiRoute, req: 
 function refuseAstralPaths(emulator: Emulator, name: string, args: Args): void {
   if (!emulator.settings.refuseNonBmpPaths) return;
   const found = findPathWithAstral(args.raw);
-  if (found) throw badRequest(name, `request body: ${found.field}: characters outside the Basic Multilingual Plane are not supported: '${found.value}'`);
+  if (found)
+    throw badRequest(
+      name,
+      `request body: ${found.field}: characters outside the Basic Multilingual Plane are not supported: '${found.value}'`,
+    );
 }
 
 function findPathWithAstral(value: unknown, depth = 0): { field: string; value: string } | undefined {
   if (depth > 6 || typeof value !== 'object' || value === null) return undefined;
   for (const [field, inner] of Object.entries(value)) {
-    if (typeof inner === 'string' && /path$/.test(field) && ASTRAL_CHARACTER.test(inner)) return { field, value: inner };
+    if (typeof inner === 'string' && /path$/.test(field) && ASTRAL_CHARACTER.test(inner))
+      return { field, value: inner };
     const nested = findPathWithAstral(inner, depth + 1);
     if (nested) return nested;
   }

@@ -6,7 +6,8 @@ describe('async answers and batch failures', () => {
 
   beforeAll(async () => {
     fixture = await startFixture({ asyncBatchThreshold: 100 });
-    for (const name of ['a', 'b', 'c', 'd']) await fixture.dbx.filesUpload({ path: `/Src/${name}.wav`, contents: Buffer.from(name) });
+    for (const name of ['a', 'b', 'c', 'd'])
+      await fixture.dbx.filesUpload({ path: `/Src/${name}.wav`, contents: Buffer.from(name) });
   });
 
   afterAll(async () => {
@@ -14,7 +15,11 @@ describe('async answers and batch failures', () => {
   });
 
   const post = (path: string, body: object) =>
-    fetch(`${fixture.emulator.url}/_emulator/${path}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+    fetch(`${fixture.emulator.url}/_emulator/${path}`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify(body),
+    });
 
   it('answers share_folder with an async job without force_async when shareFolderAsync is set', async () => {
     fixture.emulator.control.updateSettings({ shareFolderAsync: true });
@@ -22,7 +27,9 @@ describe('async answers and batch failures', () => {
       const launch = (await fixture.dbx.sharingShareFolder({ path: '/Async' })).result as sharing.ShareFolderLaunch;
       expect(launch['.tag']).toBe('async_job_id');
       const jobId = (launch as { async_job_id: string }).async_job_id;
-      expect((await fixture.dbx.sharingCheckShareJobStatus({ async_job_id: jobId })).result['.tag']).toBe('in_progress');
+      expect((await fixture.dbx.sharingCheckShareJobStatus({ async_job_id: jobId })).result['.tag']).toBe(
+        'in_progress',
+      );
       expect((await fixture.dbx.sharingCheckShareJobStatus({ async_job_id: jobId })).result['.tag']).toBe('complete');
     } finally {
       fixture.emulator.control.updateSettings({ shareFolderAsync: false });
@@ -48,7 +55,9 @@ describe('async answers and batch failures', () => {
 
   it('answers a check route with internal_error when asked (fault), and expired job ids with invalid_async_job_id', async () => {
     fixture.emulator.control.updateSettings({ asyncBatchThreshold: 0 });
-    const launch = (await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/Src/a.wav', to_path: '/Jobs/a.wav' }] })).result as { async_job_id: string };
+    const launch = (
+      await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/Src/a.wav', to_path: '/Jobs/a.wav' }] })
+    ).result as { async_job_id: string };
     fixture.emulator.control.addFault({ route: 'files/copy_batch/check_v2', errorTag: 'internal_error', times: 1 });
     const internal = await dropboxError(fixture.dbx.filesCopyBatchCheckV2({ async_job_id: launch.async_job_id }));
     expect(internal.error.error).toEqual({ '.tag': 'internal_error' });

@@ -136,7 +136,9 @@ export class EmulatorControl {
 
   private findAccount(input: SpaceInput): AccountRecord {
     const { state } = this.emulator;
-    const account = input.account_id ? state.account(input.account_id) : input.email && state.accountByEmail(input.email);
+    const account = input.account_id
+      ? state.account(input.account_id)
+      : input.email && state.accountByEmail(input.email);
     if (!account) throw new ControlError(404, 'no such account');
     return account;
   }
@@ -148,7 +150,8 @@ export class EmulatorControl {
    */
   holdNamespaceLock(input: SpaceInput & { shared_folder_id?: string; retry_after_seconds?: number }): NamespaceLock {
     const retryAfter = input.retry_after_seconds ?? 1;
-    if (!Number.isInteger(retryAfter) || retryAfter < 0) throw new ControlError(400, 'retry_after_seconds must be a whole number ≥ 0');
+    if (!Number.isInteger(retryAfter) || retryAfter < 0)
+      throw new ControlError(400, 'retry_after_seconds must be a whole number ≥ 0');
     if (input.shared_folder_id !== undefined) {
       if (!this.emulator.state.sharedFolders.all().some((folder) => folder.id === input.shared_folder_id)) {
         throw new ControlError(404, 'no such shared folder');
@@ -170,13 +173,18 @@ export class EmulatorControl {
    * Makes Dropbox refuse to serve a file it still lists: `unsupported_file` (listed with `is_downloadable: false`,
    * like a cloud document), `restricted_content` or `not_allowed` (a banned link); null serves it again.
    */
-  setFileServing(input: SpaceInput & { path: string; block: 'unsupported_file' | 'restricted_content' | 'not_allowed' | null }): { path: string; block: string | null } {
+  setFileServing(
+    input: SpaceInput & { path: string; block: 'unsupported_file' | 'restricted_content' | 'not_allowed' | null },
+  ): { path: string; block: string | null } {
     const account = this.findAccount(input);
     const blocks = ['unsupported_file', 'restricted_content', 'not_allowed'];
-    if (input.block !== null && !blocks.includes(input.block)) throw new ControlError(400, `block must be one of ${blocks.join(', ')} or null`);
+    if (input.block !== null && !blocks.includes(input.block))
+      throw new ControlError(400, `block must be one of ${blocks.join(', ')} or null`);
     if (typeof input.path !== 'string') throw new ControlError(400, 'path is required');
     const namespace = this.emulator.state.namespace(account.account_id);
-    const entry = input.path.startsWith('id:') ? namespace.find({ kind: 'id', id: input.path }) : namespace.byPathLower(input.path.toLowerCase());
+    const entry = input.path.startsWith('id:')
+      ? namespace.find({ kind: 'id', id: input.path })
+      : namespace.byPathLower(input.path.toLowerCase());
     if (!entry || entry.tag !== 'file') throw new ControlError(404, 'no such file');
     if (input.block === null) delete entry.servingBlock;
     else entry.servingBlock = input.block;
@@ -200,7 +208,8 @@ export class EmulatorControl {
    */
   setFolderMounted(input: SpaceInput & { path: string; mounted: boolean }): { path: string; mounted: boolean } {
     const account = this.findAccount(input);
-    if (typeof input.path !== 'string' || typeof input.mounted !== 'boolean') throw new ControlError(400, 'path and mounted are required');
+    if (typeof input.path !== 'string' || typeof input.mounted !== 'boolean')
+      throw new ControlError(400, 'path and mounted are required');
     const entry = this.emulator.state.namespace(account.account_id).byPathLower(input.path.toLowerCase());
     if (!entry || entry.tag !== 'folder') throw new ControlError(404, 'no such folder');
     if (input.mounted) delete entry.outsideTree;
@@ -294,7 +303,9 @@ export class EmulatorControl {
    * without an account gets one. With `as_email`, the invitation is accepted from that (other) account, as when
    * someone clicks it while signed in to Dropbox under another address.
    */
-  acceptInvites(filter: { shared_folder_id?: string; email?: string; as_email?: string; as_display_name?: string } = {}): AcceptedInvite[] {
+  acceptInvites(
+    filter: { shared_folder_id?: string; email?: string; as_email?: string; as_display_name?: string } = {},
+  ): AcceptedInvite[] {
     const { state } = this.emulator;
     if (filter.as_email !== undefined && (typeof filter.as_email !== 'string' || !filter.as_email.includes('@'))) {
       throw new ControlError(400, 'as_email must be an email address');
@@ -305,7 +316,10 @@ export class EmulatorControl {
       for (const invitee of [...folder.invitees]) {
         if (filter.email && invitee.email.toLowerCase() !== filter.email.toLowerCase()) continue;
         // Signed in with another account when they clicked the invitation: the invitee goes, that account joins.
-        const account = state.registerAccount({ email: filter.as_email ?? invitee.email, display_name: filter.as_display_name });
+        const account = state.registerAccount({
+          email: filter.as_email ?? invitee.email,
+          display_name: filter.as_display_name,
+        });
         state.sharedFolders.accept(folder, invitee, account.account_id);
         accepted.push({ shared_folder_id: folder.id, email: account.email, account_id: account.account_id });
       }

@@ -16,7 +16,10 @@ describe('accounts', () => {
   it('refuses temporary links (email_not_verified) and sharing (email_unverified) until the email is verified', async () => {
     const account = fixture.emulator.control.registerAccount({ email: 'new@example.com', email_verified: false });
     expect(account.email_verified).toBe(false);
-    const dbx = emulatorDropboxClient(fixture.emulator.url, fixture.emulator.control.issueToken({ account_id: account.account_id }).access_token);
+    const dbx = emulatorDropboxClient(
+      fixture.emulator.url,
+      fixture.emulator.control.issueToken({ account_id: account.account_id }).access_token,
+    );
     expect((await dbx.usersGetCurrentAccount()).result.email_verified).toBe(false);
     await dbx.filesUpload({ path: '/Song/Mix.wav', contents: Buffer.from('mix') });
 
@@ -37,7 +40,10 @@ describe('accounts', () => {
 
     fixture.emulator.control.setEmailVerified({ account_id: account.account_id, email_verified: false });
     const invite = await dropboxError<sharing.AddFolderMemberError>(
-      dbx.sharingAddFolderMember({ shared_folder_id: shared.shared_folder_id, members: [{ member: { '.tag': 'email', email: 'x@example.com' } }] }),
+      dbx.sharingAddFolderMember({
+        shared_folder_id: shared.shared_folder_id,
+        members: [{ member: { '.tag': 'email', email: 'x@example.com' } }],
+      }),
     );
     expect(invite.error.error).toEqual({ '.tag': 'email_unverified' });
     expect((await dbx.usersGetCurrentAccount()).result.email_verified).toBe(false);

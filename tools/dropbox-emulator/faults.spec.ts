@@ -35,7 +35,10 @@ describe('faults, strict mode and counters', () => {
     expect(fixture.emulator.control.faults()).not.toContainEqual(expect.objectContaining({ id: fault.id }));
 
     fixture.emulator.control.addFault({ route: 'sharing/add_folder_member', errorTag: 'rate_limit' });
-    fixture.emulator.control.addFault({ route: 'files/get_metadata', error: { '.tag': 'path', path: { '.tag': 'restricted_content' } } });
+    fixture.emulator.control.addFault({
+      route: 'files/get_metadata',
+      error: { '.tag': 'path', path: { '.tag': 'restricted_content' } },
+    });
     const added = await dropboxError(fixture.dbx.sharingAddFolderMember({ shared_folder_id: '1', members: [] }));
     expect(added.status).toBe(409);
     expect(added.error).toEqual({ error_summary: 'rate_limit/..', error: { '.tag': 'rate_limit' } });
@@ -66,7 +69,10 @@ describe('faults, strict mode and counters', () => {
       });
     }
     // Reads don't take the lock, and a write after the others finished goes through.
-    await Promise.all([fixture.dbx.filesListFolder({ path: '' }), fixture.dbx.filesUpload({ path: '/strict/d.txt', contents: Buffer.from('d') })]);
+    await Promise.all([
+      fixture.dbx.filesListFolder({ path: '' }),
+      fixture.dbx.filesUpload({ path: '/strict/d.txt', contents: Buffer.from('d') }),
+    ]);
     const counters = fixture.emulator.control.counters();
     expect(counters.maxConcurrentWritesByAccount[fixture.account.account_id]).toBeGreaterThanOrEqual(2);
     expect(counters.rateLimited).toBe(2);
@@ -75,7 +81,10 @@ describe('faults, strict mode and counters', () => {
   it('counts calls per route and account, bytes received and concurrency without strict mode', async () => {
     fixture.emulator.control.updateSettings({ latencyMs: 30 });
     const other = fixture.emulator.control.registerAccount({ email: 'engineer@example.com' });
-    const otherClient = emulatorDropboxClient(fixture.emulator.url, fixture.emulator.control.issueToken({ email: other.email }).access_token);
+    const otherClient = emulatorDropboxClient(
+      fixture.emulator.url,
+      fixture.emulator.control.issueToken({ email: other.email }).access_token,
+    );
     await Promise.all([
       fixture.dbx.filesUpload({ path: '/one.bin', contents: Buffer.alloc(1000) }),
       fixture.dbx.filesUpload({ path: '/two.bin', contents: Buffer.alloc(1000) }),
@@ -99,21 +108,35 @@ describe('faults, strict mode and counters', () => {
         headers: { 'Content-Type': 'application/json' },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
-    const account = (await (await control('accounts', 'POST', { email: 'api@example.com', autoAccept: true })).json()) as {
+    const account = (await (
+      await control('accounts', 'POST', { email: 'api@example.com', autoAccept: true })
+    ).json()) as {
       account_id: string;
     };
-    const token = (await (await control('tokens', 'POST', { account_id: account.account_id })).json()) as { access_token: string };
-    expect((await emulatorDropboxClient(fixture.emulator.url, token.access_token).usersGetCurrentAccount()).result.email).toBe(
-      'api@example.com',
-    );
-    const fault = (await (await control('faults', 'POST', { route: 'files/upload', status: 500 })).json()) as { id: string };
+    const token = (await (await control('tokens', 'POST', { account_id: account.account_id })).json()) as {
+      access_token: string;
+    };
+    expect(
+      (await emulatorDropboxClient(fixture.emulator.url, token.access_token).usersGetCurrentAccount()).result.email,
+    ).toBe('api@example.com');
+    const fault = (await (await control('faults', 'POST', { route: 'files/upload', status: 500 })).json()) as {
+      id: string;
+    };
     expect(await (await control(`faults/${fault.id}`, 'DELETE')).json()).toEqual({ removed: true });
-    expect(((await (await control('settings', 'PUT', { asyncPolls: 3 })).json()) as { asyncPolls: number }).asyncPolls).toBe(3);
+    expect(
+      ((await (await control('settings', 'PUT', { asyncPolls: 3 })).json()) as { asyncPolls: number }).asyncPolls,
+    ).toBe(3);
     expect((await control('settings', 'PUT', { asyncPolls: 'many' })).status).toBe(400);
     expect((await control('nonsense', 'GET')).status).toBe(404);
 
-    const sink = await fetch(`${fixture.emulator.url}/_emulator/sink`, { method: 'PUT', body: Buffer.alloc(3 * 1024 * 1024, 1) });
-    expect(await sink.json()).toEqual({ bytes: 3 * 1024 * 1024, content_hash: expect.stringMatching(/^[0-9a-f]{64}$/) });
+    const sink = await fetch(`${fixture.emulator.url}/_emulator/sink`, {
+      method: 'PUT',
+      body: Buffer.alloc(3 * 1024 * 1024, 1),
+    });
+    expect(await sink.json()).toEqual({
+      bytes: 3 * 1024 * 1024,
+      content_hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+    });
     const counters = (await (await control('counters', 'GET')).json()) as { bytesReceived: number };
     expect(counters.bytesReceived).toBeGreaterThanOrEqual(3 * 1024 * 1024);
   });

@@ -156,5 +156,7 @@ export class CopyEntryFaults {
 }
 
 export function copyEntryFailure(failure: CopyEntryFailure): Union {
-  return failure === 'too_many_files' ? { '.tag': 'relocation_error', relocation_error: { '.tag': 'too_many_files' } } : { '.tag': failure };
+  return failure === 'too_many_files'
+    ? { '.tag': 'relocation_error', relocation_error: { '.tag': 'too_many_files' } }
+    : { '.tag': failure };
 }

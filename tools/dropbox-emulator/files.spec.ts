@@ -8,7 +8,11 @@ function referenceContentHash(data: Buffer): string {
   const blockSize = 4 * 1024 * 1024;
   const digests: Buffer[] = [];
   for (let start = 0; start < data.length; start += blockSize) {
-    digests.push(createHash('sha256').update(data.subarray(start, start + blockSize)).digest());
+    digests.push(
+      createHash('sha256')
+        .update(data.subarray(start, start + blockSize))
+        .digest(),
+    );
   }
   return createHash('sha256').update(Buffer.concat(digests)).digest('hex');
 }
@@ -79,7 +83,11 @@ describe('files routes', () => {
     );
     expect(strict.error.error_summary).toBe('path/conflict/file/..');
 
-    const renamed = await fixture.dbx.filesUpload({ path: '/modes/a.txt', contents: Buffer.from('two'), autorename: true });
+    const renamed = await fixture.dbx.filesUpload({
+      path: '/modes/a.txt',
+      contents: Buffer.from('two'),
+      autorename: true,
+    });
     expect(renamed.result.path_display).toBe('/modes/a (1).txt');
 
     const overwritten = await fixture.dbx.filesUpload({
@@ -91,7 +99,11 @@ describe('files routes', () => {
     expect(overwritten.result.rev).not.toBe(first.rev);
 
     const staleUpdate = await dropboxError<files.UploadError>(
-      fixture.dbx.filesUpload({ path: '/modes/a.txt', contents: Buffer.from('four'), mode: { '.tag': 'update', update: first.rev } }),
+      fixture.dbx.filesUpload({
+        path: '/modes/a.txt',
+        contents: Buffer.from('four'),
+        mode: { '.tag': 'update', update: first.rev },
+      }),
     );
     expect(staleUpdate.error.error_summary).toBe('path/conflict/file/..');
     const update = await fixture.dbx.filesUpload({
@@ -131,7 +143,9 @@ describe('files routes', () => {
     const folder: files.FolderMetadata = created.result.metadata;
     expect(folder).toMatchObject({ name: 'Logic', path_lower: '/projects/logic' });
 
-    const conflict = await dropboxError<files.CreateFolderError>(fixture.dbx.filesCreateFolderV2({ path: '/projects/LOGIC' }));
+    const conflict = await dropboxError<files.CreateFolderError>(
+      fixture.dbx.filesCreateFolderV2({ path: '/projects/LOGIC' }),
+    );
     expect(conflict.error).toEqual({
       error_summary: 'path/conflict/folder/..',
       error: { '.tag': 'path', path: { '.tag': 'conflict', conflict: { '.tag': 'folder' } } },
@@ -150,10 +164,14 @@ describe('files routes', () => {
 
     // A taken name is a conflict under `to` (autorename off), and the file stays where it was.
     await fixture.dbx.filesUpload({ path: '/moved/Taken.txt', contents: Buffer.from('other') });
-    const taken = await dropboxError<files.RelocationError>(fixture.dbx.filesMoveV2({ from_path: file.id, to_path: '/moved/taken.txt' }));
+    const taken = await dropboxError<files.RelocationError>(
+      fixture.dbx.filesMoveV2({ from_path: file.id, to_path: '/moved/taken.txt' }),
+    );
     expect(taken.status).toBe(409);
     expect(taken.error.error_summary).toMatch(/^to\/conflict\/file/);
-    expect((await fixture.dbx.filesGetMetadata({ path: file.id })).result).toMatchObject({ path_display: '/moved/Dest.txt' });
+    expect((await fixture.dbx.filesGetMetadata({ path: file.id })).result).toMatchObject({
+      path_display: '/moved/Dest.txt',
+    });
     await fixture.dbx.filesDeleteV2({ path: '/moved/Taken.txt' });
 
     const intoItself = await dropboxError<files.RelocationError>(
@@ -238,7 +256,10 @@ describe('files routes', () => {
     expect((copied.success as files.FileMetadataReference).content_hash).toBe(source.content_hash);
     expect(missing).toEqual({
       '.tag': 'failure',
-      failure: { '.tag': 'relocation_error', relocation_error: { '.tag': 'from_lookup', from_lookup: { '.tag': 'not_found' } } },
+      failure: {
+        '.tag': 'relocation_error',
+        relocation_error: { '.tag': 'from_lookup', from_lookup: { '.tag': 'not_found' } },
+      },
     });
     expect(taken).toEqual({
       '.tag': 'failure',
@@ -253,8 +274,14 @@ describe('files routes', () => {
   });
 
   it('downloads files and zips folders', async () => {
-    await fixture.dbx.filesUpload({ path: '/Bundle.logicx/Alternatives/000/Project', contents: Buffer.from('project') });
-    await fixture.dbx.filesUpload({ path: '/Bundle.logicx/Resources/ProjectInformation', contents: Buffer.from('info') });
+    await fixture.dbx.filesUpload({
+      path: '/Bundle.logicx/Alternatives/000/Project',
+      contents: Buffer.from('project'),
+    });
+    await fixture.dbx.filesUpload({
+      path: '/Bundle.logicx/Resources/ProjectInformation',
+      contents: Buffer.from('info'),
+    });
 
     const download = await fixture.dbx.filesDownload({ path: '/bundle.logicx/resources/projectinformation' });
     const downloaded = download.result as files.FileMetadata & { fileBinary: Buffer };
@@ -266,7 +293,11 @@ describe('files routes', () => {
     expect(zipped.metadata.name).toBe('Bundle.logicx');
     const names = zipEntryNames(zipped.fileBinary);
     expect(names).toEqual(
-      expect.arrayContaining(['Bundle.logicx/', 'Bundle.logicx/Alternatives/000/Project', 'Bundle.logicx/Resources/ProjectInformation']),
+      expect.arrayContaining([
+        'Bundle.logicx/',
+        'Bundle.logicx/Alternatives/000/Project',
+        'Bundle.logicx/Resources/ProjectInformation',
+      ]),
     );
 
     const notFolder = await dropboxError<files.DownloadZipError>(

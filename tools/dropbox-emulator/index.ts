@@ -10,13 +10,7 @@ import { StatePersistence } from './persistence';
 import { createEmulatorServer } from './server';
 
 export type { DropboxEmulatorOptions, EmulatorSettings } from './config';
-export type {
-  AcceptedInvite,
-  EmulatorAccount,
-  IssueTokenInput,
-  IssuedToken,
-  RegisterAccountInput,
-} from './control';
+export type { AcceptedInvite, EmulatorAccount, IssueTokenInput, IssuedToken, RegisterAccountInput } from './control';
 export { ControlError, EmulatorControl } from './control';
 export { connectionGrant } from './grants';
 export type { CallRecord, CountersSnapshot } from './counters';

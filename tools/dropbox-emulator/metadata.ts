@@ -57,9 +57,7 @@ export function folderMetadata(namespace: Namespace, folder: FolderEntry): files
 }
 
 export type TaggedMetadata =
-  | files.FileMetadataReference
-  | files.FolderMetadataReference
-  | files.DeletedMetadataReference;
+  files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference;
 
 export function taggedMetadata(namespace: Namespace, entry: Entry): TaggedMetadata {
   return entry.tag === 'file'

@@ -15,9 +15,15 @@ describe('names Dropbox refuses to write', () => {
   it.each(['.DS_Store', '.ds_store', 'desktop.ini', 'Thumbs.db', 'Icon\r', '.dropbox', '.dropbox.attr'])(
     'files/upload of %j answers path/disallowed_name (UploadWriteFailed)',
     async (name) => {
-      const refused = await dropboxError<files.UploadError>(fixture.dbx.filesUpload({ path: `/Track/${name}`, contents: Buffer.from('x') }));
+      const refused = await dropboxError<files.UploadError>(
+        fixture.dbx.filesUpload({ path: `/Track/${name}`, contents: Buffer.from('x') }),
+      );
       expect(refused.status).toBe(409);
-      expect(refused.error.error).toEqual({ '.tag': 'path', reason: { '.tag': 'disallowed_name' }, upload_session_id: expect.any(String) });
+      expect(refused.error.error).toEqual({
+        '.tag': 'path',
+        reason: { '.tag': 'disallowed_name' },
+        upload_session_id: expect.any(String),
+      });
     },
   );
 
@@ -26,7 +32,9 @@ describe('names Dropbox refuses to write', () => {
     ['a folder ending in a space', '/Track /take.wav'],
     ['a component over 255 characters', `/Track/${'x'.repeat(252)}.wav`],
   ])('files/upload of %s answers path/malformed_path', async (_label, path) => {
-    const refused = await dropboxError<files.UploadError>(fixture.dbx.filesUpload({ path, contents: Buffer.from('x') }));
+    const refused = await dropboxError<files.UploadError>(
+      fixture.dbx.filesUpload({ path, contents: Buffer.from('x') }),
+    );
     expect(refused.error.error_summary).toBe('path/malformed_path/..');
   });
 
@@ -38,19 +46,34 @@ describe('names Dropbox refuses to write', () => {
   });
 
   it('refuses the same names for folders, copies, moves and upload_session/finish; lookups are unaffected', async () => {
-    const folder = await dropboxError<files.CreateFolderError>(fixture.dbx.filesCreateFolderV2({ path: '/Track/.dropbox' }));
+    const folder = await dropboxError<files.CreateFolderError>(
+      fixture.dbx.filesCreateFolderV2({ path: '/Track/.dropbox' }),
+    );
     expect(folder.error.error_summary).toBe('path/disallowed_name/..');
     await fixture.dbx.filesUpload({ path: '/Track/ok.wav', contents: Buffer.from('ok') });
-    const moved = await dropboxError<files.RelocationError>(fixture.dbx.filesMoveV2({ from_path: '/Track/ok.wav', to_path: '/Track/Thumbs.db' }));
+    const moved = await dropboxError<files.RelocationError>(
+      fixture.dbx.filesMoveV2({ from_path: '/Track/ok.wav', to_path: '/Track/Thumbs.db' }),
+    );
     expect(moved.error.error_summary).toBe('to/disallowed_name/..');
-    const copied = await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/Track/ok.wav', to_path: '/Track/desktop.ini' }] });
-    expect(copied.result).toMatchObject({ entries: [{ '.tag': 'failure', failure: { relocation_error: { '.tag': 'to', to: { '.tag': 'disallowed_name' } } } }] });
+    const copied = await fixture.dbx.filesCopyBatchV2({
+      entries: [{ from_path: '/Track/ok.wav', to_path: '/Track/desktop.ini' }],
+    });
+    expect(copied.result).toMatchObject({
+      entries: [
+        { '.tag': 'failure', failure: { relocation_error: { '.tag': 'to', to: { '.tag': 'disallowed_name' } } } },
+      ],
+    });
     const session = await fixture.dbx.filesUploadSessionStart({ close: true, contents: Buffer.from('abc') });
     const finish = await dropboxError<files.UploadSessionFinishError>(
-      fixture.dbx.filesUploadSessionFinish({ cursor: { session_id: session.result.session_id, offset: 3 }, commit: { path: '/Track/.DS_Store' } }),
+      fixture.dbx.filesUploadSessionFinish({
+        cursor: { session_id: session.result.session_id, offset: 3 },
+        commit: { path: '/Track/.DS_Store' },
+      }),
     );
     expect(finish.error.error).toEqual({ '.tag': 'path', path: { '.tag': 'disallowed_name' } });
-    const lookup = await dropboxError<files.GetMetadataError>(fixture.dbx.filesGetMetadata({ path: '/Track/.DS_Store' }));
+    const lookup = await dropboxError<files.GetMetadataError>(
+      fixture.dbx.filesGetMetadata({ path: '/Track/.DS_Store' }),
+    );
     expect(lookup.error.error_summary).toBe('path/not_found/..');
   });
 

@@ -30,7 +30,9 @@ describe('per-namespace write locks and an outside writer holding one', () => {
     const lock = (await res.json()) as { id: string; namespace: string };
     expect(lock.namespace).toBe(`shared:${sharedFolderId}`);
 
-    const upload = await dropboxError(fixture.dbx.filesUpload({ path: '/Collab/new.wav', contents: Buffer.from('new') }));
+    const upload = await dropboxError(
+      fixture.dbx.filesUpload({ path: '/Collab/new.wav', contents: Buffer.from('new') }),
+    );
     expect(upload.status).toBe(429);
     expect(upload.headers.get('retry-after')).toBe('7');
     expect(upload.error).toEqual({
@@ -42,15 +44,23 @@ describe('per-namespace write locks and an outside writer holding one', () => {
     );
     expect(copy.status).toBe(429);
     const invite = await dropboxError(
-      fixture.dbx.sharingAddFolderMember({ shared_folder_id: sharedFolderId, members: [{ member: { '.tag': 'email', email: 'x@example.com' } }] }),
+      fixture.dbx.sharingAddFolderMember({
+        shared_folder_id: sharedFolderId,
+        members: [{ member: { '.tag': 'email', email: 'x@example.com' } }],
+      }),
     );
     expect(invite.status).toBe(429);
 
     // Reads are never locked, and the account's home namespace is another lock.
     expect((await fixture.dbx.filesListFolder({ path: '/Collab' })).result.entries).toHaveLength(1);
     expect((await fixture.dbx.filesGetTemporaryLink({ path: '/Collab/take.wav' })).status).toBe(200);
-    expect((await fixture.dbx.filesUpload({ path: '/Home/other.wav', contents: Buffer.from('other') })).status).toBe(200);
-    expect((await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/Collab/take.wav', to_path: '/Home/take.wav' }] })).status).toBe(200);
+    expect((await fixture.dbx.filesUpload({ path: '/Home/other.wav', contents: Buffer.from('other') })).status).toBe(
+      200,
+    );
+    expect(
+      (await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/Collab/take.wav', to_path: '/Home/take.wav' }] }))
+        .status,
+    ).toBe(200);
 
     expect(fixture.emulator.control.namespaceLocks()).toEqual([expect.objectContaining({ id: lock.id, refused: 3 })]);
     expect(await (await control('DELETE', `namespaces/locks/${lock.id}`)).json()).toEqual({ released: true });
@@ -62,12 +72,20 @@ describe('per-namespace write locks and an outside writer holding one', () => {
     const lock = fixture.emulator.control.holdNamespaceLock({ account_id: fixture.account.account_id });
     try {
       expect((await dropboxError(fixture.dbx.filesCreateFolderV2({ path: '/Home/New' }))).status).toBe(429);
-      expect((await dropboxError(fixture.dbx.filesMoveV2({ from_path: '/Home/other.wav', to_path: '/Collab/other.wav' }))).status).toBe(429);
-      expect((await fixture.dbx.filesUpload({ path: '/Collab/inside.wav', contents: Buffer.from('in') })).status).toBe(200);
+      expect(
+        (await dropboxError(fixture.dbx.filesMoveV2({ from_path: '/Home/other.wav', to_path: '/Collab/other.wav' })))
+          .status,
+      ).toBe(429);
+      expect((await fixture.dbx.filesUpload({ path: '/Collab/inside.wav', contents: Buffer.from('in') })).status).toBe(
+        200,
+      );
     } finally {
       fixture.emulator.control.releaseNamespaceLock(lock.id);
     }
     expect((await control('POST', 'namespaces/locks', { shared_folder_id: '999' })).status).toBe(404);
-    expect((await control('POST', 'namespaces/locks', { account_id: fixture.account.account_id, retry_after_seconds: -1 })).status).toBe(400);
+    expect(
+      (await control('POST', 'namespaces/locks', { account_id: fixture.account.account_id, retry_after_seconds: -1 }))
+        .status,
+    ).toBe(400);
   });
 });

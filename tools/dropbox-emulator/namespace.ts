@@ -207,12 +207,16 @@ export class Namespace {
   private writeRevision(file: FileEntry, content: StoredContent, clientModified: string, modifiedBy: string): void {
     const previous = this.revisionsOf(file)[0];
     file.revisions = [previous, ...(file.revisions ?? [])].slice(0, MAX_REVISIONS);
-    Object.assign(file, { blob: content.blob, size: content.size, contentHash: content.contentHash }, {
-      rev: newRev(),
-      serverModified: dropboxTimestamp(),
-      clientModified,
-      modifiedBy,
-    });
+    Object.assign(
+      file,
+      { blob: content.blob, size: content.size, contentHash: content.contentHash },
+      {
+        rev: newRev(),
+        serverModified: dropboxTimestamp(),
+        clientModified,
+        modifiedBy,
+      },
+    );
     this.record(file);
   }
 
@@ -288,7 +292,8 @@ export class Namespace {
   list(scopeLower: string, recursive: boolean): Entry[] {
     const scope = this.byPath.get(scopeLower);
     // A listing inside the mounted tree doesn't show what lies outside it.
-    const visible = (entries: Entry[]) => (scope && this.isOutsideTree(scope) ? entries : entries.filter((e) => !this.isOutsideTree(e)));
+    const visible = (entries: Entry[]) =>
+      scope && this.isOutsideTree(scope) ? entries : entries.filter((e) => !this.isOutsideTree(e));
     if (!recursive) return visible(sortByPath([...(this.childrenOf.get(scopeLower)?.values() ?? [])]));
     return visible(scope ? this.subtree(scope) : sortByPath(this.descendants('')));
   }

@@ -4,7 +4,14 @@ import { emulatorDropboxClient, emulatorFetch } from './index';
 
 const APP_KEY = 'emulated-app-key';
 const REDIRECT_URI = 'http://localhost:3000/settings/dropbox/callback';
-const SCOPES = ['account_info.read', 'files.metadata.read', 'files.content.read', 'files.content.write', 'sharing.read', 'sharing.write'];
+const SCOPES = [
+  'account_info.read',
+  'files.metadata.read',
+  'files.content.read',
+  'files.content.write',
+  'sharing.read',
+  'sharing.write',
+];
 
 interface TokenResult {
   access_token: string;
@@ -29,7 +36,9 @@ describe('OAuth', () => {
 
   /** What the app does: a PKCE authorization URL from the SDK, pointed at the emulator. */
   async function authorizationRequest(auth: DropboxAuth, state: string): Promise<URL> {
-    const sdkUrl = new URL(String(await auth.getAuthenticationUrl(REDIRECT_URI, state, 'code', 'offline', SCOPES, undefined, true)));
+    const sdkUrl = new URL(
+      String(await auth.getAuthenticationUrl(REDIRECT_URI, state, 'code', 'offline', SCOPES, undefined, true)),
+    );
     return new URL(`/oauth2/authorize${sdkUrl.search}`, fixture.emulator.url);
   }
 
@@ -94,15 +103,24 @@ describe('OAuth', () => {
     expect(me).toMatchObject({ account_id: fixture.account.account_id, email: 'producer@example.com' });
 
     // The SDK refreshes on its own when it has no access token yet.
-    const refreshing = emulatorDropboxClient(fixture.emulator.url, { clientId: APP_KEY, refreshToken: exchange.refresh_token });
+    const refreshing = emulatorDropboxClient(fixture.emulator.url, {
+      clientId: APP_KEY,
+      refreshToken: exchange.refresh_token,
+    });
     expect((await refreshing.usersGetCurrentAccount()).result.account_id).toBe(fixture.account.account_id);
 
     await dbx.authTokenRevoke();
     const revoked = await dropboxError(dbx.usersGetCurrentAccount());
     expect(revoked.status).toBe(401);
-    expect(revoked.error).toEqual({ error_summary: 'invalid_access_token/..', error: { '.tag': 'invalid_access_token' } });
+    expect(revoked.error).toEqual({
+      error_summary: 'invalid_access_token/..',
+      error: { '.tag': 'invalid_access_token' },
+    });
     const refreshAfterRevoke = await dropboxError(
-      emulatorDropboxClient(fixture.emulator.url, { clientId: APP_KEY, refreshToken: exchange.refresh_token }).usersGetCurrentAccount(),
+      emulatorDropboxClient(fixture.emulator.url, {
+        clientId: APP_KEY,
+        refreshToken: exchange.refresh_token,
+      }).usersGetCurrentAccount(),
     );
     expect(refreshAfterRevoke.status).toBe(400);
     expect(refreshAfterRevoke.error).toMatchObject({ error: 'invalid_grant' });
@@ -129,7 +147,8 @@ describe('OAuth', () => {
   it('registers an unknown email as a new account', async () => {
     const auth = new DropboxAuth({ clientId: APP_KEY, fetch: emulatorFetch(fixture.emulator.url) });
     const redirect = await decide(await authorizationRequest(auth, 'state-5'), 'allow', 'newcomer@example.com');
-    const tokens = (await auth.getAccessTokenFromCode(REDIRECT_URI, redirect.searchParams.get('code')!)).result as TokenResult;
+    const tokens = (await auth.getAccessTokenFromCode(REDIRECT_URI, redirect.searchParams.get('code')!))
+      .result as TokenResult;
     const account = fixture.emulator.control.accounts().find((candidate) => candidate.email === 'newcomer@example.com');
     expect(tokens.account_id).toBe(account?.account_id);
   });
@@ -137,16 +156,27 @@ describe('OAuth', () => {
   it('expires access tokens after their lifetime, and a refresh brings a fresh one', async () => {
     const issued = fixture.emulator.control.issueToken({ account_id: fixture.account.account_id, lifetimeMs: 50 });
     await new Promise((resolve) => setTimeout(resolve, 80));
-    const expired = await dropboxError(emulatorDropboxClient(fixture.emulator.url, issued.access_token).usersGetCurrentAccount());
+    const expired = await dropboxError(
+      emulatorDropboxClient(fixture.emulator.url, issued.access_token).usersGetCurrentAccount(),
+    );
     expect(expired.status).toBe(401);
-    expect(expired.error).toEqual({ error_summary: 'expired_access_token/..', error: { '.tag': 'expired_access_token' } });
+    expect(expired.error).toEqual({
+      error_summary: 'expired_access_token/..',
+      error: { '.tag': 'expired_access_token' },
+    });
 
-    const unknown = await dropboxError(emulatorDropboxClient(fixture.emulator.url, 'sl.nonsense').usersGetCurrentAccount());
+    const unknown = await dropboxError(
+      emulatorDropboxClient(fixture.emulator.url, 'sl.nonsense').usersGetCurrentAccount(),
+    );
     expect(unknown.error.error_summary).toBe('invalid_access_token/..');
 
     const refreshed = await fetch(new URL('/oauth2/token', fixture.emulator.url), {
       method: 'POST',
-      body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: issued.refresh_token, client_id: APP_KEY }),
+      body: new URLSearchParams({
+        grant_type: 'refresh_token',
+        refresh_token: issued.refresh_token,
+        client_id: APP_KEY,
+      }),
     });
     const body = (await refreshed.json()) as { access_token: string; expires_in: number; token_type: string };
     expect(body).toMatchObject({ token_type: 'bearer', expires_in: 14400 });
@@ -158,8 +188,13 @@ describe('OAuth', () => {
   });
 
   it('refuses tokens without the scope a route needs', async () => {
-    const issued = fixture.emulator.control.issueToken({ account_id: fixture.account.account_id, scope: ['files.metadata.read'] });
-    const missing = await dropboxError(emulatorDropboxClient(fixture.emulator.url, issued.access_token).usersGetCurrentAccount());
+    const issued = fixture.emulator.control.issueToken({
+      account_id: fixture.account.account_id,
+      scope: ['files.metadata.read'],
+    });
+    const missing = await dropboxError(
+      emulatorDropboxClient(fixture.emulator.url, issued.access_token).usersGetCurrentAccount(),
+    );
     expect(missing.status).toBe(401);
     expect(missing.error.error).toEqual({ '.tag': 'missing_scope', required_scope: 'account_info.read' });
   });

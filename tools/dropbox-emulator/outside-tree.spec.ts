@@ -8,8 +8,11 @@ describe('ids outside the mounted tree (a folder moved into a team space)', () =
 
   beforeAll(async () => {
     fixture = await startFixture();
-    fileId = (await fixture.dbx.filesUpload({ path: '/Team Space/Song/Mix.wav', contents: Buffer.from('mix') })).result.id;
-    folderId = ((await fixture.dbx.filesGetMetadata({ path: '/Team Space/Song' })).result as files.FolderMetadataReference).id;
+    fileId = (await fixture.dbx.filesUpload({ path: '/Team Space/Song/Mix.wav', contents: Buffer.from('mix') })).result
+      .id;
+    folderId = (
+      (await fixture.dbx.filesGetMetadata({ path: '/Team Space/Song' })).result as files.FolderMetadataReference
+    ).id;
     await fixture.dbx.filesUpload({ path: '/Mine/Other.wav', contents: Buffer.from('other') });
     const res = await fetch(`${fixture.emulator.url}/_emulator/folders/mounted`, {
       method: 'PUT',
@@ -30,16 +33,22 @@ describe('ids outside the mounted tree (a folder moved into a team space)', () =
     expect(folder.path_display).toBeUndefined();
     const file = (await fixture.dbx.filesGetMetadata({ path: fileId })).result as files.FileMetadataReference;
     expect(file.path_display).toBeUndefined();
-    const byPath = await dropboxError<files.GetMetadataError>(fixture.dbx.filesGetMetadata({ path: '/Team Space/Song' }));
+    const byPath = await dropboxError<files.GetMetadataError>(
+      fixture.dbx.filesGetMetadata({ path: '/Team Space/Song' }),
+    );
     expect(byPath.error.error_summary).toBe('path/not_found/..');
-    const root = (await fixture.dbx.filesListFolder({ path: '', recursive: true })).result.entries.map((e) => e.path_display);
+    const root = (await fixture.dbx.filesListFolder({ path: '', recursive: true })).result.entries.map(
+      (e) => e.path_display,
+    );
     expect(root).toEqual(['/Mine', '/Mine/Other.wav']);
     const inside = (await fixture.dbx.filesListFolder({ path: folderId })).result.entries;
     expect(inside.map((e) => [e.name, e.path_display])).toEqual([['Mix.wav', undefined]]);
   });
 
   it('answers get_folder_metadata of a shared folder moved out of the tree without its path', async () => {
-    const shared = (await fixture.dbx.sharingShareFolder({ path: '/Mine/Session' })).result as { shared_folder_id: string };
+    const shared = (await fixture.dbx.sharingShareFolder({ path: '/Mine/Session' })).result as {
+      shared_folder_id: string;
+    };
     const setMounted = (mounted: boolean) =>
       fetch(`${fixture.emulator.url}/_emulator/folders/mounted`, {
         method: 'PUT',

@@ -24,8 +24,14 @@ export function teamRootNamespace(teamId: string): string {
 }
 
 export function rootInfoOf(account: AccountRecord): RootInfo {
-  if (!account.team) return { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId };
-  return { '.tag': 'team', root_namespace_id: teamRootNamespace(account.team.id), home_namespace_id: account.namespaceId, home_path: `/${account.display_name}` };
+  if (!account.team)
+    return { '.tag': 'user', root_namespace_id: account.namespaceId, home_namespace_id: account.namespaceId };
+  return {
+    '.tag': 'team',
+    root_namespace_id: teamRootNamespace(account.team.id),
+    home_namespace_id: account.namespaceId,
+    home_path: `/${account.display_name}`,
+  };
 }
 
 /** 422 PathRootError, as Dropbox answers a root that is not (or no longer) the caller's. */

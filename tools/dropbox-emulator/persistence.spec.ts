@@ -23,10 +23,19 @@ describe('persistence and the CLI', () => {
     const token = first.control.issueToken({ account_id: account.account_id }).access_token;
     const dbx = emulatorDropboxClient(first.url, token);
     await dbx.filesUpload({ path: '/Keep/Old.wav', contents: Buffer.from('first take') });
-    const file = (await dbx.filesUpload({ path: '/Keep/Old.wav', contents: Buffer.from('second take'), mode: { '.tag': 'overwrite' } })).result;
+    const file = (
+      await dbx.filesUpload({
+        path: '/Keep/Old.wav',
+        contents: Buffer.from('second take'),
+        mode: { '.tag': 'overwrite' },
+      })
+    ).result;
     const share = (await dbx.sharingShareFolder({ path: '/Keep' })).result;
     if (share['.tag'] !== 'complete') throw new Error('expected the share to complete at once');
-    await dbx.sharingAddFolderMember({ shared_folder_id: share.shared_folder_id, members: [{ member: { '.tag': 'email', email: 'guest@example.com' } }] });
+    await dbx.sharingAddFolderMember({
+      shared_folder_id: share.shared_folder_id,
+      members: [{ member: { '.tag': 'email', email: 'guest@example.com' } }],
+    });
     const session = (await dbx.filesUploadSessionStart({ contents: Buffer.from('half ') })).result.session_id;
     const cursor = (await dbx.filesListFolder({ path: '/Keep' })).result.cursor;
     const link = (await dbx.filesGetTemporaryLink({ path: '/Keep/Old.wav' })).result.link;
@@ -37,7 +46,9 @@ describe('persistence and the CLI', () => {
       const again = emulatorDropboxClient(second.url, token);
       const reloaded = (await again.filesGetMetadata({ path: file.id })).result as files.FileMetadataReference;
       expect(reloaded).toMatchObject({ path_display: '/Keep/Old.wav', rev: file.rev, content_hash: file.content_hash });
-      const download = (await again.filesDownload({ path: '/keep/old.wav' })).result as files.FileMetadata & { fileBinary: Buffer };
+      const download = (await again.filesDownload({ path: '/keep/old.wav' })).result as files.FileMetadata & {
+        fileBinary: Buffer;
+      };
       expect(download.fileBinary.toString()).toBe('second take');
 
       const members = (await again.sharingListFolderMembers({ shared_folder_id: share.shared_folder_id })).result;
@@ -69,7 +80,16 @@ describe('persistence and the CLI', () => {
   it('runs standalone from the CLI and stops on SIGTERM', async () => {
     const child = spawn(
       process.execPath,
-      ['-r', join(__dirname, '../../test/support/register-ts.js'), join(__dirname, 'cli.ts'), '--port', '0', '--data-dir', dataDir, '--strict'],
+      [
+        '-r',
+        join(__dirname, '../../test/support/register-ts.js'),
+        join(__dirname, 'cli.ts'),
+        '--port',
+        '0',
+        '--data-dir',
+        dataDir,
+        '--strict',
+      ],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
     const url = await new Promise<string>((resolve, reject) => {

@@ -51,7 +51,11 @@ describe('a full Dropbox: per-account quota and used space from stored bytes', (
     );
     expect(refused.status).toBe(409);
     expect(refused.error.error_summary).toBe('path/insufficient_space/..');
-    const failed = refused.error.error as unknown as { '.tag': string; reason: { '.tag': string }; upload_session_id: string };
+    const failed = refused.error.error as unknown as {
+      '.tag': string;
+      reason: { '.tag': string };
+      upload_session_id: string;
+    };
     expect(failed['.tag']).toBe('path');
     expect(failed.reason).toEqual({ '.tag': 'insufficient_space' });
     expect(failed.upload_session_id).toEqual(expect.any(String));
@@ -81,16 +85,25 @@ describe('a full Dropbox: per-account quota and used space from stored bytes', (
     );
     expect(finish.error.error).toEqual({ '.tag': 'path', path: { '.tag': 'insufficient_space' } });
 
-    const copy = await fixture.dbx.filesCopyBatchV2({ entries: [{ from_path: '/src/take.wav', to_path: '/copy/take.wav' }] });
+    const copy = await fixture.dbx.filesCopyBatchV2({
+      entries: [{ from_path: '/src/take.wav', to_path: '/copy/take.wav' }],
+    });
     expect(copy.result).toEqual({
       '.tag': 'complete',
-      entries: [{ '.tag': 'failure', failure: { '.tag': 'relocation_error', relocation_error: { '.tag': 'insufficient_quota' } } }],
+      entries: [
+        {
+          '.tag': 'failure',
+          failure: { '.tag': 'relocation_error', relocation_error: { '.tag': 'insufficient_quota' } },
+        },
+      ],
     });
   });
 
   it('builds the UploadWriteFailed shape when a files/upload refusal is injected', async () => {
     fixture.emulator.control.addFault({ route: 'files/upload', errorTag: 'path/disallowed_name', times: 1 });
-    const refused = await dropboxError<files.UploadError>(fixture.dbx.filesUpload({ path: '/x.bin', contents: Buffer.from('x') }));
+    const refused = await dropboxError<files.UploadError>(
+      fixture.dbx.filesUpload({ path: '/x.bin', contents: Buffer.from('x') }),
+    );
     expect(refused.error.error_summary).toBe('path/disallowed_name/..');
     expect(refused.error.error).toEqual({
       '.tag': 'path',

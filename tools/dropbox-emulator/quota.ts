@@ -25,7 +25,12 @@ export function usedBytes(namespace: Namespace): number {
  * Refuses a commit that would take the account over its quota (`insufficient_space`, a WriteError). Identical
  * contents already at the path change nothing and are let through; an overwrite frees the replaced file's bytes.
  */
-export function assertSpaceForCommit(account: AccountRecord, namespace: Namespace, ref: PathRef, content: StoredContent): void {
+export function assertSpaceForCommit(
+  account: AccountRecord,
+  namespace: Namespace,
+  ref: PathRef,
+  content: StoredContent,
+): void {
   const existing = namespace.find(ref);
   const replaced = existing?.tag === 'file' ? (existing as FileEntry) : undefined;
   if (replaced && replaced.contentHash === content.contentHash) return;

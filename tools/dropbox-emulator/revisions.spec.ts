@@ -23,7 +23,11 @@ describe('file revisions', () => {
   it('upload in update mode writes a new revision of the same file: same id, new rev and content hash', async () => {
     const first = (await fixture.dbx.filesUpload({ path: '/Rev/Vocal.wav', contents: take(1) })).result;
     const second = (
-      await fixture.dbx.filesUpload({ path: '/Rev/Vocal.wav', contents: take(2), mode: { '.tag': 'update', update: first.rev } })
+      await fixture.dbx.filesUpload({
+        path: '/Rev/Vocal.wav',
+        contents: take(2),
+        mode: { '.tag': 'update', update: first.rev },
+      })
     ).result;
     expect(second.id).toBe(first.id);
     expect(second.rev).not.toBe(first.rev);
@@ -36,7 +40,11 @@ describe('file revisions', () => {
     const first = (await fixture.dbx.filesUpload({ path: '/Rev/Stale.wav', contents: take(1) })).result;
     await fixture.dbx.filesUpload({ path: '/Rev/Stale.wav', contents: take(2), mode: { '.tag': 'overwrite' } });
     const err = await dropboxError<files.UploadError>(
-      fixture.dbx.filesUpload({ path: '/Rev/Stale.wav', contents: take(3), mode: { '.tag': 'update', update: first.rev } }),
+      fixture.dbx.filesUpload({
+        path: '/Rev/Stale.wav',
+        contents: take(3),
+        mode: { '.tag': 'update', update: first.rev },
+      }),
     );
     expect(err.status).toBe(409);
     expect(err.error.error_summary).toMatch(/^path\/conflict\/file/);
@@ -44,8 +52,20 @@ describe('file revisions', () => {
 
   it('list_revisions answers newest first, the current revision included, by path or id, within limit (has_more past it)', async () => {
     const a = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(1) })).result;
-    const b = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(2), mode: { '.tag': 'update', update: a.rev } })).result;
-    const c = (await fixture.dbx.filesUpload({ path: '/Rev/History.wav', contents: take(3), mode: { '.tag': 'update', update: b.rev } })).result;
+    const b = (
+      await fixture.dbx.filesUpload({
+        path: '/Rev/History.wav',
+        contents: take(2),
+        mode: { '.tag': 'update', update: a.rev },
+      })
+    ).result;
+    const c = (
+      await fixture.dbx.filesUpload({
+        path: '/Rev/History.wav',
+        contents: take(3),
+        mode: { '.tag': 'update', update: b.rev },
+      })
+    ).result;
     const byPath = (await fixture.dbx.filesListRevisions({ path: '/rev/history.wav' })).result;
     expect(byPath.is_deleted).toBe(false);
     expect(byPath.has_more).toBe(false);
@@ -60,14 +80,22 @@ describe('file revisions', () => {
 
   it('restore makes an earlier revision current again as a new revision, keeping the history', async () => {
     const a = (await fixture.dbx.filesUpload({ path: '/Rev/Restore.wav', contents: take(1) })).result;
-    const b = (await fixture.dbx.filesUpload({ path: '/Rev/Restore.wav', contents: take(2), mode: { '.tag': 'update', update: a.rev } })).result;
+    const b = (
+      await fixture.dbx.filesUpload({
+        path: '/Rev/Restore.wav',
+        contents: take(2),
+        mode: { '.tag': 'update', update: a.rev },
+      })
+    ).result;
     const restored = (await fixture.dbx.filesRestore({ path: a.id, rev: a.rev })).result;
     expect(restored.id).toBe(a.id);
     expect(restored.rev).not.toBe(a.rev);
     expect(restored.rev).not.toBe(b.rev);
     expect(restored.content_hash).toBe(dropboxContentHash(take(1)));
     expect(await download('/Rev/Restore.wav')).toEqual(take(1));
-    const history = (await fixture.dbx.filesListRevisions({ path: '/Rev/Restore.wav' })).result.entries.map((e) => e.rev);
+    const history = (await fixture.dbx.filesListRevisions({ path: '/Rev/Restore.wav' })).result.entries.map(
+      (e) => e.rev,
+    );
     expect(history).toEqual([restored.rev, b.rev, a.rev]);
   });
 
@@ -91,7 +119,11 @@ describe('file revisions', () => {
     try {
       let persistent = await startFixture({ dataDir });
       const a = (await persistent.dbx.filesUpload({ path: '/Keep.wav', contents: take(1) })).result;
-      await persistent.dbx.filesUpload({ path: '/Keep.wav', contents: take(2), mode: { '.tag': 'update', update: a.rev } });
+      await persistent.dbx.filesUpload({
+        path: '/Keep.wav',
+        contents: take(2),
+        mode: { '.tag': 'update', update: a.rev },
+      });
       await persistent.emulator.close();
       persistent = await startFixture({ dataDir });
       const restored = (await persistent.dbx.filesRestore({ path: '/Keep.wav', rev: a.rev })).result;

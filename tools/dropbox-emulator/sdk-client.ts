@@ -17,7 +17,11 @@ export function emulatorFetch(emulatorUrl: string): (url: RequestInfo, init?: Re
  * An SDK client talking to the emulator: pass an access token, or full auth options (refresh token, client id…);
  * `pathRoot` is the SDK's own option (the `Dropbox-API-Path-Root` header, JSON of common.PathRoot).
  */
-export function emulatorDropboxClient(emulatorUrl: string, auth: string | DropboxAuthOptions, sdk: { pathRoot?: string } = {}): Dropbox {
+export function emulatorDropboxClient(
+  emulatorUrl: string,
+  auth: string | DropboxAuthOptions,
+  sdk: { pathRoot?: string } = {},
+): Dropbox {
   const options = typeof auth === 'string' ? { accessToken: auth } : auth;
   return new Dropbox({ auth: new DropboxAuth({ ...options, fetch: emulatorFetch(emulatorUrl) }), ...sdk });
 }

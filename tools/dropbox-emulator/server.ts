@@ -18,7 +18,11 @@ export function createEmulatorServer(emulator: Emulator, control: EmulatorContro
     dispatch(emulator, control, req, res).catch((error: unknown) => {
       // A client that hangs up mid-body (a player or ffmpeg seeking elsewhere, a killed worker) is no server error.
       const code = (error as NodeJS.ErrnoException)?.code;
-      if (code === 'ERR_STREAM_PREMATURE_CLOSE' || code === 'ECONNRESET' || (error instanceof Error && error.message === 'aborted')) {
+      if (
+        code === 'ERR_STREAM_PREMATURE_CLOSE' ||
+        code === 'ECONNRESET' ||
+        (error instanceof Error && error.message === 'aborted')
+      ) {
         res.destroy();
         return;
       }

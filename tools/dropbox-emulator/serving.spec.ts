@@ -16,10 +16,13 @@ describe("files Dropbox lists but can't serve", () => {
   });
 
   it('lists cloud documents with is_downloadable: false and answers get_temporary_link and download with unsupported_file', async () => {
-    const listing = (await fixture.dbx.filesListFolder({ path: '/Track' })).result.entries as files.FileMetadataReference[];
+    const listing = (await fixture.dbx.filesListFolder({ path: '/Track' })).result
+      .entries as files.FileMetadataReference[];
     const downloadable = Object.fromEntries(listing.map((e) => [e.name, e.is_downloadable]));
     expect(downloadable).toMatchObject({ 'Lyrics.gdoc': false, 'Plan.paper': false, 'Take.wav': true });
-    const link = await dropboxError<files.GetTemporaryLinkError>(fixture.dbx.filesGetTemporaryLink({ path: '/Track/Lyrics.gdoc' }));
+    const link = await dropboxError<files.GetTemporaryLinkError>(
+      fixture.dbx.filesGetTemporaryLink({ path: '/Track/Lyrics.gdoc' }),
+    );
     expect(link.status).toBe(409);
     expect(link.error.error).toEqual({ '.tag': 'unsupported_file' });
     const download = await dropboxError<files.DownloadError>(fixture.dbx.filesDownload({ path: '/Track/Plan.paper' }));
@@ -36,12 +39,17 @@ describe("files Dropbox lists but can't serve", () => {
       });
     expect((await set('/Track/Restricted.wav', 'restricted_content')).status).toBe(200);
     expect((await set('/Track/Banned.wav', 'not_allowed')).status).toBe(200);
-    const restricted = await dropboxError<files.GetTemporaryLinkError>(fixture.dbx.filesGetTemporaryLink({ path: '/Track/Restricted.wav' }));
+    const restricted = await dropboxError<files.GetTemporaryLinkError>(
+      fixture.dbx.filesGetTemporaryLink({ path: '/Track/Restricted.wav' }),
+    );
     expect(restricted.error.error).toEqual({ '.tag': 'path', path: { '.tag': 'restricted_content' } });
-    const banned = await dropboxError<files.GetTemporaryLinkError>(fixture.dbx.filesGetTemporaryLink({ path: '/Track/Banned.wav' }));
+    const banned = await dropboxError<files.GetTemporaryLinkError>(
+      fixture.dbx.filesGetTemporaryLink({ path: '/Track/Banned.wav' }),
+    );
     expect(banned.error.error).toEqual({ '.tag': 'not_allowed' });
     // Still listed as downloadable: Dropbox only says so when asked for the bytes.
-    const meta = (await fixture.dbx.filesGetMetadata({ path: '/Track/Banned.wav' })).result as files.FileMetadataReference;
+    const meta = (await fixture.dbx.filesGetMetadata({ path: '/Track/Banned.wav' }))
+      .result as files.FileMetadataReference;
     expect(meta.is_downloadable).toBe(true);
     expect((await set('/Track/Banned.wav', null)).status).toBe(200);
     expect((await fixture.dbx.filesGetTemporaryLink({ path: '/Track/Banned.wav' })).status).toBe(200);

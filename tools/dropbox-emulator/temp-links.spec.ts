@@ -44,7 +44,11 @@ describe('temporary links', () => {
 
   it('keeps serving the revision it was made for after the file changes', async () => {
     const { link } = await temporaryLink('/Bounces/Final Mix.wav');
-    await fixture.dbx.filesUpload({ path: '/Bounces/Final Mix.wav', contents: Buffer.from('new master'), mode: { '.tag': 'overwrite' } });
+    await fixture.dbx.filesUpload({
+      path: '/Bounces/Final Mix.wav',
+      contents: Buffer.from('new master'),
+      mode: { '.tag': 'overwrite' },
+    });
     expect(Buffer.from(await (await fetch(link)).arrayBuffer())).toEqual(audio);
     expect(await (await fetch((await temporaryLink('/Bounces/Final Mix.wav')).link)).text()).toBe('new master');
   });
@@ -63,7 +67,12 @@ describe('temporary links', () => {
   });
 
   it('refuses folders with path/not_file', async () => {
-    const folder = await dropboxError<files.GetTemporaryLinkError>(fixture.dbx.filesGetTemporaryLink({ path: '/Bounces' }));
-    expect(folder.error).toEqual({ error_summary: 'path/not_file/..', error: { '.tag': 'path', path: { '.tag': 'not_file' } } });
+    const folder = await dropboxError<files.GetTemporaryLinkError>(
+      fixture.dbx.filesGetTemporaryLink({ path: '/Bounces' }),
+    );
+    expect(folder.error).toEqual({
+      error_summary: 'path/not_file/..',
+      error: { '.tag': 'path', path: { '.tag': 'not_file' } },
+    });
   });
 });

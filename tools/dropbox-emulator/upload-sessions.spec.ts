@@ -25,7 +25,10 @@ describe('upload sessions', () => {
   it('resumes after incorrect_offset and commits closed sessions with finish_batch_v2', async () => {
     const { dbx } = fixture;
     const first = (await dbx.filesUploadSessionStart({ contents: Buffer.from('stem-') })).result.session_id;
-    await dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: 5 }, contents: Buffer.from('vocals-') });
+    await dbx.filesUploadSessionAppendV2({
+      cursor: { session_id: first, offset: 5 },
+      contents: Buffer.from('vocals-'),
+    });
 
     // A retried append whose first attempt did arrive: the offset is stale.
     const stale = await dropboxError<files.UploadSessionAppendError>(
@@ -37,7 +40,11 @@ describe('upload sessions', () => {
       error: { '.tag': 'incorrect_offset', correct_offset: 12 },
     });
     const resumeAt = (stale.error.error as files.UploadSessionLookupErrorIncorrectOffset).correct_offset;
-    await dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: resumeAt }, contents: Buffer.from('take2'), close: true });
+    await dbx.filesUploadSessionAppendV2({
+      cursor: { session_id: first, offset: resumeAt },
+      contents: Buffer.from('take2'),
+      close: true,
+    });
 
     const closed = await dropboxError<files.UploadSessionAppendError>(
       dbx.filesUploadSessionAppendV2({ cursor: { session_id: first, offset: 17 }, contents: Buffer.from('more') }),
@@ -58,11 +65,19 @@ describe('upload sessions', () => {
     if (committed['.tag'] !== 'success') throw new Error('expected the closed session to commit');
     expect(committed).toMatchObject({ path_display: '/Stems/Vocals.wav', size: 17 });
     expect(committed.content_hash).toBe(dropboxContentHash(Buffer.from('stem-vocals-take2')));
-    expect(notClosed).toEqual({ '.tag': 'failure', failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_closed' } } });
-    expect(unknown).toEqual({ '.tag': 'failure', failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_found' } } });
+    expect(notClosed).toEqual({
+      '.tag': 'failure',
+      failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_closed' } },
+    });
+    expect(unknown).toEqual({
+      '.tag': 'failure',
+      failure: { '.tag': 'lookup_failed', lookup_failed: { '.tag': 'not_found' } },
+    });
 
     const download = await dbx.filesDownload({ path: '/stems/vocals.wav' });
-    expect((download.result as files.FileMetadata & { fileBinary: Buffer }).fileBinary.toString()).toBe('stem-vocals-take2');
+    expect((download.result as files.FileMetadata & { fileBinary: Buffer }).fileBinary.toString()).toBe(
+      'stem-vocals-take2',
+    );
 
     const finishedAlready = await dropboxError<files.UploadSessionFinishError>(
       dbx.filesUploadSessionFinish({ cursor: { session_id: first, offset: 17 }, commit: { path: '/again.wav' } }),
@@ -75,7 +90,11 @@ describe('upload sessions', () => {
     await dbx.filesUpload({ path: '/Conflict/Mix.wav', contents: Buffer.from('original') });
     const session = (await dbx.filesUploadSessionStart({ contents: Buffer.from('new ') })).result.session_id;
     const conflict = await dropboxError<files.UploadSessionFinishError>(
-      dbx.filesUploadSessionFinish({ cursor: { session_id: session, offset: 4 }, commit: { path: '/conflict/mix.wav' }, contents: Buffer.from('mix') }),
+      dbx.filesUploadSessionFinish({
+        cursor: { session_id: session, offset: 4 },
+        commit: { path: '/conflict/mix.wav' },
+        contents: Buffer.from('mix'),
+      }),
     );
     expect(conflict.error).toEqual({
       error_summary: 'path/conflict/file/..',
@@ -91,7 +110,11 @@ describe('upload sessions', () => {
 
   it('rejects data whose content_hash argument does not match', async () => {
     const mismatch = await dropboxError<files.UploadError>(
-      fixture.dbx.filesUpload({ path: '/hash.txt', contents: Buffer.from('abc'), content_hash: dropboxContentHash(Buffer.from('abd')) }),
+      fixture.dbx.filesUpload({
+        path: '/hash.txt',
+        contents: Buffer.from('abc'),
+        content_hash: dropboxContentHash(Buffer.from('abd')),
+      }),
     );
     expect(mismatch.error.error_summary).toBe('content_hash_mismatch/..');
   });

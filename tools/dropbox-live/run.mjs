@@ -18,7 +18,8 @@ const result = spawnSync(process.execPath, [`${root}node_modules/jest/bin/jest.j
   env: {
     ...process.env,
     DROPBOX_LIVE: '1',
-    NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --no-warnings=ExperimentalWarning`.trim(),
+    NODE_OPTIONS:
+      `${process.env.NODE_OPTIONS ?? ''} --experimental-vm-modules --no-warnings=ExperimentalWarning`.trim(),
   },
 });
 process.exit(result.status ?? 1);

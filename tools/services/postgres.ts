@@ -116,9 +116,13 @@ function serverAccount(): Account | undefined {
       groupExists = false;
     }
     const groupArgs = groupExists ? ['--gid', 'postgres'] : ['--user-group'];
-    execFileSync('useradd', ['--system', ...groupArgs, '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'], {
-      stdio: 'ignore',
-    });
+    execFileSync(
+      'useradd',
+      ['--system', ...groupArgs, '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres'],
+      {
+        stdio: 'ignore',
+      },
+    );
     return lookupAccount('postgres');
   }
 }
@@ -220,7 +224,16 @@ export class PostgresServer {
 
   private async launch(): Promise<void> {
     const { dataDir, port, durable, detached } = this.options;
-    const args = ['-D', dataDir, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='];
+    const args = [
+      '-D',
+      dataDir,
+      '-p',
+      String(port),
+      '-c',
+      'listen_addresses=127.0.0.1',
+      '-c',
+      'unix_socket_directories=',
+    ];
     if (!durable) args.push('-c', 'fsync=off', '-c', 'synchronous_commit=off', '-c', 'full_page_writes=off');
     const proc = new ManagedProcess(join(binDir(this.account), 'postgres'), args, {
       name: `PostgreSQL (${dataDir})`,
@@ -253,7 +266,17 @@ async function initialise(dataDir: string, account: Account | undefined): Promis
       chownSync(dataDir, account.uid, account.gid);
       chownSync(pwfile, account.uid, account.gid);
     }
-    const args = ['-D', dataDir, '-U', 'postgres', `--pwfile=${pwfile}`, '--auth=scram-sha-256', '--no-locale', '-E', 'UTF8'];
+    const args = [
+      '-D',
+      dataDir,
+      '-U',
+      'postgres',
+      `--pwfile=${pwfile}`,
+      '--auth=scram-sha-256',
+      '--no-locale',
+      '-E',
+      'UTF8',
+    ];
     await runToCompletion(join(binDir(account), 'initdb'), args, {
       name: `initdb (${dataDir})`,
       uid: account?.uid,

@@ -90,12 +90,18 @@ export class RedisServer {
   private async launch(): Promise<void> {
     const { dataDir, port, appendOnly, detached } = this.options;
     const args = [
-      '--port', String(port),
-      '--bind', '127.0.0.1',
-      '--dir', dataDir,
-      '--save', '',
-      '--appendonly', appendOnly ? 'yes' : 'no',
-      '--daemonize', 'no',
+      '--port',
+      String(port),
+      '--bind',
+      '127.0.0.1',
+      '--dir',
+      dataDir,
+      '--save',
+      '',
+      '--appendonly',
+      appendOnly ? 'yes' : 'no',
+      '--daemonize',
+      'no',
     ];
     const proc = new ManagedProcess(this.executable, args, { name: `redis-server (port ${port})`, detached });
     this.process = proc;
@@ -107,7 +113,11 @@ export class RedisServer {
 }
 
 /** `url` if a Redis answers there, else our own `redis-server` keeping its data in `dataDir`. */
-export async function ensureRedis(options: { dataDir: string; url?: string; detached?: boolean }): Promise<ServiceHandle> {
+export async function ensureRedis(options: {
+  dataDir: string;
+  url?: string;
+  detached?: boolean;
+}): Promise<ServiceHandle> {
   if (options.url && (await redisAnswers(options.url))) {
     return { url: options.url, started: false, stop: async () => undefined };
   }

@@ -21,7 +21,15 @@ export class SentinelGroup {
     return this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
   }
 
-  static async start({ dataDir, name = 'pdprimary', downAfterMs = 1_000 }: { dataDir: string; name?: string; downAfterMs?: number }): Promise<SentinelGroup> {
+  static async start({
+    dataDir,
+    name = 'pdprimary',
+    downAfterMs = 1_000,
+  }: {
+    dataDir: string;
+    name?: string;
+    downAfterMs?: number;
+  }): Promise<SentinelGroup> {
     const executable = findExecutable('redis-server');
     if (!executable) throw new Error(REDIS_SERVER_MISSING);
     const dir = resolve(dataDir);
@@ -35,7 +43,20 @@ export class SentinelGroup {
         const serverDir = join(dir, `redis-${port}`);
         mkdirSync(serverDir, { recursive: true });
         // noeviction, as the app requires of every server that may become the primary.
-        const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', serverDir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+        const args = [
+          '--port',
+          String(port),
+          '--bind',
+          '127.0.0.1',
+          '--dir',
+          serverDir,
+          '--save',
+          '',
+          '--appendonly',
+          'no',
+          '--maxmemory-policy',
+          'noeviction',
+        ];
         if (role === 'replica') args.push('--replicaof', '127.0.0.1', String(primaryPort));
         const proc = new ManagedProcess(executable, args, { name: `redis-server ${role} (port ${port})` });
         servers.push({ port, process: proc });
@@ -71,7 +92,10 @@ export class SentinelGroup {
         });
       }
       // A failover needs every sentinel to know the replica (in sync) and the other two sentinels.
-      await waitUntil('the sentinels to know the replica and each other', () => group.settled(primaryPort), { timeoutMs: 60_000, intervalMs: 200 });
+      await waitUntil('the sentinels to know the replica and each other', () => group.settled(primaryPort), {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      });
       return group;
     } catch (err) {
       await group.stop();
@@ -82,7 +106,12 @@ export class SentinelGroup {
   /** Port of the primary, as every sentinel names it (undefined while they disagree). */
   async primaryPort(): Promise<number | undefined> {
     const ports = await Promise.all(
-      this.sentinels.map((s) => this.ask(s.port, ['SENTINEL', 'get-master-addr-by-name', this.name]).then((a) => Number((a as string[])[1]), () => NaN)),
+      this.sentinels.map((s) =>
+        this.ask(s.port, ['SENTINEL', 'get-master-addr-by-name', this.name]).then(
+          (a) => Number((a as string[])[1]),
+          () => NaN,
+        ),
+      ),
     );
     return ports.every((p) => p === ports[0] && !Number.isNaN(p)) ? ports[0] : undefined;
   }
@@ -96,11 +125,18 @@ export class SentinelGroup {
     if (before === undefined) throw new Error('the sentinels disagree on the primary');
     await this.ask(this.sentinels[0].port, ['SENTINEL', 'FAILOVER', this.name]);
     let after: number | undefined;
-    await waitUntil('the sentinels to name a new primary', async () => {
-      after = await this.primaryPort();
-      return after !== undefined && after !== before;
-    }, { timeoutMs: 60_000, intervalMs: 100 });
-    await waitUntil('the group to settle after the failover', () => this.settled(after!), { timeoutMs: 60_000, intervalMs: 200 });
+    await waitUntil(
+      'the sentinels to name a new primary',
+      async () => {
+        after = await this.primaryPort();
+        return after !== undefined && after !== before;
+      },
+      { timeoutMs: 60_000, intervalMs: 100 },
+    );
+    await waitUntil('the group to settle after the failover', () => this.settled(after!), {
+      timeoutMs: 60_000,
+      intervalMs: 200,
+    });
     return after!;
   }
 
@@ -118,7 +154,10 @@ export class SentinelGroup {
         if (Number(master[1]) !== primaryPort) return false;
         const replicas = (await this.ask(s.port, ['SENTINEL', 'replicas', this.name])) as string[][];
         const known = replicas.map((r) => Object.fromEntries(pairs(r)));
-        if (!known.some((r) => Number(r.port) === replica.port && r.flags === 'slave' && r['master-link-status'] === 'ok')) return false;
+        if (
+          !known.some((r) => Number(r.port) === replica.port && r.flags === 'slave' && r['master-link-status'] === 'ok')
+        )
+          return false;
         if (((await this.ask(s.port, ['SENTINEL', 'sentinels', this.name])) as unknown[]).length !== 2) return false;
       }
       return true;
@@ -128,7 +167,14 @@ export class SentinelGroup {
   }
 
   private async ask(port: number, command: string[]): Promise<unknown> {
-    const client = new Redis({ host: '127.0.0.1', port, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2_000 });
+    const client = new Redis({
+      host: '127.0.0.1',
+      port,
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 2_000,
+    });
     client.on('error', () => undefined);
     try {
       await client.connect();

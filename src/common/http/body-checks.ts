@@ -59,10 +59,16 @@ export class BodyChecksMiddleware implements NestMiddleware {
     if (depth > MAX_BODY_DEPTH) {
       // The request's id, method and URL are on the line already (pino-http's child logger).
       this.logger.warn({ maxDepth: MAX_BODY_DEPTH }, 'request body nested too deeply');
-      return next(new BadRequestException({ message: `request body is nested too deeply (at most ${MAX_BODY_DEPTH} levels)`, field: 'body' }));
+      return next(
+        new BadRequestException({
+          message: `request body is nested too deeply (at most ${MAX_BODY_DEPTH} levels)`,
+          field: 'body',
+        }),
+      );
     }
     const refused = refusedText(req.body) ?? refusedText(req.query);
-    if (refused) return next(new BadRequestException({ message: `${refused.field} ${refused.problem}`, field: refused.field }));
+    if (refused)
+      return next(new BadRequestException({ message: `${refused.field} ${refused.problem}`, field: refused.field }));
     next();
   }
 }

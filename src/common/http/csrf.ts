@@ -50,7 +50,9 @@ export class CsrfService {
     const common = {
       getSecret: () => config.session.secret,
       getCsrfTokenFromRequest: (req: Request) =>
-        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ?? req.headers['x-csrf-token'] ?? multipartQueryToken(req),
+        (req.body as Record<string, unknown> | undefined)?._csrf?.toString() ??
+        req.headers['x-csrf-token'] ??
+        multipartQueryToken(req),
     };
     this.dashboard = doubleCsrf({
       ...common,

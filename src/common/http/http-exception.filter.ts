@@ -1,4 +1,13 @@
-import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject, Logger, Optional } from '@nestjs/common';
+import {
+  ArgumentsHost,
+  Catch,
+  ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Logger,
+  Optional,
+} from '@nestjs/common';
 import { ConnectionException } from '@mikro-orm/core';
 import type { Request, Response } from 'express';
 import { NotFoundLimiter } from './not-found-limiter';
@@ -26,7 +35,9 @@ function describe(exception: HttpException): { message: string; errors?: FieldEr
   const body = exception.getResponse();
   if (typeof body === 'string') return { message: body };
   const record = body as { message?: unknown; errors?: FieldError[]; field?: string };
-  const message = Array.isArray(record.message) ? record.message.join('; ') : String(record.message ?? exception.message);
+  const message = Array.isArray(record.message)
+    ? record.message.join('; ')
+    : String(record.message ?? exception.message);
   if (record.errors) return { message, errors: record.errors };
   if (record.field) return { message, errors: [{ field: record.field, message }] };
   return { message };
@@ -48,14 +59,21 @@ export class HttpExceptionFilter implements ExceptionFilter {
     const status = exception instanceof HttpException ? exception.getStatus() : 0;
     const req = host.switchToHttp().getRequest<Request>();
     // Only paths no route matched: matched routes have their own throttles.
-    if (status !== HttpStatus.NOT_FOUND || !this.notFound || !isUnmatchedPath(exception as HttpException, req)) return this.answer(exception, host);
+    if (status !== HttpStatus.NOT_FOUND || !this.notFound || !isUnmatchedPath(exception as HttpException, req))
+      return this.answer(exception, host);
     const res = host.switchToHttp().getResponse<Response>();
     // Counting needs Redis; if it is away, the 404 still goes out.
     this.notFound.hit(req).then(
       (waitSeconds) => {
         if (waitSeconds === null || res.headersSent) return this.answer(exception, host);
         res.setHeader('Retry-After', String(waitSeconds));
-        this.answer(new HttpException('Too many requests for pages that do not exist. Please wait a minute.', HttpStatus.TOO_MANY_REQUESTS), host);
+        this.answer(
+          new HttpException(
+            'Too many requests for pages that do not exist. Please wait a minute.',
+            HttpStatus.TOO_MANY_REQUESTS,
+          ),
+          host,
+        );
       },
       () => this.answer(exception, host),
     );

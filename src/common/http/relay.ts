@@ -17,7 +17,13 @@ export interface Relayed {
   total: number;
 }
 
-export async function relayLink(url: string, contentType: string, req: Request, res: Response, onRelayed?: (relayed: Relayed) => void): Promise<void> {
+export async function relayLink(
+  url: string,
+  contentType: string,
+  req: Request,
+  res: Response,
+  onRelayed?: (relayed: Relayed) => void,
+): Promise<void> {
   const abort = new AbortController();
   res.on('close', () => abort.abort());
   const headers: Record<string, string> = {};

@@ -8,10 +8,18 @@ describe('safeRedirectPath', () => {
     expect(safeRedirectPath(input)).toBe(expected);
   });
 
-  it.each(['/.//evil.example', '/./..//evil.example', '//evil.example', '/\\evil.example', 'https://evil.example', 'javascript:alert(1)', '', '/\tfoo', undefined, 42])(
-    'refuses %p',
-    (input) => {
-      expect(safeRedirectPath(input)).toBe('/');
-    },
-  );
+  it.each([
+    '/.//evil.example',
+    '/./..//evil.example',
+    '//evil.example',
+    '/\\evil.example',
+    'https://evil.example',
+    'javascript:alert(1)',
+    '',
+    '/\tfoo',
+    undefined,
+    42,
+  ])('refuses %p', (input) => {
+    expect(safeRedirectPath(input)).toBe('/');
+  });
 });

@@ -29,7 +29,13 @@ export class RedisThrottlerStorage extends ThrottlerStorageRedisService {
     this.throttle = (client as unknown as Record<string, ThrottleCommand>)[COMMAND].bind(client);
   }
 
-  override async increment(key: string, ttl: number, limit: number, blockDuration: number, throttlerName: string): Promise<ThrottlerStorageRecord> {
+  override async increment(
+    key: string,
+    ttl: number,
+    limit: number,
+    blockDuration: number,
+    throttlerName: string,
+  ): Promise<ThrottlerStorageRecord> {
     const [totalHits, timeToExpire, isBlocked, timeToBlockExpire] = await this.throttle(
       `{${key}:${throttlerName}}:hits`,
       `{${key}:${throttlerName}}:blocked`,

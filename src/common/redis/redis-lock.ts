@@ -23,7 +23,12 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
  * A mutex shared by every process on one Redis (SET NX PX with an owner token; released and renewed only by its
  * owner). Used where Dropbox needs one-at-a-time behaviour across web and worker processes.
  */
-export async function withRedisLock<T>(redis: Redis, key: string, options: LockOptions, work: () => Promise<T>): Promise<T> {
+export async function withRedisLock<T>(
+  redis: Redis,
+  key: string,
+  options: LockOptions,
+  work: () => Promise<T>,
+): Promise<T> {
   const token = randomBytes(16).toString('hex');
   const deadline = Date.now() + options.waitMs;
   let pause = 5;
@@ -33,9 +38,12 @@ export async function withRedisLock<T>(redis: Redis, key: string, options: LockO
     await sleep(pause + Math.random() * pause);
     pause = Math.min(pause * 2, 100);
   }
-  const renew = setInterval(() => {
-    redis.eval(EXTEND, 1, key, token, String(options.ttlMs)).catch(() => undefined);
-  }, Math.max(options.ttlMs / 3, 50));
+  const renew = setInterval(
+    () => {
+      redis.eval(EXTEND, 1, key, token, String(options.ttlMs)).catch(() => undefined);
+    },
+    Math.max(options.ttlMs / 3, 50),
+  );
   try {
     return await work();
   } finally {

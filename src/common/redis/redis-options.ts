@@ -42,7 +42,8 @@ function urlOptions(raw: string): RedisOptions {
 
 /** Where the process's Redis is, for log lines (no password). */
 export function describeRedis(config: RedisConfig): string {
-  if (config.sentinel) return `Sentinel "${config.sentinel.name}" via ${config.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
+  if (config.sentinel)
+    return `Sentinel "${config.sentinel.name}" via ${config.sentinel.sentinels.map((s) => `${s.host}:${s.port}`).join(',')}`;
   const url = new URL(config.url);
   return `${url.protocol}//${url.host}`;
 }

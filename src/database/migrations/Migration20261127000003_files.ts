@@ -36,7 +36,9 @@ export class Migration20261127000003_files extends Migration {
         "role" varchar(60) not null,
         "created_at" timestamptz not null default now()
       );`);
-    this.addSql(`create unique index "collaborators_owner_email_unique" on "collaborators" ("owner_id", "email") where "email" is not null;`);
+    this.addSql(
+      `create unique index "collaborators_owner_email_unique" on "collaborators" ("owner_id", "email") where "email" is not null;`,
+    );
     this.addSql(`
       create table "track_collaborators" (
         "track_id" uuid not null references "tracks" ("id") on delete cascade,

@@ -28,7 +28,9 @@ export class Migration20261127000005_collaboration extends Migration {
         "updated_at" timestamptz not null default now()
       );`);
     // The scheduled sweep looks for running pipelines that stopped moving and shared ones due for a refresh.
-    this.addSql(`create index "collab_pipelines_status_progress_index" on "collab_pipelines" ("status", "progress_at");`);
+    this.addSql(
+      `create index "collab_pipelines_status_progress_index" on "collab_pipelines" ("status", "progress_at");`,
+    );
     this.addSql(`
       create table "collab_files" (
         "id" uuid primary key,
@@ -63,6 +65,7 @@ export class Migration20261127000005_collaboration extends Migration {
   }
 
   override async down(): Promise<void> {
-    for (const table of ['collab_members', 'collab_files', 'collab_pipelines']) this.addSql(`drop table if exists "${table}";`);
+    for (const table of ['collab_members', 'collab_files', 'collab_pipelines'])
+      this.addSql(`drop table if exists "${table}";`);
   }
 }

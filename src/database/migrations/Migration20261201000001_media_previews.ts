@@ -22,7 +22,9 @@ export class Migration20261201000001_media_previews extends Migration {
         "created_at" timestamptz not null default now(),
         "updated_at" timestamptz not null default now()
       );`);
-    this.addSql(`create unique index "media_previews_file_id_revision_unique" on "media_previews" ("file_id", "revision");`);
+    this.addSql(
+      `create unique index "media_previews_file_id_revision_unique" on "media_previews" ("file_id", "revision");`,
+    );
     this.addSql(`create index "media_previews_status_updated_at_index" on "media_previews" ("status", "updated_at");`);
     // A share may let recipients play the originals of download-enabled categories instead of their previews.
     this.addSql(`alter table "shares" add column "stream_originals" boolean not null default false;`);

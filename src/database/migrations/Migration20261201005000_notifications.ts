@@ -27,7 +27,9 @@ export class Migration20261201005000_notifications extends Migration {
         "error" text null,
         "at" timestamptz not null
       );`);
-    this.addSql(`create index "webhook_deliveries_webhook_id_at_index" on "webhook_deliveries" ("webhook_id", "at" desc);`);
+    this.addSql(
+      `create index "webhook_deliveries_webhook_id_at_index" on "webhook_deliveries" ("webhook_id", "at" desc);`,
+    );
     this.addSql(`
       create table "notification_settings" (
         "owner_id" uuid not null primary key references "users" ("id") on delete cascade,

@@ -27,7 +27,9 @@ export class Migration20261201100000_share_recipients extends Migration {
         "last_accessed_at" timestamptz null,
         "created_at" timestamptz not null
       );`);
-    this.addSql(`create index "share_recipients_share_id_created_at_index" on "share_recipients" ("share_id", "created_at");`);
+    this.addSql(
+      `create index "share_recipients_share_id_created_at_index" on "share_recipients" ("share_id", "created_at");`,
+    );
     this.addSql(`alter table "shares" add column "listened_seconds" double precision not null default 0;`);
     this.addSql(`
       create table "share_listens" (

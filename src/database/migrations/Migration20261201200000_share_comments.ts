@@ -26,7 +26,9 @@ export class Migration20261201200000_share_comments extends Migration {
         "resolved_at" timestamptz null,
         "created_at" timestamptz not null
       );`);
-    this.addSql(`create index "share_comments_share_id_created_at_index" on "share_comments" ("share_id", "created_at");`);
+    this.addSql(
+      `create index "share_comments_share_id_created_at_index" on "share_comments" ("share_id", "created_at");`,
+    );
     this.addSql(`create index "share_comments_parent_id_index" on "share_comments" ("parent_id");`);
     this.addSql(`
       create table "share_access_requests" (
@@ -43,6 +45,8 @@ export class Migration20261201200000_share_comments extends Migration {
   override async down(): Promise<void> {
     this.addSql(`drop table if exists "share_access_requests";`);
     this.addSql(`drop table if exists "share_comments";`);
-    this.addSql(`alter table "shares" drop column "comments", drop column "comments_public", drop column "expiry_warned_for";`);
+    this.addSql(
+      `alter table "shares" drop column "comments", drop column "comments_public", drop column "expiry_warned_for";`,
+    );
   }
 }

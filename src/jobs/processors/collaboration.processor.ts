@@ -44,7 +44,11 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
     // A job scheduler fires once per interval across every process (upserting it again from each worker is harmless).
     const every = Math.min(this.config.collaboration.refreshMs, MAX_SWEEP_INTERVAL_MS);
     this.queue
-      .upsertJobScheduler(COLLABORATION_SWEEP_SCHEDULER, { every }, { name: CollaborationJob.Sweep, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } })
+      .upsertJobScheduler(
+        COLLABORATION_SWEEP_SCHEDULER,
+        { every },
+        { name: CollaborationJob.Sweep, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
+      )
       .catch((err: unknown) => this.logger.warn({ err }, 'could not schedule the collaboration sweep'));
   }
 

@@ -18,7 +18,10 @@ export class FilesProcessor extends ConfiguredWorkerHost {
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case FilesJob.Upload:
-        return this.uploads.process((job.data as UploadJobData).uploadId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+        return this.uploads.process(
+          (job.data as UploadJobData).uploadId,
+          job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        );
       case FilesJob.AnalyzeAudio:
         return this.analysis.analyze((job.data as AnalyzeAudioJobData).trackFileId);
       default:

@@ -21,7 +21,10 @@ export class MediaProcessor extends ConfiguredWorkerHost {
   async process(job: Job): Promise<void> {
     switch (job.name) {
       case MediaJob.BuildPreview:
-        return this.previews.build((job.data as BuildPreviewJobData).trackFileId, job.attemptsMade + 1 >= (job.opts.attempts ?? 1));
+        return this.previews.build(
+          (job.data as BuildPreviewJobData).trackFileId,
+          job.attemptsMade + 1 >= (job.opts.attempts ?? 1),
+        );
       default:
         throw new Error(`no handler for job ${job.name} on ${QueueName.Media}`);
     }

@@ -4,7 +4,13 @@ import { EmailDigestService } from '../../modules/notifications/email-digest.ser
 import { NotificationsService } from '../../modules/notifications/notifications.service';
 import { WebhooksService } from '../../modules/notifications/webhooks.service';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
-import { EmailDigestJobData, NotificationEventJobData, NotificationsJob, QueueName, WebhookDeliveryJobData } from '../../queues/queues';
+import {
+  EmailDigestJobData,
+  NotificationEventJobData,
+  NotificationsJob,
+  QueueName,
+  WebhookDeliveryJobData,
+} from '../../queues/queues';
 
 /** Thin: events fan out, deliveries are tried (retried by BullMQ with backoff), digests are mailed. */
 @Processor(QueueName.Notifications, { autorun: false })

@@ -25,14 +25,22 @@ export class ShareProcessor extends ConfiguredWorkerHost {
     super.onApplicationBootstrap();
     // A job scheduler (not a timer per process): however many workers run, one flush per interval. Upserting is
     // idempotent, so every worker start may do it.
-    await this.queue.upsertJobScheduler(FLUSH_SCHEDULER_ID, { every: this.tuning.statsFlushMs }, {
-      name: ShareJob.FlushStats,
-      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    });
-    await this.queue.upsertJobScheduler(EXPIRY_SCHEDULER_ID, { every: this.tuning.expirySweepMs }, {
-      name: ShareJob.ExpirySweep,
-      opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
-    });
+    await this.queue.upsertJobScheduler(
+      FLUSH_SCHEDULER_ID,
+      { every: this.tuning.statsFlushMs },
+      {
+        name: ShareJob.FlushStats,
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
+    await this.queue.upsertJobScheduler(
+      EXPIRY_SCHEDULER_ID,
+      { every: this.tuning.expirySweepMs },
+      {
+        name: ShareJob.ExpirySweep,
+        opts: { attempts: 1, removeOnComplete: { count: 100 }, removeOnFail: { count: 100 } },
+      },
+    );
   }
 
   async process(job: Job): Promise<void> {

@@ -1,4 +1,15 @@
-import { Body, Controller, Delete, ForbiddenException, Get, HttpCode, Param, ParseUUIDPipe, Patch, Post } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Delete,
+  ForbiddenException,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Patch,
+  Post,
+} from '@nestjs/common';
 import { ApiBearerAuth, ApiCookieAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AccountsService } from './accounts.service';
 import { ApiTokensService } from './api-tokens.service';
@@ -25,11 +36,17 @@ export class AccountApiController {
     return this.tokens.list(user.id);
   }
 
-  @ApiOperation({ summary: 'Create a personal access token (read-only or full, optionally expiring); the secret is returned once. Signed-in sessions only: a token cannot create tokens' })
+  @ApiOperation({
+    summary:
+      'Create a personal access token (read-only or full, optionally expiring); the secret is returned once. Signed-in sessions only: a token cannot create tokens',
+  })
   @Post('tokens')
   createToken(@CurrentUser() user: AuthenticatedUser, @Body() dto: CreateTokenDto) {
     // A leaked token must not be able to outlive its revocation by minting a successor.
-    if (user.via === 'token') throw new ForbiddenException('access tokens cannot create tokens: create them in Settings or with a signed-in session');
+    if (user.via === 'token')
+      throw new ForbiddenException(
+        'access tokens cannot create tokens: create them in Settings or with a signed-in session',
+      );
     return this.tokens.create(user.id, dto.name, { scope: dto.scope, expiresInDays: dto.expiresInDays });
   }
 

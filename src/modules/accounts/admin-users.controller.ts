@@ -11,9 +11,7 @@ import { CreateUserDto } from './dto/account.dto';
 @RequireRole('admin')
 @Controller('admin/users')
 export class AdminUsersController {
-  constructor(
-    private readonly accounts: AccountsService,
-  ) {}
+  constructor(private readonly accounts: AccountsService) {}
 
   @Get()
   @Render('admin/users')

@@ -43,7 +43,11 @@ export class ApiTokensService {
   constructor(private readonly em: EntityManager) {}
 
   /** Returns the secret once; only its hash is kept. */
-  async create(userId: string, name: string, options: { scope?: TokenScope; expiresInDays?: number } = {}): Promise<{ token: ApiTokenView; secret: string }> {
+  async create(
+    userId: string,
+    name: string,
+    options: { scope?: TokenScope; expiresInDays?: number } = {},
+  ): Promise<{ token: ApiTokenView; secret: string }> {
     const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
     const token = this.em.create(ApiToken, {
       user: this.em.getReference(User, userId),

@@ -41,9 +41,14 @@ export class SettingsController {
   ): Promise<void> {
     const form = validateForm(CreateTokenDto, body);
     if (form.errors) {
-      return res.status(400).render('dashboard/settings', await this.model(user, { tokenErrors: errorsByField(form.errors) }));
+      return res
+        .status(400)
+        .render('dashboard/settings', await this.model(user, { tokenErrors: errorsByField(form.errors) }));
     }
-    const { secret, token } = await this.tokens.create(user.id, form.value.name, { scope: form.value.scope ?? 'read', expiresInDays: form.value.expiresInDays });
+    const { secret, token } = await this.tokens.create(user.id, form.value.name, {
+      scope: form.value.scope ?? 'read',
+      expiresInDays: form.value.expiresInDays,
+    });
     // Shown once, on the very next page, then gone.
     res.status(201).render('dashboard/settings', await this.model(user, { newToken: { name: token.name, secret } }));
   }

@@ -76,11 +76,7 @@ export class UsersService {
 
   /** Returns the user only for the right password of an enabled account; the same work is done either way. */
   async verifyCredentials(email: string, password: string): Promise<User | null> {
-    const user = await this.em.findOne(
-      User,
-      { email: email.trim().toLowerCase() },
-      { populate: ['passwordHash'] },
-    );
+    const user = await this.em.findOne(User, { email: email.trim().toLowerCase() }, { populate: ['passwordHash'] });
     if (!user) {
       await verifyPassword(await timingDecoyHash(), password);
       return null;

@@ -7,7 +7,12 @@ const DAY_MS = 24 * 3600_000;
 /** A notice is shown this long before a share's end. */
 export const ENDING_SOON_MS = 3 * DAY_MS;
 
-export const COLLAB_EXPIRY_LABELS: Record<CollabExpiry, string> = { '7d': '7 days', '30d': '30 days', '90d': '90 days', never: 'Never' };
+export const COLLAB_EXPIRY_LABELS: Record<CollabExpiry, string> = {
+  '7d': '7 days',
+  '30d': '30 days',
+  '90d': '90 days',
+  never: 'Never',
+};
 
 export type CollabDownloads = Record<FileCategory, boolean>;
 
@@ -39,7 +44,9 @@ export function settingsFrom(input: CollabSettingsInput): CollabSettings {
   return { expiry: input.expiry ?? 'never', downloads, includeDisabled: input.disabledDownloads === 'include' };
 }
 
-export function downloadsOf(p: Pick<CollabPipeline, 'downloadBounce' | 'downloadProject' | 'downloadStem'>): CollabDownloads {
+export function downloadsOf(
+  p: Pick<CollabPipeline, 'downloadBounce' | 'downloadProject' | 'downloadStem'>,
+): CollabDownloads {
   return { bounce: p.downloadBounce, project: p.downloadProject, stem: p.downloadStem };
 }
 
@@ -52,9 +59,12 @@ export function applySettings(p: CollabPipeline, settings: CollabSettings, now: 
   p.includeDisabled = settings.includeDisabled;
 }
 
-
 /** Why a file stays out of the folder under these settings, or null when it goes in. */
-export function leftOutReason(file: { name: string; category: FileCategory }, downloads: CollabDownloads, includeDisabled: boolean): string | null {
+export function leftOutReason(
+  file: { name: string; category: FileCategory },
+  downloads: CollabDownloads,
+  includeDisabled: boolean,
+): string | null {
   if (downloads[file.category] || includeDisabled) return null;
   return `${file.name} was left out: downloads of ${CATEGORY_LABELS[file.category].toLowerCase()} are off for this share, and collaborators can download every file in a Dropbox folder.`;
 }

@@ -15,7 +15,9 @@ const uuid = new ParseUUIDPipe();
 export class CollaborationApiController {
   constructor(private readonly collaboration: CollaborationService) {}
 
-  @ApiOperation({ summary: 'Status of sharing the track with its collaborators: steps, counts, each collaborator’s access' })
+  @ApiOperation({
+    summary: 'Status of sharing the track with its collaborators: steps, counts, each collaborator’s access',
+  })
   @Get()
   status(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
     return this.collaboration.status(user.id, id);
@@ -23,18 +25,29 @@ export class CollaborationApiController {
 
   @ApiOperation({
     summary: 'Start sharing (or share with remaining: new collaborators and newly selected files)',
-    description: 'accessLevel, expiry, downloads and disabledDownloads are the share’s settings, taken at the first start; later starts keep them.',
+    description:
+      'accessLevel, expiry, downloads and disabledDownloads are the share’s settings, taken at the first start; later starts keep them.',
   })
   @Post()
   @HttpCode(202)
-  start(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() dto: StartCollaborationDto): Promise<CollaborationView> {
+  start(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() dto: StartCollaborationDto,
+  ): Promise<CollaborationView> {
     return this.collaboration.start(user.id, id, dto);
   }
 
-  @ApiOperation({ summary: 'Change when collaborators’ access ends: extend (a new end from now), never, or end it now' })
+  @ApiOperation({
+    summary: 'Change when collaborators’ access ends: extend (a new end from now), never, or end it now',
+  })
   @Patch()
   @HttpCode(200)
-  update(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() dto: UpdateCollaborationDto): Promise<CollaborationView> {
+  update(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() dto: UpdateCollaborationDto,
+  ): Promise<CollaborationView> {
     return this.collaboration.updateExpiry(user.id, id, dto.expiry);
   }
 
@@ -45,7 +58,9 @@ export class CollaborationApiController {
     return this.collaboration.retry(user.id, id);
   }
 
-  @ApiOperation({ summary: 'Reset: stop and forget the pipeline (the Dropbox folder and its members stay as they are)' })
+  @ApiOperation({
+    summary: 'Reset: stop and forget the pipeline (the Dropbox folder and its members stay as they are)',
+  })
   @Post('reset')
   @HttpCode(200)
   reset(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string): Promise<CollaborationView> {
@@ -59,7 +74,9 @@ export class CollaborationApiController {
     return this.collaboration.refresh(user.id, id);
   }
 
-  @ApiOperation({ summary: 'Send an invitation again that is no longer pending (accepted under another address, or declined)' })
+  @ApiOperation({
+    summary: 'Send an invitation again that is no longer pending (accepted under another address, or declined)',
+  })
   @Post('members/:collaboratorId/reinvite')
   @HttpCode(202)
   reinvite(

@@ -23,7 +23,9 @@ const SWEEP_EXPIRY_LIMIT = 200;
 /** The member states of people who may be in the folder because of this pipeline. */
 const MAYBE_IN_FOLDER = ['queued', 'invited', 'joined', 'failed'] as const;
 
-export function expiryRefOf(p: Pick<CollabPipeline, 'id' | 'generation' | 'expiryVersion'>): CollaborationExpiryJobData {
+export function expiryRefOf(
+  p: Pick<CollabPipeline, 'id' | 'generation' | 'expiryVersion'>,
+): CollaborationExpiryJobData {
   return { pipelineId: p.id, generation: p.generation, expiryVersion: p.expiryVersion };
 }
 
@@ -32,7 +34,11 @@ export function expiryRefOf(p: Pick<CollabPipeline, 'id' | 'generation' | 'expir
  * through it any more, so everyone counts as removed.
  */
 function folderGone(err: unknown): boolean {
-  return err instanceof DropboxPermanent && err.tags[0] === 'access_error' && (err.tags[1] === 'invalid_id' || err.tags[1] === 'unmounted');
+  return (
+    err instanceof DropboxPermanent &&
+    err.tags[0] === 'access_error' &&
+    (err.tags[1] === 'invalid_id' || err.tags[1] === 'unmounted')
+  );
 }
 
 /**
@@ -114,7 +120,11 @@ export class CollaborationExpiryService {
     }
   }
 
-  private async removeEveryone(ref: CollaborationExpiryJobData, sharedFolderId: string, ownerId: string): Promise<void> {
+  private async removeEveryone(
+    ref: CollaborationExpiryJobData,
+    sharedFolderId: string,
+    ownerId: string,
+  ): Promise<void> {
     const client = await this.dropbox.clientFor(ownerId);
     let listing: FolderMembers | null;
     try {
@@ -123,7 +133,13 @@ export class CollaborationExpiryService {
       if (!folderGone(err)) throw err;
       listing = null;
     }
-    const rows = await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: { $in: [...MAYBE_IN_FOLDER] } }, { orderBy: { id: 'asc' } });
+    const rows = await this.orm.em
+      .fork()
+      .find(
+        CollabMember,
+        { pipeline: ref.pipelineId, state: { $in: [...MAYBE_IN_FOLDER] } },
+        { orderBy: { id: 'asc' } },
+      );
     for (const row of rows) {
       if (!row.email) continue;
       // The folder's owner (a producer who put their own address on the track) can't be removed, and needn't be.
@@ -162,7 +178,9 @@ export class CollaborationExpiryService {
       await this.fenced(ref, (p) => {
         p.accessEndingAt = null;
         // Refusals end with what to press on a failed run; here the button to press again is End access now.
-        const why = refusal ? refusal.message.replace(/,? then press Retry\.$/, '.').replace(/\s*Press Retry[^.]*\.$/, '') : `Dropbox kept failing (${message}).`;
+        const why = refusal
+          ? refusal.message.replace(/,? then press Retry\.$/, '.').replace(/\s*Press Retry[^.]*\.$/, '')
+          : `Dropbox kept failing (${message}).`;
         p.expiryError = `Access could not be ended: ${why} Press End access now to try again.`;
       });
     } catch (fenceErr) {
@@ -175,10 +193,14 @@ export class CollaborationExpiryService {
   }
 
   /** A change applied only while the job's generation and end are still the pipeline's and access has not ended. */
-  private async fenced<T>(ref: CollaborationExpiryJobData, change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>): Promise<T> {
+  private async fenced<T>(
+    ref: CollaborationExpiryJobData,
+    change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>,
+  ): Promise<T> {
     return this.orm.em.fork().transactional(async (em) => {
       const p = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-      if (!p || p.generation !== ref.generation || p.expiryVersion !== ref.expiryVersion || p.accessEndedAt) throw new Superseded();
+      if (!p || p.generation !== ref.generation || p.expiryVersion !== ref.expiryVersion || p.accessEndedAt)
+        throw new Superseded();
       return change(p, em);
     });
   }

@@ -73,12 +73,19 @@ export class CollaborationController {
   }
 
   @Post()
-  async start(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
+  async start(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ) {
     const form = validateForm(StartCollaborationDto, startFromForm(body));
-    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (form.errors)
+      throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
     const before = await this.collaboration.status(user.id, id);
     const view = await this.collaboration.start(user.id, id, form.value);
-    let message = view.invites.total || view.files.total ? 'Sharing with collaborators started.' : 'Nothing new to share.';
+    let message =
+      view.invites.total || view.files.total ? 'Sharing with collaborators started.' : 'Nothing new to share.';
     if (before.status !== 'not_shared' && form.value.expiry !== undefined) {
       message += ` This share keeps the settings it started with (${view.access.label ?? 'access never ends'}); change its end below.`;
     }
@@ -88,9 +95,15 @@ export class CollaborationController {
 
   /** Extend (a new end from now, or never) and End access now. */
   @Post('expiry')
-  async updateExpiry(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
+  async updateExpiry(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ) {
     const form = validateForm(UpdateCollaborationDto, { expiry: body?.expiry });
-    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (form.errors)
+      throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
     const before = await this.collaboration.status(user.id, id);
     const view = await this.collaboration.updateExpiry(user.id, id, form.value.expiry);
     const message =
@@ -100,7 +113,11 @@ export class CollaborationController {
           ? `Access now ends on ${formatDay(new Date(view.expiresAt))}.`
           : 'Access no longer ends.';
     const reinvited = form.value.expiry !== 'now' && before.access.state === 'ended';
-    return this.back(res, id, reinvited ? `${message} The collaborators removed when access ended are being invited again.` : message);
+    return this.back(
+      res,
+      id,
+      reinvited ? `${message} The collaborators removed when access ended are being invited again.` : message,
+    );
   }
 
   @Post('retry')
@@ -110,7 +127,12 @@ export class CollaborationController {
   }
 
   @Post('reset')
-  async reset(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Body() body: FormBody, @Res() res: Response) {
+  async reset(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Body() body: FormBody,
+    @Res() res: Response,
+  ) {
     if (!isConfirmed(body)) {
       const view = await this.collaboration.status(user.id, id);
       return renderConfirmation(res, {
@@ -124,7 +146,11 @@ export class CollaborationController {
       });
     }
     await this.collaboration.reset(user.id, id);
-    return this.back(res, id, 'Reset: the track is no longer shared with collaborators here. The Dropbox folder and its members were left as they are.');
+    return this.back(
+      res,
+      id,
+      'Reset: the track is no longer shared with collaborators here. The Dropbox folder and its members were left as they are.',
+    );
   }
 
   @Post('refresh')

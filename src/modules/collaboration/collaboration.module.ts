@@ -25,7 +25,14 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
     DropboxModule,
   ],
   controllers: [CollaborationController, CollaborationApiController],
-  providers: [CollaborationService, PipelineRunnerService, PipelineFence, PipelineInvites, CollaborationExpiryService, CollaborationClock],
+  providers: [
+    CollaborationService,
+    PipelineRunnerService,
+    PipelineFence,
+    PipelineInvites,
+    CollaborationExpiryService,
+    CollaborationClock,
+  ],
   exports: [CollaborationService, PipelineRunnerService, CollaborationExpiryService],
 })
 export class CollaborationModule {

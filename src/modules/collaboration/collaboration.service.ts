@@ -16,7 +16,14 @@ import { LibraryService } from '../files/library.service';
 import { safeFolderName } from '../files/names';
 import { TracksService } from '../files/tracks.service';
 import type { CollaboratorView } from '../files/views';
-import { applySettings, CollabSettingsInput, downloadsOf, formatDay, leftOutReason, settingsFrom } from './collab-settings';
+import {
+  applySettings,
+  CollabSettingsInput,
+  downloadsOf,
+  formatDay,
+  leftOutReason,
+  settingsFrom,
+} from './collab-settings';
 import { CollaborationClock } from './collaboration-clock';
 import { CollaborationExpiryService, expiryRefOf } from './collaboration-expiry.service';
 import { CollaborationView, toCollaborationView } from './collaboration.views';
@@ -76,7 +83,10 @@ export class CollaborationService {
     const track = await this.tracks.owned(ownerId, trackId);
     const onTrack = await this.collaborators.onTrack(ownerId, trackId);
     if (onTrack.length === 0) {
-      throw new BadRequestException({ field: 'files', message: 'this track has no collaborators yet: add them to the track first' });
+      throw new BadRequestException({
+        field: 'files',
+        message: 'this track has no collaborators yet: add them to the track first',
+      });
     }
     // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
     const files = selection.length ? await this.selected(ownerId, trackId, selection) : [];
@@ -84,7 +94,10 @@ export class CollaborationService {
     const ref = await this.orm.em.fork().transactional(async (em) => {
       const pipeline = await this.lockedPipeline(em, track.id, true);
       if (pipeline.status === 'not_shared' && files.length === 0) {
-        throw new BadRequestException({ field: 'files', message: 'select at least one file to share with collaborators' });
+        throw new BadRequestException({
+          field: 'files',
+          message: 'select at least one file to share with collaborators',
+        });
       }
       if (pipeline.status === 'not_shared') {
         if (request.accessLevel) pipeline.accessLevel = request.accessLevel;
@@ -140,7 +153,11 @@ export class CollaborationService {
     const old = await this.orm.em.fork().transactional(async (em) => {
       const pipeline = await this.lockedPipeline(em, track.id, false);
       if (!pipeline) return null;
-      const previous: CollaborationStepJobData = { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run };
+      const previous: CollaborationStepJobData = {
+        pipelineId: pipeline.id,
+        generation: pipeline.generation,
+        run: pipeline.run,
+      };
       await em.nativeDelete(CollabFile, { pipeline: pipeline.id });
       await em.nativeDelete(CollabMember, { pipeline: pipeline.id });
       Object.assign(pipeline, {
@@ -189,10 +206,16 @@ export class CollaborationService {
         throw new ConflictException({ field: 'expiry', message: 'the track is not shared with collaborators yet' });
       }
       if (pipeline.accessEndingAt && !pipeline.accessEndedAt) {
-        throw new ConflictException({ field: 'expiry', message: 'collaborators are being removed from the folder right now: try again in a moment' });
+        throw new ConflictException({
+          field: 'expiry',
+          message: 'collaborators are being removed from the folder right now: try again in a moment',
+        });
       }
       if (choice === 'now' && pipeline.accessEndedAt) {
-        throw new ConflictException({ field: 'expiry', message: `access already ended on ${formatDay(pipeline.accessEndedAt)}` });
+        throw new ConflictException({
+          field: 'expiry',
+          message: `access already ended on ${formatDay(pipeline.accessEndedAt)}`,
+        });
       }
       const now = this.clock.now();
       pipeline.expiryVersion += 1;
@@ -204,7 +227,11 @@ export class CollaborationService {
       applySettings(pipeline, { ...this.settingsOf(pipeline), expiry: choice }, now);
       if (!pipeline.accessEndedAt) return { expire: null, run: null };
       pipeline.accessEndedAt = null;
-      await em.nativeUpdate(CollabMember, { pipeline: pipeline.id, state: 'removed' }, { state: 'queued', error: null, updatedAt: new Date() });
+      await em.nativeUpdate(
+        CollabMember,
+        { pipeline: pipeline.id, state: 'removed' },
+        { state: 'queued', error: null, updatedAt: new Date() },
+      );
       if (pipeline.status === 'running') {
         pipeline.rerunRequested = true;
         return { expire: null, run: null };
@@ -221,7 +248,8 @@ export class CollaborationService {
   async refresh(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { track: track.id });
-    if (!pipeline?.sharedFolderId) throw new ConflictException({ field: 'status', message: 'the track is not shared with collaborators yet' });
+    if (!pipeline?.sharedFolderId)
+      throw new ConflictException({ field: 'status', message: 'the track is not shared with collaborators yet' });
     await this.runner.refreshMembers(pipeline.id, ownerId);
     return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
@@ -254,8 +282,13 @@ export class CollaborationService {
     const em = this.orm.em.fork();
     const pipeline = await em.findOne(CollabPipeline, { track: track.id });
     const member = pipeline && (await em.findOne(CollabMember, { pipeline, collaborator: collaboratorId }));
-    if (!pipeline || !member) throw new NotFoundException('this collaborator has no access to the track’s shared folder');
-    if (pipeline.sharedFolderId && member.email && (member.state === 'invited' || member.state === 'joined' || member.state === 'queued')) {
+    if (!pipeline || !member)
+      throw new NotFoundException('this collaborator has no access to the track’s shared folder');
+    if (
+      pipeline.sharedFolderId &&
+      member.email &&
+      (member.state === 'invited' || member.state === 'joined' || member.state === 'queued')
+    ) {
       const client = await this.dropbox.clientFor(ownerId);
       await client.removeFolderMember(pipeline.sharedFolderId, { email: member.email });
     }
@@ -272,7 +305,11 @@ export class CollaborationService {
   async sweep(): Promise<{ requeued: number; refreshed: number; expiring: number }> {
     const em = this.orm.em.fork();
     const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
-    const running = await em.find(CollabPipeline, { status: 'running', progressAt: { $lt: quietSince } }, { limit: 200 });
+    const running = await em.find(
+      CollabPipeline,
+      { status: 'running', progressAt: { $lt: quietSince } },
+      { limit: 200 },
+    );
     let requeued = 0;
     for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
     const expiring = await this.expiry.queueDue();
@@ -280,7 +317,13 @@ export class CollaborationService {
     const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
     const due = await em.find(
       CollabPipeline,
-      { sharedFolderId: { $ne: null }, accessEndingAt: null, accessEndedAt: null, status: { $in: ['done', 'failed'] }, $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }] },
+      {
+        sharedFolderId: { $ne: null },
+        accessEndingAt: null,
+        accessEndedAt: null,
+        status: { $in: ['done', 'failed'] },
+        $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }],
+      },
       { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
     );
     let refreshed = 0;
@@ -289,7 +332,10 @@ export class CollaborationService {
         await this.runner.refreshMembers(p.id, p.track.owner.id);
         refreshed += 1;
       } catch (err) {
-        this.logger.warn({ pipelineId: p.id, err: err instanceof Error ? err.message : String(err) }, 'member refresh failed');
+        this.logger.warn(
+          { pipelineId: p.id, err: err instanceof Error ? err.message : String(err) },
+          'member refresh failed',
+        );
       }
     }
     if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
@@ -318,7 +364,10 @@ export class CollaborationService {
   private refuseAfterEnd(p: CollabPipeline): void {
     if (!p.expiresAt || p.expiresAt > this.clock.now()) return;
     const when = p.accessEndedAt ? `ended on ${formatDay(p.accessEndedAt)}` : 'is ending';
-    throw new ConflictException({ field: 'expiry', message: `collaborators’ access ${when}: extend the share to invite them again` });
+    throw new ConflictException({
+      field: 'expiry',
+      message: `collaborators’ access ${when}: extend the share to invite them again`,
+    });
   }
 
   private isStuck(pipeline: CollabPipeline): boolean {
@@ -344,7 +393,10 @@ export class CollaborationService {
   private async lockedPipeline(em: EntityManager, trackId: string, create: boolean): Promise<CollabPipeline | null> {
     if (create) {
       // Two first clicks at once create one row: the unique track id decides.
-      await em.execute('insert into collab_pipelines (id, track_id) values (?, ?) on conflict (track_id) do nothing', [randomUUID(), trackId]);
+      await em.execute('insert into collab_pipelines (id, track_id) values (?, ?) on conflict (track_id) do nothing', [
+        randomUUID(),
+        trackId,
+      ]);
     }
     return em.findOne(CollabPipeline, { track: trackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
   }
@@ -394,7 +446,12 @@ export class CollaborationService {
    * a changed email is picked up unless the person already has access, and with `requeueFailed` refused
    * people are tried again.
    */
-  private async syncMembers(em: EntityManager, pipeline: CollabPipeline, onTrack: CollaboratorView[], requeueFailed: boolean): Promise<void> {
+  private async syncMembers(
+    em: EntityManager,
+    pipeline: CollabPipeline,
+    onTrack: CollaboratorView[],
+    requeueFailed: boolean,
+  ): Promise<void> {
     const rows = await em.find(CollabMember, { pipeline });
     const byCollaborator = new Map(rows.map((r) => [r.collaborator.id, r]));
     for (const person of onTrack) {
@@ -414,7 +471,11 @@ export class CollaborationService {
       }
       row.name = person.name;
       const changed = row.email !== email;
-      if (row.state === 'no_email' || (row.state === 'failed' && (requeueFailed || changed)) || row.state === 'queued') {
+      if (
+        row.state === 'no_email' ||
+        (row.state === 'failed' && (requeueFailed || changed)) ||
+        row.state === 'queued'
+      ) {
         row.email = email;
         row.state = email ? 'queued' : 'no_email';
         row.error = null;
@@ -432,6 +493,14 @@ export class CollaborationService {
           em.find(CollabMember, { pipeline }, { orderBy: { name: 'asc' } }),
         ])
       : [[], []];
-    return toCollaborationView({ track, pipeline, files, members, onTrack, stuckMs: this.config.collaboration.stuckMs, now: this.clock.now() });
+    return toCollaborationView({
+      track,
+      pipeline,
+      files,
+      members,
+      onTrack,
+      stuckMs: this.config.collaboration.stuckMs,
+      now: this.clock.now(),
+    });
   }
 }

@@ -153,7 +153,8 @@ export function toCollaborationView(input: {
     email: m.email ?? null,
     emailProblem: m.email ? dropboxEmailProblem(m.email) : null,
     state: m.state as MemberState,
-    stateLabel: m.state === 'gone' && m.acceptedAs ? `Accepted as ${m.acceptedAs}` : MEMBER_LABELS[m.state as MemberState],
+    stateLabel:
+      m.state === 'gone' && m.acceptedAs ? `Accepted as ${m.acceptedAs}` : MEMBER_LABELS[m.state as MemberState],
     error: m.error ?? null,
     canRemove: m.state === 'invited' || m.state === 'joined',
     canReinvite: m.state === 'gone',
@@ -188,7 +189,10 @@ export function toCollaborationView(input: {
     statusLabel: STATUS_LABELS[status],
     step: pipeline?.step ?? null,
     steps: stepStates(status, pipeline?.step ?? null),
-    folder: pipeline?.folderPath && pipeline.sharedFolderId ? { path: pipeline.folderPath, url: pipeline.folderUrl ?? null } : null,
+    folder:
+      pipeline?.folderPath && pipeline.sharedFolderId
+        ? { path: pipeline.folderPath, url: pipeline.folderUrl ?? null }
+        : null,
     files: {
       total: input.files.length,
       copied: filesOf('copied').length,
@@ -208,7 +212,10 @@ export function toCollaborationView(input: {
       noEmail: count('no_email'),
     },
     members,
-    error: status === 'failed' && pipeline?.errorMessage ? { code: pipeline.errorCode ?? 'failed', message: pipeline.errorMessage } : null,
+    error:
+      status === 'failed' && pipeline?.errorMessage
+        ? { code: pipeline.errorCode ?? 'failed', message: pipeline.errorMessage }
+        : null,
     notice: running && pipeline?.errorCode === 'retrying' ? (pipeline.errorMessage ?? null) : null,
     accessLevel: pipeline?.accessLevel ?? 'editor',
     expiry: pipeline?.expiry ?? 'never',
@@ -238,7 +245,8 @@ function accessView(pipeline: CollabPipeline | null, status: PanelStatus, now: D
   const ending = Boolean(pipeline?.accessEndingAt) && !endedAt;
   let label: string | null = null;
   if (endedAt) label = `Access ended ${formatDay(endedAt)}`;
-  else if (endsAt && state === 'ending') label = `Access ending (end: ${formatDay(endsAt)}): removing collaborators from the folder…`;
+  else if (endsAt && state === 'ending')
+    label = `Access ending (end: ${formatDay(endsAt)}): removing collaborators from the folder…`;
   else if (endsAt) label = `Access ends on ${formatDay(endsAt)}`;
   return {
     state,

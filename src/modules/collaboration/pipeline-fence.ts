@@ -25,7 +25,10 @@ export class PipelineFence {
    * Applies a change to the pipeline (and its rows) only if the job's generation and run are still current,
    * holding the row lock so a concurrent reset or start waits for it (or it waits for them).
    */
-  async fenced<T>(ref: CollaborationStepJobData, change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>): Promise<T> {
+  async fenced<T>(
+    ref: CollaborationStepJobData,
+    change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>,
+  ): Promise<T> {
     return this.orm.em.fork().transactional(async (em) => {
       const p = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!p || p.generation !== ref.generation || p.run !== ref.run) throw new Superseded();

@@ -49,7 +49,6 @@ export class PipelineInvites {
     private readonly fence: PipelineFence,
   ) {}
 
-
   /** Step 3: invites everyone queued who is neither joined nor invited, narrowing refusals down to the culprits. */
   async invitesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
     const pipeline = await this.fence.current(ref);
@@ -59,9 +58,11 @@ export class PipelineInvites {
     const members = await client.listFolderMembers(folderId);
     await this.applyMembers(ref, members);
 
-    const toInvite = (await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } })).filter(
-      (m) => m.email,
-    );
+    const toInvite = (
+      await this.orm.em
+        .fork()
+        .find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } })
+    ).filter((m) => m.email);
     const refused: InviteRefusal[] = [];
     // An address outside Dropbox's pattern makes the whole call a 400 that invites nobody: set those aside first.
     const sendable = toInvite.filter((m) => {
@@ -72,7 +73,12 @@ export class PipelineInvites {
     await this.invite(ref, client, folderId, pipeline.accessLevel, sendable, refused, { calls: MAX_INVITE_CALLS });
     if (refused.length) {
       await this.fence.fenced(ref, async (_p, em) => {
-        for (const r of refused) await em.nativeUpdate(CollabMember, { id: r.id }, { state: 'failed', error: r.refusal.message, updatedAt: new Date() });
+        for (const r of refused)
+          await em.nativeUpdate(
+            CollabMember,
+            { id: r.id },
+            { state: 'failed', error: r.refusal.message, updatedAt: new Date() },
+          );
       });
       throw new CollaborationRefusal(refused[0].refusal);
     }
@@ -93,14 +99,22 @@ export class PipelineInvites {
     budget: { calls: number },
   ): Promise<void> {
     if (group.length === 0) return;
-    if (budget.calls-- <= 0) throw new DropboxTransient('Dropbox kept refusing parts of the invitation', ['invite_rounds']);
+    if (budget.calls-- <= 0)
+      throw new DropboxTransient('Dropbox kept refusing parts of the invitation', ['invite_rounds']);
     try {
-      await client.addFolderMembers(folderId, group.map((m) => m.email!), accessLevel);
+      await client.addFolderMembers(
+        folderId,
+        group.map((m) => m.email!),
+        accessLevel,
+      );
     } catch (err) {
       if (!(err instanceof DropboxError) || err.retryable) throw err;
       // A 400 (an address Dropbox's pattern refuses), too many at once, or a team policy against someone outside the
       // team: the call names nobody, so halves narrow it down.
-      const splittable = err.tags.includes('bad_request') || err.tags.includes('too_many_invitees') || err.tags.includes('cant_share_outside_team');
+      const splittable =
+        err.tags.includes('bad_request') ||
+        err.tags.includes('too_many_invitees') ||
+        err.tags.includes('cant_share_outside_team');
       if (splittable && group.length > 1) {
         const half = Math.ceil(group.length / 2);
         await this.invite(ref, client, folderId, accessLevel, group.slice(0, half), refused, budget);
@@ -108,7 +122,9 @@ export class PipelineInvites {
         return;
       }
       if (splittable && group.length === 1) {
-        const refusal = err.tags.includes('bad_request') ? invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE) : { ...explainRefusal(err), email: group[0].email! };
+        const refusal = err.tags.includes('bad_request')
+          ? invalidAddress(group[0].email!, DROPBOX_EMAIL_RULE)
+          : { ...explainRefusal(err), email: group[0].email! };
         refused.push({ id: group[0].id, refusal });
         return;
       }
@@ -116,14 +132,26 @@ export class PipelineInvites {
       const culprit = refusal.email ? group.find((m) => m.email === refusal.email!.toLowerCase()) : undefined;
       if (culprit) {
         refused.push({ id: culprit.id, refusal });
-        await this.invite(ref, client, folderId, accessLevel, group.filter((m) => m !== culprit), refused, budget);
+        await this.invite(
+          ref,
+          client,
+          folderId,
+          accessLevel,
+          group.filter((m) => m !== culprit),
+          refused,
+          budget,
+        );
         return;
       }
       for (const m of group) refused.push({ id: m.id, refusal });
       return;
     }
     await this.fence.fenced(ref, async (p, em) => {
-      await em.nativeUpdate(CollabMember, { id: { $in: group.map((m) => m.id) } }, { state: 'invited', error: null, updatedAt: new Date() });
+      await em.nativeUpdate(
+        CollabMember,
+        { id: { $in: group.map((m) => m.id) } },
+        { state: 'invited', error: null, updatedAt: new Date() },
+      );
       p.progressAt = new Date();
     });
   }
@@ -157,14 +185,23 @@ export class PipelineInvites {
       // While access is being ended the expiry job owns the member rows: someone it just removed must become
       // "removed", not "queued" (which would read as "never got in" if the job is resumed).
       if (p.accessEndingAt || p.accessEndedAt) return;
-      const rows = await em.find(CollabMember, { pipeline: p.id, state: { $in: ['queued', 'invited', 'joined', 'gone'] } });
-      const known = new Set((await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email));
+      const rows = await em.find(CollabMember, {
+        pipeline: p.id,
+        state: { $in: ['queued', 'invited', 'joined', 'gone'] },
+      });
+      const known = new Set(
+        (await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email),
+      );
       // People in the folder under an address we never invited: someone accepted an invitation signed in elsewhere.
       const strangers = members.joined.filter((m) => !known.has(m.email));
       const vanished: CollabMember[] = [];
       for (const row of rows) {
         if (!row.email || row.updatedAt > listedAt) continue;
-        let next: CollabMember['state'] = joined.has(row.email) ? 'joined' : invited.has(row.email) ? 'invited' : row.state;
+        let next: CollabMember['state'] = joined.has(row.email)
+          ? 'joined'
+          : invited.has(row.email)
+            ? 'invited'
+            : row.state;
         if (next === row.state && !joined.has(row.email) && !invited.has(row.email)) {
           // An invitation that left the pending list without its address joining is never re-sent by itself. Someone
           // who had joined and left (or was removed in Dropbox) goes back to queued: "share with remaining" asks again.

@@ -4,7 +4,13 @@ import { Injectable, Logger } from '@nestjs/common';
 import { FlowProducer, Queue, UnrecoverableError } from 'bullmq';
 import { CollaborationStepJobData, ensureRunQueued, PipelineJobStep } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
-import { DropboxError, DropboxNotFound, DropboxPermanent, DropboxRateLimited, DropboxTransient } from '../dropbox/dropbox.errors';
+import {
+  DropboxError,
+  DropboxNotFound,
+  DropboxPermanent,
+  DropboxRateLimited,
+  DropboxTransient,
+} from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { CopyEntryResult, DropboxEntry } from '../dropbox/dropbox.types';
@@ -120,7 +126,13 @@ export class PipelineRunnerService {
 
     let batchSize = COPY_BATCH;
     for (let round = 0; round < MAX_COPY_ROUNDS; round += 1) {
-      const pending = await this.orm.em.fork().find(CollabFile, { pipeline: ref.pipelineId, status: 'pending' }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      const pending = await this.orm.em
+        .fork()
+        .find(
+          CollabFile,
+          { pipeline: ref.pipelineId, status: 'pending' },
+          { orderBy: { createdAt: 'asc', id: 'asc' } },
+        );
       if (pending.length === 0) return;
       let retryLater = false;
       let again = false;
@@ -160,14 +172,21 @@ export class PipelineRunnerService {
       if (retryLater) throw new DropboxTransient('Dropbox could not copy some files this time', ['copy_incomplete']);
       if (!again && round >= MAX_NAME_TRIES) break;
     }
-    throw new CollaborationRefusal({ code: 'name_conflicts', message: 'Files with the same names but other contents keep appearing in the shared folder.' });
+    throw new CollaborationRefusal({
+      code: 'name_conflicts',
+      message: 'Files with the same names but other contents keep appearing in the shared folder.',
+    });
   }
 
   /**
    * The shared folder's path now, found by its `shared_folder_id`: a producer who renamed or moved it in Dropbox
    * keeps sharing into it (never a new, unshared folder at the old path). One it can't reach stops the step.
    */
-  private async currentFolderPath(ref: CollaborationStepJobData, client: DropboxAccountClient, pipeline: CollabPipeline): Promise<string> {
+  private async currentFolderPath(
+    ref: CollaborationStepJobData,
+    client: DropboxAccountClient,
+    pipeline: CollabPipeline,
+  ): Promise<string> {
     if (!pipeline.sharedFolderId) return pipeline.folderPath!;
     const shared = await client.sharedFolder(pipeline.sharedFolderId);
     if (!shared.pathDisplay) {
@@ -184,7 +203,11 @@ export class PipelineRunnerService {
   }
 
   /** After an interrupted copy: targets already holding the file's content are done. */
-  private async adoptExisting(ref: CollaborationStepJobData, client: DropboxAccountClient, folder: string): Promise<void> {
+  private async adoptExisting(
+    ref: CollaborationStepJobData,
+    client: DropboxAccountClient,
+    folder: string,
+  ): Promise<void> {
     const pending = await this.orm.em.fork().find(CollabFile, { pipeline: ref.pipelineId, status: 'pending' });
     if (pending.length === 0) return;
     const present = await client.listFolder(folder, { recursive: true }).catch((err: unknown) => {
@@ -196,7 +219,11 @@ export class PipelineRunnerService {
       const there = byPath.get(`${folder}/${f.targetPath}`.toLowerCase());
       return there && this.sameContent(f, there);
     });
-    if (arrived.length) await this.markCopied(ref, arrived.map((f) => f.id));
+    if (arrived.length)
+      await this.markCopied(
+        ref,
+        arrived.map((f) => f.id),
+      );
   }
 
   private sameContent(file: CollabFile, entry: DropboxEntry): boolean {
@@ -226,7 +253,10 @@ export class PipelineRunnerService {
         retryLater = true;
       } else if (result.ok) {
         copied.push(file.id);
-      } else if (result.tags.includes('from_lookup') || (result.tags.includes('not_found') && !result.tags.includes('to'))) {
+      } else if (
+        result.tags.includes('from_lookup') ||
+        (result.tags.includes('not_found') && !result.tags.includes('to'))
+      ) {
         skipped.push({ id: file.id, error: `${file.name} is no longer in your Dropbox, so it was not copied.` });
       } else if (result.tags.includes('conflict')) {
         // Ours from an earlier attempt (same content) counts as done; someone else's file gets the next free name.
@@ -287,9 +317,18 @@ export class PipelineRunnerService {
     if (next) await ensureRunQueued(this.flows, this.queue, next);
   }
 
-  private async recordFailure(ref: CollaborationStepJobData, step: PipelineJobStep, err: unknown, isLastAttempt: boolean): Promise<Error> {
+  private async recordFailure(
+    ref: CollaborationStepJobData,
+    step: PipelineJobStep,
+    err: unknown,
+    isLastAttempt: boolean,
+  ): Promise<Error> {
     const refusal =
-      err instanceof CollaborationRefusal ? err.refusal : err instanceof DropboxError && !err.retryable ? explainRefusal(err) : undefined;
+      err instanceof CollaborationRefusal
+        ? err.refusal
+        : err instanceof DropboxError && !err.retryable
+          ? explainRefusal(err)
+          : undefined;
     const message = err instanceof Error ? err.message : String(err);
     // A 429 is never final: the job waits for its Retry-After without using up an attempt.
     const final = Boolean(refusal) || (isLastAttempt && !(err instanceof DropboxRateLimited));
@@ -315,13 +354,20 @@ export class PipelineRunnerService {
       return err instanceof Error ? err : new Error(message);
     }
     if (refusal) {
-      this.logger.warn({ pipelineId: ref.pipelineId, step, code: refusal.code }, 'collaboration pipeline refused by Dropbox');
+      this.logger.warn(
+        { pipelineId: ref.pipelineId, step, code: refusal.code },
+        'collaboration pipeline refused by Dropbox',
+      );
       return new UnrecoverableError(refusal.message);
     }
     return err instanceof Error ? err : new Error(message);
   }
 
   async ensureQueued(pipeline: { id: string; generation: number; run: number }): Promise<boolean> {
-    return ensureRunQueued(this.flows, this.queue, { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run });
+    return ensureRunQueued(this.flows, this.queue, {
+      pipelineId: pipeline.id,
+      generation: pipeline.generation,
+      run: pipeline.run,
+    });
   }
 }

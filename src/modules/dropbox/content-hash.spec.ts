@@ -4,7 +4,11 @@ import { DROPBOX_HASH_BLOCK, DropboxContentHasher } from './content-hash';
 function reference(data: Buffer): string {
   const digests: Buffer[] = [];
   for (let i = 0; i < data.length; i += DROPBOX_HASH_BLOCK) {
-    digests.push(createHash('sha256').update(data.subarray(i, i + DROPBOX_HASH_BLOCK)).digest());
+    digests.push(
+      createHash('sha256')
+        .update(data.subarray(i, i + DROPBOX_HASH_BLOCK))
+        .digest(),
+    );
   }
   return createHash('sha256').update(Buffer.concat(digests)).digest('hex');
 }

@@ -90,7 +90,9 @@ export class DropboxAccountClient {
   }
 
   async createFolder(path: string): Promise<DropboxEntry> {
-    const result = await this.calls.call('files/create_folder_v2', 'write', (dbx) => dbx.filesCreateFolderV2({ path, autorename: false }));
+    const result = await this.calls.call('files/create_folder_v2', 'write', (dbx) =>
+      dbx.filesCreateFolderV2({ path, autorename: false }),
+    );
     return toEntry({ ...result.metadata, '.tag': 'folder' } as files.FolderMetadataReference)!;
   }
 
@@ -110,7 +112,9 @@ export class DropboxAccountClient {
         if (!page.has_more) return entries;
         const cursor = page.cursor;
         try {
-          page = await this.calls.call('files/list_folder/continue', 'read', (dbx) => dbx.filesListFolderContinue({ cursor }));
+          page = await this.calls.call('files/list_folder/continue', 'read', (dbx) =>
+            dbx.filesListFolderContinue({ cursor }),
+          );
         } catch (err) {
           if (err instanceof DropboxPermanent && err.tags.includes('reset')) {
             reset = true;
@@ -131,7 +135,8 @@ export class DropboxAccountClient {
       await this.calls.call('files/delete_v2', 'write', (dbx) => dbx.filesDeleteV2({ path: pathOrId }));
       return 'deleted';
     } catch (err) {
-      if (err instanceof DropboxNotFound || (err instanceof DropboxError && err.tags.includes('not_found'))) return 'not_found';
+      if (err instanceof DropboxNotFound || (err instanceof DropboxError && err.tags.includes('not_found')))
+        return 'not_found';
       throw err;
     }
   }
@@ -141,7 +146,12 @@ export class DropboxAccountClient {
     const result = await this.calls.call('files/list_revisions', 'read', (dbx) =>
       dbx.filesListRevisions({ path: pathOrId, mode: { '.tag': pathOrId.startsWith('id:') ? 'id' : 'path' }, limit }),
     );
-    return result.entries.map((e) => ({ rev: e.rev, size: e.size, contentHash: e.content_hash ?? null, serverModified: e.server_modified }));
+    return result.entries.map((e) => ({
+      rev: e.rev,
+      size: e.size,
+      contentHash: e.content_hash ?? null,
+      serverModified: e.server_modified,
+    }));
   }
 
   /** Makes an earlier revision current again: a new revision of the same file. */
@@ -160,7 +170,9 @@ export class DropboxAccountClient {
 
   /** A fresh 4-hour link; callers normally go through TemporaryLinksService, which caches it. */
   async temporaryLink(pathOrId: string): Promise<TemporaryLink> {
-    const result = await this.calls.call('files/get_temporary_link', 'read', (dbx) => dbx.filesGetTemporaryLink({ path: pathOrId }));
+    const result = await this.calls.call('files/get_temporary_link', 'read', (dbx) =>
+      dbx.filesGetTemporaryLink({ path: pathOrId }),
+    );
     return { link: result.link, entry: fileEntry(result.metadata) };
   }
 

@@ -32,7 +32,11 @@ const WRITE_SLOT_TTL_MS = 15_000;
 /** Writes that store bytes: when one succeeds, a connection marked full no longer is. */
 const STORING_ROUTES = new Set(['files/upload', 'files/upload_session/finish', 'files/copy_batch_v2']);
 /** Routes an account with an unverified email can't use: when one succeeds, the email is verified after all. */
-const VERIFIED_EMAIL_ROUTES = new Set(['files/get_temporary_link', 'sharing/share_folder', 'sharing/add_folder_member']);
+const VERIFIED_EMAIL_ROUTES = new Set([
+  'files/get_temporary_link',
+  'sharing/share_folder',
+  'sharing/add_folder_member',
+]);
 const ASYNC_POLL_FIRST_MS = 100;
 const ASYNC_POLL_MAX_MS = 2_000;
 const ASYNC_POLL_DEADLINE_MS = 15 * 60_000;
@@ -72,21 +76,25 @@ export class DropboxAccountCalls {
     const usage = await this.spaceUsage().catch(() => undefined);
     err.usage = usage;
     err.message = storageFullMessage(usage);
-    await this.transport.tokens.recordStorageFull(this.connectionId, usage ?? null).catch((failure: unknown) =>
-      this.logger.warn({ err: failure }, 'could not record that the Dropbox is full'),
-    );
+    await this.transport.tokens
+      .recordStorageFull(this.connectionId, usage ?? null)
+      .catch((failure: unknown) => this.logger.warn({ err: failure }, 'could not record that the Dropbox is full'));
     return err;
   }
 
   /** Polls an async job's check route: short waits first (most jobs finish in a moment), then every 2 s. */
-  async pollAsync<T extends { '.tag': string }>(route: string, fn: (dbx: Dropbox) => Promise<{ result: T }>): Promise<T> {
+  async pollAsync<T extends { '.tag': string }>(
+    route: string,
+    fn: (dbx: Dropbox) => Promise<{ result: T }>,
+  ): Promise<T> {
     const deadline = Date.now() + ASYNC_POLL_DEADLINE_MS;
     let wait = ASYNC_POLL_FIRST_MS;
     for (;;) {
       await sleep(wait);
       const status = await this.call(route, 'read', fn);
       if (status['.tag'] !== 'in_progress') return status;
-      if (Date.now() > deadline) throw new DropboxTransient(`Dropbox's job is still running (${route})`, ['in_progress'], route);
+      if (Date.now() > deadline)
+        throw new DropboxTransient(`Dropbox's job is still running (${route})`, ['in_progress'], route);
       wait = Math.min(wait * 2, ASYNC_POLL_MAX_MS);
     }
   }
@@ -162,7 +170,8 @@ export class DropboxAccountCalls {
    * writes there wait. A rate limit of the account (`too_many_requests`, any 429 to a read) pauses everything.
    */
   private async pause(kind: 'read' | 'write', namespace: string, err: DropboxRateLimited): Promise<void> {
-    const contention = err.tags.includes('too_many_write_operations') || (kind === 'write' && !err.tags.includes('too_many_requests'));
+    const contention =
+      err.tags.includes('too_many_write_operations') || (kind === 'write' && !err.tags.includes('too_many_requests'));
     if (contention) await this.pauses.pauseWrites(namespace, err.retryAfterMs);
     else await this.pauses.pauseAccount(err.retryAfterMs);
   }
@@ -174,7 +183,9 @@ export class DropboxAccountCalls {
   private async writeInNamespace<T>(namespace: string, run: () => Promise<T>): Promise<T> {
     for (;;) {
       await this.pauses.waitForWrites(namespace);
-      const outcome = await this.withWriteSlot(async () => ((await this.pauses.writesPaused(namespace)) ? null : { value: await run() }));
+      const outcome = await this.withWriteSlot(async () =>
+        (await this.pauses.writesPaused(namespace)) ? null : { value: await run() },
+      );
       if (outcome) return outcome.value;
     }
   }
@@ -183,7 +194,9 @@ export class DropboxAccountCalls {
     const backoff = Math.min(this.policy.baseBackoffMs * 2 ** (attempt - 1), this.policy.maxBackoffMs);
     const jittered = backoff / 2 + Math.random() * (backoff / 2);
     // Never sooner than Dropbox asked; a little later so many waiters don't return at once.
-    return err instanceof DropboxRateLimited ? err.retryAfterMs + Math.random() * Math.min(1000, err.retryAfterMs * 0.2) : jittered;
+    return err instanceof DropboxRateLimited
+      ? err.retryAfterMs + Math.random() * Math.min(1000, err.retryAfterMs * 0.2)
+      : jittered;
   }
 
   private withWriteSlot<T>(work: () => Promise<T>): Promise<T> {

@@ -71,7 +71,10 @@ export class DropboxConnectionsService {
 
   startAuthorization(): { url: string; pending: PendingAuthorization } {
     const request = this.oauth.authorizationRequest();
-    return { url: request.url, pending: { state: request.state, codeVerifier: request.codeVerifier, startedAt: Date.now() } };
+    return {
+      url: request.url,
+      pending: { state: request.state, codeVerifier: request.codeVerifier, startedAt: Date.now() },
+    };
   }
 
   /**
@@ -83,8 +86,15 @@ export class DropboxConnectionsService {
     pending: PendingAuthorization | undefined,
     callback: { code?: string; state?: string; error?: string; errorDescription?: string },
   ): Promise<DropboxConnectionView> {
-    if (!pending || !callback.state || !sameState(pending.state, callback.state) || Date.now() - pending.startedAt > AUTHORIZATION_TTL_MS) {
-      throw new ConnectFailed('This connection attempt is no longer valid (it expired or came from another window). Please start again.');
+    if (
+      !pending ||
+      !callback.state ||
+      !sameState(pending.state, callback.state) ||
+      Date.now() - pending.startedAt > AUTHORIZATION_TTL_MS
+    ) {
+      throw new ConnectFailed(
+        'This connection attempt is no longer valid (it expired or came from another window). Please start again.',
+      );
     }
     if (callback.error) {
       throw new ConnectFailed(
@@ -100,7 +110,9 @@ export class DropboxConnectionsService {
       grant = await this.oauth.exchangeCode(callback.code, pending.codeVerifier);
     } catch (err) {
       if (err instanceof OAuthGrantRejected) {
-        throw new ConnectFailed('Dropbox refused the authorization code (it was already used or has expired). Please start again.');
+        throw new ConnectFailed(
+          'Dropbox refused the authorization code (it was already used or has expired). Please start again.',
+        );
       }
       throw err;
     }
@@ -182,9 +194,12 @@ export class DropboxConnectionsService {
   /** The active connection's client, or an error that tells the producer to connect or reconnect. */
   async clientFor(userId: string): Promise<DropboxAccountClient> {
     const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
-    if (!connection) throw new DropboxAuthExpired('Dropbox is not connected: connect it in Settings', ['not_connected']);
+    if (!connection)
+      throw new DropboxAuthExpired('Dropbox is not connected: connect it in Settings', ['not_connected']);
     if (connection.status !== 'active') {
-      throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [connection.statusReason ?? 'expired']);
+      throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [
+        connection.statusReason ?? 'expired',
+      ]);
     }
     return this.gateway.account(connection);
   }

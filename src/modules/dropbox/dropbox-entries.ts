@@ -2,7 +2,8 @@ import type { files, sharing } from 'dropbox';
 import { tagChain } from './dropbox.errors';
 import type { CopyEntryResult, DropboxEntry, SharedFolderInfo } from './dropbox.types';
 
-type Metadata = files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference | files.FileMetadata;
+type Metadata =
+  files.FileMetadataReference | files.FolderMetadataReference | files.DeletedMetadataReference | files.FileMetadata;
 
 /**
  * Dropbox metadata as the app's entry; null for a deleted one. An entry outside the caller's mounted tree (a team

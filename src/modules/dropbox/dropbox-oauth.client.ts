@@ -76,7 +76,10 @@ export class DropboxOAuthClient {
 
   private appKey(): string {
     const key = this.config.dropbox.appKey;
-    if (!key) throw new DropboxPermanent('DROPBOX_APP_KEY is not set: the server cannot connect to Dropbox', ['not_configured']);
+    if (!key)
+      throw new DropboxPermanent('DROPBOX_APP_KEY is not set: the server cannot connect to Dropbox', [
+        'not_configured',
+      ]);
     return key;
   }
 

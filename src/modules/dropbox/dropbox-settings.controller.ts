@@ -21,7 +21,10 @@ export class DropboxSettingsController {
   @Post('settings/dropbox/connect')
   async connect(@Req() req: Request, @Res() res: Response): Promise<void> {
     if (!this.connections.configured) {
-      req.session.flash = { kind: 'error', message: 'Dropbox is not configured on this server: set DROPBOX_APP_KEY (see README).' };
+      req.session.flash = {
+        kind: 'error',
+        message: 'Dropbox is not configured on this server: set DROPBOX_APP_KEY (see README).',
+      };
       return res.redirect(303, SETTINGS);
     }
     const { url, pending } = this.connections.startAuthorization();
@@ -53,7 +56,10 @@ export class DropboxSettingsController {
     } catch (err) {
       if (err instanceof ConnectFailed) req.session.flash = { kind: 'error', message: err.message };
       else if (err instanceof DropboxError) {
-        req.session.flash = { kind: 'error', message: `Dropbox could not be reached to finish connecting (${err.message}). Please try again.` };
+        req.session.flash = {
+          kind: 'error',
+          message: `Dropbox could not be reached to finish connecting (${err.message}). Please try again.`,
+        };
       } else throw err;
     }
     res.redirect(303, SETTINGS);
@@ -92,8 +98,16 @@ export class DropboxSettingsController {
     try {
       const view = await this.connections.recheckEmail(user.id);
       req.session.flash = view.emailUnverified
-        ? { kind: 'error', message: 'Dropbox still says your email address is not verified. Open the email Dropbox sent you (or resend it from dropbox.com), then re-check.' }
-        : { kind: 'success', message: 'Your Dropbox email address is verified: share links play and download again, and sharing with collaborators works.' };
+        ? {
+            kind: 'error',
+            message:
+              'Dropbox still says your email address is not verified. Open the email Dropbox sent you (or resend it from dropbox.com), then re-check.',
+          }
+        : {
+            kind: 'success',
+            message:
+              'Your Dropbox email address is verified: share links play and download again, and sharing with collaborators works.',
+          };
     } catch (err) {
       if (!(err instanceof DropboxError)) throw err;
       req.session.flash = { kind: 'error', message: `Could not ask Dropbox: ${err.message}` };

@@ -3,7 +3,15 @@ import { DropboxPermanent, DropboxTransient, tagChain } from './dropbox.errors';
 import type { DropboxAccountCalls } from './dropbox-calls';
 import { alreadySharedIn } from './dropbox-error-fields';
 import { toCopyResult, toSharedFolder } from './dropbox-entries';
-import type { CopyBatchLaunch, CopyEntry, CopyEntryResult, FolderAccessLevel, FolderMembers, FolderMemberSelector, SharedFolderInfo } from './dropbox.types';
+import type {
+  CopyBatchLaunch,
+  CopyEntry,
+  CopyEntryResult,
+  FolderAccessLevel,
+  FolderMembers,
+  FolderMemberSelector,
+  SharedFolderInfo,
+} from './dropbox.types';
 
 const COPY_BATCH_MAX = 1000;
 
@@ -37,7 +45,8 @@ export class DropboxSharing {
     try {
       return await this.shareFolderOnce(path, 'anyone');
     } catch (err) {
-      if (err instanceof DropboxPermanent && err.tags.includes('team_policy_disallows_member_policy')) return this.shareFolderOnce(path);
+      if (err instanceof DropboxPermanent && err.tags.includes('team_policy_disallows_member_policy'))
+        return this.shareFolderOnce(path);
       throw err;
     }
   }
@@ -46,7 +55,11 @@ export class DropboxSharing {
     let launch: sharing.ShareFolderLaunch;
     try {
       launch = await this.calls.call('sharing/share_folder', 'write', (dbx) =>
-        dbx.sharingShareFolder({ path, force_async: false, ...(memberPolicy && { member_policy: { '.tag': memberPolicy } }) }),
+        dbx.sharingShareFolder({
+          path,
+          force_async: false,
+          ...(memberPolicy && { member_policy: { '.tag': memberPolicy } }),
+        }),
       );
     } catch (err) {
       if (err instanceof DropboxPermanent && err.alreadyShared) return err.alreadyShared;
@@ -54,13 +67,19 @@ export class DropboxSharing {
     }
     if (launch['.tag'] === 'complete') return toSharedFolder(launch);
     const jobId = (launch as { async_job_id: string }).async_job_id;
-    const status = await this.calls.pollAsync('sharing/check_share_job_status', (dbx) => dbx.sharingCheckShareJobStatus({ async_job_id: jobId }));
+    const status = await this.calls.pollAsync('sharing/check_share_job_status', (dbx) =>
+      dbx.sharingCheckShareJobStatus({ async_job_id: jobId }),
+    );
     if (status['.tag'] === 'complete') return toSharedFolder(status as sharing.SharedFolderMetadata);
     const failure = (status as { failed?: unknown }).failed;
     const tags = tagChain(failure);
     const existing = alreadySharedIn(tags, failure);
     if (existing) return existing;
-    throw new DropboxPermanent(`Dropbox could not share ${path}: ${tags.join('/') || status['.tag']}`, tags, 'sharing/check_share_job_status');
+    throw new DropboxPermanent(
+      `Dropbox could not share ${path}: ${tags.join('/') || status['.tag']}`,
+      tags,
+      'sharing/check_share_job_status',
+    );
   }
 
   /**
@@ -68,7 +87,9 @@ export class DropboxSharing {
    * `pathDisplay` when it is not mounted in the caller's tree (unmounted, or in a team space outside it).
    */
   async sharedFolder(sharedFolderId: string): Promise<SharedFolderInfo> {
-    const meta = await this.calls.call('sharing/get_folder_metadata', 'read', (dbx) => dbx.sharingGetFolderMetadata({ shared_folder_id: sharedFolderId }));
+    const meta = await this.calls.call('sharing/get_folder_metadata', 'read', (dbx) =>
+      dbx.sharingGetFolderMetadata({ shared_folder_id: sharedFolderId }),
+    );
     return toSharedFolder(meta);
   }
 
@@ -83,7 +104,11 @@ export class DropboxSharing {
     const launch = await this.calls.call(
       'files/copy_batch_v2',
       'write',
-      (dbx) => dbx.filesCopyBatchV2({ entries: entries.map((e) => ({ from_path: e.fromPath, to_path: e.toPath })), autorename: false }),
+      (dbx) =>
+        dbx.filesCopyBatchV2({
+          entries: entries.map((e) => ({ from_path: e.fromPath, to_path: e.toPath })),
+          autorename: false,
+        }),
       options.intoSharedFolder,
     );
     if (launch['.tag'] === 'complete') return { done: true, results: launch.entries.map(toCopyResult) };
@@ -92,9 +117,15 @@ export class DropboxSharing {
 
   /** Polls a batch copy until it is done (`invalid_async_job_id` when Dropbox no longer knows the job). */
   async waitForCopyBatch(asyncJobId: string): Promise<CopyEntryResult[]> {
-    const status = await this.calls.pollAsync('files/copy_batch/check_v2', (dbx) => dbx.filesCopyBatchCheckV2({ async_job_id: asyncJobId }));
+    const status = await this.calls.pollAsync('files/copy_batch/check_v2', (dbx) =>
+      dbx.filesCopyBatchCheckV2({ async_job_id: asyncJobId }),
+    );
     if (status['.tag'] === 'complete') return (status as files.RelocationBatchV2Result).entries.map(toCopyResult);
-    throw new DropboxTransient(`the batch copy ended as ${status['.tag']}`, [status['.tag']], 'files/copy_batch/check_v2');
+    throw new DropboxTransient(
+      `the batch copy ended as ${status['.tag']}`,
+      [status['.tag']],
+      'files/copy_batch/check_v2',
+    );
   }
 
   /**
@@ -109,7 +140,10 @@ export class DropboxSharing {
       (dbx) =>
         dbx.sharingAddFolderMember({
           shared_folder_id: sharedFolderId,
-          members: emails.map((email) => ({ member: { '.tag': 'email', email }, access_level: { '.tag': accessLevel } })),
+          members: emails.map((email) => ({
+            member: { '.tag': 'email', email },
+            access_level: { '.tag': accessLevel },
+          })),
           quiet: false,
         }),
       sharedFolderId,
@@ -137,20 +171,25 @@ export class DropboxSharing {
       }
       const cursor = page.cursor;
       if (!cursor) return members;
-      page = await this.calls.call('sharing/list_folder_members/continue', 'read', (dbx) => dbx.sharingListFolderMembersContinue({ cursor }));
+      page = await this.calls.call('sharing/list_folder_members/continue', 'read', (dbx) =>
+        dbx.sharingListFolderMembersContinue({ cursor }),
+      );
     }
   }
 
   /** Takes someone out of a shared folder (invitee or member). Someone already gone counts as removed. */
   async removeFolderMember(sharedFolderId: string, member: FolderMemberSelector): Promise<'removed' | 'not_a_member'> {
     const selector: sharing.MemberSelector =
-      'email' in member ? { '.tag': 'email', email: member.email } : { '.tag': 'dropbox_id', dropbox_id: member.accountId };
+      'email' in member
+        ? { '.tag': 'email', email: member.email }
+        : { '.tag': 'dropbox_id', dropbox_id: member.accountId };
     let launch: async.LaunchResultBase;
     try {
       launch = await this.calls.call(
         'sharing/remove_folder_member',
         'write',
-        (dbx) => dbx.sharingRemoveFolderMember({ shared_folder_id: sharedFolderId, member: selector, leave_a_copy: false }),
+        (dbx) =>
+          dbx.sharingRemoveFolderMember({ shared_folder_id: sharedFolderId, member: selector, leave_a_copy: false }),
         sharedFolderId,
       );
     } catch (err) {
@@ -165,6 +204,10 @@ export class DropboxSharing {
     if (status['.tag'] === 'complete') return 'removed';
     const tags = tagChain((status as { failed?: unknown }).failed);
     if (tags.includes('not_a_member')) return 'not_a_member';
-    throw new DropboxPermanent(`Dropbox could not remove the member: ${tags.join('/') || status['.tag']}`, tags, 'sharing/check_remove_member_job_status');
+    throw new DropboxPermanent(
+      `Dropbox could not remove the member: ${tags.join('/') || status['.tag']}`,
+      tags,
+      'sharing/check_remove_member_job_status',
+    );
   }
 }

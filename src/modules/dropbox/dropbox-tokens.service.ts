@@ -51,7 +51,11 @@ export class DropboxTokensService {
       const current = this.usableToken(connection);
       if (current && current !== stale) return current;
 
-      const release = await tryRedisLock(this.redis.client, this.redis.key('dbx', 'refresh', connectionId), REFRESH_LOCK_TTL_MS);
+      const release = await tryRedisLock(
+        this.redis.client,
+        this.redis.key('dbx', 'refresh', connectionId),
+        REFRESH_LOCK_TTL_MS,
+      );
       if (release) {
         try {
           // Someone may have finished a refresh between our read and taking the lock.
@@ -63,17 +67,20 @@ export class DropboxTokensService {
           await release();
         }
       }
-      if (Date.now() > deadline) throw new DropboxAuthExpired('timed out waiting for a Dropbox token refresh', ['refresh_timeout']);
+      if (Date.now() > deadline)
+        throw new DropboxAuthExpired('timed out waiting for a Dropbox token refresh', ['refresh_timeout']);
       await sleep(25 + Math.random() * 25);
     }
   }
 
   async markExpired(connectionId: string, reason: string): Promise<void> {
-    await this.em.fork().nativeUpdate(
-      DropboxConnection,
-      { id: connectionId },
-      { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
-    );
+    await this.em
+      .fork()
+      .nativeUpdate(
+        DropboxConnection,
+        { id: connectionId },
+        { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
+      );
     await this.changes.changed({ connectionId });
   }
 
@@ -82,7 +89,11 @@ export class DropboxTokensService {
     await this.em.fork().nativeUpdate(
       DropboxConnection,
       { id: connectionId },
-      { storageFullAt: new Date(), spaceUsedBytes: usage?.usedBytes ?? null, spaceAllocatedBytes: usage?.allocatedBytes ?? null },
+      {
+        storageFullAt: new Date(),
+        spaceUsedBytes: usage?.usedBytes ?? null,
+        spaceAllocatedBytes: usage?.allocatedBytes ?? null,
+      },
     );
   }
 
@@ -101,7 +112,11 @@ export class DropboxTokensService {
   async clearStorageFull(connectionId: string): Promise<void> {
     await this.em
       .fork()
-      .nativeUpdate(DropboxConnection, { id: connectionId, storageFullAt: { $ne: null } }, { storageFullAt: null, spaceUsedBytes: null, spaceAllocatedBytes: null });
+      .nativeUpdate(
+        DropboxConnection,
+        { id: connectionId, storageFullAt: { $ne: null } },
+        { storageFullAt: null, spaceUsedBytes: null, spaceAllocatedBytes: null },
+      );
   }
 
   private async load(connectionId: string): Promise<DropboxConnection> {
@@ -110,7 +125,9 @@ export class DropboxTokensService {
       .findOne(DropboxConnection, { id: connectionId }, { populate: ['accessTokenSealed', 'refreshTokenSealed'] });
     if (!connection) throw new DropboxAuthExpired('this Dropbox connection was removed', ['disconnected']);
     if (connection.status !== 'active') {
-      throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [connection.statusReason ?? 'expired']);
+      throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [
+        connection.statusReason ?? 'expired',
+      ]);
     }
     return connection;
   }
@@ -144,7 +161,9 @@ export class DropboxTokensService {
     } catch (err) {
       if (err instanceof OAuthGrantRejected) {
         await this.markExpired(connection.id, 'refresh_token_rejected');
-        throw new DropboxAuthExpired('Dropbox rejected the refresh token: reconnect in Settings', ['refresh_token_rejected']);
+        throw new DropboxAuthExpired('Dropbox rejected the refresh token: reconnect in Settings', [
+          'refresh_token_rejected',
+        ]);
       }
       throw err;
     }

@@ -78,7 +78,10 @@ export class DropboxUploads {
     const chunkSize = this.chunkSize;
     const commit: files.CommitInfo = {
       path,
-      mode: typeof options.mode === 'object' ? { '.tag': 'update', update: options.mode.update } : { '.tag': options.mode ?? 'add' },
+      mode:
+        typeof options.mode === 'object'
+          ? { '.tag': 'update', update: options.mode.update }
+          : { '.tag': options.mode ?? 'add' },
       autorename: options.autorename ?? false,
       mute: true,
     };

@@ -9,7 +9,10 @@ import {
   tagChain,
 } from './dropbox.errors';
 
-const conflict = { error_summary: 'path/conflict/folder/..', error: { '.tag': 'path', path: { '.tag': 'conflict', conflict: { '.tag': 'folder' } } } };
+const conflict = {
+  error_summary: 'path/conflict/folder/..',
+  error: { '.tag': 'path', path: { '.tag': 'conflict', conflict: { '.tag': 'folder' } } },
+};
 
 describe('mapDropboxFailure', () => {
   it('reads the nested tag chain', () => {
@@ -18,11 +21,17 @@ describe('mapDropboxFailure', () => {
 
   it('maps 409 conflict, not_found and other tags', () => {
     expect(mapDropboxFailure({ status: 409, body: conflict })).toBeInstanceOf(DropboxConflict);
-    const nf = mapDropboxFailure({ status: 409, body: { error_summary: 'x', error: { '.tag': 'path', path: { '.tag': 'not_found' } } } });
+    const nf = mapDropboxFailure({
+      status: 409,
+      body: { error_summary: 'x', error: { '.tag': 'path', path: { '.tag': 'not_found' } } },
+    });
     expect(nf).toBeInstanceOf(DropboxNotFound);
     const member = mapDropboxFailure({
       status: 409,
-      body: { error_summary: 'conflict/', error: { '.tag': 'bad_member', bad_member: { '.tag': 'invalid_email', invalid_email: 'x' } } },
+      body: {
+        error_summary: 'conflict/',
+        error: { '.tag': 'bad_member', bad_member: { '.tag': 'invalid_email', invalid_email: 'x' } },
+      },
     });
     expect(member).toBeInstanceOf(DropboxPermanent);
     expect(member.tags).toEqual(['bad_member', 'invalid_email']);
@@ -45,12 +54,17 @@ describe('mapDropboxFailure', () => {
   });
 
   it('treats too_many_write_operations inside a 409 as rate limiting', () => {
-    const err = mapDropboxFailure({ status: 409, body: { error_summary: 'x', error: { '.tag': 'too_many_write_operations' } } });
+    const err = mapDropboxFailure({
+      status: 409,
+      body: { error_summary: 'x', error: { '.tag': 'too_many_write_operations' } },
+    });
     expect(err).toBeInstanceOf(DropboxRateLimited);
   });
 
   it('maps 401, 5xx and 400', () => {
-    expect(mapDropboxFailure({ status: 401, body: { error: { '.tag': 'invalid_access_token' } } })).toBeInstanceOf(DropboxAuthExpired);
+    expect(mapDropboxFailure({ status: 401, body: { error: { '.tag': 'invalid_access_token' } } })).toBeInstanceOf(
+      DropboxAuthExpired,
+    );
     expect(mapDropboxFailure({ status: 503, body: 'unavailable' })).toBeInstanceOf(DropboxTransient);
     const bad = mapDropboxFailure({ status: 400, body: 'Error in call to API function "files/x": bad' });
     expect(bad).toBeInstanceOf(DropboxPermanent);
@@ -60,7 +74,10 @@ describe('mapDropboxFailure', () => {
   describe('files/upload refusals (UploadWriteFailed: the reason sits beside the tag)', () => {
     const uploadFailed = (reason: object) => ({
       status: 409,
-      body: { error_summary: 'path/../', error: { '.tag': 'path', reason, upload_session_id: 'pid_upload_session:abc' } },
+      body: {
+        error_summary: 'path/../',
+        error: { '.tag': 'path', reason, upload_session_id: 'pid_upload_session:abc' },
+      },
     });
 
     it('reads a conflict as a conflict, so a racing upload takes a free name', () => {

@@ -193,14 +193,28 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
 
   if (failure.status === 429) {
     const reason = tagChain(errorNode?.reason);
-    return new DropboxRateLimited(`Dropbox asked us to slow down${where}`, retryAfterMs(failure, errorNode), reason, route);
+    return new DropboxRateLimited(
+      `Dropbox asked us to slow down${where}`,
+      retryAfterMs(failure, errorNode),
+      reason,
+      route,
+    );
   }
   if (failure.status === 401) {
-    return new DropboxAuthExpired(`Dropbox no longer accepts this connection: ${tags.join('/') || 'unauthorized'}`, tags, route);
+    return new DropboxAuthExpired(
+      `Dropbox no longer accepts this connection: ${tags.join('/') || 'unauthorized'}`,
+      tags,
+      route,
+    );
   }
   if (failure.status === 409) {
     if (tags.includes('too_many_write_operations')) {
-      return new DropboxRateLimited(`Dropbox is busy with another write${where}`, retryAfterMs(failure, errorNode), tags, route);
+      return new DropboxRateLimited(
+        `Dropbox is busy with another write${where}`,
+        retryAfterMs(failure, errorNode),
+        tags,
+        route,
+      );
     }
     // Dropbox's own hiccup inside a job or check route: try again, like a 5xx.
     if (tags[0] === 'internal_error') return new DropboxTransient(`Dropbox had an internal error${where}`, tags, route);
@@ -214,11 +228,18 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
     if (tags.includes('insufficient_space') || tags.includes('insufficient_quota')) {
       return new DropboxStorageFull(`Your Dropbox is full${where}: free some space, then Retry`, tags, route);
     }
-    if (tags.includes('conflict')) return new DropboxConflict(`already exists in Dropbox${where}: ${tags.join('/')}`, tags, route);
-    if (tags.includes('not_found')) return new DropboxNotFound(`not found in Dropbox${where}: ${tags.join('/')}`, tags, route);
+    if (tags.includes('conflict'))
+      return new DropboxConflict(`already exists in Dropbox${where}: ${tags.join('/')}`, tags, route);
+    if (tags.includes('not_found'))
+      return new DropboxNotFound(`not found in Dropbox${where}: ${tags.join('/')}`, tags, route);
     return new DropboxPermanent(`Dropbox refused${where}: ${tags.join('/') || 'unknown error'}`, tags, route);
   }
-  if (failure.status >= 500) return new DropboxTransient(`Dropbox is having trouble (${failure.status})${where}`, [], route);
+  if (failure.status >= 500)
+    return new DropboxTransient(`Dropbox is having trouble (${failure.status})${where}`, [], route);
   const text = typeof failure.body === 'string' ? failure.body.slice(0, 200) : '';
-  return new DropboxPermanent(`Dropbox rejected the request (${failure.status})${where}${text ? `: ${text}` : ''}`, ['bad_request'], route);
+  return new DropboxPermanent(
+    `Dropbox rejected the request (${failure.status})${where}${text ? `: ${text}` : ''}`,
+    ['bad_request'],
+    route,
+  );
 }

@@ -52,12 +52,21 @@ export class DropboxGateway implements DropboxTransport {
     readonly redis: RedisService,
     @Inject(TUNING) private readonly tuning: Tuning,
   ) {
-    this.fetch = dropboxFetch(config, { rpcMs: tuning.dropbox.rpcTimeoutMs, contentMs: tuning.dropbox.contentTimeoutMs });
+    this.fetch = dropboxFetch(config, {
+      rpcMs: tuning.dropbox.rpcTimeoutMs,
+      contentMs: tuning.dropbox.contentTimeoutMs,
+    });
   }
 
   /** A client for a stored connection. */
   account(connection: { id: string; accountId: string }): DropboxAccountClient {
-    return new DropboxAccountClient(connection.id, connection.accountId, this, this.tuning.dropbox, this.config.dropbox.uploadChunkBytes);
+    return new DropboxAccountClient(
+      connection.id,
+      connection.accountId,
+      this,
+      this.tuning.dropbox,
+      this.config.dropbox.uploadChunkBytes,
+    );
   }
 
   /** Who a freshly issued access token belongs to (at connect time, before anything is stored). */

@@ -14,7 +14,14 @@ import { TemporaryLinksService } from './temporary-links.service';
 @Module({
   imports: [MikroOrmModule.forFeature([DropboxConnection]), AccountsModule],
   controllers: [DropboxSettingsController],
-  providers: [ConnectionChanges, DropboxOAuthClient, DropboxTokensService, DropboxGateway, DropboxConnectionsService, TemporaryLinksService],
+  providers: [
+    ConnectionChanges,
+    DropboxOAuthClient,
+    DropboxTokensService,
+    DropboxGateway,
+    DropboxConnectionsService,
+    TemporaryLinksService,
+  ],
   exports: [ConnectionChanges, DropboxConnectionsService, DropboxGateway, TemporaryLinksService],
 })
 export class DropboxModule implements OnModuleInit {

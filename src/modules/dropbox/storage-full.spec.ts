@@ -23,7 +23,10 @@ describe('a full Dropbox in words', () => {
     };
     expect(tagChain(body.error)).toEqual(['path', 'insufficient_space']);
     expect(mapDropboxFailure({ status: 409, body }, 'files/upload')).toBeInstanceOf(DropboxStorageFull);
-    const quota = { error_summary: 'x', error: { '.tag': 'relocation_error', relocation_error: { '.tag': 'insufficient_quota' } } };
+    const quota = {
+      error_summary: 'x',
+      error: { '.tag': 'relocation_error', relocation_error: { '.tag': 'insufficient_quota' } },
+    };
     expect(mapDropboxFailure({ status: 409, body: quota })).toBeInstanceOf(DropboxStorageFull);
   });
 });

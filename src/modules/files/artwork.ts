@@ -30,7 +30,11 @@ export async function encodeArtwork(input: Buffer): Promise<EncodedArtwork> {
   }
   const base = sharp(input, { limitInputPixels: 100_000_000 }).rotate().flatten({ background: '#000000' });
   const [large, small] = await Promise.all([
-    base.clone().resize(1200, 1200, { fit: 'inside', withoutEnlargement: true }).jpeg({ quality: 85, mozjpeg: true }).toBuffer(),
+    base
+      .clone()
+      .resize(1200, 1200, { fit: 'inside', withoutEnlargement: true })
+      .jpeg({ quality: 85, mozjpeg: true })
+      .toBuffer(),
     base.clone().resize(300, 300, { fit: 'cover' }).jpeg({ quality: 80, mozjpeg: true }).toBuffer(),
   ]);
   return { large, small };

@@ -43,7 +43,9 @@ const { Readable } = require('node:stream');
 })().catch(() => parentPort.postMessage(null));
 `;
 
-function parseInWorker(input: { kind: 'file'; path: string } | { kind: 'url'; url: string; size: number }): Promise<AudioInfo | null> {
+function parseInWorker(
+  input: { kind: 'file'; path: string } | { kind: 'url'; url: string; size: number },
+): Promise<AudioInfo | null> {
   return new Promise((resolve) => {
     const worker = new Worker(WORKER_SOURCE, {
       eval: true,

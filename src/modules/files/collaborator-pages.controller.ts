@@ -69,13 +69,19 @@ export class CollaboratorPagesController {
       try {
         // One use case: a refused assignment leaves no new collaborator behind.
         const created = await this.collaborators.createOnTrack(user.id, id, form.value);
-        req.session.flash = { kind: 'success', message: `${created.name} added to your collaborators and to this track.` };
+        req.session.flash = {
+          kind: 'success',
+          message: `${created.name} added to your collaborators and to this track.`,
+        };
         return res.redirect(303, `/tracks/${id}#collaborators`);
       } catch (err) {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    return this.models.renderTrack(res, user, id, { newCollaborator: typedFields(body, COLLABORATOR_FIELDS), newCollaboratorErrors: errors });
+    return this.models.renderTrack(res, user, id, {
+      newCollaborator: typedFields(body, COLLABORATOR_FIELDS),
+      newCollaboratorErrors: errors,
+    });
   }
 
   @Post('tracks/:id/collaborators/:collaboratorId/remove')
@@ -100,7 +106,12 @@ export class CollaboratorPagesController {
   }
 
   @Post('collaborators')
-  async createCollaborator(@CurrentUser() user: AuthenticatedUser, @Req() req: PageRequest, @Res() res: Response, @Body() body: unknown) {
+  async createCollaborator(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+    @Body() body: unknown,
+  ) {
     const form = validateForm(CollaboratorDto, body);
     let errors = form.errors ? errorsByField(form.errors) : null;
     if (form.value) {
@@ -112,7 +123,10 @@ export class CollaboratorPagesController {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    const model = collaboratorsPageModel(await this.collaborators.list(user.id), { form: typedFields(body, COLLABORATOR_FIELDS), errors });
+    const model = collaboratorsPageModel(await this.collaborators.list(user.id), {
+      form: typedFields(body, COLLABORATOR_FIELDS),
+      errors,
+    });
     res.status(400).render('dashboard/collaborators', model);
   }
 
@@ -120,7 +134,11 @@ export class CollaboratorPagesController {
   @Render('dashboard/collaborators-edit')
   async editCollaboratorPage(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string) {
     const collaborator = await this.ownCollaborator(user, id);
-    return collaboratorEditModel(collaborator, { name: collaborator.name, email: collaborator.email ?? '', role: collaborator.role }, null);
+    return collaboratorEditModel(
+      collaborator,
+      { name: collaborator.name, email: collaborator.email ?? '', role: collaborator.role },
+      null,
+    );
   }
 
   @Post('collaborators/:id')
@@ -143,11 +161,21 @@ export class CollaboratorPagesController {
         if (!(errors = refusal(err))) throw err;
       }
     }
-    res.status(400).render('dashboard/collaborators-edit', collaboratorEditModel(collaborator, typedFields(body, COLLABORATOR_FIELDS), errors));
+    res
+      .status(400)
+      .render(
+        'dashboard/collaborators-edit',
+        collaboratorEditModel(collaborator, typedFields(body, COLLABORATOR_FIELDS), errors),
+      );
   }
 
   @Post('collaborators/:id/delete')
-  async deleteCollaborator(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Req() req: PageRequest, @Res() res: Response) {
+  async deleteCollaborator(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+  ) {
     const collaborator = await this.ownCollaborator(user, id);
     await this.collaborators.remove(user.id, id);
     req.session.flash = { kind: 'success', message: `${collaborator.name} deleted and taken off every track.` };

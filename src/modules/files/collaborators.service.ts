@@ -76,7 +76,11 @@ export class CollaboratorsService {
 
   async onTrack(ownerId: string, trackId: string): Promise<CollaboratorView[]> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const links = await this.em.find(TrackCollaborator, { track }, { populate: ['collaborator'], orderBy: { addedAt: 'asc' } });
+    const links = await this.em.find(
+      TrackCollaborator,
+      { track },
+      { populate: ['collaborator'], orderBy: { addedAt: 'asc' } },
+    );
     return links.map((l) => toCollaboratorView(l.collaborator as Collaborator));
   }
 
@@ -86,10 +90,16 @@ export class CollaboratorsService {
     const collaborator = await this.owned(ownerId, collaboratorId);
     const existing = await this.em.find(TrackCollaborator, { track }, { populate: ['collaborator'] });
     if (existing.some((l) => l.collaborator.id === collaborator.id)) {
-      throw new ConflictException({ field: 'collaboratorId', message: `${collaborator.name} is already on this track` });
+      throw new ConflictException({
+        field: 'collaboratorId',
+        message: `${collaborator.name} is already on this track`,
+      });
     }
     if (collaborator.email && existing.some((l) => (l.collaborator as Collaborator).email === collaborator.email)) {
-      throw new ConflictException({ field: 'collaboratorId', message: `someone with ${collaborator.email} is already on this track` });
+      throw new ConflictException({
+        field: 'collaboratorId',
+        message: `someone with ${collaborator.email} is already on this track`,
+      });
     }
     await this.em.persistAndFlush(this.em.create(TrackCollaborator, { track, collaborator }));
     return this.onTrack(ownerId, trackId);

@@ -1,4 +1,12 @@
-import { contentTypeOf, DEFAULT_DOWNLOADS, formatLabel, inferCategory, isAudio, isPackageFolder, isPlayable } from './file-categories';
+import {
+  contentTypeOf,
+  DEFAULT_DOWNLOADS,
+  formatLabel,
+  inferCategory,
+  isAudio,
+  isPackageFolder,
+  isPlayable,
+} from './file-categories';
 
 describe('file categories', () => {
   it('infers by subfolder first', () => {
@@ -31,7 +39,17 @@ describe('file categories', () => {
 });
 
 describe('audio: one list for what is audio and how it is served', () => {
-  it.each(['take.wav', 'take.mp3', 'take.flac', 'take.aiff', 'take.m4a', 'take.ogg', 'take.opus', 'take.wma', 'take.caf'])('serves %s with an audio type', (name) => {
+  it.each([
+    'take.wav',
+    'take.mp3',
+    'take.flac',
+    'take.aiff',
+    'take.m4a',
+    'take.ogg',
+    'take.opus',
+    'take.wma',
+    'take.caf',
+  ])('serves %s with an audio type', (name) => {
     // .wma and .caf counted as audio (bounces, previews, the player) but were served as application/octet-stream.
     expect(isAudio(name)).toBe(true);
     expect(contentTypeOf(name)).toMatch(/^audio\//);

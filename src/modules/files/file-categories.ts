@@ -43,7 +43,23 @@ const AUDIO_CONTENT_TYPES: Record<string, string> = {
   '.wma': 'audio/x-ms-wma',
   '.caf': 'audio/x-caf',
 };
-const PROJECT_EXTENSIONS = new Set(['.als', '.alp', '.flp', '.ptx', '.ptf', '.cpr', '.npr', '.rpp', '.logicx', '.band', '.song', '.bwproject', '.reason', '.aup3', '.zip']);
+const PROJECT_EXTENSIONS = new Set([
+  '.als',
+  '.alp',
+  '.flp',
+  '.ptx',
+  '.ptf',
+  '.cpr',
+  '.npr',
+  '.rpp',
+  '.logicx',
+  '.band',
+  '.song',
+  '.bwproject',
+  '.reason',
+  '.aup3',
+  '.zip',
+]);
 /** Folders that are really one document (macOS bundles). */
 const PACKAGE_EXTENSIONS = new Set(['.logicx', '.band']);
 

@@ -10,9 +10,12 @@ describe('the file selection format', () => {
     expect(selectionOf({ imported: false, id: null, dropboxId: 'id:x' })).toBe('d:id:x');
   });
 
-  it.each([`f:${'-'.repeat(36)}`, `f:${id.replace(/-/g, '')}0000`, 'd:abc', `f:${id} `, 'x:id:abc', ''])('refuses %j', (item) => {
-    // `f:` then any 36 of [0-9a-f-] used to pass the share and collaboration DTOs and reach PostgreSQL as a uuid.
-    expect(SELECTION_PATTERN.test(item)).toBe(false);
-    expect(parseSelection(item)).toBeNull();
-  });
+  it.each([`f:${'-'.repeat(36)}`, `f:${id.replace(/-/g, '')}0000`, 'd:abc', `f:${id} `, 'x:id:abc', ''])(
+    'refuses %j',
+    (item) => {
+      // `f:` then any 36 of [0-9a-f-] used to pass the share and collaboration DTOs and reach PostgreSQL as a uuid.
+      expect(SELECTION_PATTERN.test(item)).toBe(false);
+      expect(parseSelection(item)).toBeNull();
+    },
+  );
 });

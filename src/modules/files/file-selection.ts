@@ -12,7 +12,9 @@ export type SelectedFile = { kind: 'imported'; fileId: string } | { kind: 'dropb
 /** What a selection item names, or null for anything else. */
 export function parseSelection(item: string): SelectedFile | null {
   if (!SELECTION_PATTERN.test(item)) return null;
-  return item.startsWith('f:') ? { kind: 'imported', fileId: item.slice(2) } : { kind: 'dropbox', dropboxId: item.slice(2) };
+  return item.startsWith('f:')
+    ? { kind: 'imported', fileId: item.slice(2) }
+    : { kind: 'dropbox', dropboxId: item.slice(2) };
 }
 
 /** The selection item of a library line: `f:` for an imported file, `d:` for one found in Dropbox. */

@@ -1,4 +1,16 @@
-import { Body, Controller, Get, HttpException, NotFoundException, Param, ParseUUIDPipe, Post, Render, Req, Res } from '@nestjs/common';
+import {
+  Body,
+  Controller,
+  Get,
+  HttpException,
+  NotFoundException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Render,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { validateForm } from '../../common/http/validation';
@@ -24,7 +36,11 @@ export class FileVersionsController {
 
   @Get('tracks/:id/files/:fileId/revisions')
   @Render('dashboard/file-revisions')
-  async revisionsPage(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Param('fileId', pageId) fileId: string) {
+  async revisionsPage(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Param('fileId', pageId) fileId: string,
+  ) {
     const track = await this.tracks.get(user.id, id);
     const { file, revisions } = await this.library.revisions(user.id, id, fileId);
     return {
@@ -32,7 +48,12 @@ export class FileVersionsController {
       nav: 'tracks',
       track,
       file: { ...file, categoryLabel: CATEGORY_FOLDERS[file.category] },
-      revisions: revisions.map((r, i) => ({ ...r, number: revisions.length - i, sizeText: formatBytes(r.size), hashShort: r.contentHash?.slice(0, 12) ?? '' })),
+      revisions: revisions.map((r, i) => ({
+        ...r,
+        number: revisions.length - i,
+        sizeText: formatBytes(r.size),
+        hashShort: r.contentHash?.slice(0, 12) ?? '',
+      })),
     };
   }
 
@@ -49,11 +70,18 @@ export class FileVersionsController {
     try {
       if (form.errors) throw new HttpException({ message: form.errors[0].message }, 400);
       const file = await this.library.restore(user.id, id, fileId, form.value.rev);
-      req.session.flash = { kind: 'success', message: `That version of ${file.name} is current again: every share plays and downloads it now.` };
+      req.session.flash = {
+        kind: 'success',
+        message: `That version of ${file.name} is current again: every share plays and downloads it now.`,
+      };
     } catch (err) {
-      const refused = err instanceof DropboxError || (err instanceof HttpException && [400, 409].includes(err.getStatus()));
+      const refused =
+        err instanceof DropboxError || (err instanceof HttpException && [400, 409].includes(err.getStatus()));
       if (!refused) throw err;
-      const message = err instanceof HttpException ? String((err.getResponse() as { message?: unknown }).message ?? err.message) : err.message;
+      const message =
+        err instanceof HttpException
+          ? String((err.getResponse() as { message?: unknown }).message ?? err.message)
+          : err.message;
       req.session.flash = { kind: 'error', message: `Nothing restored: ${message}.` };
     }
     res.redirect(303, `/tracks/${id}/files/${fileId}/revisions`);

@@ -116,11 +116,17 @@ export class TracksApiController {
 
   @ApiOperation({ summary: "An imported file's revisions in Dropbox, newest first (the current one marked)" })
   @Get(':id/files/:fileId/revisions')
-  revisions(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Param('fileId', uuid) fileId: string) {
+  revisions(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('fileId', uuid) fileId: string,
+  ) {
     return this.library.revisions(user.id, id, fileId);
   }
 
-  @ApiOperation({ summary: 'Make an earlier revision current again (a new revision of the same file; every share serves it)' })
+  @ApiOperation({
+    summary: 'Make an earlier revision current again (a new revision of the same file; every share serves it)',
+  })
   @Post(':id/files/:fileId/restore')
   @HttpCode(200)
   restore(
@@ -135,7 +141,11 @@ export class TracksApiController {
   @ApiOperation({ summary: 'Forget an imported file (it stays in Dropbox)' })
   @Delete(':id/files/:fileId')
   @HttpCode(204)
-  async forget(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Param('fileId', uuid) fileId: string) {
+  async forget(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('fileId', uuid) fileId: string,
+  ) {
     await this.library.forget(user.id, id, fileId);
   }
 
@@ -254,12 +264,14 @@ export class CollaboratorsApiController {
 /** A raw request body of at most 16 MB (artwork), read into memory. */
 export async function readSmallBody(req: Request, limit = 16 * 1024 * 1024): Promise<Buffer> {
   const declared = Number(req.headers['content-length'] ?? 0);
-  if (declared > limit) throw new PayloadTooLargeException({ field: 'artwork', message: 'artwork must be at most 15 MB' });
+  if (declared > limit)
+    throw new PayloadTooLargeException({ field: 'artwork', message: 'artwork must be at most 15 MB' });
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {
     size += chunk.length;
-    if (size > limit) throw new PayloadTooLargeException({ field: 'artwork', message: 'artwork must be at most 15 MB' });
+    if (size > limit)
+      throw new PayloadTooLargeException({ field: 'artwork', message: 'artwork must be at most 15 MB' });
     chunks.push(chunk);
   }
   return Buffer.concat(chunks);

@@ -6,7 +6,16 @@ import { validateForm } from '../../common/http/validation';
 import { formatBytes, formatDuration } from '../../common/views/handlebars';
 import type { CollaboratorWithTracks } from './collaborators.service';
 import { ListTracksQuery, TRACK_SORTS } from './dto/track.dto';
-import { CATEGORY_FOLDERS, CATEGORY_LABELS_ONE, DEFAULT_DOWNLOADS, FILE_CATEGORIES, FileCategory, isPlayable, SHARING_STATUSES, SharingStatus } from './file-categories';
+import {
+  CATEGORY_FOLDERS,
+  CATEGORY_LABELS_ONE,
+  DEFAULT_DOWNLOADS,
+  FILE_CATEGORIES,
+  FileCategory,
+  isPlayable,
+  SHARING_STATUSES,
+  SharingStatus,
+} from './file-categories';
 import type { Library, LibraryItem } from './library-items';
 import type { TrackPage } from './tracks.service';
 import type { UploadView } from './uploads.service';
@@ -71,9 +80,11 @@ function trackRow(track: TrackView) {
 export function audioText(audio: AudioInfo | null): string {
   if (!audio) return '';
   const parts: string[] = [];
-  if (audio.sampleRate) parts.push(`${audio.sampleRate % 1000 === 0 ? audio.sampleRate / 1000 : (audio.sampleRate / 1000).toFixed(1)} kHz`);
+  if (audio.sampleRate)
+    parts.push(`${audio.sampleRate % 1000 === 0 ? audio.sampleRate / 1000 : (audio.sampleRate / 1000).toFixed(1)} kHz`);
   if (audio.bitsPerSample) parts.push(`${audio.bitsPerSample}-bit`);
-  if (audio.channels) parts.push(audio.channels === 1 ? 'mono' : audio.channels === 2 ? 'stereo' : `${audio.channels} channels`);
+  if (audio.channels)
+    parts.push(audio.channels === 1 ? 'mono' : audio.channels === 2 ? 'stereo' : `${audio.channels} channels`);
   return parts.join(' · ');
 }
 
@@ -81,7 +92,10 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
   const missing = item.status === 'missing';
   // A missing file is known by its last full Dropbox path; show it relative to the track folder like the rest.
   const prefix = folderPath ? `${folderPath.toLowerCase()}/` : null;
-  const relativePath = prefix && item.relativePath.toLowerCase().startsWith(prefix) ? item.relativePath.slice(prefix.length) : item.relativePath;
+  const relativePath =
+    prefix && item.relativePath.toLowerCase().startsWith(prefix)
+      ? item.relativePath.slice(prefix.length)
+      : item.relativePath;
   return {
     key: (item.id ?? item.dropboxId).replace(/[^A-Za-z0-9_-]/g, '_'),
     id: item.id,
@@ -100,7 +114,11 @@ function libraryRow(item: LibraryItem, folderPath: string | null) {
     canBeMaster: item.imported && !missing && item.category === 'bounce' && isPlayable(item),
     modifiedAt: item.modifiedAt,
     hasVersions: item.imported && !missing && !item.isPackage,
-    categoryOptions: FILE_CATEGORIES.map((value) => ({ value, label: CATEGORY_LABELS_ONE[value], selected: value === item.category })),
+    categoryOptions: FILE_CATEGORIES.map((value) => ({
+      value,
+      label: CATEGORY_LABELS_ONE[value],
+      selected: value === item.category,
+    })),
   };
 }
 
@@ -148,9 +166,13 @@ export interface TracksQuery {
 
 /** The list's query string, checked; a hand-edited one falls back to the defaults rather than an error page. */
 export function tracksQuery(rawQuery: Record<string, unknown>): TracksQuery {
-  const pick = (name: string) => (typeof rawQuery[name] === 'string' && rawQuery[name] !== '' ? (rawQuery[name] as string) : undefined);
+  const pick = (name: string) =>
+    typeof rawQuery[name] === 'string' && rawQuery[name] !== '' ? (rawQuery[name] as string) : undefined;
   const wanted = { q: pick('q'), sort: pick('sort'), dir: pick('dir'), page: pick('page') };
-  const checked = validateForm(ListTracksQuery, Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined)));
+  const checked = validateForm(
+    ListTracksQuery,
+    Object.fromEntries(Object.entries(wanted).filter(([, v]) => v !== undefined)),
+  );
   return { query: checked.value ?? {}, invalid: Boolean(checked.errors) };
 }
 
@@ -164,7 +186,15 @@ export interface TracksPageInput {
   errors?: FieldErrors | null;
 }
 
-export function tracksPageModel({ rawQuery, checked, page, dropbox, dropboxRoot, form: typed, errors }: TracksPageInput) {
+export function tracksPageModel({
+  rawQuery,
+  checked,
+  page,
+  dropbox,
+  dropboxRoot,
+  form: typed,
+  errors,
+}: TracksPageInput) {
   const { query } = checked;
   const link = (n: number, selectAll = false) => {
     const params = new URLSearchParams();
@@ -184,7 +214,11 @@ export function tracksPageModel({ rawQuery, checked, page, dropbox, dropboxRoot,
     ...dropbox,
     query: { q: query.q ?? '' },
     queryInvalid: checked.invalid,
-    sortOptions: TRACK_SORTS.map((value) => ({ value, label: SORT_LABELS[value], selected: value === (query.sort ?? 'created') })),
+    sortOptions: TRACK_SORTS.map((value) => ({
+      value,
+      label: SORT_LABELS[value],
+      selected: value === (query.sort ?? 'created'),
+    })),
     dirOptions: [
       { value: '', label: 'Default order', selected: !query.dir },
       { value: 'asc', label: 'Ascending', selected: query.dir === 'asc' },
@@ -222,7 +256,16 @@ export interface TrackPageInput {
   extra?: Record<string, unknown>;
 }
 
-export function trackPageModel({ track, library, libraryError, allCollaborators: all, uploads, dropbox, maxUploadBytes, extra = {} }: TrackPageInput) {
+export function trackPageModel({
+  track,
+  library,
+  libraryError,
+  allCollaborators: all,
+  uploads,
+  dropbox,
+  maxUploadBytes,
+  extra = {},
+}: TrackPageInput) {
   const onTrack = new Set(track.collaborators.map((c) => c.id));
   const groups = library ? libraryGroups(library) : [];
   const items = library?.items ?? [];
@@ -251,17 +294,27 @@ export function trackPageModel({ track, library, libraryError, allCollaborators:
       summary: [
         plural(items.length, 'file'),
         ...(items.some((i) => !i.imported) ? [`${items.filter((i) => !i.imported).length} not imported`] : []),
-        ...(items.some((i) => i.status === 'missing') ? [`${items.filter((i) => i.status === 'missing').length} missing`] : []),
+        ...(items.some((i) => i.status === 'missing')
+          ? [`${items.filter((i) => i.status === 'missing').length} missing`]
+          : []),
       ].join(' · '),
       hasNotImported: items.some((i) => !i.imported),
     },
     libraryError,
     uploads: uploads.filter((u) => u.status !== 'done').map(uploadRow),
     maxUploadText: binarySize(maxUploadBytes),
-    categoryChoices: [{ value: 'auto', label: 'Automatic (by file type)' }, ...FILE_CATEGORIES.map((value) => ({ value, label: `${CATEGORY_FOLDERS[value]}` }))],
+    categoryChoices: [
+      { value: 'auto', label: 'Automatic (by file type)' },
+      ...FILE_CATEGORIES.map((value) => ({ value, label: `${CATEGORY_FOLDERS[value]}` })),
+    ],
     // Names already in each category, so the upload form can ask "Replace or keep both?" before sending.
     existingNames: JSON.stringify(
-      Object.fromEntries(FILE_CATEGORIES.map((c) => [c, items.filter((i) => i.category === c && i.status !== 'missing').map((i) => i.name.toLowerCase())])),
+      Object.fromEntries(
+        FILE_CATEGORIES.map((c) => [
+          c,
+          items.filter((i) => i.category === c && i.status !== 'missing').map((i) => i.name.toLowerCase()),
+        ]),
+      ),
     ),
     trackCollaborators: track.collaborators,
     availableCollaborators: all.filter((c) => !onTrack.has(c.id)),
@@ -275,7 +328,10 @@ export function trackPageModel({ track, library, libraryError, allCollaborators:
 
 // ---- The producer's collaborators ----------------------------------------------------------------------------
 
-export function collaboratorsPageModel(list: CollaboratorWithTracks[], extra: { form?: Fields; errors?: FieldErrors | null } = {}) {
+export function collaboratorsPageModel(
+  list: CollaboratorWithTracks[],
+  extra: { form?: Fields; errors?: FieldErrors | null } = {},
+) {
   return {
     title: 'Collaborators',
     nav: 'collaborators',
@@ -286,5 +342,12 @@ export function collaboratorsPageModel(list: CollaboratorWithTracks[], extra: { 
 }
 
 export function collaboratorEditModel(collaborator: CollaboratorWithTracks, form: Fields, errors: FieldErrors | null) {
-  return { title: `Edit ${collaborator.name}`, nav: 'collaborators', collaborator, tracksText: plural(collaborator.trackCount, 'track'), form, errors };
+  return {
+    title: `Edit ${collaborator.name}`,
+    nav: 'collaborators',
+    collaborator,
+    tracksText: plural(collaborator.trackCount, 'track'),
+    form,
+    errors,
+  };
 }

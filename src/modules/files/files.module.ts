@@ -23,9 +23,30 @@ import { SpoolHosts } from './spool-hosts';
 import { UploadsService } from './uploads.service';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]), DropboxModule],
-  controllers: [TracksApiController, UploadsApiController, CollaboratorsApiController, TrackPagesController, LibraryPagesController, CollaboratorPagesController, FileVersionsController],
-  providers: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService, SpoolBudget, SpoolHosts, TrackPageModels],
+  imports: [
+    MikroOrmModule.forFeature([Track, TrackArtwork, Collaborator, TrackCollaborator, TrackFile, Upload]),
+    DropboxModule,
+  ],
+  controllers: [
+    TracksApiController,
+    UploadsApiController,
+    CollaboratorsApiController,
+    TrackPagesController,
+    LibraryPagesController,
+    CollaboratorPagesController,
+    FileVersionsController,
+  ],
+  providers: [
+    LibraryChanges,
+    TracksService,
+    LibraryService,
+    UploadsService,
+    AudioAnalysisService,
+    CollaboratorsService,
+    SpoolBudget,
+    SpoolHosts,
+    TrackPageModels,
+  ],
   exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

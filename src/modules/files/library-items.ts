@@ -67,7 +67,8 @@ export function refreshFromListing(file: TrackFile, seen: Found): void {
   if (file.name !== seen.entry.name) file.name = seen.entry.name;
   if ((seen.entry.rev ?? null) !== (file.rev ?? null)) file.rev = seen.entry.rev ?? null;
   if (seen.size !== file.size) file.size = seen.size;
-  if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null)) file.contentHash = seen.entry.contentHash ?? null;
+  if ((seen.entry.contentHash ?? null) !== (file.contentHash ?? null))
+    file.contentHash = seen.entry.contentHash ?? null;
   const modified = seen.entry.serverModified ? new Date(seen.entry.serverModified) : null;
   if (modified && file.modifiedAt?.getTime() !== modified.getTime()) file.modifiedAt = modified;
   // The listing tells cloud documents apart; restricted content and banned links only show when served.

@@ -46,7 +46,10 @@ export class LibraryPagesController {
     const form = validateForm(ImportFilesDto, { dropboxIds });
     if (form.errors) {
       await this.tracks.owned(user.id, id);
-      req.session.flash = { kind: 'error', message: dropboxIds.length === 0 ? 'Tick the files to import first.' : form.errors[0].message };
+      req.session.flash = {
+        kind: 'error',
+        message: dropboxIds.length === 0 ? 'Tick the files to import first.' : form.errors[0].message,
+      };
       return res.redirect(303, `/tracks/${id}#library`);
     }
     await flashingWith(req, 'Nothing imported', async () => {
@@ -107,18 +110,28 @@ export class LibraryPagesController {
     @Res() res: Response,
   ) {
     await this.library.forget(user.id, id, fileId);
-    req.session.flash = { kind: 'success', message: 'File forgotten. It is still in your Dropbox and listed as not imported.' };
+    req.session.flash = {
+      kind: 'success',
+      message: 'File forgotten. It is still in your Dropbox and listed as not imported.',
+    };
     res.redirect(303, `/tracks/${id}#library`);
   }
 
   // ---- Uploads ------------------------------------------------------------------------------------------------
 
   @Post('tracks/:id/uploads')
-  async upload(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Req() req: PageRequest, @Res() res: Response) {
+  async upload(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+  ) {
     await flashingWith(req, 'Nothing uploaded', async () => {
       const answered = await this.uploads.receive(user.id, id, req);
       const received = answered.filter((u) => u.status !== 'skipped');
-      const skipped = answered.filter((u) => u.status === 'skipped').map((u) => ` Skipped ${u.fileName.trim() || 'a file'}: ${u.error}.`);
+      const skipped = answered
+        .filter((u) => u.status === 'skipped')
+        .map((u) => ` Skipped ${u.fileName.trim() || 'a file'}: ${u.error}.`);
       return `Received ${plural(received.length, 'file')}: now storing ${received.length === 1 ? 'it' : 'them'} in your Dropbox. Reload to see the progress.${skipped.join('')}`;
     });
     res.redirect(303, `/tracks/${id}#uploads`);

@@ -10,7 +10,16 @@ import type { DropboxEntry, DropboxRevision } from '../dropbox/dropbox.types';
 import { CATEGORY_FOLDERS, FileCategory, inferCategory, isAudio, isPackageFolder, isPlayable } from './file-categories';
 import { Track } from './entities/track.entity';
 import { TrackFile } from './entities/track-file.entity';
-import { FileRevisionView, Found, foundItem, importedItem, Library, LibraryItem, refreshFromListing, relative } from './library-items';
+import {
+  FileRevisionView,
+  Found,
+  foundItem,
+  importedItem,
+  Library,
+  LibraryItem,
+  refreshFromListing,
+  relative,
+} from './library-items';
 import { LibraryChanges } from './library-changes';
 import { TracksService } from './tracks.service';
 import { toTrackFileView, TrackFileView } from './views';
@@ -19,7 +28,10 @@ import { numberedName } from '../../common/free-names';
 
 /** A selection naming files Dropbox won't serve: they can't go on a share or into a collaboration folder. */
 function cantShare(names: string[]): BadRequestException {
-  return new BadRequestException({ field: 'files', message: `${names.map((n) => `“${n}”`).join(', ')} ${UNSERVABLE_NOTE}` });
+  return new BadRequestException({
+    field: 'files',
+    message: `${names.map((n) => `“${n}”`).join(', ')} ${UNSERVABLE_NOTE}`,
+  });
 }
 
 /**
@@ -64,7 +76,12 @@ export class LibraryService {
    * Imports files found in the track's folder (by Dropbox id). Already imported ones are left as they are;
    * an id that is not in the folder is refused and nothing is imported.
    */
-  async importFiles(ownerId: string, trackId: string, dropboxIds: string[], options: { servableOnly?: boolean } = {}): Promise<TrackFileView[]> {
+  async importFiles(
+    ownerId: string,
+    trackId: string,
+    dropboxIds: string[],
+    options: { servableOnly?: boolean } = {},
+  ): Promise<TrackFileView[]> {
     const wanted = [...new Set(dropboxIds)];
     if (wanted.length === 0) return [];
     const track = await this.tracks.owned(ownerId, trackId);
@@ -73,12 +90,17 @@ export class LibraryService {
     const byId = new Map(found.map((f) => [f.entry.id, f]));
     const unknown = wanted.filter((id) => !byId.has(id));
     if (unknown.length) {
-      throw new BadRequestException({ field: 'dropboxIds', message: `not in this track's Dropbox folder: ${unknown.join(', ')}` });
+      throw new BadRequestException({
+        field: 'dropboxIds',
+        message: `not in this track's Dropbox folder: ${unknown.join(', ')}`,
+      });
     }
     const unservable = wanted.map((id) => byId.get(id)!).filter((f) => f.entry.downloadable === false);
     if (options.servableOnly && unservable.length) throw cantShare(unservable.map((f) => f.entry.name));
     const existing = new Set(
-      (await this.em.find(TrackFile, { track, dropboxId: { $in: wanted } }, { fields: ['dropboxId'] })).map((f) => f.dropboxId),
+      (await this.em.find(TrackFile, { track, dropboxId: { $in: wanted } }, { fields: ['dropboxId'] })).map(
+        (f) => f.dropboxId,
+      ),
     );
     const created: TrackFile[] = [];
     for (const id of wanted) {
@@ -132,7 +154,8 @@ export class LibraryService {
     }
     const track = await this.tracks.owned(ownerId, trackId);
     const imported = fileIds.size ? await this.em.find(TrackFile, { track, id: { $in: [...fileIds] } }) : [];
-    if (imported.length !== fileIds.size) throw new BadRequestException({ field: 'files', message: 'some selected files are not files of this track' });
+    if (imported.length !== fileIds.size)
+      throw new BadRequestException({ field: 'files', message: 'some selected files are not files of this track' });
     const known = dropboxIds.size ? await this.em.find(TrackFile, { track, dropboxId: { $in: [...dropboxIds] } }) : [];
     const refused = [...imported, ...known].filter((f) => f.unservable);
     if (refused.length) throw cantShare(refused.map((f) => f.name));
@@ -146,7 +169,11 @@ export class LibraryService {
   /** The track's imported files as this server knows them (no Dropbox call), master first, then by name. */
   async importedFiles(ownerId: string, trackId: string): Promise<{ track: Track; files: TrackFile[] }> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const files = await this.em.find(TrackFile, { track }, { orderBy: { isMaster: 'desc', category: 'asc', name: 'asc' } });
+    const files = await this.em.find(
+      TrackFile,
+      { track },
+      { orderBy: { isMaster: 'desc', category: 'asc', name: 'asc' } },
+    );
     return { track, files };
   }
 
@@ -164,7 +191,11 @@ export class LibraryService {
    */
   async recordRevision(fileId: string, live: { rev: string; size: number; contentHash: string | null }): Promise<void> {
     const em = this.em.fork();
-    await em.nativeUpdate(TrackFile, { id: fileId }, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
+    await em.nativeUpdate(
+      TrackFile,
+      { id: fileId },
+      { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' },
+    );
     const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
     if (file && isPlayable(file)) await enqueuePreview(this.media, { id: fileId, ...live });
   }
@@ -227,7 +258,11 @@ export class LibraryService {
   }
 
   /** A library file's revisions in Dropbox, newest first (the current one marked). Packages (folders) have none. */
-  async revisions(ownerId: string, trackId: string, fileId: string): Promise<{ file: TrackFileView; revisions: FileRevisionView[] }> {
+  async revisions(
+    ownerId: string,
+    trackId: string,
+    fileId: string,
+  ): Promise<{ file: TrackFileView; revisions: FileRevisionView[] }> {
     const file = await this.ownedFile(ownerId, trackId, fileId);
     if (file.isPackage) return { file: toTrackFileView(file), revisions: [] };
     const client = await this.dropbox.clientFor(ownerId);
@@ -241,7 +276,13 @@ export class LibraryService {
     const current = revisions[0]?.rev;
     return {
       file: toTrackFileView(file),
-      revisions: revisions.map((r) => ({ rev: r.rev, size: r.size, contentHash: r.contentHash, modifiedAt: r.serverModified, current: r.rev === current })),
+      revisions: revisions.map((r) => ({
+        rev: r.rev,
+        size: r.size,
+        contentHash: r.contentHash,
+        modifiedAt: r.serverModified,
+        current: r.rev === current,
+      })),
     };
   }
 
@@ -251,14 +292,17 @@ export class LibraryService {
    */
   async restore(ownerId: string, trackId: string, fileId: string, rev: string): Promise<TrackFileView> {
     const file = await this.ownedFile(ownerId, trackId, fileId);
-    if (file.isPackage) throw new BadRequestException({ field: 'rev', message: 'a package (folder) has no revisions to restore' });
+    if (file.isPackage)
+      throw new BadRequestException({ field: 'rev', message: 'a package (folder) has no revisions to restore' });
     const client = await this.dropbox.clientFor(ownerId);
     const known = await client.listRevisions(file.dropboxId, 100).catch((err: unknown) => {
       if (err instanceof DropboxNotFound) throw new NotFoundException('this file is no longer in Dropbox');
       throw err;
     });
-    if (!known.some((r) => r.rev === rev)) throw new BadRequestException({ field: 'rev', message: 'rev is not a revision of this file' });
-    const entry = rev === known[0].rev ? await client.getMetadata(file.dropboxId) : await client.restore(file.dropboxId, rev);
+    if (!known.some((r) => r.rev === rev))
+      throw new BadRequestException({ field: 'rev', message: 'rev is not a revision of this file' });
+    const entry =
+      rev === known[0].rev ? await client.getMetadata(file.dropboxId) : await client.restore(file.dropboxId, rev);
     Object.assign(file, {
       rev: entry.rev ?? null,
       size: entry.size ?? file.size,
@@ -269,11 +313,21 @@ export class LibraryService {
     });
     const changedBytes = entry.rev !== known[0].rev;
     // The audio facts were those of the replaced bytes: cleared, then read again by the analysis job.
-    if (changedBytes && isAudio(file.name)) Object.assign(file, { durationSeconds: null, sampleRate: null, bitsPerSample: null, channels: null, codec: null, bitrate: null });
+    if (changedBytes && isAudio(file.name))
+      Object.assign(file, {
+        durationSeconds: null,
+        sampleRate: null,
+        bitsPerSample: null,
+        channels: null,
+        codec: null,
+        bitrate: null,
+      });
     await this.em.flush();
     await this.changes.changed([file.track.id]);
     if (changedBytes && isAudio(file.name)) {
-      await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, { jobId: jobId('analyze', file.id, entry.rev ?? Date.now()) });
+      await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, {
+        jobId: jobId('analyze', file.id, entry.rev ?? Date.now()),
+      });
       await enqueuePreview(this.media, file);
     }
     return toTrackFileView(file);
@@ -288,7 +342,12 @@ export class LibraryService {
   }
 
   /** The file's new place in Dropbox, or null when it is already in that folder (or is gone). */
-  private async moveIntoFolder(client: DropboxAccountClient, track: Track, file: TrackFile, category: FileCategory): Promise<DropboxEntry | null> {
+  private async moveIntoFolder(
+    client: DropboxAccountClient,
+    track: Track,
+    file: TrackFile,
+    category: FileCategory,
+  ): Promise<DropboxEntry | null> {
     let folder: string;
     let current: DropboxEntry;
     try {
@@ -307,16 +366,23 @@ export class LibraryService {
         if (!(err instanceof DropboxConflict)) throw err;
       }
     }
-    throw new BadRequestException({ field: 'category', message: `no free name for ${current.name} in ${CATEGORY_FOLDERS[category]}` });
+    throw new BadRequestException({
+      field: 'category',
+      message: `no free name for ${current.name} in ${CATEGORY_FOLDERS[category]}`,
+    });
   }
 
-  private async scan(client: DropboxAccountClient, track: Track): Promise<{ found: Found[]; folderMissing: boolean; folderPath: string | null }> {
+  private async scan(
+    client: DropboxAccountClient,
+    track: Track,
+  ): Promise<{ found: Found[]; folderMissing: boolean; folderPath: string | null }> {
     if (!track.dropboxFolderId) return { found: [], folderMissing: true, folderPath: null };
     let entries: DropboxEntry[];
     try {
       entries = await client.listFolder(track.dropboxFolderId, { recursive: true });
     } catch (err) {
-      if (err instanceof DropboxNotFound) return { found: [], folderMissing: true, folderPath: track.dropboxFolderPath ?? null };
+      if (err instanceof DropboxNotFound)
+        return { found: [], folderMissing: true, folderPath: track.dropboxFolderPath ?? null };
       throw err;
     }
     let folderPath = track.dropboxFolderPath ?? '';
@@ -337,12 +403,19 @@ export class LibraryService {
     for (const entry of entries) {
       const owner = insidePackage(entry);
       if (owner) {
-        if (entry.kind === 'file') packageSizes.set(owner.pathLower, (packageSizes.get(owner.pathLower) ?? 0) + (entry.size ?? 0));
+        if (entry.kind === 'file')
+          packageSizes.set(owner.pathLower, (packageSizes.get(owner.pathLower) ?? 0) + (entry.size ?? 0));
         continue;
       }
       if (entry.kind === 'folder' && !isPackageFolder(entry.name)) continue;
       const rel = relative(entry.pathDisplay, folderPath) ?? entry.name;
-      found.push({ entry, relativePath: rel, folders: rel.split('/').slice(0, -1), isPackage: entry.kind === 'folder', size: entry.size ?? 0 });
+      found.push({
+        entry,
+        relativePath: rel,
+        folders: rel.split('/').slice(0, -1),
+        isPackage: entry.kind === 'folder',
+        size: entry.size ?? 0,
+      });
     }
     for (const f of found) if (f.isPackage) f.size = packageSizes.get(f.entry.pathLower) ?? 0;
     return { found, folderMissing: false, folderPath };

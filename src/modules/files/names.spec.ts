@@ -16,12 +16,19 @@ describe('names', () => {
     expect(safeFolderName('Desktop.ini')).toBe('Desktop.ini (track)');
   });
 
-  it.each(['.DS_Store', '.ds_store', 'desktop.ini', 'Thumbs.db', 'Icon\r', '.dropbox', '.dropbox.attr', 'take ', 'x'.repeat(256)])(
-    'knows Dropbox refuses the file name %j',
-    (name) => {
-      expect(dropboxNameProblem(name)).toMatch(/^Dropbox does not/);
-    },
-  );
+  it.each([
+    '.DS_Store',
+    '.ds_store',
+    'desktop.ini',
+    'Thumbs.db',
+    'Icon\r',
+    '.dropbox',
+    '.dropbox.attr',
+    'take ',
+    'x'.repeat(256),
+  ])('knows Dropbox refuses the file name %j', (name) => {
+    expect(dropboxNameProblem(name)).toMatch(/^Dropbox does not/);
+  });
 
   it('lets Dropbox-safe names through', () => {
     expect(dropboxNameProblem('.DS_Store.wav')).toBeNull();

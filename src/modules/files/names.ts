@@ -12,7 +12,14 @@ const ASTRAL = /[\u{10000}-\u{10FFFF}]/gu;
 const EMOJI_LEFTOVERS = /\u200d|\ufe0e|\ufe0f|\u20e3/g;
 
 /** Names Dropbox refuses to store (`disallowed_name`), compared without case. */
-const DROPBOX_DISALLOWED_NAMES = new Set(['.ds_store', 'desktop.ini', 'thumbs.db', 'icon\r', '.dropbox', '.dropbox.attr']);
+const DROPBOX_DISALLOWED_NAMES = new Set([
+  '.ds_store',
+  'desktop.ini',
+  'thumbs.db',
+  'icon\r',
+  '.dropbox',
+  '.dropbox.attr',
+]);
 
 /**
  * A track title made safe as one Dropbox folder name: characters Dropbox has always accepted only (the title itself
@@ -60,7 +67,8 @@ export function fileNameProblem(name: string): string | null {
   if (text) return `file name ${text}`;
   if (name === '.' || name === '..') return 'file name is not a file';
   if (/[:*?"<>|]/.test(name)) return 'file name must not contain any of : * ? " < > |';
-  if (name !== name.trim() || name.endsWith('.')) return 'file name must not start or end with spaces or end with a dot';
+  if (name !== name.trim() || name.endsWith('.'))
+    return 'file name must not start or end with spaces or end with a dot';
   return null;
 }
 

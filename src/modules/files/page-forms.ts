@@ -27,7 +27,8 @@ export function typedFields(body: unknown, names: string[]): Fields {
 export function refusal(err: unknown): FieldErrors | null {
   if (err instanceof DropboxError) return { _form: err.message };
   if (!(err instanceof HttpException) || ![400, 409, 413].includes(err.getStatus())) return null;
-  const body = err.getResponse() as { message?: unknown; field?: string; errors?: Array<{ field: string; message: string }> } | string;
+  const body = err.getResponse() as
+    { message?: unknown; field?: string; errors?: Array<{ field: string; message: string }> } | string;
   if (typeof body === 'string') return { _form: body };
   if (body.errors?.length) return errorsByField(body.errors);
   const message = Array.isArray(body.message) ? body.message.join('; ') : String(body.message ?? err.message);
@@ -52,7 +53,11 @@ export async function flashing(req: PageRequest, action: () => Promise<string>):
 }
 
 /** Like flashing, but a refusal's message is put after a fixed lead ("Nothing imported: …."). */
-export async function flashingWith(req: PageRequest, refusedLead: string, action: () => Promise<string>): Promise<void> {
+export async function flashingWith(
+  req: PageRequest,
+  refusedLead: string,
+  action: () => Promise<string>,
+): Promise<void> {
   try {
     req.session.flash = { kind: 'success', message: await action() };
   } catch (err) {

@@ -58,8 +58,15 @@ export class SpoolBudget {
       new InsufficientStorageException(
         `your uploads waiting to reach Dropbox would take more than your spool quota of ${mb(spoolQuotaBytes)}: wait for them to finish, then upload the rest`,
       );
-    const diskFull = () => new InsufficientStorageException('the server is short of disk space for uploads right now: please try again later');
-    const tooLarge = () => new PayloadTooLargeException({ field: 'files', message: `one upload may carry at most ${mb(maxRequestBytes)} in all` });
+    const diskFull = () =>
+      new InsufficientStorageException(
+        'the server is short of disk space for uploads right now: please try again later',
+      );
+    const tooLarge = () =>
+      new PayloadTooLargeException({
+        field: 'files',
+        message: `one upload may carry at most ${mb(maxRequestBytes)} in all`,
+      });
     const checkDisk = async (incoming: number) => {
       if ((await this.freeBytes()) - incoming < minFreeBytes) throw diskFull();
     };

@@ -5,7 +5,14 @@ import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DropboxError } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CollaboratorsService } from './collaborators.service';
-import { DropboxState, FieldErrors, Fields, trackPageModel, tracksPageModel, tracksQuery } from './files-pages.view-models';
+import {
+  DropboxState,
+  FieldErrors,
+  Fields,
+  trackPageModel,
+  tracksPageModel,
+  tracksQuery,
+} from './files-pages.view-models';
 import { Library } from './library-items';
 import { LibraryService } from './library.service';
 import { TracksService } from './tracks.service';
@@ -29,10 +36,17 @@ export class TrackPageModels {
 
   async dropboxState(userId: string): Promise<DropboxState> {
     const status = await this.dropbox.status(userId);
-    return { dropboxReady: status.connected && status.status === 'active', dropboxExpired: status.connected && status.status !== 'active' };
+    return {
+      dropboxReady: status.connected && status.status === 'active',
+      dropboxExpired: status.connected && status.status !== 'active',
+    };
   }
 
-  async tracksList(user: AuthenticatedUser, rawQuery: Record<string, unknown>, extra: { form?: Fields; errors?: FieldErrors | null } = {}) {
+  async tracksList(
+    user: AuthenticatedUser,
+    rawQuery: Record<string, unknown>,
+    extra: { form?: Fields; errors?: FieldErrors | null } = {},
+  ) {
     const checked = tracksQuery(rawQuery);
     const page = await this.tracks.list(user.id, { ...checked.query, pageSize: 20 });
     const dropbox = await this.dropboxState(user.id);
@@ -53,7 +67,16 @@ export class TrackPageModels {
     const allCollaborators = await this.collaborators.list(user.id);
     const uploads = await this.uploads.list(user.id, id);
     const dropbox = await this.dropboxState(user.id);
-    return trackPageModel({ track, library, libraryError, allCollaborators, uploads, dropbox, maxUploadBytes: this.config.files.maxUploadBytes, extra });
+    return trackPageModel({
+      track,
+      library,
+      libraryError,
+      allCollaborators,
+      uploads,
+      dropbox,
+      maxUploadBytes: this.config.files.maxUploadBytes,
+      extra,
+    });
   }
 
   /** The track's page again, 400, with what a refused form adds (typed values, messages beside the fields). */

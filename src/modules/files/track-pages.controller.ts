@@ -90,7 +90,12 @@ export class TrackPagesController {
   }
 
   @Post('tracks')
-  async createTrack(@CurrentUser() user: AuthenticatedUser, @Req() req: PageRequest, @Res() res: Response, @Body() body: unknown) {
+  async createTrack(
+    @CurrentUser() user: AuthenticatedUser,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+    @Body() body: unknown,
+  ) {
     const form = validateForm(CreateTrackDto, body);
     let errors = form.errors ? errorsByField(form.errors) : null;
     let created: TrackView | undefined;
@@ -102,9 +107,17 @@ export class TrackPagesController {
       }
     }
     if (!created) {
-      return res.status(400).render('dashboard/tracks', await this.models.tracksList(user, {}, { form: typedFields(body, TRACK_FIELDS), errors }));
+      return res
+        .status(400)
+        .render(
+          'dashboard/tracks',
+          await this.models.tracksList(user, {}, { form: typedFields(body, TRACK_FIELDS), errors }),
+        );
     }
-    req.session.flash = { kind: 'success', message: `Track “${created.title}” created, with its folder in your Dropbox.` };
+    req.session.flash = {
+      kind: 'success',
+      message: `Track “${created.title}” created, with its folder in your Dropbox.`,
+    };
     res.redirect(303, `/tracks/${created.id}`);
   }
 
@@ -150,7 +163,10 @@ export class TrackPagesController {
     if (form.errors) return this.models.renderTrack(res, user, id, { deleteErrors: errorsByField(form.errors) });
     const track = await this.tracks.get(user.id, id);
     await this.tracks.remove(user.id, id);
-    req.session.flash = { kind: 'success', message: `Track “${track.title}” deleted. Its Dropbox folder and files are still in your Dropbox.` };
+    req.session.flash = {
+      kind: 'success',
+      message: `Track “${track.title}” deleted. Its Dropbox folder and files are still in your Dropbox.`,
+    };
     res.redirect(303, '/tracks');
   }
 
@@ -159,7 +175,12 @@ export class TrackPagesController {
   /** Artwork as a plain multipart form (the CSRF token rides in the action URL: guards run before multer). */
   @Post('tracks/:id/artwork')
   @UseFilters(ArtworkRefusedFilter)
-  @UseInterceptors(FileInterceptor('artwork', { storage: memoryStorage(), limits: { fileSize: MAX_ARTWORK_BYTES, files: 1, fields: 5 } }))
+  @UseInterceptors(
+    FileInterceptor('artwork', {
+      storage: memoryStorage(),
+      limits: { fileSize: MAX_ARTWORK_BYTES, files: 1, fields: 5 },
+    }),
+  )
   async setArtwork(
     @CurrentUser() user: AuthenticatedUser,
     @Param('id', pageId) id: string,
@@ -184,7 +205,12 @@ export class TrackPagesController {
   }
 
   @Post('tracks/:id/artwork/delete')
-  async removeArtwork(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Req() req: PageRequest, @Res() res: Response) {
+  async removeArtwork(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Req() req: PageRequest,
+    @Res() res: Response,
+  ) {
     await this.tracks.removeArtwork(user.id, id);
     req.session.flash = { kind: 'success', message: 'Artwork removed.' };
     res.redirect(303, `/tracks/${id}#artwork`);
@@ -192,7 +218,12 @@ export class TrackPagesController {
 
   /** The owner's artwork images (share pages serve their own, behind the share's access check). */
   @Get('tracks/:id/artwork/:size')
-  async artwork(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Param('size') size: string, @Res() res: Response) {
+  async artwork(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Param('size') size: string,
+    @Res() res: Response,
+  ) {
     if (size !== 'large' && size !== 'small') throw new NotFoundException('not found');
     await this.tracks.owned(user.id, id);
     const image = await this.tracks.artwork(id, size);

@@ -29,7 +29,11 @@ const SORT_COLUMNS = { created: 'createdAt', updated: 'updatedAt', title: 'title
 function keyOrThrow(key: string | null | undefined): string | null | undefined {
   if (key === undefined || key === null) return key;
   const normalized = normalizeMusicalKey(key);
-  if (!normalized) throw new BadRequestException({ field: 'key', message: 'key must be a musical key such as "F# minor" or "Db major"' });
+  if (!normalized)
+    throw new BadRequestException({
+      field: 'key',
+      message: 'key must be a musical key such as "F# minor" or "Db major"',
+    });
   return normalized;
 }
 
@@ -54,7 +58,8 @@ export class TracksService {
     const client = await this.dropbox.clientFor(ownerId);
     const folderPath = await this.freeFolderPath(ownerId, dto.title);
     const folder = await this.ensureFolder(client, folderPath);
-    for (const category of FILE_CATEGORIES) await this.ensureFolder(client, `${folder.pathDisplay}/${CATEGORY_FOLDERS[category]}`);
+    for (const category of FILE_CATEGORIES)
+      await this.ensureFolder(client, `${folder.pathDisplay}/${CATEGORY_FOLDERS[category]}`);
 
     const track = this.em.create(Track, {
       owner: this.em.getReference(User, ownerId),
@@ -146,7 +151,11 @@ export class TracksService {
       .where({ track: { $in: ids } })
       .groupBy(['f.track_id', 'f.category'])
       .execute<Array<{ track_id: string; category: FileCategory; n: number }>>('all', false);
-    const links = await this.em.find(TrackCollaborator, { track: { $in: ids } }, { populate: ['collaborator'], orderBy: { addedAt: 'asc' } });
+    const links = await this.em.find(
+      TrackCollaborator,
+      { track: { $in: ids } },
+      { populate: ['collaborator'], orderBy: { addedAt: 'asc' } },
+    );
     const byTrack = new Map<string, CollaboratorView[]>();
     for (const link of links) {
       const list = byTrack.get(link.track.id) ?? [];
@@ -164,7 +173,9 @@ export class TracksService {
   private async freeFolderPath(ownerId: string, title: string): Promise<string> {
     const base = `${this.config.files.dropboxRoot}/${safeFolderName(title)}`;
     const taken = new Set(
-      (await this.em.find(Track, { owner: ownerId }, { fields: ['dropboxFolderPath'] })).map((t) => (t.dropboxFolderPath ?? '').toLowerCase()),
+      (await this.em.find(Track, { owner: ownerId }, { fields: ['dropboxFolderPath'] })).map((t) =>
+        (t.dropboxFolderPath ?? '').toLowerCase(),
+      ),
     );
     const free = firstFreeName(base, (candidate) => taken.has(candidate), 999, { folder: true });
     if (free) return free;

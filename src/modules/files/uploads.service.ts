@@ -1,6 +1,14 @@
 import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
-import { BadRequestException, HttpException, Inject, Injectable, Logger, NotFoundException, PayloadTooLargeException } from '@nestjs/common';
+import {
+  BadRequestException,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+  PayloadTooLargeException,
+} from '@nestjs/common';
 import busboy from 'busboy';
 import { RequestBudget, SpoolBudget } from './spool-budget';
 import { Queue, UnrecoverableError } from 'bullmq';
@@ -130,7 +138,13 @@ export class UploadsService {
       const budget = await this.budget.open(ownerId, Number.isFinite(declared) && declared >= 0 ? declared : null);
       await this.parse(req, spooled, problems, written, skipped, budget);
       if (problems.length === 0 && spooled.length === 0) {
-        if (skipped.length) problems.push(...skipped.map((f) => ({ field: 'files', message: `${JSON.stringify(f.fileName.slice(0, 80))}: ${f.error}` })));
+        if (skipped.length)
+          problems.push(
+            ...skipped.map((f) => ({
+              field: 'files',
+              message: `${JSON.stringify(f.fileName.slice(0, 80))}: ${f.error}`,
+            })),
+          );
         else problems.push({ field: 'files', message: 'choose at least one file' });
       }
       if (problems.length) {
@@ -185,9 +199,14 @@ export class UploadsService {
   async retry(ownerId: string, uploadId: string): Promise<UploadView> {
     const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
-    if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be retried' });
+    if (upload.status !== 'failed')
+      throw new BadRequestException({ field: 'id', message: 'only a failed upload can be retried' });
     // Its bytes are on that host's disk alone: with the host gone there is nothing to send.
-    if (upload.spoolHost && upload.spoolHost !== this.spoolHosts.ownHost && !(await this.spoolHosts.alive(upload.spoolHost))) {
+    if (
+      upload.spoolHost &&
+      upload.spoolHost !== this.spoolHosts.ownHost &&
+      !(await this.spoolHosts.alive(upload.spoolHost))
+    ) {
       throw new BadRequestException({ field: 'id', message: SPOOL_HOST_GONE_MESSAGE });
     }
     upload.status = 'queued';
@@ -203,7 +222,8 @@ export class UploadsService {
   async discard(ownerId: string, uploadId: string): Promise<UploadView> {
     const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
-    if (upload.status !== 'failed') throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
+    if (upload.status !== 'failed')
+      throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
     const view = toUploadView(upload);
     await this.em.removeAndFlush(upload);
     await rm(upload.spoolPath, { force: true });
@@ -241,10 +261,18 @@ export class UploadsService {
     });
   }
 
-  private async putInDropbox(em: EntityManager, client: DropboxAccountClient, track: Track, upload: Upload): Promise<DropboxEntry> {
+  private async putInDropbox(
+    em: EntityManager,
+    client: DropboxAccountClient,
+    track: Track,
+    upload: Upload,
+  ): Promise<DropboxEntry> {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       if (!upload.targetPath) {
-        upload.targetPath = upload.conflict === 'replace' ? await this.replaceTarget(em, client, track, upload) : await this.chooseTarget(client, track, upload);
+        upload.targetPath =
+          upload.conflict === 'replace'
+            ? await this.replaceTarget(em, client, track, upload)
+            : await this.chooseTarget(client, track, upload);
         upload.checkpoint = null;
         await em.flush();
       }
@@ -288,7 +316,10 @@ export class UploadsService {
       } catch (err) {
         if (err instanceof DropboxConflict) continue; // re-check the target: ours (adopt) or someone else's (new name)
         // The upload session expired or was already consumed: start it again from the first byte.
-        if (err instanceof DropboxPermanent && err.tags.some((t) => t === 'not_found' || t === 'closed' || t === 'incorrect_offset')) {
+        if (
+          err instanceof DropboxPermanent &&
+          err.tags.some((t) => t === 'not_found' || t === 'closed' || t === 'incorrect_offset')
+        ) {
           upload.checkpoint = null;
           upload.bytesUploaded = 0;
           await em.flush();
@@ -321,9 +352,19 @@ export class UploadsService {
    * Replace: the library file of that name in the category (wherever it sits in Dropbox now, followed by id), else
    * the name in the category's folder. Whatever is there gets a new revision; nothing there: a plain upload.
    */
-  private async replaceTarget(em: EntityManager, client: DropboxAccountClient, track: Track, upload: Upload): Promise<string> {
+  private async replaceTarget(
+    em: EntityManager,
+    client: DropboxAccountClient,
+    track: Track,
+    upload: Upload,
+  ): Promise<string> {
     const lower = upload.fileName.toLowerCase();
-    const candidates = await em.find(TrackFile, { track, category: upload.category, status: 'ready', isPackage: false });
+    const candidates = await em.find(TrackFile, {
+      track,
+      category: upload.category,
+      status: 'ready',
+      isPackage: false,
+    });
     const same = candidates.find((f) => f.name.toLowerCase() === lower);
     if (same) {
       const current = await client.getMetadata(same.dropboxId).catch((err: unknown) => {
@@ -407,7 +448,9 @@ export class UploadsService {
     await em.nativeUpdate(
       Upload,
       { id: upload.id },
-      permanent || isLastAttempt ? { status: 'failed', error: message } : { status: 'queued', error: `retrying: ${message}` },
+      permanent || isLastAttempt
+        ? { status: 'failed', error: message }
+        : { status: 'queued', error: `retrying: ${message}` },
     );
   }
 
@@ -451,7 +494,11 @@ export class UploadsService {
         if (name !== 'category') return;
         if (value === '' || value === 'auto') category = undefined;
         else if ((FILE_CATEGORIES as readonly string[]).includes(value)) category = value as FileCategory;
-        else problems.push({ field: 'category', message: `category must be one of ${FILE_CATEGORIES.join(', ')} (or auto)` });
+        else
+          problems.push({
+            field: 'category',
+            message: `category must be one of ${FILE_CATEGORIES.join(', ')} (or auto)`,
+          });
       });
       parser.on('file', (_field, stream, info) => {
         const fileName = info.filename ?? '';
@@ -483,9 +530,24 @@ export class UploadsService {
             ),
           );
         });
-        writes.push(this.spool(stream, path, fileName, category ?? inferCategory(fileName), conflict, maxBytes, spooled, problems, budget, stop));
+        writes.push(
+          this.spool(
+            stream,
+            path,
+            fileName,
+            category ?? inferCategory(fileName),
+            conflict,
+            maxBytes,
+            spooled,
+            problems,
+            budget,
+            stop,
+          ),
+        );
       });
-      parser.on('filesLimit', () => problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }));
+      parser.on('filesLimit', () =>
+        problems.push({ field: 'files', message: `at most ${MAX_FILES_PER_REQUEST} files per upload` }),
+      );
       // On a broken request, wait for the files being written to stop before answering (so cleanup finds them all).
       const fail = (message: string) =>
         Promise.allSettled(writes).then(() => reject(new BadRequestException({ field: 'files', message })));
@@ -531,7 +593,10 @@ export class UploadsService {
     }
     if (limited || stream.truncated) {
       await rm(path, { force: true });
-      problems.push({ field: 'files', message: `${fileName} is larger than the limit of ${Math.floor(maxBytes / 1024 / 1024)} MB` });
+      problems.push({
+        field: 'files',
+        message: `${fileName} is larger than the limit of ${Math.floor(maxBytes / 1024 / 1024)} MB`,
+      });
       return;
     }
     if (size === 0 || (await stat(path)).size === 0) {

@@ -55,7 +55,13 @@ export interface TrackFileView {
 }
 
 export function toCollaboratorView(c: Collaborator): CollaboratorView {
-  return { id: c.id, name: c.name, email: c.email ?? null, emailProblem: c.email ? dropboxEmailProblem(c.email) : null, role: c.role };
+  return {
+    id: c.id,
+    name: c.name,
+    email: c.email ?? null,
+    emailProblem: c.email ? dropboxEmailProblem(c.email) : null,
+    role: c.role,
+  };
 }
 
 export function toTrackView(

@@ -14,15 +14,19 @@ export class RedisHealthIndicator {
   async isHealthy(key: 'redis') {
     const indicator = this.health.check(key);
     // The shared client queues commands while reconnecting; readiness must answer now, not when Redis is back.
-    if (this.redis.client.status !== 'ready') return indicator.down({ message: `connection is ${this.redis.client.status}` });
+    if (this.redis.client.status !== 'ready')
+      return indicator.down({ message: `connection is ${this.redis.client.status}` });
     try {
       // Under Sentinel the connected server must still be the primary: a demoted one answers PING but refuses writes.
-      const probe = this.redis.sentinel ? this.redis.client.call('ROLE').then((role) => (role as unknown[])[0]) : this.redis.client.ping();
+      const probe = this.redis.sentinel
+        ? this.redis.client.call('ROLE').then((role) => (role as unknown[])[0])
+        : this.redis.client.ping();
       const answer = await Promise.race([
         probe,
         new Promise((_, reject) => setTimeout(() => reject(new Error('ping timed out')), PING_TIMEOUT_MS).unref()),
       ]);
-      if (this.redis.sentinel && answer !== 'master') return indicator.down({ message: `connected to a ${String(answer)}, not the primary` });
+      if (this.redis.sentinel && answer !== 'master')
+        return indicator.down({ message: `connected to a ${String(answer)}, not the primary` });
     } catch (err) {
       return indicator.down({ message: err instanceof Error ? err.message : 'ping failed' });
     }

@@ -60,7 +60,13 @@ const UNDECODABLE = [
 function reasonFrom(stderr: string, input: string): string {
   const lines = stderr
     .split('\n')
-    .map((l) => l.replaceAll(input, 'the file').replace(/https?:\/\/\S+/g, 'the file').replace(/^\[[^\]]+\]\s*/, '').trim())
+    .map((l) =>
+      l
+        .replaceAll(input, 'the file')
+        .replace(/https?:\/\/\S+/g, 'the file')
+        .replace(/^\[[^\]]+\]\s*/, '')
+        .trim(),
+    )
     .filter((l) => l && !/^(Stream mapping|Press \[q\]|Input #|Output #|Metadata|Duration|Stream #|\s)/.test(l));
   const meaningful = lines.filter((l) => UNDECODABLE.some((re) => re.test(l)) || /error/i.test(l));
   return (meaningful.at(-1) ?? lines.at(-1) ?? 'ffmpeg failed').slice(0, 300);
@@ -77,7 +83,10 @@ export function parseLoudness(stderr: string): Loudness {
     return Number.isFinite(value) ? value : null;
   };
   const integrated = number(/I:\s+(-?[\d.]+|-?inf)\s+LUFS/);
-  return { integratedLufs: integrated !== null && integrated <= -70 ? null : integrated, truePeakDb: number(/Peak:\s+(-?[\d.]+|-?inf)\s+dBFS/) };
+  return {
+    integratedLufs: integrated !== null && integrated <= -70 ? null : integrated,
+    truePeakDb: number(/Peak:\s+(-?[\d.]+|-?inf)\s+dBFS/),
+  };
 }
 
 const MAX_STDERR = 256 * 1024;
@@ -87,8 +96,15 @@ const MAX_STDERR = 256 * 1024;
  * stored), and at once writes the AAC rendition to `output`, a mono 16-bit mix to our stdout for the peaks, and
  * loudness to its log. The rendition is moved to the front (`+faststart`) so players can start before the end.
  */
-export function renderPreview(ffmpegPath: string, input: string, output: string, signal?: AbortSignal): Promise<RenderedPreview> {
-  const network = /^https?:/.test(input) ? ['-reconnect', '1', '-reconnect_on_network_error', '1', '-rw_timeout', '30000000'] : [];
+export function renderPreview(
+  ffmpegPath: string,
+  input: string,
+  output: string,
+  signal?: AbortSignal,
+): Promise<RenderedPreview> {
+  const network = /^https?:/.test(input)
+    ? ['-reconnect', '1', '-reconnect_on_network_error', '1', '-rw_timeout', '30000000']
+    : [];
   const args = [
     '-hide_banner',
     '-nostdin',
@@ -103,9 +119,30 @@ export function renderPreview(ffmpegPath: string, input: string, output: string,
       '[enc]aformat=sample_rates=48000|44100:channel_layouts=stereo|mono[encout];' +
       '[pk]aformat=sample_fmts=s16:channel_layouts=mono[pkout];' +
       '[ld]ebur128=peak=true:framelog=verbose[ldout]',
-    '-map', '[encout]', '-c:a', 'aac', '-aac_coder', 'fast', '-b:a', PREVIEW_BITRATE, '-movflags', '+faststart', '-f', 'mp4', '-y', output,
-    '-map', '[pkout]', '-f', 's16le', 'pipe:1',
-    '-map', '[ldout]', '-f', 'null', '-',
+    '-map',
+    '[encout]',
+    '-c:a',
+    'aac',
+    '-aac_coder',
+    'fast',
+    '-b:a',
+    PREVIEW_BITRATE,
+    '-movflags',
+    '+faststart',
+    '-f',
+    'mp4',
+    '-y',
+    output,
+    '-map',
+    '[pkout]',
+    '-f',
+    's16le',
+    'pipe:1',
+    '-map',
+    '[ldout]',
+    '-f',
+    'null',
+    '-',
   ];
   return new Promise((resolve, reject) => {
     const child = spawn(ffmpegPath, args, { stdio: ['ignore', 'pipe', 'pipe'], signal });
@@ -134,13 +171,18 @@ export function renderPreview(ffmpegPath: string, input: string, output: string,
     child.on('close', (code) => {
       if (code !== 0) {
         const reason = reasonFrom(stderr, input);
-        const undecodable = UNDECODABLE.some((re) => re.test(stderr)) && !/Server returned|Connection|timed out|I\/O error/i.test(reason);
+        const undecodable =
+          UNDECODABLE.some((re) => re.test(stderr)) && !/Server returned|Connection|timed out|I\/O error/i.test(reason);
         return reject(undecodable ? new UndecodableAudio(reason) : new Error(`ffmpeg exited with ${code}: ${reason}`));
       }
       const rate = /Output #1[\s\S]*?Audio: pcm_s16le[^,]*, (\d+) Hz/.exec(stderr);
       const sampleRate = rate ? Number(rate[1]) : 0;
       if (!sampleRate || peaks.samples === 0) return reject(new UndecodableAudio('ffmpeg found no audio in this file'));
-      resolve({ peaks: peaks.finish(PEAK_PAIRS), durationSeconds: peaks.samples / sampleRate, loudness: parseLoudness(stderr) });
+      resolve({
+        peaks: peaks.finish(PEAK_PAIRS),
+        durationSeconds: peaks.samples / sampleRate,
+        loudness: parseLoudness(stderr),
+      });
     });
   });
 }

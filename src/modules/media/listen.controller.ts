@@ -82,7 +82,12 @@ export class ListenController {
 
   /** The producer hears the original (a redirect to its temporary link). */
   @Get('files/:fileId/play')
-  async play(@CurrentUser() user: AuthenticatedUser, @Param('id', pageId) id: string, @Param('fileId', pageId) fileId: string, @Res() res: Response) {
+  async play(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', pageId) id: string,
+    @Param('fileId', pageId) fileId: string,
+    @Res() res: Response,
+  ) {
     const file = await this.library.ownedFile(user.id, id, fileId);
     if (!isPreviewable(file) || !file.rev) throw new NotFoundException('This file cannot be played.');
     const client = await this.dropbox.clientFor(user.id);
@@ -103,7 +108,10 @@ export class ListenController {
     const file = await this.library.ownedFile(user.id, id, fileId);
     const client = await this.dropbox.clientFor(user.id);
     const preview = await this.previews.servable(client, file);
-    if (preview.state !== 'ready') throw new NotFoundException(preview.state === 'failed' ? `No preview: ${preview.reason}` : 'The preview is not ready yet.');
+    if (preview.state !== 'ready')
+      throw new NotFoundException(
+        preview.state === 'failed' ? `No preview: ${preview.reason}` : 'The preview is not ready yet.',
+      );
     await relayLink(preview.link, PREVIEW_CONTENT_TYPE, req, res);
   }
 }

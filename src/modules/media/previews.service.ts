@@ -39,7 +39,8 @@ export interface PreviewSummary {
 }
 
 /** What the play route can do with a file's preview right now. */
-export type ServablePreview = { state: 'ready'; link: string } | { state: 'pending'; reason: string | null } | { state: 'failed'; reason: string };
+export type ServablePreview =
+  { state: 'ready'; link: string } | { state: 'pending'; reason: string | null } | { state: 'failed'; reason: string };
 
 /** Previews are made of what can be played. */
 export function isPreviewable(file: Pick<TrackFile, 'name' | 'isPackage'>): boolean {
@@ -94,7 +95,14 @@ export class PreviewsService implements OnModuleInit {
     await this.em
       .fork()
       .createQueryBuilder(MediaPreview)
-      .insert(wanted.map((f) => ({ id: crypto.randomUUID(), file: f.id, revision: revisionKey(f)!, status: 'pending' as const })))
+      .insert(
+        wanted.map((f) => ({
+          id: crypto.randomUUID(),
+          file: f.id,
+          revision: revisionKey(f)!,
+          status: 'pending' as const,
+        })),
+      )
       .onConflict(['file', 'revision'])
       .ignore()
       .execute();
@@ -143,21 +151,33 @@ export class PreviewsService implements OnModuleInit {
       await this.request([file]);
       return { state: 'pending', reason: this.ffmpegMissing ? NO_FFMPEG : null };
     }
-    if (row.status === 'failed') return { state: 'failed', reason: row.reason ?? 'no preview could be made of this file' };
+    if (row.status === 'failed')
+      return { state: 'failed', reason: row.reason ?? 'no preview could be made of this file' };
     if (row.status === 'pending' || !row.dropboxId || !row.dropboxRev) {
       await this.ensureJob(file, row);
       return { state: 'pending', reason: row.reason ?? (this.ffmpegMissing ? NO_FFMPEG : null) };
     }
     const served = await this.linkOrRebuild(client, file, row.dropboxId, row.dropboxRev, readyKey);
     if (served) {
-      await this.redis.client.set(readyKey, JSON.stringify({ id: row.dropboxId, rev: row.dropboxRev }), 'PX', READY_CACHE_MS);
+      await this.redis.client.set(
+        readyKey,
+        JSON.stringify({ id: row.dropboxId, rev: row.dropboxRev }),
+        'PX',
+        READY_CACHE_MS,
+      );
       return served;
     }
     return { state: 'pending', reason: null };
   }
 
   /** The rendition's temporary link; null when someone deleted it in Dropbox, and then it is built again. */
-  private async linkOrRebuild(client: DropboxAccountClient, file: PreviewableFile, id: string, rev: string, readyKey: string): Promise<ServablePreview | null> {
+  private async linkOrRebuild(
+    client: DropboxAccountClient,
+    file: PreviewableFile,
+    id: string,
+    rev: string,
+    readyKey: string,
+  ): Promise<ServablePreview | null> {
     try {
       const { link } = await this.links.link(client, { id, rev });
       return { state: 'ready', link };
@@ -170,7 +190,11 @@ export class PreviewsService implements OnModuleInit {
     if (!row) return null;
     // A new job id for the rebuild: the first build's job is kept as done.
     const rebuilds = row.rebuilds + 1;
-    const claimed = await em.nativeUpdate(MediaPreview, { id: row.id, rebuilds: row.rebuilds }, { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds });
+    const claimed = await em.nativeUpdate(
+      MediaPreview,
+      { id: row.id, rebuilds: row.rebuilds },
+      { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds },
+    );
     if (claimed) {
       await enqueuePreview(this.queue, file, rebuilds);
       this.logger.warn({ fileId: file.id }, 'a preview was missing in Dropbox; building it again');
@@ -207,7 +231,14 @@ export class PreviewsService implements OnModuleInit {
       if (live.kind !== 'file' || !live.rev) return;
       // The live revision is what plays next. The library row learns it where files are served (the share's
       // revision check), not here: two writers with different views of "now" would flip it back and forth.
-      const current = { id: file.id, name: file.name, isPackage: false, dropboxId: file.dropboxId, rev: live.rev, contentHash: live.contentHash ?? null };
+      const current = {
+        id: file.id,
+        name: file.name,
+        isPackage: false,
+        dropboxId: file.dropboxId,
+        rev: live.rev,
+        contentHash: live.contentHash ?? null,
+      };
       const revision = revisionKey(current)!;
       await em
         .createQueryBuilder(MediaPreview)
@@ -254,14 +285,25 @@ export class PreviewsService implements OnModuleInit {
         buildMs: Math.round(performance.now() - started),
       });
       await em.flush();
-      this.logger.log({ fileId: file.id, ms: row.buildMs, seconds: Math.round(rendered.durationSeconds), bytes: size }, 'preview built');
+      this.logger.log(
+        { fileId: file.id, ms: row.buildMs, seconds: Math.round(rendered.durationSeconds), bytes: size },
+        'preview built',
+      );
     } catch (err) {
       if (err instanceof UndecodableAudio) {
-        await em.nativeUpdate(MediaPreview, { id: row.id }, { status: 'failed', reason: `ffmpeg could not read this file: ${err.reason}` });
+        await em.nativeUpdate(
+          MediaPreview,
+          { id: row.id },
+          { status: 'failed', reason: `ffmpeg could not read this file: ${err.reason}` },
+        );
         throw new UnrecoverableError(err.message);
       }
       const message = err instanceof FfmpegMissing ? NO_FFMPEG : err instanceof Error ? err.message : String(err);
-      await em.nativeUpdate(MediaPreview, { id: row.id }, lastAttempt ? { status: 'failed', reason: message } : { reason: `retrying: ${message}` });
+      await em.nativeUpdate(
+        MediaPreview,
+        { id: row.id },
+        lastAttempt ? { status: 'failed', reason: message } : { reason: `retrying: ${message}` },
+      );
       throw err;
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -269,7 +311,12 @@ export class PreviewsService implements OnModuleInit {
   }
 
   /** One preview per file: once the live revision's is built, the older revisions' renditions and rows go. */
-  private async removeOlder(em: EntityManager, client: DropboxAccountClient, fileId: string, revision: string): Promise<void> {
+  private async removeOlder(
+    em: EntityManager,
+    client: DropboxAccountClient,
+    fileId: string,
+    revision: string,
+  ): Promise<void> {
     const older = await em.find(MediaPreview, { file: fileId, revision: { $ne: revision } });
     for (const row of older) {
       if (row.dropboxId) await client.deleteEntry(row.dropboxId);
@@ -277,4 +324,3 @@ export class PreviewsService implements OnModuleInit {
     }
   }
 }
-

@@ -23,22 +23,33 @@ function refusal(req: Request, config: AppConfig): { status: number; message: st
   const { token, port } = config.metrics;
   if (token) {
     const match = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
-    return match && sameSecret(match[1], token) ? null : { status: 401, message: 'a valid METRICS_TOKEN bearer token is required' };
+    return match && sameSecret(match[1], token)
+      ? null
+      : { status: 401, message: 'a valid METRICS_TOKEN bearer token is required' };
   }
   if (config.env === 'production' || port !== undefined) {
     return {
       status: 403,
-      message: port !== undefined ? `metrics are served on 127.0.0.1:${port}` : 'set METRICS_TOKEN (a bearer token) or METRICS_PORT (a loopback-only port) to read metrics',
+      message:
+        port !== undefined
+          ? `metrics are served on 127.0.0.1:${port}`
+          : 'set METRICS_TOKEN (a bearer token) or METRICS_PORT (a loopback-only port) to read metrics',
     };
   }
-  const local = LOOPBACK.has(req.socket.remoteAddress ?? '') && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
-  return local ? null : { status: 403, message: 'metrics are served to this machine only; set METRICS_TOKEN to scrape from elsewhere' };
+  const local =
+    LOOPBACK.has(req.socket.remoteAddress ?? '') && !req.headers['x-forwarded-for'] && !req.headers.forwarded;
+  return local
+    ? null
+    : { status: 403, message: 'metrics are served to this machine only; set METRICS_TOKEN to scrape from elsewhere' };
 }
 
 function send(metrics: MetricsService, res: ServerResponse): void {
   metrics.render().then(
     ({ contentType, body }) => res.writeHead(200, { 'Content-Type': contentType }).end(body),
-    () => res.writeHead(503, { 'Retry-After': '5', 'Content-Type': 'text/plain' }).end('metrics are temporarily unavailable\n'),
+    () =>
+      res
+        .writeHead(503, { 'Retry-After': '5', 'Content-Type': 'text/plain' })
+        .end('metrics are temporarily unavailable\n'),
   );
 }
 
@@ -66,7 +77,8 @@ export function mountMetrics(app: NestExpressApplication): void {
 function serveMetricsOnLoopback(app: NestExpressApplication, metrics: MetricsService, port: number): void {
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const path = (req.url ?? '').split('?')[0];
-    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD')) return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
+    if (path !== '/metrics' || (req.method !== 'GET' && req.method !== 'HEAD'))
+      return void res.writeHead(404, { 'Content-Type': 'text/plain' }).end('not found\n');
     send(metrics, res);
   });
   server.on('error', (err) => {

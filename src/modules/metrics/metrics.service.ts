@@ -13,7 +13,15 @@ import type { DropboxCallEvent } from '../dropbox/dropbox.types';
 /** How often each process publishes its counters to Redis, and how long a silent process's figures stay. */
 const PUBLISH_EVERY_MS = 5_000;
 const SNAPSHOT_TTL_MS = 60_000;
-const QUEUE_STATES = ['waiting', 'active', 'delayed', 'failed', 'completed', 'waiting-children', 'prioritized'] as const;
+const QUEUE_STATES = [
+  'waiting',
+  'active',
+  'delayed',
+  'failed',
+  'completed',
+  'waiting-children',
+  'prioritized',
+] as const;
 
 /**
  * Prometheus figures for the whole installation, not just the process that is scraped: every process (web and

@@ -68,7 +68,13 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
     if ((await this.emailOff(event.ownerId, this.em.fork())).includes(event.type)) return false;
     const subject = typeof event.data.shareId === 'string' ? event.data.shareId : 'account';
     // An event job that is retried after this point must not put the event into the digest twice.
-    const once = await this.redis.client.set(this.redis.key('notify', 'collected', event.id), '1', 'EX', 7 * 24 * 3600, 'NX');
+    const once = await this.redis.client.set(
+      this.redis.key('notify', 'collected', event.id),
+      '1',
+      'EX',
+      7 * 24 * 3600,
+      'NX',
+    );
     if (once !== 'OK') return false;
     await this.redis.client.rpush(this.keys(event.ownerId, subject).list, JSON.stringify(event));
     await this.schedule(event.ownerId, subject);
@@ -89,7 +95,11 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
     const first = await this.redis.client.set(keys.scheduled, '1', 'PX', delay + digestWindowMs + 3_600_000, 'NX');
     if (first !== 'OK') return;
     const n = await this.redis.client.incr(keys.counter);
-    await this.queue.add(NotificationsJob.Digest, { ownerId, subject } satisfies EmailDigestJobData, { jobId: jobId('digest', ownerId, subject, n), delay, attempts: 8 });
+    await this.queue.add(NotificationsJob.Digest, { ownerId, subject } satisfies EmailDigestJobData, {
+      jobId: jobId('digest', ownerId, subject, n),
+      delay,
+      attempts: 8,
+    });
   }
 
   /** The digest job: one email with every event collected for the share. */
@@ -105,9 +115,18 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
     if (user) {
       const events = raw.map((r) => JSON.parse(r) as NotificationEventJobData);
       const message = digestMessage(events, this.config.http.publicUrl);
-      await this.transport.sendMail({ from: this.config.notifications.mailFrom, to: { name: user.name, address: user.email }, ...message });
+      await this.transport.sendMail({
+        from: this.config.notifications.mailFrom,
+        to: { name: user.name, address: user.email },
+        ...message,
+      });
     }
-    await this.redis.client.multi().ltrim(keys.list, raw.length, -1).set(keys.last, String(Date.now()), 'PX', this.tuning.notifications.digestWindowMs).del(keys.scheduled).exec();
+    await this.redis.client
+      .multi()
+      .ltrim(keys.list, raw.length, -1)
+      .set(keys.last, String(Date.now()), 'PX', this.tuning.notifications.digestWindowMs)
+      .del(keys.scheduled)
+      .exec();
     // Events that arrived while this one was being sent start the next window.
     if ((await this.redis.client.llen(keys.list)) > 0) await this.schedule(job.ownerId, job.subject);
     return raw.length;

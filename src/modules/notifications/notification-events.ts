@@ -22,8 +22,19 @@ export class NotificationEvents {
   constructor(@InjectQueue(QueueName.Notifications) private readonly queue: Queue) {}
 
   /** Resolves once the event is in Redis; never throws (a lost notification must not fail the caller's work). */
-  async publish(ownerId: string, type: PublishedEventType, data: Record<string, unknown>, options: PublishOptions = {}): Promise<string | null> {
-    const event: NotificationEventJobData = { id: options.id ?? randomUUID(), type, ownerId, createdAt: new Date().toISOString(), data };
+  async publish(
+    ownerId: string,
+    type: PublishedEventType,
+    data: Record<string, unknown>,
+    options: PublishOptions = {},
+  ): Promise<string | null> {
+    const event: NotificationEventJobData = {
+      id: options.id ?? randomUUID(),
+      type,
+      ownerId,
+      createdAt: new Date().toISOString(),
+      data,
+    };
     try {
       await this.queue.add(NotificationsJob.Event, event, { jobId: jobId('event', event.id), attempts: 5 });
       return event.id;

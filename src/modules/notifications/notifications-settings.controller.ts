@@ -1,4 +1,14 @@
-import { BadRequestException, Body, Controller, HttpException, Param, ParseUUIDPipe, Post, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  HttpException,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { validateForm } from '../../common/http/validation';
@@ -19,7 +29,12 @@ export class NotificationsSettingsController {
   ) {}
 
   @Post('webhooks')
-  async create(@CurrentUser() user: AuthenticatedUser, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async create(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const form = validateForm(CreateWebhookDto, body);
     if (form.errors) {
       req.session.flash = { kind: 'error', message: form.errors.map((e) => e.message).join('; ') };
@@ -28,7 +43,10 @@ export class NotificationsSettingsController {
     try {
       const created = await this.webhooks.create(user.id, form.value);
       // The secret is shown once, on the very next page.
-      req.session.flash = { kind: 'success', message: `Webhook added. Its signing secret, shown only now: ${created.secret}` };
+      req.session.flash = {
+        kind: 'success',
+        message: `Webhook added. Its signing secret, shown only now: ${created.secret}`,
+      };
     } catch (err) {
       if (!(err instanceof BadRequestException)) throw err;
       req.session.flash = { kind: 'error', message: messageOf(err) };
@@ -37,17 +55,30 @@ export class NotificationsSettingsController {
   }
 
   @Post('webhooks/:id/delete')
-  async remove(@CurrentUser() user: AuthenticatedUser, @Param('id', new ParseUUIDPipe()) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async remove(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     await this.webhooks.remove(user.id, id);
     req.session.flash = { kind: 'success', message: 'Webhook removed.' };
     res.redirect(303, '/settings#webhooks');
   }
 
   @Post('notifications')
-  async emailSettings(@CurrentUser() user: AuthenticatedUser, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async emailSettings(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const form = validateForm(EmailSettingsDto, body);
     if (form.errors) throw new BadRequestException({ message: form.errors[0].message, errors: form.errors });
-    await this.email.setEmailOff(user.id, EMAIL_EVENTS.filter((t) => !form.value.email.includes(t)));
+    await this.email.setEmailOff(
+      user.id,
+      EMAIL_EVENTS.filter((t) => !form.value.email.includes(t)),
+    );
     req.session.flash = { kind: 'success', message: 'Email notifications saved.' };
     res.redirect(303, '/settings#notifications');
   }

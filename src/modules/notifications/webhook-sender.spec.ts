@@ -18,7 +18,10 @@ describe('webhook sender', () => {
         expect(refused).toMatchObject({ ok: false, httpStatus: null, error: expect.stringMatching(/private/) });
       }
       expect(requests).toBe(0);
-      const allowed = await sendWebhook(`http://localhost:${port}/`, headers, '{}', { allowPrivate: true, timeoutMs: 5_000 });
+      const allowed = await sendWebhook(`http://localhost:${port}/`, headers, '{}', {
+        allowPrivate: true,
+        timeoutMs: 5_000,
+      });
       expect(allowed).toEqual({ ok: true, httpStatus: 200, error: null });
       expect(requests).toBe(1);
     } finally {

@@ -27,9 +27,16 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
       const addresses = found as unknown as LookupAddress[];
       const refused = allowPrivate ? undefined : addresses.find((a) => isPrivateAddress(a.address));
       if (refused || addresses.length === 0) {
-        return callback(Object.assign(new Error(`${hostname} resolves to a private address (${refused?.address ?? 'none'})`), { code: 'EPRIVATE' }), '', 0);
+        return callback(
+          Object.assign(new Error(`${hostname} resolves to a private address (${refused?.address ?? 'none'})`), {
+            code: 'EPRIVATE',
+          }),
+          '',
+          0,
+        );
       }
-      if ((options as { all?: boolean }).all) return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
+      if ((options as { all?: boolean }).all)
+        return (callback as unknown as (e: null, a: LookupAddress[]) => void)(null, addresses);
       callback(null, addresses[0].address, addresses[0].family);
     });
   };
@@ -69,7 +76,11 @@ export function sendWebhook(
         res.resume(); // the answer's body is not needed; drain it so the socket is freed
         res.on('end', () => {
           const status = res.statusCode ?? 0;
-          resolve({ ok: status >= 200 && status < 300, httpStatus: status, error: status >= 200 && status < 300 ? null : `answered ${status}` });
+          resolve({
+            ok: status >= 200 && status < 300,
+            httpStatus: status,
+            error: status >= 200 && status < 300 ? null : `answered ${status}`,
+          });
         });
         res.on('error', (err) => resolve({ ok: false, httpStatus: res.statusCode ?? null, error: err.message }));
       },

@@ -22,7 +22,8 @@ for (const [net, bits] of [
   ['203.0.113.0', 24],
   ['224.0.0.0', 4], // multicast
   ['240.0.0.0', 4], // reserved, broadcast
-] as const) PRIVATE.addSubnet(net, bits, 'ipv4');
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv4');
 for (const [net, bits] of [
   ['::', 128],
   ['::1', 128],
@@ -33,7 +34,8 @@ for (const [net, bits] of [
   ['fe80::', 10], // link-local
   ['fec0::', 10], // old site-local
   ['ff00::', 8], // multicast
-] as const) PRIVATE.addSubnet(net, bits, 'ipv6');
+] as const)
+  PRIVATE.addSubnet(net, bits, 'ipv6');
 
 /** The IPv4 address an IPv6 address carries (mapped ::ffff:a.b.c.d, NAT64 64:ff9b::/96, 6to4 2002::/16), if any. */
 function embeddedIpv4(address: string): string | null {
@@ -44,7 +46,8 @@ function embeddedIpv4(address: string): string | null {
   if (!groups) return null;
   const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
   if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff) return v4(groups[6], groups[7]);
-  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0)) return v4(groups[6], groups[7]);
+  if (groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0))
+    return v4(groups[6], groups[7]);
   if (groups[0] === 0x2002) return v4(groups[1], groups[2]);
   return null;
 }
@@ -80,7 +83,10 @@ export async function checkWebhookTarget(url: URL, allowPrivate: boolean): Promi
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const addresses = isIP(host) ? [host] : await resolveAll(host);
   const refused = addresses.find(isPrivateAddress);
-  if (refused) throw new WebhookTargetRefused(`${url.hostname} is a private, loopback or link-local address (${refused}); webhooks go to public addresses only`);
+  if (refused)
+    throw new WebhookTargetRefused(
+      `${url.hostname} is a private, loopback or link-local address (${refused}); webhooks go to public addresses only`,
+    );
 }
 
 async function resolveAll(host: string): Promise<string[]> {

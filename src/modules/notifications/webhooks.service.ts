@@ -6,7 +6,13 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
-import { jobId, NotificationEventJobData, NotificationsJob, QueueName, WebhookDeliveryJobData } from '../../queues/queues';
+import {
+  jobId,
+  NotificationEventJobData,
+  NotificationsJob,
+  QueueName,
+  WebhookDeliveryJobData,
+} from '../../queues/queues';
 import type { CreateWebhookDto } from './dto/webhook.dto';
 import { WebhookDelivery } from './entities/webhook-delivery.entity';
 import { Webhook } from './entities/webhook.entity';
@@ -59,7 +65,10 @@ export class WebhooksService {
       await checkWebhookTarget(url, this.allowPrivate);
     } catch (err) {
       if (err instanceof WebhookTargetRefused) {
-        throw new BadRequestException({ message: `url: ${err.message}`, errors: [{ field: 'url', message: err.message }] });
+        throw new BadRequestException({
+          message: `url: ${err.message}`,
+          errors: [{ field: 'url', message: err.message }],
+        });
       }
       throw err;
     }
@@ -85,8 +94,20 @@ export class WebhooksService {
   }
 
   async deliveries(webhookId: string): Promise<DeliveryView[]> {
-    const rows = await this.em.find(WebhookDelivery, { webhookId }, { orderBy: { at: 'desc', attempt: 'desc' }, limit: DELIVERY_LOG_SIZE });
-    return rows.map((d) => ({ eventId: d.eventId, type: d.eventType, attempt: d.attempt, status: d.status, httpStatus: d.httpStatus, error: d.error, at: d.at }));
+    const rows = await this.em.find(
+      WebhookDelivery,
+      { webhookId },
+      { orderBy: { at: 'desc', attempt: 'desc' }, limit: DELIVERY_LOG_SIZE },
+    );
+    return rows.map((d) => ({
+      eventId: d.eventId,
+      type: d.eventType,
+      attempt: d.attempt,
+      status: d.status,
+      httpStatus: d.httpStatus,
+      error: d.error,
+      at: d.at,
+    }));
   }
 
   /** 404 for another producer's webhook, as for one that never existed. */
@@ -121,7 +142,8 @@ export class WebhooksService {
     const em = this.em.fork();
     const hook = await em.findOne(Webhook, { id: job.webhookId }, { populate: ['secretSealed'] });
     if (!hook) return; // deleted since: nothing to deliver to
-    if ((await em.count(WebhookDelivery, { webhookId: hook.id, eventId: job.eventId, status: 'delivered' })) > 0) return;
+    if ((await em.count(WebhookDelivery, { webhookId: hook.id, eventId: job.eventId, status: 'delivered' })) > 0)
+      return;
     const secret = this.box.open(hook.secretSealed, `webhook:${hook.id}`);
     const result = await sendWebhook(
       hook.url,
@@ -142,7 +164,10 @@ export class WebhooksService {
     await em.persistAndFlush(row);
     await this.trimLog(em, hook.id);
     if (!result.ok) {
-      this.logger.warn({ webhookId: hook.id, eventId: job.eventId, attempt, httpStatus: result.httpStatus }, 'webhook delivery failed');
+      this.logger.warn(
+        { webhookId: hook.id, eventId: job.eventId, attempt, httpStatus: result.httpStatus },
+        'webhook delivery failed',
+      );
       throw new WebhookDeliveryFailed(`webhook ${hook.id}: ${result.error}`);
     }
   }

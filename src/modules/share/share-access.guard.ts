@@ -1,4 +1,11 @@
-import { CanActivate, createParamDecorator, ExecutionContext, GoneException, Injectable, SetMetadata } from '@nestjs/common';
+import {
+  CanActivate,
+  createParamDecorator,
+  ExecutionContext,
+  GoneException,
+  Injectable,
+  SetMetadata,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { Request } from 'express';
 import { LoadedShareAccess, ShareAccessService } from './share-access.service';
@@ -31,7 +38,8 @@ export class ShareAccessGuard implements CanActivate {
       this.access.assertOpen(loaded.access);
     } catch (err) {
       // The producer may want to know someone still opens a link that has expired (at most daily, never waited on).
-      if (kind === 'page' && req.method === 'GET' && isExpired(err)) void this.expiry.expiredVisit(loaded.access).catch(() => undefined);
+      if (kind === 'page' && req.method === 'GET' && isExpired(err))
+        void this.expiry.expiredVisit(loaded.access).catch(() => undefined);
       throw err;
     }
     if (kind !== 'unlock') this.access.assertUnlocked(loaded.access, req);

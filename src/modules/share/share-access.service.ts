@@ -1,5 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { ForbiddenException, GoneException, HttpException, HttpStatus, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  ForbiddenException,
+  GoneException,
+  HttpException,
+  HttpStatus,
+  Inject,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
@@ -146,14 +154,21 @@ export class ShareAccessService {
 
   private async read(token: string, tokenHash: string, withPage: boolean): Promise<LoadedShareAccess> {
     const em = this.em.fork();
-    let share = await em.findOne(Share, { tokenHash }, { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' });
+    let share = await em.findOne(
+      Share,
+      { tokenHash },
+      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
+    );
     let recipient: ShareRecipient | undefined;
     if (!share) {
       // Not a share's own link: perhaps a recipient's link to one.
       const found = await em.findOne(
         ShareRecipient,
         { tokenHash },
-        { populate: withPage ? ['share.owner', 'share.tracks', 'share.tracks.track'] : ['share.owner'], strategy: 'joined' },
+        {
+          populate: withPage ? ['share.owner', 'share.tracks', 'share.tracks.track'] : ['share.owner'],
+          strategy: 'joined',
+        },
       );
       if (!found) throw this.notFound();
       recipient = found;
@@ -161,14 +176,22 @@ export class ShareAccessService {
     }
     const cached = toAccess(share, recipient);
     // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
-    await this.redis.client.set(this.recordKey(tokenHash), JSON.stringify(cached), 'PX', this.tuning.recordCacheMs, 'NX');
+    await this.redis.client.set(
+      this.recordKey(tokenHash),
+      JSON.stringify(cached),
+      'PX',
+      this.tuning.recordCacheMs,
+      'NX',
+    );
     return { access: { ...cached, token }, pageId: null, loaded: share };
   }
 
   /** Revoked, expired and disabled producers' shares answer 410 everywhere; "disabled" wins when several apply. */
   assertOpen(access: ShareAccess): void {
-    if (access.ownerDisabled) throw new GoneException({ message: 'This link has been disabled', reason: 'owner-disabled' });
-    if (access.revokedAt !== null) throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
+    if (access.ownerDisabled)
+      throw new GoneException({ message: 'This link has been disabled', reason: 'owner-disabled' });
+    if (access.revokedAt !== null)
+      throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
     if (access.expiresAt !== null && access.expiresAt <= this.clock.now().getTime()) {
       throw new GoneException({ message: 'This link has expired', reason: 'expired' });
     }
@@ -191,7 +214,10 @@ export class ShareAccessService {
    * password version (changing the password locks everyone out again).
    */
   setUnlocked(access: ShareAccess, res: Response): void {
-    const expiresIn = access.expiresAt === null ? COOKIE_MAX_AGE_MS : Math.min(COOKIE_MAX_AGE_MS, access.expiresAt - this.clock.now().getTime());
+    const expiresIn =
+      access.expiresAt === null
+        ? COOKIE_MAX_AGE_MS
+        : Math.min(COOKIE_MAX_AGE_MS, access.expiresAt - this.clock.now().getTime());
     res.cookie(COOKIE, this.unlockValue(access), {
       path: `/s/${access.token}`,
       httpOnly: true,
@@ -214,14 +240,18 @@ export class ShareAccessService {
   async countPasswordAttempt(access: ShareAccess): Promise<void> {
     const key = this.redis.key('share', 'unlock-attempts', access.id);
     const window = 5 * 60_000;
-    const [[, attempts], , [, ttl]] = (await this.redis.client.multi().incr(key).pexpire(key, window, 'NX').pttl(key).exec()) as [
-      [null, number],
-      [null, number],
-      [null, number],
-    ];
+    const [[, attempts], , [, ttl]] = (await this.redis.client
+      .multi()
+      .incr(key)
+      .pexpire(key, window, 'NX')
+      .pttl(key)
+      .exec()) as [[null, number], [null, number], [null, number]];
     if (attempts > this.tuning.unlockAttemptsPerSharePer5Min) {
       throw new HttpException(
-        { message: 'Too many password attempts for this link. Please wait a few minutes and try again.', retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000) },
+        {
+          message: 'Too many password attempts for this link. Please wait a few minutes and try again.',
+          retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000),
+        },
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
@@ -230,18 +260,24 @@ export class ShareAccessService {
   /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
   async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
     if (!isUuid(fileId)) throw new NotFoundException('This file is not part of this share.');
-    const item = await this.em.findOne(ShareFile, { share: access.id, file: fileId }, { populate: ['file', 'file.track'], strategy: 'joined' });
+    const item = await this.em.findOne(
+      ShareFile,
+      { share: access.id, file: fileId },
+      { populate: ['file', 'file.track'], strategy: 'joined' },
+    );
     if (!item) throw new NotFoundException('This file is not part of this share.');
     if (use === 'download') this.assertDownloadable(access, item.file.category);
     return item;
   }
 
   assertDownloadable(access: ShareAccess, category: FileCategory): void {
-    if (!access.downloads[category]) throw new ForbiddenException('Downloads of these files are not enabled for this share.');
+    if (!access.downloads[category])
+      throw new ForbiddenException('Downloads of these files are not enabled for this share.');
   }
 
   assertAnyDownloadable(access: ShareAccess): void {
-    if (!Object.values(access.downloads).some(Boolean)) throw new ForbiddenException('Downloads are not enabled for this share.');
+    if (!Object.values(access.downloads).some(Boolean))
+      throw new ForbiddenException('Downloads are not enabled for this share.');
   }
 
   /**
@@ -275,7 +311,9 @@ export class ShareAccessService {
     const byId = new Map(shares.map((s) => [s.id, s]));
     const batch = this.redis.client.multi();
     const write = (tokenHash: string, record: CachedAccess) =>
-      batch.set(this.recordKey(tokenHash), JSON.stringify(record), 'PX', this.tuning.recordCacheMs).del(this.pageKey(tokenHash));
+      batch
+        .set(this.recordKey(tokenHash), JSON.stringify(record), 'PX', this.tuning.recordCacheMs)
+        .del(this.pageKey(tokenHash));
     if (!only) for (const share of shares) write(share.tokenHash, toAccess(share));
     for (const recipient of recipients) {
       const share = byId.get(recipient.share.id);
@@ -286,15 +324,22 @@ export class ShareAccessService {
 
   /** Points the token at a page rendered for this record (stored by SharePageService under its content id). */
   async rememberPage(access: ShareAccess, pageId: string): Promise<void> {
-    await this.redis.client.set(this.pageKey(access.tokenHash), `${access.version}|${pageId}`, 'PX', Math.max(1, this.tuning.pageCacheMs));
+    await this.redis.client.set(
+      this.pageKey(access.tokenHash),
+      `${access.version}|${pageId}`,
+      'PX',
+      Math.max(1, this.tuning.pageCacheMs),
+    );
   }
 
   /** Every link's rendered page of a share: its own and each recipient's (they show the same files). */
   async invalidateSharePages(shareId: string): Promise<void> {
-    const rows = await this.em.getConnection().execute<Array<{ token_hash: string }>>(
-      `select token_hash from shares where id = ? union all select token_hash from share_recipients where share_id = ?`,
-      [shareId, shareId],
-    );
+    const rows = await this.em
+      .getConnection()
+      .execute<Array<{ token_hash: string }>>(
+        `select token_hash from shares where id = ? union all select token_hash from share_recipients where share_id = ?`,
+        [shareId, shareId],
+      );
     if (rows.length) await this.redis.client.del(...rows.map((r) => this.pageKey(r.token_hash)));
   }
 
@@ -304,7 +349,7 @@ export class ShareAccessService {
   }
 
   private notFound(): NotFoundException {
-    return new NotFoundException("This link does not exist. Check that it was copied whole.");
+    return new NotFoundException('This link does not exist. Check that it was copied whole.');
   }
 }
 

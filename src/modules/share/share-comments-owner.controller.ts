@@ -25,14 +25,24 @@ export class ShareCommentsOwnerController {
 
   @ApiOperation({ summary: 'Reply to a comment (the recipient who wrote it sees the reply)' })
   @Post('api/v1/shares/:id/comments/:commentId/replies')
-  reply(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Param('commentId', uuid) commentId: string, @Body() dto: ReplyCommentDto) {
+  reply(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('commentId', uuid) commentId: string,
+    @Body() dto: ReplyCommentDto,
+  ) {
     return this.comments.reply(user.id, id, commentId, dto.body);
   }
 
   @ApiOperation({ summary: 'Mark a comment resolved (or `{"resolved": false}` to reopen it)' })
   @Post('api/v1/shares/:id/comments/:commentId/resolve')
   @HttpCode(200)
-  resolve(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Param('commentId', uuid) commentId: string, @Body() dto: ResolveCommentDto) {
+  resolve(
+    @CurrentUser() user: AuthenticatedUser,
+    @Param('id', uuid) id: string,
+    @Param('commentId', uuid) commentId: string,
+    @Body() dto: ResolveCommentDto,
+  ) {
     return this.comments.resolve(user.id, id, commentId, dto.resolved ?? true);
   }
 

@@ -1,4 +1,17 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, Inject, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Inject,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
@@ -48,9 +61,15 @@ export class ShareCommentsController {
   @Post()
   @HttpCode(201)
   @Throttle({ default: { limit: commentPostLimit, ttl: MINUTE } })
-  async post(@CurrentShare() share: LoadedShare, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async post(
+    @CurrentShare() share: LoadedShare,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const form = validateForm(PostCommentDto, body);
-    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (form.errors)
+      throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
     const recipient = recipientOfLink(share);
     const visitorHash = recipient ? null : this.visitor(share, req, res, true);
     const comment = await this.comments.post(share.access, form.value, { recipient, visitorHash });
@@ -64,10 +83,18 @@ export class ShareCommentsController {
   /** The visitor's comments (or everyone's, when the share shows them all) with the producer's replies, and the form. */
   @Get()
   @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
-  async page(@CurrentShare() share: LoadedShare, @Query('posted') posted: string | undefined, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async page(
+    @CurrentShare() share: LoadedShare,
+    @Query('posted') posted: string | undefined,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const { access } = share;
     const recipient = recipientOfLink(share);
-    const items = await this.comments.visible(access, { recipient, visitorHash: recipient ? null : this.visitor(share, req, res, false) });
+    const items = await this.comments.visible(access, {
+      recipient,
+      visitorHash: recipient ? null : this.visitor(share, req, res, false),
+    });
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.setHeader('Cache-Control', 'private, no-store');
     res.render('share/comments', {
@@ -78,7 +105,13 @@ export class ShareCommentsController {
       open: Boolean(access.comments),
       posted: posted === '1',
       items,
-      form: access.comments ? { action: `/s/${access.token}/comments`, askName: recipient === null, files: await this.pages.commentableFiles(access) } : null,
+      form: access.comments
+        ? {
+            action: `/s/${access.token}/comments`,
+            askName: recipient === null,
+            files: await this.pages.commentableFiles(access),
+          }
+        : null,
     });
   }
 
@@ -87,7 +120,10 @@ export class ShareCommentsController {
   @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
   async list(@CurrentShare() share: LoadedShare, @Req() req: Request, @Res() res: Response): Promise<void> {
     const recipient = recipientOfLink(share);
-    const items = await this.comments.visible(share.access, { recipient, visitorHash: recipient ? null : this.visitor(share, req, res, false) });
+    const items = await this.comments.visible(share.access, {
+      recipient,
+      visitorHash: recipient ? null : this.visitor(share, req, res, false),
+    });
     res.setHeader('Cache-Control', 'private, no-store');
     res.json({ items });
   }

@@ -1,5 +1,12 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { BadRequestException, ForbiddenException, HttpException, HttpStatus, Injectable, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ForbiddenException,
+  HttpException,
+  HttpStatus,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { User } from '../accounts/entities/user.entity';
@@ -69,7 +76,8 @@ export class ShareCommentsService {
     if (!item) throw fieldError('fileId', 'fileId is not a file of this share');
     const file = item.file;
     // A little slack: a player's reported duration and the analysed one differ by a frame or two.
-    if (file.durationSeconds && dto.at > file.durationSeconds + 1) throw fieldError('at', `at must be within the file (it lasts ${Math.round(file.durationSeconds)} s)`);
+    if (file.durationSeconds && dto.at > file.durationSeconds + 1)
+      throw fieldError('at', `at must be within the file (it lasts ${Math.round(file.durationSeconds)} s)`);
     await this.countForShare(access.id);
     const comment = this.em.create(ShareComment, {
       shareId: access.id,
@@ -99,10 +107,18 @@ export class ShareCommentsService {
   /** The share's hourly ceiling (the per-address limit is the route's throttle); past it, 429 and nothing stored. */
   private async countForShare(shareId: string): Promise<void> {
     const key = this.redis.key('share', 'comments-hour', shareId);
-    const [[, n], , [, ttl]] = (await this.redis.client.multi().incr(key).pexpire(key, 3_600_000, 'NX').pttl(key).exec()) as [[null, number], [null, number], [null, number]];
+    const [[, n], , [, ttl]] = (await this.redis.client
+      .multi()
+      .incr(key)
+      .pexpire(key, 3_600_000, 'NX')
+      .pttl(key)
+      .exec()) as [[null, number], [null, number], [null, number]];
     if (n > this.tuning.commentsPerSharePerHour) {
       throw new HttpException(
-        { message: 'This share has taken all the comments it can for now. Please try again later.', retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000) },
+        {
+          message: 'This share has taken all the comments it can for now. Please try again later.',
+          retryAfterSeconds: Math.ceil(Math.max(ttl, 1000) / 1000),
+        },
         HttpStatus.TOO_MANY_REQUESTS,
       );
     }
@@ -116,14 +132,28 @@ export class ShareCommentsService {
   async visible(access: ShareAccess, viewer: CommentAuthorContext): Promise<CommentView[]> {
     if (!access.comments) return [];
     const mine = (c: ShareComment) =>
-      viewer.recipient ? c.recipientId === viewer.recipient.recipientId : viewer.visitorHash !== null && c.recipientId === null && c.visitorHash === viewer.visitorHash;
+      viewer.recipient
+        ? c.recipientId === viewer.recipient.recipientId
+        : viewer.visitorHash !== null && c.recipientId === null && c.visitorHash === viewer.visitorHash;
     let tops: ShareComment[];
     if (access.commentsPublic) {
-      tops = await this.em.find(ShareComment, { shareId: access.id, parentId: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      tops = await this.em.find(
+        ShareComment,
+        { shareId: access.id, parentId: null },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      );
     } else if (viewer.recipient) {
-      tops = await this.em.find(ShareComment, { shareId: access.id, parentId: null, recipientId: viewer.recipient.recipientId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      tops = await this.em.find(
+        ShareComment,
+        { shareId: access.id, parentId: null, recipientId: viewer.recipient.recipientId },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      );
     } else if (viewer.visitorHash) {
-      tops = await this.em.find(ShareComment, { shareId: access.id, parentId: null, recipientId: null, visitorHash: viewer.visitorHash }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+      tops = await this.em.find(
+        ShareComment,
+        { shareId: access.id, parentId: null, recipientId: null, visitorHash: viewer.visitorHash },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      );
     } else {
       return [];
     }
@@ -134,7 +164,11 @@ export class ShareCommentsService {
   /** Every comment of the producer's share with its replies, oldest first (404 for another producer's share). */
   async forOwner(ownerId: string, shareId: string): Promise<CommentView[]> {
     await this.ownedShare(ownerId, shareId);
-    const tops = await this.em.find(ShareComment, { shareId, parentId: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const tops = await this.em.find(
+      ShareComment,
+      { shareId, parentId: null },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
     return this.withReplies(tops);
   }
 
@@ -180,7 +214,11 @@ export class ShareCommentsService {
 
   private async withReplies(tops: ShareComment[]): Promise<CommentView[]> {
     if (tops.length === 0) return [];
-    const replies = await this.em.find(ShareComment, { parentId: { $in: tops.map((c) => c.id) } }, { orderBy: { createdAt: 'asc', id: 'asc' } });
+    const replies = await this.em.find(
+      ShareComment,
+      { parentId: { $in: tops.map((c) => c.id) } },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
     const fileIds = [...new Set(tops.map((c) => c.fileId))];
     const files = await this.em.find(TrackFile, { id: { $in: fileIds } }, { fields: ['id', 'name'] });
     const names = new Map(files.map((f) => [f.id, f.name]));

@@ -14,7 +14,6 @@ import { ShareAccessService } from './share-access.service';
 import { isUuid } from '../../common/ids';
 import { importedSelection, parseSelection } from '../files/file-selection';
 
-
 /** A share's contents as resolved from a request: tracks in order, each with its files and followed categories. */
 export interface ResolvedContents {
   tracks: Array<{ track: Track; fileIds: string[]; follow: FileCategory[] }>;
@@ -63,16 +62,29 @@ export class ShareContentsService implements OnModuleInit {
    * producer is refused like an unknown one, `notOwned` decides how), each `f:` file a file of its track. Then
    * imports the `d:` files not imported yet and adds the files of followed categories.
    */
-  async resolve(ownerId: string, selections: ShareTrackSelectionDto[], notOwned: 'not-found' | 'bad-request'): Promise<ResolvedContents> {
+  async resolve(
+    ownerId: string,
+    selections: ShareTrackSelectionDto[],
+    notOwned: 'not-found' | 'bad-request',
+  ): Promise<ResolvedContents> {
     const trackIds = selections.map((s) => s.trackId);
-    if (trackIds.length === 0) throw new BadRequestException({ field: 'tracks', message: 'tracks must name at least one track' });
+    if (trackIds.length === 0)
+      throw new BadRequestException({ field: 'tracks', message: 'tracks must name at least one track' });
     if (trackIds.length > MAX_SHARE_TRACKS) {
-      throw new BadRequestException({ field: 'tracks', message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were given` });
+      throw new BadRequestException({
+        field: 'tracks',
+        message: `a share holds at most ${MAX_SHARE_TRACKS} tracks; ${trackIds.length} were given`,
+      });
     }
-    if (new Set(trackIds).size !== trackIds.length) throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
-    if (trackIds.some((id) => !isUuid(id))) throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
+    if (new Set(trackIds).size !== trackIds.length)
+      throw new BadRequestException({ field: 'tracks', message: 'tracks must not name a track twice' });
+    if (trackIds.some((id) => !isUuid(id)))
+      throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     if (!selections.some((s) => s.files.length > 0 || (s.follow?.length ?? 0) > 0)) {
-      throw new BadRequestException({ field: 'files', message: 'select at least one file to share (or follow a category)' });
+      throw new BadRequestException({
+        field: 'files',
+        message: 'select at least one file to share (or follow a category)',
+      });
     }
 
     const found = await this.em.find(Track, { id: { $in: trackIds }, owner: ownerId });
@@ -80,7 +92,10 @@ export class ShareContentsService implements OnModuleInit {
     const foreign = trackIds.findIndex((id) => !byId.has(id));
     if (foreign >= 0) {
       if (notOwned === 'not-found') throw new NotFoundException('track not found');
-      throw new BadRequestException({ field: `tracks.${foreign}.trackId`, message: `tracks.${foreign}.trackId is not one of your tracks` });
+      throw new BadRequestException({
+        field: `tracks.${foreign}.trackId`,
+        message: `tracks.${foreign}.trackId is not one of your tracks`,
+      });
     }
 
     // Every imported file named must belong to its track, checked for all tracks before anything is imported.
@@ -92,16 +107,23 @@ export class ShareContentsService implements OnModuleInit {
       if (fileIds.length === 0) continue;
       const known = await this.em.count(TrackFile, { track: selection.trackId, id: { $in: [...new Set(fileIds)] } });
       if (known !== new Set(fileIds).size) {
-        throw new BadRequestException({ field: `tracks.${i}.files`, message: `tracks.${i}.files names files that are not files of this track` });
+        throw new BadRequestException({
+          field: `tracks.${i}.files`,
+          message: `tracks.${i}.files names files that are not files of this track`,
+        });
       }
     }
 
     const tracks: ResolvedContents['tracks'] = [];
     for (const selection of selections) {
       const track = byId.get(selection.trackId)!;
-      const picked = selection.files.length ? await this.library.resolveSelection(ownerId, track.id, selection.files) : [];
+      const picked = selection.files.length
+        ? await this.library.resolveSelection(ownerId, track.id, selection.files)
+        : [];
       const follow = FILE_CATEGORIES.filter((c) => selection.follow?.includes(c));
-      const followed = follow.length ? await this.em.find(TrackFile, { track, category: { $in: follow } }, { fields: ['id'] }) : [];
+      const followed = follow.length
+        ? await this.em.find(TrackFile, { track, category: { $in: follow } }, { fields: ['id'] })
+        : [];
       tracks.push({ track, fileIds: [...new Set([...picked.map((f) => f.id), ...followed.map((f) => f.id)])], follow });
     }
     return { tracks };
@@ -133,7 +155,8 @@ export class ShareContentsService implements OnModuleInit {
       st.follow = wanted.follow;
       wantedTracks.delete(st.track.id);
     }
-    for (const { track, position, follow } of wantedTracks.values()) this.em.create(ShareTrack, { share, track, position, follow });
+    for (const { track, position, follow } of wantedTracks.values())
+      this.em.create(ShareTrack, { share, track, position, follow });
 
     const wantedFiles = new Set(contents.tracks.flatMap((t) => t.fileIds));
     const files = await this.em.find(ShareFile, { share });
@@ -146,13 +169,11 @@ export class ShareContentsService implements OnModuleInit {
   /** Files of a share, by track, as selection values (`f:<id>`), for the owner's views. */
   async filesByShare(shareIds: string[]): Promise<Map<string, Map<string, string[]>>> {
     const rows = shareIds.length
-      ? await this.em
-          .getConnection()
-          .execute<Array<{ share_id: string; track_id: string; file_id: string }>>(
-            `select sf.share_id, tf.track_id, sf.file_id from share_files sf join track_files tf on tf.id = sf.file_id
+      ? await this.em.getConnection().execute<Array<{ share_id: string; track_id: string; file_id: string }>>(
+          `select sf.share_id, tf.track_id, sf.file_id from share_files sf join track_files tf on tf.id = sf.file_id
              where sf.share_id in (?) order by tf.created_at, tf.id`,
-            [shareIds],
-          )
+          [shareIds],
+        )
       : [];
     const result = new Map<string, Map<string, string[]>>();
     for (const row of rows) {

@@ -1,4 +1,15 @@
-import { BadRequestException, Body, Controller, Get, HttpException, Param, Post, Query, Res, UseFilters } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpException,
+  Param,
+  Post,
+  Query,
+  Res,
+  UseFilters,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Response } from 'express';
@@ -32,14 +43,16 @@ export class ShareMoreTimeController {
   async ask(@Param('token') token: string, @Body() body: unknown, @Res() res: Response): Promise<void> {
     const { access } = await this.access.load(token, false);
     const form = validateForm(AskForMoreTimeDto, body);
-    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (form.errors)
+      throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
     await this.expiry.askForMoreTime(access, form.value);
     res.setHeader('X-Robots-Tag', 'noindex, nofollow');
     res.status(201).render('share/error', {
       layout: 'share/layout',
       title: 'Request sent',
       heading: 'Your request is sent',
-      message: 'The person who shared this link has been told you would like more time. If they extend it, the same link opens again.',
+      message:
+        'The person who shared this link has been told you would like more time. If they extend it, the same link opens again.',
     });
   }
 }

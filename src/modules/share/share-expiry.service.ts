@@ -1,5 +1,13 @@
 import { EntityManager } from '@mikro-orm/postgresql';
-import { ConflictException, GoneException, HttpException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  ConflictException,
+  GoneException,
+  HttpException,
+  Inject,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
@@ -78,19 +86,30 @@ export class ShareExpiryService {
   /** Someone opened an expired link: told at most once a day per link, whatever the number of visits. */
   async expiredVisit(access: ShareAccess): Promise<void> {
     const day = this.clock.now().toISOString().slice(0, 10);
-    const first = await this.redis.client.set(this.redis.key('share', 'expired-visit', access.id, day), '1', 'EX', 2 * 24 * 3600, 'NX');
+    const first = await this.redis.client.set(
+      this.redis.key('share', 'expired-visit', access.id, day),
+      '1',
+      'EX',
+      2 * 24 * 3600,
+      'NX',
+    );
     if (first !== 'OK') return;
     await this.events.publish(
       access.ownerId,
       'share.expired-visited',
-      { shareId: access.id, title: access.title, expiresAt: access.expiresAt ? new Date(access.expiresAt).toISOString() : null },
+      {
+        shareId: access.id,
+        title: access.title,
+        expiresAt: access.expiresAt ? new Date(access.expiresAt).toISOString() : null,
+      },
       { id: stableEventId(`share.expired-visited:${access.id}:${day}`) },
     );
   }
 
   /** "Ask for more time": only on a link that expired (a disabled one stays disabled; an open one needs nothing). */
   async askForMoreTime(access: ShareAccess, dto: AskForMoreTimeDto): Promise<ShareAccessRequest> {
-    if (access.ownerDisabled || access.revokedAt !== null) throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
+    if (access.ownerDisabled || access.revokedAt !== null)
+      throw new GoneException({ message: 'This link has been disabled', reason: 'revoked' });
     if (access.expiresAt === null || access.expiresAt > this.clock.now().getTime()) {
       throw new ConflictException('This link has not expired: it opens as it is.');
     }
@@ -130,18 +149,38 @@ export class ShareExpiryService {
     const expected = Buffer.from(this.signature(link.shareId, link.requestId, link.expires));
     const given = Buffer.from(String(link.sig ?? ''));
     if (!isUuid(link.requestId) || given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      throw new ExtendLinkRefused({ message: 'This extend link is not valid: it was changed or cut short. Open it from the email again, or extend the link from its page.', reason: 'bad-signature' }, 400);
+      throw new ExtendLinkRefused(
+        {
+          message:
+            'This extend link is not valid: it was changed or cut short. Open it from the email again, or extend the link from its page.',
+          reason: 'bad-signature',
+        },
+        400,
+      );
     }
     if (link.expires <= this.clock.now().getTime()) {
-      throw new ExtendLinkRefused({ message: 'This extend link has expired (they work for 7 days). Extend the link from its page instead.', reason: 'link-expired' }, 410);
+      throw new ExtendLinkRefused(
+        {
+          message: 'This extend link has expired (they work for 7 days). Extend the link from its page instead.',
+          reason: 'link-expired',
+        },
+        410,
+      );
     }
     const request = await this.em.findOne(ShareAccessRequest, { id: link.requestId, shareId: link.shareId });
     const share = request ? await this.em.findOne(Share, { id: link.shareId }, { populate: ['owner'] }) : null;
     if (!request || !share) throw new NotFoundException('This link or request no longer exists.');
     if (request.extendedAt) {
-      throw new ExtendLinkRefused({ message: `This extend link was used already, on ${request.extendedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`, reason: 'used' }, 409);
+      throw new ExtendLinkRefused(
+        {
+          message: `This extend link was used already, on ${request.extendedAt.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+          reason: 'used',
+        },
+        409,
+      );
     }
-    if (share.revokedAt || share.owner.disabled) throw new ExtendLinkRefused({ message: 'This link is disabled and cannot be extended.', reason: 'revoked' }, 409);
+    if (share.revokedAt || share.owner.disabled)
+      throw new ExtendLinkRefused({ message: 'This link is disabled and cannot be extended.', reason: 'revoked' }, 409);
     return { share, request };
   }
 
@@ -152,8 +191,13 @@ export class ShareExpiryService {
   async extend(link: ExtendLink): Promise<Share> {
     const { share, request } = await this.check(link);
     const now = this.clock.now();
-    const claimed = await this.em.nativeUpdate(ShareAccessRequest, { id: request.id, extendedAt: null }, { extendedAt: now });
-    if (claimed === 0) throw new ExtendLinkRefused({ message: 'This extend link was used already.', reason: 'used' }, 409);
+    const claimed = await this.em.nativeUpdate(
+      ShareAccessRequest,
+      { id: request.id, extendedAt: null },
+      { extendedAt: now },
+    );
+    if (claimed === 0)
+      throw new ExtendLinkRefused({ message: 'This extend link was used already.', reason: 'used' }, 409);
     const from = Math.max(now.getTime(), share.expiresAt?.getTime() ?? now.getTime());
     share.expiresAt = new Date(from + EXTEND_BY_MS);
     share.expiry = '7d';
@@ -164,6 +208,8 @@ export class ShareExpiryService {
   }
 
   private signature(shareId: string, requestId: string, expires: number): string {
-    return createHmac('sha256', this.config.session.secret).update(`share-extend\0${shareId}\0${requestId}\0${expires}`).digest('hex');
+    return createHmac('sha256', this.config.session.secret)
+      .update(`share-extend\0${shareId}\0${requestId}\0${expires}`)
+      .digest('hex');
   }
 }

@@ -5,7 +5,10 @@ import { HttpException, HttpStatus } from '@nestjs/common';
 export class DownloadsPausedException extends HttpException {
   constructor() {
     super(
-      { message: "Playback and downloads are paused: the producer's Dropbox needs attention. Try again later.", paused: true },
+      {
+        message: "Playback and downloads are paused: the producer's Dropbox needs attention. Try again later.",
+        paused: true,
+      },
       HttpStatus.SERVICE_UNAVAILABLE,
     );
   }
@@ -14,7 +17,10 @@ export class DownloadsPausedException extends HttpException {
 /** The file was deleted or moved out of reach in Dropbox. */
 export class FileUnavailableException extends HttpException {
   constructor() {
-    super({ message: 'This file is no longer available. The producer may have replaced or removed it.', unavailable: true }, HttpStatus.NOT_FOUND);
+    super(
+      { message: 'This file is no longer available. The producer may have replaced or removed it.', unavailable: true },
+      HttpStatus.NOT_FOUND,
+    );
   }
 }
 
@@ -22,7 +28,13 @@ export class FileUnavailableException extends HttpException {
 export class PreviewPendingException extends HttpException {
   constructor(reason: string | null) {
     super(
-      { message: reason ? `This track can't be played yet: ${reason}.` : 'Preparing the preview… Please try again in a few seconds.', preparing: true, retryAfterSeconds: PREVIEW_RETRY_SECONDS },
+      {
+        message: reason
+          ? `This track can't be played yet: ${reason}.`
+          : 'Preparing the preview… Please try again in a few seconds.',
+        preparing: true,
+        retryAfterSeconds: PREVIEW_RETRY_SECONDS,
+      },
       HttpStatus.SERVICE_UNAVAILABLE,
     );
   }
@@ -40,6 +52,9 @@ export const PREVIEW_RETRY_SECONDS = 5;
 /** Dropbox lists the file but won't serve it (a cloud document, restricted content, a banned link). */
 export class FileUnservableException extends HttpException {
   constructor() {
-    super({ message: "Dropbox can't serve this file, so it can't be played or downloaded here.", unavailable: true }, HttpStatus.NOT_FOUND);
+    super(
+      { message: "Dropbox can't serve this file, so it can't be played or downloaded here.", unavailable: true },
+      HttpStatus.NOT_FOUND,
+    );
   }
 }

@@ -8,7 +8,13 @@ import { Relayed, relayLink } from '../../common/http/relay';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { tryRedisLock } from '../../common/redis/redis-lock';
 import { RedisService } from '../../common/redis/redis.module';
-import { DropboxAuthExpired, DropboxEmailUnverified, DropboxError, DropboxNotFound, DropboxUnservable } from '../dropbox/dropbox.errors';
+import {
+  DropboxAuthExpired,
+  DropboxEmailUnverified,
+  DropboxError,
+  DropboxNotFound,
+  DropboxUnservable,
+} from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { TemporaryLink } from '../dropbox/dropbox.types';
@@ -102,7 +108,11 @@ export class ShareFilesService {
       throw new FileUnavailableException();
     }
     if (file.unservable) await this.markUnservable(access, file, null);
-    const served = { rev: link.entry.rev ?? live.rev, size: link.entry.size ?? live.size, contentHash: link.entry.contentHash ?? live.contentHash };
+    const served = {
+      rev: link.entry.rev ?? live.rev,
+      size: link.entry.size ?? live.size,
+      contentHash: link.entry.contentHash ?? live.contentHash,
+    };
     if (served.rev !== file.rev || file.status === 'missing') await this.recordRevision(access, client, file, served);
     return link;
   }
@@ -181,12 +191,22 @@ export class ShareFilesService {
     }
   }
 
-  private async buildAll(access: ShareAccess, client: DropboxAccountClient, filename: string, res: Response): Promise<void> {
-    const order = await this.em.find(ShareTrack, { share: access.id }, { orderBy: { position: 'asc' }, populate: ['track'] });
+  private async buildAll(
+    access: ShareAccess,
+    client: DropboxAccountClient,
+    filename: string,
+    res: Response,
+  ): Promise<void> {
+    const order = await this.em.find(
+      ShareTrack,
+      { share: access.id },
+      { orderBy: { position: 'asc' }, populate: ['track'] },
+    );
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'] });
     const permitted = items.map((i) => i.file).filter((f) => access.downloads[f.category] && f.status !== 'missing');
     const left: string[] = [];
-    if (permitted.length === 0) throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
+    if (permitted.length === 0)
+      throw new HttpException('Nothing in this share can be downloaded.', HttpStatus.FORBIDDEN);
     const used = new Set<string>();
     const unique = (path: string) => {
       // A share holds at most a few thousand files: a free name is always found.
@@ -268,14 +288,16 @@ export class ShareFilesService {
       const cached = await this.redis.client.get(key);
       if (cached) return JSON.parse(cached) as PackageEntries;
     }
-    const entries = (await client.listFolder(file.dropboxId, { recursive: true })).map(({ kind, id, name, pathLower, pathDisplay, rev }) => ({
-      kind,
-      id,
-      name,
-      pathLower,
-      pathDisplay,
-      rev,
-    }));
+    const entries = (await client.listFolder(file.dropboxId, { recursive: true })).map(
+      ({ kind, id, name, pathLower, pathDisplay, rev }) => ({
+        kind,
+        id,
+        name,
+        pathLower,
+        pathDisplay,
+        rev,
+      }),
+    );
     if (ttl > 0) await this.redis.client.set(key, JSON.stringify(entries), 'PX', ttl);
     return entries;
   }
@@ -344,7 +366,8 @@ export class ShareFilesService {
         const cached = await this.redis.client.get(key);
         if (current(cached)) return parse(cached);
       }
-      const release = ttl > 0 ? await tryRedisLock(this.redis.client, `${key}:fill`, FILL_LOCK_MS) : async () => undefined;
+      const release =
+        ttl > 0 ? await tryRedisLock(this.redis.client, `${key}:fill`, FILL_LOCK_MS) : async () => undefined;
       if (release) {
         try {
           if (ttl > 0) {
@@ -385,11 +408,17 @@ export class ShareFilesService {
   }
 
   /** What serving the file showed about it goes back to the library (the files module owns the row). */
-  private async recordRevision(access: ShareAccess, client: DropboxAccountClient, file: TrackFile, live: LiveRevision): Promise<void> {
+  private async recordRevision(
+    access: ShareAccess,
+    client: DropboxAccountClient,
+    file: TrackFile,
+    live: LiveRevision,
+  ): Promise<void> {
     await this.library.recordRevision(file.id, live);
     // What Dropbox just said replaces what was cached, so an older revision can't be recorded back from the cache.
     const key = this.liveKey(client, file);
-    if (this.tuning.revisionCheckMs > 0) await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
+    if (this.tuning.revisionCheckMs > 0)
+      await this.redis.client.set(key, JSON.stringify(live), 'PX', this.tuning.revisionCheckMs);
     else await this.redis.client.del(key);
     Object.assign(file, { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' });
     await this.access.invalidateSharePages(access.id);

@@ -6,7 +6,8 @@ import { FILE_CATEGORIES } from '../files/file-categories';
 
 export type FormBody = Record<string, unknown>;
 
-export const list = (value: unknown): string[] => (Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)]);
+export const list = (value: unknown): string[] =>
+  Array.isArray(value) ? value.map(String) : value === undefined ? [] : [String(value)];
 export const checked = (value: unknown) => value === 'on' || value === 'true' || value === '1';
 
 /** The Share tab's form as the API's DTO: `files` values are `f:…`/`d:…`, or `<trackId>/f:…` for several tracks. */
@@ -22,14 +23,19 @@ export function createFromForm(body: FormBody, trackIds: string[]) {
   }
   for (const value of list(body.files)) {
     const slash = value.indexOf('/');
-    const [trackId, selection] = slash > 0 ? [value.slice(0, slash), value.slice(slash + 1)] : [trackIds.length === 1 ? trackIds[0] : '', value];
+    const [trackId, selection] =
+      slash > 0 ? [value.slice(0, slash), value.slice(slash + 1)] : [trackIds.length === 1 ? trackIds[0] : '', value];
     const bucket = perTrack.get(trackId);
     if (bucket) bucket.push(selection);
     else stray.push(value);
   }
   return {
     plain: {
-      tracks: trackIds.map((trackId) => ({ trackId, files: perTrack.get(trackId) ?? [], follow: follow.get(trackId) ?? [] })),
+      tracks: trackIds.map((trackId) => ({
+        trackId,
+        files: perTrack.get(trackId) ?? [],
+        follow: follow.get(trackId) ?? [],
+      })),
       title: body.title,
       message: body.message,
       password: body.password,
@@ -90,7 +96,13 @@ export function contentsFromForm(body: FormBody) {
   const files = perTrack(body.files);
   const follow = perTrack(body.follow);
   return {
-    plain: { tracks: kept.map((trackId) => ({ trackId, files: files.map.get(trackId) ?? [], follow: follow.map.get(trackId) ?? [] })) },
+    plain: {
+      tracks: kept.map((trackId) => ({
+        trackId,
+        files: files.map.get(trackId) ?? [],
+        follow: follow.map.get(trackId) ?? [],
+      })),
+    },
     stray: [...files.stray, ...follow.stray],
     trackIds: kept,
   };

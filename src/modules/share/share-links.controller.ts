@@ -1,4 +1,18 @@
-import { BadRequestException, Body, Controller, Get, HttpCode, NotFoundException, Param, Post, Query, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  NotFoundException,
+  Param,
+  Post,
+  Query,
+  Req,
+  Res,
+  UseFilters,
+  UseGuards,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { Throttle } from '@nestjs/throttler';
 import type { Request, Response } from 'express';
@@ -14,7 +28,13 @@ import { ShareAccessService } from './share-access.service';
 import { PreviewPendingException, PreviewUnavailableException } from './share-file.errors';
 import { isPlayable } from '../files/file-categories';
 import { ShareFilesService } from './share-files.service';
-import { fileRequestLimit, listenBeaconLimit, pageViewLimit, perShareTracker, unlockAttemptLimit } from './share-limits';
+import {
+  fileRequestLimit,
+  listenBeaconLimit,
+  pageViewLimit,
+  perShareTracker,
+  unlockAttemptLimit,
+} from './share-limits';
 import { SharePublicFilter } from './share-public.filter';
 import { SharePageService, withCommentToken } from './share-page.service';
 import { SharesService } from './shares.service';
@@ -25,7 +45,9 @@ type LoadedShare = NonNullable<ShareRequest['share']>;
 const MINUTE = 60_000;
 
 function render(res: Response, view: string, locals: Record<string, unknown>): Promise<string> {
-  return new Promise((resolve, reject) => res.render(view, locals, (err: Error | null, html: string) => (err ? reject(err) : resolve(html))));
+  return new Promise((resolve, reject) =>
+    res.render(view, locals, (err: Error | null, html: string) => (err ? reject(err) : resolve(html))),
+  );
 }
 
 /** A request that starts playback (not a player's later Range requests for the rest of the file). */
@@ -77,7 +99,10 @@ export class ShareLinksController {
     // The comment form's CSRF token is the visitor's own, written into the page everyone shares.
     const csrf = share.access.comments ? this.csrf.tokenFor(req, res) : null;
     // Set here, so Express doesn't hash 100 KB per view; a revisiting phone gets a 304.
-    res.setHeader('ETag', csrf ? `"${page.id}.${createHash('sha256').update(csrf).digest('base64url').slice(0, 12)}"` : `"${page.id}"`);
+    res.setHeader(
+      'ETag',
+      csrf ? `"${page.id}.${createHash('sha256').update(csrf).digest('base64url').slice(0, 12)}"` : `"${page.id}"`,
+    );
     res.type('html').send(csrf ? withCommentToken(page.bytes, csrf) : page.bytes);
     // Counted in memory, handed to Redis in batches. Link checkers' HEAD requests and unfurlers are not views.
     if (req.method === 'GET' && !isUnfurler(req)) this.stats.recordFor(share.access, 'view');
@@ -86,7 +111,12 @@ export class ShareLinksController {
   @Post()
   @ShareRoute('unlock')
   @Throttle({ default: { limit: unlockAttemptLimit, ttl: 5 * MINUTE, getTracker: perShareTracker } })
-  async unlock(@CurrentShare() share: LoadedShare, @Body() body: unknown, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async unlock(
+    @CurrentShare() share: LoadedShare,
+    @Body() body: unknown,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const { access } = share;
     const back = `/s/${access.token}`;
     if (!access.hasPassword || this.access.isUnlocked(access, req)) return res.redirect(303, back);
@@ -113,7 +143,12 @@ export class ShareLinksController {
    */
   @Get('files/:fileId/play')
   @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
-  async play(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async play(
+    @CurrentShare() share: LoadedShare,
+    @Param('fileId') fileId: string,
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
     const { access } = share;
     const { file } = await this.access.file(access, fileId, 'play');
     if (!isPlayable(file)) throw new NotFoundException('This file cannot be played, only listed.');
@@ -140,7 +175,11 @@ export class ShareLinksController {
 
   @Get('files/:fileId/download')
   @Throttle({ default: { limit: fileRequestLimit, ttl: MINUTE } })
-  async download(@CurrentShare() share: LoadedShare, @Param('fileId') fileId: string, @Res() res: Response): Promise<void> {
+  async download(
+    @CurrentShare() share: LoadedShare,
+    @Param('fileId') fileId: string,
+    @Res() res: Response,
+  ): Promise<void> {
     const { access } = share;
     const { file } = await this.access.file(access, fileId, 'download');
     if (res.req.method === 'HEAD') return this.files.headOfDownload(file, res);
@@ -164,7 +203,8 @@ export class ShareLinksController {
   @Throttle({ default: { limit: listenBeaconLimit, ttl: MINUTE } })
   async listen(@CurrentShare() share: LoadedShare, @Body() body: unknown, @Req() req: Request): Promise<void> {
     const form = validateForm(ListenBeaconDto, body);
-    if (form.errors) throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
+    if (form.errors)
+      throw new BadRequestException({ message: form.errors.map((e) => e.message).join('; '), errors: form.errors });
     if (isUnfurler(req)) return;
     await this.listens.beacon(share.access, form.value);
   }
@@ -194,7 +234,8 @@ export class ShareLinksController {
     @Query('size') size: string | undefined,
     @Res() res: Response,
   ): Promise<void> {
-    if (!(await this.shares.hasTrack(share.access.id, trackId))) throw new NotFoundException('No such artwork in this share.');
+    if (!(await this.shares.hasTrack(share.access.id, trackId)))
+      throw new NotFoundException('No such artwork in this share.');
     const image = await this.tracks.artwork(trackId, size === 'small' ? 'small' : 'large');
     if (!image) throw new NotFoundException('This track has no artwork.');
     // The URL carries the artwork version, so a day of private caching never shows stale art.

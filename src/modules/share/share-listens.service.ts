@@ -96,7 +96,9 @@ export function isUnfurler(req: Request): boolean {
 
 export interface ListenReport {
   tracks: Array<ListenTotals & { trackId: string; title: string }>;
-  files: Array<ListenTotals & { fileId: string; name: string; trackId: string; trackTitle: string; durationSeconds: number | null }>;
+  files: Array<
+    ListenTotals & { fileId: string; name: string; trackId: string; trackTitle: string; durationSeconds: number | null }
+  >;
   /** `id` null: the share's own link. */
   recipients: Array<ListenTotals & { id: string | null; name: string }>;
 }
@@ -167,7 +169,12 @@ export class ShareListensService {
    * `total`) tells how far the native player got. The furthest byte delivered, as a share of the file, is the
    * estimate (an upper bound: browsers read ahead). One browser's requests within 30 minutes are one session.
    */
-  async estimate(link: ShareAccess, file: TrackFile, req: Request, relayed: { start: number; sent: number; total: number }): Promise<void> {
+  async estimate(
+    link: ShareAccess,
+    file: TrackFile,
+    req: Request,
+    relayed: { start: number; sent: number; total: number },
+  ): Promise<void> {
     if (relayed.total <= 0 || relayed.sent <= 0) return;
     try {
       await this.estimateFrom(link, file, req, relayed);
@@ -176,7 +183,12 @@ export class ShareListensService {
     }
   }
 
-  private async estimateFrom(link: ShareAccess, file: TrackFile, req: Request, relayed: { start: number; sent: number; total: number }): Promise<void> {
+  private async estimateFrom(
+    link: ShareAccess,
+    file: TrackFile,
+    req: Request,
+    relayed: { start: number; sent: number; total: number },
+  ): Promise<void> {
     const duration = await this.durationOf(file);
     if (!duration) return;
     const reached = Math.min(1, (relayed.start + relayed.sent) / relayed.total) * duration;
@@ -189,7 +201,14 @@ export class ShareListensService {
   private counted(link: ShareAccess, fileId: string, key: string, reply: ProgressReply): void {
     if (reply[0] !== 'ok') return;
     const [, heard, share, stopFrom, stopTo, newly, fresh, metaJson, total] = reply;
-    this.stats.recordListen(link, fileId, { sessions: fresh, plays: newly, heard: Number(heard), share: Number(share), stopFrom, stopTo });
+    this.stats.recordListen(link, fileId, {
+      sessions: fresh,
+      plays: newly,
+      heard: Number(heard),
+      share: Number(share),
+      stopFrom,
+      stopTo,
+    });
     if (!newly) return;
     const about = parseMeta(metaJson);
     // Enqueued only (never awaited by the player's request); the session key makes the event id, so a retried
@@ -210,7 +229,15 @@ export class ShareListensService {
     );
   }
 
-  private async progress(key: string, heard: number, position: number, duration: number, rate: number, metaJson: string, ttl = SESSION_TTL_MS) {
+  private async progress(
+    key: string,
+    heard: number,
+    position: number,
+    duration: number,
+    rate: number,
+    metaJson: string,
+    ttl = SESSION_TTL_MS,
+  ) {
     return this.progressCommand(
       key,
       String(heard),
@@ -246,12 +273,29 @@ export class ShareListensService {
     const items = await this.em.find(ShareFile, { share: share.id }, { populate: ['file', 'file.track'] });
     const byFile = await this.totals(share.id, 'file_id');
     const byLink = await this.totals(share.id, 'recipient_id');
-    const recipients = await this.em.find(ShareRecipient, { share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } });
-    const empty = (): ListenTotals => ({ sessions: 0, plays: 0, listenedSeconds: 0, averageShare: 0, stops: Array(10).fill(0) as number[] });
+    const recipients = await this.em.find(
+      ShareRecipient,
+      { share: share.id },
+      { orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    const empty = (): ListenTotals => ({
+      sessions: 0,
+      plays: 0,
+      listenedSeconds: 0,
+      averageShare: 0,
+      stops: Array(10).fill(0) as number[],
+    });
     const files = items
       .map((i) => i.file)
       .filter((f) => isPlayable(f))
-      .map((f) => ({ fileId: f.id, name: f.name, trackId: f.track.id, trackTitle: f.track.title, durationSeconds: f.durationSeconds ?? null, ...(byFile.get(f.id) ?? empty()) }));
+      .map((f) => ({
+        fileId: f.id,
+        name: f.name,
+        trackId: f.track.id,
+        trackTitle: f.track.title,
+        durationSeconds: f.durationSeconds ?? null,
+        ...(byFile.get(f.id) ?? empty()),
+      }));
     // Per track: its files' sessions together (the main bounce, its stems…).
     const tracks = new Map<string, ListenReport['tracks'][number]>();
     for (const f of files) {
@@ -276,7 +320,14 @@ export class ShareListensService {
 
   private async totals(shareId: string, by: 'file_id' | 'recipient_id'): Promise<Map<string | null, ListenTotals>> {
     const rows = await this.em.getConnection().execute<
-      Array<{ key: string | null; sessions: string; plays: string; listened_seconds: number; share_sum: number; stops: Array<string | number> }>
+      Array<{
+        key: string | null;
+        sessions: string;
+        plays: string;
+        listened_seconds: number;
+        share_sum: number;
+        stops: Array<string | number>;
+      }>
     >(
       `select ${by} as key, sum(sessions)::bigint as sessions, sum(plays)::bigint as plays, sum(listened_seconds) as listened_seconds,
               sum(share_sum) as share_sum,

@@ -92,7 +92,11 @@ export interface PageComments {
 export function withCommentToken(bytes: Buffer, token: string): Buffer {
   const at = bytes.indexOf(COMMENT_CSRF_SLOT);
   if (at < 0) return bytes;
-  return Buffer.concat([bytes.subarray(0, at), Buffer.from(token, 'utf8'), bytes.subarray(at + COMMENT_CSRF_SLOT.length)]);
+  return Buffer.concat([
+    bytes.subarray(0, at),
+    Buffer.from(token, 'utf8'),
+    bytes.subarray(at + COMMENT_CSRF_SLOT.length),
+  ]);
 }
 
 function compareFiles(a: TrackFile, b: TrackFile): number {
@@ -133,7 +137,12 @@ export class SharePageService {
 
   async model(access: ShareAccess, loaded: Share | null): Promise<PageModel> {
     const share =
-      loaded ?? (await this.em.findOneOrFail(Share, { id: access.id }, { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' }));
+      loaded ??
+      (await this.em.findOneOrFail(
+        Share,
+        { id: access.id },
+        { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' },
+      ));
     const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
     const connection = await this.dropbox.status(access.ownerId);
     // An unverified Dropbox email pauses links just as an expired connection does (Dropbox hands out none).
@@ -142,11 +151,16 @@ export class SharePageService {
     const previews = await this.previews.forFiles(files);
     // Shares made before previews existed, or files whose preview went away: ask once the page is read.
     const unasked = files.filter((f) => f.status !== 'missing' && isPreviewable(f) && !previews.has(f.id));
-    if (unasked.length) this.previews.request(unasked).catch((err: Error) => this.logger.warn({ error: err.message }, 'could not ask for previews'));
+    if (unasked.length)
+      this.previews
+        .request(unasked)
+        .catch((err: Error) => this.logger.warn({ error: err.message }, 'could not ask for previews'));
     /** Audio that only plays from its preview, when no preview can be made of it. */
     const noPreview = (f: TrackFile) => {
       const preview = previews.get(f.id);
-      return !access.downloads[f.category] && preview?.status === 'failed' ? (preview.reason ?? 'no preview could be made') : null;
+      return !access.downloads[f.category] && preview?.status === 'failed'
+        ? (preview.reason ?? 'no preview could be made')
+        : null;
     };
     const preparing = (f: TrackFile) => !access.downloads[f.category] && previews.get(f.id)?.status !== 'ready';
 
@@ -203,9 +217,12 @@ export class SharePageService {
         bpm: track.bpm ?? null,
         key: track.musicalKey ?? null,
         durationSeconds: main?.durationSeconds ?? null,
-        artworkUrl: track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=small&v=${track.artworkVersion}` : null,
-        artworkLargeUrl: track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=large&v=${track.artworkVersion}` : null,
-        player: main && !paused ? { url: playUrl(main), name: main.name, fileId: main.id, preparing: preparing(main) } : null,
+        artworkUrl:
+          track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=small&v=${track.artworkVersion}` : null,
+        artworkLargeUrl:
+          track.artworkVersion > 0 ? `${base}/artwork/${track.id}?size=large&v=${track.artworkVersion}` : null,
+        player:
+          main && !paused ? { url: playUrl(main), name: main.name, fileId: main.id, preparing: preparing(main) } : null,
         waveform: mainPeaks ? waveformPath(mainPeaks) : null,
         groups,
       };
@@ -217,7 +234,11 @@ export class SharePageService {
     const trackCount = tracks.length === 1 ? '1 track' : `${tracks.length} tracks`;
     const commentable = tracks.flatMap((t) => [
       ...(t.player ? [{ id: t.player.fileId, label: t.title, duration: t.durationSeconds }] : []),
-      ...t.groups.flatMap((g) => g.files.filter((f) => f.ownPlayer).map((f) => ({ id: f.id, label: `${t.title} — ${f.name}`, duration: f.durationSeconds }))),
+      ...t.groups.flatMap((g) =>
+        g.files
+          .filter((f) => f.ownPlayer)
+          .map((f) => ({ id: f.id, label: `${t.title} — ${f.name}`, duration: f.durationSeconds })),
+      ),
     ]);
     return {
       title: share.title,
@@ -227,7 +248,11 @@ export class SharePageService {
       tracks,
       downloadsPaused: paused,
       downloadAllUrl: downloadable && !paused ? `${base}/download-all` : null,
-      listeningOnly: joinWords(FILE_CATEGORIES.filter((c) => !access.downloads[c] && items.some((i) => i.file.category === c)).map((c) => CATEGORY_LABELS[c].toLowerCase())),
+      listeningOnly: joinWords(
+        FILE_CATEGORIES.filter((c) => !access.downloads[c] && items.some((i) => i.file.category === c)).map((c) =>
+          CATEGORY_LABELS[c].toLowerCase(),
+        ),
+      ),
       og: {
         title: share.title,
         description: share.message?.slice(0, 200) || `${trackCount} shared by ${owner.name}`,
@@ -237,7 +262,14 @@ export class SharePageService {
       // A per-recipient link's page asks no name: the comment is theirs (see recipientOfLink).
       comments:
         access.comments && commentable.length > 0
-          ? { action: `${base}/comments`, pageUrl: `${base}/comments`, listUrl: `${base}/comments/list`, csrfSlot: COMMENT_CSRF_SLOT, askName: access.recipient === null, files: commentable }
+          ? {
+              action: `${base}/comments`,
+              pageUrl: `${base}/comments`,
+              listUrl: `${base}/comments/list`,
+              csrfSlot: COMMENT_CSRF_SLOT,
+              askName: access.recipient === null,
+              files: commentable,
+            }
           : null,
     };
   }

@@ -38,7 +38,9 @@ export class SharePublicFilter implements ExceptionFilter {
       // The page itself answers with the form; a file route asked without the cookie is refused.
       const onPage = req.path.replace(/\/+$/, '') === `/s/${token}`;
       if (wantsJson(req)) {
-        res.status(HttpStatus.FORBIDDEN).json({ statusCode: 403, error: 'Forbidden', message: 'This share is password-protected.' });
+        res
+          .status(HttpStatus.FORBIDDEN)
+          .json({ statusCode: 403, error: 'Forbidden', message: 'This share is password-protected.' });
         return;
       }
       res.status(onPage ? HttpStatus.OK : HttpStatus.FORBIDDEN).render('share/password', {
@@ -57,7 +59,8 @@ export class SharePublicFilter implements ExceptionFilter {
       message = typeof body === 'string' ? body : String((body as { message?: unknown }).message ?? exception.message);
       const retryAfter = (body as { retryAfterSeconds?: unknown }).retryAfterSeconds;
       if (typeof retryAfter === 'number') res.setHeader('Retry-After', String(retryAfter));
-      else if (status === HttpStatus.TOO_MANY_REQUESTS) message = 'Too many requests from your connection. Please wait a minute and try again.';
+      else if (status === HttpStatus.TOO_MANY_REQUESTS)
+        message = 'Too many requests from your connection. Please wait a minute and try again.';
     } else if (exception instanceof Error && typeof (exception as { httpStatus?: unknown }).httpStatus === 'number') {
       status = (exception as unknown as { httpStatus: number }).httpStatus;
       if (status < 500) status = HttpStatus.BAD_GATEWAY;
@@ -72,7 +75,8 @@ export class SharePublicFilter implements ExceptionFilter {
       res.status(status).json({ statusCode: status, error: HttpStatus[status] ?? 'Error', message });
       return;
     }
-    const reason = exception instanceof HttpException ? (exception.getResponse() as { reason?: unknown }).reason : undefined;
+    const reason =
+      exception instanceof HttpException ? (exception.getResponse() as { reason?: unknown }).reason : undefined;
     res.status(status).render('share/error', {
       layout: 'share/layout',
       title: status === HttpStatus.GONE ? message : (TITLES[status] ?? 'Error'),
@@ -82,7 +86,8 @@ export class SharePublicFilter implements ExceptionFilter {
       // Back to the playlist when the link itself is fine (a file route failed).
       backUrl: (req as ShareRequest).share && req.path.replace(/\/+$/, '') !== `/s/${token}` ? `/s/${token}` : null,
       // An expired link's page offers to ask its producer for more time (a disabled one does not).
-      askForMoreTime: status === HttpStatus.GONE && reason === 'expired' && token ? { action: `/s/${token}/more-time` } : null,
+      askForMoreTime:
+        status === HttpStatus.GONE && reason === 'expired' && token ? { action: `/s/${token}/more-time` } : null,
     });
   }
 }

@@ -28,7 +28,13 @@ export interface RecipientView {
   expiresAt: string | null;
   revokedAt: string | null;
   createdAt: string;
-  stats: { views: number; plays: number; listenedSeconds: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
+  stats: {
+    views: number;
+    plays: number;
+    listenedSeconds: number;
+    downloads: Record<FileCategory, number>;
+    lastAccessedAt: string | null;
+  };
 }
 
 /** Recipients one share may have, and names one request (or one paste of lines) may add. */
@@ -68,15 +74,25 @@ export class ShareRecipientsService {
   async createMany(ownerId: string, shareId: string, dtos: CreateRecipientDto[]): Promise<RecipientView[]> {
     const share = await this.owned(ownerId, shareId);
     if (share.revokedAt) {
-      throw new ConflictException({ message: 'This link is disabled: it can no longer get recipients. Create a new link to share again.', reason: 'revoked' });
+      throw new ConflictException({
+        message: 'This link is disabled: it can no longer get recipients. Create a new link to share again.',
+        reason: 'revoked',
+      });
     }
-    if (dtos.length === 0) throw new BadRequestException({ field: 'recipients', message: 'name at least one recipient' });
+    if (dtos.length === 0)
+      throw new BadRequestException({ field: 'recipients', message: 'name at least one recipient' });
     if (dtos.length > MAX_RECIPIENTS_PER_REQUEST) {
-      throw new BadRequestException({ field: 'recipients', message: `add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once` });
+      throw new BadRequestException({
+        field: 'recipients',
+        message: `add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`,
+      });
     }
     const existing = await this.em.count(ShareRecipient, { share: share.id });
     if (existing + dtos.length > MAX_RECIPIENTS_PER_SHARE) {
-      throw new BadRequestException({ field: 'recipients', message: `a share has at most ${MAX_RECIPIENTS_PER_SHARE} recipients (${existing} already)` });
+      throw new BadRequestException({
+        field: 'recipients',
+        message: `a share has at most ${MAX_RECIPIENTS_PER_SHARE} recipients (${existing} already)`,
+      });
     }
     const now = this.clock.now();
     // A millisecond apart, so they list in the order they were written.
@@ -101,13 +117,17 @@ export class ShareRecipientsService {
 
   /** The lines of the share page's box, each checked as the API checks a body; errors name the line. */
   parseLines(text: string): { dtos: CreateRecipientDto[]; errors: string[] } {
-    const lines = text.split(/\r?\n/).map((l) => l.trim()).filter(Boolean);
+    const lines = text
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .filter(Boolean);
     const dtos: CreateRecipientDto[] = [];
     const errors: string[] = [];
     lines.forEach((line, i) => {
       const dto = plainToInstance(CreateRecipientDto, parseRecipientLine(line));
       const problems = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
-      if (problems.length) errors.push(`line ${i + 1} (“${line.slice(0, 80)}”): ${Object.values(problems[0].constraints ?? {})[0]}`);
+      if (problems.length)
+        errors.push(`line ${i + 1} (“${line.slice(0, 80)}”): ${Object.values(problems[0].constraints ?? {})[0]}`);
       else dtos.push(dto);
     });
     if (lines.length === 0) errors.push('write one recipient per line, as “Name <email>” or just a name');
@@ -116,7 +136,9 @@ export class ShareRecipientsService {
 
   async list(ownerId: string, shareId: string): Promise<RecipientView[]> {
     const share = await this.owned(ownerId, shareId);
-    return this.views(await this.em.find(ShareRecipient, { share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }));
+    return this.views(
+      await this.em.find(ShareRecipient, { share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
+    );
   }
 
   /** Their link answers 410 at once; the share and the other recipients' links go on. */
@@ -141,8 +163,17 @@ export class ShareRecipientsService {
     const pending = await this.stats.pendingRecipients(recipients.map((r) => r.id));
     const now = this.clock.now();
     return recipients.map((r) => {
-      const p: ShareCounts = pending.get(r.id) ?? { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
-      const last = [r.lastAccessedAt ?? null, p.lastAccessedAt].filter((d): d is Date => d !== null).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
+      const p: ShareCounts = pending.get(r.id) ?? {
+        views: 0,
+        plays: 0,
+        listenedSeconds: 0,
+        downloads: { bounce: 0, project: 0, stem: 0 },
+        lastAccessedAt: null,
+      };
+      const last =
+        [r.lastAccessedAt ?? null, p.lastAccessedAt]
+          .filter((d): d is Date => d !== null)
+          .sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
       const path = `/s/${this.box.open(r.tokenSealed, recipientTokenAad(r.id))}`;
       return {
         id: r.id,

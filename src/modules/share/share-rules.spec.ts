@@ -1,4 +1,12 @@
-import { defaultDownloads, downloadsOf, expiresAtFor, linkStatus, looksLikeToken, newShareToken, TOKEN_BYTES } from './share-rules';
+import {
+  defaultDownloads,
+  downloadsOf,
+  expiresAtFor,
+  linkStatus,
+  looksLikeToken,
+  newShareToken,
+  TOKEN_BYTES,
+} from './share-rules';
 
 describe('share rules', () => {
   it('makes tokens of at least 128 random bits, base64url, all different', () => {
@@ -20,7 +28,8 @@ describe('share rules', () => {
   });
 
   it('refuses token shapes that cannot be tokens', () => {
-    for (const bad of ['', 'short', '../../etc/passwd', 'a'.repeat(65), 'has space in it here']) expect(looksLikeToken(bad)).toBe(false);
+    for (const bad of ['', 'short', '../../etc/passwd', 'a'.repeat(65), 'has space in it here'])
+      expect(looksLikeToken(bad)).toBe(false);
   });
 
   it('expires after 7, 30 or 90 days, or never', () => {
@@ -49,6 +58,10 @@ describe('link status', () => {
   });
 
   it('reads the download permission from the three columns', () => {
-    expect(downloadsOf({ downloadBounce: true, downloadProject: false, downloadStem: true })).toEqual({ bounce: true, project: false, stem: true });
+    expect(downloadsOf({ downloadBounce: true, downloadProject: false, downloadStem: true })).toEqual({
+      bounce: true,
+      project: false,
+      stem: true,
+    });
   });
 });

@@ -29,7 +29,12 @@ export function looksLikeToken(token: string): boolean {
 
 export const EXPIRY_CHOICES = ['7d', '30d', '90d', 'never'] as const;
 export type ExpiryChoice = (typeof EXPIRY_CHOICES)[number];
-export const EXPIRY_LABELS: Record<ExpiryChoice, string> = { '7d': '7 days', '30d': '30 days', '90d': '90 days', never: 'Never' };
+export const EXPIRY_LABELS: Record<ExpiryChoice, string> = {
+  '7d': '7 days',
+  '30d': '30 days',
+  '90d': '90 days',
+  never: 'Never',
+};
 
 const DAY_MS = 24 * 3600_000;
 
@@ -44,7 +49,8 @@ export type Downloads = Record<FileCategory, boolean>;
 /** For several tracks a category is enabled only if every track's sharing status enables it. */
 export function defaultDownloads(statuses: SharingStatus[]): Downloads {
   const result = { bounce: true, project: true, stem: true };
-  for (const category of FILE_CATEGORIES) result[category] = statuses.length > 0 && statuses.every((s) => DEFAULT_DOWNLOADS[s][category]);
+  for (const category of FILE_CATEGORIES)
+    result[category] = statuses.length > 0 && statuses.every((s) => DEFAULT_DOWNLOADS[s][category]);
   return result;
 }
 
@@ -61,9 +67,17 @@ export function linkStatus(link: { revokedAt?: Date | null; expiresAt?: Date | n
 }
 
 /** One word for each state, the same on every page (the API's `status` keeps its values). */
-export const LINK_STATUS_LABELS: Record<LinkStatus, string> = { active: 'active', expired: 'expired', revoked: 'disabled' };
+export const LINK_STATUS_LABELS: Record<LinkStatus, string> = {
+  active: 'active',
+  expired: 'expired',
+  revoked: 'disabled',
+};
 
 /** A share's per-category download permission, from its three columns. */
-export function downloadsOf(share: { downloadBounce: boolean; downloadProject: boolean; downloadStem: boolean }): Downloads {
+export function downloadsOf(share: {
+  downloadBounce: boolean;
+  downloadProject: boolean;
+  downloadStem: boolean;
+}): Downloads {
   return { bounce: share.downloadBounce, project: share.downloadProject, stem: share.downloadStem };
 }

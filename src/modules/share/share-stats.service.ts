@@ -157,7 +157,10 @@ export class ShareStatsService implements BeforeApplicationShutdown {
       await multi.exec();
     } catch (err) {
       // Counting must never break a recipient's page; the counts of this second are lost, and said so.
-      this.logger.warn({ entries: batch.size, error: (err as Error).message }, 'could not hand share counters to Redis');
+      this.logger.warn(
+        { entries: batch.size, error: (err as Error).message },
+        'could not hand share counters to Redis',
+      );
     }
   }
 
@@ -197,9 +200,11 @@ export class ShareStatsService implements BeforeApplicationShutdown {
         const ids = await this.redis.client.spop(this.dirtyKey(kind), FLUSH_BATCH);
         if (!ids || ids.length === 0) break;
         for (const [index, id] of ids.entries()) {
-          const [[, hash]] = ((await this.redis.client.multi().hgetall(this.key(kind, id)).del(this.key(kind, id)).exec()) ?? [[null, {}]]) as [
-            [unknown, Record<string, string>],
-          ];
+          const [[, hash]] = ((await this.redis.client
+            .multi()
+            .hgetall(this.key(kind, id))
+            .del(this.key(kind, id))
+            .exec()) ?? [[null, {}]]) as [[unknown, Record<string, string>]];
           if (!hash || Object.keys(hash).length === 0) continue;
           try {
             if (await this.write(kind, id, hash)) flushed += 1;
@@ -234,7 +239,13 @@ export class ShareStatsService implements BeforeApplicationShutdown {
       downloadsBounce: raw(`downloads_bounce + ${c.downloads.bounce}`),
       downloadsProject: raw(`downloads_project + ${c.downloads.project}`),
       downloadsStem: raw(`downloads_stem + ${c.downloads.stem}`),
-      ...(last ? { lastAccessedAt: raw(`greatest(coalesce(last_accessed_at, to_timestamp(0)), to_timestamp(${last.getTime() / 1000}))`) } : {}),
+      ...(last
+        ? {
+            lastAccessedAt: raw(
+              `greatest(coalesce(last_accessed_at, to_timestamp(0)), to_timestamp(${last.getTime() / 1000}))`,
+            ),
+          }
+        : {}),
     };
   }
 
@@ -308,7 +319,11 @@ export class ShareStatsService implements BeforeApplicationShutdown {
   }
 
   /** Tells the producer (webhooks, email): the first view of the link (its counter left 0 here) and downloads. */
-  private async publish(shareId: string, share: { owner: string; title: string; views: number | string }, c: ShareCounts): Promise<void> {
+  private async publish(
+    shareId: string,
+    share: { owner: string; title: string; views: number | string },
+    c: ShareCounts,
+  ): Promise<void> {
     const base = { shareId, title: share.title };
     // The driver returns the counter as a string (a bigint column).
     if (c.views > 0 && Number(share.views) === c.views) {
@@ -336,11 +351,18 @@ function toCounts(hash: Record<string, string>): ShareCounts {
     views: Math.trunc(n('views')),
     plays: Math.trunc(n('plays')),
     listenedSeconds: n('listened'),
-    downloads: { bounce: Math.trunc(n('dl_bounce')), project: Math.trunc(n('dl_project')), stem: Math.trunc(n('dl_stem')) },
+    downloads: {
+      bounce: Math.trunc(n('dl_bounce')),
+      project: Math.trunc(n('dl_project')),
+      stem: Math.trunc(n('dl_stem')),
+    },
     lastAccessedAt: hash.last ? new Date(Number(hash.last)) : null,
   };
 }
 
 function hasAny(c: ShareCounts): boolean {
-  return c.views + c.plays + c.listenedSeconds + c.downloads.bounce + c.downloads.project + c.downloads.stem > 0 || c.lastAccessedAt !== null;
+  return (
+    c.views + c.plays + c.listenedSeconds + c.downloads.bounce + c.downloads.project + c.downloads.stem > 0 ||
+    c.lastAccessedAt !== null
+  );
 }

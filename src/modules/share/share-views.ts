@@ -7,7 +7,6 @@ import type { RecipientView } from './share-recipients.service';
 import type { ShareView } from './shares.service';
 import { LINK_STATUS_LABELS } from './share-rules';
 
-
 export function expiryText(share: ShareView): string {
   if (!share.expiresAt) return 'Never';
   const day = share.expiresAt.slice(0, 10);
@@ -34,12 +33,18 @@ export function decorate(share: ShareView) {
     disabled: share.status === 'revoked',
     expiryText: expiryText(share),
     newLinkUrl: `/shares/new?tracks=${share.tracks.map((t) => t.id).join(',')}`,
-    tracks: share.tracks.map((t) => ({ ...t, followLabel: t.follow.map((c) => `all ${CATEGORY_LABELS[c].toLowerCase()}`).join(', ') })),
-    permissions: FILE_CATEGORIES.map((c) => ({ label: CATEGORY_LABELS[c], enabled: share.downloads[c], downloads: share.stats.downloads[c] })),
+    tracks: share.tracks.map((t) => ({
+      ...t,
+      followLabel: t.follow.map((c) => `all ${CATEGORY_LABELS[c].toLowerCase()}`).join(', '),
+    })),
+    permissions: FILE_CATEGORIES.map((c) => ({
+      label: CATEGORY_LABELS[c],
+      enabled: share.downloads[c],
+      downloads: share.stats.downloads[c],
+    })),
     trackTitles: share.tracks.map((t) => t.title).join(', '),
   };
 }
-
 
 export function recipientRow(r: RecipientView) {
   return {

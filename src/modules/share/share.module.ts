@@ -38,9 +38,42 @@ import { SharesService } from './shares.service';
 import { ZipSlots } from './zip-slots';
 
 @Module({
-  imports: [MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareRecipient, ShareComment, ShareAccessRequest]), AccountsModule, DropboxModule, FilesModule, MediaModule, NotificationsModule],
-  controllers: [ShareLinksController, ShareCommentsController, ShareCommentsOwnerController, ShareMoreTimeController, ShareExtendController, SharesController, SharesApiController, ShareRecipientsApiController, ShareListensApiController, AdminSharesController],
-  providers: [ShareCommentsService, ShareExpiryService, ShareTuning, ShareClock, ShareAccessService, ShareContentsService, ShareAccessGuard, SharePageService, ShareFilesService, ShareStatsService, ShareListensService, ShareRecipientsService, SharesService, ZipSlots],
+  imports: [
+    MikroOrmModule.forFeature([Share, ShareTrack, ShareFile, ShareRecipient, ShareComment, ShareAccessRequest]),
+    AccountsModule,
+    DropboxModule,
+    FilesModule,
+    MediaModule,
+    NotificationsModule,
+  ],
+  controllers: [
+    ShareLinksController,
+    ShareCommentsController,
+    ShareCommentsOwnerController,
+    ShareMoreTimeController,
+    ShareExtendController,
+    SharesController,
+    SharesApiController,
+    ShareRecipientsApiController,
+    ShareListensApiController,
+    AdminSharesController,
+  ],
+  providers: [
+    ShareCommentsService,
+    ShareExpiryService,
+    ShareTuning,
+    ShareClock,
+    ShareAccessService,
+    ShareContentsService,
+    ShareAccessGuard,
+    SharePageService,
+    ShareFilesService,
+    ShareStatsService,
+    ShareListensService,
+    ShareRecipientsService,
+    SharesService,
+    ZipSlots,
+  ],
   exports: [SharesService, ShareStatsService, ShareTuning, ShareExpiryService],
 })
 export class ShareModule implements OnModuleInit {

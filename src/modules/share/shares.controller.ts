@@ -1,4 +1,17 @@
-import { BadRequestException, Body, ConflictException, Controller, Get, Param, ParseUUIDPipe, Post, Query, Render, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  ConflictException,
+  Controller,
+  Get,
+  Param,
+  ParseUUIDPipe,
+  Post,
+  Query,
+  Render,
+  Req,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { isConfirmed, renderConfirmation } from '../../common/http/confirm';
@@ -13,7 +26,15 @@ import { ShareCommentsService } from './share-comments.service';
 import { SharesService, ShareView } from './shares.service';
 import { ShareListensService } from './share-listens.service';
 import { MAX_RECIPIENTS_PER_REQUEST, ShareRecipientsService } from './share-recipients.service';
-import { checked, contentsFromForm, createFromForm, FormBody, list, parseTrackList, updateFromForm } from './share-forms';
+import {
+  checked,
+  contentsFromForm,
+  createFromForm,
+  FormBody,
+  list,
+  parseTrackList,
+  updateFromForm,
+} from './share-forms';
 import { decorate, listenRow, recipientRow, revokeConfirmation } from './share-views';
 
 const uuid = new ParseUUIDPipe();
@@ -53,7 +74,12 @@ export class SharesController {
   }
 
   @Post('shares')
-  async createForTracks(@CurrentUser() user: AuthenticatedUser, @Body() body: FormBody, @Req() req: Request, @Res() res: Response) {
+  async createForTracks(
+    @CurrentUser() user: AuthenticatedUser,
+    @Body() body: FormBody,
+    @Req() req: Request,
+    @Res() res: Response,
+  ) {
     return this.createFromForm(user, list(body.tracks), '/shares', body, req, res);
   }
 
@@ -80,13 +106,17 @@ export class SharesController {
   ) {
     const text = typeof body.recipients === 'string' ? body.recipients : '';
     const { dtos, errors } = this.recipients.parseLines(text);
-    if (dtos.length > MAX_RECIPIENTS_PER_REQUEST) errors.push(`add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`);
+    if (dtos.length > MAX_RECIPIENTS_PER_REQUEST)
+      errors.push(`add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`);
     if (errors.length === 0) {
       try {
         const made = await this.recipients.createMany(user.id, id, dtos);
         req.session.flash = {
           kind: 'success',
-          message: made.length === 1 ? `Link made for ${made[0].name}. Copy it and send it.` : `${made.length} links made. Copy each one and send it.`,
+          message:
+            made.length === 1
+              ? `Link made for ${made[0].name}. Copy it and send it.`
+              : `${made.length} links made. Copy each one and send it.`,
         };
         return res.redirect(303, `/shares/${id}#recipients`);
       } catch (err) {
@@ -124,7 +154,10 @@ export class SharesController {
       });
     }
     const revoked = await this.recipients.revoke(user.id, id, rid);
-    req.session.flash = { kind: 'success', message: `${revoked.name}\u2019s link is disabled. The share and the other links stay as they are.` };
+    req.session.flash = {
+      kind: 'success',
+      message: `${revoked.name}\u2019s link is disabled. The share and the other links stay as they are.`,
+    };
     res.redirect(303, `/shares/${id}#recipients`);
   }
 
@@ -142,7 +175,9 @@ export class SharesController {
       listening: {
         tracks: report.tracks.map((t) => ({ ...listenRow(t), title: t.title })),
         files: report.files.map((f) => ({ ...listenRow(f), name: f.name, trackTitle: f.trackTitle })),
-        links: report.recipients.filter((r) => r.sessions > 0 || r.id === null).map((r) => ({ ...listenRow(r), name: r.name })),
+        links: report.recipients
+          .filter((r) => r.sessions > 0 || r.id === null)
+          .map((r) => ({ ...listenRow(r), name: r.name })),
         any: report.files.some((f) => f.sessions > 0),
       },
     };
@@ -159,7 +194,9 @@ export class SharesController {
     const form = validateForm(UpdateShareDto, updateFromForm(body));
     if (form.errors) {
       const share = await this.shares.get(user.id, id);
-      return res.status(400).render('dashboard/share-detail', { ...this.detailModel(share), errors: errorsByField(form.errors) });
+      return res
+        .status(400)
+        .render('dashboard/share-detail', { ...this.detailModel(share), errors: errorsByField(form.errors) });
     }
     await this.shares.update(user.id, id, form.value);
     req.session.flash = { kind: 'success', message: 'Share updated. The link stays the same.' };
@@ -199,10 +236,15 @@ export class SharesController {
     } catch (err) {
       if (!(err instanceof BadRequestException)) throw err;
       const answer = err.getResponse() as { field?: string; message?: string };
-      errors[answer.field?.startsWith('tracks') && !answer.field.endsWith('files') ? 'tracks' : 'files'] = String(answer.message ?? err.message);
+      errors[answer.field?.startsWith('tracks') && !answer.field.endsWith('files') ? 'tracks' : 'files'] = String(
+        answer.message ?? err.message,
+      );
       return again();
     }
-    req.session.flash = { kind: 'success', message: 'Contents saved. The link stays the same; recipients see the change at once.' };
+    req.session.flash = {
+      kind: 'success',
+      message: 'Contents saved. The link stays the same; recipients see the change at once.',
+    };
     res.redirect(303, `/shares/${id}`);
   }
 
@@ -223,7 +265,10 @@ export class SharesController {
   ) {
     if (!isConfirmed(body)) return renderConfirmation(res, revokeConfirmation(await this.shares.get(user.id, id)));
     await this.shares.revoke(user.id, id);
-    req.session.flash = { kind: 'success', message: 'Link disabled. Anyone opening it now sees that it has been disabled.' };
+    req.session.flash = {
+      kind: 'success',
+      message: 'Link disabled. Anyone opening it now sees that it has been disabled.',
+    };
     res.redirect(303, `/shares/${id}`);
   }
 
@@ -233,7 +278,10 @@ export class SharesController {
       nav: 'shares',
       head: HEAD,
       share: decorate(share),
-      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: value === 'never' ? 'Never expires' : `${EXPIRY_LABELS[value]} from now` })),
+      expiryChoices: EXPIRY_CHOICES.map((value) => ({
+        value,
+        label: value === 'never' ? 'Never expires' : `${EXPIRY_LABELS[value]} from now`,
+      })),
       categories: FILE_CATEGORIES.map((c) => ({ value: c, label: CATEGORY_LABELS[c], enabled: share.downloads[c] })),
     };
   }
@@ -248,7 +296,10 @@ export class SharesController {
   ) {
     const { share, tab } = await this.shares.contentsTab(user.id, shareId, trackIds);
     if (share.status === 'revoked') {
-      res.status(409).render('dashboard/share-detail', { ...this.detailModel(share), errors: { _form: 'This link is disabled: its contents can no longer change.' } });
+      res.status(409).render('dashboard/share-detail', {
+        ...this.detailModel(share),
+        errors: { _form: 'This link is disabled: its contents can no longer change.' },
+      });
       return;
     }
     const followed = new Map(share.tracks.map((t) => [t.id, new Set<string>(t.follow)]));
@@ -266,7 +317,13 @@ export class SharesController {
         ...t,
         order: i + 1,
         onShare: followed.has(t.track.id),
-        groups: t.groups.map((g) => ({ ...g, items: g.items.map((item) => ({ ...item, checked: postedFiles ? postedFiles.has(item.value) : item.checked })) })),
+        groups: t.groups.map((g) => ({
+          ...g,
+          items: g.items.map((item) => ({
+            ...item,
+            checked: postedFiles ? postedFiles.has(item.value) : item.checked,
+          })),
+        })),
         follow: FILE_CATEGORIES.map((c) => ({
           value: `${t.track.id}/${c}`,
           label: CATEGORY_LABELS[c],
@@ -299,7 +356,11 @@ export class SharesController {
         ...tab,
         tracks: tab.tracks.map((t) => ({
           ...t,
-          follow: FILE_CATEGORIES.map((c) => ({ value: `${t.track.id}/${c}`, label: CATEGORY_LABELS[c], checked: following.has(`${t.track.id}/${c}`) })),
+          follow: FILE_CATEGORIES.map((c) => ({
+            value: `${t.track.id}/${c}`,
+            label: CATEGORY_LABELS[c],
+            checked: following.has(`${t.track.id}/${c}`),
+          })),
         })),
       },
       action,
@@ -319,7 +380,11 @@ export class SharesController {
         commentsPublic: checked(values.comments_public),
       },
       previewsUnavailable: this.previews.ffmpegMissing,
-      expiryChoices: EXPIRY_CHOICES.map((value) => ({ value, label: EXPIRY_LABELS[value], selected: value === (values.expiry ?? '30d') })),
+      expiryChoices: EXPIRY_CHOICES.map((value) => ({
+        value,
+        label: EXPIRY_LABELS[value],
+        selected: value === (values.expiry ?? '30d'),
+      })),
       categories: FILE_CATEGORIES.map((c) => ({
         value: c,
         label: CATEGORY_LABELS[c],
@@ -328,12 +393,20 @@ export class SharesController {
     });
   }
 
-  private async createFromForm(user: AuthenticatedUser, trackIds: string[], action: string, body: FormBody, req: Request, res: Response) {
+  private async createFromForm(
+    user: AuthenticatedUser,
+    trackIds: string[],
+    action: string,
+    body: FormBody,
+    req: Request,
+    res: Response,
+  ) {
     const { plain, stray, selected } = createFromForm(body, trackIds);
     const form = validateForm(CreateShareDto, plain);
     const errors = form.errors ? errorsByField(form.errors) : {};
     if (stray.length) errors.files = 'some selected files do not belong to the tracks of this share';
-    if (form.errors || stray.length) return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
+    if (form.errors || stray.length)
+      return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
     let share: ShareView;
     try {
       share = await this.shares.create(user.id, form.value!);
@@ -341,7 +414,8 @@ export class SharesController {
       // Refusals about the selection (a file of another track, nothing selected) come back on the form.
       if (!(err instanceof BadRequestException)) throw err;
       const answer = err.getResponse() as { field?: string; message?: string };
-      const field = answer.field && !answer.field.endsWith('files') && answer.field !== 'dropboxIds' ? answer.field : 'files';
+      const field =
+        answer.field && !answer.field.endsWith('files') && answer.field !== 'dropboxIds' ? answer.field : 'files';
       errors[field] = String(answer.message ?? err.message);
       return this.renderTab(user, trackIds, action, res, 400, { selected, errors, values: body });
     }

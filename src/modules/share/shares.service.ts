@@ -21,7 +21,19 @@ import { ShareTrack } from './entities/share-track.entity';
 import { ShareAccessService } from './share-access.service';
 import { ResolvedContents, ShareContentsService } from './share-contents.service';
 import { ShareClock } from './share-clock';
-import { defaultDownloads, Downloads, downloadsOf, expiresAtFor, EXPIRY_LABELS, ExpiryChoice, linkStatus, LinkStatus, newShareToken, shareTokenAad, shareTokenHash } from './share-rules';
+import {
+  defaultDownloads,
+  Downloads,
+  downloadsOf,
+  expiresAtFor,
+  EXPIRY_LABELS,
+  ExpiryChoice,
+  linkStatus,
+  LinkStatus,
+  newShareToken,
+  shareTokenAad,
+  shareTokenHash,
+} from './share-rules';
 import { ShareCounts, ShareStatsService } from './share-stats.service';
 import { isUuid } from '../../common/ids';
 import { selectionOf } from '../files/file-selection';
@@ -49,7 +61,13 @@ export interface ShareView {
   /** In order, each with its files as selection values (`f:<id>`) and followed categories: the shape PATCH takes. */
   tracks: Array<{ id: string; title: string; files: string[]; follow: FileCategory[] }>;
   fileCount: number;
-  stats: { views: number; plays: number; listenedSeconds: number; downloads: Record<FileCategory, number>; lastAccessedAt: string | null };
+  stats: {
+    views: number;
+    plays: number;
+    listenedSeconds: number;
+    downloads: Record<FileCategory, number>;
+    lastAccessedAt: string | null;
+  };
   createdAt: string;
 }
 
@@ -61,7 +79,11 @@ export interface AdminShareView extends ShareView {
 export interface ShareTabTrack {
   track: TrackView;
   folderMissing: boolean;
-  groups: Array<{ category: FileCategory; label: string; items: Array<LibraryItem & { value: string; checked: boolean }> }>;
+  groups: Array<{
+    category: FileCategory;
+    label: string;
+    items: Array<LibraryItem & { value: string; checked: boolean }>;
+  }>;
 }
 
 export interface ShareTab {
@@ -74,7 +96,6 @@ export interface ShareTab {
   defaults: Downloads;
   defaultTitle: string;
 }
-
 
 @Injectable()
 export class SharesService {
@@ -96,11 +117,19 @@ export class SharesService {
    * The Share tab for one or several tracks: each track's library (imported files and files found in its Dropbox
    * folder), default permissions from the tracks' sharing status. Without a working Dropbox connection it says so.
    */
-  async tab(ownerId: string, trackIds: string[], selected?: Set<string>, multi = trackIds.length > 1): Promise<ShareTab> {
+  async tab(
+    ownerId: string,
+    trackIds: string[],
+    selected?: Set<string>,
+    multi = trackIds.length > 1,
+  ): Promise<ShareTab> {
     const owned = await this.ownedTracks(ownerId, trackIds);
     const views = await this.tracks.views(owned);
     const status = await this.dropbox.status(ownerId);
-    const base = { defaults: defaultDownloads(owned.map((t) => t.sharingStatus)), defaultTitle: this.defaultTitle(owned) };
+    const base = {
+      defaults: defaultDownloads(owned.map((t) => t.sharingStatus)),
+      defaultTitle: this.defaultTitle(owned),
+    };
     if (!(status.connected && status.status === 'active')) return { connected: false, tracks: [], ...base };
 
     const tracks: ShareTabTrack[] = [];
@@ -138,7 +167,11 @@ export class SharesService {
    * The contents editor of a share: the Share tab of `trackIds` (default: the share's tracks, in order) with the
    * share's files ticked; a track being added gets its bounces ticked, as on creation.
    */
-  async contentsTab(ownerId: string, shareId: string, trackIds?: string[]): Promise<{ share: ShareView; tab: ShareTab }> {
+  async contentsTab(
+    ownerId: string,
+    shareId: string,
+    trackIds?: string[],
+  ): Promise<{ share: ShareView; tab: ShareTab }> {
     const share = await this.get(ownerId, shareId);
     const ids = trackIds?.length ? trackIds : share.tracks.map((t) => t.id);
     const selected = new Set(share.tracks.flatMap((t) => t.files.map((f) => `${t.id}/${f}`)));
@@ -146,16 +179,22 @@ export class SharesService {
     const onShare = new Set(share.tracks.map((t) => t.id));
     for (const { track, groups } of tab.tracks) {
       if (onShare.has(track.id)) continue;
-      for (const item of groups.find((g) => g.category === 'bounce')?.items ?? []) item.checked = item.status !== 'missing';
+      for (const item of groups.find((g) => g.category === 'bounce')?.items ?? [])
+        item.checked = item.status !== 'missing';
     }
     return { share, tab };
   }
 
   /** The owner's tracks that could be added to a share (most recently changed first). */
-  async otherTracks(ownerId: string, exclude: string[]): Promise<Array<{ id: string; title: string; artist: string | null }>> {
+  async otherTracks(
+    ownerId: string,
+    exclude: string[],
+  ): Promise<Array<{ id: string; title: string; artist: string | null }>> {
     const page = await this.tracks.list(ownerId, { sort: 'updated', pageSize: 100 });
     const skip = new Set(exclude);
-    return page.items.filter((t) => !skip.has(t.id)).map((t) => ({ id: t.id, title: t.title, artist: t.artist ?? null }));
+    return page.items
+      .filter((t) => !skip.has(t.id))
+      .map((t) => ({ id: t.id, title: t.title, artist: t.artist ?? null }));
   }
 
   async create(ownerId: string, dto: CreateShareDto): Promise<ShareView> {
@@ -193,7 +232,11 @@ export class SharesService {
   }
 
   async list(ownerId: string): Promise<ShareView[]> {
-    const shares = await this.em.find(Share, { owner: ownerId }, { populate: ['tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    const shares = await this.em.find(
+      Share,
+      { owner: ownerId },
+      { populate: ['tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } },
+    );
     return this.views(shares);
   }
 
@@ -205,12 +248,16 @@ export class SharesService {
   async update(ownerId: string, shareId: string, dto: UpdateShareDto): Promise<ShareView> {
     const share = await this.owned(ownerId, shareId);
     if (share.revokedAt) {
-      throw new ConflictException({ message: 'This link is disabled and can no longer be changed. Create a new link to share again.', reason: 'revoked' });
+      throw new ConflictException({
+        message: 'This link is disabled and can no longer be changed. Create a new link to share again.',
+        reason: 'revoked',
+      });
     }
     // New contents are checked (and files not imported yet imported) before anything of the share changes.
     const contents = dto.tracks ? await this.contents.resolve(ownerId, dto.tracks, 'bad-request') : null;
     if (contents) await this.contents.replace(share, contents);
-    if (dto.title !== undefined) share.title = dto.title ?? this.defaultTitle(share.tracks.getItems().map((t) => t.track));
+    if (dto.title !== undefined)
+      share.title = dto.title ?? this.defaultTitle(share.tracks.getItems().map((t) => t.track));
     if (dto.message !== undefined) share.message = dto.message;
     if (dto.expiry !== undefined) {
       share.expiry = dto.expiry;
@@ -254,7 +301,11 @@ export class SharesService {
 
   /** Every producer's links, newest first (the admin's links page). */
   async listAll(): Promise<AdminShareView[]> {
-    const shares = await this.em.find(Share, {}, { populate: ['owner', 'tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } });
+    const shares = await this.em.find(
+      Share,
+      {},
+      { populate: ['owner', 'tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } },
+    );
     const views = await this.views(shares);
     return views.map((view, i) => {
       const owner = shares[i].owner;
@@ -281,14 +332,21 @@ export class SharesService {
 
   /** Someone else's share is indistinguishable from a missing one. */
   private async owned(ownerId: string, shareId: string): Promise<Share> {
-    const share = await this.em.findOne(Share, { id: shareId, owner: ownerId }, { populate: ['tracks', 'tracks.track'] });
+    const share = await this.em.findOne(
+      Share,
+      { id: shareId, owner: ownerId },
+      { populate: ['tracks', 'tracks.track'] },
+    );
     if (!share) throw new NotFoundException('share not found');
     return share;
   }
 
   private async ownedTracks(ownerId: string, trackIds: string[]): Promise<Track[]> {
     if (trackIds.length === 0) {
-      throw new BadRequestException({ field: 'tracks', message: 'choose at least one track (tick them on the Tracks list, then Share selected)' });
+      throw new BadRequestException({
+        field: 'tracks',
+        message: 'choose at least one track (tick them on the Tracks list, then Share selected)',
+      });
     }
     if (trackIds.length > MAX_SHARE_TRACKS) {
       throw new BadRequestException({
@@ -380,7 +438,13 @@ function definedOnly(d: { bounce?: boolean; project?: boolean; stem?: boolean } 
 }
 
 function emptyCounts(): ShareCounts {
-  return { views: 0, plays: 0, listenedSeconds: 0, downloads: { bounce: 0, project: 0, stem: 0 }, lastAccessedAt: null };
+  return {
+    views: 0,
+    plays: 0,
+    listenedSeconds: 0,
+    downloads: { bounce: 0, project: 0, stem: 0 },
+    lastAccessedAt: null,
+  };
 }
 
 function latest(a: Date | null, b: Date | null): Date | null {

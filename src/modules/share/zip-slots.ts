@@ -61,9 +61,19 @@ export class ZipSlots {
     const member = randomBytes(9).toString('base64url');
     let taken: number;
     try {
-      const take = (this.redis.client as unknown as Record<string, (...args: Array<string | number>) => Promise<number>>).pdTakeZipSlot;
+      const take = (
+        this.redis.client as unknown as Record<string, (...args: Array<string | number>) => Promise<number>>
+      ).pdTakeZipSlot;
       const now = Date.now();
-      taken = await take.call(this.redis.client, key, now, now + LEASE_MS, member, this.tuning.zipsPerShare, LEASE_MS * 2);
+      taken = await take.call(
+        this.redis.client,
+        key,
+        now,
+        now + LEASE_MS,
+        member,
+        this.tuning.zipsPerShare,
+        LEASE_MS * 2,
+      );
     } catch (err) {
       this.running -= 1;
       throw err;

@@ -32,7 +32,12 @@ const NOT_INCLUDED_NOTE = 'NOT INCLUDED.txt';
 
 export function zipName(name: string): string {
   // Names come from Dropbox and are shown as folders in the archive: no separators, no dot-dot tricks.
-  return name.replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_').replace(/^\.+/, '_').trim() || 'file';
+  return (
+    name
+      .replace(/[\\/:*?"<>|\u0000-\u001f]/g, '_')
+      .replace(/^\.+/, '_')
+      .trim() || 'file'
+  );
 }
 
 /** Adds an entry from a temporary link, or (a Buffer) a small text written by us. */

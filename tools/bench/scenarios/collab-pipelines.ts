@@ -100,7 +100,9 @@ export const collabPipelinesScenario: Scenario = {
     const minimumPolls = settings.asyncPolls + 1;
 
     // ----- setup, without latency: producers, template stems, and every run's tracks ----------------------------
-    say(`collab: setting up ${producerCount} producers and ${WORKER_COUNTS.length} × ${pipelines} tracks of ${FILES} files…`);
+    say(
+      `collab: setting up ${producerCount} producers and ${WORKER_COUNTS.length} × ${pipelines} tracks of ${FILES} files…`,
+    );
     const setupStarted = performance.now();
     const producers: BenchProducer[] = [];
     for (let i = 0; i < producerCount; i += 1) producers.push(await createProducer(ctx, emulator, i));
@@ -108,7 +110,9 @@ export const collabPipelinesScenario: Scenario = {
     for (const workers of WORKER_COUNTS) {
       const tracks: BenchTrack[] = new Array(pipelines);
       await runConcurrently(pipelines, producerCount, async (i) => {
-        tracks[i] = await inContext(() => createTrack(app, producers[i % producerCount], `Collab bench ${workers}w ${i + 1}`));
+        tracks[i] = await inContext(() =>
+          createTrack(app, producers[i % producerCount], `Collab bench ${workers}w ${i + 1}`),
+        );
       });
       tracksByRun.push(tracks);
     }
@@ -146,21 +150,32 @@ export const collabPipelinesScenario: Scenario = {
     const runs: Run[] = [];
     for (const [index, workers] of WORKER_COUNTS.entries()) {
       const tracks = tracksByRun[index];
-      const procs = await Promise.all(Array.from({ length: workers }, (_, n) => startWorker(workerEnv, `worker-${n + 1}`)));
+      const procs = await Promise.all(
+        Array.from({ length: workers }, (_, n) => startWorker(workerEnv, `worker-${n + 1}`)),
+      );
       const stopAll = async () => void (await Promise.all(procs.map((p) => p.stop())));
       ctx.onClose(`collab workers (${workers})`, stopAll);
       try {
         await emulator.updateSettings({ latencyMs: LATENCY_MS });
         await emulator.resetCounters();
         say(`collab: ${pipelines} pipelines, ${workers} worker process(es)…`);
-        const children = Object.fromEntries([['emulator', emulator.pid], ...procs.map((p, n) => [`worker${n + 1}`, p.pid])]);
-        const measured = await measure(async () => {
-          await runConcurrently(tracks.length, 10, async (i) => {
-            const { producer, trackId, selection } = tracks[i];
-            await inContext(() => app.get(CollaborationService).start(producer.userId, trackId, { files: selection }));
-          });
-          return waitForPipelines(orm, tracks, procs);
-        }, children, ctx.profilePath('collab', `${workers}-workers`));
+        const children = Object.fromEntries([
+          ['emulator', emulator.pid],
+          ...procs.map((p, n) => [`worker${n + 1}`, p.pid]),
+        ]);
+        const measured = await measure(
+          async () => {
+            await runConcurrently(tracks.length, 10, async (i) => {
+              const { producer, trackId, selection } = tracks[i];
+              await inContext(() =>
+                app.get(CollaborationService).start(producer.userId, trackId, { files: selection }),
+              );
+            });
+            return waitForPipelines(orm, tracks, procs);
+          },
+          children,
+          ctx.profilePath('collab', `${workers}-workers`),
+        );
         const counters = await emulator.counters();
         await emulator.updateSettings({ latencyMs: 0 });
         runs.push(summarise(workers, measured.ms, measured.cpu, measured.result, counters, pipelines));
@@ -262,7 +277,12 @@ async function createProducer(ctx: BenchContext, emulator: EmulatorProcess, n: n
   const orm = app.get(MikroORM);
   const email = `collab-bench-${n + 1}-${randomBytes(3).toString('hex')}@studio.test`;
   const user = await RequestContext.create(orm.em, () =>
-    app.get(AccountsService).createUser({ email, name: `Collab Producer ${n + 1}`, password: randomBytes(18).toString('base64'), role: 'producer' }),
+    app.get(AccountsService).createUser({
+      email,
+      name: `Collab Producer ${n + 1}`,
+      password: randomBytes(18).toString('base64'),
+      role: 'producer',
+    }),
   );
   const account = await emulator.registerAccount(email);
   const issued = await emulator.issueToken(account.account_id);
@@ -273,17 +293,26 @@ async function createProducer(ctx: BenchContext, emulator: EmulatorProcess, n: n
   for (let i = 0; i < FILES; i += 1) {
     const name = `stem-${String(i + 1).padStart(2, '0')}.wav`;
     const bytes = randomBytes(FILE_BYTES);
-    const entry = await client.upload(`/Bench/collab-template/${name}`, { size: bytes.length, open: () => Readable.from([bytes]) });
+    const entry = await client.upload(`/Bench/collab-template/${name}`, {
+      size: bytes.length,
+      open: () => Readable.from([bytes]),
+    });
     template.push({ id: entry.id, name });
   }
   return { userId: user.id, accountId: account.account_id, client, template };
 }
 
 /** A track whose Stems folder holds copies of the template, imported, with COLLABORATORS collaborators (emails). */
-async function createTrack(app: Awaited<ReturnType<BenchContext['app']>>, producer: BenchProducer, title: string): Promise<BenchTrack> {
+async function createTrack(
+  app: Awaited<ReturnType<BenchContext['app']>>,
+  producer: BenchProducer,
+  title: string,
+): Promise<BenchTrack> {
   const track = await app.get(TracksService).create(producer.userId, { title });
   const folder = track.dropboxFolderPath!;
-  const launch = await producer.client.startCopyBatch(producer.template.map((f) => ({ fromPath: f.id, toPath: `${folder}/Stems/${f.name}` })));
+  const launch = await producer.client.startCopyBatch(
+    producer.template.map((f) => ({ fromPath: f.id, toPath: `${folder}/Stems/${f.name}` })),
+  );
   const results = launch.done ? launch.results : await producer.client.waitForCopyBatch(launch.asyncJobId);
   const ids = results.map((r, i) => {
     if (!r.ok) throw new Error(`copying ${producer.template[i].name} into ${folder}: ${r.tags.join('/')}`);
@@ -294,7 +323,11 @@ async function createTrack(app: Awaited<ReturnType<BenchContext['app']>>, produc
   const collaborators = app.get(CollaboratorsService);
   for (let c = 0; c < COLLABORATORS; c += 1) {
     const suffix = randomBytes(4).toString('hex');
-    const made = await collaborators.create(producer.userId, { name: `Collaborator ${c + 1} ${suffix}`, email: `collab-${suffix}@example.com`, role: 'co-producer' });
+    const made = await collaborators.create(producer.userId, {
+      name: `Collaborator ${c + 1} ${suffix}`,
+      email: `collab-${suffix}@example.com`,
+      role: 'co-producer',
+    });
     await collaborators.assign(producer.userId, track.id, made.id);
   }
   return { producer, trackId: track.id, selection: imported.map((f) => `f:${f.id}`) };
@@ -335,17 +368,22 @@ async function waitForPipelines(orm: MikroORM, tracks: BenchTrack[], procs: Mana
   const ids = tracks.map((t) => t.trackId);
   const deadline = Date.now() + RUN_TIMEOUT_MS;
   for (;;) {
-    const rows = await orm.em.fork().find(CollabPipeline, { track: { $in: ids } }, { fields: ['status', 'startedAt', 'finishedAt'] });
+    const rows = await orm.em
+      .fork()
+      .find(CollabPipeline, { track: { $in: ids } }, { fields: ['status', 'startedAt', 'finishedAt'] });
     const open = rows.filter((p) => p.status !== 'done' && p.status !== 'failed').length + (ids.length - rows.length);
     if (open === 0) {
       return {
-        durations: rows.map((p) => (p.finishedAt && p.startedAt ? p.finishedAt.getTime() - p.startedAt.getTime() : NaN)).filter(Number.isFinite),
+        durations: rows
+          .map((p) => (p.finishedAt && p.startedAt ? p.finishedAt.getTime() - p.startedAt.getTime() : NaN))
+          .filter(Number.isFinite),
         failed: rows.filter((p) => p.status === 'failed').length,
       };
     }
     const dead = procs.find((p) => !p.isRunning);
     if (dead) throw new Error(`a worker process stopped with ${open} pipelines open:\n${dead.output().slice(-2000)}`);
-    if (Date.now() > deadline) throw new Error(`${open} of ${ids.length} pipelines still open after ${RUN_TIMEOUT_MS / 1000} s`);
+    if (Date.now() > deadline)
+      throw new Error(`${open} of ${ids.length} pipelines still open after ${RUN_TIMEOUT_MS / 1000} s`);
     await delay(50);
   }
 }
@@ -358,12 +396,26 @@ async function verify(orm: MikroORM, tracks: BenchTrack[]): Promise<void> {
   const copied = await em.count(CollabFile, { pipeline: { $in: ids }, status: 'copied' });
   const invited = await em.count(CollabMember, { pipeline: { $in: ids }, state: 'invited' });
   const failed = pipelines.filter((p) => p.status !== 'done');
-  if (failed.length) throw new Error(`${failed.length} pipelines did not finish: ${failed.map((p) => `${p.status} ${p.errorCode}: ${p.errorMessage}`).slice(0, 3).join('; ')}`);
+  if (failed.length)
+    throw new Error(
+      `${failed.length} pipelines did not finish: ${failed
+        .map((p) => `${p.status} ${p.errorCode}: ${p.errorMessage}`)
+        .slice(0, 3)
+        .join('; ')}`,
+    );
   if (copied !== tracks.length * FILES) throw new Error(`${copied} files copied, expected ${tracks.length * FILES}`);
-  if (invited !== tracks.length * COLLABORATORS) throw new Error(`${invited} collaborators invited, expected ${tracks.length * COLLABORATORS}`);
+  if (invited !== tracks.length * COLLABORATORS)
+    throw new Error(`${invited} collaborators invited, expected ${tracks.length * COLLABORATORS}`);
 }
 
-function summarise(workers: number, ms: number, cpu: Record<string, number>, finished: Finished, counters: CountersSnapshot, pipelines: number): Run {
+function summarise(
+  workers: number,
+  ms: number,
+  cpu: Record<string, number>,
+  finished: Finished,
+  counters: CountersSnapshot,
+  pipelines: number,
+): Run {
   const calls = counters.callsByRoute;
   const total = Object.values(calls).reduce((a, b) => a + b, 0);
   const known = [SHARE, FOLDER, COPY, CHECK, LIST, INVITE].reduce((a, route) => a + (calls[route] ?? 0), 0);

@@ -14,4 +14,15 @@ import { zipsScenario } from './zips';
  * Every scenario, in the order a full run takes them. To add one (library listing, share page under autocannon,
  * collaboration pipelines, soak…): write `scenarios/<name>.ts` exporting a {@link Scenario} and list it here.
  */
-export const SCENARIOS: Scenario[] = [uploadScenario, linksScenario, libraryListingScenario, sharePageScenario, listenBeaconsScenario, previewsScenario, zipsScenario, collabPipelinesScenario, scaleScenario, soakScenario];
+export const SCENARIOS: Scenario[] = [
+  uploadScenario,
+  linksScenario,
+  libraryListingScenario,
+  sharePageScenario,
+  listenBeaconsScenario,
+  previewsScenario,
+  zipsScenario,
+  collabPipelinesScenario,
+  scaleScenario,
+  soakScenario,
+];

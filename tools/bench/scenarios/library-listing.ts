@@ -42,7 +42,9 @@ export const libraryListingScenario: Scenario = {
     const inContext = <T>(work: () => Promise<T>) => RequestContext.create(orm.em, work);
     const library = app.get(LibraryService);
 
-    const track = await inContext(() => app.get(TracksService).create(producer.userId, { title: `Library bench ${Date.now()}` }));
+    const track = await inContext(() =>
+      app.get(TracksService).create(producer.userId, { title: `Library bench ${Date.now()}` }),
+    );
     const folder = track.dropboxFolderPath!;
 
     // The files go in the fast way a sync client would: one closed upload session each (no namespace lock, so in
@@ -62,7 +64,8 @@ export const libraryListingScenario: Scenario = {
       }));
       const result = (await dbx.filesUploadSessionFinishBatchV2({ entries })).result;
       const failed = result.entries.filter((e) => e['.tag'] !== 'success');
-      if (failed.length) throw new Error(`finish_batch_v2: ${failed.length} commits failed: ${JSON.stringify(failed[0]).slice(0, 300)}`);
+      if (failed.length)
+        throw new Error(`finish_batch_v2: ${failed.length} commits failed: ${JSON.stringify(failed[0]).slice(0, 300)}`);
     }
     const setupMs = performance.now() - setupStarted;
 
@@ -75,7 +78,9 @@ export const libraryListingScenario: Scenario = {
       page = (await dbx.filesListFolderContinue({ cursor: page.cursor })).result;
     }
     const minimumCalls = Math.ceil(entries / PAGE_LIMIT);
-    say(`library: ${FILES} files in ${round(setupMs / 1000, 1)} s; a recursive listing holds ${entries} entries → at least ${minimumCalls} call(s)`);
+    say(
+      `library: ${FILES} files in ${round(setupMs / 1000, 1)} s; a recursive listing holds ${entries} entries → at least ${minimumCalls} call(s)`,
+    );
 
     const pass = async (label: string): Promise<Pass> => {
       await emulator.resetCounters();
@@ -84,7 +89,9 @@ export const libraryListingScenario: Scenario = {
       const ms = performance.now() - started;
       const calls = (await emulator.counters()).callsByRoute;
       const total = Object.values(calls).reduce((a, b) => a + b, 0);
-      say(`library: ${label}: ${round(ms)} ms, ${result.items.length} items, ${total} Dropbox call(s) ${JSON.stringify(calls)}`);
+      say(
+        `library: ${label}: ${round(ms)} ms, ${result.items.length} items, ${total} Dropbox call(s) ${JSON.stringify(calls)}`,
+      );
       return { ms: round(ms), items: result.items.length, calls };
     };
     const totalCalls = (p: Pass) => Object.values(p.calls).reduce((a, b) => a + b, 0);
@@ -94,7 +101,9 @@ export const libraryListingScenario: Scenario = {
     for (let i = 0; i < WARM_RUNS; i += 1) warm.push(await pass(`listing ${i + 2}`));
 
     // The same folder once every file is imported: the listing is merged with 2,000 rows (and refreshes them).
-    const notImported = (await inContext(() => library.library(producer.userId, track.id))).items.map((item) => item.dropboxId);
+    const notImported = (await inContext(() => library.library(producer.userId, track.id))).items.map(
+      (item) => item.dropboxId,
+    );
     await inContext(() => library.importFiles(producer.userId, track.id, notImported));
     const imported: Pass[] = [];
     for (let i = 0; i < WARM_RUNS; i += 1) imported.push(await pass(`all imported, listing ${i + 1}`));

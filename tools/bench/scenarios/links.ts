@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { TemporaryLinksService } from '../../../src/modules/dropbox/temporary-links.service';
-import { BenchContext, deleteRedisKeys, percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
+import {
+  BenchContext,
+  deleteRedisKeys,
+  percentile,
+  round,
+  runConcurrently,
+  say,
+  Scenario,
+  ScenarioResult,
+} from '../harness';
 
 const FILES = 50;
 const REQUESTS = 1000;
@@ -31,7 +40,12 @@ export const linksScenario: Scenario = {
   name: 'links',
   description: `${REQUESTS} temporary-link requests for ${FILES} files from ${CALLERS} concurrent callers`,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const [producer, emulator, app, services] = await Promise.all([ctx.producer(), ctx.emulator(), ctx.app(), ctx.services()]);
+    const [producer, emulator, app, services] = await Promise.all([
+      ctx.producer(),
+      ctx.emulator(),
+      ctx.app(),
+      ctx.services(),
+    ]);
     const links = app.get(TemporaryLinksService);
     const client = producer.client;
 
@@ -81,7 +95,9 @@ export const linksScenario: Scenario = {
     const cold = await pass('cold cache', viaCache);
     const warm = await pass('warm cache', viaCache);
     // For scale: the same requests without the cache, each one a Dropbox call.
-    const uncached = await pass('no cache (direct gateway calls)', (file) => client.temporaryLink(file.id).then((l) => l.link));
+    const uncached = await pass('no cache (direct gateway calls)', (file) =>
+      client.temporaryLink(file.id).then((l) => l.link),
+    );
 
     return {
       figures: [

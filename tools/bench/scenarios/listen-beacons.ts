@@ -37,21 +37,45 @@ export const listenBeaconsScenario: Scenario = {
     const audio = makeWav({ seconds: 4, sampleRate: 8_000, channels: 1, frequencies: [220] });
     const selection: Array<{ trackId: string; files: string[] }> = [];
     for (let i = 0; i < TRACKS; i += 1) {
-      const track = em.create(Track, { owner: em.getReference(User, producer.userId), title: `Beacon track ${i + 1}`, sharingStatus: 'preview' });
-      const files = await benchTrackFiles(em, producer.client, track, `${folder}/Track ${i + 1}`, { bounce: audio, stem: audio, seconds: 4, projectBytes: 1024 });
+      const track = em.create(Track, {
+        owner: em.getReference(User, producer.userId),
+        title: `Beacon track ${i + 1}`,
+        sharingStatus: 'preview',
+      });
+      const files = await benchTrackFiles(em, producer.client, track, `${folder}/Track ${i + 1}`, {
+        bounce: audio,
+        stem: audio,
+        seconds: 4,
+        projectBytes: 1024,
+      });
       selection.push({ trackId: track.id, files });
     }
-    const share = await RequestContext.create(orm.em, () => app.get(SharesService).create(producer.userId, { tracks: selection, expiry: 'never' }));
-    const recipients = await RequestContext.create(orm.em, () =>
-      app.get(ShareRecipientsService).createMany(producer.userId, share.id, Array.from({ length: RECIPIENTS }, (_, i) => ({ name: `Listener ${i + 1}` }))),
+    const share = await RequestContext.create(orm.em, () =>
+      app.get(SharesService).create(producer.userId, { tracks: selection, expiry: 'never' }),
     );
-    const audioFiles = await em.fork().find(TrackFile, { track: { $in: selection.map((t) => t.trackId) }, category: { $in: ['bounce', 'stem'] } }, { orderBy: { id: 'asc' } });
+    const recipients = await RequestContext.create(orm.em, () =>
+      app.get(ShareRecipientsService).createMany(
+        producer.userId,
+        share.id,
+        Array.from({ length: RECIPIENTS }, (_, i) => ({ name: `Listener ${i + 1}` })),
+      ),
+    );
+    const audioFiles = await em
+      .fork()
+      .find(
+        TrackFile,
+        { track: { $in: selection.map((t) => t.trackId) }, category: { $in: ['bounce', 'stem'] } },
+        { orderBy: { id: 'asc' } },
+      );
     const fileIds = audioFiles.map((f) => f.id);
     // Each recipient's browser: the share links' CSRF cookie and its token, as listen-beacons.js gets them.
     const browsers = await Promise.all(
       recipients.map(async (r) => {
         const res = await fetch(`${base}${r.path}/listens/csrf`);
-        const cookie = res.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+        const cookie = res.headers
+          .getSetCookie()
+          .map((c) => c.split(';')[0])
+          .join('; ');
         return { path: r.path, cookie, csrf: ((await res.json()) as { csrfToken: string }).csrfToken };
       }),
     );
@@ -75,16 +99,28 @@ export const listenBeaconsScenario: Scenario = {
       say(`listen-beacons: ${BEACONS} beacons, ${CALLERS} at a time…`);
       const started = performance.now();
       // Beacon i: session ⌊i / 20⌋, its (i mod 20)-th report; sessions spread over recipients and files.
-      const order = Array.from({ length: BEACONS }, (_, i) => i).sort((a, b) => (a % PER_SESSION) - (b % PER_SESSION) || a - b);
+      const order = Array.from({ length: BEACONS }, (_, i) => i).sort(
+        (a, b) => (a % PER_SESSION) - (b % PER_SESSION) || a - b,
+      );
       await runConcurrently(BEACONS, CALLERS, async (n) => {
         const i = order[n];
         const session = Math.floor(i / PER_SESSION);
         const step = (i % PER_SESSION) + 1;
         const browser = browsers[session % RECIPIENTS];
         const heard = (step * 0.2).toFixed(2);
-        const body = new URLSearchParams({ _csrf: browser.csrf, fileId: fileIds[session % fileIds.length], session: `bench-session-${session}`, heard, position: heard });
+        const body = new URLSearchParams({
+          _csrf: browser.csrf,
+          fileId: fileIds[session % fileIds.length],
+          session: `bench-session-${session}`,
+          heard,
+          position: heard,
+        });
         const t0 = performance.now();
-        const res = await fetch(`${base}${browser.path}/listens`, { method: 'POST', body, headers: { Cookie: browser.cookie } });
+        const res = await fetch(`${base}${browser.path}/listens`, {
+          method: 'POST',
+          body,
+          headers: { Cookie: browser.cookie },
+        });
         await res.arrayBuffer();
         if (res.status !== 204) failed += 1;
         latencies.push(performance.now() - t0);
@@ -94,13 +130,17 @@ export const listenBeaconsScenario: Scenario = {
       const flushStarted = performance.now();
       await stats.flush();
       const flushMs = performance.now() - flushStarted;
-      const rows = await em.getConnection().execute<Array<{ plays: string; sessions: string }>>(
-        'select coalesce(sum(plays), 0) as plays, coalesce(sum(sessions), 0) as sessions from share_listens where share_id = ?',
-        [share.id],
-      );
+      const rows = await em
+        .getConnection()
+        .execute<Array<{ plays: string; sessions: string }>>(
+          'select coalesce(sum(plays), 0) as plays, coalesce(sum(sessions), 0) as sessions from share_listens where share_id = ?',
+          [share.id],
+        );
       const listened = { plays: Number(rows[0].plays), sessions: Number(rows[0].sessions) };
       const expectedWrites = 1 + RECIPIENTS + Math.min(sessions, RECIPIENTS * fileIds.length);
-      say(`listen-beacons: ${round(ms)} ms; writes while arriving ${writes.during}, at the flush ${writes.flush}; ${listened.plays} listens of ${listened.sessions} sessions`);
+      say(
+        `listen-beacons: ${round(ms)} ms; writes while arriving ${writes.during}, at the flush ${writes.flush}; ${listened.plays} listens of ${listened.sessions} sessions`,
+      );
       return {
         figures: [
           {
@@ -110,7 +150,14 @@ export const listenBeaconsScenario: Scenario = {
             unit: 'req/s',
             note: `p50 ${round(percentile(latencies, 50), 1)} ms, p99 ${round(percentile(latencies, 99), 1)} ms, ${failed} failed`,
           },
-          { key: 'listens.db_writes_during', label: 'database writes while the beacons arrive', value: writes.during, unit: 'writes', target: { op: '==', value: 0 }, note: `${reads.during} reads (a session's first beacon checks its file)` },
+          {
+            key: 'listens.db_writes_during',
+            label: 'database writes while the beacons arrive',
+            value: writes.during,
+            unit: 'writes',
+            target: { op: '==', value: 0 },
+            note: `${reads.during} reads (a session's first beacon checks its file)`,
+          },
           {
             key: 'listens.db_writes_flush',
             label: `database writes to add ${BEACONS.toLocaleString('en-US')} beacons to PostgreSQL (one flush)`,
@@ -119,13 +166,32 @@ export const listenBeaconsScenario: Scenario = {
             target: { op: '<=', value: expectedWrites },
             note: `1 share + ${RECIPIENTS} recipients + one row per recipient × file listened; flush ${round(flushMs)} ms`,
           },
-          { key: 'listens.counted', label: `listens counted of ${sessions} play sessions`, value: listened.plays, target: { op: '==', value: sessions }, note: `${listened.sessions} sessions recorded` },
+          {
+            key: 'listens.counted',
+            label: `listens counted of ${sessions} play sessions`,
+            value: listened.plays,
+            target: { op: '==', value: sessions },
+            note: `${listened.sessions} sessions recorded`,
+          },
         ],
-        details: { beacons: BEACONS, sessions, recipients: RECIPIENTS, files: fileIds.length, writes, reads, failed, ms, flushMs },
+        details: {
+          beacons: BEACONS,
+          sessions,
+          recipients: RECIPIENTS,
+          files: fileIds.length,
+          writes,
+          reads,
+          failed,
+          ms,
+          flushMs,
+        },
       };
     } finally {
       knex.off('query', onQuery);
-      Object.assign(tuning, { listenBeaconsPerMinute: new ShareTuning().listenBeaconsPerMinute, fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute });
+      Object.assign(tuning, {
+        listenBeaconsPerMinute: new ShareTuning().listenBeaconsPerMinute,
+        fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute,
+      });
     }
   },
 };

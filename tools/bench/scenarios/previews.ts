@@ -25,7 +25,10 @@ async function ffmpegPeak<T>(work: () => Promise<T>): Promise<{ result: T; peak:
     for (const task of readdirSync(`/proc/${process.pid}/task`)) {
       let children: string[] = [];
       try {
-        children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+        children = readFileSync(`/proc/${process.pid}/task/${task}/children`, 'utf8')
+          .trim()
+          .split(/\s+/)
+          .filter(Boolean);
       } catch {
         continue;
       }
@@ -81,18 +84,36 @@ export const previewsScenario: Scenario = {
     say(`previews: generating a ${seconds} s 24-bit/48 kHz stereo WAV with ffmpeg…`);
     // Tones and pink noise: more like a mix than a sine, so the encoder has real work.
     await run(config.media.ffmpegPath, [
-      '-v', 'error', '-y',
-      '-f', 'lavfi', '-i', `sine=frequency=110:sample_rate=48000:duration=${seconds}`,
-      '-f', 'lavfi', '-i', `anoisesrc=color=pink:sample_rate=48000:amplitude=0.25:duration=${seconds}`,
-      '-filter_complex', '[0][1]amix=inputs=2,aformat=channel_layouts=stereo',
-      '-c:a', 'pcm_s24le', source,
+      '-v',
+      'error',
+      '-y',
+      '-f',
+      'lavfi',
+      '-i',
+      `sine=frequency=110:sample_rate=48000:duration=${seconds}`,
+      '-f',
+      'lavfi',
+      '-i',
+      `anoisesrc=color=pink:sample_rate=48000:amplitude=0.25:duration=${seconds}`,
+      '-filter_complex',
+      '[0][1]amix=inputs=2,aformat=channel_layouts=stereo',
+      '-c:a',
+      'pcm_s24le',
+      source,
     ]);
     const size = statSync(source).size;
-    const entry = await producer.client.upload(`/Bench/previews-${Date.now()}/Bounces/Master.wav`, fileUploadSource(source, size));
+    const entry = await producer.client.upload(
+      `/Bench/previews-${Date.now()}/Bounces/Master.wav`,
+      fileUploadSource(source, size),
+    );
 
     const orm = app.get(MikroORM);
     const em = app.get(EntityManager).fork();
-    const track = em.create(Track, { owner: em.getReference(User, producer.userId), title: 'Preview bench', sharingStatus: 'private' });
+    const track = em.create(Track, {
+      owner: em.getReference(User, producer.userId),
+      title: 'Preview bench',
+      sharingStatus: 'private',
+    });
     const file = em.create(TrackFile, {
       track,
       category: 'bounce',
@@ -120,7 +141,11 @@ export const previewsScenario: Scenario = {
     // Time to the first audio byte of a listen-only play: the preview against the original relayed as the share link
     // did before previews. Both go through the very same play route: a second track's file (the same Dropbox file)
     // has a "preview" row that points at the original itself, so the only difference is what is relayed.
-    const twin = em.create(Track, { owner: em.getReference(User, producer.userId), title: 'Original bench', sharingStatus: 'private' });
+    const twin = em.create(Track, {
+      owner: em.getReference(User, producer.userId),
+      title: 'Original bench',
+      sharingStatus: 'private',
+    });
     const twinFile = em.create(TrackFile, { ...pick(file), track: twin });
     em.create(MediaPreview, {
       file: twinFile,
@@ -161,7 +186,9 @@ export const previewsScenario: Scenario = {
       tuning.fileRequestsPerMinute = new ShareTuning().fileRequestsPerMinute;
     }
     const ratios = previewTimes.map((p, i) => p / originalTimes[i]);
-    say(`previews: built in ${round(buildSeconds, 2)} s (${round(seconds / buildSeconds, 1)}× real time); first byte ${round(median(previewTimes), 1)} ms vs ${round(median(originalTimes), 1)} ms`);
+    say(
+      `previews: built in ${round(buildSeconds, 2)} s (${round(seconds / buildSeconds, 1)}× real time); first byte ${round(median(previewTimes), 1)} ms vs ${round(median(originalTimes), 1)} ms`,
+    );
 
     return {
       figures: [
@@ -195,7 +222,17 @@ export const previewsScenario: Scenario = {
           note: `${round(median(previewTimes), 1)} ms vs ${round(median(originalTimes), 1)} ms over ${TTFB_ROUNDS} alternating rounds`,
         },
       ],
-      details: { seconds, size, previewSize: preview.size, buildMs: built.result.ms, idle, peakRss: built.result.memory.peakRss, ffmpegPeak: built.peak, previewTimes, originalTimes },
+      details: {
+        seconds,
+        size,
+        previewSize: preview.size,
+        buildMs: built.result.ms,
+        idle,
+        peakRss: built.result.memory.peakRss,
+        ffmpegPeak: built.peak,
+        previewTimes,
+        originalTimes,
+      },
     };
   },
 };

@@ -16,7 +16,16 @@ import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
 import { benchTrackFiles } from '../share-fixtures';
 import { startCpuProfile } from '../memory';
-import { BenchContext, deleteRedisKeys, percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
+import {
+  BenchContext,
+  deleteRedisKeys,
+  percentile,
+  round,
+  runConcurrently,
+  say,
+  Scenario,
+  ScenarioResult,
+} from '../harness';
 
 const TRACKS = 50;
 const PLAYS = 1000;
@@ -39,9 +48,13 @@ interface Cannon {
 
 /** autocannon in its own process, so the load generator doesn't share an event loop with the server it measures. */
 async function cannon(url: string, seconds: number): Promise<Cannon> {
-  const { stdout } = await run(process.execPath, [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(seconds), '--json', url], {
-    maxBuffer: 64 * 1024 * 1024,
-  });
+  const { stdout } = await run(
+    process.execPath,
+    [AUTOCANNON, '-c', String(CONNECTIONS), '-d', String(seconds), '--json', url],
+    {
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const r = JSON.parse(stdout) as {
     requests: { average: number; total: number };
     latency: { p99: number; p50: number };
@@ -74,7 +87,12 @@ export const sharePageScenario: Scenario = {
   name: 'share-page',
   description: `share page of ${TRACKS} tracks / ${TRACKS * 3} files under autocannon (${CONNECTIONS} connections) vs bare Express; ${PLAYS.toLocaleString('en-US')} plays`,
   async run(ctx: BenchContext): Promise<ScenarioResult> {
-    const [producer, emulator, app, services] = await Promise.all([ctx.producer(), ctx.emulator(), ctx.app(), ctx.services()]);
+    const [producer, emulator, app, services] = await Promise.all([
+      ctx.producer(),
+      ctx.emulator(),
+      ctx.app(),
+      ctx.services(),
+    ]);
     const base = await ctx.listen();
     const seconds = ctx.options.quick ? 4 : 10;
     const orm = app.get(MikroORM);
@@ -101,16 +119,29 @@ export const sharePageScenario: Scenario = {
         musicalKey: 'A minor',
         sharingStatus: 'preview',
       });
-      const files = await benchTrackFiles(em, client, track, `${folder}/Track ${n}`, { bounce, stem, seconds: 1, projectBytes: 32 * 1024 });
+      const files = await benchTrackFiles(em, client, track, `${folder}/Track ${n}`, {
+        bounce,
+        stem,
+        seconds: 1,
+        projectBytes: 32 * 1024,
+      });
       selection.push({ trackId: track.id, files });
     }
     const share = await RequestContext.create(orm.em, () =>
-      app.get(SharesService).create(producer.userId, { tracks: selection, title: 'Bench album', message: 'Fifty tracks for the bench', expiry: 'never', comments: true }),
+      app.get(SharesService).create(producer.userId, {
+        tracks: selection,
+        title: 'Bench album',
+        message: 'Fifty tracks for the bench',
+        expiry: 'never',
+        comments: true,
+      }),
     );
     // Recipients hear previews: build every file's (100 one-second WAVs), so the page has a waveform per track.
     say(`share-page: building the previews of ${TRACKS * 2} audio files (ffmpeg)…`);
     const previews = app.get(PreviewsService);
-    const audioFiles = await em.fork().find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } });
+    const audioFiles = await em
+      .fork()
+      .find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } });
     await runConcurrently(audioFiles.length, 2, (i) => previews.build(audioFiles[i].id, true));
     const pageUrl = `${base}${share.path}`;
     const recipients = await RequestContext.create(orm.em, () =>
@@ -142,7 +173,8 @@ export const sharePageScenario: Scenario = {
     queries = 0;
     const recipientFirst = await fetch(recipientUrl);
     const recipientHtml = await recipientFirst.text();
-    if (recipientFirst.status !== 200 || !recipientHtml.includes('Shared with')) throw new Error(`recipient page answered ${recipientFirst.status}`);
+    if (recipientFirst.status !== 200 || !recipientHtml.includes('Shared with'))
+      throw new Error(`recipient page answered ${recipientFirst.status}`);
     const recipientColdQueries = queries;
     const svgs = [...html.matchAll(/<svg class="wave"[\s\S]*?<\/svg>/g)].map((m) => m[0]);
     const waveforms = svgs.length;
@@ -199,7 +231,10 @@ export const sharePageScenario: Scenario = {
       const started = performance.now();
       await runConcurrently(PLAYS, PLAY_CALLERS, async (i) => {
         const t0 = performance.now();
-        const res = await fetch(`${base}${audio[i % audio.length]}`, { redirect: 'manual', headers: { Range: 'bytes=0-65535' } });
+        const res = await fetch(`${base}${audio[i % audio.length]}`, {
+          redirect: 'manual',
+          headers: { Range: 'bytes=0-65535' },
+        });
         await res.arrayBuffer();
         if (res.status !== 206) failed += 1;
         latencies.push(performance.now() - t0);
@@ -209,11 +244,19 @@ export const sharePageScenario: Scenario = {
       const linkFetches = playCalls['files/get_temporary_link'] ?? 0;
       const revisionChecks = playCalls['files/get_metadata'] ?? 0;
       const totalPlayCalls = Object.values(playCalls).reduce((a, b) => a + b, 0);
-      say(`share-page: ${PLAYS} plays of ${audio.length} files: ${linkFetches} link fetches, ${revisionChecks} revision checks`);
+      say(
+        `share-page: ${PLAYS} plays of ${audio.length} files: ${linkFetches} link fetches, ${revisionChecks} revision checks`,
+      );
 
       return {
         figures: [
-          { key: 'share.page_rps', label: `share page, ${CONNECTIONS} connections`, value: ours.rps, unit: 'req/s', note: `${Math.round(ours.bytesPerRequest / 1000)} KB per page, ${ours.requests} requests` },
+          {
+            key: 'share.page_rps',
+            label: `share page, ${CONNECTIONS} connections`,
+            value: ours.rps,
+            unit: 'req/s',
+            note: `${Math.round(ours.bytesPerRequest / 1000)} KB per page, ${ours.requests} requests`,
+          },
           {
             key: 'share.bytes_per_track',
             label: 'page bytes per track (waveform included)',
@@ -221,7 +264,12 @@ export const sharePageScenario: Scenario = {
             unit: 'B',
             note: `${waveforms} of ${TRACKS} tracks with a waveform; ${Math.round(waveformBytes / Math.max(1, waveforms))} B of SVG each`,
           },
-          { key: 'share.baseline_rps', label: 'bare Express, same HTML from memory', value: baseline.rps, unit: 'req/s' },
+          {
+            key: 'share.baseline_rps',
+            label: 'bare Express, same HTML from memory',
+            value: baseline.rps,
+            unit: 'req/s',
+          },
           {
             key: 'share.ratio',
             label: 'share page / bare Express (req/s, medians)',
@@ -236,10 +284,33 @@ export const sharePageScenario: Scenario = {
             target: { op: '>=', value: 0.7 },
             note: `per round: ${recipientRatios.join(', ')}; ${recipient.rps} req/s, p99 ${recipient.p99} ms`,
           },
-          { key: 'share.recipient_sql_uncached', label: 'SQL queries, one uncached view of a recipient link', value: recipientColdQueries, unit: 'queries', target: { op: '<=', value: 5 } },
-          { key: 'share.page_p99_ms', label: 'share page latency p99', value: ours.p99, unit: 'ms', note: `p50 ${ours.p50} ms; bare Express p99 ${baseline.p99} ms` },
-          { key: 'share.page_errors', label: 'share page non-2xx answers and errors', value: failures, target: { op: '==', value: 0 } },
-          { key: 'share.sql_per_view_uncached', label: 'SQL queries, one uncached view', value: coldQueries, unit: 'queries', target: { op: '<=', value: 4 } },
+          {
+            key: 'share.recipient_sql_uncached',
+            label: 'SQL queries, one uncached view of a recipient link',
+            value: recipientColdQueries,
+            unit: 'queries',
+            target: { op: '<=', value: 5 },
+          },
+          {
+            key: 'share.page_p99_ms',
+            label: 'share page latency p99',
+            value: ours.p99,
+            unit: 'ms',
+            note: `p50 ${ours.p50} ms; bare Express p99 ${baseline.p99} ms`,
+          },
+          {
+            key: 'share.page_errors',
+            label: 'share page non-2xx answers and errors',
+            value: failures,
+            target: { op: '==', value: 0 },
+          },
+          {
+            key: 'share.sql_per_view_uncached',
+            label: 'SQL queries, one uncached view',
+            value: coldQueries,
+            unit: 'queries',
+            target: { op: '<=', value: 4 },
+          },
           {
             key: 'share.sql_per_view',
             label: 'SQL queries per view under load',
@@ -248,7 +319,13 @@ export const sharePageScenario: Scenario = {
             target: { op: '<=', value: 4 },
             note: `${loadQueries} queries over ${totalViews} views`,
           },
-          { key: 'share.dropbox_per_view', label: 'Dropbox calls per view', value: round(viewCalls / Math.max(1, totalViews), 3), unit: 'calls', target: { op: '==', value: 0 } },
+          {
+            key: 'share.dropbox_per_view',
+            label: 'Dropbox calls per view',
+            value: round(viewCalls / Math.max(1, totalViews), 3),
+            unit: 'calls',
+            target: { op: '==', value: 0 },
+          },
           {
             key: 'share.play_link_fetches',
             label: `${PLAYS.toLocaleString('en-US')} plays across ${audio.length} audio files: link fetches`,
@@ -265,12 +342,29 @@ export const sharePageScenario: Scenario = {
             note: `p50 ${round(percentile(latencies, 50), 1)} ms, p99 ${round(percentile(latencies, 99), 1)} ms, ${failed} failed`,
           },
         ],
-        details: { tracks: TRACKS, files: TRACKS * 3, connections: CONNECTIONS, seconds, rounds, ourRuns, baseRuns, recipientRuns, recipientColdQueries, coldQueries, loadQueries, viewCalls, playCalls },
+        details: {
+          tracks: TRACKS,
+          files: TRACKS * 3,
+          connections: CONNECTIONS,
+          seconds,
+          rounds,
+          ourRuns,
+          baseRuns,
+          recipientRuns,
+          recipientColdQueries,
+          coldQueries,
+          loadQueries,
+          viewCalls,
+          playCalls,
+        },
       };
     } finally {
       knex.off('query', countQuery);
       await new Promise((resolve) => bareServer.close(resolve));
-      Object.assign(tuning, { pageViewsPerMinute: new ShareTuning().pageViewsPerMinute, fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute });
+      Object.assign(tuning, {
+        pageViewsPerMinute: new ShareTuning().pageViewsPerMinute,
+        fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute,
+      });
     }
   },
 };

@@ -44,7 +44,15 @@ const NOISE_FRACTION = 0.15;
 /** After the traffic: how long queued uploads and pipelines may take to finish. */
 const DRAIN_MS = 60_000;
 
-type Route = 'share page' | 'play (redirect)' | 'play (relay)' | 'download' | 'download-all' | 'upload' | 'pipeline start' | 'status';
+type Route =
+  | 'share page'
+  | 'play (redirect)'
+  | 'play (relay)'
+  | 'download'
+  | 'download-all'
+  | 'upload'
+  | 'pipeline start'
+  | 'status';
 
 interface RouteStats {
   latencies: number[];
@@ -56,7 +64,8 @@ const MB = 1024 * 1024;
 
 export const soakScenario: Scenario = {
   name: 'soak',
-  description: 'mixed traffic for --duration s (share pages, plays, downloads, uploads, pipelines): errors, p99 per route, RSS start/end',
+  description:
+    'mixed traffic for --duration s (share pages, plays, downloads, uploads, pipelines): errors, p99 per route, RSS start/end',
   async run(ctx: BenchContext): Promise<ScenarioResult> {
     const seconds = ctx.options.durationSeconds ?? (ctx.options.quick ? 10 : 60);
     const [producer, app, config] = await Promise.all([ctx.producer(), ctx.app(), ctx.config()]);
@@ -64,9 +73,12 @@ export const soakScenario: Scenario = {
     const orm = app.get(MikroORM);
 
     // The harness's app runs without workers; `npm start` runs them in the web process, so start them here too.
-    const workers: INestApplicationContext = await NestFactory.createApplicationContext(AppModule.register({ config, workers: true }), {
-      logger: false,
-    });
+    const workers: INestApplicationContext = await NestFactory.createApplicationContext(
+      AppModule.register({ config, workers: true }),
+      {
+        logger: false,
+      },
+    );
     await workers.init();
     ctx.onClose('soak workers', () => workers.close());
 
@@ -80,7 +92,9 @@ export const soakScenario: Scenario = {
     tuning.zipsPerShare = 8;
     ctx.onClose('share tuning', async () => void Object.assign(tuning, savedTuning));
 
-    const { secret } = await RequestContext.create(orm.em, () => app.get(ApiTokensService).create(producer.userId, 'soak'));
+    const { secret } = await RequestContext.create(orm.em, () =>
+      app.get(ApiTokensService).create(producer.userId, 'soak'),
+    );
     const auth = { Authorization: `Bearer ${secret}` };
     const apiJson = async (method: string, path: string, body?: unknown) => {
       const res = await fetch(`${base}${path}`, {
@@ -101,8 +115,17 @@ export const soakScenario: Scenario = {
     const selection: Array<{ trackId: string; files: string[] }> = [];
     for (let i = 0; i < TRACKS; i += 1) {
       const n = String(i + 1).padStart(2, '0');
-      const track = em.create(Track, { owner: em.getReference(User, producer.userId), title: `Soak ${n}`, sharingStatus: 'preview' });
-      const files = await benchTrackFiles(em, producer.client, track, `${folder}/Soak ${n}`, { bounce, stem, seconds: 2, projectBytes: 16 * 1024 });
+      const track = em.create(Track, {
+        owner: em.getReference(User, producer.userId),
+        title: `Soak ${n}`,
+        sharingStatus: 'preview',
+      });
+      const files = await benchTrackFiles(em, producer.client, track, `${folder}/Soak ${n}`, {
+        bounce,
+        stem,
+        seconds: 2,
+        projectBytes: 16 * 1024,
+      });
       selection.push({ trackId: track.id, files });
     }
     const share = await RequestContext.create(orm.em, () =>
@@ -114,33 +137,48 @@ export const soakScenario: Scenario = {
       }),
     );
     // Listeners hear previews: let the workers build them before traffic starts (a play meanwhile answers 503).
-    const audioIds = (await em.fork().find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } })).map((f) => f.id);
-    for (let waited = 0; (await em.fork().count(MediaPreview, { file: { $in: audioIds }, status: 'ready' })) < audioIds.length; waited += 1) {
+    const audioIds = (
+      await em
+        .fork()
+        .find(TrackFile, { track: { $in: selection.map((s) => s.trackId) }, category: { $in: ['bounce', 'stem'] } })
+    ).map((f) => f.id);
+    for (
+      let waited = 0;
+      (await em.fork().count(MediaPreview, { file: { $in: audioIds }, status: 'ready' })) < audioIds.length;
+      waited += 1
+    ) {
       if (waited > 600) throw new Error('the previews of the soak share were not built within 5 minutes');
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
     const html = await (await fetch(`${base}${share.path}`)).text();
     const plays = [...html.matchAll(/<audio[^>]* src="([^"]+\/play)"/g)].map((m) => m[1]);
     const downloads = [...new Set([...html.matchAll(/href="([^"]+\/download)"/g)].map((m) => m[1]))];
-    if (plays.length === 0 || downloads.length === 0) throw new Error(`the share page lists ${plays.length} plays and ${downloads.length} downloads`);
+    if (plays.length === 0 || downloads.length === 0)
+      throw new Error(`the share page lists ${plays.length} plays and ${downloads.length} downloads`);
     // Which plays are redirected (downloadable bounces) and which relayed (listen-only stems) is the server's call: classify by answer.
     const downloadAll = `${share.path}/download-all`;
 
     // An upload target, and tracks with two collaborators each for the pipelines (created through the API: they get
     // their Dropbox folders; their stems are put in Dropbox directly).
     const uploadTrack = await apiJson('POST', '/api/v1/tracks', { title: `Soak uploads ${Date.now()}` });
-    if (uploadTrack.status !== 201) throw new Error(`upload track: ${uploadTrack.status} ${JSON.stringify(uploadTrack.body)}`);
+    if (uploadTrack.status !== 201)
+      throw new Error(`upload track: ${uploadTrack.status} ${JSON.stringify(uploadTrack.body)}`);
     const uploadTrackId = (uploadTrack.body as { id: string }).id;
     const pipelineCount = Math.max(1, Math.ceil((seconds * 1000) / PIPELINE_EVERY_MS));
     say(`soak: ${pipelineCount} tracks with collaborators for pipelines…`);
     const pipelineTracks: Array<{ id: string; selection: string[] }> = [];
     for (let i = 0; i < pipelineCount; i += 1) {
-      const created = await apiJson('POST', '/api/v1/tracks', { title: `Soak band ${i + 1} ${randomBytes(2).toString('hex')}` });
+      const created = await apiJson('POST', '/api/v1/tracks', {
+        title: `Soak band ${i + 1} ${randomBytes(2).toString('hex')}`,
+      });
       if (created.status !== 201) throw new Error(`pipeline track: ${created.status}`);
       const { id, dropboxFolderPath } = created.body as { id: string; dropboxFolderPath: string };
       const ids: string[] = [];
       for (const name of ['Bass.wav', 'Keys.wav']) {
-        const entry = await producer.client.upload(`${dropboxFolderPath}/Stems/${name}`, { size: stem.length, open: () => Readable.from([stem]) });
+        const entry = await producer.client.upload(`${dropboxFolderPath}/Stems/${name}`, {
+          size: stem.length,
+          open: () => Readable.from([stem]),
+        });
         ids.push(`d:${entry.id}`);
       }
       for (let c = 0; c < 2; c += 1) {
@@ -150,7 +188,9 @@ export const soakScenario: Scenario = {
           role: 'musician',
         });
         if (made.status !== 201) throw new Error(`collaborator: ${made.status} ${JSON.stringify(made.body)}`);
-        await apiJson('POST', `/api/v1/tracks/${id}/collaborators`, { collaboratorId: (made.body as { id: string }).id });
+        await apiJson('POST', `/api/v1/tracks/${id}/collaborators`, {
+          collaboratorId: (made.body as { id: string }).id,
+        });
       }
       pipelineTracks.push({ id, selection: ids });
     }
@@ -194,7 +234,11 @@ export const soakScenario: Scenario = {
           // Of every 40 requests: 16 page views, 12 plays, 11 downloads, 1 download-all ZIP.
           const r = pick++ % 40;
           if (r < 16) {
-            await timed('share page', () => fetch(`${base}${share.path}`), (s) => s === 200);
+            await timed(
+              'share page',
+              () => fetch(`${base}${share.path}`),
+              (s) => s === 200,
+            );
           } else if (r < 28) {
             const url = `${base}${plays[pick % plays.length]}`;
             const t0 = performance.now();
@@ -206,11 +250,24 @@ export const soakScenario: Scenario = {
             } catch {
               status = 0;
             }
-            record(status === 206 || status === 200 ? 'play (relay)' : 'play (redirect)', performance.now() - t0, status, [200, 206, 302].includes(status));
+            record(
+              status === 206 || status === 200 ? 'play (relay)' : 'play (redirect)',
+              performance.now() - t0,
+              status,
+              [200, 206, 302].includes(status),
+            );
           } else if (r < 39) {
-            await timed('download', () => fetch(`${base}${downloads[pick % downloads.length]}`, { redirect: 'manual' }), (s) => s === 302);
+            await timed(
+              'download',
+              () => fetch(`${base}${downloads[pick % downloads.length]}`, { redirect: 'manual' }),
+              (s) => s === 302,
+            );
           } else {
-            await timed('download-all', () => fetch(`${base}${downloadAll}`), (s) => s === 200);
+            await timed(
+              'download-all',
+              () => fetch(`${base}${downloadAll}`),
+              (s) => s === 200,
+            );
           }
         }
       });
@@ -224,11 +281,19 @@ export const soakScenario: Scenario = {
           const next = Date.now() + UPLOAD_EVERY_MS;
           const form = new FormData();
           form.append('category', 'bounce');
-          form.append('files', new Blob([randomBytes(UPLOAD_BYTES)]), `soak-take-${String(n + 1).padStart(3, '0')}.wav`);
+          form.append(
+            'files',
+            new Blob([randomBytes(UPLOAD_BYTES)]),
+            `soak-take-${String(n + 1).padStart(3, '0')}.wav`,
+          );
           const t0 = performance.now();
           let status = 0;
           try {
-            const res = await fetch(`${base}/api/v1/tracks/${uploadTrackId}/uploads`, { method: 'POST', headers: auth, body: form });
+            const res = await fetch(`${base}/api/v1/tracks/${uploadTrackId}/uploads`, {
+              method: 'POST',
+              headers: auth,
+              body: form,
+            });
             status = res.status;
             const body = (await res.json()) as Array<{ id: string }>;
             if (status === 201) startedUploads.push(...body.map((u) => u.id));
@@ -244,13 +309,18 @@ export const soakScenario: Scenario = {
           if (Date.now() >= deadline) break;
           const next = Date.now() + PIPELINE_EVERY_MS;
           const t0 = performance.now();
-          const res = await apiJson('POST', `/api/v1/tracks/${track.id}/collaboration`, { files: track.selection }).catch(() => ({ status: 0, body: null }));
+          const res = await apiJson('POST', `/api/v1/tracks/${track.id}/collaboration`, {
+            files: track.selection,
+          }).catch(() => ({ status: 0, body: null }));
           record('pipeline start', performance.now() - t0, res.status, res.status >= 200 && res.status < 300);
           if (res.status >= 200 && res.status < 300) startedPipelines.push(track.id);
           // A status read of each started pipeline, as the panel polls it.
           for (const id of startedPipelines.slice(-3)) {
             const s0 = performance.now();
-            const st = await apiJson('GET', `/api/v1/tracks/${id}/collaboration`).catch(() => ({ status: 0, body: null }));
+            const st = await apiJson('GET', `/api/v1/tracks/${id}/collaboration`).catch(() => ({
+              status: 0,
+              body: null,
+            }));
             record('status', performance.now() - s0, st.status, st.status === 200);
           }
           await sleepUntil(Math.min(next, deadline));
@@ -265,7 +335,10 @@ export const soakScenario: Scenario = {
     requests = 0;
 
     say(`soak: ${seconds} s of mixed traffic, ${CALLERS} callers…`);
-    const sampler = setInterval(() => samples.push({ at: Date.now(), rss: rss(), heap: process.memoryUsage().heapUsed }), 1_000);
+    const sampler = setInterval(
+      () => samples.push({ at: Date.now(), rss: rss(), heap: process.memoryUsage().heapUsed }),
+      1_000,
+    );
     samples.push({ at: Date.now(), rss: rss(), heap: process.memoryUsage().heapUsed });
     const t0 = performance.now();
     try {
@@ -291,12 +364,16 @@ export const soakScenario: Scenario = {
     for (;;) {
       const db = app.get(EntityManager).fork();
       uploadStates = countBy(await db.find(Upload, { id: { $in: startedUploads } }, { fields: ['status'] }));
-      pipelineStates = countBy(await db.find(CollabPipeline, { track: { $in: startedPipelines } }, { fields: ['status'] }));
+      pipelineStates = countBy(
+        await db.find(CollabPipeline, { track: { $in: startedPipelines } }, { fields: ['status'] }),
+      );
       uploadsDone = uploadStates.done ?? 0;
       uploadsFailed = uploadStates.failed ?? 0;
       pipelinesDone = pipelineStates.done ?? 0;
       pipelinesFailed = pipelineStates.failed ?? 0;
-      const settled = uploadsDone + uploadsFailed === startedUploads.length && pipelinesDone + pipelinesFailed === startedPipelines.length;
+      const settled =
+        uploadsDone + uploadsFailed === startedUploads.length &&
+        pipelinesDone + pipelinesFailed === startedPipelines.length;
       if (settled || Date.now() > drainDeadline) break;
       await new Promise((resolve) => setTimeout(resolve, 1_000));
     }
@@ -321,15 +398,29 @@ export const soakScenario: Scenario = {
       label: `${route}: latency p99`,
       value: round(percentile(s.latencies, 99), 1),
       unit: 'ms',
-      note: `${s.latencies.length} requests, p50 ${round(percentile(s.latencies, 50), 1)} ms, ${s.errors} errors; statuses ${Object.entries(s.statuses)
+      note: `${s.latencies.length} requests, p50 ${round(percentile(s.latencies, 50), 1)} ms, ${s.errors} errors; statuses ${Object.entries(
+        s.statuses,
+      )
         .map(([k, v]) => `${k}×${v}`)
         .join(' ')}`,
     }));
 
     return {
       figures: [
-        { key: 'soak.requests', label: `requests in ${seconds} s (${CALLERS} callers + uploads/pipelines)`, value: total, note: `${round(total / (wallMs / 1000), 0)} req/s` },
-        { key: 'soak.error_rate', label: 'error rate (unexpected status or no answer)', value: round(errorRate, 3), unit: '%', target: { op: '<=', value: 0.1 }, note: `${errors} of ${total}` },
+        {
+          key: 'soak.requests',
+          label: `requests in ${seconds} s (${CALLERS} callers + uploads/pipelines)`,
+          value: total,
+          note: `${round(total / (wallMs / 1000), 0)} req/s`,
+        },
+        {
+          key: 'soak.error_rate',
+          label: 'error rate (unexpected status or no answer)',
+          value: round(errorRate, 3),
+          unit: '%',
+          target: { op: '<=', value: 0.1 },
+          note: `${errors} of ${total}`,
+        },
         ...routeFigures,
         {
           key: 'soak.uploads_done',
@@ -345,8 +436,18 @@ export const soakScenario: Scenario = {
           target: { op: '==', value: `${startedPipelines.length}/${startedPipelines.length}` },
           note: `by status: ${JSON.stringify(pipelineStates)}`,
         },
-        { key: 'soak.rss_start_mb', label: 'RSS at the start (median, first tenth)', value: round(rssStart / MB, 1), unit: 'MB' },
-        { key: 'soak.rss_end_mb', label: 'RSS at the end (median, last tenth)', value: round(rssEnd / MB, 1), unit: 'MB' },
+        {
+          key: 'soak.rss_start_mb',
+          label: 'RSS at the start (median, first tenth)',
+          value: round(rssStart / MB, 1),
+          unit: 'MB',
+        },
+        {
+          key: 'soak.rss_end_mb',
+          label: 'RSS at the end (median, last tenth)',
+          value: round(rssEnd / MB, 1),
+          unit: 'MB',
+        },
         {
           key: 'soak.rss_growth_mb',
           label: 'RSS growth over the soak',
@@ -364,12 +465,24 @@ export const soakScenario: Scenario = {
         routes: Object.fromEntries(
           [...stats.entries()].map(([route, s]) => [
             route,
-            { count: s.latencies.length, errors: s.errors, statuses: s.statuses, p50: round(percentile(s.latencies, 50), 2), p99: round(percentile(s.latencies, 99), 2) },
+            {
+              count: s.latencies.length,
+              errors: s.errors,
+              statuses: s.statuses,
+              p50: round(percentile(s.latencies, 50), 2),
+              p99: round(percentile(s.latencies, 99), 2),
+            },
           ]),
         ),
         uploads: { started: startedUploads.length, byStatus: uploadStates },
         pipelines: { started: startedPipelines.length, byStatus: pipelineStates },
-        memory: { samples: samples.map((s) => ({ t: s.at - samples[0].at, rssMb: round(s.rss / MB, 1), heapMb: round(s.heap / MB, 1) })) },
+        memory: {
+          samples: samples.map((s) => ({
+            t: s.at - samples[0].at,
+            rssMb: round(s.rss / MB, 1),
+            heapMb: round(s.heap / MB, 1),
+          })),
+        },
         spoolDir: config.files.spoolDir,
       },
     };

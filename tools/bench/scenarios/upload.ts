@@ -104,7 +104,11 @@ export const uploadScenario: Scenario = {
       const n = baselineRuns.length + 1;
       collectGarbage();
       say(`upload: baseline ${n}/${rounds + 1}: streamed PUT of ${sizeMiB} MiB to ${emulator.url}/_emulator/sink…`);
-      const run = await measure(() => putToSink(emulator.url, path, size), children, ctx.profilePath('upload', `baseline-${n}`));
+      const run = await measure(
+        () => putToSink(emulator.url, path, size),
+        children,
+        ctx.profilePath('upload', `baseline-${n}`),
+      );
       if (run.result.bytes !== size) throw new Error(`the sink received ${run.result.bytes} of ${size} bytes`);
       if (run.result.content_hash !== expectedHash) throw new Error('the sink received different bytes (content hash)');
       const mbps = size / MB / (run.ms / 1000);
@@ -151,7 +155,8 @@ export const uploadScenario: Scenario = {
     const hashesMatch = entries.every((e) => e.contentHash === expectedHash);
     const list = (values: number[]) => values.map((v) => round(v)).join(', ');
     const perGiB = (value: number) => round(value / (size / 2 ** 30), 1);
-    const medianOf = (pick: (run: Measured<unknown>) => number, runs: Array<Measured<unknown>>) => median(runs.map(pick));
+    const medianOf = (pick: (run: Measured<unknown>) => number, runs: Array<Measured<unknown>>) =>
+      median(runs.map(pick));
 
     return {
       figures: [

@@ -42,19 +42,32 @@ export const zipsScenario: Scenario = {
     const defaults = new ShareTuning();
     tuning.fileRequestsPerMinute = 1e9;
 
-    say(`zips: ${tracks} tracks of a bounce, a stem and a project (${fileBytes / MiB} MiB each) in Dropbox, ${CONCURRENT} shares of them…`);
+    say(
+      `zips: ${tracks} tracks of a bounce, a stem and a project (${fileBytes / MiB} MiB each) in Dropbox, ${CONCURRENT} shares of them…`,
+    );
     const orm = app.get(MikroORM);
     const em = app.get(EntityManager).fork();
     const folder = `/Bench/zips-${Date.now()}`;
     const selection: Array<{ trackId: string; files: string[] }> = [];
     for (let i = 0; i < tracks; i += 1) {
       const n = String(i + 1).padStart(2, '0');
-      const track = em.create(Track, { owner: em.getReference(User, producer.userId), title: `Zip ${n}`, sharingStatus: 'collaborative' });
+      const track = em.create(Track, {
+        owner: em.getReference(User, producer.userId),
+        title: `Zip ${n}`,
+        sharingStatus: 'collaborative',
+      });
       await em.flush();
       const files: string[] = [];
-      for (const [category, name] of [['bounce', 'Bounces/Master.wav'], ['stem', 'Stems/Drums.wav'], ['project', 'Projects/Session.als']] as const) {
+      for (const [category, name] of [
+        ['bounce', 'Bounces/Master.wav'],
+        ['stem', 'Stems/Drums.wav'],
+        ['project', 'Projects/Session.als'],
+      ] as const) {
         const bytes = randomBytes(fileBytes);
-        const entry = await producer.client.upload(`${folder}/Zip ${n}/${name}`, { size: bytes.length, open: () => Readable.from([bytes]) });
+        const entry = await producer.client.upload(`${folder}/Zip ${n}/${name}`, {
+          size: bytes.length,
+          open: () => Readable.from([bytes]),
+        });
         const file = em.create(TrackFile, {
           track,
           category,
@@ -74,7 +87,12 @@ export const zipsScenario: Scenario = {
     for (let i = 0; i < CONCURRENT; i += 1) {
       shares.push(
         await RequestContext.create(orm.em, () =>
-          app.get(SharesService).create(producer.userId, { tracks: selection, title: `Zip share ${i + 1}`, expiry: 'never', downloads: { bounce: true, project: true, stem: true } }),
+          app.get(SharesService).create(producer.userId, {
+            tracks: selection,
+            title: `Zip share ${i + 1}`,
+            expiry: 'never',
+            downloads: { bounce: true, project: true, stem: true },
+          }),
         ),
       );
     }
@@ -83,7 +101,9 @@ export const zipsScenario: Scenario = {
     const phase = async (label: string) => {
       collectGarbage();
       say(`zips: ${CONCURRENT} at once, ${label}…`);
-      const measured = await measure(() => Promise.all(shares.map((s) => download(`${base}${s.path}/download-all`))), { emulator: emulator.pid });
+      const measured = await measure(() => Promise.all(shares.map((s) => download(`${base}${s.path}/download-all`))), {
+        emulator: emulator.pid,
+      });
       const outcomes = measured.result;
       const whole = outcomes.filter((o) => o.status === 200 && o.bytes >= zipBytes).length;
       const refused = outcomes.filter((o) => o.status === 503).length;
@@ -99,13 +119,17 @@ export const zipsScenario: Scenario = {
         other,
         servedMB: round(outcomes.reduce((a, o) => a + (o.status === 200 ? o.bytes : 0), 0) / MB),
       };
-      say(`zips: ${label}: peak RSS ${result.peakRssMB} MB, ${whole} whole ZIPs, ${refused} × 503, ${other} other, ${result.ms} ms`);
+      say(
+        `zips: ${label}: peak RSS ${result.peakRssMB} MB, ${whole} whole ZIPs, ${refused} × 503, ${other} other, ${result.ms} ms`,
+      );
       return result;
     };
 
     try {
       Object.assign(tuning, { zipsPerShare: defaults.zipsPerShare, zipsPerProcess: defaults.zipsPerProcess });
-      const bounded = await phase(`default bounds (${defaults.zipsPerProcess} per process, ${defaults.zipsPerShare} per share)`);
+      const bounded = await phase(
+        `default bounds (${defaults.zipsPerProcess} per process, ${defaults.zipsPerShare} per share)`,
+      );
       Object.assign(tuning, { zipsPerShare: 1e9, zipsPerProcess: 1e9 });
       const unbounded = await phase('bounds lifted');
       return {
@@ -135,7 +159,11 @@ export const zipsScenario: Scenario = {
         details: { tracks, fileBytes, zipBytes, concurrent: CONCURRENT, bounded, unbounded },
       };
     } finally {
-      Object.assign(tuning, { zipsPerShare: defaults.zipsPerShare, zipsPerProcess: defaults.zipsPerProcess, fileRequestsPerMinute: defaults.fileRequestsPerMinute });
+      Object.assign(tuning, {
+        zipsPerShare: defaults.zipsPerShare,
+        zipsPerProcess: defaults.zipsPerProcess,
+        fileRequestsPerMinute: defaults.fileRequestsPerMinute,
+      });
     }
   },
 };

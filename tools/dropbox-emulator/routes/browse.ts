@@ -14,7 +14,8 @@ export function handleBrowse(emulator: Emulator, url: URL, res: ServerResponse):
   const folder = emulator.state.sharedFolders.get(id);
   const namespace = folder ? emulator.state.namespace(folder.ownerAccountId) : undefined;
   const root = folder && namespace?.find({ kind: 'id', id: folder.folderId });
-  if (!folder || !namespace || !root || root.tag !== 'folder') return page(res, 404, 'Not found', '<p>This shared folder does not exist (any more).</p>');
+  if (!folder || !namespace || !root || root.tag !== 'folder')
+    return page(res, 404, 'Not found', '<p>This shared folder does not exist (any more).</p>');
 
   const sub = (url.searchParams.get('path') ?? '').replace(/^\/+|\/+$/g, '');
   const here = sub ? namespace.byPathLower(`${root.pathLower}/${sub.toLowerCase()}`) : root;
@@ -29,7 +30,16 @@ export function handleBrowse(emulator: Emulator, url: URL, res: ServerResponse):
       ? `<li>📁 <a href="${link(relative)}">${name}</a></li>`
       : `<li>${name} <small>${entry.size} bytes · ${escape(entry.serverModified)}</small></li>`;
   });
-  const up = here === root ? '' : `<p><a href="${link(here.pathDisplay.slice(root.pathDisplay.length + 1).split('/').slice(0, -1).join('/'))}">↑ Up</a></p>`;
+  const up =
+    here === root
+      ? ''
+      : `<p><a href="${link(
+          here.pathDisplay
+            .slice(root.pathDisplay.length + 1)
+            .split('/')
+            .slice(0, -1)
+            .join('/'),
+        )}">↑ Up</a></p>`;
   page(
     res,
     200,
@@ -40,6 +50,10 @@ export function handleBrowse(emulator: Emulator, url: URL, res: ServerResponse):
 
 function page(res: ServerResponse, status: number, title: string, body: string): void {
   const html = `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${title}</title></head><body><h1>${title}</h1>${body}</body></html>`;
-  res.writeHead(status, { 'Content-Type': 'text/html; charset=utf-8', 'Content-Length': Buffer.byteLength(html), 'Cache-Control': 'no-store' });
+  res.writeHead(status, {
+    'Content-Type': 'text/html; charset=utf-8',
+    'Content-Length': Buffer.byteLength(html),
+    'Cache-Control': 'no-store',
+  });
   res.end(html);
 }

@@ -142,7 +142,11 @@ export const fileRoutes: Record<string, ApiRoute> = {
       const entries = revisions
         .slice(0, limit)
         .map((revision): files.FileMetadata => ({ ...fileMetadata(namespace, file), ...revisionFields(revision) }));
-      return json({ is_deleted: false, entries, has_more: revisions.length > limit } satisfies files.ListRevisionsResult);
+      return json({
+        is_deleted: false,
+        entries,
+        has_more: revisions.length > limit,
+      } satisfies files.ListRevisionsResult);
     },
   },
 
@@ -282,7 +286,8 @@ function listPage(call: ApiCall, cursor: ListCursor): files.ListFolderResult {
 function copyEntry(call: ApiCall, entry: Args, autorename: boolean): files.RelocationBatchResultEntry {
   const { route, namespace } = call;
   const injected = call.emulator.copyEntryFaults.take(call.account.account_id);
-  if (injected) return { '.tag': 'failure', failure: copyEntryFailure(injected) as unknown as files.RelocationBatchErrorEntry };
+  if (injected)
+    return { '.tag': 'failure', failure: copyEntryFailure(injected) as unknown as files.RelocationBatchErrorEntry };
   try {
     const source = namespace.lookup(parsePath(route, 'from_path', entry.string('from_path'), { allowId: true }));
     const to = parsePath(route, 'to_path', entry.string('to_path'), { failure: 'write' });
@@ -309,7 +314,9 @@ function relocationError(failure: OperationFailure): files.RelocationError {
 }
 
 /** The fields of file metadata that belong to one revision. */
-function revisionFields(revision: FileRevision): Pick<files.FileMetadata, 'rev' | 'size' | 'content_hash' | 'server_modified' | 'client_modified'> {
+function revisionFields(
+  revision: FileRevision,
+): Pick<files.FileMetadata, 'rev' | 'size' | 'content_hash' | 'server_modified' | 'client_modified'> {
   return {
     rev: revision.rev,
     size: revision.size,

@@ -20,7 +20,12 @@ const EMAIL_ADDRESS_MAX = 255;
 /** Shaped like an address but not one Dropbox can deliver to: `bad_member/invalid_email` (409). */
 function undeliverable(email: string): boolean {
   const [local, domain] = email.split('@');
-  return local.startsWith('.') || local.endsWith('.') || email.includes('..') || domain.split('.').some((label) => label === '' || label.startsWith('-') || label.endsWith('-'));
+  return (
+    local.startsWith('.') ||
+    local.endsWith('.') ||
+    email.includes('..') ||
+    domain.split('.').some((label) => label === '' || label.startsWith('-') || label.endsWith('-'))
+  );
 }
 const INVITABLE_ACCESS: readonly AccessType[] = ['editor', 'viewer', 'viewer_no_comment'];
 
@@ -41,7 +46,8 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       if (account.emailVerified === false) throw routeError(u('email_unverified'));
       // A team that keeps folders among teammates refuses a folder asked to be open to anyone.
       const asked = args.has('member_policy') ? args.union('member_policy')['.tag'] : undefined;
-      if (account.team?.memberPolicy === 'team' && asked === 'anyone') throw routeError(u('team_policy_disallows_member_policy'));
+      if (account.team?.memberPolicy === 'team' && asked === 'anyone')
+        throw routeError(u('team_policy_disallows_member_policy'));
       const result: sharing.ShareFolderLaunch = { '.tag': 'complete', ...shareFolder(call) };
       if (!args.boolean('force_async', false) && !emulator.settings.shareFolderAsync) return json(result);
       return json(emulator.state.jobs.launch(account.account_id, 'share_folder', emulator.settings.asyncPolls, result));
@@ -71,7 +77,10 @@ export const sharingRoutes: Record<string, ApiRoute> = {
       const invitations = members.map((member) => invitationOf(call, member));
       // A team that keeps its folders inside refuses the whole call if anyone is outside it.
       const team = call.account.team;
-      if ((team?.cantShareOutsideTeam || team?.memberPolicy === 'team') && invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)) {
+      if (
+        (team?.cantShareOutsideTeam || team?.memberPolicy === 'team') &&
+        invitations.some((i) => call.emulator.state.accountByEmail(i.email)?.team?.id !== team.id)
+      ) {
         throw routeError(u('cant_share_outside_team'));
       }
       for (const invitation of invitations) invite(call, folder, invitation.email, invitation.accessType);
@@ -195,13 +204,16 @@ function shareFolder(call: ApiCall): sharing.SharedFolderMetadata {
   const shares = emulator.state.sharedFolders;
   if (entry.sharedFolderId) {
     const existing = shares.get(entry.sharedFolderId)!;
-    throw badPath({ '.tag': 'already_shared', ...sharedFolderMetadata(emulator.state, existing, account.account_id, emulator.publicUrl) });
+    throw badPath({
+      '.tag': 'already_shared',
+      ...sharedFolderMetadata(emulator.state, existing, account.account_id, emulator.publicUrl),
+    });
   }
   if (namespace.sharedFolderAt(entry.pathLower)) throw badPath(u('inside_shared_folder'));
   const folderPath = entry.pathLower;
-  const nested = namespace.all().some(
-    (other) => other.tag === 'folder' && other.sharedFolderId && isWithin(other.pathLower, folderPath),
-  );
+  const nested = namespace
+    .all()
+    .some((other) => other.tag === 'folder' && other.sharedFolderId && isWithin(other.pathLower, folderPath));
   if (nested) throw badPath(u('contains_shared_folder'));
   const folder = shares.create(account.account_id, entry.id);
   namespace.setSharedFolder(entry, folder.id);
@@ -230,10 +242,16 @@ function checkEmailShape(call: ApiCall, member: Args, index: number): void {
   if (selector['.tag'] !== 'email') return;
   const email = String(selector.email ?? '');
   if (email.length > EMAIL_ADDRESS_MAX) {
-    throw badRequest(call.route, `request body: members: [${index}].member.email: '${email}' must be at most ${EMAIL_ADDRESS_MAX} characters`);
+    throw badRequest(
+      call.route,
+      `request body: members: [${index}].member.email: '${email}' must be at most ${EMAIL_ADDRESS_MAX} characters`,
+    );
   }
   if (!EMAIL_ADDRESS.test(email)) {
-    throw badRequest(call.route, `request body: members: [${index}].member.email: '${email}' did not match pattern '${EMAIL_ADDRESS_PATTERN}'`);
+    throw badRequest(
+      call.route,
+      `request body: members: [${index}].member.email: '${email}' did not match pattern '${EMAIL_ADDRESS_PATTERN}'`,
+    );
   }
 }
 

@@ -265,4 +265,3 @@ async function sessionFromBlob(call: ApiCall, blob: string, size: number): Promi
   session.offset = size;
   return session;
 }
-

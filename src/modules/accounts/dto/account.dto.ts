@@ -64,13 +64,27 @@ export class CreateTokenDto {
   @MaxLength(80, { message: 'name must be at most 80 characters' })
   name: string;
 
-  @ApiPropertyOptional({ enum: TOKEN_SCOPES, default: 'full', description: '`read`: GET only; `full`: every API call except creating tokens' })
+  @ApiPropertyOptional({
+    enum: TOKEN_SCOPES,
+    default: 'full',
+    description: '`read`: GET only; `full`: every API call except creating tokens',
+  })
   @IsOptional()
   @IsIn(TOKEN_SCOPES, { message: 'scope must be "read" or "full"' })
   scope?: TokenScope;
 
-  @ApiPropertyOptional({ minimum: 1, maximum: 3650, description: 'Days until the token stops working; omit for a token that does not expire' })
-  @Transform(({ value }) => (value === '' || value === 'never' || value === null ? undefined : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value))
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 3650,
+    description: 'Days until the token stops working; omit for a token that does not expire',
+  })
+  @Transform(({ value }) =>
+    value === '' || value === 'never' || value === null
+      ? undefined
+      : typeof value === 'string' && /^\d+$/.test(value)
+        ? Number(value)
+        : value,
+  )
   @IsOptional()
   @IsInt({ message: 'expiresInDays must be a whole number of days from 1 to 3650' })
   @Min(1, { message: 'expiresInDays must be a whole number of days from 1 to 3650' })

@@ -9,7 +9,11 @@ import { UsersService } from '../users.service';
 
 type AuthRequest = Request & { user?: AuthenticatedUser };
 
-function toAuthenticated(user: User, via: AuthenticatedUser['via'], scope: AuthenticatedUser['scope'] = 'full'): AuthenticatedUser {
+function toAuthenticated(
+  user: User,
+  via: AuthenticatedUser['via'],
+  scope: AuthenticatedUser['scope'] = 'full',
+): AuthenticatedUser {
   return { id: user.id, email: user.email, name: user.name, role: user.role, via, scope };
 }
 
@@ -36,7 +40,8 @@ export class AuthGuard implements CanActivate {
     req.user = (await this.resolve(req)) ?? undefined;
     if (isPublic) return true;
     if (!req.user) throw new UnauthorizedException('sign in required');
-    if (req.user.scope === 'read' && !READS.has(req.method)) throw new ForbiddenException('this access token is read-only');
+    if (req.user.scope === 'read' && !READS.has(req.method))
+      throw new ForbiddenException('this access token is read-only');
 
     const role = this.reflector.getAllAndOverride<UserRole | undefined>(REQUIRED_ROLE, [
       context.getHandler(),

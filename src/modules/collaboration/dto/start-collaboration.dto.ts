@@ -4,7 +4,6 @@ import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsOptional, IsString, Matches, 
 import { COLLAB_EXPIRY_CHOICES, CollabExpiry } from '../entities/collab-pipeline.entity';
 import { SELECTION_PATTERN } from '../../files/file-selection';
 
-
 export const DISABLED_DOWNLOADS_CHOICES = ['leave_out', 'include'] as const;
 export type DisabledDownloadsChoice = (typeof DISABLED_DOWNLOADS_CHOICES)[number];
 
@@ -29,19 +28,25 @@ export class CollabDownloadsDto {
 export class StartCollaborationDto {
   @ApiPropertyOptional({
     type: [String],
-    description: 'Files to put in the shared folder: `f:<file id>` or `d:<Dropbox id>`. May be empty when sharing with remaining collaborators only.',
+    description:
+      'Files to put in the shared folder: `f:<file id>` or `d:<Dropbox id>`. May be empty when sharing with remaining collaborators only.',
     example: ['f:7b0c1f0e-3c3a-4d36-9d5b-3f0b8f6f7a10'],
   })
   @IsOptional()
   // A form sends one value as a string and several as an array.
-  @Transform(({ value }) => (value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value]))
+  @Transform(({ value }) =>
+    value === undefined || value === null || value === '' ? [] : Array.isArray(value) ? value : [value],
+  )
   @IsArray({ message: 'files must be a list of selected files' })
   @ArrayMaxSize(1000, { message: 'files: at most 1000 files at a time' })
   @IsString({ each: true, message: 'files: each item must be a string' })
   @Matches(SELECTION_PATTERN, { each: true, message: 'files: each item must be "f:<file id>" or "d:<Dropbox id>"' })
   files: string[] = [];
 
-  @ApiPropertyOptional({ enum: ['editor', 'viewer'], description: 'Access of invited collaborators (first start only). Viewer needs a paid Dropbox plan.' })
+  @ApiPropertyOptional({
+    enum: ['editor', 'viewer'],
+    description: 'Access of invited collaborators (first start only). Viewer needs a paid Dropbox plan.',
+  })
   @IsOptional()
   @IsIn(['editor', 'viewer'], { message: 'accessLevel must be "editor" or "viewer"' })
   accessLevel?: 'editor' | 'viewer';
@@ -49,7 +54,8 @@ export class StartCollaborationDto {
   @ApiPropertyOptional({
     enum: COLLAB_EXPIRY_CHOICES,
     default: 'never',
-    description: 'When the invited collaborators are removed from the folder, counted from the first start (first start only; change it later with PATCH).',
+    description:
+      'When the invited collaborators are removed from the folder, counted from the first start (first start only; change it later with PATCH).',
   })
   @IsOptional()
   @IsIn(COLLAB_EXPIRY_CHOICES, { message: `expiry must be one of ${COLLAB_EXPIRY_CHOICES.join(', ')}` })
@@ -68,7 +74,8 @@ export class StartCollaborationDto {
   @ApiPropertyOptional({
     enum: DISABLED_DOWNLOADS_CHOICES,
     default: 'leave_out',
-    description: 'Files of categories whose downloads are off: `leave_out` of the folder (default), or `include` them anyway (collaborators can then download them). First start only.',
+    description:
+      'Files of categories whose downloads are off: `leave_out` of the folder (default), or `include` them anyway (collaborators can then download them). First start only.',
   })
   @IsOptional()
   @IsIn(DISABLED_DOWNLOADS_CHOICES, { message: 'disabledDownloads must be "leave_out" or "include"' })

@@ -3,7 +3,11 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsString, Matches } from 'cl
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';
 
 export class ImportFilesDto {
-  @ApiProperty({ type: [String], description: 'Dropbox ids ("id:…") of files found in the track folder', example: ['id:a4ayc_80_OEAAAAAAAAAXw'] })
+  @ApiProperty({
+    type: [String],
+    description: 'Dropbox ids ("id:…") of files found in the track folder',
+    example: ['id:a4ayc_80_OEAAAAAAAAAXw'],
+  })
   @IsArray({ message: 'dropboxIds must be a list of Dropbox file ids' })
   @ArrayMinSize(1, { message: 'dropboxIds must name at least one file' })
   @ArrayMaxSize(1000, { message: 'dropboxIds can name at most 1000 files' })
@@ -19,7 +23,10 @@ export class UpdateTrackFileDto {
 }
 
 export class RestoreRevisionDto {
-  @ApiProperty({ description: 'A revision of the file, as listed by its revisions route', example: '015f1e3c9a8b00000000001' })
+  @ApiProperty({
+    description: 'A revision of the file, as listed by its revisions route',
+    example: '015f1e3c9a8b00000000001',
+  })
   @IsString({ message: 'rev must be a revision id' })
   @Matches(/^[0-9a-f]{9,64}$/, { message: 'rev must be a revision id' })
   rev: string;

@@ -1,4 +1,15 @@
-import { BigIntType, BlobType, Entity, Enum, Index, ManyToOne, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  BlobType,
+  Entity,
+  Enum,
+  Index,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { TrackFile } from '../../files/entities/track-file.entity';
 

@@ -7,7 +7,10 @@ export class CreateWebhookDto {
   @ApiProperty({ example: 'https://hooks.example.com/producer-dashboard' })
   @IsString()
   @MaxLength(2000, { message: 'url must be at most 2000 characters' })
-  @IsUrl({ protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_host: true }, { message: 'url must be an absolute http(s) URL' })
+  @IsUrl(
+    { protocols: ['http', 'https'], require_protocol: true, require_tld: false, require_host: true },
+    { message: 'url must be an absolute http(s) URL' },
+  )
   url: string;
 
   @ApiProperty({ enum: NOTIFICATION_EVENTS, isArray: true, example: ['share.opened', 'share.downloaded'] })

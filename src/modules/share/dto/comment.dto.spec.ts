@@ -15,7 +15,13 @@ describe('comment times', () => {
   });
 
   it('a form post validates with the time as a number and the text trimmed', () => {
-    const ok = validateForm(PostCommentDto, { _csrf: 'x', fileId: '0c962771-a032-4ac8-9ab3-ad90f790fc67', at: '1:05', body: '  Kick  ', name: ' Ana ' });
+    const ok = validateForm(PostCommentDto, {
+      _csrf: 'x',
+      fileId: '0c962771-a032-4ac8-9ab3-ad90f790fc67',
+      at: '1:05',
+      body: '  Kick  ',
+      name: ' Ana ',
+    });
     expect(ok.errors).toBeNull();
     expect(ok.value).toMatchObject({ at: 65, body: 'Kick', name: 'Ana' });
     const bad = validateForm(PostCommentDto, { fileId: '0c962771-a032-4ac8-9ab3-ad90f790fc67', at: '', body: 'x' });

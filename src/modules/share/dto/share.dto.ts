@@ -26,7 +26,8 @@ import { SELECTION_PATTERN } from '../../files/file-selection';
 
 export const MAX_SHARE_TRACKS = 50;
 
-const emptyToNull = ({ value }: { value: unknown }) => (typeof value === 'string' && value.trim() === '' ? null : typeof value === 'string' ? value.trim() : value);
+const emptyToNull = ({ value }: { value: unknown }) =>
+  typeof value === 'string' && value.trim() === '' ? null : typeof value === 'string' ? value.trim() : value;
 
 export class DownloadsDto {
   @ApiPropertyOptional({ description: 'Recipients may download bounces' })
@@ -52,7 +53,8 @@ export class ShareTrackSelectionDto {
 
   @ApiProperty({
     type: [String],
-    description: 'Files of the track: "f:<file id>" (imported) or "d:<Dropbox id>" (in its folder, imported on creation)',
+    description:
+      'Files of the track: "f:<file id>" (imported) or "d:<Dropbox id>" (in its folder, imported on creation)',
   })
   @IsArray({ message: 'files must be a list' })
   @ArrayMaxSize(1000, { message: 'files can name at most 1000 files per track' })
@@ -74,7 +76,12 @@ export class ShareTrackSelectionDto {
 }
 
 class ShareSettingsDto {
-  @ApiPropertyOptional({ type: String, maxLength: 200, nullable: true, description: 'Defaults to the track title, or "N tracks"' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 200,
+    nullable: true,
+    description: 'Defaults to the track title, or "N tracks"',
+  })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'title must be text' })
@@ -93,7 +100,10 @@ class ShareSettingsDto {
   @IsIn(EXPIRY_CHOICES, { message: `expiry must be one of ${EXPIRY_CHOICES.join(', ')}` })
   expiry?: ExpiryChoice;
 
-  @ApiPropertyOptional({ type: DownloadsDto, description: 'Per category; omitted ones follow the tracks\u2019 sharing status' })
+  @ApiPropertyOptional({
+    type: DownloadsDto,
+    description: 'Per category; omitted ones follow the tracks\u2019 sharing status',
+  })
   @IsOptional()
   @ValidateNested()
   @Type(() => DownloadsDto)
@@ -102,13 +112,18 @@ class ShareSettingsDto {
   @ApiPropertyOptional({
     type: Boolean,
     default: false,
-    description: 'Download-enabled categories play their originals instead of lossy previews (listen-only ones never do)',
+    description:
+      'Download-enabled categories play their originals instead of lossy previews (listen-only ones never do)',
   })
   @IsOptional()
   @IsBoolean({ message: 'streamOriginals must be true or false' })
   streamOriginals?: boolean;
 
-  @ApiPropertyOptional({ type: Boolean, default: false, description: 'Recipients may comment at a time of a file (shown on the waveform)' })
+  @ApiPropertyOptional({
+    type: Boolean,
+    default: false,
+    description: 'Recipients may comment at a time of a file (shown on the waveform)',
+  })
   @IsOptional()
   @IsBoolean({ message: 'comments must be true or false' })
   comments?: boolean;
@@ -132,7 +147,13 @@ export class CreateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ type: String, format: 'password', minLength: 8, maxLength: 200, description: 'Recipients type it before they see anything' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'password',
+    minLength: 8,
+    maxLength: 200,
+    description: 'Recipients type it before they see anything',
+  })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'password must be text' })
@@ -145,7 +166,8 @@ export class UpdateShareDto extends ShareSettingsDto {
   @ApiPropertyOptional({
     type: [ShareTrackSelectionDto],
     maxItems: MAX_SHARE_TRACKS,
-    description: 'The share\u2019s new contents, in order (as on creation): tracks added, removed or reordered, each with its files',
+    description:
+      'The share\u2019s new contents, in order (as on creation): tracks added, removed or reordered, each with its files',
   })
   @IsOptional()
   @IsArray({ message: 'tracks must be a list' })
@@ -155,7 +177,14 @@ export class UpdateShareDto extends ShareSettingsDto {
   @Type(() => ShareTrackSelectionDto)
   tracks?: ShareTrackSelectionDto[];
 
-  @ApiPropertyOptional({ type: String, format: 'password', minLength: 8, maxLength: 200, nullable: true, description: 'A new password; null removes it' })
+  @ApiPropertyOptional({
+    type: String,
+    format: 'password',
+    minLength: 8,
+    maxLength: 200,
+    nullable: true,
+    description: 'A new password; null removes it',
+  })
   @IsOptional()
   @ValidateIf((_o, v) => v !== null)
   @IsString({ message: 'password must be text' })
@@ -217,14 +246,22 @@ export class CreateRecipientDto {
   @MaxLength(320, { message: 'email must be at most 320 characters' })
   email?: string | null;
 
-  @ApiPropertyOptional({ type: String, maxLength: 2000, nullable: true, description: 'For you only: why or when it was sent' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 2000,
+    nullable: true,
+    description: 'For you only: why or when it was sent',
+  })
   @Transform(emptyToNull)
   @IsOptional()
   @IsString({ message: 'note must be text' })
   @MaxLength(2000, { message: 'note must be at most 2000 characters' })
   note?: string | null;
 
-  @ApiPropertyOptional({ enum: EXPIRY_CHOICES, description: 'Their link expires earlier than the share (default: with the share)' })
+  @ApiPropertyOptional({
+    enum: EXPIRY_CHOICES,
+    description: 'Their link expires earlier than the share (default: with the share)',
+  })
   @IsOptional()
   @IsIn(EXPIRY_CHOICES, { message: `expiry must be one of ${EXPIRY_CHOICES.join(', ')}` })
   expiry?: ExpiryChoice;

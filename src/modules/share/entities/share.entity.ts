@@ -1,4 +1,14 @@
-import { BigIntType, Collection, Entity, Index, ManyToOne, OneToMany, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Collection,
+  Entity,
+  Index,
+  ManyToOne,
+  OneToMany,
+  Opt,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
 import type { ShareFile } from './share-file.entity';
