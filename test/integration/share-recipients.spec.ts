@@ -331,10 +331,34 @@ describe('recipient links and listens', () => {
     expect(done.status).toBe(303);
     expect((await w.t.client().get(new URL(target.url).pathname)).status).toBe(410);
     expect((await w.t.client().get(new URL(items[0].url).pathname)).status).toBe(200);
+    // Their links may expire before the share: one choice for the links made together; a bad one names the field.
+    const badExpiry = await w.producer.browser.submit(page, `${page}/recipients`, {
+      recipients: 'Radio',
+      expiry: '3d',
+    });
+    expect(badExpiry.status).toBe(400);
+    expect(badExpiry.text).toContain('expiry must be one of');
+    expect(await count()).toBe(before + 3);
+    const soon = await w.producer.browser.submit(page, `${page}/recipients`, {
+      recipients: 'Radio\nBlog',
+      expiry: '7d',
+    });
+    expect(soon.status).toBe(303);
+    const expiring = (await api(w.producer).get(recipients())).body.items.slice(before + 3) as Array<{
+      name: string;
+      expiresAt: string | null;
+    }>;
+    expect(expiring.map((r) => r.name)).toEqual(['Radio', 'Blog']);
+    for (const r of expiring) {
+      const days = (Date.parse(r.expiresAt ?? '') - Date.now()) / 86_400_000;
+      expect(days).toBeGreaterThan(6.9);
+      expect(days).toBeLessThanOrEqual(7);
+    }
+    expect((await w.producer.browser.get(page)).text).toContain('<option value="7d">7 days from now</option>');
     // Someone else's share: 404, nothing added.
     const intruder = await w.other.browser.submit('/settings', `${page}/recipients`, { recipients: 'Spy' });
     expect(intruder.status).toBe(404);
-    expect(await count()).toBe(before + 3);
+    expect(await count()).toBe(before + 5);
   });
 
   it('a recipient\u2019s first open of their link reaches the producer once, as share.opened naming them', async () => {

@@ -116,7 +116,7 @@ export class ShareRecipientsService {
   }
 
   /** The lines of the share page's box, each checked as the API checks a body; errors name the line. */
-  parseLines(text: string): { dtos: CreateRecipientDto[]; errors: string[] } {
+  parseLines(text: string, expiry?: string): { dtos: CreateRecipientDto[]; errors: string[] } {
     const lines = text
       .split(/\r?\n/)
       .map((l) => l.trim())
@@ -124,7 +124,10 @@ export class ShareRecipientsService {
     const dtos: CreateRecipientDto[] = [];
     const errors: string[] = [];
     lines.forEach((line, i) => {
-      const dto = plainToInstance(CreateRecipientDto, parseRecipientLine(line));
+      const dto = plainToInstance(CreateRecipientDto, {
+        ...parseRecipientLine(line),
+        ...(expiry === undefined ? {} : { expiry }),
+      });
       const problems = validateSync(dto, { whitelist: true, forbidNonWhitelisted: true });
       if (problems.length)
         errors.push(`line ${i + 1} (“${line.slice(0, 80)}”): ${Object.values(problems[0].constraints ?? {})[0]}`);

@@ -105,7 +105,9 @@ export class SharesController {
     @Res() res: Response,
   ) {
     const text = typeof body.recipients === 'string' ? body.recipients : '';
-    const { dtos, errors } = this.recipients.parseLines(text);
+    // One expiry for the links made together; empty means with the share.
+    const expiry = typeof body.expiry === 'string' && body.expiry !== '' ? body.expiry : undefined;
+    const { dtos, errors } = this.recipients.parseLines(text, expiry);
     if (dtos.length > MAX_RECIPIENTS_PER_REQUEST)
       errors.push(`add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`);
     if (errors.length === 0) {
@@ -127,7 +129,7 @@ export class SharesController {
     const share = await this.shares.get(user.id, id);
     res.status(400).render('dashboard/share-detail', {
       ...this.detailModel(share),
-      ...(await this.audienceModel(user.id, id, { lines: text, errors })),
+      ...(await this.audienceModel(user.id, id, { lines: text, errors, expiry })),
     });
   }
 
@@ -162,7 +164,11 @@ export class SharesController {
   }
 
   /** The recipients box and the listening report of the share's page. */
-  private async audienceModel(ownerId: string, shareId: string, form: { lines?: string; errors?: string[] } = {}) {
+  private async audienceModel(
+    ownerId: string,
+    shareId: string,
+    form: { lines?: string; errors?: string[]; expiry?: string } = {},
+  ) {
     const [recipients, report, comments] = await Promise.all([
       this.recipients.list(ownerId, shareId),
       this.listens.report(ownerId, shareId),
@@ -171,7 +177,15 @@ export class SharesController {
     return {
       comments,
       recipients: recipients.map(recipientRow),
-      recipientForm: { lines: form.lines ?? '', errors: form.errors ?? [] },
+      recipientForm: {
+        lines: form.lines ?? '',
+        errors: form.errors ?? [],
+        expiryChoices: EXPIRY_CHOICES.filter((value) => value !== 'never').map((value) => ({
+          value,
+          label: `${EXPIRY_LABELS[value]} from now`,
+          selected: value === form.expiry,
+        })),
+      },
       listening: {
         tracks: report.tracks.map((t) => ({ ...listenRow(t), title: t.title })),
         files: report.files.map((f) => ({ ...listenRow(f), name: f.name, trackTitle: f.trackTitle })),
