@@ -11,7 +11,7 @@ import { ShareRecipient } from './entities/share-recipient.entity';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
 import { expiresAtFor, linkStatus, LinkStatus, newShareToken, shareTokenHash } from './share-rules';
-import { ShareCounts, ShareStatsService } from './share-stats.service';
+import { linkStats, ShareStatsService } from './share-stats.service';
 
 export type RecipientStatus = LinkStatus;
 
@@ -166,17 +166,6 @@ export class ShareRecipientsService {
     const pending = await this.stats.pendingRecipients(recipients.map((r) => r.id));
     const now = this.clock.now();
     return recipients.map((r) => {
-      const p: ShareCounts = pending.get(r.id) ?? {
-        views: 0,
-        plays: 0,
-        listenedSeconds: 0,
-        downloads: { bounce: 0, project: 0, stem: 0 },
-        lastAccessedAt: null,
-      };
-      const last =
-        [r.lastAccessedAt ?? null, p.lastAccessedAt]
-          .filter((d): d is Date => d !== null)
-          .sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
       const path = `/s/${this.box.open(r.tokenSealed, recipientTokenAad(r.id))}`;
       return {
         id: r.id,
@@ -189,17 +178,7 @@ export class ShareRecipientsService {
         expiresAt: r.expiresAt?.toISOString() ?? null,
         revokedAt: r.revokedAt?.toISOString() ?? null,
         createdAt: r.createdAt.toISOString(),
-        stats: {
-          views: r.views + p.views,
-          plays: r.plays + p.plays,
-          listenedSeconds: Math.round((r.listenedSeconds + p.listenedSeconds) * 10) / 10,
-          downloads: {
-            bounce: r.downloadsBounce + p.downloads.bounce,
-            project: r.downloadsProject + p.downloads.project,
-            stem: r.downloadsStem + p.downloads.stem,
-          },
-          lastAccessedAt: last?.toISOString() ?? null,
-        },
+        stats: linkStats(r, pending.get(r.id)),
       };
     });
   }

@@ -16,6 +16,46 @@ export interface ShareCounts {
   lastAccessedAt: Date | null;
 }
 
+/** The counters a link (a share or one recipient's link) keeps in PostgreSQL. */
+export interface StoredCounts {
+  views: number;
+  plays: number;
+  listenedSeconds: number;
+  downloadsBounce: number;
+  downloadsProject: number;
+  downloadsStem: number;
+  lastAccessedAt?: Date | null;
+}
+
+export function emptyCounts(): ShareCounts {
+  return {
+    views: 0,
+    plays: 0,
+    listenedSeconds: 0,
+    downloads: { bounce: 0, project: 0, stem: 0 },
+    lastAccessedAt: null,
+  };
+}
+
+/** A link's statistics as the API shows them: what PostgreSQL holds plus what still waits in Redis. */
+export function linkStats(stored: StoredCounts, pending: ShareCounts | undefined) {
+  const p = pending ?? emptyCounts();
+  const a = stored.lastAccessedAt ?? null;
+  const b = p.lastAccessedAt;
+  const last = a && b ? (a > b ? a : b) : (a ?? b);
+  return {
+    views: stored.views + p.views,
+    plays: stored.plays + p.plays,
+    listenedSeconds: Math.round((stored.listenedSeconds + p.listenedSeconds) * 10) / 10,
+    downloads: {
+      bounce: stored.downloadsBounce + p.downloads.bounce,
+      project: stored.downloadsProject + p.downloads.project,
+      stem: stored.downloadsStem + p.downloads.stem,
+    },
+    lastAccessedAt: last?.toISOString() ?? null,
+  };
+}
+
 /** What one listen beacon (or Range estimate) changed of a play session, as counters. */
 export interface ListenDelta {
   /** 1 when this is the session's first report. */

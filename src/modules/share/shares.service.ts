@@ -34,7 +34,7 @@ import {
   shareTokenAad,
   shareTokenHash,
 } from './share-rules';
-import { ShareCounts, ShareStatsService } from './share-stats.service';
+import { linkStats, ShareStatsService } from './share-stats.service';
 import { isUuid } from '../../common/ids';
 import { selectionOf } from '../files/file-selection';
 
@@ -388,8 +388,6 @@ export class SharesService {
     const pending = await this.stats.pending(ids);
     const now = this.clock.now();
     return shares.map((share) => {
-      const p = pending.get(share.id) ?? emptyCounts();
-      const last = latest(share.lastAccessedAt ?? null, p.lastAccessedAt);
       const path = `/s/${this.tokenOf(share)}`;
       return {
         id: share.id,
@@ -414,17 +412,7 @@ export class SharesService {
           follow: [...t.follow],
         })),
         fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
-        stats: {
-          views: share.views + p.views,
-          plays: share.plays + p.plays,
-          listenedSeconds: Math.round((share.listenedSeconds + p.listenedSeconds) * 10) / 10,
-          downloads: {
-            bounce: share.downloadsBounce + p.downloads.bounce,
-            project: share.downloadsProject + p.downloads.project,
-            stem: share.downloadsStem + p.downloads.stem,
-          },
-          lastAccessedAt: last?.toISOString() ?? null,
-        },
+        stats: linkStats(share, pending.get(share.id)),
         createdAt: share.createdAt.toISOString(),
       };
     });
@@ -435,20 +423,4 @@ function definedOnly(d: { bounce?: boolean; project?: boolean; stem?: boolean } 
   const result: Partial<Downloads> = {};
   for (const c of FILE_CATEGORIES) if (d?.[c] !== undefined) result[c] = d[c];
   return result;
-}
-
-function emptyCounts(): ShareCounts {
-  return {
-    views: 0,
-    plays: 0,
-    listenedSeconds: 0,
-    downloads: { bounce: 0, project: 0, stem: 0 },
-    lastAccessedAt: null,
-  };
-}
-
-function latest(a: Date | null, b: Date | null): Date | null {
-  if (!a) return b;
-  if (!b) return a;
-  return a > b ? a : b;
 }
