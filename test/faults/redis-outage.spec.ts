@@ -13,7 +13,15 @@ import {
   Producer,
 } from '../integration/collaboration-support';
 import type { CollaborationView } from '../../src/modules/collaboration/collaboration.views';
-import { closeQueueWorkers, distinctFiles, dropboxFiles, eventually, expectCleanFailure, sessionApi } from './support';
+import {
+  closeQueueWorkers,
+  distinctFiles,
+  dropboxFiles,
+  eventually,
+  expectCleanFailure,
+  heldUploadsAndPipeline,
+  sessionApi,
+} from './support';
 
 /**
  * Redis (append-only persistence, owned by this test) stopped and started again under a web process and a worker
@@ -80,20 +88,7 @@ describe('Redis outage', () => {
     const uploadIds: string[] = accepted.body.map((u: { id: string }) => u.id);
     const jobIds = uploadIds.map((id) => jobId('upload', id));
 
-    await eventually(
-      'one upload is held in Dropbox, the others wait',
-      async () => {
-        const [active, waiting, flow] = await Promise.all([
-          queue.getActive(),
-          queue.getWaiting(),
-          collabQueue.getJobCounts('active', 'waiting-children'),
-        ]);
-        return { active: active.length, waiting: waiting.length, flow };
-      },
-      (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2,
-      { everyMs: 100 },
-    );
-    const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
+    const waitingBefore = await heldUploadsAndPipeline(queue, collabQueue, UPLOADS);
 
     // ---- Redis goes away (SIGTERM: the append-only file is flushed) ----
     await redis.stop();

@@ -24,6 +24,7 @@ import {
   eventually,
   pause,
   sessionApi,
+  heldUploadsAndPipeline,
 } from './support';
 
 /**
@@ -98,20 +99,7 @@ describe('Redis Sentinel failover', () => {
     const accepted = await api.upload(`/api/v1/tracks/${trackId}/uploads`, files);
     expect(accepted.status).toBe(201);
     const jobIds = (accepted.body as Array<{ id: string }>).map((u) => jobId('upload', u.id));
-    await eventually(
-      'one upload is held in Dropbox, the others wait',
-      async () => {
-        const [active, waiting, flow] = await Promise.all([
-          queue.getActive(),
-          queue.getWaiting(),
-          collabQueue.getJobCounts('active', 'waiting-children'),
-        ]);
-        return { active: active.length, waiting: waiting.length, flow };
-      },
-      (s) => s.active === 1 && s.waiting === UPLOADS - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2,
-      { everyMs: 100 },
-    );
-    const waitingBefore = (await queue.getWaiting()).map((job) => job.id!);
+    const waitingBefore = await heldUploadsAndPipeline(queue, collabQueue, UPLOADS);
 
     // Share-page visitors and a readiness probe run throughout; all visitors come from 127.0.0.1, so the
     // per-address page limit is lifted (the limiter still runs, on Redis, through the failover).

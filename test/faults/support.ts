@@ -1,4 +1,5 @@
 import type { INestApplicationContext } from '@nestjs/common';
+import type { Queue } from 'bullmq';
 import type { Dropbox } from 'dropbox';
 import { PROCESSORS } from '../../src/jobs/jobs.module';
 import type { Response } from 'supertest';
@@ -20,6 +21,27 @@ export async function eventually<T>(
   { timeoutMs = 30_000, everyMs = 250 }: { timeoutMs?: number; everyMs?: number } = {},
 ): Promise<T> {
   return poll(read, ok, { what, timeoutMs, everyMs, errorsAreNotYet: true });
+}
+
+/**
+ * Waits until the worker holds the first upload in Dropbox with the others waiting, and the collaboration pipeline
+ * holds its first step with its other two waiting as a flow; answers the ids of the waiting upload jobs.
+ */
+export async function heldUploadsAndPipeline(uploads: Queue, collaboration: Queue, count: number): Promise<string[]> {
+  await eventually(
+    'one upload is held in Dropbox, the others wait',
+    async () => {
+      const [active, waiting, flow] = await Promise.all([
+        uploads.getActive(),
+        uploads.getWaiting(),
+        collaboration.getJobCounts('active', 'waiting-children'),
+      ]);
+      return { active: active.length, waiting: waiting.length, flow };
+    },
+    (s) => s.active === 1 && s.waiting === count - 1 && s.flow.active === 1 && s.flow['waiting-children'] === 2,
+    { everyMs: 100 },
+  );
+  return (await uploads.getWaiting()).map((job) => job.id!);
 }
 
 /** Answers from a session client, each with a deadline so a hanging server fails the test instead of stalling it. */
