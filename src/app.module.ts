@@ -13,6 +13,7 @@ import { loggerParams } from './common/logging';
 import { RedisModule, RedisService } from './common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from './config/app-config';
 import { ConfigModule } from './config/config.module';
+import { DatabaseModule } from './database/db-context';
 import { mikroOrmOptions } from './database/mikro-orm.config';
 import type { TuningOverrides } from './config/tuning';
 import { JobsModule } from './jobs/jobs.module';
@@ -53,6 +54,7 @@ export class AppModule {
           }),
           driver: PostgreSqlDriver,
         }),
+        DatabaseModule,
         RedisModule,
         CryptoModule,
         ThrottlerModule.forRootAsync({

@@ -22,7 +22,7 @@ function boundaryErrors(cases: Case[]): string[][] {
       const out = [];
       for (const c of JSON.parse(process.argv[1])) {
         const [result] = await eslint.lintText(c.code, { filePath: c.path });
-        out.push(result.messages.filter((m) => m.ruleId === 'no-restricted-imports').map((m) => m.message));
+        out.push(result.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message));
       }
       process.stdout.write(JSON.stringify(out));
     })().catch((err) => { console.error(err); process.exit(1); });`;

@@ -17,6 +17,7 @@ import { LibraryPagesController } from './library-pages.controller';
 import { TrackPageModels } from './track-page-models';
 import { TrackPagesController } from './track-pages.controller';
 import { FileVersionsController } from './file-versions.controller';
+import { TrackCatalog } from './track-catalog.service';
 import { TracksService } from './tracks.service';
 import { SpoolBudget } from './spool-budget';
 import { SpoolHosts } from './spool-hosts';
@@ -46,7 +47,8 @@ import { UploadsService } from './uploads.service';
     SpoolBudget,
     SpoolHosts,
     TrackPageModels,
+    TrackCatalog,
   ],
-  exports: [LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  exports: [TrackCatalog, LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
 })
 export class FilesModule {}

@@ -1,0 +1,39 @@
+import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
+import { Global, Injectable, Module } from '@nestjs/common';
+
+/**
+ * The one way a module opens a database context outside an HTTP request (a job, a timer, a stream that outlives its
+ * request) and runs a unit of work in a transaction. Modules never hold the EntityManager: they use their own
+ * repositories (MikroOrmModule.forFeature), which find the context this opens — the request's, the job's or the
+ * transaction's — by themselves.
+ */
+@Injectable()
+export class DbContext {
+  constructor(private readonly orm: MikroORM) {}
+
+  /**
+   * Runs `work` with an identity map of its own: what it loads is not shared with the caller or with other jobs, and
+   * is dropped when it ends. Used by every job and by reads that must see the database as it is now.
+   */
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return RequestContext.create(this.orm.em, work);
+  }
+
+  /**
+   * Runs `work` in one transaction (inside the current context, or in a new one when there is none): the
+   * repositories it calls take part; it commits when `work` resolves (flushing what it changed) and rolls back when
+   * it throws.
+   */
+  transaction<T>(work: () => Promise<T>): Promise<T> {
+    return this.orm.em.transactional(() => work());
+  }
+
+  /** Writes what the current context changed (entities created, edited or removed through the repositories). */
+  flush(): Promise<void> {
+    return this.orm.em.flush();
+  }
+}
+
+@Global()
+@Module({ providers: [DbContext], exports: [DbContext] })
+export class DatabaseModule {}
