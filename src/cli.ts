@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { MikroORM } from '@mikro-orm/postgresql';
 import { parseArgs } from 'node:util';
 import { loadConfigOrExit } from './config/app-config';
+import { DbContext } from './database/db-context';
 import { mikroOrmOptions } from './database/mikro-orm.config';
 import { User } from './modules/accounts/entities/user.entity';
 import { UsersService } from './modules/accounts/users.service';
@@ -29,26 +30,30 @@ async function createUser(args: string[]): Promise<number> {
     return fail(`--password must be at least ${MIN_PASSWORD_LENGTH} characters`);
   }
   if (values.role !== 'admin' && values.role !== 'producer') return fail('--role must be admin or producer');
+  const { password, role } = values;
 
   const config = loadConfigOrExit();
   const orm = await MikroORM.init(mikroOrmOptions(config.database.url, { poolMax: 1 }));
+  const db = new DbContext(orm);
   try {
-    const em = orm.em.fork();
-    if (await em.findOne(User, { email })) {
-      if (values['if-missing']) {
-        process.stdout.write(`exists: ${email}\n`);
-        return 0;
+    return await db.run(async () => {
+      const users = orm.em.getRepository(User);
+      if (await users.findOne({ email })) {
+        if (values['if-missing']) {
+          process.stdout.write(`exists: ${email}\n`);
+          return 0;
+        }
+        return fail(`an account with email ${email} already exists`);
       }
-      return fail(`an account with email ${email} already exists`);
-    }
-    await new UsersService(em).create({
-      email,
-      password: values.password,
-      name: values.name ?? email,
-      role: values.role,
+      await new UsersService(users, db).create({
+        email,
+        password,
+        name: values.name ?? email,
+        role,
+      });
+      process.stdout.write(`created: ${email} (${role})\n`);
+      return 0;
     });
-    process.stdout.write(`created: ${email} (${values.role})\n`);
-    return 0;
   } finally {
     await orm.close(true);
   }

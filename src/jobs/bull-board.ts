@@ -1,12 +1,12 @@
 import { createBullBoard } from '@bull-board/api';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { ExpressAdapter } from '@bull-board/express';
-import { RequestContext, MikroORM } from '@mikro-orm/postgresql';
 import { getQueueToken } from '@nestjs/bullmq';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { Queue } from 'bullmq';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { wantsJson } from '../common/http/wants-json';
+import { DbContext } from '../database/db-context';
 import { UsersService } from '../modules/accounts/users.service';
 import { ALL_QUEUES } from '../queues/queues';
 
@@ -54,11 +54,11 @@ function sameOrigin(req: Request): boolean {
  */
 function adminsOnly(app: NestExpressApplication): RequestHandler {
   const users = app.get(UsersService);
-  const orm = app.get(MikroORM);
+  const db = app.get(DbContext);
   return (req: Request, res: Response, next: NextFunction) => {
     const userId = req.session?.userId;
     if (!userId) return refuse(req, res, 401);
-    RequestContext.create(orm.em, () => users.findActiveById(userId)).then(
+    db.run(() => users.findActiveById(userId)).then(
       (user) => {
         if (!user) return refuse(req, res, 401);
         if (user.role !== 'admin') return refuse(req, res, 403);

@@ -1,8 +1,10 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { Injectable, NotFoundException } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
+import { DbContext } from '../../database/db-context';
 import { ApiToken, TokenScope } from './entities/api-token.entity';
-import { User } from './entities/user.entity';
+import type { User } from './entities/user.entity';
 
 const TOKEN_PREFIX = 'pdat_';
 
@@ -40,7 +42,10 @@ function digest(secret: string): string {
 
 @Injectable()
 export class ApiTokensService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    @InjectRepository(ApiToken) private readonly tokens: EntityRepository<ApiToken>,
+    private readonly db: DbContext,
+  ) {}
 
   /** Returns the secret once; only its hash is kept. */
   async create(
@@ -49,37 +54,37 @@ export class ApiTokensService {
     options: { scope?: TokenScope; expiresInDays?: number } = {},
   ): Promise<{ token: ApiTokenView; secret: string }> {
     const secret = TOKEN_PREFIX + randomBytes(32).toString('base64url');
-    const token = this.em.create(ApiToken, {
-      user: this.em.getReference(User, userId),
+    const token = this.tokens.create({
+      user: userId,
       name: name.trim(),
       tokenHash: digest(secret),
       prefix: secret.slice(0, TOKEN_PREFIX.length + 6),
       scope: options.scope ?? 'full',
       expiresAt: options.expiresInDays ? new Date(Date.now() + options.expiresInDays * 24 * 3600_000) : null,
     });
-    await this.em.persistAndFlush(token);
+    await this.db.flush();
     return { token: toView(token), secret };
   }
 
   async list(userId: string): Promise<ApiTokenView[]> {
-    const tokens = await this.em.find(ApiToken, { user: userId }, { orderBy: { createdAt: 'desc' } });
+    const tokens = await this.tokens.find({ user: userId }, { orderBy: { createdAt: 'desc' } });
     return tokens.map(toView);
   }
 
   async revoke(userId: string, tokenId: string): Promise<void> {
-    const deleted = await this.em.nativeDelete(ApiToken, { id: tokenId, user: userId });
+    const deleted = await this.tokens.nativeDelete({ id: tokenId, user: userId });
     if (deleted === 0) throw new NotFoundException('token not found');
   }
 
   /** The enabled user a bearer secret belongs to, with the token's scope, or null (unknown, expired, disabled). */
   async authenticate(secret: string): Promise<TokenHolder | null> {
     if (!secret.startsWith(TOKEN_PREFIX)) return null;
-    const token = await this.em.findOne(ApiToken, { tokenHash: digest(secret) }, { populate: ['user'] });
+    const token = await this.tokens.findOne({ tokenHash: digest(secret) }, { populate: ['user'] });
     if (!token || token.user.disabled) return null;
     if (token.expiresAt && token.expiresAt.getTime() <= Date.now()) return null;
     // Coarse on purpose: one write per token per minute at most.
     if (!token.lastUsedAt || Date.now() - token.lastUsedAt.getTime() > 60_000) {
-      await this.em.nativeUpdate(ApiToken, { id: token.id }, { lastUsedAt: new Date() });
+      await this.tokens.nativeUpdate({ id: token.id }, { lastUsedAt: new Date() });
     }
     return { user: token.user, scope: token.scope };
   }

@@ -1,7 +1,9 @@
-import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
+import { DbContext } from '../../database/db-context';
 import { User, UserRole } from './entities/user.entity';
 import { hashPassword, timingDecoyHash, verifyPassword } from './passwords';
+import { UserRepository } from './repositories/user.repository';
 
 export interface UserView {
   id: string;
@@ -25,23 +27,26 @@ export function toUserView(user: User): UserView {
 
 @Injectable()
 export class UsersService {
-  constructor(private readonly em: EntityManager) {}
+  constructor(
+    private readonly users: UserRepository,
+    private readonly db: DbContext,
+  ) {}
 
   count(): Promise<number> {
-    return this.em.count(User, {});
+    return this.users.count({});
   }
 
   async create(input: { email: string; name: string; password: string; role: UserRole }): Promise<User> {
-    const user = this.em.create(User, {
+    const user = this.users.create({
       email: input.email.trim().toLowerCase(),
       name: input.name.trim(),
       passwordHash: await hashPassword(input.password),
       role: input.role,
     });
     try {
-      await this.em.persistAndFlush(user);
+      await this.db.flush();
     } catch (err) {
-      this.em.clear();
+      this.users.getEntityManager().clear();
       if (err instanceof UniqueConstraintViolationException) {
         throw new ConflictException({ field: 'email', message: 'email is already used by another account' });
       }
@@ -56,27 +61,25 @@ export class UsersService {
    */
   async createFirstAdmin(input: { email: string; name: string; password: string }): Promise<User | null> {
     const passwordHash = await hashPassword(input.password);
-    return this.em.transactional(async (em) => {
-      await em.execute('select pg_advisory_xact_lock(hashtext(?))', ['producer-dashboard:first-run-setup']);
-      if ((await em.count(User, {})) > 0) return null;
-      const user = em.create(User, {
+    return this.db.transaction(async () => {
+      await this.users.lockFirstRunSetup();
+      if ((await this.users.count({})) > 0) return null;
+      return this.users.create({
         email: input.email.trim().toLowerCase(),
         name: input.name.trim(),
         passwordHash,
         role: 'admin',
       });
-      em.persist(user);
-      return user;
     });
   }
 
   findActiveById(id: string): Promise<User | null> {
-    return this.em.findOne(User, { id, disabled: false });
+    return this.users.findOne({ id, disabled: false });
   }
 
   /** Returns the user only for the right password of an enabled account; the same work is done either way. */
   async verifyCredentials(email: string, password: string): Promise<User | null> {
-    const user = await this.em.findOne(User, { email: email.trim().toLowerCase() }, { populate: ['passwordHash'] });
+    const user = await this.users.findOne({ email: email.trim().toLowerCase() }, { populate: ['passwordHash'] });
     if (!user) {
       await verifyPassword(await timingDecoyHash(), password);
       return null;
@@ -86,17 +89,17 @@ export class UsersService {
   }
 
   list(): Promise<User[]> {
-    return this.em.find(User, {}, { orderBy: { role: 'asc', createdAt: 'asc' } });
+    return this.users.findAll({ orderBy: { role: 'asc', createdAt: 'asc' } });
   }
 
   async setDisabled(actorId: string, userId: string, disabled: boolean): Promise<User> {
-    const user = await this.em.findOne(User, { id: userId });
+    const user = await this.users.findOne({ id: userId });
     if (!user) throw new NotFoundException('user not found');
     if (user.id === actorId && disabled) {
       throw new ConflictException({ field: 'id', message: 'you cannot disable your own account' });
     }
     user.disabled = disabled;
-    await this.em.flush();
+    await this.db.flush();
     return user;
   }
 }

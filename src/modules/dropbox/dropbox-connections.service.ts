@@ -1,13 +1,12 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { timingSafeEqual } from 'node:crypto';
-import { User } from '../accounts/entities/user.entity';
 import { DropboxAuthExpired, DropboxError, EMAIL_UNVERIFIED_MESSAGE } from './dropbox.errors';
 import { DropboxAccountClient, DropboxGateway } from './dropbox.gateway';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
 import { ConnectionChanges } from './connection-changes';
 import { DropboxTokensService } from './dropbox-tokens.service';
-import { DropboxConnection } from './entities/dropbox-connection.entity';
+import type { DropboxConnection } from './entities/dropbox-connection.entity';
+import { DropboxConnectionRepository } from './repositories/dropbox-connection.repository';
 import type { DropboxAccountInfo } from './dropbox.types';
 import { storageFullMessage } from './storage-full';
 
@@ -58,7 +57,7 @@ export class DropboxConnectionsService {
   private readonly logger = new Logger(DropboxConnectionsService.name);
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly connections: DropboxConnectionRepository,
     private readonly oauth: DropboxOAuthClient,
     private readonly tokens: DropboxTokensService,
     private readonly gateway: DropboxGateway,
@@ -135,29 +134,17 @@ export class DropboxConnectionsService {
    * demo and the tests also use it with tokens the emulator issued directly.
    */
   async store(userId: string, grant: StoredGrant): Promise<DropboxConnectionView> {
-    const em = this.em.fork();
-    const connection =
-      (await em.findOne(DropboxConnection, { user: userId })) ??
-      em.create(DropboxConnection, {
-        user: em.getReference(User, userId),
-        accountId: grant.accountId,
-        email: grant.email,
-        displayName: grant.displayName,
-        refreshTokenSealed: '',
-        scopes: '',
-      });
-    connection.accountId = grant.accountId;
-    connection.email = grant.email;
-    connection.displayName = grant.displayName;
-    connection.refreshTokenSealed = this.tokens.sealRefreshToken(connection.id, grant.refreshToken);
-    connection.accessTokenSealed = this.tokens.sealAccessToken(connection.id, grant.accessToken);
-    connection.accessTokenExpiresAt = new Date(Date.now() + grant.expiresInSeconds * 1000);
-    connection.scopes = grant.scope;
-    connection.status = 'active';
-    connection.statusReason = null;
-    connection.connectedAt = new Date();
-    em.persist(connection);
-    await em.flush();
+    const account = { accountId: grant.accountId, email: grant.email, displayName: grant.displayName };
+    const connection = await this.connections.storeForUser(userId, account, (connection) => {
+      Object.assign(connection, account);
+      connection.refreshTokenSealed = this.tokens.sealRefreshToken(connection.id, grant.refreshToken);
+      connection.accessTokenSealed = this.tokens.sealAccessToken(connection.id, grant.accessToken);
+      connection.accessTokenExpiresAt = new Date(Date.now() + grant.expiresInSeconds * 1000);
+      connection.scopes = grant.scope;
+      connection.status = 'active';
+      connection.statusReason = null;
+      connection.connectedAt = new Date();
+    });
     // Share pages rendered while it was expired said "downloads are paused": they go at once.
     await this.changes.changed({ userId });
     return this.toView(connection);
@@ -165,8 +152,7 @@ export class DropboxConnectionsService {
 
   /** Revokes the token at Dropbox (best effort: it may already be dead) and forgets the connection. */
   async disconnect(userId: string): Promise<boolean> {
-    const em = this.em.fork();
-    const connection = await em.findOne(DropboxConnection, { user: userId });
+    const connection = await this.connections.ofUser(userId);
     if (!connection) return false;
     try {
       const token = await this.tokens.accessToken(connection.id);
@@ -175,13 +161,13 @@ export class DropboxConnectionsService {
       if (!(err instanceof DropboxError)) throw err;
       this.logger.warn({ userId, error: err.message }, 'could not revoke the Dropbox token; forgetting it anyway');
     }
-    await em.nativeDelete(DropboxConnection, { id: connection.id });
+    await this.connections.deleteById(connection.id);
     await this.changes.changed({ userId });
     return true;
   }
 
   async status(userId: string): Promise<DropboxConnectionView> {
-    const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
+    const connection = await this.connections.ofUser(userId);
     return connection ? this.toView(connection) : { connected: false, configured: this.configured };
   }
 
@@ -193,7 +179,7 @@ export class DropboxConnectionsService {
 
   /** The active connection's client, or an error that tells the producer to connect or reconnect. */
   async clientFor(userId: string): Promise<DropboxAccountClient> {
-    const connection = await this.em.fork().findOne(DropboxConnection, { user: userId });
+    const connection = await this.connections.ofUser(userId);
     if (!connection)
       throw new DropboxAuthExpired('Dropbox is not connected: connect it in Settings', ['not_connected']);
     if (connection.status !== 'active') {

@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Injectable, Logger } from '@nestjs/common';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { tryRedisLock } from '../../common/redis/redis-lock';
@@ -6,7 +5,8 @@ import { RedisService } from '../../common/redis/redis.module';
 import { ConnectionChanges } from './connection-changes';
 import { DropboxAuthExpired, DropboxSpaceUsage } from './dropbox.errors';
 import { DropboxOAuthClient, OAuthGrantRejected } from './dropbox-oauth.client';
-import { DropboxConnection } from './entities/dropbox-connection.entity';
+import type { DropboxConnection } from './entities/dropbox-connection.entity';
+import { DropboxConnectionRepository } from './repositories/dropbox-connection.repository';
 
 /** A token this close to expiry is refreshed before use. */
 const EXPIRY_MARGIN_MS = 5 * 60_000;
@@ -25,7 +25,7 @@ export class DropboxTokensService {
   private readonly logger = new Logger(DropboxTokensService.name);
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly connections: DropboxConnectionRepository,
     private readonly box: SecretBox,
     private readonly redis: RedisService,
     private readonly oauth: DropboxOAuthClient,
@@ -74,20 +74,16 @@ export class DropboxTokensService {
   }
 
   async markExpired(connectionId: string, reason: string): Promise<void> {
-    await this.em
-      .fork()
-      .nativeUpdate(
-        DropboxConnection,
-        { id: connectionId },
-        { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
-      );
+    await this.connections.updateWhere(
+      { id: connectionId },
+      { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
+    );
     await this.changes.changed({ connectionId });
   }
 
   /** Dropbox refused a write because the account is full: remembered until a write succeeds. */
   async recordStorageFull(connectionId: string, usage: DropboxSpaceUsage | null): Promise<void> {
-    await this.em.fork().nativeUpdate(
-      DropboxConnection,
+    await this.connections.updateWhere(
       { id: connectionId },
       {
         storageFullAt: new Date(),
@@ -99,30 +95,22 @@ export class DropboxTokensService {
 
   /** Dropbox refused a link or a share: the account's email is not verified (or, with false, is again). */
   async recordEmailUnverified(connectionId: string, unverified: boolean): Promise<void> {
-    await this.em
-      .fork()
-      .nativeUpdate(
-        DropboxConnection,
-        unverified ? { id: connectionId } : { id: connectionId, emailUnverifiedAt: { $ne: null } },
-        { emailUnverifiedAt: unverified ? new Date() : null },
-      );
+    await this.connections.updateWhere(
+      unverified ? { id: connectionId } : { id: connectionId, emailUnverifiedAt: { $ne: null } },
+      { emailUnverifiedAt: unverified ? new Date() : null },
+    );
   }
 
   /** A write stored bytes again; only a connection marked full is written to. */
   async clearStorageFull(connectionId: string): Promise<void> {
-    await this.em
-      .fork()
-      .nativeUpdate(
-        DropboxConnection,
-        { id: connectionId, storageFullAt: { $ne: null } },
-        { storageFullAt: null, spaceUsedBytes: null, spaceAllocatedBytes: null },
-      );
+    await this.connections.updateWhere(
+      { id: connectionId, storageFullAt: { $ne: null } },
+      { storageFullAt: null, spaceUsedBytes: null, spaceAllocatedBytes: null },
+    );
   }
 
   private async load(connectionId: string): Promise<DropboxConnection> {
-    const connection = await this.em
-      .fork()
-      .findOne(DropboxConnection, { id: connectionId }, { populate: ['accessTokenSealed', 'refreshTokenSealed'] });
+    const connection = await this.connections.withTokens(connectionId);
     if (!connection) throw new DropboxAuthExpired('this Dropbox connection was removed', ['disconnected']);
     if (connection.status !== 'active') {
       throw new DropboxAuthExpired('the Dropbox connection has expired: reconnect in Settings', [
@@ -143,8 +131,7 @@ export class DropboxTokensService {
     try {
       const grant = await this.oauth.refresh(refreshToken);
       const expiresAt = new Date(Date.now() + grant.expiresInSeconds * 1000);
-      await this.em.fork().nativeUpdate(
-        DropboxConnection,
+      await this.connections.updateWhere(
         { id: connection.id },
         {
           accessTokenSealed: this.sealAccessToken(connection.id, grant.accessToken),

@@ -1,4 +1,3 @@
-import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
@@ -7,19 +6,22 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { enqueuePreview, previewJob, QueueName, revisionKey } from '../../queues/queues';
 import { DropboxError, DropboxNotFound } from '../dropbox/dropbox.errors';
 import type { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { fileUploadSource } from '../dropbox/file-upload-source';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
-import { TrackFile } from '../files/entities/track-file.entity';
+import type { TrackFile } from '../files/entities/track-file.entity';
 import type { Track } from '../files/entities/track.entity';
 import { isPlayable } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
-import { MediaPreview, PreviewStatus } from './entities/media-preview.entity';
+import { TrackCatalog } from '../files/track-catalog.service';
+import type { MediaPreview, PreviewStatus } from './entities/media-preview.entity';
 import { ffmpegVersion, FfmpegMissing, renderPreview, UndecodableAudio } from './ffmpeg';
 import { peaksFromBuffer, peaksToBuffer, type Peaks } from './peaks';
+import { MediaPreviewRepository } from './repositories/media-preview.repository';
 
 /** The fields of a library file that decide its preview. */
 export type PreviewableFile = Pick<TrackFile, 'id' | 'name' | 'isPackage' | 'contentHash' | 'rev'>;
@@ -63,8 +65,9 @@ export class PreviewsService implements OnModuleInit {
   ffmpeg: string | null = null;
 
   constructor(
-    private readonly orm: MikroORM,
-    private readonly em: EntityManager,
+    private readonly db: DbContext,
+    private readonly previews: MediaPreviewRepository,
+    private readonly catalog: TrackCatalog,
     @InjectQueue(QueueName.Media) private readonly queue: Queue,
     private readonly dropbox: DropboxConnectionsService,
     private readonly links: TemporaryLinksService,
@@ -92,20 +95,7 @@ export class PreviewsService implements OnModuleInit {
   async request(files: PreviewableFile[]): Promise<void> {
     const wanted = files.filter((f) => isPreviewable(f) && revisionKey(f));
     if (wanted.length === 0) return;
-    await this.em
-      .fork()
-      .createQueryBuilder(MediaPreview)
-      .insert(
-        wanted.map((f) => ({
-          id: crypto.randomUUID(),
-          file: f.id,
-          revision: revisionKey(f)!,
-          status: 'pending' as const,
-        })),
-      )
-      .onConflict(['file', 'revision'])
-      .ignore()
-      .execute();
+    await this.previews.insertPending(wanted.map((f) => ({ file: f.id, revision: revisionKey(f)! })));
     await this.queue.addBulk(wanted.map((f) => previewJob(f)));
   }
 
@@ -114,7 +104,7 @@ export class PreviewsService implements OnModuleInit {
     const audio = files.filter(isPreviewable);
     const result = new Map<string, PreviewSummary>();
     if (audio.length === 0) return result;
-    const rows = await this.em.fork().find(MediaPreview, { file: { $in: audio.map((f) => f.id) } });
+    const rows = await this.previews.ofFiles(audio.map((f) => f.id));
     const current = new Map(audio.map((f) => [f.id, revisionKey(f)]));
     for (const row of rows) {
       if (current.get(row.file.id) !== row.revision) continue;
@@ -145,8 +135,7 @@ export class PreviewsService implements OnModuleInit {
       const served = await this.linkOrRebuild(client, file, id, rev, readyKey);
       if (served) return served;
     }
-    const em = this.em.fork();
-    const row = await em.findOne(MediaPreview, { file: file.id, revision });
+    const row = await this.previews.findFresh({ file: file.id, revision });
     if (!row) {
       await this.request([file]);
       return { state: 'pending', reason: this.ffmpegMissing ? NO_FFMPEG : null };
@@ -185,18 +174,11 @@ export class PreviewsService implements OnModuleInit {
       if (!isNotFound(err)) throw err;
     }
     await this.redis.client.del(readyKey);
-    const em = this.em.fork();
-    const row = await em.findOne(MediaPreview, { file: file.id, dropboxId: id });
+    const row = await this.previews.findFresh({ file: file.id, dropboxId: id });
     if (!row) return null;
     // A new job id for the rebuild: the first build's job is kept as done.
-    const rebuilds = row.rebuilds + 1;
-    const claimed = await em.nativeUpdate(
-      MediaPreview,
-      { id: row.id, rebuilds: row.rebuilds },
-      { status: 'pending', dropboxId: null, dropboxRev: null, rebuilds },
-    );
-    if (claimed) {
-      await enqueuePreview(this.queue, file, rebuilds);
+    if (await this.previews.claimRebuild(row)) {
+      await enqueuePreview(this.queue, file, row.rebuilds + 1);
       this.logger.warn({ fileId: file.id }, 'a preview was missing in Dropbox; building it again');
     }
     return null;
@@ -215,9 +197,8 @@ export class PreviewsService implements OnModuleInit {
    * previews of older revisions. Running it again for a built revision does nothing.
    */
   async build(trackFileId: string, lastAttempt: boolean): Promise<void> {
-    await RequestContext.create(this.orm.em, async () => {
-      const em = this.orm.em;
-      const file = await em.findOne(TrackFile, { id: trackFileId }, { populate: ['track'] });
+    await this.db.run(async () => {
+      const file = await this.catalog.fileWithTrack(trackFileId);
       if (!file || !isPreviewable(file)) return;
       const client = await this.dropbox.clientFor((file.track as Track).owner.id);
       let live;
@@ -240,22 +221,16 @@ export class PreviewsService implements OnModuleInit {
         contentHash: live.contentHash ?? null,
       };
       const revision = revisionKey(current)!;
-      await em
-        .createQueryBuilder(MediaPreview)
-        .insert({ id: crypto.randomUUID(), file: file.id, revision, status: 'pending' })
-        .onConflict(['file', 'revision'])
-        .ignore()
-        .execute();
-      const row = await em.findOneOrFail(MediaPreview, { file: file.id, revision });
+      await this.previews.insertPending([{ file: file.id, revision }]);
+      const row = await this.previews.findOneOrFail({ file: file.id, revision });
       if (row.status === 'ready' && row.dropboxId) return;
       if (row.status === 'failed') return;
-      await this.render(em, client, row, current, lastAttempt);
-      await this.removeOlder(em, client, file.id, revision);
+      await this.render(client, row, current, lastAttempt);
+      await this.removeOlder(client, file.id, revision);
     });
   }
 
   private async render(
-    em: EntityManager,
     client: DropboxAccountClient,
     row: MediaPreview,
     file: PreviewableFile & { dropboxId: string; rev: string },
@@ -284,23 +259,21 @@ export class PreviewsService implements OnModuleInit {
         truePeakDb: rendered.loudness.truePeakDb,
         buildMs: Math.round(performance.now() - started),
       });
-      await em.flush();
+      await this.db.flush();
       this.logger.log(
         { fileId: file.id, ms: row.buildMs, seconds: Math.round(rendered.durationSeconds), bytes: size },
         'preview built',
       );
     } catch (err) {
       if (err instanceof UndecodableAudio) {
-        await em.nativeUpdate(
-          MediaPreview,
+        await this.previews.nativeUpdate(
           { id: row.id },
           { status: 'failed', reason: `ffmpeg could not read this file: ${err.reason}` },
         );
         throw new UnrecoverableError(err.message);
       }
       const message = err instanceof FfmpegMissing ? NO_FFMPEG : err instanceof Error ? err.message : String(err);
-      await em.nativeUpdate(
-        MediaPreview,
+      await this.previews.nativeUpdate(
         { id: row.id },
         lastAttempt ? { status: 'failed', reason: message } : { reason: `retrying: ${message}` },
       );
@@ -311,16 +284,11 @@ export class PreviewsService implements OnModuleInit {
   }
 
   /** One preview per file: once the live revision's is built, the older revisions' renditions and rows go. */
-  private async removeOlder(
-    em: EntityManager,
-    client: DropboxAccountClient,
-    fileId: string,
-    revision: string,
-  ): Promise<void> {
-    const older = await em.find(MediaPreview, { file: fileId, revision: { $ne: revision } });
+  private async removeOlder(client: DropboxAccountClient, fileId: string, revision: string): Promise<void> {
+    const older = await this.previews.find({ file: fileId, revision: { $ne: revision } });
     for (const row of older) {
       if (row.dropboxId) await client.deleteEntry(row.dropboxId);
-      await em.nativeDelete(MediaPreview, { id: row.id });
+      await this.previews.nativeDelete({ id: row.id });
     }
   }
 }

@@ -1,4 +1,5 @@
-import { CreateRequestContext, EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -6,6 +7,7 @@ import nodemailer, { type Transporter } from 'nodemailer';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
+import { DbContext } from '../../database/db-context';
 import { EmailDigestJobData, jobId, NotificationEventJobData, NotificationsJob, QueueName } from '../../queues/queues';
 import { UsersService } from '../accounts/users.service';
 import { NotificationSettings } from './entities/notification-settings.entity';
@@ -23,7 +25,8 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
   private transport: Transporter | null = null;
 
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(NotificationSettings) private readonly settings: EntityRepository<NotificationSettings>,
+    private readonly db: DbContext,
     private readonly redis: RedisService,
     private readonly users: UsersService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -54,18 +57,18 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The event types a producer does not want mailed. */
-  async emailOff(ownerId: string, em = this.em): Promise<string[]> {
-    return (await em.findOne(NotificationSettings, { ownerId }))?.emailOff ?? [];
+  async emailOff(ownerId: string): Promise<string[]> {
+    return (await this.settings.findOne({ ownerId }))?.emailOff ?? [];
   }
 
   async setEmailOff(ownerId: string, off: string[]): Promise<void> {
-    await this.em.upsert(NotificationSettings, { ownerId, emailOff: [...new Set(off)] });
+    await this.settings.upsert({ ownerId, emailOff: [...new Set(off)] });
   }
 
   /** Adds the event to its share's digest (when email is on and the producer wants this type). */
   async collect(event: NotificationEventJobData): Promise<boolean> {
     if (!this.transport) return false;
-    if ((await this.emailOff(event.ownerId, this.em.fork())).includes(event.type)) return false;
+    if ((await this.db.run(() => this.emailOff(event.ownerId))).includes(event.type)) return false;
     const subject = typeof event.data.shareId === 'string' ? event.data.shareId : 'account';
     // An event job that is retried after this point must not put the event into the digest twice.
     const once = await this.redis.client.set(
@@ -103,7 +106,6 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** The digest job: one email with every event collected for the share. */
-  @CreateRequestContext()
   async send(job: EmailDigestJobData): Promise<number> {
     const keys = this.keys(job.ownerId, job.subject);
     const raw = await this.redis.client.lrange(keys.list, 0, -1);
@@ -111,7 +113,7 @@ export class EmailDigestService implements OnModuleInit, OnApplicationShutdown {
       await this.redis.client.del(keys.scheduled);
       return 0;
     }
-    const user = await this.users.findActiveById(job.ownerId);
+    const user = await this.db.run(() => this.users.findActiveById(job.ownerId));
     if (user) {
       const events = raw.map((r) => JSON.parse(r) as NotificationEventJobData);
       const message = digestMessage(events, this.config.http.publicUrl);

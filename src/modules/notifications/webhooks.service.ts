@@ -1,4 +1,5 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { BadRequestException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Queue } from 'bullmq';
@@ -6,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { Tuning, TUNING } from '../../config/tuning';
+import { DbContext } from '../../database/db-context';
 import {
   jobId,
   NotificationEventJobData,
@@ -14,8 +16,8 @@ import {
   WebhookDeliveryJobData,
 } from '../../queues/queues';
 import type { CreateWebhookDto } from './dto/webhook.dto';
-import { WebhookDelivery } from './entities/webhook-delivery.entity';
 import { Webhook } from './entities/webhook.entity';
+import { WebhookDeliveryRepository } from './repositories/webhook-delivery.repository';
 import { sendWebhook, signature } from './webhook-sender';
 import { checkWebhookTarget, WebhookTargetRefused } from './webhook-targets';
 
@@ -47,7 +49,9 @@ export class WebhooksService {
   private readonly logger = new Logger(WebhooksService.name);
 
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(Webhook) private readonly webhooks: EntityRepository<Webhook>,
+    private readonly deliveryLog: WebhookDeliveryRepository,
+    private readonly db: DbContext,
     private readonly box: SecretBox,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(TUNING) private readonly tuning: Tuning,
@@ -78,24 +82,24 @@ export class WebhooksService {
     hook.url = url.toString();
     hook.events = [...dto.events];
     hook.secretSealed = this.box.seal(secret, `webhook:${hook.id}`);
-    await this.em.persistAndFlush(hook);
+    this.webhooks.getEntityManager().persist(hook);
+    await this.db.flush();
     return { ...view(hook), secret };
   }
 
   async list(ownerId: string): Promise<WebhookView[]> {
-    const hooks = await this.em.find(Webhook, { ownerId }, { orderBy: { createdAt: 'asc' } });
+    const hooks = await this.webhooks.find({ ownerId }, { orderBy: { createdAt: 'asc' } });
     return hooks.map(view);
   }
 
   async get(ownerId: string, id: string): Promise<WebhookView & { deliveries: DeliveryView[] }> {
-    const hook = await this.em.findOne(Webhook, { id, ownerId });
+    const hook = await this.webhooks.findOne({ id, ownerId });
     if (!hook) throw new NotFoundException('No such webhook.');
     return { ...view(hook), deliveries: await this.deliveries(hook.id) };
   }
 
   async deliveries(webhookId: string): Promise<DeliveryView[]> {
-    const rows = await this.em.find(
-      WebhookDelivery,
+    const rows = await this.deliveryLog.find(
       { webhookId },
       { orderBy: { at: 'desc', attempt: 'desc' }, limit: DELIVERY_LOG_SIZE },
     );
@@ -112,14 +116,15 @@ export class WebhooksService {
 
   /** 404 for another producer's webhook, as for one that never existed. */
   async remove(ownerId: string, id: string): Promise<void> {
-    const deleted = await this.em.nativeDelete(Webhook, { id, ownerId });
+    const deleted = await this.webhooks.nativeDelete({ id, ownerId });
     if (deleted === 0) throw new NotFoundException('No such webhook.');
   }
 
   /** One delivery job per webhook of the owner that wants this event type; ids make a re-run add nothing. */
   async fanOut(event: NotificationEventJobData): Promise<number> {
-    const em = this.em.fork();
-    const hooks = await em.find(Webhook, { ownerId: event.ownerId, events: { $contains: [event.type] } });
+    const hooks = await this.db.run(() =>
+      this.webhooks.find({ ownerId: event.ownerId, events: { $contains: [event.type] } }),
+    );
     if (hooks.length === 0) return 0;
     const body = JSON.stringify({ id: event.id, type: event.type, createdAt: event.createdAt, data: event.data });
     const t = this.tuning.notifications;
@@ -138,12 +143,14 @@ export class WebhooksService {
   }
 
   /** One try: signs and POSTs the event, logs the outcome; throws on failure so the job retries with backoff. */
-  async deliver(job: WebhookDeliveryJobData, attempt: number): Promise<void> {
-    const em = this.em.fork();
-    const hook = await em.findOne(Webhook, { id: job.webhookId }, { populate: ['secretSealed'] });
+  deliver(job: WebhookDeliveryJobData, attempt: number): Promise<void> {
+    return this.db.run(() => this.tryDelivery(job, attempt));
+  }
+
+  private async tryDelivery(job: WebhookDeliveryJobData, attempt: number): Promise<void> {
+    const hook = await this.webhooks.findOne({ id: job.webhookId }, { populate: ['secretSealed'] });
     if (!hook) return; // deleted since: nothing to deliver to
-    if ((await em.count(WebhookDelivery, { webhookId: hook.id, eventId: job.eventId, status: 'delivered' })) > 0)
-      return;
+    if ((await this.deliveryLog.count({ webhookId: hook.id, eventId: job.eventId, status: 'delivered' })) > 0) return;
     const secret = this.box.open(hook.secretSealed, `webhook:${hook.id}`);
     const result = await sendWebhook(
       hook.url,
@@ -151,8 +158,7 @@ export class WebhooksService {
       job.body,
       { allowPrivate: this.allowPrivate, timeoutMs: this.tuning.notifications.webhookTimeoutMs },
     );
-    const row = new WebhookDelivery();
-    Object.assign(row, {
+    this.deliveryLog.create({
       webhookId: hook.id,
       eventId: job.eventId,
       eventType: job.type,
@@ -161,8 +167,8 @@ export class WebhooksService {
       httpStatus: result.httpStatus,
       error: result.error?.slice(0, 500) ?? null,
     });
-    await em.persistAndFlush(row);
-    await this.trimLog(em, hook.id);
+    await this.db.flush();
+    await this.deliveryLog.trimLog(hook.id, DELIVERY_LOG_SIZE);
     if (!result.ok) {
       this.logger.warn(
         { webhookId: hook.id, eventId: job.eventId, attempt, httpStatus: result.httpStatus },
@@ -170,14 +176,6 @@ export class WebhooksService {
       );
       throw new WebhookDeliveryFailed(`webhook ${hook.id}: ${result.error}`);
     }
-  }
-
-  private async trimLog(em: EntityManager, webhookId: string): Promise<void> {
-    await em.getConnection().execute(
-      `delete from "webhook_deliveries" where "webhook_id" = ? and "id" not in (
-         select "id" from "webhook_deliveries" where "webhook_id" = ? order by "at" desc, "attempt" desc limit ${DELIVERY_LOG_SIZE})`,
-      [webhookId, webhookId],
-    );
   }
 }
 

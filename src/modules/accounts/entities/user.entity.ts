@@ -1,11 +1,14 @@
-import { Entity, Enum, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, EntityRepositoryType, Enum, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { UserRole } from '../../../common/authenticated-user';
+import { UserRepository } from '../repositories/user.repository';
 
 export type { UserRole };
 
-@Entity({ tableName: 'users' })
+@Entity({ tableName: 'users', repository: () => UserRepository })
 export class User {
+  [EntityRepositoryType]?: UserRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

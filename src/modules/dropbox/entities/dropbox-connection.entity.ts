@@ -1,6 +1,7 @@
-import { BigIntType, Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, EntityRepositoryType, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
+import { DropboxConnectionRepository } from '../repositories/dropbox-connection.repository';
 
 export type DropboxConnectionStatus = 'active' | 'expired';
 
@@ -8,8 +9,10 @@ export type DropboxConnectionStatus = 'active' | 'expired';
  * A producer's link to their Dropbox. Tokens are sealed with AES-256-GCM (common/crypto/secret-box) and
  * bound to this row's id, so a sealed value copied to another row does not open.
  */
-@Entity({ tableName: 'dropbox_connections' })
+@Entity({ tableName: 'dropbox_connections', repository: () => DropboxConnectionRepository })
 export class DropboxConnection {
+  [EntityRepositoryType]?: DropboxConnectionRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -2,6 +2,7 @@ import {
   BigIntType,
   BlobType,
   Entity,
+  EntityRepositoryType,
   Enum,
   Index,
   ManyToOne,
@@ -12,6 +13,7 @@ import {
 } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { TrackFile } from '../../files/entities/track-file.entity';
+import { MediaPreviewRepository } from '../repositories/media-preview.repository';
 
 export const PREVIEW_STATUSES = ['pending', 'ready', 'failed'] as const;
 export type PreviewStatus = (typeof PREVIEW_STATUSES)[number];
@@ -20,10 +22,12 @@ export type PreviewStatus = (typeof PREVIEW_STATUSES)[number];
  * The preview of one revision of an audio file: a lossy rendition kept in the producer's Dropbox, the waveform's
  * peaks and the loudness. A new revision of the file gets a row of its own; the old one goes once the new is built.
  */
-@Entity({ tableName: 'media_previews' })
+@Entity({ tableName: 'media_previews', repository: () => MediaPreviewRepository })
 @Unique({ properties: ['file', 'revision'] })
 @Index({ properties: ['status', 'updatedAt'] })
 export class MediaPreview {
+  [EntityRepositoryType]?: MediaPreviewRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -1,11 +1,14 @@
-import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, EntityRepositoryType, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
+import { WebhookDeliveryRepository } from '../repositories/webhook-delivery.repository';
 
 export type DeliveryStatus = 'delivered' | 'failed';
 
 /** One try of one event to one webhook: the delivery log (the last 50 per webhook are kept). */
-@Entity({ tableName: 'webhook_deliveries' })
+@Entity({ tableName: 'webhook_deliveries', repository: () => WebhookDeliveryRepository })
 export class WebhookDelivery {
+  [EntityRepositoryType]?: WebhookDeliveryRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
