@@ -126,7 +126,6 @@ const TABLES_PENDING = new Set([
   'jobs',
   'media',
   'notifications',
-  'share',
 ]);
 const ORM_HANDLES = ['EntityManager', 'SqlEntityManager', 'MikroORM', 'RequestContext', 'TransactionContext'];
 const ORM_DECORATORS = ['CreateRequestContext', 'EnsureRequestContext', 'Transactional'];

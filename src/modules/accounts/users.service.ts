@@ -99,4 +99,9 @@ export class UsersService {
     await this.em.flush();
     return user;
   }
+
+  /** The user by id, whatever their status (the name other modules show for them); throws when there is none. */
+  findByIdOrFail(id: string): Promise<User> {
+    return this.em.findOneOrFail(User, { id });
+  }
 }
