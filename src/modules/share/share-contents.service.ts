@@ -7,6 +7,7 @@ import type { Track } from '../files/entities/track.entity';
 import { LibraryChanges } from '../files/library-changes';
 import { LibraryService } from '../files/library.service';
 import { TrackCatalog } from '../files/track-catalog.service';
+import { DbContext } from '../../database/db-context';
 import { MAX_SHARE_TRACKS, ShareTrackSelectionDto } from './dto/share.dto';
 import type { Share } from './entities/share.entity';
 import { ShareTrack } from './entities/share-track.entity';
@@ -33,6 +34,7 @@ export class ShareContentsService implements OnModuleInit {
     @InjectRepository(ShareTrack) private readonly shareTracks: EntityRepository<ShareTrack>,
     private readonly shareFiles: ShareFileRepository,
     private readonly catalog: TrackCatalog,
+    private readonly db: DbContext,
     private readonly library: LibraryService,
     private readonly changes: LibraryChanges,
     private readonly access: ShareAccessService,
@@ -174,12 +176,31 @@ export class ShareContentsService implements OnModuleInit {
   }
 
   /**
-   * A library changed: files of followed categories join the shares following them (one statement, idempotent),
+   * A library changed: files of followed categories join the shares following them (idempotent),
    * and every share showing these tracks drops its rendered page so recipients see the change at once.
    */
   async libraryChanged(trackIds: string[]): Promise<void> {
-    await this.shareFiles.addFollowedFiles(trackIds);
+    // The libraries as committed, whatever the caller's context has loaded.
+    await this.db.run(() => this.addFollowedFiles(trackIds));
     for (const hash of await this.shares.linkHashesShowingTracks(trackIds))
       await this.access.invalidatePageByHash(hash);
+  }
+
+  /**
+   * The files now in the categories each share follows on these tracks join it (idempotent). A file deleted while
+   * this runs refuses the insert; its deletion is a library change of its own, which runs this again.
+   */
+  private async addFollowedFiles(trackIds: string[]): Promise<void> {
+    const following = (await this.shareTracks.find({ track: { $in: trackIds } })).filter((st) => st.follow.length);
+    // Shares following the same categories of a track read its files once.
+    const filesFollowed = new Map<string, string[]>();
+    const rows: Array<{ share: string; file: string }> = [];
+    for (const st of following) {
+      const key = `${st.track.id}|${[...st.follow].sort().join(',')}`;
+      let files = filesFollowed.get(key);
+      if (!files) filesFollowed.set(key, (files = await this.catalog.fileIdsIn(st.track.id, st.follow)));
+      for (const file of files) rows.push({ share: st.share.id, file });
+    }
+    await this.shareFiles.addMissing(rows);
   }
 }

@@ -13,6 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DbContext } from '../../database/db-context';
+import { UsersService } from '../accounts/users.service';
 import { NotificationEvents, stableEventId } from '../notifications/notification-events';
 import type { AskForMoreTimeDto } from './dto/comment.dto';
 import type { Share } from './entities/share.entity';
@@ -52,6 +53,7 @@ export class ShareExpiryService {
     private readonly shares: ShareRepository,
     @InjectRepository(ShareAccessRequest) private readonly requests: EntityRepository<ShareAccessRequest>,
     private readonly db: DbContext,
+    private readonly users: UsersService,
     private readonly redis: RedisService,
     private readonly clock: ShareClock,
     private readonly access: ShareAccessService,
@@ -66,7 +68,11 @@ export class ShareExpiryService {
    */
   async sweepExpiring(): Promise<number> {
     const now = this.clock.now();
-    const rows = await this.shares.claimExpiryWarnings(now, new Date(now.getTime() + EXPIRING_NOTICE_MS));
+    // Disabled producers hear of nothing; their links are told once they are enabled again.
+    const disabled = await this.db.run(async () =>
+      (await this.users.list()).filter((u) => u.disabled).map((u) => u.id),
+    );
+    const rows = await this.shares.claimExpiryWarnings(now, new Date(now.getTime() + EXPIRING_NOTICE_MS), disabled);
     for (const row of rows) {
       const expiresAt = new Date(row.expires_at).toISOString();
       await this.events.publish(

@@ -24,20 +24,9 @@ export class ShareFileRepository extends EntityRepository<ShareFile> {
       .execute<Array<{ share_id: string; track_id: string; file_id: string }>>('all', false);
   }
 
-  /**
-   * Files of followed categories join the shares that follow them on these tracks: one statement, idempotent, so
-   * a file that arrives while it runs is added by the next change and never twice.
-   */
-  async addFollowedFiles(trackIds: string[]): Promise<void> {
-    await this.getEntityManager()
-      .getConnection()
-      .execute(
-        `insert into share_files (share_id, file_id)
-       select st.share_id, tf.id from share_tracks st
-       join track_files tf on tf.track_id = st.track_id and tf.category = any(st.follow)
-       where st.track_id in (?)
-       on conflict do nothing`,
-        [trackIds],
-      );
+  /** Puts these files on these shares; those already there stay as they are (one statement). */
+  async addMissing(rows: Array<{ share: string; file: string }>): Promise<void> {
+    if (rows.length === 0) return;
+    await this.createQueryBuilder().insert(rows).onConflict(['share', 'file']).ignore().execute('run');
   }
 }

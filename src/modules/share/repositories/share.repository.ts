@@ -1,4 +1,4 @@
-import { EntityRepository } from '@mikro-orm/postgresql';
+import { EntityRepository, ForeignKeyConstraintViolationException } from '@mikro-orm/postgresql';
 import type { Share } from '../entities/share.entity';
 import type { ShareCounts } from '../share-stats.service';
 import { counterUpdate } from './counters';
@@ -89,39 +89,38 @@ export class ShareRepository extends EntityRepository<Share> {
   }
 
   /**
-   * Open links of enabled producers expiring in (`from`, `until`] and not yet told for that expiry: marked told in
-   * the statement that finds them, so two sweeps at once claim each once.
+   * Open links expiring in (`from`, `until`] and not yet told for that expiry, but those of `skipOwners`: marked
+   * told in the statement that finds them, so two sweeps at once claim each once.
    */
   async claimExpiryWarnings(
     from: Date,
     until: Date,
+    skipOwners: string[],
   ): Promise<Array<{ id: string; owner_id: string; title: string; expires_at: Date | string }>> {
     return (await this.getEntityManager()
       .getConnection()
       .execute(
         `update "shares" s set "expiry_warned_for" = s."expires_at"
-         from "users" u
-        where u."id" = s."owner_id"
-          and s."revoked_at" is null and not u."disabled"
+        where s."revoked_at" is null and not (s."owner_id" = any(?::uuid[]))
           and s."expires_at" > ? and s."expires_at" <= ?
           and s."expiry_warned_for" is distinct from s."expires_at"
         returning s."id", s."owner_id", s."title", s."expires_at"`,
-        [from, until],
+        [`{${skipOwners.join(',')}}`, from, until],
       )) as Array<{ id: string; owner_id: string; title: string; expires_at: Date | string }>;
   }
 
   /**
    * One upsert per share × recipient × file: its sessions, plays, seconds, shares heard and where sessions stop.
-   * Nothing is written for a share, file or recipient deleted since the counts were taken.
+   * Nothing is written for a share, recipient or file deleted since the counts were taken (the file's foreign key
+   * refuses the row).
    */
   async addListen(l: ListenCounts): Promise<void> {
     const stopsSum = l.stops.map((_, i) => `l.stops[${i + 1}] + excluded.stops[${i + 1}]`).join(', ');
-    await this.getEntityManager()
-      .getConnection()
-      .execute(
+    try {
+      await this.getEntityManager().execute(
         `insert into share_listens as l (share_id, recipient_id, file_id, sessions, plays, listened_seconds, share_sum, stops)
        select ?, ?, ?, ?, ?, ?, ?, ?::bigint[]
-       where exists (select 1 from shares where id = ?) and exists (select 1 from track_files where id = ?)
+       where exists (select 1 from shares where id = ?)
          and (?::uuid is null or exists (select 1 from share_recipients where id = ?))
        on conflict (share_id, file_id, (coalesce(recipient_id, '00000000-0000-0000-0000-000000000000'::uuid))) do update set
          sessions = l.sessions + excluded.sessions,
@@ -139,12 +138,14 @@ export class ShareRepository extends EntityRepository<Share> {
           l.shareSum,
           `{${l.stops.join(',')}}`,
           l.shareId,
-          l.fileId,
           l.recipientId,
           l.recipientId,
         ],
         'run',
       );
+    } catch (err) {
+      if (!(err instanceof ForeignKeyConstraintViolationException)) throw err;
+    }
   }
 
   /** The share's listening statistics summed per file or per link (recipient; null: the share's own link). */
