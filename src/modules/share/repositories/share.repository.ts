@@ -63,7 +63,10 @@ export class ShareRepository extends EntityRepository<Share> {
     );
   }
 
-  /** The token hashes of every link of the shares of the Dropbox connection's owner. */
+  /**
+   * The token hashes of every link of the shares of the Dropbox connection's owner. A token refresh that failed
+   * names only the connection, and the dropbox module has no read of its owner: dropbox_connections is joined.
+   */
   async linkHashesOfConnection(connectionId: string): Promise<string[]> {
     return this.hashes(
       `select s.token_hash from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?
