@@ -102,4 +102,9 @@ export class UsersService {
     await this.db.flush();
     return user;
   }
+
+  /** The user by id, whatever their status (the name other modules show for them); throws when there is none. */
+  findByIdOrFail(id: string): Promise<User> {
+    return this.em.findOneOrFail(User, { id });
+  }
 }

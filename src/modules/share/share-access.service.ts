@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import {
   ForbiddenException,
   GoneException,
@@ -11,11 +10,15 @@ import {
 import type { Request, Response } from 'express';
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
+import { DbContext } from '../../database/db-context';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import type { FileCategory } from '../files/file-categories';
-import { Share } from './entities/share.entity';
-import { ShareFile } from './entities/share-file.entity';
-import { ShareRecipient } from './entities/share-recipient.entity';
+import type { Share } from './entities/share.entity';
+import type { ShareFile } from './entities/share-file.entity';
+import type { ShareRecipient } from './entities/share-recipient.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRecipientRepository } from './repositories/share-recipient.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareClock } from './share-clock';
 import { Downloads, downloadsOf, looksLikeToken, shareTokenHash } from './share-rules';
 import { ShareTuning } from './share-tuning';
@@ -110,7 +113,10 @@ export class ShareAccessService {
   private readonly loading = new Map<string, Promise<LoadedShareAccess>>();
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    private readonly shareFiles: ShareFileRepository,
+    private readonly recipients: ShareRecipientRepository,
+    private readonly db: DbContext,
     private readonly redis: RedisService,
     private readonly clock: ShareClock,
     private readonly tuning: ShareTuning,
@@ -153,27 +159,8 @@ export class ShareAccessService {
   }
 
   private async read(token: string, tokenHash: string, withPage: boolean): Promise<LoadedShareAccess> {
-    const em = this.em.fork();
-    let share = await em.findOne(
-      Share,
-      { tokenHash },
-      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
-    );
-    let recipient: ShareRecipient | undefined;
-    if (!share) {
-      // Not a share's own link: perhaps a recipient's link to one.
-      const found = await em.findOne(
-        ShareRecipient,
-        { tokenHash },
-        {
-          populate: withPage ? ['share.owner', 'share.tracks', 'share.tracks.track'] : ['share.owner'],
-          strategy: 'joined',
-        },
-      );
-      if (!found) throw this.notFound();
-      recipient = found;
-      share = found.share;
-    }
+    // A context of its own: the link as it is in PostgreSQL now, whatever the request has loaded already.
+    const { share, recipient } = await this.db.run(() => this.readLink(tokenHash, withPage));
     const cached = toAccess(share, recipient);
     // NX: an edit that landed meanwhile wrote its newer record (publish), which this older read must not replace.
     await this.redis.client.set(
@@ -184,6 +171,27 @@ export class ShareAccessService {
       'NX',
     );
     return { access: { ...cached, token }, pageId: null, loaded: share };
+  }
+
+  private async readLink(
+    tokenHash: string,
+    withPage: boolean,
+  ): Promise<{ share: Share; recipient: ShareRecipient | undefined }> {
+    const share = await this.shares.findOne(
+      { tokenHash },
+      { populate: withPage ? ['owner', 'tracks', 'tracks.track'] : ['owner'], strategy: 'joined' },
+    );
+    if (share) return { share, recipient: undefined };
+    // Not a share's own link: perhaps a recipient's link to one.
+    const recipient = await this.recipients.findOne(
+      { tokenHash },
+      {
+        populate: withPage ? ['share.owner', 'share.tracks', 'share.tracks.track'] : ['share.owner'],
+        strategy: 'joined',
+      },
+    );
+    if (!recipient) throw this.notFound();
+    return { share: recipient.share, recipient };
   }
 
   /** Revoked, expired and disabled producers' shares answer 410 everywhere; "disabled" wins when several apply. */
@@ -260,8 +268,7 @@ export class ShareAccessService {
   /** The file if it belongs to this share (else 404, whatever other share it may belong to) and the use is allowed. */
   async file(access: ShareAccess, fileId: string, use: FileUse): Promise<ShareFile> {
     if (!isUuid(fileId)) throw new NotFoundException('This file is not part of this share.');
-    const item = await this.em.findOne(
-      ShareFile,
+    const item = await this.shareFiles.findOne(
       { share: access.id, file: fileId },
       { populate: ['file', 'file.track'], strategy: 'joined' },
     );
@@ -285,7 +292,7 @@ export class ShareAccessService {
    * before the edit cannot put the old record back) and the rendered page goes.
    */
   async publish(...shares: Share[]): Promise<void> {
-    await this.em.populate(shares, ['owner']);
+    await this.shares.populate(shares, ['owner']);
     await this.writeRecords(shares);
   }
 
@@ -294,20 +301,21 @@ export class ShareAccessService {
    * (written over the cached ones, so a view that read the share just before cannot put the old record back).
    */
   async publishOwner(ownerId: string): Promise<void> {
-    const em = this.em.fork();
-    await this.writeRecords(await em.find(Share, { owner: ownerId }, { populate: ['owner'] }));
+    const shares = await this.db.run(() => this.shares.find({ owner: ownerId }, { populate: ['owner'] }));
+    await this.writeRecords(shares);
   }
 
   /** After a recipient's link was revoked or changed (its share's edits go through `publish`). */
   async publishRecipient(recipient: ShareRecipient): Promise<void> {
-    await this.em.populate(recipient, ['share.owner']);
+    await this.recipients.populate(recipient, ['share.owner']);
     await this.writeRecords([recipient.share], [recipient]);
   }
 
   /** Every link of the shares gets its new record: the share's own and each recipient's. */
   private async writeRecords(shares: Share[], only?: ShareRecipient[]): Promise<void> {
     if (shares.length === 0) return;
-    const recipients = only ?? (await this.em.fork().find(ShareRecipient, { share: { $in: shares.map((s) => s.id) } }));
+    const recipients =
+      only ?? (await this.db.run(() => this.recipients.find({ share: { $in: shares.map((s) => s.id) } })));
     const byId = new Map(shares.map((s) => [s.id, s]));
     const batch = this.redis.client.multi();
     const write = (tokenHash: string, record: CachedAccess) =>
@@ -334,13 +342,8 @@ export class ShareAccessService {
 
   /** Every link's rendered page of a share: its own and each recipient's (they show the same files). */
   async invalidateSharePages(shareId: string): Promise<void> {
-    const rows = await this.em
-      .getConnection()
-      .execute<Array<{ token_hash: string }>>(
-        `select token_hash from shares where id = ? union all select token_hash from share_recipients where share_id = ?`,
-        [shareId, shareId],
-      );
-    if (rows.length) await this.redis.client.del(...rows.map((r) => this.pageKey(r.token_hash)));
+    const hashes = await this.shares.linkHashesOfShare(shareId);
+    if (hashes.length) await this.redis.client.del(...hashes.map((hash) => this.pageKey(hash)));
   }
 
   /** For callers that found the share in the database, where only the token's hash is kept. */

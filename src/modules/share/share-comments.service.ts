@@ -1,4 +1,5 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import {
   BadRequestException,
   ForbiddenException,
@@ -9,14 +10,16 @@ import {
 } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
-import { User } from '../accounts/entities/user.entity';
-import { TrackFile } from '../files/entities/track-file.entity';
+import { UsersService } from '../accounts/users.service';
+import { TrackCatalog } from '../files/track-catalog.service';
 import { NotificationEvents } from '../notifications/notification-events';
 import { COMMENT_NAME_MAX_CHARS, PostCommentDto } from './dto/comment.dto';
-import { Share } from './entities/share.entity';
+import type { Share } from './entities/share.entity';
 import { ShareComment } from './entities/share-comment.entity';
-import { ShareFile } from './entities/share-file.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRepository } from './repositories/share.repository';
 import type { ShareAccess } from './share-access.service';
+import { DbContext } from '../../database/db-context';
 import { ShareClock } from './share-clock';
 import { ShareTuning } from './share-tuning';
 import { isUuid } from '../../common/ids';
@@ -57,7 +60,12 @@ export function visitorHashOf(cookie: string): string {
 @Injectable()
 export class ShareCommentsService {
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(ShareComment) private readonly comments: EntityRepository<ShareComment>,
+    private readonly shares: ShareRepository,
+    private readonly shareFiles: ShareFileRepository,
+    private readonly db: DbContext,
+    private readonly catalog: TrackCatalog,
+    private readonly users: UsersService,
     private readonly clock: ShareClock,
     private readonly events: NotificationEvents,
     private readonly redis: RedisService,
@@ -72,14 +80,14 @@ export class ShareCommentsService {
     if (!access.comments) throw new ForbiddenException('Comments are not open on this share.');
     const name = author.recipient?.name.slice(0, COMMENT_NAME_MAX_CHARS) ?? dto.name ?? '';
     if (!name) throw fieldError('name', 'name is required: say who you are');
-    const item = await this.em.findOne(ShareFile, { share: access.id, file: dto.fileId }, { populate: ['file'] });
+    const item = await this.shareFiles.findOne({ share: access.id, file: dto.fileId }, { populate: ['file'] });
     if (!item) throw fieldError('fileId', 'fileId is not a file of this share');
     const file = item.file;
     // A little slack: a player's reported duration and the analysed one differ by a frame or two.
     if (file.durationSeconds && dto.at > file.durationSeconds + 1)
       throw fieldError('at', `at must be within the file (it lasts ${Math.round(file.durationSeconds)} s)`);
     await this.countForShare(access.id);
-    const comment = this.em.create(ShareComment, {
+    const comment = this.comments.create({
       shareId: access.id,
       fileId: file.id,
       atSeconds: Math.round(dto.at * 10) / 10,
@@ -89,7 +97,7 @@ export class ShareCommentsService {
       visitorHash: author.recipient ? null : author.visitorHash,
       createdAt: this.clock.now(),
     });
-    await this.em.flush();
+    await this.db.flush();
     await this.events.publish(access.ownerId, 'comment.created', {
       shareId: access.id,
       title: access.title,
@@ -137,20 +145,17 @@ export class ShareCommentsService {
         : viewer.visitorHash !== null && c.recipientId === null && c.visitorHash === viewer.visitorHash;
     let tops: ShareComment[];
     if (access.commentsPublic) {
-      tops = await this.em.find(
-        ShareComment,
+      tops = await this.comments.find(
         { shareId: access.id, parentId: null },
         { orderBy: { createdAt: 'asc', id: 'asc' } },
       );
     } else if (viewer.recipient) {
-      tops = await this.em.find(
-        ShareComment,
+      tops = await this.comments.find(
         { shareId: access.id, parentId: null, recipientId: viewer.recipient.recipientId },
         { orderBy: { createdAt: 'asc', id: 'asc' } },
       );
     } else if (viewer.visitorHash) {
-      tops = await this.em.find(
-        ShareComment,
+      tops = await this.comments.find(
         { shareId: access.id, parentId: null, recipientId: null, visitorHash: viewer.visitorHash },
         { orderBy: { createdAt: 'asc', id: 'asc' } },
       );
@@ -164,19 +169,15 @@ export class ShareCommentsService {
   /** Every comment of the producer's share with its replies, oldest first (404 for another producer's share). */
   async forOwner(ownerId: string, shareId: string): Promise<CommentView[]> {
     await this.ownedShare(ownerId, shareId);
-    const tops = await this.em.find(
-      ShareComment,
-      { shareId, parentId: null },
-      { orderBy: { createdAt: 'asc', id: 'asc' } },
-    );
+    const tops = await this.comments.find({ shareId, parentId: null }, { orderBy: { createdAt: 'asc', id: 'asc' } });
     return this.withReplies(tops);
   }
 
   async reply(ownerId: string, shareId: string, commentId: string, body: string): Promise<CommentView> {
     const share = await this.ownedShare(ownerId, shareId);
     const parent = await this.ownedComment(shareId, commentId);
-    const owner = await this.em.findOneOrFail(User, { id: ownerId });
-    const reply = this.em.create(ShareComment, {
+    const owner = await this.users.findByIdOrFail(ownerId);
+    const reply = this.comments.create({
       shareId: share.id,
       fileId: parent.fileId,
       parentId: parent.id,
@@ -186,7 +187,7 @@ export class ShareCommentsService {
       fromOwner: true,
       createdAt: this.clock.now(),
     });
-    await this.em.flush();
+    await this.db.flush();
     return view(reply, null, []);
   }
 
@@ -194,34 +195,31 @@ export class ShareCommentsService {
     await this.ownedShare(ownerId, shareId);
     const comment = await this.ownedComment(shareId, commentId);
     comment.resolvedAt = resolved ? (comment.resolvedAt ?? this.clock.now()) : null;
-    await this.em.flush();
+    await this.db.flush();
     return (await this.withReplies([comment]))[0];
   }
 
   private async ownedShare(ownerId: string, shareId: string): Promise<Pick<Share, 'id'>> {
-    const share = await this.em.findOne(Share, { id: shareId, owner: ownerId }, { fields: ['id'] });
+    const share = await this.shares.findOne({ id: shareId, owner: ownerId }, { fields: ['id'] });
     if (!share) throw new NotFoundException('share not found');
     return share;
   }
 
   /** A top-level comment of this share (replies are answered through their comment). */
   private async ownedComment(shareId: string, commentId: string): Promise<ShareComment> {
-    const comment = isUuid(commentId) ? await this.em.findOne(ShareComment, { id: commentId, shareId }) : null;
+    const comment = isUuid(commentId) ? await this.comments.findOne({ id: commentId, shareId }) : null;
     if (!comment) throw new NotFoundException('comment not found');
-    if (comment.parentId) return this.em.findOneOrFail(ShareComment, { id: comment.parentId, shareId });
+    if (comment.parentId) return this.comments.findOneOrFail({ id: comment.parentId, shareId });
     return comment;
   }
 
   private async withReplies(tops: ShareComment[]): Promise<CommentView[]> {
     if (tops.length === 0) return [];
-    const replies = await this.em.find(
-      ShareComment,
+    const replies = await this.comments.find(
       { parentId: { $in: tops.map((c) => c.id) } },
       { orderBy: { createdAt: 'asc', id: 'asc' } },
     );
-    const fileIds = [...new Set(tops.map((c) => c.fileId))];
-    const files = await this.em.find(TrackFile, { id: { $in: fileIds } }, { fields: ['id', 'name'] });
-    const names = new Map(files.map((f) => [f.id, f.name]));
+    const names = await this.catalog.fileNames(tops.map((c) => c.fileId));
     return tops.map((c) =>
       view(
         c,

@@ -1,15 +1,18 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { BadRequestException, Injectable, NotFoundException, OnModuleInit } from '@nestjs/common';
 import { ConnectionChange, ConnectionChanges } from '../dropbox/connection-changes';
 import { FILE_CATEGORIES, FileCategory } from '../files/file-categories';
-import { Track } from '../files/entities/track.entity';
-import { TrackFile } from '../files/entities/track-file.entity';
+import type { Track } from '../files/entities/track.entity';
 import { LibraryChanges } from '../files/library-changes';
 import { LibraryService } from '../files/library.service';
+import { TrackCatalog } from '../files/track-catalog.service';
+import { DbContext } from '../../database/db-context';
 import { MAX_SHARE_TRACKS, ShareTrackSelectionDto } from './dto/share.dto';
-import { Share } from './entities/share.entity';
-import { ShareFile } from './entities/share-file.entity';
+import type { Share } from './entities/share.entity';
 import { ShareTrack } from './entities/share-track.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareAccessService } from './share-access.service';
 import { isUuid } from '../../common/ids';
 import { importedSelection, parseSelection } from '../files/file-selection';
@@ -27,7 +30,11 @@ export interface ResolvedContents {
 @Injectable()
 export class ShareContentsService implements OnModuleInit {
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    @InjectRepository(ShareTrack) private readonly shareTracks: EntityRepository<ShareTrack>,
+    private readonly shareFiles: ShareFileRepository,
+    private readonly catalog: TrackCatalog,
+    private readonly db: DbContext,
     private readonly library: LibraryService,
     private readonly changes: LibraryChanges,
     private readonly access: ShareAccessService,
@@ -41,20 +48,10 @@ export class ShareContentsService implements OnModuleInit {
 
   /** The owner's Dropbox connection changed (expired, reconnected…): every page of theirs says so at once. */
   async connectionChanged(change: ConnectionChange): Promise<void> {
-    const connection = this.em.getConnection();
-    const shares = change.userId
-      ? await connection.execute<Array<{ token_hash: string }>>(
-          `select token_hash from shares where owner_id = ?
-           union all select r.token_hash from share_recipients r join shares s on s.id = r.share_id where s.owner_id = ?`,
-          [change.userId, change.userId],
-        )
-      : await connection.execute<Array<{ token_hash: string }>>(
-          `select s.token_hash from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?
-           union all
-           select r.token_hash from share_recipients r join shares s on s.id = r.share_id join dropbox_connections c on c.user_id = s.owner_id where c.id = ?`,
-          [change.connectionId, change.connectionId],
-        );
-    for (const { token_hash } of shares) await this.access.invalidatePageByHash(token_hash);
+    const hashes = change.userId
+      ? await this.shares.linkHashesOfOwner(change.userId)
+      : await this.shares.linkHashesOfConnection(change.connectionId!);
+    for (const hash of hashes) await this.access.invalidatePageByHash(hash);
   }
 
   /**
@@ -87,7 +84,7 @@ export class ShareContentsService implements OnModuleInit {
       });
     }
 
-    const found = await this.em.find(Track, { id: { $in: trackIds }, owner: ownerId });
+    const found = await this.catalog.ownedTracks(ownerId, trackIds);
     const byId = new Map(found.map((t) => [t.id, t]));
     const foreign = trackIds.findIndex((id) => !byId.has(id));
     if (foreign >= 0) {
@@ -105,7 +102,7 @@ export class ShareContentsService implements OnModuleInit {
         return selected?.kind === 'imported' ? [selected.fileId] : [];
       });
       if (fileIds.length === 0) continue;
-      const known = await this.em.count(TrackFile, { track: selection.trackId, id: { $in: [...new Set(fileIds)] } });
+      const known = await this.catalog.countFilesOfTrack(selection.trackId, fileIds);
       if (known !== new Set(fileIds).size) {
         throw new BadRequestException({
           field: `tracks.${i}.files`,
@@ -121,10 +118,8 @@ export class ShareContentsService implements OnModuleInit {
         ? await this.library.resolveSelection(ownerId, track.id, selection.files)
         : [];
       const follow = FILE_CATEGORIES.filter((c) => selection.follow?.includes(c));
-      const followed = follow.length
-        ? await this.em.find(TrackFile, { track, category: { $in: follow } }, { fields: ['id'] })
-        : [];
-      tracks.push({ track, fileIds: [...new Set([...picked.map((f) => f.id), ...followed.map((f) => f.id)])], follow });
+      const followed = await this.catalog.fileIdsIn(track.id, follow);
+      tracks.push({ track, fileIds: [...new Set([...picked.map((f) => f.id), ...followed])], follow });
     }
     return { tracks };
   }
@@ -132,8 +127,8 @@ export class ShareContentsService implements OnModuleInit {
   /** A new share's rows (flushed by the caller with the share). */
   add(share: Share, contents: ResolvedContents): void {
     contents.tracks.forEach(({ track, fileIds, follow }, position) => {
-      this.em.create(ShareTrack, { share, track, position, follow });
-      for (const id of fileIds) this.em.create(ShareFile, { share, file: this.em.getReference(TrackFile, id) });
+      this.shareTracks.create({ share, track, position, follow });
+      for (const id of fileIds) this.shareFiles.create({ share, file: id });
     });
   }
 
@@ -144,11 +139,11 @@ export class ShareContentsService implements OnModuleInit {
    */
   async replace(share: Share, contents: ResolvedContents): Promise<void> {
     const wantedTracks = new Map(contents.tracks.map((t, position) => [t.track.id, { ...t, position }]));
-    const current = await this.em.find(ShareTrack, { share });
+    const current = await this.shareTracks.find({ share });
     for (const st of current) {
       const wanted = wantedTracks.get(st.track.id);
       if (!wanted) {
-        this.em.remove(st);
+        this.shareTracks.getEntityManager().remove(st);
         continue;
       }
       st.position = wanted.position;
@@ -156,25 +151,19 @@ export class ShareContentsService implements OnModuleInit {
       wantedTracks.delete(st.track.id);
     }
     for (const { track, position, follow } of wantedTracks.values())
-      this.em.create(ShareTrack, { share, track, position, follow });
+      this.shareTracks.create({ share, track, position, follow });
 
     const wantedFiles = new Set(contents.tracks.flatMap((t) => t.fileIds));
-    const files = await this.em.find(ShareFile, { share });
+    const files = await this.shareFiles.find({ share });
     for (const item of files) {
-      if (!wantedFiles.delete(item.file.id)) this.em.remove(item);
+      if (!wantedFiles.delete(item.file.id)) this.shareFiles.getEntityManager().remove(item);
     }
-    for (const id of wantedFiles) this.em.create(ShareFile, { share, file: this.em.getReference(TrackFile, id) });
+    for (const id of wantedFiles) this.shareFiles.create({ share, file: id });
   }
 
   /** Files of a share, by track, as selection values (`f:<id>`), for the owner's views. */
   async filesByShare(shareIds: string[]): Promise<Map<string, Map<string, string[]>>> {
-    const rows = shareIds.length
-      ? await this.em.getConnection().execute<Array<{ share_id: string; track_id: string; file_id: string }>>(
-          `select sf.share_id, tf.track_id, sf.file_id from share_files sf join track_files tf on tf.id = sf.file_id
-             where sf.share_id in (?) order by tf.created_at, tf.id`,
-          [shareIds],
-        )
-      : [];
+    const rows = await this.shareFiles.filesWithTrack(shareIds);
     const result = new Map<string, Map<string, string[]>>();
     for (const row of rows) {
       const byTrack = result.get(row.share_id) ?? new Map<string, string[]>();
@@ -187,25 +176,31 @@ export class ShareContentsService implements OnModuleInit {
   }
 
   /**
-   * A library changed: files of followed categories join the shares following them (one statement, idempotent),
+   * A library changed: files of followed categories join the shares following them (idempotent),
    * and every share showing these tracks drops its rendered page so recipients see the change at once.
    */
   async libraryChanged(trackIds: string[]): Promise<void> {
-    const connection = this.em.getConnection();
-    await connection.execute(
-      `insert into share_files (share_id, file_id)
-       select st.share_id, tf.id from share_tracks st
-       join track_files tf on tf.track_id = st.track_id and tf.category = any(st.follow)
-       where st.track_id in (?)
-       on conflict do nothing`,
-      [trackIds],
-    );
-    const shares = await connection.execute<Array<{ token_hash: string }>>(
-      `select s.token_hash from shares s join share_tracks st on st.share_id = s.id where st.track_id in (?)
-       union
-       select r.token_hash from share_recipients r join share_tracks st on st.share_id = r.share_id where st.track_id in (?)`,
-      [trackIds, trackIds],
-    );
-    for (const { token_hash } of shares) await this.access.invalidatePageByHash(token_hash);
+    // The libraries as committed, whatever the caller's context has loaded.
+    await this.db.run(() => this.addFollowedFiles(trackIds));
+    for (const hash of await this.shares.linkHashesShowingTracks(trackIds))
+      await this.access.invalidatePageByHash(hash);
+  }
+
+  /**
+   * The files now in the categories each share follows on these tracks join it (idempotent). A file deleted while
+   * this runs refuses the insert; its deletion is a library change of its own, which runs this again.
+   */
+  private async addFollowedFiles(trackIds: string[]): Promise<void> {
+    const following = (await this.shareTracks.find({ track: { $in: trackIds } })).filter((st) => st.follow.length);
+    // Shares following the same categories of a track read its files once.
+    const filesFollowed = new Map<string, string[]>();
+    const rows: Array<{ share: string; file: string }> = [];
+    for (const st of following) {
+      const key = `${st.track.id}|${[...st.follow].sort().join(',')}`;
+      let files = filesFollowed.get(key);
+      if (!files) filesFollowed.set(key, (files = await this.catalog.fileIdsIn(st.track.id, st.follow)));
+      for (const file of files) rows.push({ share: st.share.id, file });
+    }
+    await this.shareFiles.addMissing(rows);
   }
 }

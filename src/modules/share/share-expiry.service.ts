@@ -1,4 +1,5 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import {
   ConflictException,
   GoneException,
@@ -11,10 +12,13 @@ import {
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
+import { UsersService } from '../accounts/users.service';
 import { NotificationEvents, stableEventId } from '../notifications/notification-events';
 import type { AskForMoreTimeDto } from './dto/comment.dto';
-import { Share } from './entities/share.entity';
+import type { Share } from './entities/share.entity';
 import { ShareAccessRequest } from './entities/share-access-request.entity';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareAccess, ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
 import { isUuid } from '../../common/ids';
@@ -46,7 +50,10 @@ export class ShareExpiryService {
   private readonly logger = new Logger(ShareExpiryService.name);
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    @InjectRepository(ShareAccessRequest) private readonly requests: EntityRepository<ShareAccessRequest>,
+    private readonly db: DbContext,
+    private readonly users: UsersService,
     private readonly redis: RedisService,
     private readonly clock: ShareClock,
     private readonly access: ShareAccessService,
@@ -61,16 +68,11 @@ export class ShareExpiryService {
    */
   async sweepExpiring(): Promise<number> {
     const now = this.clock.now();
-    const rows = (await this.em.getConnection().execute(
-      `update "shares" s set "expiry_warned_for" = s."expires_at"
-         from "users" u
-        where u."id" = s."owner_id"
-          and s."revoked_at" is null and not u."disabled"
-          and s."expires_at" > ? and s."expires_at" <= ?
-          and s."expiry_warned_for" is distinct from s."expires_at"
-        returning s."id", s."owner_id", s."title", s."expires_at"`,
-      [now, new Date(now.getTime() + EXPIRING_NOTICE_MS)],
-    )) as Array<{ id: string; owner_id: string; title: string; expires_at: Date | string }>;
+    // Disabled producers hear of nothing; their links are told once they are enabled again.
+    const disabled = await this.db.run(async () =>
+      (await this.users.list()).filter((u) => u.disabled).map((u) => u.id),
+    );
+    const rows = await this.shares.claimExpiryWarnings(now, new Date(now.getTime() + EXPIRING_NOTICE_MS), disabled);
     for (const row of rows) {
       const expiresAt = new Date(row.expires_at).toISOString();
       await this.events.publish(
@@ -113,13 +115,13 @@ export class ShareExpiryService {
     if (access.expiresAt === null || access.expiresAt > this.clock.now().getTime()) {
       throw new ConflictException('This link has not expired: it opens as it is.');
     }
-    const request = this.em.create(ShareAccessRequest, {
+    const request = this.requests.create({
       shareId: access.id,
       name: dto.name,
       message: dto.message || null,
       createdAt: this.clock.now(),
     });
-    await this.em.flush();
+    await this.db.flush();
     const link = this.signedLink(access.id, request.id, request.createdAt.getTime() + EXTEND_LINK_VALID_MS);
     await this.events.publish(access.ownerId, 'access.requested', {
       shareId: access.id,
@@ -167,8 +169,8 @@ export class ShareExpiryService {
         410,
       );
     }
-    const request = await this.em.findOne(ShareAccessRequest, { id: link.requestId, shareId: link.shareId });
-    const share = request ? await this.em.findOne(Share, { id: link.shareId }, { populate: ['owner'] }) : null;
+    const request = await this.requests.findOne({ id: link.requestId, shareId: link.shareId });
+    const share = request ? await this.shares.findOne({ id: link.shareId }, { populate: ['owner'] }) : null;
     if (!request || !share) throw new NotFoundException('This link or request no longer exists.');
     if (request.extendedAt) {
       throw new ExtendLinkRefused(
@@ -191,17 +193,13 @@ export class ShareExpiryService {
   async extend(link: ExtendLink): Promise<Share> {
     const { share, request } = await this.check(link);
     const now = this.clock.now();
-    const claimed = await this.em.nativeUpdate(
-      ShareAccessRequest,
-      { id: request.id, extendedAt: null },
-      { extendedAt: now },
-    );
+    const claimed = await this.requests.nativeUpdate({ id: request.id, extendedAt: null }, { extendedAt: now });
     if (claimed === 0)
       throw new ExtendLinkRefused({ message: 'This extend link was used already.', reason: 'used' }, 409);
     const from = Math.max(now.getTime(), share.expiresAt?.getTime() ?? now.getTime());
     share.expiresAt = new Date(from + EXTEND_BY_MS);
     share.expiry = '7d';
-    await this.em.flush();
+    await this.db.flush();
     await this.access.publish(share);
     this.logger.log({ shareId: share.id, requestId: request.id }, 'share extended from an access request');
     return share;

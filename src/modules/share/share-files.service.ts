@@ -1,4 +1,5 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { HttpException, HttpStatus, Injectable, Logger } from '@nestjs/common';
 import archiver from 'archiver';
 import type { Request, Response } from 'express';
@@ -21,9 +22,9 @@ import type { TemporaryLink } from '../dropbox/dropbox.types';
 import { TemporaryLinksService } from '../dropbox/temporary-links.service';
 import { CATEGORY_FOLDERS, contentTypeOf, FILE_CATEGORIES } from '../files/file-categories';
 import { LibraryService } from '../files/library.service';
-import { TrackFile } from '../files/entities/track-file.entity';
-import { ShareFile } from './entities/share-file.entity';
+import type { TrackFile } from '../files/entities/track-file.entity';
 import { ShareTrack } from './entities/share-track.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
 import { PREVIEW_CONTENT_TYPE } from '../media/ffmpeg';
 import { PreviewsService, type ServablePreview } from '../media/previews.service';
 import { ShareAccess, ShareAccessService } from './share-access.service';
@@ -61,7 +62,8 @@ export class ShareFilesService {
   private readonly logger = new Logger(ShareFilesService.name);
 
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(ShareTrack) private readonly shareTracks: EntityRepository<ShareTrack>,
+    private readonly shareFiles: ShareFileRepository,
     private readonly redis: RedisService,
     private readonly dropbox: DropboxConnectionsService,
     private readonly links: TemporaryLinksService,
@@ -197,12 +199,11 @@ export class ShareFilesService {
     filename: string,
     res: Response,
   ): Promise<void> {
-    const order = await this.em.find(
-      ShareTrack,
+    const order = await this.shareTracks.find(
       { share: access.id },
       { orderBy: { position: 'asc' }, populate: ['track'] },
     );
-    const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'] });
+    const items = await this.shareFiles.find({ share: access.id }, { populate: ['file'] });
     const permitted = items.map((i) => i.file).filter((f) => access.downloads[f.category] && f.status !== 'missing');
     const left: string[] = [];
     if (permitted.length === 0)

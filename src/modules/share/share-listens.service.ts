@@ -1,13 +1,14 @@
-import { EntityManager } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { HttpException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import type { Request } from 'express';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
 import type { TrackFile } from '../files/entities/track-file.entity';
 import { isPlayable } from '../files/file-categories';
-import { Share } from './entities/share.entity';
-import { ShareFile } from './entities/share-file.entity';
 import { ShareRecipient } from './entities/share-recipient.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { NotificationEvents, stableEventId } from '../notifications/notification-events';
 import { PreviewsService } from '../media/previews.service';
 import type { ListenBeaconDto } from './dto/share.dto';
@@ -127,7 +128,9 @@ export class ShareListensService {
   private readonly progressCommand: ProgressCommand;
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    private readonly shareFiles: ShareFileRepository,
+    @InjectRepository(ShareRecipient) private readonly recipients: EntityRepository<ShareRecipient>,
     private readonly redis: RedisService,
     private readonly access: ShareAccessService,
     private readonly stats: ShareStatsService,
@@ -268,16 +271,12 @@ export class ShareListensService {
    * From PostgreSQL: what the last flush brought (every `statsFlushMs`).
    */
   async report(ownerId: string, shareId: string): Promise<ListenReport> {
-    const share = await this.em.findOne(Share, { id: shareId, owner: ownerId });
+    const share = await this.shares.findOne({ id: shareId, owner: ownerId });
     if (!share) throw new NotFoundException('share not found');
-    const items = await this.em.find(ShareFile, { share: share.id }, { populate: ['file', 'file.track'] });
+    const items = await this.shareFiles.find({ share: share.id }, { populate: ['file', 'file.track'] });
     const byFile = await this.totals(share.id, 'file_id');
     const byLink = await this.totals(share.id, 'recipient_id');
-    const recipients = await this.em.find(
-      ShareRecipient,
-      { share: share.id },
-      { orderBy: { createdAt: 'asc', id: 'asc' } },
-    );
+    const recipients = await this.recipients.find({ share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } });
     const empty = (): ListenTotals => ({
       sessions: 0,
       plays: 0,
@@ -319,22 +318,7 @@ export class ShareListensService {
   }
 
   private async totals(shareId: string, by: 'file_id' | 'recipient_id'): Promise<Map<string | null, ListenTotals>> {
-    const rows = await this.em.getConnection().execute<
-      Array<{
-        key: string | null;
-        sessions: string;
-        plays: string;
-        listened_seconds: number;
-        share_sum: number;
-        stops: Array<string | number>;
-      }>
-    >(
-      `select ${by} as key, sum(sessions)::bigint as sessions, sum(plays)::bigint as plays, sum(listened_seconds) as listened_seconds,
-              sum(share_sum) as share_sum,
-              array[${Array.from({ length: 10 }, (_, i) => `sum(stops[${i + 1}])::bigint`).join(', ')}] as stops
-         from share_listens where share_id = ? group by ${by}`,
-      [shareId],
-    );
+    const rows = await this.shares.listenTotals(shareId, by);
     return new Map(
       rows.map((r) => {
         const sessions = Number(r.sessions);

@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { createHash } from 'node:crypto';
 import { RedisService } from '../../common/redis/redis.module';
@@ -9,8 +8,9 @@ import { CATEGORY_LABELS, FILE_CATEGORIES, FileCategory, formatLabel, isPlayable
 import type { TrackFile } from '../files/entities/track-file.entity';
 import { isPreviewable, PreviewsService } from '../media/previews.service';
 import { waveformPath } from '../media/waveform';
-import { Share } from './entities/share.entity';
-import { ShareFile } from './entities/share-file.entity';
+import type { Share } from './entities/share.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareAccess, ShareAccessService } from './share-access.service';
 import { ShareTuning } from './share-tuning';
 
@@ -126,7 +126,8 @@ export class SharePageService {
   private readonly rendering = new Map<string, Promise<RenderedPage>>();
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    private readonly shareFiles: ShareFileRepository,
     private readonly redis: RedisService,
     private readonly tuning: ShareTuning,
     private readonly access: ShareAccessService,
@@ -138,12 +139,11 @@ export class SharePageService {
   async model(access: ShareAccess, loaded: Share | null): Promise<PageModel> {
     const share =
       loaded ??
-      (await this.em.findOneOrFail(
-        Share,
+      (await this.shares.findOneOrFail(
         { id: access.id },
         { populate: ['owner', 'tracks', 'tracks.track'], strategy: 'joined' },
       ));
-    const items = await this.em.find(ShareFile, { share: access.id }, { populate: ['file'], strategy: 'joined' });
+    const items = await this.shareFiles.find({ share: access.id }, { populate: ['file'], strategy: 'joined' });
     const connection = await this.dropbox.status(access.ownerId);
     // An unverified Dropbox email pauses links just as an expired connection does (Dropbox hands out none).
     const paused = !(connection.connected && connection.status === 'active') || Boolean(connection.emailUnverified);

@@ -1,13 +1,15 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validateSync } from 'class-validator';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import type { FileCategory } from '../files/file-categories';
 import { CreateRecipientDto } from './dto/share.dto';
-import { Share } from './entities/share.entity';
-import { ShareRecipient } from './entities/share-recipient.entity';
+import type { Share } from './entities/share.entity';
+import type { ShareRecipient } from './entities/share-recipient.entity';
+import { ShareRecipientRepository } from './repositories/share-recipient.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
 import { expiresAtFor, linkStatus, LinkStatus, newShareToken, shareTokenHash } from './share-rules';
@@ -58,7 +60,9 @@ export function parseRecipientLine(line: string): { name: string; email: string 
 @Injectable()
 export class ShareRecipientsService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    private readonly recipients: ShareRecipientRepository,
+    private readonly db: DbContext,
     private readonly access: ShareAccessService,
     private readonly stats: ShareStatsService,
     private readonly clock: ShareClock,
@@ -87,7 +91,7 @@ export class ShareRecipientsService {
         message: `add at most ${MAX_RECIPIENTS_PER_REQUEST} recipients at once`,
       });
     }
-    const existing = await this.em.count(ShareRecipient, { share: share.id });
+    const existing = await this.recipients.count({ share: share.id });
     if (existing + dtos.length > MAX_RECIPIENTS_PER_SHARE) {
       throw new BadRequestException({
         field: 'recipients',
@@ -98,7 +102,7 @@ export class ShareRecipientsService {
     // A millisecond apart, so they list in the order they were written.
     const made = dtos.map((dto, index) => {
       const token = newShareToken();
-      const recipient = this.em.create(ShareRecipient, {
+      const recipient = this.recipients.create({
         share,
         name: dto.name,
         email: dto.email ?? null,
@@ -111,7 +115,7 @@ export class ShareRecipientsService {
       recipient.tokenSealed = this.box.seal(token, recipientTokenAad(recipient.id));
       return recipient;
     });
-    await this.em.flush();
+    await this.db.flush();
     return this.views(made);
   }
 
@@ -139,25 +143,23 @@ export class ShareRecipientsService {
 
   async list(ownerId: string, shareId: string): Promise<RecipientView[]> {
     const share = await this.owned(ownerId, shareId);
-    return this.views(
-      await this.em.find(ShareRecipient, { share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
-    );
+    return this.views(await this.recipients.find({ share: share.id }, { orderBy: { createdAt: 'asc', id: 'asc' } }));
   }
 
   /** Their link answers 410 at once; the share and the other recipients' links go on. */
   async revoke(ownerId: string, shareId: string, recipientId: string): Promise<RecipientView> {
     const share = await this.owned(ownerId, shareId);
-    const recipient = await this.em.findOne(ShareRecipient, { id: recipientId, share: share.id });
+    const recipient = await this.recipients.findOne({ id: recipientId, share: share.id });
     if (!recipient) throw new NotFoundException('recipient not found');
     recipient.revokedAt ??= this.clock.now();
-    await this.em.flush();
+    await this.db.flush();
     await this.access.publishRecipient(recipient);
     return (await this.views([recipient]))[0];
   }
 
   /** Someone else's share is indistinguishable from a missing one. */
   private async owned(ownerId: string, shareId: string): Promise<Share> {
-    const share = await this.em.findOne(Share, { id: shareId, owner: ownerId });
+    const share = await this.shares.findOne({ id: shareId, owner: ownerId });
     if (!share) throw new NotFoundException('share not found');
     return share;
   }

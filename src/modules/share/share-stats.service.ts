@@ -1,10 +1,10 @@
-import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { BeforeApplicationShutdown, Injectable, Logger } from '@nestjs/common';
 import { RedisService } from '../../common/redis/redis.module';
+import { DbContext } from '../../database/db-context';
 import type { FileCategory } from '../files/file-categories';
 import { NotificationEvents, stableEventId } from '../notifications/notification-events';
-import { Share } from './entities/share.entity';
-import { ShareRecipient } from './entities/share-recipient.entity';
+import { ShareRecipientRepository } from './repositories/share-recipient.repository';
+import { ShareRepository } from './repositories/share.repository';
 
 export type ShareEvent = 'view' | 'play' | `download:${FileCategory}`;
 
@@ -116,7 +116,9 @@ export class ShareStatsService implements BeforeApplicationShutdown {
 
   constructor(
     private readonly redis: RedisService,
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    private readonly recipients: ShareRecipientRepository,
+    private readonly db: DbContext,
     private readonly events: NotificationEvents,
   ) {}
 
@@ -270,53 +272,26 @@ export class ShareStatsService implements BeforeApplicationShutdown {
     return true;
   }
 
-  private counterUpdate(c: ShareCounts) {
-    const last = c.lastAccessedAt;
-    return {
-      views: raw(`views + ${c.views}`),
-      plays: raw(`plays + ${c.plays}`),
-      listenedSeconds: raw(`listened_seconds + ${c.listenedSeconds}`),
-      downloadsBounce: raw(`downloads_bounce + ${c.downloads.bounce}`),
-      downloadsProject: raw(`downloads_project + ${c.downloads.project}`),
-      downloadsStem: raw(`downloads_stem + ${c.downloads.stem}`),
-      ...(last
-        ? {
-            lastAccessedAt: raw(
-              `greatest(coalesce(last_accessed_at, to_timestamp(0)), to_timestamp(${last.getTime() / 1000}))`,
-            ),
-          }
-        : {}),
-    };
-  }
-
+  /** In a context of its own: the flush runs in a job, and adds to the rows as they are now. */
   private async addShare(shareId: string, c: ShareCounts): Promise<void> {
-    const rows = (await this.em
-      .fork()
-      .createQueryBuilder(Share)
-      .update(this.counterUpdate(c))
-      .where({ id: shareId })
-      .returning(['owner', 'title', 'views'])
-      .execute('all')) as Array<{ owner: string; title: string; views: number | string }>;
-    if (rows[0]) await this.publish(shareId, rows[0], c);
+    const row = await this.db.run(() => this.shares.addCounters(shareId, c));
+    if (row) await this.publish(shareId, row, c);
   }
 
   private async addRecipient(recipientId: string, c: ShareCounts): Promise<void> {
-    const em = this.em.fork();
-    const rows = (await em
-      .createQueryBuilder(ShareRecipient)
-      .update(this.counterUpdate(c))
-      .where({ id: recipientId })
-      .returning(['share', 'name', 'views'])
-      .execute('all')) as Array<{ share: string; name: string; views: number | string }>;
-    const row = rows[0];
-    // A recipient's first open of their own link (its counter left 0 here) is news to the producer too.
-    if (!row || !(c.views > 0 && Number(row.views) === c.views)) return;
-    const share = await em.findOne(Share, { id: row.share }, { fields: ['owner', 'title'] });
-    if (!share) return;
+    const found = await this.db.run(async () => {
+      const row = await this.recipients.addCounters(recipientId, c);
+      // A recipient's first open of their own link (its counter left 0 here) is news to the producer too.
+      if (!row || !(c.views > 0 && Number(row.views) === c.views)) return null;
+      const share = await this.shares.findOne({ id: row.share }, { fields: ['owner', 'title'] });
+      return share ? { share, name: row.name } : null;
+    });
+    if (!found) return;
+    const { share, name } = found;
     await this.events.publish(
       share.owner.id,
       'share.opened',
-      { shareId: share.id, title: share.title, recipient: { id: recipientId, name: row.name } },
+      { shareId: share.id, title: share.title, recipient: { id: recipientId, name } },
       { id: stableEventId(`share.opened:recipient:${recipientId}`) },
     );
   }
@@ -326,35 +301,16 @@ export class ShareStatsService implements BeforeApplicationShutdown {
     const [shareId, recipient, fileId] = row.split('|');
     if (!shareId || !fileId) return false;
     const n = (field: string) => Number(hash[field] ?? 0) || 0;
-    const stops = Array.from({ length: 10 }, (_, i) => Math.trunc(n(`s${i}`)));
-    const stopsSum = stops.map((_, i) => `l.stops[${i + 1}] + excluded.stops[${i + 1}]`).join(', ');
-    await this.em.getConnection().execute(
-      `insert into share_listens as l (share_id, recipient_id, file_id, sessions, plays, listened_seconds, share_sum, stops)
-       select ?, ?, ?, ?, ?, ?, ?, ?::bigint[]
-       where exists (select 1 from shares where id = ?) and exists (select 1 from track_files where id = ?)
-         and (?::uuid is null or exists (select 1 from share_recipients where id = ?))
-       on conflict (share_id, file_id, (coalesce(recipient_id, '00000000-0000-0000-0000-000000000000'::uuid))) do update set
-         sessions = l.sessions + excluded.sessions,
-         plays = l.plays + excluded.plays,
-         listened_seconds = l.listened_seconds + excluded.listened_seconds,
-         share_sum = l.share_sum + excluded.share_sum,
-         stops = array[${stopsSum}]`,
-      [
-        shareId,
-        recipient === NO_RECIPIENT ? null : recipient,
-        fileId,
-        Math.trunc(n('sessions')),
-        Math.trunc(n('plays')),
-        n('listened'),
-        n('share'),
-        `{${stops.join(',')}}`,
-        shareId,
-        fileId,
-        recipient === NO_RECIPIENT ? null : recipient,
-        recipient === NO_RECIPIENT ? null : recipient,
-      ],
-      'run',
-    );
+    await this.shares.addListen({
+      shareId,
+      recipientId: recipient === NO_RECIPIENT ? null : recipient,
+      fileId,
+      sessions: Math.trunc(n('sessions')),
+      plays: Math.trunc(n('plays')),
+      listenedSeconds: n('listened'),
+      shareSum: n('share'),
+      stops: Array.from({ length: 10 }, (_, i) => Math.trunc(n(`s${i}`))),
+    });
     return true;
   }
 

@@ -1,23 +1,25 @@
-import { EntityManager, raw } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { SecretBox } from '../../common/crypto/secret-box';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { hashPassword, verifyPassword } from '../accounts/passwords';
-import { User } from '../accounts/entities/user.entity';
 import { DropboxAuthExpired } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CATEGORY_LABELS, FILE_CATEGORIES, FileCategory } from '../files/file-categories';
-import { Track } from '../files/entities/track.entity';
-import { TrackFile } from '../files/entities/track-file.entity';
+import type { Track } from '../files/entities/track.entity';
 import { LibraryService } from '../files/library.service';
+import { TrackCatalog } from '../files/track-catalog.service';
 import type { LibraryItem } from '../files/library-items';
 import { TracksService } from '../files/tracks.service';
 import type { TrackView } from '../files/views';
 import { CreateShareDto, MAX_SHARE_TRACKS, UpdateShareDto } from './dto/share.dto';
 import { PreviewsService } from '../media/previews.service';
-import { Share } from './entities/share.entity';
-import { ShareFile } from './entities/share-file.entity';
+import type { Share } from './entities/share.entity';
 import { ShareTrack } from './entities/share-track.entity';
+import { ShareFileRepository } from './repositories/share-file.repository';
+import { ShareRepository } from './repositories/share.repository';
 import { ShareAccessService } from './share-access.service';
 import { ResolvedContents, ShareContentsService } from './share-contents.service';
 import { ShareClock } from './share-clock';
@@ -100,7 +102,11 @@ export interface ShareTab {
 @Injectable()
 export class SharesService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly shares: ShareRepository,
+    @InjectRepository(ShareTrack) private readonly shareTracks: EntityRepository<ShareTrack>,
+    private readonly shareFiles: ShareFileRepository,
+    private readonly db: DbContext,
+    private readonly catalog: TrackCatalog,
     private readonly tracks: TracksService,
     private readonly library: LibraryService,
     private readonly dropbox: DropboxConnectionsService,
@@ -207,8 +213,8 @@ export class SharesService {
     const expiry = dto.expiry ?? '30d';
     const downloads = { ...defaultDownloads(owned.map((t) => t.sharingStatus)), ...definedOnly(dto.downloads) };
     const token = newShareToken();
-    const share = this.em.create(Share, {
-      owner: this.em.getReference(User, ownerId),
+    const share = this.shares.create({
+      owner: ownerId,
       tokenHash: shareTokenHash(token),
       title: dto.title ?? this.defaultTitle(owned),
       message: dto.message ?? null,
@@ -225,15 +231,14 @@ export class SharesService {
     });
     share.tokenSealed = this.box.seal(token, shareTokenAad(share.id));
     this.contents.add(share, contents);
-    await this.em.flush();
+    await this.db.flush();
     // Recipients will listen: every audio file gets its preview built now (no-op for those built already).
     await this.requestPreviews(contents);
     return this.get(ownerId, share.id);
   }
 
   async list(ownerId: string): Promise<ShareView[]> {
-    const shares = await this.em.find(
-      Share,
+    const shares = await this.shares.find(
       { owner: ownerId },
       { populate: ['tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } },
     );
@@ -276,10 +281,10 @@ export class SharesService {
       share.passwordHash = dto.password === null ? null : await hashPassword(dto.password);
       share.passwordVersion += 1;
     }
-    await this.em.flush();
+    await this.db.flush();
     await this.access.publish(share);
     if (contents) {
-      this.em.clear(); // the share's collections were rewritten: read them again
+      this.shares.getEntityManager().clear(); // the share's collections were rewritten: read them again
       await this.requestPreviews(contents);
     }
     return this.get(ownerId, share.id);
@@ -288,21 +293,20 @@ export class SharesService {
   /** Recipients will listen: every audio file on the share gets its preview built (nothing for those built already). */
   private async requestPreviews(contents: ResolvedContents): Promise<void> {
     const ids = contents.tracks.flatMap((t) => t.fileIds);
-    if (ids.length) await this.previews.request(await this.em.find(TrackFile, { id: { $in: ids } }));
+    if (ids.length) await this.previews.request(await this.catalog.filesByIds(ids));
   }
 
   async revoke(ownerId: string, shareId: string): Promise<ShareView> {
     const share = await this.owned(ownerId, shareId);
     share.revokedAt ??= this.clock.now();
-    await this.em.flush();
+    await this.db.flush();
     await this.access.publish(share);
     return this.get(ownerId, share.id);
   }
 
   /** Every producer's links, newest first (the admin's links page). */
   async listAll(): Promise<AdminShareView[]> {
-    const shares = await this.em.find(
-      Share,
+    const shares = await this.shares.find(
       {},
       { populate: ['owner', 'tracks', 'tracks.track'], orderBy: { createdAt: 'desc', id: 'asc' } },
     );
@@ -315,28 +319,24 @@ export class SharesService {
 
   /** An admin revoking any producer's link (404 for an unknown id); applies at once, like the owner's revoke. */
   async revokeAny(shareId: string): Promise<ShareView> {
-    const share = await this.em.findOne(Share, { id: shareId });
+    const share = await this.shares.findOne({ id: shareId });
     if (!share) throw new NotFoundException('share not found');
     return this.revoke(share.owner.id, shareId);
   }
 
   async passwordMatches(shareId: string, password: string): Promise<boolean> {
-    const share = await this.em.findOne(Share, { id: shareId }, { fields: ['passwordHash'] });
+    const share = await this.shares.findOne({ id: shareId }, { fields: ['passwordHash'] });
     return Boolean(share?.passwordHash) && verifyPassword(share!.passwordHash!, password);
   }
 
   async hasTrack(shareId: string, trackId: string): Promise<boolean> {
     if (!isUuid(trackId)) return false;
-    return (await this.em.count(ShareTrack, { share: shareId, track: trackId })) > 0;
+    return (await this.shareTracks.count({ share: shareId, track: trackId })) > 0;
   }
 
   /** Someone else's share is indistinguishable from a missing one. */
   private async owned(ownerId: string, shareId: string): Promise<Share> {
-    const share = await this.em.findOne(
-      Share,
-      { id: shareId, owner: ownerId },
-      { populate: ['tracks', 'tracks.track'] },
-    );
+    const share = await this.shares.findOne({ id: shareId, owner: ownerId }, { populate: ['tracks', 'tracks.track'] });
     if (!share) throw new NotFoundException('share not found');
     return share;
   }
@@ -357,10 +357,7 @@ export class SharesService {
     if (trackIds.some((id) => !isUuid(id))) {
       throw new BadRequestException({ field: 'tracks', message: 'tracks must be track ids' });
     }
-    const found = await this.em.find(Track, { id: { $in: trackIds }, owner: ownerId });
-    const byId = new Map(found.map((t) => [t.id, t]));
-    if (trackIds.some((id) => !byId.has(id))) throw new NotFoundException('track not found');
-    return trackIds.map((id) => byId.get(id)!);
+    return this.catalog.ownedTracksOr404(ownerId, trackIds);
   }
 
   /** The link's token for its owner (and admins) to copy: opened from its sealed copy. */
@@ -378,12 +375,7 @@ export class SharesService {
   private async views(shares: Share[]): Promise<ShareView[]> {
     if (shares.length === 0) return [];
     const ids = shares.map((s) => s.id);
-    const counts = await this.em
-      .createQueryBuilder(ShareFile, 'f')
-      .select(['f.share_id as share_id', raw('count(*)::int as n')])
-      .where({ share: { $in: ids } })
-      .groupBy('f.share_id')
-      .execute<Array<{ share_id: string; n: number }>>('all', false);
+    const counts = await this.shareFiles.countsByShare(ids);
     const files = await this.contents.filesByShare(ids);
     const pending = await this.stats.pending(ids);
     const now = this.clock.now();
@@ -411,7 +403,7 @@ export class SharesService {
           files: files.get(share.id)?.get(t.track.id) ?? [],
           follow: [...t.follow],
         })),
-        fileCount: counts.find((c) => c.share_id === share.id)?.n ?? 0,
+        fileCount: counts.get(share.id) ?? 0,
         stats: linkStats(share, pending.get(share.id)),
         createdAt: share.createdAt.toISOString(),
       };

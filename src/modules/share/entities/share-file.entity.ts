@@ -1,10 +1,13 @@
-import { Entity, ManyToOne } from '@mikro-orm/core';
+import { Entity, EntityRepositoryType, ManyToOne } from '@mikro-orm/core';
+import { ShareFileRepository } from '../repositories/share-file.repository';
 import { TrackFile } from '../../files/entities/track-file.entity';
 import type { Share } from './share.entity';
 
 /** A file a share exposes. The file row (not a copy) is what's served, so the share follows it live. */
-@Entity({ tableName: 'share_files' })
+@Entity({ tableName: 'share_files', repository: () => ShareFileRepository })
 export class ShareFile {
+  [EntityRepositoryType]?: ShareFileRepository;
+
   @ManyToOne('Share', { primary: true, deleteRule: 'cascade' })
   share: Share;
 

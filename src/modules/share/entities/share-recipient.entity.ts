@@ -1,4 +1,5 @@
-import { BigIntType, Entity, Index, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, Entity, EntityRepositoryType, Index, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { ShareRecipientRepository } from '../repositories/share-recipient.repository';
 import { randomUUID } from 'node:crypto';
 import { Share } from './share.entity';
 
@@ -6,9 +7,11 @@ import { Share } from './share.entity';
  * A named recipient of a share with a link of their own: the share's contents and permissions, but its own token
  * (so a leaked link says to whom it was given), its own revoke and optionally its own expiry, and its own counters.
  */
-@Entity({ tableName: 'share_recipients' })
+@Entity({ tableName: 'share_recipients', repository: () => ShareRecipientRepository })
 @Index({ properties: ['share', 'createdAt'] })
 export class ShareRecipient {
+  [EntityRepositoryType]?: ShareRecipientRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -2,6 +2,7 @@ import {
   BigIntType,
   Collection,
   Entity,
+  EntityRepositoryType,
   Index,
   ManyToOne,
   OneToMany,
@@ -9,6 +10,7 @@ import {
   PrimaryKey,
   Property,
 } from '@mikro-orm/core';
+import { ShareRepository } from '../repositories/share.repository';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
 import type { ShareFile } from './share-file.entity';
@@ -18,9 +20,11 @@ import { ShareTrack } from './share-track.entity';
  * A share link: what a producer sends. The token in its URL is the only credential a recipient holds; everything
  * else (permissions, expiry, title, password) can change without changing the URL.
  */
-@Entity({ tableName: 'shares' })
+@Entity({ tableName: 'shares', repository: () => ShareRepository })
 @Index({ properties: ['owner', 'createdAt'] })
 export class Share {
+  [EntityRepositoryType]?: ShareRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
