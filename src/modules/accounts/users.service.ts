@@ -105,6 +105,6 @@ export class UsersService {
 
   /** The user by id, whatever their status (the name other modules show for them); throws when there is none. */
   findByIdOrFail(id: string): Promise<User> {
-    return this.em.findOneOrFail(User, { id });
+    return this.users.findOneOrFail({ id });
   }
 }
