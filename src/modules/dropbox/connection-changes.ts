@@ -2,8 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 
 /** A producer's Dropbox connection changed state: connected or reconnected, expired, or disconnected. */
 export interface ConnectionChange {
-  userId?: string;
-  connectionId?: string;
+  /** The producer whose connection it is. */
+  userId: string;
 }
 
 export type ConnectionChangeListener = (change: ConnectionChange) => Promise<void>;

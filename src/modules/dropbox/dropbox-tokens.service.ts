@@ -78,7 +78,9 @@ export class DropboxTokensService {
       { id: connectionId },
       { status: 'expired', statusReason: reason.slice(0, 255), accessTokenSealed: null, accessTokenExpiresAt: null },
     );
-    await this.changes.changed({ connectionId });
+    // The modules built on the connection know producers, not connections: the change names its owner.
+    const userId = await this.connections.ownerOf(connectionId);
+    if (userId) await this.changes.changed({ userId });
   }
 
   /** Dropbox refused a write because the account is full: remembered until a write succeeds. */

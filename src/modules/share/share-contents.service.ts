@@ -48,9 +48,7 @@ export class ShareContentsService implements OnModuleInit {
 
   /** The owner's Dropbox connection changed (expired, reconnected…): every page of theirs says so at once. */
   async connectionChanged(change: ConnectionChange): Promise<void> {
-    const hashes = change.userId
-      ? await this.shares.linkHashesOfOwner(change.userId)
-      : await this.shares.linkHashesOfConnection(change.connectionId!);
+    const hashes = await this.shares.linkHashesOfOwner(change.userId);
     for (const hash of hashes) await this.access.invalidatePageByHash(hash);
   }
 

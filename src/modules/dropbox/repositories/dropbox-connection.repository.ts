@@ -42,6 +42,12 @@ export class DropboxConnectionRepository extends EntityRepository<DropboxConnect
     return this.em.fork().nativeUpdate(this.entityName, where, data);
   }
 
+  /** The id of the producer the connection belongs to, or null when it was removed. */
+  async ownerOf(id: string): Promise<string | null> {
+    const row = await this.em.fork().findOne(this.entityName, { id }, { fields: ['user'] });
+    return row ? row.user.id : null;
+  }
+
   deleteById(id: string): Promise<number> {
     return this.em.fork().nativeDelete(this.entityName, { id });
   }

@@ -63,19 +63,6 @@ export class ShareRepository extends EntityRepository<Share> {
     );
   }
 
-  /**
-   * The token hashes of every link of the shares of the Dropbox connection's owner. A token refresh that failed
-   * names only the connection, and the dropbox module has no read of its owner: dropbox_connections is joined.
-   */
-  async linkHashesOfConnection(connectionId: string): Promise<string[]> {
-    return this.hashes(
-      `select s.token_hash from shares s join dropbox_connections c on c.user_id = s.owner_id where c.id = ?
-       union all
-       select r.token_hash from share_recipients r join shares s on s.id = r.share_id join dropbox_connections c on c.user_id = s.owner_id where c.id = ?`,
-      [connectionId, connectionId],
-    );
-  }
-
   /** The token hashes of every link of the shares holding one of these tracks. */
   async linkHashesShowingTracks(trackIds: string[]): Promise<string[]> {
     return this.hashes(
