@@ -1,9 +1,9 @@
-import { EntityManager, MikroORM, RequestContext } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
 import { rm } from 'node:fs/promises';
 import { numberedName } from '../../common/free-names';
+import { DbContext } from '../../database/db-context';
 import { enqueuePreview, QueueName } from '../../queues/queues';
 import { DropboxConflict, DropboxError, DropboxNotFound, DropboxPermanent } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
@@ -13,9 +13,11 @@ import { fileUploadSource } from '../dropbox/file-upload-source';
 import { audioInfoOfFile } from './audio-metadata';
 import { CATEGORY_FOLDERS, isAudio } from './file-categories';
 import { Track } from './entities/track.entity';
-import { TrackFile } from './entities/track-file.entity';
-import { Upload } from './entities/upload.entity';
+import type { TrackFile } from './entities/track-file.entity';
+import type { Upload } from './entities/upload.entity';
 import { LibraryChanges } from './library-changes';
+import { TrackFileRepository } from './repositories/track-file.repository';
+import { UploadRepository } from './repositories/upload.repository';
 import { uploadRefusalMessage } from './upload-refusals';
 
 const PROGRESS_WRITE_EVERY_MS = 500;
@@ -44,7 +46,9 @@ export class UploadJob {
   private readonly logger = new Logger(UploadJob.name);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly uploads: UploadRepository,
+    private readonly files: TrackFileRepository,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Media) private readonly media: Queue,
     private readonly changes: LibraryChanges,
@@ -52,9 +56,8 @@ export class UploadJob {
 
   /** The job: idempotent, resumable. Returns when the file is in Dropbox and in the library. */
   async process(uploadId: string, isLastAttempt: boolean): Promise<void> {
-    await RequestContext.create(this.orm.em, async () => {
-      const em = this.orm.em;
-      const upload = await em.findOne(Upload, { id: uploadId }, { populate: ['track'] });
+    await this.db.run(async () => {
+      const upload = await this.uploads.findOne({ id: uploadId }, { populate: ['track'] });
       if (!upload) return;
       if (upload.status === 'failed') {
         // Failed meanwhile (its spool host was declared gone while this job waited): only a retry sends it now.
@@ -71,34 +74,29 @@ export class UploadJob {
         const client = await this.dropbox.clientFor(track.owner.id);
         upload.status = 'uploading';
         upload.error = null;
-        await em.flush();
-        const entry = await this.putInDropbox(em, client, track, upload);
-        await this.finish(em, track, upload, entry);
+        await this.db.flush();
+        const entry = await this.putInDropbox(client, track, upload);
+        await this.finish(track, upload, entry);
       } catch (err) {
-        await this.recordFailure(em, upload, err, isLastAttempt);
+        await this.recordFailure(upload, err, isLastAttempt);
         throw err instanceof DropboxError && !err.retryable ? new UnrecoverableError(err.message) : err;
       }
     });
   }
 
-  private async putInDropbox(
-    em: EntityManager,
-    client: DropboxAccountClient,
-    track: Track,
-    upload: Upload,
-  ): Promise<DropboxEntry> {
+  private async putInDropbox(client: DropboxAccountClient, track: Track, upload: Upload): Promise<DropboxEntry> {
     for (let attempt = 0; attempt < 20; attempt += 1) {
       // What is at the target now, when choosing it already asked Dropbox (undefined: not asked yet).
       let seen: DropboxEntry | null | undefined;
       if (!upload.targetPath) {
         const target =
           upload.conflict === 'replace'
-            ? await this.replaceTarget(em, client, track, upload)
+            ? await this.replaceTarget(client, track, upload)
             : await this.chooseTarget(client, track, upload);
         upload.targetPath = target.path;
         seen = target.existing;
         upload.checkpoint = null;
-        await em.flush();
+        await this.db.flush();
       }
       // A previous run may have finished in Dropbox just before it died: adopt that file instead of a copy.
       const existing = seen !== undefined ? seen : await metadataOrNull(client, upload.targetPath);
@@ -123,14 +121,14 @@ export class UploadJob {
           onCheckpoint: async (checkpoint) => {
             upload.checkpoint = checkpoint;
             if (checkpoint) upload.bytesUploaded = checkpoint.offset;
-            await em.flush();
+            await this.db.flush();
             lastWrite = Date.now();
           },
           onProgress: (sent) => {
             upload.bytesUploaded = sent;
             if (Date.now() - lastWrite > PROGRESS_WRITE_EVERY_MS) {
               lastWrite = Date.now();
-              void em.nativeUpdate(Upload, { id: upload.id }, { bytesUploaded: sent }).catch(() => undefined);
+              void this.uploads.nativeUpdate({ id: upload.id }, { bytesUploaded: sent }).catch(() => undefined);
             }
           },
         });
@@ -143,7 +141,7 @@ export class UploadJob {
         ) {
           upload.checkpoint = null;
           upload.bytesUploaded = 0;
-          await em.flush();
+          await this.db.flush();
           continue;
         }
         throw err;
@@ -168,14 +166,9 @@ export class UploadJob {
    * Replace: the library file of that name in the category (wherever it sits in Dropbox now, followed by id), else
    * the name in the category's folder. Whatever is there gets a new revision; nothing there: a plain upload.
    */
-  private async replaceTarget(
-    em: EntityManager,
-    client: DropboxAccountClient,
-    track: Track,
-    upload: Upload,
-  ): Promise<Target> {
+  private async replaceTarget(client: DropboxAccountClient, track: Track, upload: Upload): Promise<Target> {
     const lower = upload.fileName.toLowerCase();
-    const candidates = await em.find(TrackFile, {
+    const candidates = await this.files.find({
       track,
       category: upload.category,
       status: 'ready',
@@ -205,14 +198,14 @@ export class UploadJob {
   }
 
   /** The file joins the library (once: the (track, dropbox id) pair is unique) and the spool is cleared. */
-  private async finish(em: EntityManager, track: Track, upload: Upload, entry: DropboxEntry): Promise<void> {
+  private async finish(track: Track, upload: Upload, entry: DropboxEntry): Promise<void> {
     const audio = isAudio(upload.fileName) ? await audioInfoOfFile(upload.spoolPath) : null;
     let file: TrackFile | null = null;
-    await em.transactional(async (tx) => {
+    await this.db.transaction(async () => {
       const modifiedAt = entry.serverModified ? new Date(entry.serverModified) : new Date();
-      file = await tx.findOne(TrackFile, { track, dropboxId: entry.id });
+      file = await this.files.findOne({ track, dropboxId: entry.id });
       if (!file) {
-        file = tx.create(TrackFile, {
+        file = this.files.create({
           track,
           category: upload.category,
           name: entry.name,
@@ -224,7 +217,6 @@ export class UploadJob {
           modifiedAt,
           ...(audio ?? {}),
         });
-        tx.persist(file);
       } else if (file.rev !== (entry.rev ?? null) || file.contentHash !== (entry.contentHash ?? upload.contentHash)) {
         // A new version of a library file: same row (same id, on every share), the new revision's facts.
         Object.assign(file, {
@@ -238,7 +230,7 @@ export class UploadJob {
           ...(audio ?? {}),
         });
       }
-      const fresh = await tx.findOneOrFail(Upload, { id: upload.id });
+      const fresh = await this.uploads.findOneOrFail({ id: upload.id });
       fresh.status = 'done';
       // A note written meanwhile (its host was thought gone while it was only slow) no longer applies.
       fresh.error = null;
@@ -257,11 +249,10 @@ export class UploadJob {
     this.logger.log({ uploadId: upload.id, path: entry.pathDisplay }, 'upload stored in Dropbox');
   }
 
-  private async recordFailure(em: EntityManager, upload: Upload, err: unknown, isLastAttempt: boolean): Promise<void> {
+  private async recordFailure(upload: Upload, err: unknown, isLastAttempt: boolean): Promise<void> {
     const permanent = err instanceof DropboxError && !err.retryable;
     const message = uploadRefusalMessage(err, upload.fileName);
-    await em.nativeUpdate(
-      Upload,
+    await this.uploads.nativeUpdate(
       { id: upload.id },
       permanent || isLastAttempt
         ? { status: 'failed', error: message }

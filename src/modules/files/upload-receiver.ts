@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { BadRequestException, HttpException, Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import busboy from 'busboy';
 import type { Request } from 'express';
@@ -9,12 +8,14 @@ import { join } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { jobId } from '../../queues/queues';
 import { DropboxContentHasher } from '../dropbox/content-hash';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { FILE_CATEGORIES, FileCategory, inferCategory } from './file-categories';
-import { Upload, UPLOAD_CONFLICTS, UploadConflict } from './entities/upload.entity';
+import { UPLOAD_CONFLICTS, UploadConflict } from './entities/upload.entity';
 import { dropboxNameProblem, fileNameProblem } from './names';
+import { UploadRepository } from './repositories/upload.repository';
 import { RequestBudget, SpoolBudget } from './spool-budget';
 import { SpoolHosts } from './spool-hosts';
 import { TracksService } from './tracks.service';
@@ -39,7 +40,8 @@ const MAX_FILES_PER_REQUEST = 50;
 @Injectable()
 export class UploadReceiver {
   constructor(
-    private readonly em: EntityManager,
+    private readonly uploads: UploadRepository,
+    private readonly db: DbContext,
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -92,7 +94,7 @@ export class UploadReceiver {
     }
 
     const uploads = spooled.map((s) =>
-      this.em.create(Upload, {
+      this.uploads.create({
         track,
         category: s.category,
         conflict: s.conflict,
@@ -103,7 +105,7 @@ export class UploadReceiver {
         spoolHost: this.spoolHosts.ownHost,
       }),
     );
-    await this.em.persistAndFlush(uploads);
+    await this.db.flush();
     await this.spoolHosts.enqueue(uploads, (id) => jobId('upload', id));
     return [...uploads.map(toUploadView), ...skipped];
   }

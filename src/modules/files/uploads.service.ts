@@ -1,9 +1,10 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
 import { rm } from 'node:fs/promises';
+import { DbContext } from '../../database/db-context';
 import { jobId } from '../../queues/queues';
 import { FileCategory } from './file-categories';
 import { Upload, UploadConflict, UploadStatus } from './entities/upload.entity';
+import { UploadRepository } from './repositories/upload.repository';
 import { SPOOL_HOST_GONE_MESSAGE, SpoolHosts } from './spool-hosts';
 import { TracksService } from './tracks.service';
 
@@ -58,7 +59,8 @@ export interface SkippedUpload {
 @Injectable()
 export class UploadsService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly uploads: UploadRepository,
+    private readonly db: DbContext,
     private readonly tracks: TracksService,
     private readonly spoolHosts: SpoolHosts,
   ) {}
@@ -67,8 +69,7 @@ export class UploadsService {
     const track = await this.tracks.owned(ownerId, trackId);
     const since = new Date(Date.now() - 24 * 3600_000);
     // A failed upload stays listed however old it is: its file waits on the server until it is retried or discarded.
-    const uploads = await this.em.find(
-      Upload,
+    const uploads = await this.uploads.find(
       { track, $or: [{ createdAt: { $gte: since } }, { status: 'failed' }] },
       { orderBy: { createdAt: 'desc' }, limit: 200 },
     );
@@ -76,14 +77,14 @@ export class UploadsService {
   }
 
   async get(ownerId: string, uploadId: string): Promise<UploadView> {
-    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    const upload = await this.uploads.findOne({ id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
     return toUploadView(upload);
   }
 
   /** Retries a failed upload from where it stopped. */
   async retry(ownerId: string, uploadId: string): Promise<UploadView> {
-    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    const upload = await this.uploads.findOne({ id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
     if (upload.status !== 'failed')
       throw new BadRequestException({ field: 'id', message: 'only a failed upload can be retried' });
@@ -97,7 +98,7 @@ export class UploadsService {
     }
     upload.status = 'queued';
     upload.error = null;
-    await this.em.flush();
+    await this.db.flush();
     // A new job id: the failed job keeps its history in the dashboard.
     const retryId = Date.now();
     await this.spoolHosts.enqueue([upload], (id) => jobId('upload', id, retryId));
@@ -106,12 +107,13 @@ export class UploadsService {
 
   /** Gives up on a failed upload: its spooled file is deleted and the row forgotten. */
   async discard(ownerId: string, uploadId: string): Promise<UploadView> {
-    const upload = await this.em.findOne(Upload, { id: uploadId, track: { owner: ownerId } });
+    const upload = await this.uploads.findOne({ id: uploadId, track: { owner: ownerId } });
     if (!upload) throw new NotFoundException('upload not found');
     if (upload.status !== 'failed')
       throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
     const view = toUploadView(upload);
-    await this.em.removeAndFlush(upload);
+    this.uploads.getEntityManager().remove(upload);
+    await this.db.flush();
     await rm(upload.spoolPath, { force: true });
     return view;
   }
