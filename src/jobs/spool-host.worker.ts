@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
 import { Job, Worker } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../config/app-config';
-import { UploadsService } from '../modules/files/uploads.service';
+import { UploadJob } from '../modules/files/upload-job';
 import { reportConnectionErrors } from '../queues/connection-errors';
 import { FilesJob, spoolHostQueueName, UploadJobData } from '../queues/queues';
 import { bullConnection } from './redis-connection';
@@ -18,7 +18,7 @@ export class SpoolHostWorker implements OnApplicationBootstrap, OnModuleDestroy 
   private worker?: Worker;
 
   constructor(
-    private readonly uploads: UploadsService,
+    private readonly uploads: UploadJob,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 

@@ -1,7 +1,7 @@
 import { Processor } from '@nestjs/bullmq';
 import { Job } from 'bullmq';
 import { AudioAnalysisService } from '../../modules/files/audio-analysis.service';
-import { UploadsService } from '../../modules/files/uploads.service';
+import { UploadJob } from '../../modules/files/upload-job';
 import { ConfiguredWorkerHost } from '../configured-worker-host';
 import { AnalyzeAudioJobData, FilesJob, QueueName, UploadJobData } from '../../queues/queues';
 
@@ -9,7 +9,7 @@ import { AnalyzeAudioJobData, FilesJob, QueueName, UploadJobData } from '../../q
 @Processor(QueueName.Files, { autorun: false })
 export class FilesProcessor extends ConfiguredWorkerHost {
   constructor(
-    private readonly uploads: UploadsService,
+    private readonly uploads: UploadJob,
     private readonly analysis: AudioAnalysisService,
   ) {
     super();

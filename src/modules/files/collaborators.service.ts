@@ -1,9 +1,10 @@
-import { EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
 import { ConflictException, Injectable, NotFoundException } from '@nestjs/common';
-import { User } from '../accounts/entities/user.entity';
+import { DbContext } from '../../database/db-context';
 import { CollaboratorDto } from './dto/collaborator.dto';
 import { Collaborator } from './entities/collaborator.entity';
-import { TrackCollaborator } from './entities/track-collaborator.entity';
+import { TrackCollaboratorRepository } from './repositories/track-collaborator.repository';
 import { TracksService } from './tracks.service';
 import { CollaboratorView, toCollaboratorView } from './views';
 
@@ -14,37 +15,33 @@ export interface CollaboratorWithTracks extends CollaboratorView {
 @Injectable()
 export class CollaboratorsService {
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(Collaborator) private readonly collaborators: EntityRepository<Collaborator>,
+    private readonly trackCollaborators: TrackCollaboratorRepository,
+    private readonly db: DbContext,
     private readonly tracks: TracksService,
   ) {}
 
   private async owned(ownerId: string, id: string): Promise<Collaborator> {
-    const collaborator = await this.em.findOne(Collaborator, { id, owner: ownerId });
+    const collaborator = await this.collaborators.findOne({ id, owner: ownerId });
     if (!collaborator) throw new NotFoundException('collaborator not found');
     return collaborator;
   }
 
   async list(ownerId: string): Promise<CollaboratorWithTracks[]> {
-    const collaborators = await this.em.find(Collaborator, { owner: ownerId }, { orderBy: { name: 'asc' } });
+    const collaborators = await this.collaborators.find({ owner: ownerId }, { orderBy: { name: 'asc' } });
     if (!collaborators.length) return [];
-    const rows = await this.em
-      .getConnection()
-      .execute<Array<{ collaborator_id: string; n: number }>>(
-        'select collaborator_id, count(*)::int as n from track_collaborators where collaborator_id in (?) group by collaborator_id',
-        [collaborators.map((c) => c.id)],
-      );
-    const counts = new Map(rows.map((r) => [r.collaborator_id, r.n]));
+    const counts = await this.trackCollaborators.trackCounts(collaborators.map((c) => c.id));
     return collaborators.map((c) => ({ ...toCollaboratorView(c), trackCount: counts.get(c.id) ?? 0 }));
   }
 
   async create(ownerId: string, dto: CollaboratorDto): Promise<CollaboratorView> {
-    const collaborator = this.em.create(Collaborator, {
-      owner: this.em.getReference(User, ownerId),
+    const collaborator = this.collaborators.create({
+      owner: ownerId,
       name: dto.name,
       email: dto.email ?? null,
       role: dto.role,
     });
-    await this.flushUnique(() => this.em.persistAndFlush(collaborator));
+    await this.flushUnique();
     return toCollaboratorView(collaborator);
   }
 
@@ -53,7 +50,7 @@ export class CollaboratorsService {
    * email is already on the track) or fails, the new collaborator is not left behind.
    */
   async createOnTrack(ownerId: string, trackId: string, dto: CollaboratorDto): Promise<CollaboratorView> {
-    return this.em.transactional(async () => {
+    return this.db.transaction(async () => {
       const created = await this.create(ownerId, dto);
       await this.assign(ownerId, trackId, created.id);
       return created;
@@ -65,19 +62,19 @@ export class CollaboratorsService {
     collaborator.name = dto.name;
     collaborator.email = dto.email ?? null;
     collaborator.role = dto.role;
-    await this.flushUnique(() => this.em.flush());
+    await this.flushUnique();
     return toCollaboratorView(collaborator);
   }
 
   async remove(ownerId: string, id: string): Promise<void> {
     const collaborator = await this.owned(ownerId, id);
-    await this.em.removeAndFlush(collaborator);
+    this.collaborators.getEntityManager().remove(collaborator);
+    await this.db.flush();
   }
 
   async onTrack(ownerId: string, trackId: string): Promise<CollaboratorView[]> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const links = await this.em.find(
-      TrackCollaborator,
+    const links = await this.trackCollaborators.find(
       { track },
       { populate: ['collaborator'], orderBy: { addedAt: 'asc' } },
     );
@@ -88,7 +85,7 @@ export class CollaboratorsService {
   async assign(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaboratorView[]> {
     const track = await this.tracks.owned(ownerId, trackId);
     const collaborator = await this.owned(ownerId, collaboratorId);
-    const existing = await this.em.find(TrackCollaborator, { track }, { populate: ['collaborator'] });
+    const existing = await this.trackCollaborators.find({ track }, { populate: ['collaborator'] });
     if (existing.some((l) => l.collaborator.id === collaborator.id)) {
       throw new ConflictException({
         field: 'collaboratorId',
@@ -101,22 +98,23 @@ export class CollaboratorsService {
         message: `someone with ${collaborator.email} is already on this track`,
       });
     }
-    await this.em.persistAndFlush(this.em.create(TrackCollaborator, { track, collaborator }));
+    this.trackCollaborators.create({ track, collaborator });
+    await this.db.flush();
     return this.onTrack(ownerId, trackId);
   }
 
   async unassign(ownerId: string, trackId: string, collaboratorId: string): Promise<void> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const deleted = await this.em.nativeDelete(TrackCollaborator, { track, collaborator: collaboratorId });
+    const deleted = await this.trackCollaborators.nativeDelete({ track, collaborator: collaboratorId });
     if (!deleted) throw new NotFoundException('collaborator is not on this track');
   }
 
-  private async flushUnique(flush: () => Promise<void>): Promise<void> {
+  private async flushUnique(): Promise<void> {
     try {
-      await flush();
+      await this.db.flush();
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
-        this.em.clear();
+        this.collaborators.getEntityManager().clear();
         throw new ConflictException({ field: 'email', message: 'you already have a collaborator with this email' });
       }
       throw err;

@@ -23,6 +23,7 @@ import { ImportFilesDto, RestoreRevisionDto, UpdateTrackFileDto } from './dto/li
 import { CreateTrackDto, ListTracksQuery, UpdateTrackDto } from './dto/track.dto';
 import { LibraryService } from './library.service';
 import { TracksService } from './tracks.service';
+import { UploadReceiver } from './upload-receiver';
 import { UploadsService } from './uploads.service';
 
 const uuid = new ParseUUIDPipe();
@@ -35,6 +36,7 @@ export class TracksApiController {
   constructor(
     private readonly tracks: TracksService,
     private readonly library: LibraryService,
+    private readonly receiver: UploadReceiver,
     private readonly uploads: UploadsService,
     private readonly collaborators: CollaboratorsService,
   ) {}
@@ -168,7 +170,7 @@ export class TracksApiController {
   })
   @Post(':id/uploads')
   upload(@CurrentUser() user: AuthenticatedUser, @Param('id', uuid) id: string, @Req() req: Request) {
-    return this.uploads.receive(user.id, id, req);
+    return this.receiver.receive(user.id, id, req);
   }
 
   @ApiOperation({ summary: "The track's uploads of the last 24 hours, with progress into Dropbox" })

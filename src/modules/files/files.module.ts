@@ -21,6 +21,8 @@ import { TrackCatalog } from './track-catalog.service';
 import { TracksService } from './tracks.service';
 import { SpoolBudget } from './spool-budget';
 import { SpoolHosts } from './spool-hosts';
+import { UploadJob } from './upload-job';
+import { UploadReceiver } from './upload-receiver';
 import { UploadsService } from './uploads.service';
 
 @Module({
@@ -41,7 +43,9 @@ import { UploadsService } from './uploads.service';
     LibraryChanges,
     TracksService,
     LibraryService,
+    UploadReceiver,
     UploadsService,
+    UploadJob,
     AudioAnalysisService,
     CollaboratorsService,
     SpoolBudget,
@@ -49,6 +53,15 @@ import { UploadsService } from './uploads.service';
     TrackPageModels,
     TrackCatalog,
   ],
-  exports: [TrackCatalog, LibraryChanges, TracksService, LibraryService, UploadsService, AudioAnalysisService, CollaboratorsService],
+  exports: [
+    TrackCatalog,
+    LibraryChanges,
+    TracksService,
+    LibraryService,
+    UploadsService,
+    UploadJob,
+    AudioAnalysisService,
+    CollaboratorsService,
+  ],
 })
 export class FilesModule {}

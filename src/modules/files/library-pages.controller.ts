@@ -11,6 +11,7 @@ import { plural } from './files-pages.view-models';
 import { LibraryService } from './library.service';
 import { flashing, flashingWith, PageRequest, pageId } from './page-forms';
 import { TracksService } from './tracks.service';
+import { UploadReceiver } from './upload-receiver';
 import { UploadsService } from './uploads.service';
 
 class MasterForm {
@@ -28,6 +29,7 @@ export class LibraryPagesController {
   constructor(
     private readonly tracks: TracksService,
     private readonly library: LibraryService,
+    private readonly receiver: UploadReceiver,
     private readonly uploads: UploadsService,
   ) {}
 
@@ -127,7 +129,7 @@ export class LibraryPagesController {
     @Res() res: Response,
   ) {
     await flashingWith(req, 'Nothing uploaded', async () => {
-      const answered = await this.uploads.receive(user.id, id, req);
+      const answered = await this.receiver.receive(user.id, id, req);
       const received = answered.filter((u) => u.status !== 'skipped');
       const skipped = answered
         .filter((u) => u.status === 'skipped')

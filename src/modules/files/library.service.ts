@@ -1,8 +1,8 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Queue } from 'bullmq';
 import { AnalyzeAudioJobData, enqueuePreview, FilesJob, jobId, previewJob, QueueName } from '../../queues/queues';
 import { BadRequestException, Injectable, NotFoundException } from '@nestjs/common';
+import { DbContext } from '../../database/db-context';
 import { DropboxConflict, DropboxNotFound, UNSERVABLE_NOTE } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
@@ -21,6 +21,7 @@ import {
   relative,
 } from './library-items';
 import { LibraryChanges } from './library-changes';
+import { TrackFileRepository } from './repositories/track-file.repository';
 import { TracksService } from './tracks.service';
 import { toTrackFileView, TrackFileView } from './views';
 import { parseSelection } from './file-selection';
@@ -41,7 +42,8 @@ function cantShare(names: string[]): BadRequestException {
 @Injectable()
 export class LibraryService {
   constructor(
-    private readonly em: EntityManager,
+    private readonly files: TrackFileRepository,
+    private readonly db: DbContext,
     private readonly tracks: TracksService,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Files) private readonly queue: Queue,
@@ -53,7 +55,7 @@ export class LibraryService {
     const track = await this.tracks.owned(ownerId, trackId);
     const client = await this.dropbox.clientFor(ownerId);
     const { found, folderMissing, folderPath } = await this.scan(client, track);
-    const imported = await this.em.find(TrackFile, { track }, { orderBy: { createdAt: 'asc' } });
+    const imported = await this.files.find({ track }, { orderBy: { createdAt: 'asc' } });
 
     const byId = new Map(found.map((f) => [f.entry.id, f]));
     const items: LibraryItem[] = [];
@@ -67,7 +69,7 @@ export class LibraryService {
       }
       items.push(importedItem(file, seen?.relativePath ?? file.dropboxPath));
     }
-    await this.em.flush();
+    await this.db.flush();
     for (const f of byId.values()) items.push(foundItem(f));
     return { trackId: track.id, folderPath, folderMissing, items };
   }
@@ -98,15 +100,13 @@ export class LibraryService {
     const unservable = wanted.map((id) => byId.get(id)!).filter((f) => f.entry.downloadable === false);
     if (options.servableOnly && unservable.length) throw cantShare(unservable.map((f) => f.entry.name));
     const existing = new Set(
-      (await this.em.find(TrackFile, { track, dropboxId: { $in: wanted } }, { fields: ['dropboxId'] })).map(
-        (f) => f.dropboxId,
-      ),
+      (await this.files.find({ track, dropboxId: { $in: wanted } }, { fields: ['dropboxId'] })).map((f) => f.dropboxId),
     );
     const created: TrackFile[] = [];
     for (const id of wanted) {
       if (existing.has(id)) continue;
       const f = byId.get(id)!;
-      const file = this.em.create(TrackFile, {
+      const file = this.files.create({
         track,
         category: inferCategory(f.entry.name, f.folders),
         name: f.entry.name,
@@ -121,7 +121,7 @@ export class LibraryService {
       });
       created.push(file);
     }
-    await this.em.persistAndFlush(created);
+    await this.db.flush();
     await this.changes.changed([track.id]);
     const audio = created.filter((f) => isPlayable(f));
     if (audio.length) {
@@ -153,15 +153,15 @@ export class LibraryService {
       else throw new BadRequestException({ field: 'files', message: `not a file of this track: ${item.slice(0, 80)}` });
     }
     const track = await this.tracks.owned(ownerId, trackId);
-    const imported = fileIds.size ? await this.em.find(TrackFile, { track, id: { $in: [...fileIds] } }) : [];
+    const imported = fileIds.size ? await this.files.find({ track, id: { $in: [...fileIds] } }) : [];
     if (imported.length !== fileIds.size)
       throw new BadRequestException({ field: 'files', message: 'some selected files are not files of this track' });
-    const known = dropboxIds.size ? await this.em.find(TrackFile, { track, dropboxId: { $in: [...dropboxIds] } }) : [];
+    const known = dropboxIds.size ? await this.files.find({ track, dropboxId: { $in: [...dropboxIds] } }) : [];
     const refused = [...imported, ...known].filter((f) => f.unservable);
     if (refused.length) throw cantShare(refused.map((f) => f.name));
     const toImport = [...dropboxIds].filter((id) => !known.some((f) => f.dropboxId === id));
     if (toImport.length) await this.importFiles(ownerId, trackId, toImport, { servableOnly: true });
-    const fresh = toImport.length ? await this.em.find(TrackFile, { track, dropboxId: { $in: toImport } }) : [];
+    const fresh = toImport.length ? await this.files.find({ track, dropboxId: { $in: toImport } }) : [];
     const all = new Map([...imported, ...known, ...fresh].map((f) => [f.id, f]));
     return [...all.values()];
   }
@@ -169,18 +169,14 @@ export class LibraryService {
   /** The track's imported files as this server knows them (no Dropbox call), master first, then by name. */
   async importedFiles(ownerId: string, trackId: string): Promise<{ track: Track; files: TrackFile[] }> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const files = await this.em.find(
-      TrackFile,
-      { track },
-      { orderBy: { isMaster: 'desc', category: 'asc', name: 'asc' } },
-    );
+    const files = await this.files.find({ track }, { orderBy: { isMaster: 'desc', category: 'asc', name: 'asc' } });
     return { track, files };
   }
 
   /** One imported file of the producer's track; anything else is not found. */
   async ownedFile(ownerId: string, trackId: string, fileId: string): Promise<TrackFile> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    const file = await this.files.findOne({ id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
     return file;
   }
@@ -190,35 +186,29 @@ export class LibraryService {
    * revision, or that it is gone. Only these columns change. A new revision of an audio file gets its preview built.
    */
   async recordRevision(fileId: string, live: { rev: string; size: number; contentHash: string | null }): Promise<void> {
-    const em = this.em.fork();
-    await em.nativeUpdate(
-      TrackFile,
-      { id: fileId },
-      { rev: live.rev, size: live.size, contentHash: live.contentHash, status: 'ready' },
-    );
-    const file = await em.findOne(TrackFile, { id: fileId }, { fields: ['name', 'isPackage'] });
+    const file = await this.files.recordRevision(fileId, live);
     if (file && isPlayable(file)) await enqueuePreview(this.media, { id: fileId, ...live });
   }
 
   /** Serving the file showed Dropbox won't hand it out (`reason`), or, with null, that it does again. */
   async markUnservable(fileId: string, reason: string | null): Promise<void> {
-    await this.em.fork().nativeUpdate(TrackFile, { id: fileId }, { unservable: reason });
+    await this.files.setUnservable(fileId, reason);
   }
 
   async markMissing(fileId: string): Promise<void> {
-    await this.em.fork().nativeUpdate(TrackFile, { id: fileId, status: { $ne: 'missing' } }, { status: 'missing' });
+    await this.files.markMissing(fileId);
   }
 
   async setMaster(ownerId: string, trackId: string, fileId: string): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    const file = await this.files.findOne({ id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
     if (file.category !== 'bounce' || !isAudio(file.name)) {
       throw new BadRequestException({ field: 'fileId', message: 'only an audio bounce can be the master' });
     }
-    await this.em.transactional(async (em) => {
-      await em.nativeUpdate(TrackFile, { track, isMaster: true }, { isMaster: false });
-      await em.nativeUpdate(TrackFile, { id: file.id }, { isMaster: true });
+    await this.db.transaction(async () => {
+      await this.files.nativeUpdate({ track, isMaster: true }, { isMaster: false });
+      await this.files.nativeUpdate({ id: file.id }, { isMaster: true });
     });
     file.isMaster = true;
     await this.changes.changed([track.id]);
@@ -228,10 +218,10 @@ export class LibraryService {
   /** Takes the master mark off a bounce: then no file of the track is the master. */
   async unsetMaster(ownerId: string, trackId: string, fileId: string): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    const file = await this.files.findOne({ id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
     file.isMaster = false;
-    await this.em.flush();
+    await this.db.flush();
     await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
@@ -243,7 +233,7 @@ export class LibraryService {
    */
   async setCategory(ownerId: string, trackId: string, fileId: string, category: FileCategory): Promise<TrackFileView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const file = await this.em.findOne(TrackFile, { id: fileId, track });
+    const file = await this.files.findOne({ id: fileId, track });
     if (!file) throw new NotFoundException('file not found');
     if (file.status !== 'missing' && track.dropboxFolderId) {
       const client = await this.dropbox.clientFor(ownerId);
@@ -252,7 +242,7 @@ export class LibraryService {
     }
     file.category = category;
     if (category !== 'bounce') file.isMaster = false;
-    await this.em.flush();
+    await this.db.flush();
     await this.changes.changed([track.id]);
     return toTrackFileView(file);
   }
@@ -322,7 +312,7 @@ export class LibraryService {
         codec: null,
         bitrate: null,
       });
-    await this.em.flush();
+    await this.db.flush();
     await this.changes.changed([file.track.id]);
     if (changedBytes && isAudio(file.name)) {
       await this.queue.add(FilesJob.AnalyzeAudio, { trackFileId: file.id } satisfies AnalyzeAudioJobData, {
@@ -336,7 +326,7 @@ export class LibraryService {
   /** Forgets an imported file; it stays in Dropbox (and shows up as not imported). */
   async forget(ownerId: string, trackId: string, fileId: string): Promise<void> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const deleted = await this.em.nativeDelete(TrackFile, { id: fileId, track });
+    const deleted = await this.files.nativeDelete({ id: fileId, track });
     if (!deleted) throw new NotFoundException('file not found');
     await this.changes.changed([track.id]);
   }

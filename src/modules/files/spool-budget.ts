@@ -1,8 +1,7 @@
-import { EntityManager, raw } from '@mikro-orm/postgresql';
 import { HttpException, HttpStatus, Inject, Injectable, PayloadTooLargeException } from '@nestjs/common';
 import { statfs } from 'node:fs/promises';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { Upload } from './entities/upload.entity';
+import { UploadRepository } from './repositories/upload.repository';
 
 const MB = 1024 * 1024;
 /** How often (bytes received) the free space of the spool's disk is looked at again during an upload. */
@@ -30,19 +29,13 @@ export interface RequestBudget {
 @Injectable()
 export class SpoolBudget {
   constructor(
-    private readonly em: EntityManager,
+    private readonly uploads: UploadRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** Spool bytes of this producer's uploads that have not reached Dropbox yet. */
-  async used(ownerId: string): Promise<number> {
-    const [row] = await this.em
-      .createQueryBuilder(Upload, 'u')
-      .join('u.track', 't')
-      .select([raw('coalesce(sum(u.size), 0)::bigint as bytes')])
-      .where({ status: { $ne: 'done' }, track: { owner: ownerId } })
-      .execute<Array<{ bytes: string }>>('all', false);
-    return Number(row?.bytes ?? 0);
+  used(ownerId: string): Promise<number> {
+    return this.uploads.pendingBytesOf(ownerId);
   }
 
   async freeBytes(): Promise<number> {

@@ -1,4 +1,3 @@
-import { EntityManager } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
@@ -13,7 +12,8 @@ import {
   spoolHostQueueName,
   UploadJobData,
 } from '../../queues/queues';
-import { Upload } from './entities/upload.entity';
+import type { Upload } from './entities/upload.entity';
+import { UploadRepository } from './repositories/upload.repository';
 
 /** What the producer reads on an upload whose spool host went away with its bytes. */
 export const SPOOL_HOST_GONE_MESSAGE =
@@ -33,7 +33,7 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
   private timer?: NodeJS.Timeout;
 
   constructor(
-    private readonly em: EntityManager,
+    private readonly uploads: UploadRepository,
     private readonly redis: RedisService,
     @InjectQueue(QueueName.Files) private readonly shared: Queue,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -89,21 +89,11 @@ export class SpoolHosts implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Fails the pending uploads of every host whose heartbeat expired; returns how many. */
   async sweep(): Promise<number> {
-    const em = this.em.fork();
-    const rows: Array<{ spool_host: string }> = await em
-      .getConnection()
-      .execute(
-        `select distinct "spool_host" from "uploads" where "spool_host" is not null and "status" in ('queued', 'uploading')`,
-      );
     let failed = 0;
-    for (const { spool_host: host } of rows) {
+    for (const host of await this.uploads.hostsWithPending()) {
       if (host === this.config.files.spoolHost || (await this.alive(host))) continue;
       // Only rows still pending: one that finished meanwhile (its host was slow, not gone) keeps its result.
-      const count = await em.nativeUpdate(
-        Upload,
-        { spoolHost: host, status: { $in: ['queued', 'uploading'] } },
-        { status: 'failed', error: SPOOL_HOST_GONE_MESSAGE },
-      );
+      const count = await this.uploads.failPendingOf(host, SPOOL_HOST_GONE_MESSAGE);
       if (count > 0)
         this.logger.warn(
           { spoolHost: host, uploads: count },

@@ -1,7 +1,8 @@
-import { EntityManager, raw } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
-import { User } from '../accounts/entities/user.entity';
+import { DbContext } from '../../database/db-context';
 import { DropboxConflict } from '../dropbox/dropbox.errors';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { encodeArtwork } from './artwork';
@@ -11,8 +12,8 @@ import { CATEGORY_FOLDERS, FILE_CATEGORIES, FileCategory } from './file-categori
 import { Collaborator } from './entities/collaborator.entity';
 import { Track } from './entities/track.entity';
 import { TrackArtwork } from './entities/track-artwork.entity';
-import { TrackCollaborator } from './entities/track-collaborator.entity';
-import { TrackFile } from './entities/track-file.entity';
+import { TrackCollaboratorRepository } from './repositories/track-collaborator.repository';
+import { TrackFileRepository } from './repositories/track-file.repository';
 import { normalizeMusicalKey, safeFolderName } from './names';
 import { firstFreeName } from '../../common/free-names';
 
@@ -40,14 +41,18 @@ function keyOrThrow(key: string | null | undefined): string | null | undefined {
 @Injectable()
 export class TracksService {
   constructor(
-    private readonly em: EntityManager,
+    @InjectRepository(Track) private readonly tracks: EntityRepository<Track>,
+    @InjectRepository(TrackArtwork) private readonly artworks: EntityRepository<TrackArtwork>,
+    private readonly files: TrackFileRepository,
+    private readonly trackCollaborators: TrackCollaboratorRepository,
+    private readonly db: DbContext,
     private readonly dropbox: DropboxConnectionsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   /** The owner's track, or 404 — someone else's track is indistinguishable from a missing one. */
   async owned(ownerId: string, trackId: string): Promise<Track> {
-    const track = await this.em.findOne(Track, { id: trackId, owner: ownerId });
+    const track = await this.tracks.findOne({ id: trackId, owner: ownerId });
     if (!track) throw new NotFoundException('track not found');
     return track;
   }
@@ -61,8 +66,8 @@ export class TracksService {
     for (const category of FILE_CATEGORIES)
       await this.ensureFolder(client, `${folder.pathDisplay}/${CATEGORY_FOLDERS[category]}`);
 
-    const track = this.em.create(Track, {
-      owner: this.em.getReference(User, ownerId),
+    const track = this.tracks.create({
+      owner: ownerId,
       title: dto.title,
       artist: dto.artist ?? null,
       bpm: dto.bpm ?? null,
@@ -71,7 +76,7 @@ export class TracksService {
       dropboxFolderId: folder.id,
       dropboxFolderPath: folder.pathDisplay,
     });
-    await this.em.persistAndFlush(track);
+    await this.db.flush();
     return toTrackView(track);
   }
 
@@ -84,14 +89,15 @@ export class TracksService {
     if (dto.bpm !== undefined) track.bpm = dto.bpm;
     if (musicalKey !== undefined) track.musicalKey = musicalKey;
     if (dto.sharingStatus !== undefined) track.sharingStatus = dto.sharingStatus;
-    await this.em.flush();
+    await this.db.flush();
     return (await this.views([track]))[0];
   }
 
   /** Forgets the track; its Dropbox folder and files stay where they are. */
   async remove(ownerId: string, trackId: string): Promise<void> {
     const track = await this.owned(ownerId, trackId);
-    await this.em.removeAndFlush(track);
+    this.tracks.getEntityManager().remove(track);
+    await this.db.flush();
   }
 
   async get(ownerId: string, trackId: string): Promise<TrackView> {
@@ -109,7 +115,7 @@ export class TracksService {
     }
     const sort = SORT_COLUMNS[query.sort ?? 'created'];
     const dir = query.dir ?? (query.sort === 'title' || query.sort === 'artist' ? 'asc' : 'desc');
-    const [tracks, total] = await this.em.findAndCount(Track, where, {
+    const [tracks, total] = await this.tracks.findAndCount(where, {
       orderBy: { [sort]: dir, id: 'asc' },
       limit: pageSize,
       offset: (page - 1) * pageSize,
@@ -120,24 +126,24 @@ export class TracksService {
   async setArtwork(ownerId: string, trackId: string, image: Buffer): Promise<TrackView> {
     const track = await this.owned(ownerId, trackId);
     const { large, small } = await encodeArtwork(image);
-    await this.em.transactional(async (em) => {
-      await em.upsert(TrackArtwork, { track, large, small, updatedAt: new Date() });
+    await this.db.transaction(async () => {
+      await this.artworks.upsert({ track, large, small, updatedAt: new Date() });
       track.artworkVersion += 1;
-      em.persist(track);
+      this.tracks.getEntityManager().persist(track);
     });
     return (await this.views([track]))[0];
   }
 
   async removeArtwork(ownerId: string, trackId: string): Promise<void> {
     const track = await this.owned(ownerId, trackId);
-    await this.em.nativeDelete(TrackArtwork, { track: track.id });
+    await this.artworks.nativeDelete({ track: track.id });
     track.artworkVersion = 0;
-    await this.em.flush();
+    await this.db.flush();
   }
 
   /** Artwork bytes for anyone allowed to see the track (the caller checks that). */
   async artwork(trackId: string, size: 'large' | 'small'): Promise<Buffer | null> {
-    const art = await this.em.findOne(TrackArtwork, { track: trackId }, { fields: [size] });
+    const art = await this.artworks.findOne({ track: trackId }, { fields: [size] });
     return art ? (art[size] as Buffer) : null;
   }
 
@@ -145,14 +151,8 @@ export class TracksService {
   async views(tracks: Track[]): Promise<TrackView[]> {
     if (tracks.length === 0) return [];
     const ids = tracks.map((t) => t.id);
-    const counts = await this.em
-      .createQueryBuilder(TrackFile, 'f')
-      .select(['f.track_id as track_id', 'f.category as category', raw('count(*)::int as n')])
-      .where({ track: { $in: ids } })
-      .groupBy(['f.track_id', 'f.category'])
-      .execute<Array<{ track_id: string; category: FileCategory; n: number }>>('all', false);
-    const links = await this.em.find(
-      TrackCollaborator,
+    const counts = await this.files.countsByCategory(ids);
+    const links = await this.trackCollaborators.find(
       { track: { $in: ids } },
       { populate: ['collaborator'], orderBy: { addedAt: 'asc' } },
     );
@@ -173,7 +173,7 @@ export class TracksService {
   private async freeFolderPath(ownerId: string, title: string): Promise<string> {
     const base = `${this.config.files.dropboxRoot}/${safeFolderName(title)}`;
     const taken = new Set(
-      (await this.em.find(Track, { owner: ownerId }, { fields: ['dropboxFolderPath'] })).map((t) =>
+      (await this.tracks.find({ owner: ownerId }, { fields: ['dropboxFolderPath'] })).map((t) =>
         (t.dropboxFolderPath ?? '').toLowerCase(),
       ),
     );

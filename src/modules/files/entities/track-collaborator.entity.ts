@@ -1,9 +1,12 @@
-import { Entity, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import { Entity, EntityRepositoryType, ManyToOne, Opt, Property } from '@mikro-orm/core';
 import { Collaborator } from './collaborator.entity';
+import { TrackCollaboratorRepository } from '../repositories/track-collaborator.repository';
 import { Track } from './track.entity';
 
-@Entity({ tableName: 'track_collaborators' })
+@Entity({ tableName: 'track_collaborators', repository: () => TrackCollaboratorRepository })
 export class TrackCollaborator {
+  [EntityRepositoryType]?: TrackCollaboratorRepository;
+
   @ManyToOne(() => Track, { primary: true, deleteRule: 'cascade' })
   track: Track;
 

@@ -1,14 +1,27 @@
-import { BigIntType, Entity, Enum, ManyToOne, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  EntityRepositoryType,
+  Enum,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+  Unique,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';
+import { TrackFileRepository } from '../repositories/track-file.repository';
 import { Track } from './track.entity';
 
 export type TrackFileStatus = 'ready' | 'missing';
 
 /** A file of a track's library, imported: it lives in Dropbox, this row knows where and what it is. */
-@Entity({ tableName: 'track_files' })
+@Entity({ tableName: 'track_files', repository: () => TrackFileRepository })
 @Unique({ properties: ['track', 'dropboxId'] })
 export class TrackFile {
+  [EntityRepositoryType]?: TrackFileRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 

@@ -1,7 +1,18 @@
-import { BigIntType, Entity, Enum, JsonType, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import {
+  BigIntType,
+  Entity,
+  EntityRepositoryType,
+  Enum,
+  JsonType,
+  ManyToOne,
+  Opt,
+  PrimaryKey,
+  Property,
+} from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import type { UploadCheckpoint } from '../../dropbox/dropbox.types';
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';
+import { UploadRepository } from '../repositories/upload.repository';
 import { Track } from './track.entity';
 import { TrackFile } from './track-file.entity';
 
@@ -15,8 +26,10 @@ export type UploadConflict = (typeof UPLOAD_CONFLICTS)[number];
  * A file received from the browser and spooled to disk, on its way into Dropbox. The row is the job's
  * state: the queue only points at it, so a lost Redis or a killed worker loses nothing.
  */
-@Entity({ tableName: 'uploads' })
+@Entity({ tableName: 'uploads', repository: () => UploadRepository })
 export class Upload {
+  [EntityRepositoryType]?: UploadRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
