@@ -164,9 +164,13 @@ describe('the playlist page in Chromium', () => {
       (file) => {
         const player = (globalThis as unknown as Win).pdPlayer;
         const progress = (
-          globalThis as unknown as { document: { querySelector(s: string): { getAttribute(n: string): string } | null } }
+          globalThis as unknown as {
+            document: { querySelector(s: string): { getAttribute(n: string): string } | null };
+          }
         ).document.querySelector(`[data-seek="${file}"] [data-progress]`);
-        return player.current === file && player.audio.currentTime > 1.2 && Number(progress?.getAttribute('width')) > 400;
+        return (
+          player.current === file && player.audio.currentTime > 1.2 && Number(progress?.getAttribute('width')) > 400
+        );
       },
       ids['Harbour Lights.wav'],
       { timeout: 20_000 },
