@@ -82,6 +82,8 @@ describeInChromium('dashboard pages in Chromium: accessible and valid HTML', () 
     pages[name] = await page.content();
   }
 
+  // Fifteen pages, each analysed by axe-core, then one JVM for the HTML checker: ~25 s on an idle 2-core machine,
+  // close to a minute when the machine is busy, so it gets more than the suite's default.
   it("a producer's pages", async () => {
     const context = await browser.newContext(DESKTOP);
     const page = await context.newPage();
@@ -110,7 +112,7 @@ describeInChromium('dashboard pages in Chromium: accessible and valid HTML', () 
     pages['share-detail-errors'] = badShare.text;
     expect(await vnuErrors(pages)).toEqual(Object.fromEntries(Object.keys(pages).map((name) => [name, []])));
     await context.close();
-  });
+  }, 180_000);
 
   it("an admin's pages", async () => {
     const context = await browser.newContext(DESKTOP);
