@@ -1,32 +1,40 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import type { Track } from '../files/entities/track.entity';
 import type { CollaboratorView } from '../files/views';
 import { CollaborationClock } from './collaboration-clock';
 import { CollaborationView, toCollaborationView } from './collaboration.views';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
-import { CollabPipeline } from './entities/collab-pipeline.entity';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The collaboration panel of a track as it is now: the pipeline, its files and members, and who is on the track. */
 @Injectable()
 export class CollaborationStatus {
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly clock: CollaborationClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async view(track: Track, onTrack: CollaboratorView[]): Promise<CollaborationView> {
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const [files, members] = pipeline
-      ? await Promise.all([
-          em.find(CollabFile, { pipeline }, { orderBy: { targetPath: 'asc' } }),
-          em.find(CollabMember, { pipeline }, { orderBy: { name: 'asc' } }),
-        ])
-      : [[], []];
+    // Read in a context of its own: the rows as they are now, not as the request (or a job's write) loaded them.
+    const { pipeline, files, members } = await this.db.run(async () => {
+      const pipeline = await this.pipelines.findOne({ track: track.id });
+      const [files, members] = pipeline
+        ? await Promise.all([
+            this.files.find({ pipeline }, { orderBy: { targetPath: 'asc' } }),
+            this.members.find({ pipeline }, { orderBy: { name: 'asc' } }),
+          ])
+        : [[], []];
+      return { pipeline, files, members };
+    });
     return toCollaborationView({
       track,
       pipeline,

@@ -1,13 +1,15 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
 import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { FlowProducer, Queue } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData, ensureRunQueued, removeRunJobs } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CollaboratorsService } from '../files/collaborators.service';
-import { TrackFile } from '../files/entities/track-file.entity';
+import type { TrackFile } from '../files/entities/track-file.entity';
 import { LibraryService } from '../files/library.service';
 import { safeFolderName } from '../files/names';
 import { TracksService } from '../files/tracks.service';
@@ -28,8 +30,10 @@ import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
+import { ownTransaction } from './own-transaction';
 import { beginRun, PipelineRows } from './pipeline-rows';
 import { isStuck } from './pipeline-stuck';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The folder shared with a track's collaborators, under the Dropbox root; the id keeps same-titled tracks apart. */
 export const COLLABORATION_FOLDER = 'Collaboration';
@@ -47,7 +51,10 @@ export class CollaborationService {
   private readonly logger = new Logger(CollaborationService.name);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly tracks: TracksService,
     private readonly collaborators: CollaboratorsService,
     private readonly library: LibraryService,
@@ -90,8 +97,8 @@ export class CollaborationService {
     // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
     const files = selection.length ? await this.selected(ownerId, trackId, selection) : [];
 
-    const ref = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.rows.locked(em, track.id, true);
+    const ref = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, true);
       if (pipeline.status === 'not_shared' && files.length === 0) {
         throw new BadRequestException({
           field: 'files',
@@ -113,8 +120,8 @@ export class CollaborationService {
         this.refuseAfterEnd(pipeline);
       }
       pipeline.folderPath ??= `${this.config.files.dropboxRoot}/${COLLABORATION_FOLDER}/${safeFolderName(track.title)} (${track.id.slice(0, 8)})`;
-      await this.rows.addFiles(em, pipeline, files);
-      await this.rows.syncMembers(em, pipeline, onTrack, false);
+      await this.rows.addFiles(pipeline, files);
+      await this.rows.syncMembers(pipeline, onTrack, false);
       if (pipeline.status === 'running') {
         pipeline.rerunRequested = true;
         return null;
@@ -129,14 +136,14 @@ export class CollaborationService {
   async retry(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const onTrack = await this.collaborators.onTrack(ownerId, trackId);
-    const ref = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.rows.locked(em, track.id, false);
+    const ref = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || !(pipeline.status === 'failed' || this.isStuck(pipeline))) {
         throw new ConflictException({ field: 'status', message: 'only a failed or stuck pipeline can be retried' });
       }
       this.refuseAfterEnd(pipeline);
       // A corrected email (or one added since) is used; refused people are invited again.
-      await this.rows.syncMembers(em, pipeline, onTrack, true);
+      await this.rows.syncMembers(pipeline, onTrack, true);
       return beginRun(pipeline);
     });
     await ensureRunQueued(this.flows, this.queue, ref);
@@ -149,16 +156,16 @@ export class CollaborationService {
    */
   async reset(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const old = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.rows.locked(em, track.id, false);
+    const old = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline) return null;
       const previous: CollaborationStepJobData = {
         pipelineId: pipeline.id,
         generation: pipeline.generation,
         run: pipeline.run,
       };
-      await em.nativeDelete(CollabFile, { pipeline: pipeline.id });
-      await em.nativeDelete(CollabMember, { pipeline: pipeline.id });
+      await this.files.nativeDelete({ pipeline: pipeline.id });
+      await this.members.nativeDelete({ pipeline: pipeline.id });
       Object.assign(pipeline, {
         generation: pipeline.generation + 1,
         run: 0,
@@ -199,8 +206,8 @@ export class CollaborationService {
    */
   async updateExpiry(ownerId: string, trackId: string, choice: UpdateExpiryChoice): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const next = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.rows.locked(em, track.id, false);
+    const next = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || pipeline.status === 'not_shared') {
         throw new ConflictException({ field: 'expiry', message: 'the track is not shared with collaborators yet' });
       }
@@ -226,8 +233,7 @@ export class CollaborationService {
       applySettings(pipeline, { ...this.settingsOf(pipeline), expiry: choice }, now);
       if (!pipeline.accessEndedAt) return { expire: null, run: null };
       pipeline.accessEndedAt = null;
-      await em.nativeUpdate(
-        CollabMember,
+      await this.members.nativeUpdate(
         { pipeline: pipeline.id, state: 'removed' },
         { state: 'queued', error: null, updatedAt: new Date() },
       );
@@ -246,7 +252,7 @@ export class CollaborationService {
   /** Re-reads who joined and who is still invited, from Dropbox, now. */
   async refresh(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { track: track.id });
+    const pipeline = await this.db.run(() => this.pipelines.findOne({ track: track.id }));
     if (!pipeline?.sharedFolderId)
       throw new ConflictException({ field: 'status', message: 'the track is not shared with collaborators yet' });
     await this.runner.refreshMembers(pipeline.id, ownerId);
@@ -254,33 +260,35 @@ export class CollaborationService {
   }
 
   /**
-   * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
-   * they are removed from the track; works whether or not they are still on it.
-   */
-  /**
    * Sends an invitation again that is no longer pending (accepted under another address, or declined): the
    * producer decides, never the pipeline. Runs like "share with remaining".
    */
   async reinvite(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const requeued = pipeline
-      ? await em.nativeUpdate(
-          CollabMember,
-          { pipeline, collaborator: collaboratorId, state: 'gone' },
-          { state: 'queued', acceptedAs: null, error: null, updatedAt: new Date() },
-        )
-      : 0;
+    const requeued = await this.db.run(async () => {
+      const pipeline = await this.pipelines.findOne({ track: track.id });
+      return pipeline
+        ? this.members.nativeUpdate(
+            { pipeline, collaborator: collaboratorId, state: 'gone' },
+            { state: 'queued', acceptedAs: null, error: null, updatedAt: new Date() },
+          )
+        : 0;
+    });
     if (!requeued) throw new NotFoundException('this collaborator has no invitation to send again');
     return this.start(ownerId, trackId, {});
   }
 
+  /**
+   * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
+   * they are removed from the track; works whether or not they are still on it.
+   */
   async removeAccess(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const member = pipeline && (await em.findOne(CollabMember, { pipeline, collaborator: collaboratorId }));
+    const { pipeline, member } = await this.db.run(async () => {
+      const pipeline = await this.pipelines.findOne({ track: track.id });
+      const member = pipeline && (await this.members.findOne({ pipeline, collaborator: collaboratorId }));
+      return { pipeline, member };
+    });
     if (!pipeline || !member)
       throw new NotFoundException('this collaborator has no access to the track’s shared folder');
     if (
@@ -291,7 +299,7 @@ export class CollaborationService {
       const client = await this.dropbox.clientFor(ownerId);
       await client.removeFolderMember(pipeline.sharedFolderId, { email: member.email });
     }
-    await em.nativeDelete(CollabMember, { id: member.id });
+    await this.members.nativeDelete({ id: member.id });
     this.logger.log({ trackId, collaboratorId }, 'collaborator removed from the shared folder');
     return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
@@ -302,43 +310,31 @@ export class CollaborationService {
    * enqueue), and refreshes member states of shared pipelines, oldest first.
    */
   async sweep(): Promise<{ requeued: number; refreshed: number; expiring: number }> {
-    const em = this.orm.em.fork();
-    const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
-    const running = await em.find(
-      CollabPipeline,
-      { status: 'running', progressAt: { $lt: quietSince } },
-      { limit: 200 },
-    );
-    let requeued = 0;
-    for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
-    const expiring = await this.expiry.queueDue();
+    // A job: its reads get a database context of their own.
+    return this.db.run(async () => {
+      const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
+      const running = await this.pipelines.quietRunning(quietSince, 200);
+      let requeued = 0;
+      for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
+      const expiring = await this.expiry.queueDue();
 
-    const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
-    const due = await em.find(
-      CollabPipeline,
-      {
-        sharedFolderId: { $ne: null },
-        accessEndingAt: null,
-        accessEndedAt: null,
-        status: { $in: ['done', 'failed'] },
-        $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }],
-      },
-      { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
-    );
-    let refreshed = 0;
-    for (const p of due) {
-      try {
-        await this.runner.refreshMembers(p.id, p.track.owner.id);
-        refreshed += 1;
-      } catch (err) {
-        this.logger.warn(
-          { pipelineId: p.id, err: err instanceof Error ? err.message : String(err) },
-          'member refresh failed',
-        );
+      const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
+      const due = await this.pipelines.dueForMemberRefresh(dueBefore, SWEEP_REFRESH_LIMIT);
+      let refreshed = 0;
+      for (const p of due) {
+        try {
+          await this.runner.refreshMembers(p.id, p.track.owner.id);
+          refreshed += 1;
+        } catch (err) {
+          this.logger.warn(
+            { pipelineId: p.id, err: err instanceof Error ? err.message : String(err) },
+            'member refresh failed',
+          );
+        }
       }
-    }
-    if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
-    return { requeued, refreshed, expiring };
+      if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
+      return { requeued, refreshed, expiring };
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------

@@ -1,10 +1,9 @@
-import { EntityManager, LockMode } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { firstFreeName } from '../../common/free-names';
 import { CollaborationStepJobData } from '../../queues/flows';
-import { Collaborator } from '../files/entities/collaborator.entity';
-import { TrackFile } from '../files/entities/track-file.entity';
+import type { TrackFile } from '../files/entities/track-file.entity';
 import { CATEGORY_FOLDERS } from '../files/file-categories';
 import type { CollaboratorView } from '../files/views';
 import { downloadsOf, leftOutReason } from './collab-settings';
@@ -27,33 +26,24 @@ export function beginRun(pipeline: CollabPipeline): CollaborationStepJobData {
 }
 
 /**
- * The pipeline's rows as the producer's actions build them, inside their transaction: the locked pipeline row, the
- * files to copy and the members to invite.
+ * The pipeline's rows as the producer's actions build them: the files to copy and the members to invite. Called
+ * inside the action's transaction (DbContext.transaction), which the repositories take part in by themselves.
  */
 @Injectable()
 export class PipelineRows {
-  /** The track's pipeline row, locked for this transaction (created on first use when `create`). */
-  async locked(em: EntityManager, trackId: string, create: true): Promise<CollabPipeline>;
-  async locked(em: EntityManager, trackId: string, create: false): Promise<CollabPipeline | null>;
-  async locked(em: EntityManager, trackId: string, create: boolean): Promise<CollabPipeline | null> {
-    if (create) {
-      // Two first clicks at once create one row: the unique track id decides.
-      await em.execute('insert into collab_pipelines (id, track_id) values (?, ?) on conflict (track_id) do nothing', [
-        randomUUID(),
-        trackId,
-      ]);
-    }
-    return em.findOne(CollabPipeline, { track: trackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  }
+  constructor(
+    @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
+  ) {}
 
   /**
    * New files become pending copies with a fixed target (`Stems/kick.wav`); a name taken by another file gets " (2)".
    * A file of a category whose downloads are off is recorded as left out (unless the share puts such files in).
    */
-  async addFiles(em: EntityManager, pipeline: CollabPipeline, files: TrackFile[]): Promise<void> {
+  async addFiles(pipeline: CollabPipeline, files: TrackFile[]): Promise<void> {
     const downloads = downloadsOf(pipeline);
     if (!files.length) return;
-    const existing = await em.find(CollabFile, { pipeline });
+    const existing = await this.files.find({ pipeline });
     const bySource = new Map(existing.map((f) => [f.sourceId, f]));
     const taken = new Set(existing.map((f) => f.targetPath.toLowerCase()));
     for (const file of files) {
@@ -70,19 +60,17 @@ export class PipelineRows {
       // Every name taken so far, plus one: a free name is always among them.
       const target = firstFreeName(`${folder}/${file.name}`, (name) => taken.has(name), taken.size + 1)!;
       taken.add(target.toLowerCase());
-      em.persist(
-        em.create(CollabFile, {
-          pipeline,
-          trackFile: em.getReference(TrackFile, file.id),
-          sourceId: file.dropboxId,
-          name: file.name,
-          contentHash: file.contentHash ?? null,
-          size: file.size,
-          isPackage: file.isPackage,
-          targetPath: target,
-          ...(leftOut ? { status: 'skipped' as const, leftOut: true, error: leftOut } : {}),
-        }),
-      );
+      this.files.create({
+        pipeline,
+        trackFile: file.id,
+        sourceId: file.dropboxId,
+        name: file.name,
+        contentHash: file.contentHash ?? null,
+        size: file.size,
+        isPackage: file.isPackage,
+        targetPath: target,
+        ...(leftOut ? { status: 'skipped' as const, leftOut: true, error: leftOut } : {}),
+      });
     }
   }
 
@@ -91,27 +79,20 @@ export class PipelineRows {
    * a changed email is picked up unless the person already has access, and with `requeueFailed` refused
    * people are tried again.
    */
-  async syncMembers(
-    em: EntityManager,
-    pipeline: CollabPipeline,
-    onTrack: CollaboratorView[],
-    requeueFailed: boolean,
-  ): Promise<void> {
-    const rows = await em.find(CollabMember, { pipeline });
+  async syncMembers(pipeline: CollabPipeline, onTrack: CollaboratorView[], requeueFailed: boolean): Promise<void> {
+    const rows = await this.members.find({ pipeline });
     const byCollaborator = new Map(rows.map((r) => [r.collaborator.id, r]));
     for (const person of onTrack) {
       const email = person.email?.toLowerCase() ?? null;
       const row = byCollaborator.get(person.id);
       if (!row) {
-        em.persist(
-          em.create(CollabMember, {
-            pipeline,
-            collaborator: em.getReference(Collaborator, person.id),
-            name: person.name,
-            email,
-            state: email ? 'queued' : 'no_email',
-          }),
-        );
+        this.members.create({
+          pipeline,
+          collaborator: person.id,
+          name: person.name,
+          email,
+          state: email ? 'queued' : 'no_email',
+        });
         continue;
       }
       row.name = person.name;
