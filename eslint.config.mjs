@@ -117,11 +117,6 @@ const RULES = [
 // entity is imported only as a type — to name what its service returns — except by entities, whose relations are the
 // schema's foreign keys.
 const MODULES = ['accounts', 'collaboration', 'dropbox', 'files', 'media', 'notifications', 'share'];
-/** Modules not yet moved onto their repositories: the two rules below skip them until they are. */
-// prettier-ignore
-const TABLES_PENDING = new Set([
-  'collaboration',
-]);
 const ORM_HANDLES = ['EntityManager', 'SqlEntityManager', 'MikroORM', 'RequestContext', 'TransactionContext'];
 const ORM_DECORATORS = ['CreateRequestContext', 'EnsureRequestContext', 'Transactional'];
 function tableOwnership() {
@@ -155,18 +150,16 @@ function tableOwnership() {
     ...MODULES.map((name) => ({
       files: [`src/modules/${name}/**/*.ts`],
       notIn: ['entities'],
-      pending: TABLES_PENDING.has(name),
       ...ownsItsTables(name),
       ...holdsNoEntityManager,
     })),
     {
       // Processors call the modules' services; they touch no table themselves.
       files: ['src/jobs/**/*.ts'],
-      pending: TABLES_PENDING.has('jobs'),
       ...ownsItsTables(null),
       ...holdsNoEntityManager,
     },
-  ].filter((rule) => !rule.pending);
+  ];
 }
 RULES.push(...tableOwnership());
 

@@ -1,8 +1,10 @@
-import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { CollaborationExpiryJobData, ensureExpiryQueued } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
 import { DropboxError, DropboxPermanent, DropboxRateLimited } from '../dropbox/dropbox.errors';
@@ -11,8 +13,10 @@ import type { FolderMembers } from '../dropbox/dropbox.types';
 import { CollaborationClock } from './collaboration-clock';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
+import { ownTransaction } from './own-transaction';
 import { explainRefusal } from './refusals';
 import { isStuck } from './pipeline-stuck';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The job's end is no longer the pipeline's (extended, reset, or already carried out): it must not touch anything. */
 class Superseded extends Error {}
@@ -54,7 +58,9 @@ export class CollaborationExpiryService {
   private readonly logger = new Logger(CollaborationExpiryService.name);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly dropbox: DropboxConnectionsService,
     private readonly clock: CollaborationClock,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,13 +69,7 @@ export class CollaborationExpiryService {
 
   /** From the scheduled sweep: queues the expiry job of every share whose end has come (one job per end). */
   async queueDue(): Promise<number> {
-    const due = await this.orm.em
-      .fork()
-      .find(
-        CollabPipeline,
-        { expiresAt: { $lte: this.clock.now() }, accessEndedAt: null, status: { $ne: 'not_shared' } },
-        { orderBy: { expiresAt: 'asc' }, limit: SWEEP_EXPIRY_LIMIT },
-      );
+    const due = await this.db.run(() => this.pipelines.dueToEnd(this.clock.now(), SWEEP_EXPIRY_LIMIT));
     let queued = 0;
     for (const p of due) if (await ensureExpiryQueued(this.queue, expiryRefOf(p))) queued += 1;
     return queued;
@@ -85,8 +85,13 @@ export class CollaborationExpiryService {
    * the job comes back later. Throws UnrecoverableError for refusals (recorded on the pipeline) and the original
    * error for failures worth retrying.
    */
-  async endAccess(ref: CollaborationExpiryJobData, isLastAttempt: boolean): Promise<'done' | 'wait'> {
-    const found = await this.orm.em.fork().findOne(CollabPipeline, { id: ref.pipelineId }, { populate: ['track'] });
+  endAccess(ref: CollaborationExpiryJobData, isLastAttempt: boolean): Promise<'done' | 'wait'> {
+    // A job: it runs in a database context of its own (each fenced write opens a fresh one inside it).
+    return this.db.run(() => this.endAccessInContext(ref, isLastAttempt));
+  }
+
+  private async endAccessInContext(ref: CollaborationExpiryJobData, isLastAttempt: boolean): Promise<'done' | 'wait'> {
+    const found = await this.pipelines.findOne({ id: ref.pipelineId }, { populate: ['track'] });
     if (!found) return 'done';
     const ownerId = found.track.owner.id;
     try {
@@ -133,13 +138,9 @@ export class CollaborationExpiryService {
       if (!folderGone(err)) throw err;
       listing = null;
     }
-    const rows = await this.orm.em
-      .fork()
-      .find(
-        CollabMember,
-        { pipeline: ref.pipelineId, state: { $in: [...MAYBE_IN_FOLDER] } },
-        { orderBy: { id: 'asc' } },
-      );
+    const rows = await this.db.run(() =>
+      this.members.find({ pipeline: ref.pipelineId, state: { $in: [...MAYBE_IN_FOLDER] } }, { orderBy: { id: 'asc' } }),
+    );
     for (const row of rows) {
       if (!row.email) continue;
       // The folder's owner (a producer who put their own address on the track) can't be removed, and needn't be.
@@ -156,8 +157,8 @@ export class CollaborationExpiryService {
       } else if (row.state === 'queued' || row.state === 'failed') {
         continue; // never got in: nothing to take away, and Extend or "share with remaining" may still invite them
       }
-      await this.fenced(ref, async (_p, em) => {
-        await em.nativeUpdate(CollabMember, { id: row.id }, { state: 'removed', error: null, updatedAt: new Date() });
+      await this.fenced(ref, async () => {
+        await this.members.nativeUpdate({ id: row.id }, { state: 'removed', error: null, updatedAt: new Date() });
       });
     }
     if (listing === null) {
@@ -193,15 +194,12 @@ export class CollaborationExpiryService {
   }
 
   /** A change applied only while the job's generation and end are still the pipeline's and access has not ended. */
-  private async fenced<T>(
-    ref: CollaborationExpiryJobData,
-    change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>,
-  ): Promise<T> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const p = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  private async fenced<T>(ref: CollaborationExpiryJobData, change: (p: CollabPipeline) => T | Promise<T>): Promise<T> {
+    return ownTransaction(this.db, async () => {
+      const p = await this.pipelines.lockedById(ref.pipelineId);
       if (!p || p.generation !== ref.generation || p.expiryVersion !== ref.expiryVersion || p.accessEndedAt)
         throw new Superseded();
-      return change(p, em);
+      return change(p);
     });
   }
 }

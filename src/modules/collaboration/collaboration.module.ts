@@ -9,12 +9,14 @@ import { CollaborationApiController } from './collaboration-api.controller';
 import { CollaborationController } from './collaboration.controller';
 import { CollaborationClock } from './collaboration-clock';
 import { CollaborationExpiryService } from './collaboration-expiry.service';
+import { CollaborationStatus } from './collaboration-status';
 import { CollaborationService } from './collaboration.service';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { PipelineFence } from './pipeline-fence';
 import { PipelineInvites } from './pipeline-invites';
+import { PipelineRows } from './pipeline-rows';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
 
 @Module({
@@ -27,6 +29,8 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
   controllers: [CollaborationController, CollaborationApiController],
   providers: [
     CollaborationService,
+    CollaborationStatus,
+    PipelineRows,
     PipelineRunnerService,
     PipelineFence,
     PipelineInvites,

@@ -1,21 +1,18 @@
-import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
 import { BadRequestException, ConflictException, Inject, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { FlowProducer, Queue } from 'bullmq';
-import { randomUUID } from 'node:crypto';
 import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData, ensureRunQueued, removeRunJobs } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import { CollaboratorsService } from '../files/collaborators.service';
-import { Collaborator } from '../files/entities/collaborator.entity';
-import { Track } from '../files/entities/track.entity';
-import { TrackFile } from '../files/entities/track-file.entity';
-import { CATEGORY_FOLDERS } from '../files/file-categories';
+import type { TrackFile } from '../files/entities/track-file.entity';
 import { LibraryService } from '../files/library.service';
 import { safeFolderName } from '../files/names';
 import { TracksService } from '../files/tracks.service';
-import type { CollaboratorView } from '../files/views';
 import {
   applySettings,
   CollabSettingsInput,
@@ -26,14 +23,17 @@ import {
 } from './collab-settings';
 import { CollaborationClock } from './collaboration-clock';
 import { CollaborationExpiryService, expiryRefOf } from './collaboration-expiry.service';
-import { CollaborationView, toCollaborationView } from './collaboration.views';
+import { CollaborationStatus } from './collaboration-status';
+import { CollaborationView } from './collaboration.views';
 import type { UpdateExpiryChoice } from './dto/start-collaboration.dto';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
+import { ownTransaction } from './own-transaction';
+import { beginRun, PipelineRows } from './pipeline-rows';
 import { isStuck } from './pipeline-stuck';
-import { firstFreeName } from '../../common/free-names';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The folder shared with a track's collaborators, under the Dropbox root; the id keeps same-titled tracks apart. */
 export const COLLABORATION_FOLDER = 'Collaboration';
@@ -43,14 +43,18 @@ const SWEEP_REFRESH_LIMIT = 200;
 
 /**
  * Share with collaborators, as the producer sees it: start (or "share with remaining"), status, retry, reset,
- * refresh from Dropbox and removing someone's access. The steps themselves run in {@link PipelineRunnerService}.
+ * refresh from Dropbox and removing someone's access. The rows these build are {@link PipelineRows}', the panel they
+ * answer with is {@link CollaborationStatus}'; the steps themselves run in {@link PipelineRunnerService}.
  */
 @Injectable()
 export class CollaborationService {
   private readonly logger = new Logger(CollaborationService.name);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly tracks: TracksService,
     private readonly collaborators: CollaboratorsService,
     private readonly library: LibraryService,
@@ -58,6 +62,8 @@ export class CollaborationService {
     private readonly runner: PipelineRunnerService,
     private readonly expiry: CollaborationExpiryService,
     private readonly clock: CollaborationClock,
+    private readonly panel: CollaborationStatus,
+    private readonly rows: PipelineRows,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
@@ -65,7 +71,7 @@ export class CollaborationService {
 
   async status(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+    return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
   /**
@@ -91,8 +97,8 @@ export class CollaborationService {
     // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
     const files = selection.length ? await this.selected(ownerId, trackId, selection) : [];
 
-    const ref = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.lockedPipeline(em, track.id, true);
+    const ref = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, true);
       if (pipeline.status === 'not_shared' && files.length === 0) {
         throw new BadRequestException({
           field: 'files',
@@ -114,34 +120,34 @@ export class CollaborationService {
         this.refuseAfterEnd(pipeline);
       }
       pipeline.folderPath ??= `${this.config.files.dropboxRoot}/${COLLABORATION_FOLDER}/${safeFolderName(track.title)} (${track.id.slice(0, 8)})`;
-      await this.addFiles(em, pipeline, files);
-      await this.syncMembers(em, pipeline, onTrack, false);
+      await this.rows.addFiles(pipeline, files);
+      await this.rows.syncMembers(pipeline, onTrack, false);
       if (pipeline.status === 'running') {
         pipeline.rerunRequested = true;
         return null;
       }
-      return this.beginRun(pipeline);
+      return beginRun(pipeline);
     });
     if (ref) await ensureRunQueued(this.flows, this.queue, ref);
-    return this.view(track, onTrack);
+    return this.panel.view(track, onTrack);
   }
 
   /** After a failure (or when stuck): a new run that resumes where the work stopped. */
   async retry(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const onTrack = await this.collaborators.onTrack(ownerId, trackId);
-    const ref = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.lockedPipeline(em, track.id, false);
+    const ref = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || !(pipeline.status === 'failed' || this.isStuck(pipeline))) {
         throw new ConflictException({ field: 'status', message: 'only a failed or stuck pipeline can be retried' });
       }
       this.refuseAfterEnd(pipeline);
       // A corrected email (or one added since) is used; refused people are invited again.
-      await this.syncMembers(em, pipeline, onTrack, true);
-      return this.beginRun(pipeline);
+      await this.rows.syncMembers(pipeline, onTrack, true);
+      return beginRun(pipeline);
     });
     await ensureRunQueued(this.flows, this.queue, ref);
-    return this.view(track, onTrack);
+    return this.panel.view(track, onTrack);
   }
 
   /**
@@ -150,16 +156,16 @@ export class CollaborationService {
    */
   async reset(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const old = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.lockedPipeline(em, track.id, false);
+    const old = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline) return null;
       const previous: CollaborationStepJobData = {
         pipelineId: pipeline.id,
         generation: pipeline.generation,
         run: pipeline.run,
       };
-      await em.nativeDelete(CollabFile, { pipeline: pipeline.id });
-      await em.nativeDelete(CollabMember, { pipeline: pipeline.id });
+      await this.files.nativeDelete({ pipeline: pipeline.id });
+      await this.members.nativeDelete({ pipeline: pipeline.id });
       Object.assign(pipeline, {
         generation: pipeline.generation + 1,
         run: 0,
@@ -191,7 +197,7 @@ export class CollaborationService {
       return previous;
     });
     if (old) await removeRunJobs(this.queue, old);
-    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+    return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
   /**
@@ -200,8 +206,8 @@ export class CollaborationService {
    */
   async updateExpiry(ownerId: string, trackId: string, choice: UpdateExpiryChoice): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const next = await this.orm.em.fork().transactional(async (em) => {
-      const pipeline = await this.lockedPipeline(em, track.id, false);
+    const next = await ownTransaction(this.db, async () => {
+      const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || pipeline.status === 'not_shared') {
         throw new ConflictException({ field: 'expiry', message: 'the track is not shared with collaborators yet' });
       }
@@ -227,8 +233,7 @@ export class CollaborationService {
       applySettings(pipeline, { ...this.settingsOf(pipeline), expiry: choice }, now);
       if (!pipeline.accessEndedAt) return { expire: null, run: null };
       pipeline.accessEndedAt = null;
-      await em.nativeUpdate(
-        CollabMember,
+      await this.members.nativeUpdate(
         { pipeline: pipeline.id, state: 'removed' },
         { state: 'queued', error: null, updatedAt: new Date() },
       );
@@ -236,52 +241,54 @@ export class CollaborationService {
         pipeline.rerunRequested = true;
         return { expire: null, run: null };
       }
-      return { expire: null, run: this.beginRun(pipeline) };
+      return { expire: null, run: beginRun(pipeline) };
     });
     if (next.expire) await this.expiry.queueNow(next.expire);
     if (next.run) await ensureRunQueued(this.flows, this.queue, next.run);
     this.logger.log({ trackId, expiry: choice }, 'collaborator share’s end changed');
-    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+    return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
   /** Re-reads who joined and who is still invited, from Dropbox, now. */
   async refresh(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { track: track.id });
+    const pipeline = await this.db.run(() => this.pipelines.findOne({ track: track.id }));
     if (!pipeline?.sharedFolderId)
       throw new ConflictException({ field: 'status', message: 'the track is not shared with collaborators yet' });
     await this.runner.refreshMembers(pipeline.id, ownerId);
-    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+    return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
-  /**
-   * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
-   * they are removed from the track; works whether or not they are still on it.
-   */
   /**
    * Sends an invitation again that is no longer pending (accepted under another address, or declined): the
    * producer decides, never the pipeline. Runs like "share with remaining".
    */
   async reinvite(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const requeued = pipeline
-      ? await em.nativeUpdate(
-          CollabMember,
-          { pipeline, collaborator: collaboratorId, state: 'gone' },
-          { state: 'queued', acceptedAs: null, error: null, updatedAt: new Date() },
-        )
-      : 0;
+    const requeued = await this.db.run(async () => {
+      const pipeline = await this.pipelines.findOne({ track: track.id });
+      return pipeline
+        ? this.members.nativeUpdate(
+            { pipeline, collaborator: collaboratorId, state: 'gone' },
+            { state: 'queued', acceptedAs: null, error: null, updatedAt: new Date() },
+          )
+        : 0;
+    });
     if (!requeued) throw new NotFoundException('this collaborator has no invitation to send again');
     return this.start(ownerId, trackId, {});
   }
 
+  /**
+   * Takes a collaborator out of the track's shared folder (invitation withdrawn or membership ended). Offered when
+   * they are removed from the track; works whether or not they are still on it.
+   */
   async removeAccess(ownerId: string, trackId: string, collaboratorId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const member = pipeline && (await em.findOne(CollabMember, { pipeline, collaborator: collaboratorId }));
+    const { pipeline, member } = await this.db.run(async () => {
+      const pipeline = await this.pipelines.findOne({ track: track.id });
+      const member = pipeline && (await this.members.findOne({ pipeline, collaborator: collaboratorId }));
+      return { pipeline, member };
+    });
     if (!pipeline || !member)
       throw new NotFoundException('this collaborator has no access to the track’s shared folder');
     if (
@@ -292,9 +299,9 @@ export class CollaborationService {
       const client = await this.dropbox.clientFor(ownerId);
       await client.removeFolderMember(pipeline.sharedFolderId, { email: member.email });
     }
-    await em.nativeDelete(CollabMember, { id: member.id });
+    await this.members.nativeDelete({ id: member.id });
     this.logger.log({ trackId, collaboratorId }, 'collaborator removed from the shared folder');
-    return this.view(track, await this.collaborators.onTrack(ownerId, trackId));
+    return this.panel.view(track, await this.collaborators.onTrack(ownerId, trackId));
   }
 
   /**
@@ -303,43 +310,31 @@ export class CollaborationService {
    * enqueue), and refreshes member states of shared pipelines, oldest first.
    */
   async sweep(): Promise<{ requeued: number; refreshed: number; expiring: number }> {
-    const em = this.orm.em.fork();
-    const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
-    const running = await em.find(
-      CollabPipeline,
-      { status: 'running', progressAt: { $lt: quietSince } },
-      { limit: 200 },
-    );
-    let requeued = 0;
-    for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
-    const expiring = await this.expiry.queueDue();
+    // A job: its reads get a database context of their own.
+    return this.db.run(async () => {
+      const quietSince = new Date(Date.now() - 2 * this.config.workers.lockMs);
+      const running = await this.pipelines.quietRunning(quietSince, 200);
+      let requeued = 0;
+      for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
+      const expiring = await this.expiry.queueDue();
 
-    const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
-    const due = await em.find(
-      CollabPipeline,
-      {
-        sharedFolderId: { $ne: null },
-        accessEndingAt: null,
-        accessEndedAt: null,
-        status: { $in: ['done', 'failed'] },
-        $or: [{ membersRefreshedAt: null }, { membersRefreshedAt: { $lt: dueBefore } }],
-      },
-      { orderBy: { membersRefreshedAt: 'asc' }, limit: SWEEP_REFRESH_LIMIT, populate: ['track'] },
-    );
-    let refreshed = 0;
-    for (const p of due) {
-      try {
-        await this.runner.refreshMembers(p.id, p.track.owner.id);
-        refreshed += 1;
-      } catch (err) {
-        this.logger.warn(
-          { pipelineId: p.id, err: err instanceof Error ? err.message : String(err) },
-          'member refresh failed',
-        );
+      const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
+      const due = await this.pipelines.dueForMemberRefresh(dueBefore, SWEEP_REFRESH_LIMIT);
+      let refreshed = 0;
+      for (const p of due) {
+        try {
+          await this.runner.refreshMembers(p.id, p.track.owner.id);
+          refreshed += 1;
+        } catch (err) {
+          this.logger.warn(
+            { pipelineId: p.id, err: err instanceof Error ? err.message : String(err) },
+            'member refresh failed',
+          );
+        }
       }
-    }
-    if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
-    return { requeued, refreshed, expiring };
+      if (requeued) this.logger.warn({ requeued }, 're-queued collaboration runs whose jobs were missing');
+      return { requeued, refreshed, expiring };
+    });
   }
 
   // -------------------------------------------------------------------------------------------------------------
@@ -372,135 +367,5 @@ export class CollaborationService {
 
   private isStuck(pipeline: CollabPipeline): boolean {
     return isStuck(pipeline, this.config.collaboration.stuckMs);
-  }
-
-  private beginRun(pipeline: CollabPipeline): CollaborationStepJobData {
-    pipeline.run += 1;
-    pipeline.status = 'running';
-    pipeline.step = 'folder';
-    pipeline.rerunRequested = false;
-    pipeline.errorCode = null;
-    pipeline.errorMessage = null;
-    pipeline.startedAt = new Date();
-    pipeline.progressAt = new Date();
-    pipeline.finishedAt = null;
-    return { pipelineId: pipeline.id, generation: pipeline.generation, run: pipeline.run };
-  }
-
-  /** The track's pipeline row, locked for this transaction (created on first use when `create`). */
-  private async lockedPipeline(em: EntityManager, trackId: string, create: true): Promise<CollabPipeline>;
-  private async lockedPipeline(em: EntityManager, trackId: string, create: false): Promise<CollabPipeline | null>;
-  private async lockedPipeline(em: EntityManager, trackId: string, create: boolean): Promise<CollabPipeline | null> {
-    if (create) {
-      // Two first clicks at once create one row: the unique track id decides.
-      await em.execute('insert into collab_pipelines (id, track_id) values (?, ?) on conflict (track_id) do nothing', [
-        randomUUID(),
-        trackId,
-      ]);
-    }
-    return em.findOne(CollabPipeline, { track: trackId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  }
-
-  /**
-   * New files become pending copies with a fixed target (`Stems/kick.wav`); a name taken by another file gets " (2)".
-   * A file of a category whose downloads are off is recorded as left out (unless the share puts such files in).
-   */
-  private async addFiles(em: EntityManager, pipeline: CollabPipeline, files: TrackFile[]): Promise<void> {
-    const downloads = downloadsOf(pipeline);
-    if (!files.length) return;
-    const existing = await em.find(CollabFile, { pipeline });
-    const bySource = new Map(existing.map((f) => [f.sourceId, f]));
-    const taken = new Set(existing.map((f) => f.targetPath.toLowerCase()));
-    for (const file of files) {
-      const known = bySource.get(file.dropboxId);
-      const leftOut = leftOutReason(file, downloads, pipeline.includeDisabled);
-      if (known) {
-        if (known.status === 'skipped' && !known.leftOut) {
-          known.status = 'pending';
-          known.error = null;
-        }
-        continue;
-      }
-      const folder = CATEGORY_FOLDERS[file.category];
-      // Every name taken so far, plus one: a free name is always among them.
-      const target = firstFreeName(`${folder}/${file.name}`, (name) => taken.has(name), taken.size + 1)!;
-      taken.add(target.toLowerCase());
-      em.persist(
-        em.create(CollabFile, {
-          pipeline,
-          trackFile: em.getReference(TrackFile, file.id),
-          sourceId: file.dropboxId,
-          name: file.name,
-          contentHash: file.contentHash ?? null,
-          size: file.size,
-          isPackage: file.isPackage,
-          targetPath: target,
-          ...(leftOut ? { status: 'skipped' as const, leftOut: true, error: leftOut } : {}),
-        }),
-      );
-    }
-  }
-
-  /**
-   * Brings member rows in line with the track's collaborators: newcomers are queued (or marked "no email"),
-   * a changed email is picked up unless the person already has access, and with `requeueFailed` refused
-   * people are tried again.
-   */
-  private async syncMembers(
-    em: EntityManager,
-    pipeline: CollabPipeline,
-    onTrack: CollaboratorView[],
-    requeueFailed: boolean,
-  ): Promise<void> {
-    const rows = await em.find(CollabMember, { pipeline });
-    const byCollaborator = new Map(rows.map((r) => [r.collaborator.id, r]));
-    for (const person of onTrack) {
-      const email = person.email?.toLowerCase() ?? null;
-      const row = byCollaborator.get(person.id);
-      if (!row) {
-        em.persist(
-          em.create(CollabMember, {
-            pipeline,
-            collaborator: em.getReference(Collaborator, person.id),
-            name: person.name,
-            email,
-            state: email ? 'queued' : 'no_email',
-          }),
-        );
-        continue;
-      }
-      row.name = person.name;
-      const changed = row.email !== email;
-      if (
-        row.state === 'no_email' ||
-        (row.state === 'failed' && (requeueFailed || changed)) ||
-        row.state === 'queued'
-      ) {
-        row.email = email;
-        row.state = email ? 'queued' : 'no_email';
-        row.error = null;
-        row.updatedAt = new Date();
-      }
-    }
-  }
-
-  private async view(track: Track, onTrack: CollaboratorView[]): Promise<CollaborationView> {
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { track: track.id });
-    const [files, members] = pipeline
-      ? await Promise.all([
-          em.find(CollabFile, { pipeline }, { orderBy: { targetPath: 'asc' } }),
-          em.find(CollabMember, { pipeline }, { orderBy: { name: 'asc' } }),
-        ])
-      : [[], []];
-    return toCollaborationView({
-      track,
-      pipeline,
-      files,
-      members,
-      onTrack,
-      stuckMs: this.config.collaboration.stuckMs,
-      now: this.clock.now(),
-    });
   }
 }

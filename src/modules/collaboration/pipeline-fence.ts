@@ -1,7 +1,9 @@
-import { EntityManager, LockMode, MikroORM } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData } from '../../queues/flows';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
+import { ownTransaction } from './own-transaction';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The job's run is no longer the pipeline's (reset or a newer run): it must not touch anything. */
 export class Superseded extends Error {}
@@ -12,27 +14,28 @@ export class Superseded extends Error {}
  */
 @Injectable()
 export class PipelineFence {
-  constructor(private readonly orm: MikroORM) {}
+  constructor(
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+  ) {}
 
-  /** The pipeline as the job's run sees it; Superseded when that run is over. */
+  /** The pipeline as the job's run sees it (read as it is now); Superseded when that run is over. */
   async current(ref: CollaborationStepJobData): Promise<CollabPipeline> {
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { id: ref.pipelineId });
+    const pipeline = await this.db.run(() => this.pipelines.findOne({ id: ref.pipelineId }));
     if (!pipeline || pipeline.generation !== ref.generation || pipeline.run !== ref.run) throw new Superseded();
     return pipeline;
   }
 
   /**
-   * Applies a change to the pipeline (and its rows) only if the job's generation and run are still current,
-   * holding the row lock so a concurrent reset or start waits for it (or it waits for them).
+   * Applies a change to the pipeline (and its rows, through the module's repositories: they take part in the
+   * transaction) only if the job's generation and run are still current, holding the row lock so a concurrent reset
+   * or start waits for it (or it waits for them).
    */
-  async fenced<T>(
-    ref: CollaborationStepJobData,
-    change: (p: CollabPipeline, em: EntityManager) => T | Promise<T>,
-  ): Promise<T> {
-    return this.orm.em.fork().transactional(async (em) => {
-      const p = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  async fenced<T>(ref: CollaborationStepJobData, change: (p: CollabPipeline) => T | Promise<T>): Promise<T> {
+    return ownTransaction(this.db, async () => {
+      const p = await this.pipelines.lockedById(ref.pipelineId);
       if (!p || p.generation !== ref.generation || p.run !== ref.run) throw new Superseded();
-      return change(p, em);
+      return change(p);
     });
   }
 }

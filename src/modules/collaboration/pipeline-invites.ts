@@ -1,5 +1,7 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { Injectable } from '@nestjs/common';
+import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData } from '../../queues/flows';
 import { DropboxError, DropboxTransient } from '../dropbox/dropbox.errors';
 import { DropboxAccountClient } from '../dropbox/dropbox.gateway';
@@ -7,9 +9,9 @@ import { DropboxConnectionsService } from '../dropbox/dropbox-connections.servic
 import type { FolderMembers } from '../dropbox/dropbox.types';
 import { DROPBOX_EMAIL_RULE, dropboxEmailProblem } from '../dropbox/dropbox-email';
 import { CollabMember } from './entities/collab-member.entity';
-import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { PipelineFence, Superseded } from './pipeline-fence';
 import { CollaborationRefusal, explainRefusal, Refusal } from './refusals';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** add_folder_member calls one invitation step may make while narrowing down refusals. */
 const MAX_INVITE_CALLS = 64;
@@ -44,7 +46,9 @@ function invalidAddress(email: string, rule: string): Refusal {
 @Injectable()
 export class PipelineInvites {
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly dropbox: DropboxConnectionsService,
     private readonly fence: PipelineFence,
   ) {}
@@ -53,15 +57,15 @@ export class PipelineInvites {
   async invitesStep(ref: CollaborationStepJobData, client: DropboxAccountClient): Promise<void> {
     const pipeline = await this.fence.current(ref);
     const folderId = pipeline.sharedFolderId!;
-    const queued = await this.orm.em.fork().find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' });
+    const queued = await this.db.run(() => this.members.find({ pipeline: ref.pipelineId, state: 'queued' }));
     if (queued.length === 0) return;
     const members = await client.listFolderMembers(folderId);
     await this.applyMembers(ref, members);
 
     const toInvite = (
-      await this.orm.em
-        .fork()
-        .find(CollabMember, { pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } })
+      await this.db.run(() =>
+        this.members.find({ pipeline: ref.pipelineId, state: 'queued' }, { orderBy: { name: 'asc', id: 'asc' } }),
+      )
     ).filter((m) => m.email);
     const refused: InviteRefusal[] = [];
     // An address outside Dropbox's pattern makes the whole call a 400 that invites nobody: set those aside first.
@@ -72,10 +76,9 @@ export class PipelineInvites {
     });
     await this.invite(ref, client, folderId, pipeline.accessLevel, sendable, refused, { calls: MAX_INVITE_CALLS });
     if (refused.length) {
-      await this.fence.fenced(ref, async (_p, em) => {
+      await this.fence.fenced(ref, async () => {
         for (const r of refused)
-          await em.nativeUpdate(
-            CollabMember,
+          await this.members.nativeUpdate(
             { id: r.id },
             { state: 'failed', error: r.refusal.message, updatedAt: new Date() },
           );
@@ -146,9 +149,8 @@ export class PipelineInvites {
       for (const m of group) refused.push({ id: m.id, refusal });
       return;
     }
-    await this.fence.fenced(ref, async (p, em) => {
-      await em.nativeUpdate(
-        CollabMember,
+    await this.fence.fenced(ref, async (p) => {
+      await this.members.nativeUpdate(
         { id: { $in: group.map((m) => m.id) } },
         { state: 'invited', error: null, updatedAt: new Date() },
       );
@@ -161,7 +163,7 @@ export class PipelineInvites {
    * its own listing is newer.
    */
   async refreshMembers(pipelineId: string, ownerId: string): Promise<void> {
-    const pipeline = await this.orm.em.fork().findOne(CollabPipeline, { id: pipelineId });
+    const pipeline = await this.db.run(() => this.pipelines.findOne({ id: pipelineId }));
     if (!pipeline?.sharedFolderId) return;
     const ref = { pipelineId, generation: pipeline.generation, run: pipeline.run };
     const client = await this.dropbox.clientFor(ownerId);
@@ -181,17 +183,15 @@ export class PipelineInvites {
   async applyMembers(ref: CollaborationStepJobData, members: FolderMembers, listedAt = new Date()): Promise<void> {
     const joined = new Set(members.joined.map((m) => m.email));
     const invited = new Set(members.invited.map((m) => m.email));
-    await this.fence.fenced(ref, async (p, em) => {
+    await this.fence.fenced(ref, async (p) => {
       // While access is being ended the expiry job owns the member rows: someone it just removed must become
       // "removed", not "queued" (which would read as "never got in" if the job is resumed).
       if (p.accessEndingAt || p.accessEndedAt) return;
-      const rows = await em.find(CollabMember, {
+      const rows = await this.members.find({
         pipeline: p.id,
         state: { $in: ['queued', 'invited', 'joined', 'gone'] },
       });
-      const known = new Set(
-        (await em.find(CollabMember, { pipeline: p.id }, { fields: ['email'] })).map((r) => r.email),
-      );
+      const known = new Set((await this.members.find({ pipeline: p.id }, { fields: ['email'] })).map((r) => r.email));
       // People in the folder under an address we never invited: someone accepted an invitation signed in elsewhere.
       const strangers = members.joined.filter((m) => !known.has(m.email));
       const vanished: CollabMember[] = [];

@@ -1,7 +1,9 @@
-import { MikroORM } from '@mikro-orm/postgresql';
+import { InjectRepository } from '@mikro-orm/nestjs';
+import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectFlowProducer, InjectQueue } from '@nestjs/bullmq';
 import { Injectable, Logger } from '@nestjs/common';
 import { FlowProducer, Queue, UnrecoverableError } from 'bullmq';
+import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData, ensureRunQueued, PipelineJobStep } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
 import {
@@ -19,6 +21,7 @@ import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { PipelineFence, Superseded } from './pipeline-fence';
 import { PipelineInvites } from './pipeline-invites';
 import { CollaborationRefusal, explainRefusal } from './refusals';
+import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 import { nextNumberedName } from '../../common/free-names';
 
 const COPY_BATCH = 1000;
@@ -44,7 +47,9 @@ export class PipelineRunnerService {
   private readonly logger = new Logger(PipelineRunnerService.name);
 
   constructor(
-    private readonly orm: MikroORM,
+    private readonly db: DbContext,
+    private readonly pipelines: CollabPipelineRepository,
+    @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
     private readonly dropbox: DropboxConnectionsService,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
@@ -61,9 +66,17 @@ export class PipelineRunnerService {
    * Runs one step for a job. Returns quietly when there is nothing (left) to do; throws UnrecoverableError for
    * refusals (recorded on the pipeline with the reason) and the original error for failures worth retrying.
    */
-  async runStep(ref: CollaborationStepJobData, step: PipelineJobStep, isLastAttempt: boolean): Promise<void> {
-    const em = this.orm.em.fork();
-    const pipeline = await em.findOne(CollabPipeline, { id: ref.pipelineId }, { populate: ['track'] });
+  runStep(ref: CollaborationStepJobData, step: PipelineJobStep, isLastAttempt: boolean): Promise<void> {
+    // A job: it runs in a database context of its own (each fenced write opens a fresh one inside it).
+    return this.db.run(() => this.stepInContext(ref, step, isLastAttempt));
+  }
+
+  private async stepInContext(
+    ref: CollaborationStepJobData,
+    step: PipelineJobStep,
+    isLastAttempt: boolean,
+  ): Promise<void> {
+    const pipeline = await this.pipelines.findOne({ id: ref.pipelineId }, { populate: ['track'] });
     if (!pipeline || pipeline.generation !== ref.generation) return;
     if (pipeline.run !== ref.run) {
       // A newer run took over. If its jobs never made it to Redis (a crash right after the database write), add them.
@@ -126,13 +139,9 @@ export class PipelineRunnerService {
 
     let batchSize = COPY_BATCH;
     for (let round = 0; round < MAX_COPY_ROUNDS; round += 1) {
-      const pending = await this.orm.em
-        .fork()
-        .find(
-          CollabFile,
-          { pipeline: ref.pipelineId, status: 'pending' },
-          { orderBy: { createdAt: 'asc', id: 'asc' } },
-        );
+      const pending = await this.db.run(() =>
+        this.files.find({ pipeline: ref.pipelineId, status: 'pending' }, { orderBy: { createdAt: 'asc', id: 'asc' } }),
+      );
       if (pending.length === 0) return;
       let retryLater = false;
       let again = false;
@@ -208,7 +217,7 @@ export class PipelineRunnerService {
     client: DropboxAccountClient,
     folder: string,
   ): Promise<void> {
-    const pending = await this.orm.em.fork().find(CollabFile, { pipeline: ref.pipelineId, status: 'pending' });
+    const pending = await this.db.run(() => this.files.find({ pipeline: ref.pipelineId, status: 'pending' }));
     if (pending.length === 0) return;
     const present = await client.listFolder(folder, { recursive: true }).catch((err: unknown) => {
       if (err instanceof DropboxNotFound) return [] as DropboxEntry[];
@@ -278,9 +287,9 @@ export class PipelineRunnerService {
     }
     await this.markCopied(ref, copied);
     if (skipped.length || renamed.length) {
-      await this.fence.fenced(ref, async (_p, em) => {
-        for (const s of skipped) await em.nativeUpdate(CollabFile, { id: s.id }, { status: 'skipped', error: s.error });
-        for (const r of renamed) await em.nativeUpdate(CollabFile, { id: r.id }, { targetPath: r.targetPath });
+      await this.fence.fenced(ref, async () => {
+        for (const s of skipped) await this.files.nativeUpdate({ id: s.id }, { status: 'skipped', error: s.error });
+        for (const r of renamed) await this.files.nativeUpdate({ id: r.id }, { targetPath: r.targetPath });
       });
     }
     return { retryLater, tooManyFiles };
@@ -288,8 +297,8 @@ export class PipelineRunnerService {
 
   private async markCopied(ref: CollaborationStepJobData, ids: string[]): Promise<void> {
     if (!ids.length) return;
-    await this.fence.fenced(ref, async (p, em) => {
-      await em.nativeUpdate(CollabFile, { id: { $in: ids }, pipeline: p.id }, { status: 'copied', error: null });
+    await this.fence.fenced(ref, async (p) => {
+      await this.files.nativeUpdate({ id: { $in: ids }, pipeline: p.id }, { status: 'copied', error: null });
       p.progressAt = new Date();
     });
   }

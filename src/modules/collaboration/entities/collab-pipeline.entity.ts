@@ -1,6 +1,7 @@
-import { Entity, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, EntityRepositoryType, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
 import { randomUUID } from 'node:crypto';
 import { Track } from '../../files/entities/track.entity';
+import { CollabPipelineRepository } from '../repositories/collab-pipeline.repository';
 
 export const PIPELINE_STATUSES = ['not_shared', 'running', 'done', 'failed'] as const;
 export type PipelineStatus = (typeof PIPELINE_STATUSES)[number];
@@ -21,8 +22,10 @@ export type CollabExpiry = (typeof COLLAB_EXPIRY_CHOICES)[number];
  * job is fenced by it, so a job of an earlier generation can never touch the fresh state. `run` changes each time
  * the producer starts, extends or retries, and names that run's jobs.
  */
-@Entity({ tableName: 'collab_pipelines' })
+@Entity({ tableName: 'collab_pipelines', repository: () => CollabPipelineRepository })
 export class CollabPipeline {
+  [EntityRepositoryType]?: CollabPipelineRepository;
+
   @PrimaryKey({ type: 'uuid' })
   id: string = randomUUID();
 
