@@ -28,6 +28,16 @@ export class DbContext {
     return this.orm.em.transactional(() => work());
   }
 
+  /**
+   * A transaction in a context of its own: the rows it reads (and locks) are read as they are now, never answered
+   * from what the caller's context loaded before — MikroORM merges a fresh read into an entity already in the
+   * identity map without overwriting what was changed in memory — and what it loads is dropped when it ends. For work
+   * that reads the same rows again and again while other processes change them (a collaboration pipeline's job).
+   */
+  freshTransaction<T>(work: () => Promise<T>): Promise<T> {
+    return this.run(() => this.transaction(work));
+  }
+
   /** Writes what the current context changed (entities created, edited or removed through the repositories). */
   flush(): Promise<void> {
     return this.orm.em.flush();

@@ -13,7 +13,6 @@ import type { FolderMembers } from '../dropbox/dropbox.types';
 import { CollaborationClock } from './collaboration-clock';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
-import { ownTransaction } from './own-transaction';
 import { explainRefusal } from './refusals';
 import { isStuck } from './pipeline-stuck';
 import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
@@ -195,7 +194,7 @@ export class CollaborationExpiryService {
 
   /** A change applied only while the job's generation and end are still the pipeline's and access has not ended. */
   private async fenced<T>(ref: CollaborationExpiryJobData, change: (p: CollabPipeline) => T | Promise<T>): Promise<T> {
-    return ownTransaction(this.db, async () => {
+    return this.db.freshTransaction(async () => {
       const p = await this.pipelines.lockedById(ref.pipelineId);
       if (!p || p.generation !== ref.generation || p.expiryVersion !== ref.expiryVersion || p.accessEndedAt)
         throw new Superseded();

@@ -30,7 +30,6 @@ import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
 import { AccessLevel, CollabPipeline } from './entities/collab-pipeline.entity';
 import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.service';
-import { ownTransaction } from './own-transaction';
 import { beginRun, PipelineRows } from './pipeline-rows';
 import { isStuck } from './pipeline-stuck';
 import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
@@ -97,7 +96,7 @@ export class CollaborationService {
     // Imports files picked from the Dropbox folder; refuses (400) anything that isn't this track's.
     const files = selection.length ? await this.selected(ownerId, trackId, selection) : [];
 
-    const ref = await ownTransaction(this.db, async () => {
+    const ref = await this.db.freshTransaction(async () => {
       const pipeline = await this.pipelines.lockedForTrack(track.id, true);
       if (pipeline.status === 'not_shared' && files.length === 0) {
         throw new BadRequestException({
@@ -136,7 +135,7 @@ export class CollaborationService {
   async retry(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
     const onTrack = await this.collaborators.onTrack(ownerId, trackId);
-    const ref = await ownTransaction(this.db, async () => {
+    const ref = await this.db.freshTransaction(async () => {
       const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || !(pipeline.status === 'failed' || this.isStuck(pipeline))) {
         throw new ConflictException({ field: 'status', message: 'only a failed or stuck pipeline can be retried' });
@@ -156,7 +155,7 @@ export class CollaborationService {
    */
   async reset(ownerId: string, trackId: string): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const old = await ownTransaction(this.db, async () => {
+    const old = await this.db.freshTransaction(async () => {
       const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline) return null;
       const previous: CollaborationStepJobData = {
@@ -206,7 +205,7 @@ export class CollaborationService {
    */
   async updateExpiry(ownerId: string, trackId: string, choice: UpdateExpiryChoice): Promise<CollaborationView> {
     const track = await this.tracks.owned(ownerId, trackId);
-    const next = await ownTransaction(this.db, async () => {
+    const next = await this.db.freshTransaction(async () => {
       const pipeline = await this.pipelines.lockedForTrack(track.id, false);
       if (!pipeline || pipeline.status === 'not_shared') {
         throw new ConflictException({ field: 'expiry', message: 'the track is not shared with collaborators yet' });

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { DbContext } from '../../database/db-context';
 import { CollaborationStepJobData } from '../../queues/flows';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
-import { ownTransaction } from './own-transaction';
 import { CollabPipelineRepository } from './repositories/collab-pipeline.repository';
 
 /** The job's run is no longer the pipeline's (reset or a newer run): it must not touch anything. */
@@ -32,7 +31,7 @@ export class PipelineFence {
    * or start waits for it (or it waits for them).
    */
   async fenced<T>(ref: CollaborationStepJobData, change: (p: CollabPipeline) => T | Promise<T>): Promise<T> {
-    return ownTransaction(this.db, async () => {
+    return this.db.freshTransaction(async () => {
       const p = await this.pipelines.lockedById(ref.pipelineId);
       if (!p || p.generation !== ref.generation || p.run !== ref.run) throw new Superseded();
       return change(p);
