@@ -31,6 +31,8 @@ function boundaryErrors(cases: Case[]): string[][] {
 }
 
 const importing = (specifier: string) => `import { thing } from '${specifier}';\nexport const used = thing;\n`;
+const importingName = (name: string, specifier: string) =>
+  `import { ${name} } from '${specifier}';\nexport const used = ${name};\n`;
 
 describe('module boundaries (npm run lint)', () => {
   // One ESLint start for every case: loading typescript-eslint takes a few seconds.
@@ -82,8 +84,55 @@ describe('module boundaries (npm run lint)', () => {
       'accounts imports dropbox',
       { path: 'src/modules/accounts/x.ts', code: importing('../dropbox/dropbox-connections.service') },
     ],
+    [
+      "share queries the library's table",
+      { path: 'src/modules/share/x.ts', code: importing('../files/entities/track.entity') },
+    ],
+    [
+      "collaboration's repository queries the library's table",
+      {
+        path: 'src/modules/collaboration/repositories/x.repository.ts',
+        code: importing('../../files/entities/track-file.entity'),
+      },
+    ],
+    [
+      'a service holds the EntityManager',
+      { path: 'src/modules/files/x.ts', code: importingName('EntityManager', '@mikro-orm/postgresql') },
+    ],
+    [
+      'a service opens a context by hand',
+      { path: 'src/modules/media/x.ts', code: importingName('RequestContext', '@mikro-orm/core') },
+    ],
+    [
+      'a processor holds the ORM',
+      { path: 'src/jobs/processors/x.ts', code: importingName('MikroORM', '@mikro-orm/postgresql') },
+    ],
+    [
+      'a service injects the EntityManager',
+      { path: 'src/modules/share/x.ts', code: importingName('InjectEntityManager', '@mikro-orm/nestjs') },
+    ],
   ];
   const allowed: Array<[string, Case]> = [
+    [
+      "share names the library's entity as a type",
+      { path: 'src/modules/share/x.ts', code: "import type { Track } from '../files/entities/track.entity';\n" },
+    ],
+    [
+      "an entity relates to another module's entity",
+      { path: 'src/modules/share/entities/x.entity.ts', code: importing('../../files/entities/track.entity') },
+    ],
+    [
+      'a module uses its own entities',
+      { path: 'src/modules/share/repositories/x.repository.ts', code: importing('../entities/share.entity') },
+    ],
+    [
+      'a service injects its repository',
+      { path: 'src/modules/share/x.ts', code: importingName('InjectRepository', '@mikro-orm/nestjs') },
+    ],
+    [
+      'the database layer holds the ORM',
+      { path: 'src/database/x.ts', code: importingName('MikroORM', '@mikro-orm/postgresql') },
+    ],
     ['share imports files', { path: 'src/modules/share/x.ts', code: importing('../files/tracks.service') }],
     ['the gateway imports the SDK', { path: 'src/modules/dropbox/dropbox.gateway.ts', code: importing('dropbox') }],
     [
