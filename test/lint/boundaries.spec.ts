@@ -22,7 +22,7 @@ function boundaryErrors(cases: Case[]): string[][] {
       const out = [];
       for (const c of JSON.parse(process.argv[1])) {
         const [result] = await eslint.lintText(c.code, { filePath: c.path });
-        out.push(result.messages.filter((m) => m.ruleId === '@typescript-eslint/no-restricted-imports').map((m) => m.message));
+        out.push(result.messages.filter((m) => ['@typescript-eslint/no-restricted-imports', 'max-lines'].includes(m.ruleId)).map((m) => m.message));
       }
       process.stdout.write(JSON.stringify(out));
     })().catch((err) => { console.error(err); process.exit(1); });`;
@@ -111,8 +111,13 @@ describe('module boundaries (npm run lint)', () => {
       'a service injects the EntityManager',
       { path: 'src/modules/share/x.ts', code: importingName('InjectEntityManager', '@mikro-orm/nestjs') },
     ],
+    [
+      'a file has outgrown one purpose (451 lines)',
+      { path: 'src/modules/share/x.ts', code: 'export const line = 1;\n'.repeat(451) },
+    ],
   ];
   const allowed: Array<[string, Case]> = [
+    ['a file of 450 lines', { path: 'src/modules/share/x.ts', code: 'export const line = 1;\n'.repeat(450) }],
     [
       "share names the library's entity as a type",
       { path: 'src/modules/share/x.ts', code: "import type { Track } from '../files/entities/track.entity';\n" },
