@@ -258,6 +258,22 @@ export default tseslint.config(
     },
   },
   {
+    // A repository's EntityManager is the whole database again: services stay on the repository's own queries and
+    // DbContext's unit of work (persist, remove, clear, flush).
+    files: ['src/modules/**/*.ts', 'src/jobs/**/*.ts'],
+    ignores: ['src/modules/*/repositories/**', '**/*.spec.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "CallExpression[callee.property.name='getEntityManager']",
+          message:
+            "only a module's repositories use their EntityManager: add a repository method, or use DbContext for persist, remove, clear and flush.",
+        },
+      ],
+    },
+  },
+  {
     // One purpose per file: past 450 lines a file has outgrown it (split it by purpose). Specs may run longer.
     files: ['src/**/*.ts', 'tools/**/*.ts', 'tools/**/*.mjs', 'public/js/**/*.js'],
     ignores: ['**/*.spec.ts', 'src/database/migrations/**'],

@@ -38,6 +38,21 @@ export class DbContext {
     return this.run(() => this.transaction(work));
   }
 
+  /** Adds an entity the current context didn't create to what its next flush writes. */
+  persist(entity: object): void {
+    this.orm.em.persist(entity);
+  }
+
+  /** Marks an entity of the current context for deletion at its next flush. */
+  remove(entity: object): void {
+    this.orm.em.remove(entity);
+  }
+
+  /** Forgets what the current context loaded (after a write that changed rows behind it, so they are read again). */
+  clear(): void {
+    this.orm.em.clear();
+  }
+
   /** Writes what the current context changed (entities created, edited or removed through the repositories). */
   flush(): Promise<void> {
     return this.orm.em.flush();

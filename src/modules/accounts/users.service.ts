@@ -46,7 +46,7 @@ export class UsersService {
     try {
       await this.db.flush();
     } catch (err) {
-      this.users.getEntityManager().clear();
+      this.db.clear();
       if (err instanceof UniqueConstraintViolationException) {
         throw new ConflictException({ field: 'email', message: 'email is already used by another account' });
       }

@@ -68,7 +68,7 @@ export class CollaboratorsService {
 
   async remove(ownerId: string, id: string): Promise<void> {
     const collaborator = await this.owned(ownerId, id);
-    this.collaborators.getEntityManager().remove(collaborator);
+    this.db.remove(collaborator);
     await this.db.flush();
   }
 
@@ -114,7 +114,7 @@ export class CollaboratorsService {
       await this.db.flush();
     } catch (err) {
       if (err instanceof UniqueConstraintViolationException) {
-        this.collaborators.getEntityManager().clear();
+        this.db.clear();
         throw new ConflictException({ field: 'email', message: 'you already have a collaborator with this email' });
       }
       throw err;

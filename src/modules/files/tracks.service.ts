@@ -96,7 +96,7 @@ export class TracksService {
   /** Forgets the track; its Dropbox folder and files stay where they are. */
   async remove(ownerId: string, trackId: string): Promise<void> {
     const track = await this.owned(ownerId, trackId);
-    this.tracks.getEntityManager().remove(track);
+    this.db.remove(track);
     await this.db.flush();
   }
 
@@ -129,7 +129,7 @@ export class TracksService {
     await this.db.transaction(async () => {
       await this.artworks.upsert({ track, large, small, updatedAt: new Date() });
       track.artworkVersion += 1;
-      this.tracks.getEntityManager().persist(track);
+      this.db.persist(track);
     });
     return (await this.views([track]))[0];
   }

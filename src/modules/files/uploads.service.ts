@@ -112,7 +112,7 @@ export class UploadsService {
     if (upload.status !== 'failed')
       throw new BadRequestException({ field: 'id', message: 'only a failed upload can be discarded' });
     const view = toUploadView(upload);
-    this.uploads.getEntityManager().remove(upload);
+    this.db.remove(upload);
     await this.db.flush();
     await rm(upload.spoolPath, { force: true });
     return view;

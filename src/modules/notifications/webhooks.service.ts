@@ -82,7 +82,7 @@ export class WebhooksService {
     hook.url = url.toString();
     hook.events = [...dto.events];
     hook.secretSealed = this.box.seal(secret, `webhook:${hook.id}`);
-    this.webhooks.getEntityManager().persist(hook);
+    this.db.persist(hook);
     await this.db.flush();
     return { ...view(hook), secret };
   }

@@ -141,7 +141,7 @@ export class ShareContentsService implements OnModuleInit {
     for (const st of current) {
       const wanted = wantedTracks.get(st.track.id);
       if (!wanted) {
-        this.shareTracks.getEntityManager().remove(st);
+        this.db.remove(st);
         continue;
       }
       st.position = wanted.position;
@@ -154,7 +154,7 @@ export class ShareContentsService implements OnModuleInit {
     const wantedFiles = new Set(contents.tracks.flatMap((t) => t.fileIds));
     const files = await this.shareFiles.find({ share });
     for (const item of files) {
-      if (!wantedFiles.delete(item.file.id)) this.shareFiles.getEntityManager().remove(item);
+      if (!wantedFiles.delete(item.file.id)) this.db.remove(item);
     }
     for (const id of wantedFiles) this.shareFiles.create({ share, file: id });
   }

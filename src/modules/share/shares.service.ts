@@ -284,7 +284,7 @@ export class SharesService {
     await this.db.flush();
     await this.access.publish(share);
     if (contents) {
-      this.shares.getEntityManager().clear(); // the share's collections were rewritten: read them again
+      this.db.clear(); // the share's collections were rewritten: read them again
       await this.requestPreviews(contents);
     }
     return this.get(ownerId, share.id);
