@@ -31,8 +31,12 @@ const LEAN_LOGGED_PATH = /^\/s\/[^/]+\/?$/;
 export function leanRequestLog(logger: () => Logger): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const log = logger();
-    // GET only, as LEAN_LOGGED_ROUTES: pino-http still logs a HEAD (Nest matches excluded routes by method).
-    if (req.method === 'GET' && LEAN_LOGGED_PATH.test(req.path) && log.isLevelEnabled('info')) {
+    // GET and HEAD, as LEAN_LOGGED_ROUTES: Nest's exclusion of a GET route covers HEAD too (GET handlers serve it).
+    if (
+      (req.method === 'GET' || req.method === 'HEAD') &&
+      LEAN_LOGGED_PATH.test(req.path) &&
+      log.isLevelEnabled('info')
+    ) {
       const started = performance.now();
       res.once('finish', () => {
         // The same serializers as pino-http's lines (the url shortened, headers redacted) apply to req and res.
