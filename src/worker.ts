@@ -12,7 +12,7 @@ async function main(): Promise<void> {
   const [{ NestFactory }, { Logger }, { AppModule }] = await Promise.all([
     import('@nestjs/core'),
     import('nestjs-pino'),
-    import('./app.module'),
+    import('./app.module.js'),
   ]);
   const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: true }), {
     bufferLogs: true,

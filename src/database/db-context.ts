@@ -1,5 +1,5 @@
 import { MikroORM, RequestContext } from '@mikro-orm/postgresql';
-import { Global, Injectable, Module } from '@nestjs/common';
+import { Global, Injectable, Module, OnModuleInit } from '@nestjs/common';
 
 /**
  * The one way a module opens a database context outside an HTTP request (a job, a timer, a stream that outlives its
@@ -61,4 +61,11 @@ export class DbContext {
 
 @Global()
 @Module({ providers: [DbContext], exports: [DbContext] })
-export class DatabaseModule {}
+export class DatabaseModule implements OnModuleInit {
+  constructor(private readonly orm: MikroORM) {}
+
+  /** Connects at start (the ORM would on the first query): readiness reports the database from the first probe. */
+  async onModuleInit(): Promise<void> {
+    await this.orm.connect();
+  }
+}

@@ -16,7 +16,7 @@ export async function runMigrations(
     logger: () => undefined,
   });
   try {
-    const applied = await orm.getMigrator().up();
+    const applied = await orm.migrator.up();
     if (keys) await sealLegacyShareTokens(orm.em.fork(), new SecretBox(keys.key, keys.previousKey));
     return applied.map((m) => m.name);
   } finally {
@@ -26,7 +26,7 @@ export async function runMigrations(
 
 async function main(): Promise<void> {
   // The database URL and, for the data steps, the encryption keys; validating the whole config keeps one source of truth.
-  const { loadConfigOrExit } = await import('../config/app-config');
+  const { loadConfigOrExit } = await import('../config/app-config.js');
   const config = loadConfigOrExit();
   const applied = await runMigrations(config.database.url, config.encryption);
   process.stdout.write(

@@ -13,6 +13,7 @@ import { signedInUser, TestUser } from '../support/users';
 import { TrackFile } from '../../src/modules/files/entities/track-file.entity';
 import { MediaPreview } from '../../src/modules/media/entities/media-preview.entity';
 import { eventually } from '../support/poll';
+import { watchSqlStatements } from '../../tools/services';
 
 /** Shared set-up of the share specs: an emulator, the app, two producers with Dropbox connected. */
 export interface ShareWorld {
@@ -117,17 +118,15 @@ export async function selectionOf(user: TestUser, trackId: string): Promise<Reco
   );
 }
 
-/** SQL statements the app runs while `work` runs (every query goes through knex). */
+/** SQL statements the app runs while `work` runs. */
 export async function countQueries<T>(t: TestApp, work: () => Promise<T>): Promise<{ result: T; queries: string[] }> {
-  const knex = (t.app.get(MikroORM).em as EntityManager).getConnection().getKnex();
   const queries: string[] = [];
-  const listener = (q: { sql: string }) => queries.push(q.sql);
-  knex.on('query', listener);
+  const stop = watchSqlStatements(t.app.get(MikroORM), (sql) => queries.push(sql));
   try {
     const result = await work();
     return { result, queries };
   } finally {
-    knex.off('query', listener);
+    stop();
   }
 }
 

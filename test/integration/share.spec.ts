@@ -107,7 +107,7 @@ describe('share links: the Share tab, management and access rules', () => {
       const lonely = await signedInUser(w.t);
       const em = w.t.app.get(EntityManager).fork();
       const own = em.create(Track, { owner: em.getReference(User, lonely.id), title: 'Offline' });
-      await em.persistAndFlush(own);
+      await em.persist(own).flush();
       const tab = await lonely.browser.get(`/tracks/${own.id}/share`);
       expect(tab.status).toBe(200);
       expect(tab.text).toContain('Connect your Dropbox first');

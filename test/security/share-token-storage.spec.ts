@@ -126,7 +126,7 @@ describe('security: share tokens are not stored in clear', () => {
       databaseUrl = serverDatabaseUrl(adminUrl(), name);
       // The schema as the previous release left it, with links holding their tokens in clear.
       const orm = await MikroORM.init({ ...migrationOptions(databaseUrl), logger: () => undefined });
-      await orm.getMigrator().up({ to: 'Migration20261127000005_collaboration' });
+      await orm.migrator.up({ to: 'Migration20261127000005_collaboration' });
       await orm.close(true);
       const db = new Client({ connectionString: databaseUrl });
       await db.connect();

@@ -23,6 +23,19 @@ delete options.types;
 const cacheDir = path.join(os.tmpdir(), `pd-register-ts-${ts.version}`);
 fs.mkdirSync(cacheDir, { recursive: true });
 
+// The sources name a lazily loaded file by its compiled name (`import('./app.module.js')`, as ES module resolution
+// requires); run from the sources, that file is the `.ts` beside it.
+const Module = require('node:module');
+const resolveFilename = Module._resolveFilename;
+Module._resolveFilename = function (request, ...rest) {
+  try {
+    return resolveFilename.call(this, request, ...rest);
+  } catch (err) {
+    if (!/^\.\.?\/.*\.js$/.test(request)) throw err;
+    return resolveFilename.call(this, request.replace(/\.js$/, '.ts'), ...rest);
+  }
+};
+
 require.extensions['.ts'] = (module, filename) => {
   const source = fs.readFileSync(filename, 'utf8');
   const key = crypto.createHash('sha256').update(filename).update('\0').update(source).digest('hex');

@@ -7,3 +7,4 @@ export { ensureRedis, REDIS_SERVER_MISSING, redisAnswers, RedisServer } from './
 export type { RedisServerOptions } from './redis';
 export type { ServiceHandle } from './types';
 export { SentinelGroup } from './sentinel';
+export { watchSqlStatements } from './sql-statements';

@@ -9,6 +9,7 @@ import { SharesService } from '../../../src/modules/share/shares.service';
 import { makeWav } from '../../fixtures/audio';
 import { percentile, round, runConcurrently, say, Scenario, ScenarioResult } from '../harness';
 import { benchTrackFiles } from '../share-fixtures';
+import { watchSqlStatements } from '../../services';
 
 const BEACONS = 10_000;
 const TRACKS = 5;
@@ -82,16 +83,15 @@ export const listenBeaconsScenario: Scenario = {
 
     const stats = app.get(ShareStatsService);
     await stats.flush();
-    const knex = (orm.em as EntityManager).getConnection().getKnex();
     const writes = { during: 0, flush: 0 };
     const reads = { during: 0 };
     let phase: 'during' | 'flush' = 'during';
-    const onQuery = (q: { sql: string }) => {
-      const write = /^\s*(insert|update|delete)/i.test(q.sql);
+    const onQuery = (sql: string) => {
+      const write = /^\s*(insert|update|delete)/i.test(sql);
       if (write) writes[phase] += 1;
       else if (phase === 'during') reads.during += 1;
     };
-    knex.on('query', onQuery);
+    const stopWatching = watchSqlStatements(orm, onQuery);
     const sessions = BEACONS / PER_SESSION;
     const latencies: number[] = [];
     let failed = 0;
@@ -187,7 +187,7 @@ export const listenBeaconsScenario: Scenario = {
         },
       };
     } finally {
-      knex.off('query', onQuery);
+      stopWatching();
       Object.assign(tuning, {
         listenBeaconsPerMinute: new ShareTuning().listenBeaconsPerMinute,
         fileRequestsPerMinute: new ShareTuning().fileRequestsPerMinute,

@@ -15,6 +15,7 @@ import { SharesService } from '../../../src/modules/share/shares.service';
 import { ShareTuning } from '../../../src/modules/share/share-tuning';
 import { makeWav } from '../../fixtures/audio';
 import { benchTrackFiles } from '../share-fixtures';
+import { watchSqlStatements } from '../../services';
 import { startCpuProfile } from '../memory';
 import {
   BenchContext,
@@ -152,10 +153,8 @@ export const sharePageScenario: Scenario = {
       ),
     );
     const recipientUrl = `${base}${recipients[0].path}`;
-    const knex = (orm.em as EntityManager).getConnection().getKnex();
     let queries = 0;
-    const countQuery = () => (queries += 1);
-    knex.on('query', countQuery);
+    const stopCounting = watchSqlStatements(orm, () => (queries += 1));
 
     // SQL for one uncached view (the record and the rendered page dropped from Redis first).
     const token = share.path.split('/').pop()!;
@@ -359,7 +358,7 @@ export const sharePageScenario: Scenario = {
         },
       };
     } finally {
-      knex.off('query', countQuery);
+      stopCounting();
       await new Promise((resolve) => bareServer.close(resolve));
       Object.assign(tuning, {
         pageViewsPerMinute: new ShareTuning().pageViewsPerMinute,

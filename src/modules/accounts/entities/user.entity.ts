@@ -1,4 +1,5 @@
-import { Entity, EntityRepositoryType, Enum, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import type { UserRole } from '../../../common/authenticated-user';
 import { UserRepository } from '../repositories/user.repository';

@@ -1,4 +1,5 @@
-import { BigIntType, Entity, Enum, ManyToOne, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { BigIntType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { TrackFile } from '../../files/entities/track-file.entity';
 import { CollabPipeline } from './collab-pipeline.entity';

@@ -1,4 +1,5 @@
-import { Entity, Enum, ManyToOne, Opt, PrimaryKey, Property, Unique } from '@mikro-orm/core';
+import { Opt } from '@mikro-orm/core';
+import { Entity, Enum, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { Collaborator } from '../../files/entities/collaborator.entity';
 import { CollabPipeline } from './collab-pipeline.entity';

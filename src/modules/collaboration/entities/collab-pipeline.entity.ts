@@ -1,4 +1,5 @@
-import { Entity, EntityRepositoryType, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { Track } from '../../files/entities/track.entity';
 import { CollabPipelineRepository } from '../repositories/collab-pipeline.repository';

@@ -1,4 +1,5 @@
-import { BigIntType, Entity, EntityRepositoryType, Enum, OneToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, OneToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
 import { DropboxConnectionRepository } from '../repositories/dropbox-connection.repository';

@@ -1,4 +1,5 @@
-import { Entity, OneToOne, Opt, Property } from '@mikro-orm/core';
+import { Opt } from '@mikro-orm/core';
+import { Entity, OneToOne, Property } from '@mikro-orm/decorators/legacy';
 import { Track } from './track.entity';
 
 /** Re-encoded artwork, kept in PostgreSQL so share pages show it without calling Dropbox. */

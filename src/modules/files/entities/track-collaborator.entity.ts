@@ -1,4 +1,5 @@
-import { Entity, EntityRepositoryType, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import { EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, ManyToOne, Property } from '@mikro-orm/decorators/legacy';
 import { Collaborator } from './collaborator.entity';
 import { TrackCollaboratorRepository } from '../repositories/track-collaborator.repository';
 import { Track } from './track.entity';

@@ -1,14 +1,5 @@
-import {
-  BigIntType,
-  Entity,
-  EntityRepositoryType,
-  Enum,
-  ManyToOne,
-  Opt,
-  PrimaryKey,
-  Property,
-  Unique,
-} from '@mikro-orm/core';
+import { BigIntType, EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';
 import { TrackFileRepository } from '../repositories/track-file.repository';

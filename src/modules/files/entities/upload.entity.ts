@@ -1,14 +1,5 @@
-import {
-  BigIntType,
-  Entity,
-  EntityRepositoryType,
-  Enum,
-  JsonType,
-  ManyToOne,
-  Opt,
-  PrimaryKey,
-  Property,
-} from '@mikro-orm/core';
+import { BigIntType, EntityRepositoryType, JsonType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import type { UploadCheckpoint } from '../../dropbox/dropbox.types';
 import { FILE_CATEGORIES, FileCategory } from '../file-categories';

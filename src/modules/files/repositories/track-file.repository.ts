@@ -17,9 +17,9 @@ export class TrackFileRepository extends EntityRepository<TrackFile> {
   /** How many files each track has per category (a category with none has no row). */
   countsByCategory(trackIds: string[]): Promise<Array<{ track_id: string; category: FileCategory; n: number }>> {
     return this.createQueryBuilder('f')
-      .select(['f.track_id as track_id', 'f.category as category', raw('count(*)::int as n')])
+      .select(['f.track as track_id', 'f.category as category', raw('count(*)::int as n')])
       .where({ track: { $in: trackIds } })
-      .groupBy(['f.track_id', 'f.category'])
+      .groupBy(['f.track', 'f.category'])
       .execute<Array<{ track_id: string; category: FileCategory; n: number }>>('all', false);
   }
 

@@ -1,16 +1,5 @@
-import {
-  BigIntType,
-  BlobType,
-  Entity,
-  EntityRepositoryType,
-  Enum,
-  Index,
-  ManyToOne,
-  Opt,
-  PrimaryKey,
-  Property,
-  Unique,
-} from '@mikro-orm/core';
+import { BigIntType, BlobType, EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Enum, Index, ManyToOne, PrimaryKey, Property, Unique } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { TrackFile } from '../../files/entities/track-file.entity';
 import { MediaPreviewRepository } from '../repositories/media-preview.repository';

@@ -1,4 +1,4 @@
-import { Entity, PrimaryKey, Property } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 
 /** A producer's email switches: the event types they do not want mailed (all are mailed by default). */
 @Entity({ tableName: 'notification_settings' })

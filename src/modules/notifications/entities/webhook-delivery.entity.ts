@@ -1,4 +1,5 @@
-import { Entity, EntityRepositoryType, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 import { WebhookDeliveryRepository } from '../repositories/webhook-delivery.repository';
 

@@ -1,4 +1,5 @@
-import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Opt } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 
 /** A producer's webhook: where events of the chosen types are POSTed, signed with a secret kept sealed. */

@@ -1,4 +1,5 @@
-import { Entity, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { Opt } from '@mikro-orm/core';
+import { Entity, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { randomUUID } from 'node:crypto';
 
 /** "Ask for more time" from an expired link's page; its signed extend link works once (`extendedAt`). */

@@ -1,14 +1,15 @@
-import { Entity, EntityRepositoryType, ManyToOne } from '@mikro-orm/core';
+import { EntityRepositoryType } from '@mikro-orm/core';
+import { Entity, ManyToOne } from '@mikro-orm/decorators/legacy';
 import { ShareFileRepository } from '../repositories/share-file.repository';
 import { TrackFile } from '../../files/entities/track-file.entity';
-import type { Share } from './share.entity';
+import { Share } from './share.entity';
 
 /** A file a share exposes. The file row (not a copy) is what's served, so the share follows it live. */
 @Entity({ tableName: 'share_files', repository: () => ShareFileRepository })
 export class ShareFile {
   [EntityRepositoryType]?: ShareFileRepository;
 
-  @ManyToOne('Share', { primary: true, deleteRule: 'cascade' })
+  @ManyToOne(() => Share, { primary: true, deleteRule: 'cascade' })
   share: Share;
 
   @ManyToOne(() => TrackFile, { primary: true, deleteRule: 'cascade' })

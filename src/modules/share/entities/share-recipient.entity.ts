@@ -1,4 +1,5 @@
-import { BigIntType, Entity, EntityRepositoryType, Index, ManyToOne, Opt, PrimaryKey, Property } from '@mikro-orm/core';
+import { BigIntType, EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { ShareRecipientRepository } from '../repositories/share-recipient.repository';
 import { randomUUID } from 'node:crypto';
 import { Share } from './share.entity';

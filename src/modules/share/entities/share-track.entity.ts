@@ -1,12 +1,13 @@
-import { ArrayType, Entity, ManyToOne, Opt, Property } from '@mikro-orm/core';
+import { ArrayType, Opt } from '@mikro-orm/core';
+import { Entity, ManyToOne, Property } from '@mikro-orm/decorators/legacy';
 import type { FileCategory } from '../../files/file-categories';
 import { Track } from '../../files/entities/track.entity';
-import type { Share } from './share.entity';
+import { Share } from './share.entity';
 
 /** A track of a share, in the owner's order. */
 @Entity({ tableName: 'share_tracks' })
 export class ShareTrack {
-  @ManyToOne('Share', { primary: true, deleteRule: 'cascade' })
+  @ManyToOne(() => Share, { primary: true, deleteRule: 'cascade' })
   share: Share;
 
   @ManyToOne(() => Track, { primary: true, deleteRule: 'cascade' })

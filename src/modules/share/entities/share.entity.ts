@@ -1,19 +1,9 @@
-import {
-  BigIntType,
-  Collection,
-  Entity,
-  EntityRepositoryType,
-  Index,
-  ManyToOne,
-  OneToMany,
-  Opt,
-  PrimaryKey,
-  Property,
-} from '@mikro-orm/core';
+import { BigIntType, Collection, EntityRepositoryType, Opt } from '@mikro-orm/core';
+import { Entity, Index, ManyToOne, OneToMany, PrimaryKey, Property } from '@mikro-orm/decorators/legacy';
 import { ShareRepository } from '../repositories/share.repository';
 import { randomUUID } from 'node:crypto';
 import { User } from '../../accounts/entities/user.entity';
-import type { ShareFile } from './share-file.entity';
+import { ShareFile } from './share-file.entity';
 import { ShareTrack } from './share-track.entity';
 
 /**
@@ -119,7 +109,7 @@ export class Share {
   @OneToMany(() => ShareTrack, (t) => t.share, { orderBy: { position: 'asc' } })
   tracks = new Collection<ShareTrack>(this);
 
-  @OneToMany('ShareFile', 'share')
+  @OneToMany(() => ShareFile, (f) => f.share)
   files = new Collection<ShareFile>(this);
 
   @Property({ type: 'datetime' })

@@ -6,9 +6,9 @@ export class ShareFileRepository extends EntityRepository<ShareFile> {
   async countsByShare(shareIds: string[]): Promise<Map<string, number>> {
     if (shareIds.length === 0) return new Map();
     const rows = await this.createQueryBuilder('f')
-      .select(['f.share_id as share_id', raw('count(*)::int as n')])
+      .select(['f.share as share_id', raw('count(*)::int as n')])
       .where({ share: { $in: shareIds } })
-      .groupBy('f.share_id')
+      .groupBy('f.share')
       .execute<Array<{ share_id: string; n: number }>>('all', false);
     return new Map(rows.map((r) => [r.share_id, r.n]));
   }
@@ -17,8 +17,8 @@ export class ShareFileRepository extends EntityRepository<ShareFile> {
   filesWithTrack(shareIds: string[]): Promise<Array<{ share_id: string; track_id: string; file_id: string }>> {
     if (shareIds.length === 0) return Promise.resolve([]);
     return this.createQueryBuilder('sf')
-      .select(['sf.share_id as share_id', 'f.track_id as track_id', 'sf.file_id as file_id'])
       .join('sf.file', 'f')
+      .select(['sf.share as share_id', 'f.track as track_id', 'f.id as file_id'])
       .where({ share: { $in: shareIds } })
       .orderBy({ file: { createdAt: 'asc', id: 'asc' } })
       .execute<Array<{ share_id: string; track_id: string; file_id: string }>>('all', false);
