@@ -5,7 +5,10 @@ import { loadConfigOrExit } from './config/app-config';
 async function main(): Promise<void> {
   // Configuration first: a bad value stops the process with its message before anything else loads.
   const config = loadConfigOrExit();
-  const [{ createWebApp }, { Logger }] = await Promise.all([import('./bootstrap.js'), import('nestjs-pino')]);
+  // One import at a time: these are real import()s (module node20), and two that reach the same ES module (Nest's)
+  // at once make Node's require(esm) fail with ERR_REQUIRE_ESM_RACE_CONDITION.
+  const { createWebApp } = await import('./bootstrap.js');
+  const { Logger } = await import('nestjs-pino');
   const app = await createWebApp(config, { workers: config.workers.enabled });
   exitAfterGrace(config.shutdown.graceMs, (message) => app.get(Logger).error(message));
   await app.listen(config.http.port, config.http.host);

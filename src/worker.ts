@@ -9,11 +9,10 @@ import { loadConfigOrExit } from './config/app-config';
 async function main(): Promise<void> {
   // Configuration first: a bad value stops the process with its message before anything else loads.
   const config = loadConfigOrExit();
-  const [{ NestFactory }, { Logger }, { AppModule }] = await Promise.all([
-    import('@nestjs/core'),
-    import('nestjs-pino'),
-    import('./app.module.js'),
-  ]);
+  // One import at a time (see main.ts: concurrent import()s of Nest's ES modules race in require(esm)).
+  const { NestFactory } = await import('@nestjs/core');
+  const { Logger } = await import('nestjs-pino');
+  const { AppModule } = await import('./app.module.js');
   const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: true }), {
     bufferLogs: true,
   });
