@@ -93,6 +93,9 @@ export class UploadReceiver {
       throw err;
     }
 
+    // Files finish spooling in whichever order their writes end: answer (and queue) them in the request's order,
+    // which `written` keeps.
+    spooled.sort((a, b) => written.indexOf(a.path) - written.indexOf(b.path));
     const uploads = spooled.map((s) =>
       this.uploads.create({
         track,
