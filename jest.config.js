@@ -4,12 +4,13 @@ const tsJest = {
   // Transpile only (type checking is tsc's job: npm run typecheck), which keeps the suite fast.
   '^.+\\.ts$': ['ts-jest', { tsconfig: 'tsconfig.jest.json', diagnostics: false }],
 };
-// `npm run test:fast` (the inner loop: unit and integration) leaves out what starts or kills whole processes, the
-// fault scenarios (Redis, PostgreSQL, Dropbox outages) and the browser specs; `npm test` runs everything.
+// `npm run test:fast` (the inner loop: unit and integration) leaves out what starts or kills whole processes (a
+// server or worker of its own: src/main.ts, src/worker.ts), the fault scenarios (Redis, PostgreSQL, Dropbox outages)
+// and the browser specs; `npm test` runs everything.
 const SLOW_SCENARIOS = [
   '<rootDir>/test/faults/',
   '<rootDir>/test/browser/',
-  '<rootDir>/test/e2e/(process|worker-shutdown|collaboration-crash|collaboration-expiry-crash|collaboration-chaos|demo)\\.spec\\.ts$',
+  '<rootDir>/test/e2e/(process|worker-shutdown|collaboration-crash|collaboration-expiry-crash|collaboration-chaos|demo|split-spool|replicas-coherence|redis-eviction)\\.spec\\.ts$',
   '<rootDir>/test/integration/upload-crash\\.spec\\.ts$',
   '<rootDir>/test/security/(request-logs|secrets)\\.spec\\.ts$',
 ];
