@@ -3,6 +3,8 @@ import { Share } from '../../src/modules/share/entities/share.entity';
 import { ShareAccessRequest } from '../../src/modules/share/entities/share-access-request.entity';
 import { ShareClock } from '../../src/modules/share/share-clock';
 import { ShareExpiryService } from '../../src/modules/share/share-expiry.service';
+import { UsersService } from '../../src/modules/accounts/users.service';
+import { DbContext } from '../../src/database/db-context';
 import { EmailDigestService } from '../../src/modules/notifications/email-digest.service';
 import { eventually, jsonApi, promoteDigests, startMailbox, startReceiver } from './notifications-support';
 import { api, makeTrack, selectionOf, ShareWorld, startShareWorld, tokenOf } from './share-support';
@@ -90,6 +92,30 @@ describe('expiring and expired links: notices, "Ask for more time" and the signe
     ))!;
     expect(mail.text).toMatch(/A link expires in 3 days/);
     expect(String(mail.html)).toMatch(/<li>.*A link expires in 3 days/);
+  });
+
+  it('the expiring sweep skips a disabled producer’s links and tells them once the producer is enabled again', async () => {
+    const track = await makeTrack(w.other, w.otherDbx, { title: 'Quiet Room' });
+    const created = await api(w.other).post('/api/v1/shares', {
+      tracks: [{ trackId: track.id, files: Object.values(await selectionOf(w.other, track.id)) }],
+      title: 'Quiet Room',
+      expiry: '7d',
+    });
+    expect(created.status).toBe(201);
+    const warnedFor = async () => (await db().findOneOrFail(Share, { id: created.body.id })).expiryWarnedFor;
+    const setDisabled = (disabled: boolean) =>
+      w.t.app.get(DbContext).run(() => w.t.app.get(UsersService).setDisabled(w.producer.id, w.other.id, disabled));
+    const expiry = w.t.app.get(ShareExpiryService);
+
+    await setDisabled(true);
+    at(5 * DAY); // 2 days left
+    await expiry.sweepExpiring();
+    expect(await warnedFor()).toBeNull();
+    await setDisabled(false);
+    await expiry.sweepExpiring();
+    expect((await warnedFor())?.getTime()).toBe(
+      (await db().findOneOrFail(Share, { id: created.body.id })).expiresAt!.getTime(),
+    );
   });
 
   it('an expired page offers "Ask for more time"; bad input and no CSRF store nothing', async () => {

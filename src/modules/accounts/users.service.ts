@@ -92,6 +92,12 @@ export class UsersService {
     return this.users.findAll({ orderBy: { role: 'asc', createdAt: 'asc' } });
   }
 
+  /** The ids of disabled accounts only (sweeps skip their owners; no user row needs loading for that). */
+  async disabledIds(): Promise<string[]> {
+    const rows = await this.users.find({ disabled: true }, { fields: ['id'] });
+    return rows.map((u) => u.id);
+  }
+
   async setDisabled(actorId: string, userId: string, disabled: boolean): Promise<User> {
     const user = await this.users.findOne({ id: userId });
     if (!user) throw new NotFoundException('user not found');

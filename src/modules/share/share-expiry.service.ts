@@ -69,9 +69,7 @@ export class ShareExpiryService {
   async sweepExpiring(): Promise<number> {
     const now = this.clock.now();
     // Disabled producers hear of nothing; their links are told once they are enabled again.
-    const disabled = await this.db.run(async () =>
-      (await this.users.list()).filter((u) => u.disabled).map((u) => u.id),
-    );
+    const disabled = await this.db.run(() => this.users.disabledIds());
     const rows = await this.shares.claimExpiryWarnings(now, new Date(now.getTime() + EXPIRING_NOTICE_MS), disabled);
     for (const row of rows) {
       const expiresAt = new Date(row.expires_at).toISOString();
