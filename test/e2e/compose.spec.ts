@@ -150,6 +150,15 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^HEALTHCHECK [\s\S]*\/health\/live/m);
   });
 
+  it('runs every process with the V8 young generation the bench measured, as npm start, start:worker and bench do', () => {
+    const flag = /^ENV NODE_OPTIONS=(--max-semi-space-size=\d+)$/m.exec(dockerfile)?.[1];
+    expect(flag).toBe('--max-semi-space-size=16');
+    const scripts = (
+      JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { scripts: Record<string, string> }
+    ).scripts;
+    for (const name of ['start', 'start:worker', 'bench']) expect(scripts[name]).toContain(flag);
+  });
+
   it('copies what the server reads at run time', () => {
     for (const path of ['./dist/src', './views', './public']) expect(dockerfile).toContain(` ${path}\n`);
   });

@@ -35,7 +35,14 @@ async function webProcess(env: Record<string, string>): Promise<{ url: string; s
   const proc = new ManagedProcess(process.execPath, [join(PROJECT_ROOT, 'dist/src/main.js')], {
     name: `web process (port ${port})`,
     cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? '', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    // NODE_OPTIONS too: the web processes run with the V8 flags `npm run bench` gives (those of a deployment).
+    env: {
+      PATH: process.env.PATH ?? '',
+      ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+      ...env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+    },
   });
   try {
     await waitUntil(
