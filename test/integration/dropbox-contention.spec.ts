@@ -18,7 +18,11 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
   let env: CollabEnv;
 
   beforeAll(async () => {
-    env = await startCollabEnv({ env: { SPOOL_DIR: `/tmp/pd-contention-${process.pid}` } });
+    env = await startCollabEnv({
+      env: { SPOOL_DIR: `/tmp/pd-contention-${process.pid}` },
+      // Copy jobs polled every few milliseconds, not production's 100 ms doubling.
+      tuning: { dropbox: { asyncPollFirstMs: 5, asyncPollMaxMs: 50 } },
+    });
   });
   afterAll(async () => {
     await env?.close();
