@@ -16,6 +16,12 @@ export interface Tuning {
     rpcTimeoutMs: number;
     /** The same for content calls (upload chunks, downloads). */
     contentTimeoutMs: number;
+    /** A 429 or lock contention that names no Retry-After waits this long. */
+    defaultRetryAfterMs: number;
+    /** First pause before polling an async job's check route (most jobs finish in a moment), doubled each poll… */
+    asyncPollFirstMs: number;
+    /** …up to this. */
+    asyncPollMaxMs: number;
   };
   jobs: {
     /** Tries of one job (the first one included) before it fails for good. */
@@ -46,6 +52,9 @@ export const DEFAULT_TUNING: Tuning = {
     writeSlotWaitMs: 10 * 60_000,
     rpcTimeoutMs: 30_000,
     contentTimeoutMs: 5 * 60_000,
+    defaultRetryAfterMs: 1_000,
+    asyncPollFirstMs: 100,
+    asyncPollMaxMs: 2_000,
   },
   jobs: {
     attempts: 8,

@@ -10,7 +10,11 @@ describe('async answers and batch failures', () => {
   let env: CollabEnv;
 
   beforeAll(async () => {
-    env = await startCollabEnv({ emulator: { shareFolderAsync: true } });
+    // Jobs are polled every few milliseconds, not production's 100 ms doubling to 2 s: each test waits for several.
+    env = await startCollabEnv({
+      emulator: { shareFolderAsync: true },
+      tuning: { dropbox: { asyncPollFirstMs: 5, asyncPollMaxMs: 50 } },
+    });
   });
   afterAll(async () => {
     await env?.close();
@@ -65,7 +69,9 @@ describe('async answers and batch failures', () => {
   it('restarts the copy when Dropbox forgot its job id, copying nothing twice', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 3, collaborators: [{}] });
-    emulator.control.updateSettings({ asyncPolls: 1_000 });
+    // Only the copy runs as a job that never ends by itself: share_folder answers at once, or its job would be the
+    // one polled a thousand times.
+    emulator.control.updateSettings({ asyncPolls: 1_000, shareFolderAsync: false });
     try {
       emulator.control.resetCounters();
       await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
@@ -80,7 +86,7 @@ describe('async answers and batch failures', () => {
       }
       emulator.control.expireJobs({ account_id: producer.accountId });
     } finally {
-      emulator.control.updateSettings({ asyncPolls: 1 });
+      emulator.control.updateSettings({ asyncPolls: 1, shareFolderAsync: true });
     }
     const view = await waitForCollab(producer, track.id, isFinal, 60_000);
     await expectComplete(track, view);

@@ -2,7 +2,11 @@ import { randomBytes } from 'node:crypto';
 import { safeFolderName } from '../../src/modules/files/names';
 import { CollabEnv, filesIn, isFinal, makeTrack, startCollabEnv, waitForCollab } from './collaboration-support';
 
-const RETRY_AFTER_SECONDS = 10;
+/**
+ * The pipeline waits this out once the lock is gone. Long enough that the busy share page and plays below finish
+ * well within it even on a loaded machine, which is what tells them apart from plays that waited for the pause.
+ */
+const RETRY_AFTER_SECONDS = 4;
 
 /**
  * Contention that isn't ours: a collaborator's desktop client writing into the shared collaboration folder holds
@@ -14,7 +18,11 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
   let env: CollabEnv;
 
   beforeAll(async () => {
-    env = await startCollabEnv({ env: { SPOOL_DIR: `/tmp/pd-contention-${process.pid}` } });
+    env = await startCollabEnv({
+      env: { SPOOL_DIR: `/tmp/pd-contention-${process.pid}` },
+      // Copy jobs polled every few milliseconds, not production's 100 ms doubling.
+      tuning: { dropbox: { asyncPollFirstMs: 5, asyncPollMaxMs: 50 } },
+    });
   });
   afterAll(async () => {
     await env?.close();
@@ -67,6 +75,7 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
 
     // While the folder is busy (the pipeline waits out its Retry-After): pages and cold plays as before.
     const busy = await serve(token, fileIds.slice(4, 8));
+    const busyServedAt = Date.now();
     // An upload into the producer's own folder (another namespace) is stored meanwhile.
     const csrf = await producer.browser.csrfFrom('/settings');
     const upload = await producer.browser.agent
@@ -83,8 +92,14 @@ describe('a busy collaboration folder (an outside writer holds its lock)', () =>
     const stillHeld = emulator.control.namespaceLocks().some((l) => l.id === lock.id);
     expect(stillHeld).toBe(true);
     expect((await producer.api.get(`/api/v1/tracks/${track.id}/collaboration`)).body.status).toBe('running');
-    // Before writes were paused per namespace, the first play waited the whole Retry-After.
+    // Before writes were paused per namespace, the first play waited the whole Retry-After: now the page and the
+    // plays are served before the pause that the refused copy started has ended.
     expect(busy).toBeLessThan(baseline * 10);
+    const refusal = emulator.control
+      .callLog()
+      .find((c) => c.route === 'files/copy_batch_v2' && c.status === 429 && c.accountId === producer.accountId);
+    expect(refusal?.retryAfterMs).toBe(RETRY_AFTER_SECONDS * 1000);
+    expect(busyServedAt).toBeLessThan(refusal!.endedAt + refusal!.retryAfterMs!);
 
     emulator.control.releaseNamespaceLock(lock.id);
     const view = await waitForCollab(producer, track.id, isFinal, 60_000);

@@ -7,6 +7,7 @@ import { signedInUser } from '../support/users';
 import {
   apiOf,
   CollabEnv,
+  connectedProducer,
   filesIn,
   isFinal,
   makeTrack,
@@ -25,19 +26,26 @@ async function connectedTeamProducer(t: TestApp, emulator: RunningDropboxEmulato
 }
 
 /**
+ * One app and emulator for the whole file: each block's producer has an account of its own, and every check of
+ * the call log is about that account. Copy jobs are polled every few milliseconds (production: 100 ms doubling).
+ */
+let env: CollabEnv;
+
+beforeAll(async () => {
+  env = await startCollabEnv({
+    env: { SPOOL_DIR: `/tmp/pd-unreachable-${process.pid}` },
+    tuning: { dropbox: { asyncPollFirstMs: 5, asyncPollMaxMs: 50 } },
+  });
+});
+afterAll(async () => {
+  await env?.close();
+});
+
+/**
  * Folders that move: the collaboration pipeline finds its shared folder by its shared_folder_id, so a producer who
  * renames or moves it in Dropbox keeps sharing into it — never a new, unshared folder at the old path.
  */
 describe('a shared collaboration folder moved or renamed in Dropbox', () => {
-  let env: CollabEnv;
-
-  beforeAll(async () => {
-    env = await startCollabEnv();
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
-
   it('"share with remaining" puts new files into the folder where it is now', async () => {
     const { producer } = env;
     const track = await makeTrack(producer, { files: 2, collaborators: [{}] });
@@ -104,17 +112,14 @@ describe('a shared collaboration folder moved or renamed in Dropbox', () => {
 });
 
 describe('a track folder moved outside the mounted tree (a team space)', () => {
-  let env: CollabEnv;
+  let producer: Producer;
 
   beforeAll(async () => {
-    env = await startCollabEnv({ env: { SPOOL_DIR: `/tmp/pd-unreachable-${process.pid}` } });
-  });
-  afterAll(async () => {
-    await env?.close();
+    producer = await connectedProducer(env.t, env.emulator);
   });
 
   it('an upload reads "folder not reachable" and writes nothing; Retry stores it once the folder is back', async () => {
-    const { producer, emulator } = env;
+    const { emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
     emulator.control.setFolderMounted({ account_id: producer.accountId, path: track.folderPath, mounted: false });
     const csrf = await producer.browser.csrfFrom('/settings');
@@ -147,7 +152,7 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
   });
 
   it('a replacing upload (a new version of a file there) reads "folder not reachable" and writes nothing', async () => {
-    const { producer, emulator } = env;
+    const { emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
     const { result } = await producer.dbx.filesUpload({
       path: `${track.folderPath}/Bounces/Mix.wav`,
@@ -188,7 +193,7 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
   });
 
   it('moving a file to another category reads "folder not reachable" and moves nothing (never into /Stems at the root)', async () => {
-    const { producer, emulator } = env;
+    const { emulator } = env;
     const track = await makeTrack(producer, { files: 0, collaborators: [] });
     const { result } = await producer.dbx.filesUpload({
       path: `${track.folderPath}/Bounces/Take.wav`,
@@ -211,15 +216,6 @@ describe('a track folder moved outside the mounted tree (a team space)', () => {
 });
 
 describe('a Dropbox Business account whose team keeps sharing inside the team', () => {
-  let env: CollabEnv;
-
-  beforeAll(async () => {
-    env = await startCollabEnv();
-  });
-  afterAll(async () => {
-    await env?.close();
-  });
-
   it('invites the team members and refuses only the people outside the team, in words', async () => {
     const { t, emulator } = env;
     const email = `lead-${randomBytes(3).toString('hex')}@studio.example`;

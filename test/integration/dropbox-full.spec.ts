@@ -29,6 +29,9 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     env = await startCollabEnv({
       emulator: { strict: false },
       env: { SPOOL_DIR: spoolDir, MAX_UPLOAD_MB: '16', DROPBOX_UPLOAD_CHUNK_MIB: '4' },
+      // Lock contention without a Retry-After is waited out for 50 ms, not Dropbox's usual second, and the copy
+      // jobs are polled every few milliseconds.
+      tuning: { dropbox: { defaultRetryAfterMs: 50, asyncPollFirstMs: 5, asyncPollMaxMs: 50 } },
     });
   });
   afterAll(async () => {
@@ -149,7 +152,7 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     const hold = env.emulator.control.addFault({
       route: 'files/upload',
       accountId: env.producer.accountId,
-      latencyMs: 3_000,
+      hold: true,
       times: 1,
     });
     const [row] = await uploadFiles(track.id, [[randomBytes(2 * KiB), 'Take.wav']]);
@@ -157,6 +160,7 @@ describe('Dropbox refusing uploads: a full Dropbox, refused names, races and loc
     while (!env.emulator.control.faults().every((f) => f.id !== hold.id) && Date.now() < deadline)
       await new Promise((r) => setTimeout(r, 20));
     await env.producer.dbx.filesUpload({ path, contents: Buffer.from('the other upload') });
+    env.emulator.control.releaseFault(hold.id);
     const [done] = await settled(track.id, [row.id]);
     expect(done.status).toBe('done');
     expect(await filesIn(env.producer.dbx, `${track.folderPath}/Bounces`)).toEqual(['Take (2).wav', 'Take.wav']);

@@ -277,6 +277,11 @@ export class EmulatorControl {
     return this.emulator.faults.remove(id);
   }
 
+  /** The calls a `hold` fault keeps waiting go on (as the fault says); the fault is removed. */
+  releaseFault(id: string): boolean {
+    return this.emulator.faults.release(id);
+  }
+
   clearFaults(): void {
     this.emulator.faults.clear();
     this.emulator.copyEntryFaults.clear();

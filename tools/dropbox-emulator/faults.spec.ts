@@ -49,6 +49,27 @@ describe('faults, strict mode and counters', () => {
     expect(fixture.emulator.control.faults()).toEqual([]);
   });
 
+  it('holds the matching calls until the fault is released, then answers them as the fault says', async () => {
+    const hold = fixture.emulator.control.addFault({ route: 'files/get_metadata', hold: true, status: 503, times: 1 });
+    let settled = false;
+    const held = dropboxError(fixture.dbx.filesGetMetadata({ path: '/x' })).finally(() => (settled = true));
+    while (fixture.emulator.control.faults().some((f) => f.id === hold.id)) await new Promise((r) => setImmediate(r));
+    // Another call of the same account comes and goes meanwhile.
+    expect((await fixture.dbx.filesListFolder({ path: '' })).status).toBe(200);
+    expect(settled).toBe(false);
+    expect(fixture.emulator.control.releaseFault(hold.id)).toBe(true);
+    expect((await held).status).toBe(503);
+    expect(fixture.emulator.control.releaseFault(hold.id)).toBe(false);
+
+    // Clearing the faults lets held calls go too.
+    const always = fixture.emulator.control.addFault({ route: 'files/list_folder', hold: true });
+    const listing = fixture.dbx.filesListFolder({ path: '' });
+    while (!fixture.emulator.control.faults().some((f) => f.id === always.id && f.hits > 0))
+      await new Promise((r) => setImmediate(r));
+    fixture.emulator.control.clearFaults();
+    expect((await listing).status).toBe(200);
+  });
+
   it('answers overlapping writes of one account with too_many_write_operations in strict mode', async () => {
     fixture.emulator.control.updateSettings({ strict: true, latencyMs: 40 });
     const uploads = ['a', 'b', 'c'].map((name) =>

@@ -34,6 +34,12 @@ export interface FaultSpec {
   retryAfterSeconds?: number;
   /** Delay before answering (or before running the call, for a delay-only fault). */
   latencyMs?: number;
+  /**
+   * The matching calls wait (after `latencyMs`) until the fault is released (`releaseFault`, `clearFaults`, or the
+   * emulator closing), then go on as the rest of the fault says: a call kept in flight for exactly as long as a test
+   * needs, however slow the machine.
+   */
+  hold?: boolean;
   /** Chance that a matching call is hit, 0..1. Default 1. */
   probability?: number;
   /** Hit only the next N matching calls, then disappear. Unlimited when absent. */
@@ -54,11 +60,37 @@ export interface Fault extends FaultSpec {
 export class FaultRegistry {
   private faults: Fault[] = [];
   private nextId = 1;
+  /** The gates of holding faults, kept after the fault is used up until it is released. */
+  private readonly holds = new Map<string, { opened: Promise<void>; open: () => void }>();
 
   add(spec: FaultSpec): Fault {
     const fault: Fault = { ...spec, id: `fault-${this.nextId++}`, hits: 0 };
     this.faults.push(fault);
+    if (fault.hold) {
+      let open!: () => void;
+      const opened = new Promise<void>((resolve) => (open = resolve));
+      this.holds.set(fault.id, { opened, open });
+    }
     return fault;
+  }
+
+  /** Resolves once a holding fault is released (at once for any other fault). */
+  held(id: string): Promise<void> {
+    return this.holds.get(id)?.opened ?? Promise.resolve();
+  }
+
+  /** Lets the calls a holding fault keeps (and any later ones) go on, and removes the fault. */
+  release(id: string): boolean {
+    const gate = this.holds.get(id);
+    gate?.open();
+    this.holds.delete(id);
+    return this.remove(id) || Boolean(gate);
+  }
+
+  /** Releases every held call (the emulator is closing, or the faults are cleared). */
+  releaseAll(): void {
+    for (const gate of this.holds.values()) gate.open();
+    this.holds.clear();
   }
 
   list(): Fault[] {
@@ -73,6 +105,7 @@ export class FaultRegistry {
 
   clear(): void {
     this.faults = [];
+    this.releaseAll();
   }
 
   /** The first fault that hits this call (used up if it was limited to N calls). */

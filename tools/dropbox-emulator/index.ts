@@ -52,6 +52,7 @@ export async function startDropboxEmulator(options: DropboxEmulatorOptions = {})
     port,
     control,
     async close() {
+      emulator.faults.releaseAll();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeAllConnections();
       await closed;

@@ -37,8 +37,6 @@ const VERIFIED_EMAIL_ROUTES = new Set([
   'sharing/share_folder',
   'sharing/add_folder_member',
 ]);
-const ASYNC_POLL_FIRST_MS = 100;
-const ASYNC_POLL_MAX_MS = 2_000;
 const ASYNC_POLL_DEADLINE_MS = 15 * 60_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -82,20 +80,20 @@ export class DropboxAccountCalls {
     return err;
   }
 
-  /** Polls an async job's check route: short waits first (most jobs finish in a moment), then every 2 s. */
+  /** Polls an async job's check route: short waits first (most jobs finish in a moment), then every 2 s (Tuning). */
   async pollAsync<T extends { '.tag': string }>(
     route: string,
     fn: (dbx: Dropbox) => Promise<{ result: T }>,
   ): Promise<T> {
     const deadline = Date.now() + ASYNC_POLL_DEADLINE_MS;
-    let wait = ASYNC_POLL_FIRST_MS;
+    let wait = this.policy.asyncPollFirstMs;
     for (;;) {
       await sleep(wait);
       const status = await this.call(route, 'read', fn);
       if (status['.tag'] !== 'in_progress') return status;
       if (Date.now() > deadline)
         throw new DropboxTransient(`Dropbox's job is still running (${route})`, ['in_progress'], route);
-      wait = Math.min(wait * 2, ASYNC_POLL_MAX_MS);
+      wait = Math.min(wait * 2, this.policy.asyncPollMaxMs);
     }
   }
 

@@ -175,17 +175,26 @@ function header(headers: RawDropboxFailure['headers'], name: string): string | u
   return record[name] ?? record[name.toLowerCase()];
 }
 
+/** A 429 or lock contention without a Retry-After waits this long (Tuning.dropbox.defaultRetryAfterMs). */
 const DEFAULT_RETRY_AFTER_MS = 1_000;
 
-function retryAfterMs(failure: RawDropboxFailure, errorNode: Record<string, unknown> | undefined): number {
+function retryAfterMs(
+  failure: RawDropboxFailure,
+  errorNode: Record<string, unknown> | undefined,
+  defaultMs: number,
+): number {
   const fromBody = Number(errorNode?.retry_after);
   const fromHeader = Number(header(failure.headers, 'retry-after'));
   const seconds = Math.max(Number.isFinite(fromBody) ? fromBody : 0, Number.isFinite(fromHeader) ? fromHeader : 0);
-  return seconds > 0 ? seconds * 1000 : DEFAULT_RETRY_AFTER_MS;
+  return seconds > 0 ? seconds * 1000 : defaultMs;
 }
 
 /** Turns a failed Dropbox response into the domain error that says what to do about it. */
-export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): DropboxError {
+export function mapDropboxFailure(
+  failure: RawDropboxFailure,
+  route?: string,
+  defaultRetryAfterMs = DEFAULT_RETRY_AFTER_MS,
+): DropboxError {
   const body = failure.body && typeof failure.body === 'object' ? (failure.body as Record<string, unknown>) : undefined;
   const errorNode = body?.error && typeof body.error === 'object' ? (body.error as Record<string, unknown>) : undefined;
   const tags = tagChain(errorNode);
@@ -195,7 +204,7 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
     const reason = tagChain(errorNode?.reason);
     return new DropboxRateLimited(
       `Dropbox asked us to slow down${where}`,
-      retryAfterMs(failure, errorNode),
+      retryAfterMs(failure, errorNode, defaultRetryAfterMs),
       reason,
       route,
     );
@@ -211,7 +220,7 @@ export function mapDropboxFailure(failure: RawDropboxFailure, route?: string): D
     if (tags.includes('too_many_write_operations')) {
       return new DropboxRateLimited(
         `Dropbox is busy with another write${where}`,
-        retryAfterMs(failure, errorNode),
+        retryAfterMs(failure, errorNode, defaultRetryAfterMs),
         tags,
         route,
       );

@@ -115,7 +115,11 @@ export class DropboxGateway implements DropboxTransport {
   toDomainError(err: unknown, route: string): DropboxError {
     if (err instanceof DropboxError) return err;
     if (err instanceof DropboxResponseError) {
-      return mapDropboxFailure({ status: err.status, headers: err.headers, body: err.error }, route);
+      return mapDropboxFailure(
+        { status: err.status, headers: err.headers, body: err.error },
+        route,
+        this.tuning.dropbox.defaultRetryAfterMs,
+      );
     }
     // node-fetch's FetchError and socket errors: the network, not Dropbox's answer. The message reaches pages and the
     // API, so it says what happened in the user's words; the network detail (address, ECONNREFUSED…) stays in `cause`

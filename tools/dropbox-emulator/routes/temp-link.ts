@@ -17,6 +17,7 @@ export async function handleTempLink(emulator: Emulator, token: string, req: Inc
   // The link record does not know its account, so only faults for every account match.
   const fault = emulator.faults.take(TEMP_LINK_ROUTE, undefined);
   if (fault?.latencyMs) await sleep(fault.latencyMs);
+  if (fault?.hold) await emulator.faults.held(fault.id);
   if (fault?.status !== undefined) {
     const text = typeof fault.body === 'string' ? fault.body : (STATUS_CODES[fault.status] ?? `Error ${fault.status}`);
     const headers: Record<string, string> =
