@@ -41,6 +41,18 @@ export interface Tuning {
     /** The first email of a quiet share waits this long, so an open and the listens after it arrive together. */
     digestGatherMs: number;
   };
+  collaboration: {
+    /** The sweep (lost runs re-queued, ends found, member states refreshed) runs at least this often, however
+     *  long COLLAB_REFRESH_SECONDS is. */
+    maxSweepIntervalMs: number;
+    /** An expiry job finding a run of its pipeline still going looks again after this long (no attempt used). */
+    expiryRecheckMs: number;
+    /** In place of COLLAB_STUCK_SECONDS, whose 5 s minimum suits people but not specs that wait a run out.
+     *  Unset (production): the variable. */
+    stuckMs?: number;
+    /** In place of COLLAB_REFRESH_SECONDS (also at least 5 s), likewise. Unset (production): the variable. */
+    refreshMs?: number;
+  };
 }
 
 export const DEFAULT_TUNING: Tuning = {
@@ -67,6 +79,10 @@ export const DEFAULT_TUNING: Tuning = {
     digestWindowMs: 10 * 60_000,
     digestGatherMs: 60_000,
   },
+  collaboration: {
+    maxSweepIntervalMs: 60_000,
+    expiryRecheckMs: 5_000,
+  },
 };
 
 export type TuningOverrides = { [K in keyof Tuning]?: Partial<Tuning[K]> };
@@ -76,6 +92,7 @@ export function tuningWith(overrides: TuningOverrides = {}): Tuning {
     dropbox: { ...DEFAULT_TUNING.dropbox, ...overrides.dropbox },
     jobs: { ...DEFAULT_TUNING.jobs, ...overrides.jobs },
     notifications: { ...DEFAULT_TUNING.notifications, ...overrides.notifications },
+    collaboration: { ...DEFAULT_TUNING.collaboration, ...overrides.collaboration },
   };
 }
 

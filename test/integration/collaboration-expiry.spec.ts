@@ -30,8 +30,12 @@ describe('collaborator shares: expiry and download permissions', () => {
   let clock: CollaborationClock;
 
   beforeAll(async () => {
-    // The sweep (which finds shares whose end came) runs every 5 s.
-    env = await startCollabEnv({ env: { COLLAB_REFRESH_SECONDS: '5' } });
+    // Member states are refreshed every 5 s, and the sweep (which also finds shares whose end came) runs every
+    // half second, so an end is carried out soon after it comes.
+    env = await startCollabEnv({
+      env: { COLLAB_REFRESH_SECONDS: '5' },
+      tuning: { collaboration: { maxSweepIntervalMs: 500 } },
+    });
     producer = env.producer;
     clock = env.t.app.get(CollaborationClock);
   });
@@ -345,7 +349,12 @@ describe('collaborator shares: expiry and download permissions', () => {
 describe('collaborator shares: an end that comes while a run is stuck', () => {
   let env: CollabEnv;
   beforeAll(async () => {
-    env = await startCollabEnv({ env: { COLLAB_REFRESH_SECONDS: '5', COLLAB_STUCK_SECONDS: '5' } });
+    // Stuck after a second without progress (below COLLAB_STUCK_SECONDS's minimum); the expiry job looks at the
+    // run again every quarter of a second.
+    env = await startCollabEnv({
+      env: { COLLAB_REFRESH_SECONDS: '5' },
+      tuning: { collaboration: { stuckMs: 1_000, expiryRecheckMs: 250 } },
+    });
   });
   afterAll(async () => {
     await env?.close();
@@ -354,8 +363,9 @@ describe('collaborator shares: an end that comes while a run is stuck', () => {
   it('waits for a run that moves, stops one that is stuck, and ends access without inviting anyone', async () => {
     const producer = env.producer;
     const track = await makeTrack(producer, { files: 1, collaborators: [{}, {}] });
-    // The copy hangs (well within the gateway's 30 s timeout): the run makes no progress.
-    const hang = env.emulator.control.addFault({ route: 'files/copy_batch_v2', latencyMs: 15_000, times: 1 });
+    // The copy hangs (well within the gateway's 30 s timeout): the run makes no progress. Four times the stuck
+    // threshold, so however loaded the machine, the run is found stuck and stopped before the copy comes back.
+    const hang = env.emulator.control.addFault({ route: 'files/copy_batch_v2', latencyMs: 4_000, times: 1 });
     try {
       env.emulator.control.resetCounters();
       await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection, expiry: '30d' });

@@ -23,9 +23,9 @@ describe('share with collaborators: failures', () => {
   beforeAll(async () => {
     // A minute before a failed job's retry: long enough that the panel's "retrying" note is always seen, however
     // loaded the machine; the retry specs then start the retry themselves (no spec here waits the minute out).
+    // A run is stuck after a second without progress (below COLLAB_STUCK_SECONDS's 5 s minimum).
     env = await startCollabEnv({
-      tuning: { dropbox: { maxAttempts: 1 }, jobs: { backoffMs: 60_000 } },
-      env: { COLLAB_STUCK_SECONDS: '5' },
+      tuning: { dropbox: { maxAttempts: 1 }, jobs: { backoffMs: 60_000 }, collaboration: { stuckMs: 1_000 } },
     });
   });
   afterAll(async () => {
@@ -161,8 +161,8 @@ describe('share with collaborators: failures', () => {
   it('shows a run with no progress as stuck, and retry takes over from it', async () => {
     const { producer, emulator } = env;
     const track = await makeTrack(producer, { files: 1, collaborators: [{}] });
-    // Held well past the 5 s stuck threshold, so a loaded machine still sees the stuck state before it ends.
-    const hang = emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 12_000, times: 1 });
+    // Held four times the 1 s stuck threshold, so a loaded machine still sees the stuck state before it ends.
+    const hang = emulator.control.addFault({ route: 'sharing/share_folder', latencyMs: 4_000, times: 1 });
     await producer.api.post(`/api/v1/tracks/${track.id}/collaboration`, { files: track.selection });
     const stuck = await waitForCollab(producer, track.id, (v) => v.status === 'stuck', 20_000);
     expect(stuck).toMatchObject({ canRetry: true, canReset: true, statusLabel: expect.stringMatching(/Stuck/) });

@@ -334,8 +334,9 @@ describe('share with collaborators', () => {
 describe('share with collaborators: scheduled refresh', () => {
   let env: CollabEnv;
   beforeAll(async () => {
-    // Every process of this installation sweeps every 5 s (the sweep uses the config of whichever worker runs it).
-    env = await startCollabEnv({ env: { COLLAB_REFRESH_SECONDS: '5' } });
+    // Member states are refreshed every second (below COLLAB_REFRESH_SECONDS's 5 s minimum), and the sweep runs
+    // as often.
+    env = await startCollabEnv({ tuning: { collaboration: { refreshMs: 1_000 } } });
   });
   afterAll(async () => {
     await env?.close();

@@ -1,9 +1,9 @@
 import { InjectQueue, Processor } from '@nestjs/bullmq';
-import { Inject, Logger } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { DelayedError, Job, Queue } from 'bullmq';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { CollaborationExpiryService } from '../../modules/collaboration/collaboration-expiry.service';
 import { CollaborationService } from '../../modules/collaboration/collaboration.service';
+import { CollaborationTimings } from '../../modules/collaboration/collaboration-timings';
 import { PipelineRunnerService } from '../../modules/collaboration/pipeline-runner.service';
 import { DropboxRateLimited } from '../../modules/dropbox/dropbox.errors';
 import { MetricsService } from '../../modules/metrics/metrics.service';
@@ -18,11 +18,6 @@ import {
 } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
 
-/** The sweep runs at least this often (re-queueing lost runs shouldn't wait for the member refresh interval). */
-const MAX_SWEEP_INTERVAL_MS = 60_000;
-/** An expiry job finding a run of its pipeline still going looks again after this long (without using an attempt). */
-const EXPIRY_WAIT_FOR_RUN_MS = 5_000;
-
 /** Thin: each job names a pipeline run and a step; the collaboration module does the work. */
 @Processor(QueueName.Collaboration, { autorun: false })
 export class CollaborationProcessor extends ConfiguredWorkerHost {
@@ -34,7 +29,7 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
     private readonly expiry: CollaborationExpiryService,
     private readonly metrics: MetricsService,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly timings: CollaborationTimings,
   ) {
     super();
   }
@@ -42,11 +37,10 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
   override onApplicationBootstrap(): void {
     super.onApplicationBootstrap();
     // A job scheduler fires once per interval across every process (upserting it again from each worker is harmless).
-    const every = Math.min(this.config.collaboration.refreshMs, MAX_SWEEP_INTERVAL_MS);
     this.queue
       .upsertJobScheduler(
         COLLABORATION_SWEEP_SCHEDULER,
-        { every },
+        { every: this.timings.sweepEveryMs },
         { name: CollaborationJob.Sweep, data: {}, opts: { removeOnComplete: 100, removeOnFail: 100 } },
       )
       .catch((err: unknown) => this.logger.warn({ err }, 'could not schedule the collaboration sweep'));
@@ -65,7 +59,7 @@ export class CollaborationProcessor extends ConfiguredWorkerHost {
         const isLastAttempt = job.attemptsMade + 1 >= (job.opts.attempts ?? 1);
         if ((await this.expiry.endAccess(job.data as CollaborationExpiryJobData, isLastAttempt)) === 'wait') {
           if (!token) throw new Error('a run of this pipeline is still going');
-          await job.moveToDelayed(Date.now() + EXPIRY_WAIT_FOR_RUN_MS, token);
+          await job.moveToDelayed(Date.now() + this.timings.expiryRecheckMs, token);
           outcome = 'delayed';
           throw new DelayedError();
         }

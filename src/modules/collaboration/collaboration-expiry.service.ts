@@ -1,9 +1,8 @@
 import { InjectRepository } from '@mikro-orm/nestjs';
 import { EntityRepository } from '@mikro-orm/postgresql';
 import { InjectQueue } from '@nestjs/bullmq';
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { Queue, UnrecoverableError } from 'bullmq';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
 import { DbContext } from '../../database/db-context';
 import { CollaborationExpiryJobData, ensureExpiryQueued } from '../../queues/flows';
 import { QueueName } from '../../queues/queues';
@@ -11,6 +10,7 @@ import { DropboxError, DropboxPermanent, DropboxRateLimited } from '../dropbox/d
 import { DropboxConnectionsService } from '../dropbox/dropbox-connections.service';
 import type { FolderMembers } from '../dropbox/dropbox.types';
 import { CollaborationClock } from './collaboration-clock';
+import { CollaborationTimings } from './collaboration-timings';
 import { CollabMember } from './entities/collab-member.entity';
 import { CollabPipeline } from './entities/collab-pipeline.entity';
 import { explainRefusal } from './refusals';
@@ -62,7 +62,7 @@ export class CollaborationExpiryService {
     @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly dropbox: DropboxConnectionsService,
     private readonly clock: CollaborationClock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly timings: CollaborationTimings,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
   ) {}
 
@@ -99,7 +99,7 @@ export class CollaborationExpiryService {
         if (p.status === 'running') {
           // A run still going would invite people after the removals: wait for it. A stuck one (no progress for
           // COLLAB_STUCK_SECONDS) could wait forever: it is stopped instead (its jobs no longer match the run).
-          if (!isStuck(p, this.config.collaboration.stuckMs)) return null;
+          if (!isStuck(p, this.timings.stuckMs)) return null;
           p.run += 1;
           p.status = 'failed';
           p.errorCode = 'access_ended';

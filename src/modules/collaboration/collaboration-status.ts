@@ -1,11 +1,11 @@
 import { InjectRepository } from '@mikro-orm/nestjs';
 import { EntityRepository } from '@mikro-orm/postgresql';
-import { Inject, Injectable } from '@nestjs/common';
-import { APP_CONFIG, AppConfig } from '../../config/app-config';
+import { Injectable } from '@nestjs/common';
 import { DbContext } from '../../database/db-context';
 import type { Track } from '../files/entities/track.entity';
 import type { CollaboratorView } from '../files/views';
 import { CollaborationClock } from './collaboration-clock';
+import { CollaborationTimings } from './collaboration-timings';
 import { CollaborationView, toCollaborationView } from './collaboration.views';
 import { CollabFile } from './entities/collab-file.entity';
 import { CollabMember } from './entities/collab-member.entity';
@@ -20,7 +20,7 @@ export class CollaborationStatus {
     @InjectRepository(CollabFile) private readonly files: EntityRepository<CollabFile>,
     @InjectRepository(CollabMember) private readonly members: EntityRepository<CollabMember>,
     private readonly clock: CollaborationClock,
-    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly timings: CollaborationTimings,
   ) {}
 
   async view(track: Track, onTrack: CollaboratorView[]): Promise<CollaborationView> {
@@ -41,7 +41,7 @@ export class CollaborationStatus {
       files,
       members,
       onTrack,
-      stuckMs: this.config.collaboration.stuckMs,
+      stuckMs: this.timings.stuckMs,
       now: this.clock.now(),
     });
   }

@@ -8,6 +8,7 @@ import { FilesModule } from '../files/files.module';
 import { CollaborationApiController } from './collaboration-api.controller';
 import { CollaborationController } from './collaboration.controller';
 import { CollaborationClock } from './collaboration-clock';
+import { CollaborationTimings } from './collaboration-timings';
 import { CollaborationExpiryService } from './collaboration-expiry.service';
 import { CollaborationStatus } from './collaboration-status';
 import { CollaborationService } from './collaboration.service';
@@ -36,8 +37,9 @@ import { COLLAB_FLOW_PRODUCER, PipelineRunnerService } from './pipeline-runner.s
     PipelineInvites,
     CollaborationExpiryService,
     CollaborationClock,
+    CollaborationTimings,
   ],
-  exports: [CollaborationService, PipelineRunnerService, CollaborationExpiryService],
+  exports: [CollaborationService, PipelineRunnerService, CollaborationExpiryService, CollaborationTimings],
 })
 export class CollaborationModule {
   constructor(@InjectFlowProducer(COLLAB_FLOW_PRODUCER) flows: FlowProducer) {

@@ -24,6 +24,7 @@ import {
 import { CollaborationClock } from './collaboration-clock';
 import { CollaborationExpiryService, expiryRefOf } from './collaboration-expiry.service';
 import { CollaborationStatus } from './collaboration-status';
+import { CollaborationTimings } from './collaboration-timings';
 import { CollaborationView } from './collaboration.views';
 import type { UpdateExpiryChoice } from './dto/start-collaboration.dto';
 import { CollabFile } from './entities/collab-file.entity';
@@ -64,6 +65,7 @@ export class CollaborationService {
     private readonly panel: CollaborationStatus,
     private readonly rows: PipelineRows,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly timings: CollaborationTimings,
     @InjectQueue(QueueName.Collaboration) private readonly queue: Queue,
     @InjectFlowProducer(COLLAB_FLOW_PRODUCER) private readonly flows: FlowProducer,
   ) {}
@@ -317,7 +319,7 @@ export class CollaborationService {
       for (const p of running) if (await this.runner.ensureQueued(p)) requeued += 1;
       const expiring = await this.expiry.queueDue();
 
-      const dueBefore = new Date(Date.now() - this.config.collaboration.refreshMs);
+      const dueBefore = new Date(Date.now() - this.timings.refreshMs);
       const due = await this.pipelines.dueForMemberRefresh(dueBefore, SWEEP_REFRESH_LIMIT);
       let refreshed = 0;
       for (const p of due) {
@@ -365,6 +367,6 @@ export class CollaborationService {
   }
 
   private isStuck(pipeline: CollabPipeline): boolean {
-    return isStuck(pipeline, this.config.collaboration.stuckMs);
+    return isStuck(pipeline, this.timings.stuckMs);
   }
 }
