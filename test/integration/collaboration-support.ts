@@ -42,7 +42,17 @@ export async function startCollabEnv(
   const t = await startTestApp({
     env: { ...dropboxEnv(emulator), JOB_LOCK_SECONDS: '5', ...options.env },
     workers: options.workers ?? true,
-    tuning: { ...options.tuning, dropbox: { baseBackoffMs: 20, maxBackoffMs: 200, ...options.tuning?.dropbox } },
+    // Copy jobs are polled every few ms, not from 100 ms up to 2 s as in production.
+    tuning: {
+      ...options.tuning,
+      dropbox: {
+        baseBackoffMs: 20,
+        maxBackoffMs: 200,
+        asyncPollFirstMs: 10,
+        asyncPollMaxMs: 50,
+        ...options.tuning?.dropbox,
+      },
+    },
   });
   const producer = await connectedProducer(t, emulator);
   return {
