@@ -3,12 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, DatabaseError } from 'pg';
 import { delay, PostgresServer } from '../../tools/services';
+import { requestDrop } from './database-dropper';
 import { makeTempDir, serverDatabaseUrl, TEST_DATABASE_PREFIX } from './leftovers';
 
 export interface TestDatabase {
   /** A freshly migrated database of its own. */
   url: string;
+  /** Drops it now (and waits for PostgreSQL's checkpoint). */
   drop(): Promise<void>;
+  /**
+   * Done with it: the run's dropper drops it in the background (see database-dropper.ts), so an afterAll does not
+   * wait for the checkpoint. Nothing may use the database afterwards.
+   */
+  release(): Promise<void>;
 }
 
 function requireEnv(name: string): string {
@@ -46,17 +53,20 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   } finally {
     await admin.end();
   }
+  const drop = async () => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+    } finally {
+      await client.end();
+    }
+  };
+  const channel = process.env.PD_TEST_DROP_CHANNEL;
   return {
     url: serverDatabaseUrl(adminUrl, name),
-    drop: async () => {
-      const client = new Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
+    drop,
+    release: () => (channel ? requestDrop(adminUrl, channel, name) : drop()),
   };
 }
 

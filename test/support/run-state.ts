@@ -1,9 +1,13 @@
+import type { DatabaseDropper } from './database-dropper';
+
 /** What global setup hands to global teardown; both run in Jest's parent process, so a global carries it. */
 export interface TestRun {
   runId: string;
   adminUrl?: string;
   redisUrl?: string;
   tempDir?: string;
+  /** Drops the clones specs are done with while the run goes on (see database-dropper.ts). */
+  dropper?: DatabaseDropper;
   stops: Array<() => Promise<void>>;
 }
 
