@@ -1,4 +1,4 @@
-import type { DatabaseDropper } from './database-dropper';
+import type { DatabaseKeeper } from './database-keeper';
 
 /** What global setup hands to global teardown; both run in Jest's parent process, so a global carries it. */
 export interface TestRun {
@@ -6,8 +6,8 @@ export interface TestRun {
   adminUrl?: string;
   redisUrl?: string;
   tempDir?: string;
-  /** Drops the clones specs are done with while the run goes on (see database-dropper.ts). */
-  dropper?: DatabaseDropper;
+  /** Makes clones ahead and drops those specs are done with while the run goes on (see database-keeper.ts). */
+  keeper?: DatabaseKeeper;
   stops: Array<() => Promise<void>>;
 }
 
