@@ -108,6 +108,10 @@ async function configureHttp(app: NestExpressApplication, config: AppConfig): Pr
   app.setBaseViewsDir(VIEWS_DIR);
   app.setViewEngine('hbs');
   app.set('view options', { layout: 'layouts/main' });
+  // Compiled templates are kept, except in development where an edited view should show on the next request.
+  // Express's own default keeps them only when NODE_ENV is production, so a test server compiled every page anew
+  // on every request (more than half of a page's time), unlike the server it stands for.
+  app.set('view cache', config.env !== 'development');
   await registerViewEngine();
 
   // Admin pages outside Nest's router (each checks its callers itself): after sessions, before Nest's routes.

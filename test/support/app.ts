@@ -40,7 +40,7 @@ export interface TestAppOptions {
  */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const given = options.sharing?.databaseUrl ?? options.databaseUrl;
-  const database = given ? { url: given, drop: async () => undefined } : await createTestDatabase();
+  const database = given ? { url: given, release: async () => undefined } : await createTestDatabase();
   const prefix = options.sharing?.config.redis.prefix ?? uniqueRedisPrefix();
   const redisUrl = options.env?.REDIS_URL ?? options.sharing?.config.redis.url ?? testRedisUrl();
   const env: Record<string, string> = {
@@ -75,7 +75,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
       await app.close();
       if (!options.sharing) {
         await deleteRedisPrefix(prefix, redisUrl).catch(() => undefined);
-        await database.drop();
+        await database.release();
       }
     },
   };

@@ -3,12 +3,19 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Client, DatabaseError } from 'pg';
 import { delay, PostgresServer } from '../../tools/services';
+import { claimSpare, REFILL, tellKeeper } from './database-keeper';
 import { makeTempDir, serverDatabaseUrl, TEST_DATABASE_PREFIX } from './leftovers';
 
 export interface TestDatabase {
   /** A freshly migrated database of its own. */
   url: string;
+  /** Drops it now (and waits for PostgreSQL's checkpoint). */
   drop(): Promise<void>;
+  /**
+   * Done with it: the run's keeper drops it in the background (see database-keeper.ts), so an afterAll does not
+   * wait for the checkpoint. Nothing may use the database afterwards.
+   */
+  release(): Promise<void>;
 }
 
 function requireEnv(name: string): string {
@@ -21,43 +28,57 @@ function requireEnv(name: string): string {
 const OBJECT_IN_USE = '55006';
 
 /**
- * Clones the migrated template made by global setup: a few milliseconds instead of running migrations, and no
- * state shared with any other spec. Call `drop()` in afterAll; teardown drops forgotten ones at the end of the run.
+ * A clone of the migrated template made by global setup: a few milliseconds instead of running migrations, and no
+ * state shared with any other spec. Usually one the run's keeper made ahead (see database-keeper.ts), else cloned
+ * here. Call `release()` (or `drop()`) in afterAll; teardown drops forgotten ones at the end of the run.
  */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = requireEnv('PD_TEST_ADMIN_DATABASE_URL');
   const template = requireEnv('PD_TEST_TEMPLATE_DB');
-  const name = `${TEST_DATABASE_PREFIX}${requireEnv('PD_TEST_RUN_ID')}_${randomBytes(5).toString('hex')}`;
+  const prefix = `${TEST_DATABASE_PREFIX}${requireEnv('PD_TEST_RUN_ID')}_`;
+  const name = `${prefix}${randomBytes(5).toString('hex')}`;
+  const channel = process.env.PD_TEST_KEEPER_CHANNEL;
   const admin = new Client({ connectionString: adminUrl });
   await admin.connect();
   try {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await admin.query(
-          `create database ${admin.escapeIdentifier(name)} template ${admin.escapeIdentifier(template)}`,
-        );
-        break;
-      } catch (err) {
-        // The template refuses connections, so only a brief overlap (a connection still closing) gets here.
-        if (!(err instanceof DatabaseError && err.code === OBJECT_IN_USE) || attempt === 20) throw err;
-        await delay(100 * attempt);
-      }
-    }
+    if (channel && (await claimSpare(admin, prefix, name))) await tellKeeper(admin, channel, REFILL);
+    else await cloneTemplate(admin, template, name);
   } finally {
     await admin.end();
   }
-  return {
-    url: serverDatabaseUrl(adminUrl, name),
-    drop: async () => {
-      const client = new Client({ connectionString: adminUrl });
-      await client.connect();
-      try {
-        await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
-      } finally {
-        await client.end();
-      }
-    },
+  const drop = async () => {
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await client.query(`drop database if exists ${client.escapeIdentifier(name)} with (force)`);
+    } finally {
+      await client.end();
+    }
   };
+  const release = async () => {
+    if (!channel) return drop();
+    const client = new Client({ connectionString: adminUrl });
+    await client.connect();
+    try {
+      await tellKeeper(client, channel, name);
+    } finally {
+      await client.end();
+    }
+  };
+  return { url: serverDatabaseUrl(adminUrl, name), drop, release };
+}
+
+async function cloneTemplate(admin: Client, template: string, name: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await admin.query(`create database ${admin.escapeIdentifier(name)} template ${admin.escapeIdentifier(template)}`);
+      return;
+    } catch (err) {
+      // The template refuses connections, so only a brief overlap (a connection still closing) gets here.
+      if (!(err instanceof DatabaseError && err.code === OBJECT_IN_USE) || attempt === 20) throw err;
+      await delay(100 * attempt);
+    }
+  }
 }
 
 export interface PrivatePostgres {

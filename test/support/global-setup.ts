@@ -10,6 +10,7 @@ import {
   sweepAbandonedTempDirs,
   TEST_DATABASE_PREFIX,
 } from './leftovers';
+import { startDatabaseKeeper } from './database-keeper';
 import { releaseTestRun } from './global-teardown';
 import { saveTestRun, type TestRun } from './run-state';
 
@@ -21,7 +22,8 @@ const LOCAL_REDIS = 'redis://127.0.0.1:6379';
  * spec clones (test/support/database.ts), so no spec pays for migrations and none sees another's rows.
  *
  * Exports to the test workers: PD_TEST_ADMIN_DATABASE_URL (the server's `postgres` database), PD_TEST_TEMPLATE_DB,
- * PD_TEST_RUN_ID (names clones so teardown can find them) and PD_TEST_REDIS_URL.
+ * PD_TEST_RUN_ID (names clones so teardown can find them), PD_TEST_REDIS_URL and PD_TEST_KEEPER_CHANNEL (how
+ * specs ask for spare clones and hand back theirs).
  */
 export default async function globalSetup(): Promise<void> {
   const run: TestRun = { runId: `${process.pid}_${Date.now().toString(36)}`, stops: [] };
@@ -72,10 +74,13 @@ async function prepare(run: TestRun): Promise<void> {
     await admin.end();
   }
 
+  run.keeper = await startDatabaseKeeper(adminUrl, run.runId, `${TEST_DATABASE_PREFIX}${run.runId}_`, template);
+
   process.env.PD_TEST_ADMIN_DATABASE_URL = adminUrl;
   process.env.PD_TEST_TEMPLATE_DB = template;
   process.env.PD_TEST_RUN_ID = run.runId;
   process.env.PD_TEST_REDIS_URL = redis.url;
+  process.env.PD_TEST_KEEPER_CHANNEL = run.keeper.channel;
 }
 
 /**

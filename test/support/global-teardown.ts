@@ -10,6 +10,7 @@ export default async function globalTeardown(): Promise<void> {
 
 export async function releaseTestRun(run: TestRun): Promise<void> {
   try {
+    await run.keeper?.close();
     if (run.adminUrl) await dropDatabases(run.adminUrl, `${TEST_DATABASE_PREFIX}${run.runId}_`);
     if (run.redisUrl) await deleteKeysStartingWith(run.redisUrl, runRedisPrefix(run.runId));
   } finally {

@@ -1,6 +1,6 @@
 import type { Request } from 'express';
-import { isUnfurler } from './share-listens.service';
-import { parseRecipientLine } from './share-recipients.service';
+import { parseRecipientLine } from './share-recipient-lines';
+import { isUnfurler } from './unfurlers';
 
 describe('a line of the recipients box', () => {
   it.each([

@@ -12,6 +12,7 @@ import { ShareRecipientRepository } from './repositories/share-recipient.reposit
 import { ShareRepository } from './repositories/share.repository';
 import { ShareAccessService } from './share-access.service';
 import { ShareClock } from './share-clock';
+import { parseRecipientLine } from './share-recipient-lines';
 import { expiresAtFor, linkStatus, LinkStatus, newShareToken, shareTokenHash } from './share-rules';
 import { linkStats, ShareStatsService } from './share-stats.service';
 
@@ -46,15 +47,6 @@ export const MAX_RECIPIENTS_PER_REQUEST = 100;
 /** A recipient's sealed token is bound to its row, like a share's. */
 export function recipientTokenAad(recipientId: string): string {
   return `share-recipient-token:${recipientId}`;
-}
-
-/** One line of the "add recipients" box: `Name <email>`, `Name`, or a bare `email`. */
-export function parseRecipientLine(line: string): { name: string; email: string | null } {
-  const text = line.trim();
-  const angled = /^(.*?)\s*<\s*([^<>\s]*)\s*>$/.exec(text);
-  if (angled) return { name: angled[1].replace(/^["']|["']$/g, '').trim() || angled[2], email: angled[2] || null };
-  if (/^[^\s@]+@[^\s@]+$/.test(text)) return { name: text, email: text };
-  return { name: text, email: null };
 }
 
 @Injectable()
