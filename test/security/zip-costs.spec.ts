@@ -18,6 +18,14 @@ const PACKAGE_FILES = 40;
  * reused (a 2,000-file package cost 2,002 Dropbox calls per request); builds are bounded per share and per process
  * (503 with Retry-After beyond); one download no longer adds a listener per entry.
  */
+/** Waits until Dropbox holds the call a holding fault was set for (the fault is used up once the call arrives). */
+async function heldCall(control: { faults(): Array<{ id: string }> }, faultId: string): Promise<void> {
+  for (const deadline = Date.now() + 20_000; control.faults().some((f) => f.id === faultId);) {
+    if (Date.now() > deadline) throw new Error('the held Dropbox call never came');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
 describe('security: what a ZIP costs', () => {
   let w: ShareWorld;
   let token: string;
@@ -109,12 +117,12 @@ describe('security: what a ZIP costs', () => {
     const slots = w.t.app.get(ZipSlots);
     tuning.zipsPerShare = 1;
     try {
-      // The first build stalls on its first file (a slow Dropbox), holding its slot.
-      const fault = w.emulator.control.addFault({ route: 'temp_link', latencyMs: 3000, times: 1 });
+      // The first build stalls on its first file (Dropbox holds the call until released), holding its slot.
+      const fault = w.emulator.control.addFault({ route: 'temp_link', hold: true, times: 1 });
       await w.emulator.control.resetCounters();
       // (supertest sends on then(): start it now, read it later.)
       const first = binary(w.t.client().get(`/s/${token}/download-all`)).then((r) => r);
-      for (let i = 0; i < 400 && slots.inProgress === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await heldCall(w.emulator.control, fault.id);
       expect(slots.inProgress).toBe(1);
       const refused = await w.t.client().agent.get(`/s/${token}/download-all`).set('Accept', 'application/json');
       expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({
@@ -124,6 +132,7 @@ describe('security: what a ZIP costs', () => {
       expect(refused.body.message).toMatch(/try again in a minute/);
       // Another share is not held up by this one.
       expect((await binary(w.t.client().get(`/s/${otherToken}/download-all`))).status).toBe(200);
+      w.emulator.control.releaseFault(fault.id);
       const done = await first;
       expect(done.status).toBe(200);
       expect(Object.keys(readZip(done.body as Buffer)).length).toBe(PACKAGE_FILES + 1);
@@ -141,15 +150,17 @@ describe('security: what a ZIP costs', () => {
     const slots = w.t.app.get(ZipSlots);
     tuning.zipsPerProcess = 1;
     try {
-      w.emulator.control.addFault({ route: 'temp_link', latencyMs: 3000, times: 1 });
+      const fault = w.emulator.control.addFault({ route: 'temp_link', hold: true, times: 1 });
       // (supertest sends on then(): start it now, read it later.)
       const first = binary(w.t.client().get(`/s/${token}/download-all`)).then((r) => r);
-      for (let i = 0; i < 400 && slots.inProgress === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      await heldCall(w.emulator.control, fault.id);
+      expect(slots.inProgress).toBe(1);
       const refused = await w.t.client().get(`/s/${otherToken}/download-all`);
       expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({
         status: 503,
         retryAfter: '30',
       });
+      w.emulator.control.releaseFault(fault.id);
       expect((await first).status).toBe(200);
     } finally {
       tuning.zipsPerProcess = new ShareTuning().zipsPerProcess;
