@@ -8,7 +8,7 @@ import {
   ShareWorld,
   startShareWorld,
   tokenOf,
-} from './share-support';
+} from '../integration/share-support';
 
 /**
  * A Dropbox download cut halfway while the app streams it into a ZIP: the recipient gets a failed download, and
