@@ -10,7 +10,7 @@ const tsJest = {
 const SLOW_SCENARIOS = [
   '<rootDir>/test/faults/',
   '<rootDir>/test/browser/',
-  '<rootDir>/test/e2e/(process|worker-shutdown|collaboration-crash|collaboration-expiry-crash|collaboration-chaos|demo|split-spool|replicas-coherence|redis-eviction)\\.spec\\.ts$',
+  '<rootDir>/test/e2e/(process|worker-shutdown|collaboration-crash|collaboration-expiry-crash|collaboration-chaos|demo|split-spool|replicas-coherence|redis-eviction|built-entry-points)\\.spec\\.ts$',
   '<rootDir>/test/integration/upload-crash\\.spec\\.ts$',
   '<rootDir>/test/security/(request-logs|secrets)\\.spec\\.ts$',
 ];

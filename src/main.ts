@@ -8,9 +8,9 @@ async function main(): Promise<void> {
   // One import at a time: these are real import()s (module node20), and two that reach the same ES module (Nest's)
   // at once make Node's require(esm) fail with ERR_REQUIRE_ESM_RACE_CONDITION.
   const { createWebApp } = await import('./bootstrap.js');
-  const { Logger } = await import('nestjs-pino');
+  const { AppLogger } = await import('./common/app-logger.js');
   const app = await createWebApp(config, { workers: config.workers.enabled });
-  exitAfterGrace(config.shutdown.graceMs, (message) => app.get(Logger).error(message));
+  exitAfterGrace(config.shutdown.graceMs, (message) => app.get(AppLogger).error(message));
   await app.listen(config.http.port, config.http.host);
 }
 

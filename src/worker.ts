@@ -11,16 +11,16 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit();
   // One import at a time (see main.ts: concurrent import()s of Nest's ES modules race in require(esm)).
   const { NestFactory } = await import('@nestjs/core');
-  const { Logger } = await import('nestjs-pino');
+  const { AppLogger } = await import('./common/app-logger.js');
   const { AppModule } = await import('./app.module.js');
   const app = await NestFactory.createApplicationContext(AppModule.register({ config, workers: true }), {
     bufferLogs: true,
   });
-  app.useLogger(app.get(Logger));
+  app.useLogger(app.get(AppLogger));
   app.enableShutdownHooks();
-  exitAfterGrace(config.shutdown.graceMs, (message) => app.get(Logger).error(message));
+  exitAfterGrace(config.shutdown.graceMs, (message) => app.get(AppLogger).error(message));
   await app.init();
-  app.get(Logger).log(`worker started (concurrency ${config.workers.concurrency})`);
+  app.get(AppLogger).log(`worker started (concurrency ${config.workers.concurrency})`);
 }
 
 void main();
