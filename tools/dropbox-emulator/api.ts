@@ -49,8 +49,7 @@ export async function handleApiCall(emulator: Emulator, name: string, req: Incom
     }
     if (emulator.settings.latencyMs > 0) await sleep(emulator.settings.latencyMs);
     const fault = emulator.faults.take(name, caller.accountId);
-    if (fault?.latencyMs) await sleep(fault.latencyMs);
-    if (fault?.hold) await emulator.faults.held(fault.id);
+    await emulator.faults.delay(fault);
     const injected = fault && faultError(fault, () => emptyUploadSession(emulator, caller.accountId, pendingFiles));
     if (injected) {
       await Promise.all(pendingFiles);

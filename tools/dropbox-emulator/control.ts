@@ -277,7 +277,7 @@ export class EmulatorControl {
     return this.emulator.faults.remove(id);
   }
 
-  /** The calls a `hold` fault keeps waiting go on (as the fault says); the fault is removed. */
+  /** The calls a `hold` fault keeps waiting go on (as the fault says); the fault is removed, as by removeFault. */
   releaseFault(id: string): boolean {
     return this.emulator.faults.release(id);
   }

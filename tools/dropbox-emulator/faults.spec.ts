@@ -68,6 +68,14 @@ describe('faults, strict mode and counters', () => {
       await new Promise((r) => setImmediate(r));
     fixture.emulator.control.clearFaults();
     expect((await listing).status).toBe(200);
+
+    // So does removing the fault (a removed fault holds nothing).
+    const removed = fixture.emulator.control.addFault({ route: 'files/list_folder', hold: true });
+    const another = fixture.dbx.filesListFolder({ path: '' });
+    while (!fixture.emulator.control.faults().some((f) => f.id === removed.id && f.hits > 0))
+      await new Promise((r) => setImmediate(r));
+    expect(fixture.emulator.control.removeFault(removed.id)).toBe(true);
+    expect((await another).status).toBe(200);
   });
 
   it('answers overlapping writes of one account with too_many_write_operations in strict mode', async () => {

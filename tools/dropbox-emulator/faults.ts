@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { DropboxApiError, Union, errorSummary, rateLimitError, unionFromTagPath } from './errors';
 
 /**
@@ -35,9 +36,9 @@ export interface FaultSpec {
   /** Delay before answering (or before running the call, for a delay-only fault). */
   latencyMs?: number;
   /**
-   * The matching calls wait (after `latencyMs`) until the fault is released (`releaseFault`, `clearFaults`, or the
-   * emulator closing), then go on as the rest of the fault says: a call kept in flight for exactly as long as a test
-   * needs, however slow the machine.
+   * The matching calls wait (after `latencyMs`) until the fault is released (`releaseFault`, `removeFault`,
+   * `clearFaults`, or the emulator closing), then go on as the rest of the fault says: a call kept in flight for
+   * exactly as long as a test needs, however slow the machine.
    */
   hold?: boolean;
   /** Chance that a matching call is hit, 0..1. Default 1. */
@@ -74,17 +75,16 @@ export class FaultRegistry {
     return fault;
   }
 
-  /** Resolves once a holding fault is released (at once for any other fault). */
-  held(id: string): Promise<void> {
-    return this.holds.get(id)?.opened ?? Promise.resolve();
+  /** What the fault a call took makes it wait before it is answered: its latency, then its hold until released. */
+  async delay(fault: Fault | undefined): Promise<void> {
+    if (fault?.latencyMs) await sleep(fault.latencyMs);
+    if (fault?.hold) await this.holds.get(fault.id)?.opened;
   }
 
   /** Lets the calls a holding fault keeps (and any later ones) go on, and removes the fault. */
   release(id: string): boolean {
-    const gate = this.holds.get(id);
-    gate?.open();
-    this.holds.delete(id);
-    return this.remove(id) || Boolean(gate);
+    const held = this.holds.has(id);
+    return this.remove(id) || held;
   }
 
   /** Releases every held call (the emulator is closing, or the faults are cleared). */
@@ -97,7 +97,15 @@ export class FaultRegistry {
     return this.faults.map((fault) => ({ ...fault }));
   }
 
+  /** Removes the fault; calls it holds go on (a removed fault holds nothing). */
   remove(id: string): boolean {
+    this.holds.get(id)?.open();
+    this.holds.delete(id);
+    return this.drop(id);
+  }
+
+  /** Takes the fault off the list; a used-up holding fault still holds the calls it took until released. */
+  private drop(id: string): boolean {
     const before = this.faults.length;
     this.faults = this.faults.filter((fault) => fault.id !== id);
     return this.faults.length < before;
@@ -118,7 +126,7 @@ export class FaultRegistry {
     );
     if (!fault) return undefined;
     fault.hits++;
-    if (fault.times !== undefined && fault.hits >= fault.times) this.remove(fault.id);
+    if (fault.times !== undefined && fault.hits >= fault.times) this.drop(fault.id);
     return fault;
   }
 }

@@ -1,5 +1,4 @@
 import { IncomingMessage, STATUS_CODES, ServerResponse } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Emulator } from '../emulator';
 import { TEMP_LINK_ROUTE } from '../faults';
 import { contentTypeFor, sendContent, sendText } from '../http-io';
@@ -16,8 +15,7 @@ export async function handleTempLink(emulator: Emulator, token: string, req: Inc
   if (link.expiresAt <= Date.now()) return sendText(res, 410, 'Gone');
   // The link record does not know its account, so only faults for every account match.
   const fault = emulator.faults.take(TEMP_LINK_ROUTE, undefined);
-  if (fault?.latencyMs) await sleep(fault.latencyMs);
-  if (fault?.hold) await emulator.faults.held(fault.id);
+  await emulator.faults.delay(fault);
   if (fault?.status !== undefined) {
     const text = typeof fault.body === 'string' ? fault.body : (STATUS_CODES[fault.status] ?? `Error ${fault.status}`);
     const headers: Record<string, string> =
