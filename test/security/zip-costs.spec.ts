@@ -18,14 +18,6 @@ const PACKAGE_FILES = 40;
  * reused (a 2,000-file package cost 2,002 Dropbox calls per request); builds are bounded per share and per process
  * (503 with Retry-After beyond); one download no longer adds a listener per entry.
  */
-/** Waits until Dropbox holds the call a holding fault was set for (the fault is used up once the call arrives). */
-async function heldCall(control: { faults(): Array<{ id: string }> }, faultId: string): Promise<void> {
-  for (const deadline = Date.now() + 20_000; control.faults().some((f) => f.id === faultId);) {
-    if (Date.now() > deadline) throw new Error('the held Dropbox call never came');
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe('security: what a ZIP costs', () => {
   let w: ShareWorld;
   let token: string;
@@ -122,7 +114,7 @@ describe('security: what a ZIP costs', () => {
       await w.emulator.control.resetCounters();
       // (supertest sends on then(): start it now, read it later.)
       const first = binary(w.t.client().get(`/s/${token}/download-all`)).then((r) => r);
-      await heldCall(w.emulator.control, fault.id);
+      await w.emulator.control.heldCall(fault.id);
       expect(slots.inProgress).toBe(1);
       const refused = await w.t.client().agent.get(`/s/${token}/download-all`).set('Accept', 'application/json');
       expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({
@@ -153,7 +145,7 @@ describe('security: what a ZIP costs', () => {
       const fault = w.emulator.control.addFault({ route: 'temp_link', hold: true, times: 1 });
       // (supertest sends on then(): start it now, read it later.)
       const first = binary(w.t.client().get(`/s/${token}/download-all`)).then((r) => r);
-      await heldCall(w.emulator.control, fault.id);
+      await w.emulator.control.heldCall(fault.id);
       expect(slots.inProgress).toBe(1);
       const refused = await w.t.client().get(`/s/${otherToken}/download-all`);
       expect({ status: refused.status, retryAfter: refused.headers['retry-after'] }).toEqual({

@@ -277,6 +277,11 @@ export class EmulatorControl {
     return this.emulator.faults.remove(id);
   }
 
+  /** Resolves once a `hold` fault holds a call: the moment a test may act while that call is in flight. */
+  heldCall(id: string): Promise<void> {
+    return this.emulator.faults.arrived(id);
+  }
+
   /** The calls a `hold` fault keeps waiting go on (as the fault says); the fault is removed, as by removeFault. */
   releaseFault(id: string): boolean {
     return this.emulator.faults.release(id);

@@ -53,7 +53,7 @@ describe('faults, strict mode and counters', () => {
     const hold = fixture.emulator.control.addFault({ route: 'files/get_metadata', hold: true, status: 503, times: 1 });
     let settled = false;
     const held = dropboxError(fixture.dbx.filesGetMetadata({ path: '/x' })).finally(() => (settled = true));
-    while (fixture.emulator.control.faults().some((f) => f.id === hold.id)) await new Promise((r) => setImmediate(r));
+    await fixture.emulator.control.heldCall(hold.id);
     // Another call of the same account comes and goes meanwhile.
     expect((await fixture.dbx.filesListFolder({ path: '' })).status).toBe(200);
     expect(settled).toBe(false);
@@ -64,16 +64,14 @@ describe('faults, strict mode and counters', () => {
     // Clearing the faults lets held calls go too.
     const always = fixture.emulator.control.addFault({ route: 'files/list_folder', hold: true });
     const listing = fixture.dbx.filesListFolder({ path: '' });
-    while (!fixture.emulator.control.faults().some((f) => f.id === always.id && f.hits > 0))
-      await new Promise((r) => setImmediate(r));
+    await fixture.emulator.control.heldCall(always.id);
     fixture.emulator.control.clearFaults();
     expect((await listing).status).toBe(200);
 
     // So does removing the fault (a removed fault holds nothing).
     const removed = fixture.emulator.control.addFault({ route: 'files/list_folder', hold: true });
     const another = fixture.dbx.filesListFolder({ path: '' });
-    while (!fixture.emulator.control.faults().some((f) => f.id === removed.id && f.hits > 0))
-      await new Promise((r) => setImmediate(r));
+    await fixture.emulator.control.heldCall(removed.id);
     expect(fixture.emulator.control.removeFault(removed.id)).toBe(true);
     expect((await another).status).toBe(200);
   });

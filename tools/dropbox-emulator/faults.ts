@@ -62,15 +62,20 @@ export class FaultRegistry {
   private faults: Fault[] = [];
   private nextId = 1;
   /** The gates of holding faults, kept after the fault is used up until it is released. */
-  private readonly holds = new Map<string, { opened: Promise<void>; open: () => void }>();
+  private readonly holds = new Map<
+    string,
+    { opened: Promise<void>; open: () => void; arrived: Promise<void>; arrive: () => void }
+  >();
 
   add(spec: FaultSpec): Fault {
     const fault: Fault = { ...spec, id: `fault-${this.nextId++}`, hits: 0 };
     this.faults.push(fault);
     if (fault.hold) {
       let open!: () => void;
+      let arrive!: () => void;
       const opened = new Promise<void>((resolve) => (open = resolve));
-      this.holds.set(fault.id, { opened, open });
+      const arrived = new Promise<void>((resolve) => (arrive = resolve));
+      this.holds.set(fault.id, { opened, open, arrived, arrive });
     }
     return fault;
   }
@@ -79,6 +84,11 @@ export class FaultRegistry {
   async delay(fault: Fault | undefined): Promise<void> {
     if (fault?.latencyMs) await sleep(fault.latencyMs);
     if (fault?.hold) await this.holds.get(fault.id)?.opened;
+  }
+
+  /** Resolves once a holding fault holds a call (at once for a fault that holds nothing). */
+  arrived(id: string): Promise<void> {
+    return this.holds.get(id)?.arrived ?? Promise.resolve();
   }
 
   /** Lets the calls a holding fault keeps (and any later ones) go on, and removes the fault. */
@@ -126,6 +136,7 @@ export class FaultRegistry {
     );
     if (!fault) return undefined;
     fault.hits++;
+    this.holds.get(fault.id)?.arrive();
     if (fault.times !== undefined && fault.hits >= fault.times) this.drop(fault.id);
     return fault;
   }
