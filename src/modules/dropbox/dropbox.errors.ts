@@ -1,3 +1,5 @@
+import { DEFAULT_TUNING } from '../../config/tuning';
+
 /**
  * Domain errors for every Dropbox failure, decided from the HTTP status and the nested `.tag` chain of the
  * error body — never by matching `error_summary` text. Callers branch on the class; jobs use `retryable`.
@@ -175,9 +177,6 @@ function header(headers: RawDropboxFailure['headers'], name: string): string | u
   return record[name] ?? record[name.toLowerCase()];
 }
 
-/** A 429 or lock contention without a Retry-After waits this long (Tuning.dropbox.defaultRetryAfterMs). */
-const DEFAULT_RETRY_AFTER_MS = 1_000;
-
 function retryAfterMs(
   failure: RawDropboxFailure,
   errorNode: Record<string, unknown> | undefined,
@@ -193,7 +192,7 @@ function retryAfterMs(
 export function mapDropboxFailure(
   failure: RawDropboxFailure,
   route?: string,
-  defaultRetryAfterMs = DEFAULT_RETRY_AFTER_MS,
+  defaultRetryAfterMs = DEFAULT_TUNING.dropbox.defaultRetryAfterMs,
 ): DropboxError {
   const body = failure.body && typeof failure.body === 'object' ? (failure.body as Record<string, unknown>) : undefined;
   const errorNode = body?.error && typeof body.error === 'object' ? (body.error as Record<string, unknown>) : undefined;
