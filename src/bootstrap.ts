@@ -23,7 +23,11 @@ import { SESSION_TTL_SECONDS, SessionsService } from './modules/accounts/session
 import { mountBullBoard } from './jobs/bull-board';
 import { mountMetrics } from './modules/metrics/metrics.http';
 
-/** Builds the web application exactly as `main.ts` runs it; tests use the same function. */
+/**
+ * Builds the web application exactly as `main.ts` runs it; tests and the bench use the same function. Signals are
+ * the entry point's to handle (`main.ts`): a test or bench process closes its apps itself, and a hook of Nest's
+ * there would close the app under it and raise the signal again.
+ */
 export async function createWebApp(
   config: AppConfig,
   options: { workers: boolean; tuning?: TuningOverrides },
@@ -33,7 +37,6 @@ export async function createWebApp(
   });
   app.useLogger(app.get(Logger));
   await configureHttp(app, config);
-  app.enableShutdownHooks();
   return app;
 }
 

@@ -10,6 +10,8 @@ async function main(): Promise<void> {
   const { createWebApp } = await import('./bootstrap.js');
   const { AppLogger } = await import('./common/app-logger.js');
   const app = await createWebApp(config, { workers: config.workers.enabled });
+  // SIGTERM and SIGINT close the app (running jobs get their grace), then the process exits.
+  app.enableShutdownHooks();
   exitAfterGrace(config.shutdown.graceMs, (message) => app.get(AppLogger).error(message));
   await app.listen(config.http.port, config.http.host);
 }

@@ -124,6 +124,7 @@ export class BenchContext {
   /** Private scratch folder for generated files and the emulator's data; deleted by close(). */
   readonly tmpDir: string;
   private readonly cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+  private closing: Promise<string[]> | undefined;
   private servicesPromise?: Promise<{ databaseUrl: string; redisUrl: string; redisPrefix: string }>;
   private emulatorPromise?: Promise<EmulatorProcess>;
   private appPromise?: Promise<{ app: NestExpressApplication; config: AppConfig }>;
@@ -187,17 +188,24 @@ export class BenchContext {
     return this.producerPromise;
   }
 
-  async close(): Promise<string[]> {
-    const problems: string[] = [];
-    for (const { name, run } of this.cleanups.reverse()) {
-      try {
-        await run();
-      } catch (err) {
-        problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+  /**
+   * Undoes everything, newest first. Once: Ctrl-C's handler and the run's own end (its scenario fails as the
+   * emulator child dies of the same signal) both call it, and both must wait for the same cleanup — the run used to
+   * exit half way and leave its database behind.
+   */
+  close(): Promise<string[]> {
+    this.closing ??= (async () => {
+      const problems: string[] = [];
+      for (const { name, run } of this.cleanups.splice(0).reverse()) {
+        try {
+          await run();
+        } catch (err) {
+          problems.push(`${name}: ${err instanceof Error ? err.message : String(err)}`);
+        }
       }
-    }
-    this.cleanups.length = 0;
-    return problems;
+      return problems;
+    })();
+    return this.closing;
   }
 
   private async startServices(): Promise<{ databaseUrl: string; redisUrl: string; redisPrefix: string }> {

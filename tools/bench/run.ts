@@ -1,12 +1,15 @@
-import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { execFileSync, spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { PROJECT_ROOT } from '../../src/common/paths';
-import { BenchContext, BenchOptions, say } from './harness';
+import { BenchContext, BenchOptions, Scenario, say } from './harness';
 import { renderTable, ScenarioReport, withVerdicts } from './report';
 import { SCENARIOS } from './scenarios';
+
+/** Set in a scenario's own process (see --same-process): it writes its JSON and leaves the table to the parent. */
+const ONE_SCENARIO_ENV = 'BENCH_ONE_SCENARIO';
 
 const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--size-mib N] [--chunk-mib N] [--duration S] [--profile] [--list]
        node dist/tools/bench/run.js [scenario…] [options]
@@ -19,6 +22,8 @@ const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--s
   --duration S   soak scenario: seconds of mixed traffic (default 60, 10 with --quick)
   --out FILE     where to write the JSON results (default: bench-results/latest.json)
   --profile      write a V8 CPU profile of each measured phase to bench-results/profiles/
+  --same-process run the selected scenarios one after another in this process; by default each runs in a
+                 process of its own, so no memory figure starts from what an earlier scenario left behind
   --list         list the scenarios and exit
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres, else an embedded server),
@@ -55,6 +60,7 @@ async function main(): Promise<number> {
       rounds: { type: 'string' },
       out: { type: 'string' },
       profile: { type: 'boolean', default: false },
+      'same-process': { type: 'boolean', default: false },
       list: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -81,14 +87,45 @@ async function main(): Promise<number> {
   const outFile = values.out ?? join(PROJECT_ROOT, 'bench-results', 'latest.json');
 
   const startedAt = new Date();
+  const ownProcesses = selected.length > 1 && !values['same-process'];
+  const reports = ownProcesses ? await runEach(selected, childArgs(values)) : await runHere(selected, options);
+
+  if (process.env[ONE_SCENARIO_ENV]) {
+    writeResults(outFile, { scenarios: reports });
+    return reports.every((r) => r.ok) ? 0 : 1;
+  }
+  process.stdout.write(renderTable(reports));
+  const results = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    commit: gitCommit(),
+    node: process.version,
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
+    options,
+    scenarios: reports,
+  };
+  writeResults(outFile, results);
+  process.stdout.write(`\nResults written to ${outFile}\n`);
+  return reports.every((r) => r.ok) ? 0 : 1;
+}
+
+/** The scenarios one after another in this process, on one shared context (database, Redis, emulator, app). */
+async function runHere(selected: Scenario[], options: BenchOptions): Promise<ScenarioReport[]> {
   const ctx = new BenchContext(options);
-  // Ctrl-C still drops the database, deletes the Redis keys and the 2 GiB file.
-  let interrupted = false;
+  // Ctrl-C still drops the database, deletes the Redis keys and the 2 GiB file; a second one, later, stops at once.
+  // A repeat within a second is the same Ctrl-C: npx passes the terminal's signal on to the process that got it too.
+  let interruptedAt = 0;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (interrupted) process.exit(130);
-    interrupted = true;
+    if (interruptedAt) {
+      if (Date.now() - interruptedAt > 1_000) process.exit(130);
+      return;
+    }
+    interruptedAt = Date.now();
     say(`${signal}: cleaning up…`);
-    void ctx.close().finally(() => process.exit(130));
+    void ctx
+      .close()
+      .then((problems) => problems.forEach((problem) => say(`cleanup: ${problem}`)))
+      .finally(() => process.exit(130));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
@@ -125,20 +162,88 @@ async function main(): Promise<number> {
     for (const problem of problems) say(`cleanup: ${problem}`);
   }
 
-  process.stdout.write(renderTable(reports));
-  const results = {
-    startedAt: startedAt.toISOString(),
-    finishedAt: new Date().toISOString(),
-    commit: gitCommit(),
-    node: process.version,
-    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, memoryGiB: Math.round(totalmem() / 2 ** 30) },
-    options,
-    scenarios: reports,
-  };
-  mkdirSync(join(outFile, '..'), { recursive: true });
-  writeFileSync(outFile, `${JSON.stringify(results, null, 2)}\n`);
-  process.stdout.write(`\nResults written to ${outFile}\n`);
-  return reports.every((r) => r.ok) ? 0 : 1;
+  return reports;
+}
+
+/**
+ * Each scenario in a Node process of its own (this script again, with the same options and NODE_OPTIONS), one at a
+ * time: a scenario's peak RSS then starts from a fresh process, not from the heap and caches the scenarios before
+ * it left behind (the ZIP scenario used to start 300+ MB above a fresh process in a full run).
+ */
+async function runEach(selected: Scenario[], args: string[]): Promise<ScenarioReport[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'pd-bench-'));
+  const reports: ScenarioReport[] = [];
+  // Ctrl-C reaches the running scenario's process from the terminal, which cleans up and stops; this one waits for
+  // it, then runs no further scenario.
+  let stopped = false;
+  const onSignal = () => (stopped = true);
+  process.on('SIGINT', onSignal);
+  try {
+    for (const scenario of selected) {
+      if (stopped) break;
+      const out = join(dir, `${scenario.name}.json`);
+      const t0 = performance.now();
+      const code = await new Promise<number>((resolve, reject) => {
+        const child = spawn(
+          process.execPath,
+          [...process.execArgv, process.argv[1], scenario.name, ...args, '--out', out],
+          { stdio: 'inherit', env: { ...process.env, [ONE_SCENARIO_ENV]: '1' } },
+        );
+        // A SIGTERM sent to this process alone is passed on.
+        const forward = () => {
+          stopped = true;
+          child.kill('SIGTERM');
+        };
+        process.once('SIGTERM', forward);
+        child.on('error', reject);
+        child.on('exit', (exitCode, signal) => {
+          process.removeListener('SIGTERM', forward);
+          resolve(exitCode ?? (signal ? 128 : 1));
+        });
+      });
+      const written = readReports(out);
+      reports.push(
+        ...(written ?? [
+          {
+            name: scenario.name,
+            description: scenario.description,
+            ok: false,
+            error: `its process exited with code ${code} before writing results`,
+            durationMs: Math.round(performance.now() - t0),
+            figures: [],
+          },
+        ]),
+      );
+    }
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    rmSync(dir, { recursive: true, force: true });
+  }
+  return reports;
+}
+
+function readReports(file: string): ScenarioReport[] | null {
+  try {
+    return (JSON.parse(readFileSync(file, 'utf8')) as { scenarios: ScenarioReport[] }).scenarios;
+  } catch {
+    return null;
+  }
+}
+
+/** The options a scenario's own process gets: the ones given here, but the scenario list and --out. */
+function childArgs(values: Record<string, string | boolean | undefined>): string[] {
+  const args: string[] = [];
+  for (const flag of ['quick', 'profile']) if (values[flag]) args.push(`--${flag}`);
+  for (const option of ['size-mib', 'chunk-mib', 'duration', 'rounds']) {
+    const value = values[option];
+    if (typeof value === 'string') args.push(`--${option}`, value);
+  }
+  return args;
+}
+
+function writeResults(file: string, results: object): void {
+  mkdirSync(join(file, '..'), { recursive: true });
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
 }
 
 main().then(
