@@ -35,6 +35,9 @@ export class SoakTraffic {
   readonly startedPipelines: string[] = [];
   private requests = 0;
   private pick = 0;
+  /** Uploads and pipelines sent so far, over every phase (names and tracks are not used twice). */
+  private uploadsSent = 0;
+  private pipelinesSent = 0;
 
   constructor(
     private readonly base: string,
@@ -107,7 +110,8 @@ export class SoakTraffic {
   }
 
   private async uploads(deadline: number): Promise<void> {
-    for (let n = 0; Date.now() < deadline; n += 1) {
+    while (Date.now() < deadline) {
+      const n = this.uploadsSent++;
       const next = Date.now() + UPLOAD_EVERY_MS;
       const form = new FormData();
       form.append('category', 'bounce');
@@ -132,8 +136,11 @@ export class SoakTraffic {
   }
 
   private async pipelines(deadline: number): Promise<void> {
-    for (const track of this.world.pipelineTracks) {
+    // Each track once over every phase: a phase goes on with the tracks the one before left.
+    while (this.pipelinesSent < this.world.pipelineTracks.length) {
       if (Date.now() >= deadline) break;
+      const track = this.world.pipelineTracks[this.pipelinesSent];
+      this.pipelinesSent += 1;
       const next = Date.now() + PIPELINE_EVERY_MS;
       const t0 = performance.now();
       const res = await this.api
