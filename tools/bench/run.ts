@@ -11,7 +11,7 @@ import { SCENARIOS } from './scenarios';
 /** Set in a scenario's own process (see --same-process): it writes its JSON and leaves the table to the parent. */
 const ONE_SCENARIO_ENV = 'BENCH_ONE_SCENARIO';
 
-const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--size-mib N] [--chunk-mib N] [--duration S] [--profile] [--list]
+const USAGE = `Usage: npm run bench -- [scenario…] [--quick] [--rounds N] [--size-mib N] [--chunk-mib N] [--duration S] [--profile] [--same-process] [--list]
        node dist/tools/bench/run.js [scenario…] [options]
 
   scenario…      which scenarios to run (default: all): ${SCENARIOS.map((s) => s.name).join(', ')}
